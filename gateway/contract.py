@@ -1,0 +1,207 @@
+"""The types a measure-family plugin exchanges with the core.
+
+Plugins receive and return these dataclasses; the hooks that carry them are in
+``gateway.hookspecs``. Everything here is plain data or a small abstract base, so a family can be
+written and tested without the rest of the gateway running.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gateway.findings import Finding
+
+LEVELS = ("summary", "patient")
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    """One measure a family accepts, with the levels and reporting years it has schemas for."""
+
+    measure: str
+    name: str
+    levels: tuple[str, ...]
+    reporting_years: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    """A measure family: the unit that recognises, parses and checks a kind of file."""
+
+    family: str
+    title: str
+    formats: tuple[str, ...]
+    measures: tuple[MeasureInfo, ...]
+
+    def measure(self, measure_id: str) -> MeasureInfo | None:
+        return next((m for m in self.measures if m.measure == measure_id), None)
+
+
+@dataclass(frozen=True)
+class FileSample:
+    """What routing sees of a file: its format, header and first records (or XML root).
+
+    ``columns`` are header names as normalised by the core (trimmed, lower case); ``rows`` are the
+    first data rows as raw text keyed by those names. For XML, ``xml_root`` is the root element in
+    Clark notation (``{namespace}local``) and ``xml_fields`` the text of the root's leaf children
+    that come before the first element with children.
+    """
+
+    format: str
+    columns: tuple[str, ...] = ()
+    rows: tuple[Mapping[str, str], ...] = ()
+    xml_root: str | None = None
+    xml_fields: Mapping[str, str] = field(default_factory=dict)
+
+    def first_value(self, column: str) -> str | None:
+        """The first non-empty value of a column among the sampled rows."""
+        for row in self.rows:
+            value = (row.get(column) or "").strip()
+            if value:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A family's answer to "is this file yours?".
+
+    A candidate with nothing in ``lacks`` claims the file. One with ``lacks`` is a near miss that
+    the core may name in an E-ROUTE-UNRECOGNISED receipt ("looks like ... but lacks ...").
+    ``refusal`` marks data that is recognised but not submitted here; its text says where it goes.
+    """
+
+    family: str
+    measure: str
+    level: str
+    reporting_year: int | None
+    lacks: tuple[str, ...] = ()
+    refusal: str | None = None
+
+    @property
+    def claims(self) -> bool:
+        return not self.lacks
+
+    @property
+    def label(self) -> str:
+        year = self.reporting_year if self.reporting_year is not None else "(year unknown)"
+        return f"{self.family} {self.measure} {self.level}-level {year}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a file was routed: (family, measure, level, reporting year) and its schema's id."""
+
+    family: str
+    measure: str
+    level: str
+    reporting_year: int
+    schema: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"family": self.family, "measure": self.measure, "level": self.level,
+                "reporting_year": self.reporting_year, "schema": self.schema}
+
+
+@dataclass
+class RecordBatch:
+    """A run of records with their source positions.
+
+    ``frame`` holds one row per record: raw text before the record layer, typed values after it
+    (integers as ``Int64``, decimals as ``Float64``, dates as ``datetime64``, codes upper case,
+    empty as ``<NA>``). Positions: ``rows`` (1-based sheet rows, header = row 1) for tables,
+    ``xpaths`` and ``lines`` for XML. ``cells`` maps a column name to its spreadsheet letter.
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray | None = None
+    xpaths: list[str] | None = None
+    lines: np.ndarray | None = None
+    cells: Mapping[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def where(self, mask: np.ndarray | pd.Series) -> RecordBatch:
+        """The records where ``mask`` is true, positions kept."""
+        keep = np.asarray(mask, dtype=bool)
+        return RecordBatch(
+            frame=self.frame[keep],
+            rows=None if self.rows is None else self.rows[keep],
+            xpaths=None if self.xpaths is None else [x for x, k in zip(self.xpaths, keep) if k],
+            lines=None if self.lines is None else self.lines[keep],
+            cells=self.cells,
+        )
+
+    def finding(self, i: int, code: str, message: str, *, column: str | None = None,
+                value: Any = None, hint: str | None = None) -> Finding:
+        """A finding located at the ``i``-th record of this batch (0-based within the batch)."""
+        row = None if self.rows is None else int(self.rows[i])
+        letter = self.cells.get(column) if column else None
+        return Finding(
+            code=code, message=message, hint=hint, row=row, column=column,
+            cell=f"{letter}{row}" if letter and row is not None else None, value=value,
+            xpath=None if self.xpaths is None else self.xpaths[i],
+            line=None if self.lines is None else int(self.lines[i]),
+        )
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What file rules may know besides the records: the route and operator options (such as a
+    hospital type given on the command line until the registry supplies it)."""
+
+    route: Route
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+class FileRule(ABC):
+    """A cross-record rule that sees every valid record once, batch by batch, and keeps only
+    compact aggregates, so memory does not grow with the file.
+
+    ``code`` and ``title`` document the rule (the generated spec lists them).
+    """
+
+    code: str = ""
+    title: str = ""
+
+    def observe(self, batch: RecordBatch) -> Iterable[Finding]:
+        """Look at a batch of typed records; may return findings located in it at once."""
+        return ()
+
+    @abstractmethod
+    def finish(self) -> Iterable[Finding]:
+        """Findings that need the whole file (totals, duplicates, missing rows)."""
+
+
+class ResultCalculator(ABC):
+    """Computes the measure figures of an accepted file (rates, counts), streaming."""
+
+    @abstractmethod
+    def observe(self, batch: RecordBatch) -> None:
+        """Add a batch of typed records."""
+
+    @abstractmethod
+    def finish(self) -> dict[str, Any]:
+        """The figures for the receipt's ``results``."""
+
+
+class Document(ABC):
+    """An opened, sniffed and safety-checked file, as the core hands it to a family's reader."""
+
+    format: str
+    path: Any
+
+    @abstractmethod
+    def sample(self) -> FileSample:
+        """The header and first records, for routing."""
+
+    @abstractmethod
+    def batches(self, batch_size: int) -> Iterator[RecordBatch]:
+        """Records in source order with raw text values (tables only; XML families parse)."""

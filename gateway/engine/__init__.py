@@ -1,0 +1,1 @@
+"""The validation engine: record layer (JSON Schema), file-rule layer, and the pipeline glue."""

@@ -1,0 +1,105 @@
+"""The plugin contract: hooks a measure family implements to take part in validation.
+
+Every hook is prefixed ``gateway_``. A family implements the hooks it needs with
+``@gateway.hookimpl`` and registers the module in the ``gateway.plugins`` entry-point group.
+Hooks only ever gain arguments: pluggy lets an implementation accept fewer than the spec, so an
+implementation written today keeps working when the core passes more later.
+
+Hooks that answer about a route (schema, records, rules, results) are asked of every family; a
+family answers only for routes whose ``family`` is its own and returns ``None`` (or an empty
+list) otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib.resources.abc import Traversable
+
+import pluggy
+
+from gateway.catalog import ErrorCode
+from gateway.contract import (
+    Candidate,
+    Document,
+    FamilyInfo,
+    FileRule,
+    FileSample,
+    RecordBatch,
+    ResultCalculator,
+    Route,
+    RuleContext,
+)
+
+PROJECT = "gateway"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def gateway_families() -> list[FamilyInfo]:
+    """Declare the families this plugin provides, with their measures, levels and years.
+
+    All results are collected. A family id declared by two plugins is an error at load time.
+    """
+
+
+@hookspec
+def gateway_error_codes() -> list[ErrorCode]:
+    """Finding codes this plugin emits beyond the core catalog (``gateway.catalog``).
+
+    All results are collected into one catalog; a code defined twice differently is an error.
+    """
+
+
+@hookspec
+def gateway_schema_dirs() -> list[Traversable]:
+    """Folders of JSON Schema files this plugin ships, found through ``importlib.resources``.
+
+    Every ``*.json`` in them (recursively) is indexed by its ``$id`` so ``$ref`` between schemas
+    resolves across plugins. All results are collected.
+    """
+
+
+@hookspec
+def gateway_recognise(sample: FileSample) -> list[Candidate]:
+    """Say whether a file belongs to this plugin, from its content alone.
+
+    Return one ``Candidate`` per layout that matches or nearly matches: with empty ``lacks`` to
+    claim the file, or listing what it lacks as a near miss. Return ``[]`` for a file that is
+    nothing like the plugin's. All results are collected; exactly one claim across all plugins
+    routes the file, two or more reject it naming every claimant.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_schema_id(route: Route) -> str | None:
+    """The ``$id`` of the JSON Schema for one record of ``route``, or ``None`` when the family
+    has no schema for that reporting year (the file is then rejected with the years it knows).
+
+    First non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_read_records(route: Route, document: Document) -> Iterator[RecordBatch] | None:
+    """Turn a document into batches of raw records with source positions.
+
+    Families whose files are tables may leave this to the core's table reader (it answers last);
+    families with their own layout (XML) yield records built from the elements, positioned by
+    element path and line. First non-None result wins.
+    """
+
+
+@hookspec
+def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
+    """Fresh cross-record rules for one file of ``route`` (new instances per file: they keep
+    state). Rules see only records that passed the record layer. All results are collected.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | None:
+    """A fresh calculator of the measure figures for the receipt's ``results``, or ``None`` when
+    the route computes none. First non-None result wins.
+    """
