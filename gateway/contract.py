@@ -8,7 +8,7 @@ written and tested without the rest of the gateway running.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,8 +200,4 @@ class Document(ABC):
 
     @abstractmethod
     def sample(self) -> FileSample:
-        """The header and first records, for routing."""
-
-    @abstractmethod
-    def batches(self, batch_size: int) -> Iterator[RecordBatch]:
-        """Records in source order with raw text values (tables only; XML families parse)."""
+        """The header and first records (or the XML root), for routing."""

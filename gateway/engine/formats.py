@@ -101,6 +101,7 @@ NORMALISERS = {
     "date": normalise_date,
     "local-date-time": normalise_datetime,
     "zip": normalise_zip,
+    "zip-or-all": normalise_zip,
     "quarter": str.upper,
 }
 
@@ -132,3 +133,9 @@ def _is_zip(value: object) -> bool:
 @FORMAT_CHECKER.checks("quarter")
 def _is_quarter(value: object) -> bool:
     return not isinstance(value, str) or _QUARTER.fullmatch(value) is not None
+
+
+@FORMAT_CHECKER.checks("zip-or-all")
+def _is_zip_or_all(value: object) -> bool:
+    """Summary strata: a ZIP code or ALL (every ZIP code)."""
+    return not isinstance(value, str) or value == "ALL" or _is_zip(value)

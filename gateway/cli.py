@@ -1,0 +1,96 @@
+"""The ``gateway`` command line: validate a file, list plugins, and (from gateway.daemon) run
+and inspect the daemon.
+
+Exit codes: 0 accepted (with or without warnings), 1 rejected, 2 usage or operational error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.receipts.model import Status
+
+app = typer.Typer(help="Validating gateway for statewide quality reporting files.",
+                  no_args_is_help=True, add_completion=False)
+
+EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        options[key.strip()] = value.strip()
+    return options
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="The file to validate.", exists=True,
+                                         dir_okay=False)],
+    submitter: Annotated[str, typer.Option(help="The submitter id (its inbox folder name).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON receipt.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON and text receipts "
+                                                  "into this folder.", file_okay=False)] = None,
+    option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
+                                                   "e.g. hospital_type=CAH.")] = [],  # noqa: B006
+) -> None:
+    """Run the whole pipeline on one file and print its receipt."""
+    from gateway.pipeline import default_plugins, validate_file
+    from gateway.receipts.store import write_receipt
+    from gateway.receipts.text import render_text
+
+    plugins = default_plugins()
+    receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins)
+    if out is not None:
+        write_receipt(receipt, out, plugins.catalog)
+    if as_json:
+        typer.echo(json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        typer.echo(render_text(receipt, plugins.catalog), nl=False)
+    raise typer.Exit(EXIT_REJECTED if receipt.status is Status.REJECTED else EXIT_ACCEPTED)
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List plugins, families, measures, levels and reporting years."""
+    from gateway.pipeline import default_plugins
+
+    loaded = default_plugins()
+    rows = [
+        {"plugin": loaded.owners[family.family], "family": family.family, "title": family.title,
+         "formats": list(family.formats), "measure": m.measure, "name": m.name,
+         "levels": list(m.levels), "reporting_years": list(m.reporting_years)}
+        for family in loaded.families.values() for m in family.measures
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    widths = (28, 8, 8, 17, 10)
+    typer.echo("".join(h.ljust(w) for h, w in zip(
+        ("plugin", "family", "measure", "levels", "years"), widths)) + "name")
+    for row in rows:
+        cells = (row["plugin"], row["family"], row["measure"], ",".join(row["levels"]),
+                 ",".join(str(y) for y in row["reporting_years"]))
+        typer.echo("".join(str(c).ljust(w) for c, w in zip(cells, widths)) + row["name"])
+
+
+def main() -> None:
+    """Console entry point; typer's usage errors already exit 2."""
+    import structlog
+
+    # stdout carries the receipt; diagnostics go to stderr
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_OPERATIONAL)

@@ -1,0 +1,48 @@
+"""Choosing the one (family, measure, level, reporting year) a file belongs to."""
+
+from __future__ import annotations
+
+from gateway.contract import FileSample, Route
+from gateway.plugin_manager import Plugins
+from gateway.readers.problems import FileProblem
+
+
+def choose_route(plugins: Plugins, sample: FileSample) -> Route:
+    """The route of the file, or a ``FileProblem`` that says why there is none."""
+    answer = plugins.route(sample)
+    if len(answer.claims) > 1:
+        claimants = " and ".join(f"{c.label} (plugin {name})" for c, name in answer.claims)
+        raise FileProblem.of(
+            "E-ROUTE-AMBIGUOUS", f"The file is claimed by {claimants}. The gateway does not "
+            "guess between them; the program has been asked to fix its plugins.")
+    if not answer.claims:
+        closest = answer.closest()
+        if closest is None:
+            raise FileProblem.of(
+                "E-ROUTE-UNRECOGNISED", "The file matches no measure layout the gateway knows "
+                "(no family recognised its columns or root element).",
+                hint="Start from the measure's template (gateway template) and keep its header.")
+        raise FileProblem.of(
+            "E-ROUTE-UNRECOGNISED", f"The file looks like {closest.label} but lacks "
+            f"{', '.join(closest.lacks)}.",
+            hint="Add what is missing; the measure's template has every column.")
+    candidate, _ = answer.claims[0]
+    if candidate.refusal:
+        raise FileProblem.of("E-ROUTE-NOT-ACCEPTED-HERE", candidate.refusal)
+    measure = plugins.measure(candidate.family, candidate.measure)
+    known = ", ".join(str(y) for y in (measure.reporting_years if measure else ()))
+    if candidate.reporting_year is None:
+        raise FileProblem.of(
+            "E-ROUTE-YEAR", f"The file's reporting year is missing or is not a four-digit year. "
+            f"{candidate.measure} is defined for reporting years: {known}.",
+            column="reporting_year", hint="Enter the year the data are due, e.g. 2015.")
+    route = Route(candidate.family, candidate.measure, candidate.level, candidate.reporting_year)
+    schema_id = plugins.hook.gateway_schema_id(route=route)
+    if not schema_id or measure is None or route.reporting_year not in measure.reporting_years:
+        raise FileProblem.of(
+            "E-ROUTE-YEAR", f"Reporting year {route.reporting_year} is not defined for "
+            f"{route.measure} {route.level}-level files; the gateway knows reporting years: "
+            f"{known}.", column="reporting_year",
+            hint="Check the reporting year: it is the year the data are due, not the year of "
+                 "the dates of service.")
+    return Route(route.family, route.measure, route.level, route.reporting_year, schema_id)

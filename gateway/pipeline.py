@@ -1,0 +1,144 @@
+"""The one pipeline function: a file in, a receipt out.
+
+``gateway validate`` and the daemon both call ``validate_file``; the daemon adds intake, workers
+and delivery around it. Layers run in the specification's order and the first one that fails
+decides the receipt. Everything runs in one streaming pass: records are typed and checked batch
+by batch while the file rules and result calculators keep their running aggregates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import traceback
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import structlog
+
+from gateway.catalog import Layer
+from gateway.contract import Route, RuleContext
+from gateway.engine.records import RecordLayer
+from gateway.engine.routing import choose_route
+from gateway.findings import Finding, FindingList
+from gateway.plugin_manager import Plugins, load_plugins
+from gateway.readers.header import check_header
+from gateway.readers.limits import Limits
+from gateway.readers.problems import FileProblem
+from gateway.readers.tables import TableDocument
+from gateway.readers.upload import check_name, inspect_upload, open_document
+from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+
+log = structlog.get_logger("gateway.pipeline")
+
+
+@lru_cache(maxsize=1)
+def default_plugins() -> Plugins:
+    """The installed plugins, loaded once per process."""
+    return load_plugins()
+
+
+_record_layers: dict[tuple[int, str], RecordLayer] = {}
+
+
+def record_layer(plugins: Plugins, schema_id: str) -> RecordLayer:
+    """Schemas compile once per process (per plugin set)."""
+    key = (id(plugins), schema_id)
+    layer = _record_layers.get(key)
+    if layer is None:
+        layer = _record_layers[key] = RecordLayer(plugins.schemas, schema_id)
+    return layer
+
+
+def validate_file(path: Path, *, submitter: str, display_name: str | None = None,
+                  received_at: str | None = None, submission_id: str | None = None,
+                  options: Mapping[str, str] | None = None, plugins: Plugins | None = None,
+                  limits: Limits | None = None) -> Receipt:
+    """Validate one file and return its receipt. A bad file never raises: it is rejected.
+
+    ``display_name`` is the name the submitter uploaded (the path may be a spool copy);
+    ``options`` are operator settings that rules may consult (e.g. ``hospital_type``).
+    """
+    plugins = plugins or default_plugins()
+    limits = limits or Limits()
+    name = display_name or path.name
+    receipt = Receipt(
+        submission_id=submission_id or new_submission_id(), submitter=submitter,
+        file=FileFacts(name=name, bytes=0, sha256="", format=None,
+                       received_at=received_at or utc_now_text()))
+    started = time.perf_counter()
+    try:
+        _run(path, receipt, plugins, limits, options or {})
+    except FileProblem as problem:
+        receipt.findings = FindingList()
+        receipt.reject(Layer.FILE.value, *problem.findings)
+    except Exception as err:  # a gateway or plugin bug: the submitter still gets a receipt
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        log.error("pipeline_failed", submission_id=receipt.submission_id,
+                  error_type=type(err).__name__, where=f"{frame.filename}:{frame.lineno}")
+        receipt.findings = FindingList()
+        receipt.reject(Layer.FILE.value, Finding(
+            code="E-PROCESSING-FAILED",
+            message="The gateway failed while validating this file; the program's staff have "
+                    "the details. Your file was kept.",
+            hint="No change to your file is needed unless the help desk asks for one."))
+    receipt.timings["total"] = round(time.perf_counter() - started, 4)
+    return receipt
+
+
+def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
+         options: Mapping[str, str]) -> None:
+    check_name(receipt.file.name)
+    facts = inspect_upload(path, limits)
+    receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes, sha256=facts.sha256)
+    document = open_document(path, receipt.file.name, facts, limits)
+    receipt.file = dataclasses.replace(receipt.file, format=document.format)
+    route = choose_route(plugins, document.sample())
+    receipt.route = route
+    layer = record_layer(plugins, route.schema)
+    if isinstance(document, TableDocument):
+        layout = f"{route.measure} {route.level}-level {route.reporting_year}"
+        problems = check_header(document.columns, document.cells, layer.columns,
+                                layer.header_required, layout)
+        if problems:
+            raise FileProblem(*problems)
+    _run_layers(document, route, layer, receipt, plugins, options)
+
+
+def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Receipt,
+                plugins: Plugins, options: Mapping[str, str]) -> None:
+    context = RuleContext(route=route, options=dict(options))
+    rules = [rule for found in plugins.hook.gateway_file_rules(route=route, context=context)
+             for rule in found]
+    calculator = plugins.hook.gateway_results(route=route, context=context)
+    batches = plugins.hook.gateway_read_records(route=route, document=document)
+    if batches is None:
+        raise FileProblem.of("E-ROUTE-UNRECOGNISED", f"No reader is installed for "
+                             f"{route.family} files in this format.")
+    record_findings, rule_findings = FindingList(), FindingList()
+    for raw in batches:
+        typed, bad, findings = layer.check(raw)
+        receipt.records += len(raw)
+        receipt.records_rejected += int(bad.sum())
+        record_findings.extend(findings)
+        if record_findings.errors:
+            continue  # the record layer has failed: later layers' work would be discarded
+        for rule in rules:
+            rule_findings.extend(rule.observe(typed))
+        if calculator is not None:
+            calculator.observe(typed)
+    if receipt.records == 0:
+        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
+                             hint="Add one row per record below the header.")
+    if record_findings.errors:
+        receipt.findings = record_findings
+        receipt.layer = Layer.RECORD.value
+        return
+    for rule in rules:
+        rule_findings.extend(rule.finish())
+    receipt.findings = rule_findings
+    if rule_findings.errors:
+        receipt.layer = Layer.FILE_RULES.value
+        return
+    receipt.results = calculator.finish() if calculator is not None else None

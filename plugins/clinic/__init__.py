@@ -1,0 +1,1 @@
+"""Physician clinic measure families (Minnesota Rules 4654, Appendix A)."""

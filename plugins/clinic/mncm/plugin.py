@@ -1,0 +1,80 @@
+"""The ``mncm`` family's hook implementations: the entry point named in pyproject.toml."""
+
+from __future__ import annotations
+
+from importlib.resources.abc import Traversable
+
+from gateway_plugins.clinic.mncm import layouts
+from gateway_plugins.clinic.mncm.manifest import measures
+from gateway_plugins.clinic.mncm.patient_rules import patient_rules
+from gateway_plugins.clinic.mncm.recognise import FAMILY, recognise
+from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
+from gateway_plugins.clinic.mncm.summary_rules import summary_rules
+from gateway_schemas import schema_root
+
+from gateway.contract import (
+    Candidate,
+    FamilyInfo,
+    FileRule,
+    FileSample,
+    MeasureInfo,
+    ResultCalculator,
+    Route,
+    RuleContext,
+)
+from gateway.hookspecs import hookimpl
+
+LEVELS = ("summary", "patient")
+
+
+@hookimpl
+def gateway_families() -> list[FamilyInfo]:
+    infos = []
+    for measure, spec in measures().items():
+        levels = tuple(lv for lv in LEVELS if any(layouts.has_layout(measure, lv, y)
+                                                  for y in spec.years))
+        years = tuple(sorted(y for y in spec.years
+                             if all(layouts.has_layout(measure, lv, y) for lv in levels)))
+        infos.append(MeasureInfo(measure, spec.name, levels, years))
+    return [FamilyInfo(FAMILY, "MN Community Measurement clinic measures", ("csv", "xlsx"),
+                       tuple(infos))]
+
+
+@hookimpl
+def gateway_schema_dirs() -> list[Traversable]:
+    # the shared definitions live beside the family's schemas in the same package
+    return [schema_root() / "common", schema_root() / "mncm"]
+
+
+@hookimpl
+def gateway_recognise(sample: FileSample) -> list[Candidate]:
+    return recognise(sample)
+
+
+@hookimpl
+def gateway_schema_id(route: Route) -> str | None:
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    if route.reporting_year not in measures()[route.measure].years:
+        return None
+    if not layouts.has_layout(route.measure, route.level, route.reporting_year):
+        return None
+    return layouts.schema_id(route.measure, route.level, route.reporting_year)
+
+
+@hookimpl
+def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
+    if route.family != FAMILY:
+        return []
+    measure = measures()[route.measure]
+    if route.level == "summary":
+        return summary_rules(measure)
+    return patient_rules(measure, route.reporting_year)
+
+
+@hookimpl
+def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | None:
+    if route.family != FAMILY:
+        return None
+    measure = measures()[route.measure]
+    return SummaryResults(measure) if route.level == "summary" else PatientResults(measure)

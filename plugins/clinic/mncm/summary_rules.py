@@ -1,0 +1,195 @@
+"""File rules of summary-level clinic files (clinic spec, "Summary level")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+from gateway_plugins.clinic.mncm.manifest import MeasureSpec
+from gateway_plugins.clinic.mncm.table import ROW, CollectedRule
+
+from gateway.contract import FileRule
+from gateway.findings import Finding
+
+RATE_TOLERANCE = 0.05
+MIN_SAMPLE, MIN_OVERSAMPLE = 60, 20
+
+
+class SummaryRule(CollectedRule):
+    """A summary rule knows the measure's components and strata."""
+
+    def __init__(self, measure: MeasureSpec) -> None:
+        super().__init__()
+        self.measure = measure
+        self.strata = list(measure.strata)
+
+    def is_total(self, table: pd.DataFrame) -> pd.Series:
+        return (table[self.strata] == "ALL").all(axis=1)
+
+    def label(self, row: pd.Series) -> str:
+        """Component and non-ALL strata, as a person would name the row."""
+        parts = [f"{s}={row[s]}" for s in self.strata if row[s] != "ALL"]
+        return f"component {row['component']}" + (f" ({', '.join(parts)})" if parts
+                                                  else " total row")
+
+
+class OneClinic(SummaryRule):
+    code, title = "E-RULE-ONE-FACILITY", "One clinic NPI per file."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        first = table["clinic_npi"].iloc[0]
+        for _, row in table[table["clinic_npi"] != first].head(20).iterrows():
+            yield self.at(row, self.code, f"clinic_npi differs from the file's first row "
+                          f"({first}); send one file per clinic.", "clinic_npi")
+
+
+class NoDuplicateStrata(SummaryRule):
+    code, title = "E-RULE-DUPLICATE", "No two rows share the component and every stratum."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        key = ["component", *self.strata]
+        repeated = table[table.duplicated(key, keep=False)]
+        for _, group in repeated.groupby(key, sort=False):
+            rows = group[ROW].tolist()
+            for _, row in group.iloc[1:].iterrows():
+                yield self.at(row, self.code, f"{self.label(row)} appears again: rows "
+                              f"{', '.join(map(str, rows))} describe the same stratum.")
+
+
+class CountsInOrder(SummaryRule):
+    code = "E-RULE-NUMERATOR-GT-DENOMINATOR"
+    title = "0 <= numerator <= denominator on every row."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        bad = table[(table["numerator"] > table["denominator"]).fillna(False)]
+        for _, row in bad.iterrows():
+            yield self.at(row, self.code, f"numerator {row['numerator']} is larger than "
+                          f"denominator {row['denominator']} ({self.label(row)}).", "numerator")
+
+
+class TotalsPresent(SummaryRule):
+    code = "E-RULE-TOTALS"
+    title = "Every component of the measure has a total row (composites: ALL and every part)."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        totals = table[self.is_total(table)]
+        have = set(totals["component"])
+        for component in self.measure.all_components:
+            if component not in have:
+                what = "the composite (ALL)" if component == "ALL" and self.measure.components \
+                    else f"component {component}"
+                yield Finding(code=self.code, message=f"There is no total row for {what}: a "
+                              "row with every stratum set to ALL.", column="component")
+
+
+class StrataAddUp(SummaryRule):
+    code = "E-RULE-TOTALS"
+    title = ("Per component, each breakdown of the strata sums to the total row (numerator and "
+             "denominator).")
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        total_mask = self.is_total(table)
+        totals = table[total_mask].drop_duplicates("component").set_index("component")
+        strata = table[~total_mask].copy()
+        # rows that break down the same strata (the same fields set, the rest ALL) form one
+        # breakdown; a fully cross-classified file has one, a marginal file one per stratum
+        strata["_breakdown"] = (strata[self.strata] != "ALL").apply(
+            lambda flags: ",".join(s for s, f in zip(self.strata, flags) if f), axis=1)
+        for (component, breakdown), group in strata.groupby(["component", "_breakdown"]):
+            if component not in totals.index:
+                continue
+            total = totals.loc[component]
+            for count in ("denominator", "numerator"):
+                summed = int(group[count].sum())
+                if summed != int(total[count]):
+                    yield self.at(total, self.code, f"Component {component}: the {count}s of "
+                                  f"the strata by {breakdown.replace(',', ' x ')} add up to "
+                                  f"{summed}, but the total row says {total[count]}.", count)
+
+
+class RateMatches(SummaryRule):
+    code, title = "E-RULE-RATE-MISMATCH", "reported_rate equals 100 * numerator / denominator " \
+                                          "within 0.05."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        rated = table[table["reported_rate"].notna()]
+        for _, row in rated.iterrows():
+            denominator = row["denominator"]
+            expected = 0.0 if denominator == 0 else 100.0 * row["numerator"] / denominator
+            if abs(row["reported_rate"] - expected) > RATE_TOLERANCE:
+                yield self.at(row, self.code, f"reported_rate {row['reported_rate']} does not "
+                              f"match 100 x {row['numerator']} / {denominator} = "
+                              f"{expected:.1f} ({self.label(row)}).", "reported_rate")
+
+
+class CompositeWithinParts(SummaryRule):
+    code = "E-RULE-COMPOSITE"
+    title = ("For each stratum the composite's numerator is no larger than any part's "
+             "numerator.")
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        if not self.measure.components:
+            return
+        composite = table[table["component"] == "ALL"].set_index(self.strata)
+        for part in self.measure.components:
+            rows = table[table["component"] == part].set_index(self.strata)
+            joined = composite.join(rows, how="inner", lsuffix="", rsuffix="_part")
+            for _, row in joined[joined["numerator"] > joined["numerator_part"]].iterrows():
+                yield self.at(row, self.code, f"The composite (ALL) numerator {row['numerator']}"
+                              f" is larger than the {part} numerator {row['numerator_part']} for"
+                              f" the same stratum; a patient who meets every target meets each "
+                              "one.", "numerator")
+
+
+class SampleRules(SummaryRule):
+    code, title = "E-RULE-SAMPLE-SIZE", ("SAMPLE only where allowed; sample_size >= 60 and "
+                                         "oversample >= 20; eligible_population < 60 must be "
+                                         "FULL; strata sum to sample_size.")
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        totals = table[self.is_total(table)]
+        for _, row in totals[totals["population_basis"] == "SAMPLE"].iterrows():
+            yield from self._judge_sample_total(row)
+        for _, row in totals[totals["population_basis"] == "FULL"].iterrows():
+            if pd.notna(row["sample_size"]):
+                yield self.at(row, self.code, "sample_size is given but population_basis is "
+                              "FULL; clear it or mark the file SAMPLE.", "sample_size")
+
+    def _judge_sample_total(self, row: pd.Series) -> Iterable[Finding]:
+        if not self.measure.sample_allowed:
+            yield self.at(row, self.code, f"{self.measure.measure} may not be sampled; submit "
+                          "the full population (population_basis FULL).", "population_basis")
+            return
+        eligible = row["eligible_population"]
+        if pd.notna(eligible) and eligible < MIN_SAMPLE:
+            yield self.at(row, self.code, f"eligible_population is {eligible}, under "
+                          f"{MIN_SAMPLE}: a population this small must be submitted FULL.",
+                          "population_basis")
+        if pd.notna(row["sample_size"]) and row["sample_size"] < MIN_SAMPLE:
+            yield self.at(row, self.code, f"sample_size is {row['sample_size']}; a sample has "
+                          f"at least {MIN_SAMPLE} patients.", "sample_size")
+        if pd.notna(row["oversample"]) and row["oversample"] < MIN_OVERSAMPLE:
+            yield self.at(row, self.code, f"oversample is {row['oversample']}; draw at least "
+                          f"{MIN_OVERSAMPLE} extra patients.", "oversample")
+        if pd.notna(row["sample_size"]) and row["denominator"] != row["sample_size"]:
+            yield self.at(row, self.code, f"The total row's denominator {row['denominator']} "
+                          f"is not the sample_size {row['sample_size']}.", "denominator")
+
+
+class OneBasis(SummaryRule):
+    code, title = "E-RULE-CONSISTENCY", "One population_basis per file."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        first = table["population_basis"].iloc[0]
+        for _, row in table[table["population_basis"] != first].head(20).iterrows():
+            yield self.at(row, self.code, f"population_basis differs from the first row "
+                          f"({first}); a file is either FULL or SAMPLE.", "population_basis")
+
+
+SUMMARY_RULES: tuple[type[SummaryRule], ...] = (
+    OneClinic, OneBasis, NoDuplicateStrata, CountsInOrder, TotalsPresent, StrataAddUp,
+    RateMatches, CompositeWithinParts, SampleRules)
+
+
+def summary_rules(measure: MeasureSpec) -> list[FileRule]:
+    return [rule(measure) for rule in SUMMARY_RULES]

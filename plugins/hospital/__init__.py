@@ -1,0 +1,1 @@
+"""Hospital measure families (Minnesota Rules 4654, Appendix B)."""
