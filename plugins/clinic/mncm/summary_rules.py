@@ -94,7 +94,7 @@ class StrataAddUp(SummaryRule):
         # rows that break down the same strata (the same fields set, the rest ALL) form one
         # breakdown; a fully cross-classified file has one, a marginal file one per stratum
         strata["_breakdown"] = (strata[self.strata] != "ALL").apply(
-            lambda flags: ",".join(s for s, f in zip(self.strata, flags) if f), axis=1)
+            lambda flags: ",".join(s for s, f in zip(self.strata, flags, strict=True) if f), axis=1)
         for (component, breakdown), group in strata.groupby(["component", "_breakdown"]):
             if component not in totals.index:
                 continue
