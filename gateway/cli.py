@@ -13,12 +13,14 @@ from typing import Annotated
 
 import typer
 
+from gateway.daemon import commands as daemon_commands
 from gateway.receipts.model import Status
 
 app = typer.Typer(help="Validating gateway for statewide quality reporting files.",
                   no_args_is_help=True, add_completion=False)
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
+daemon_commands.register(app)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:

@@ -1,0 +1,257 @@
+"""The daemon's commands: ``serve``, ``init``, ``submitter add``, ``status``, ``submissions`` and
+``replay``, added to the main ``gateway`` command line by ``register``.
+
+Exit codes follow the CLI's: 0 done, 2 an operational error (bad config, missing folders,
+another daemon running). ``status`` exits 1 when no daemon runs; ``replay`` exits 1 when the new
+receipt rejects the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from gateway.daemon.layout import LayoutError, add_submitter, init_layout, write_config
+from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
+from gateway.daemon.report import (
+    local_day_start,
+    render_list,
+    render_one,
+    render_status,
+    status_report,
+)
+from gateway.logging_setup import configure_logging
+from gateway.receipts.model import Status, new_submission_id, utc_now_text
+
+EXIT_OPERATIONAL = 2
+NOT_READ = ("symlink", "hardlink", "special")
+
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", dir_okay=False,
+    help=f"Config file (default: $GATEWAY_CONFIG, else ./{CONFIG_NAME} if present, else the "
+         "local defaults).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class CommandError(RuntimeError):
+    """A request the operator must change (unknown id, nothing to replay)."""
+
+
+@contextmanager
+def _operational() -> Iterator[None]:
+    """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
+    try:
+        yield
+    except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError) as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+
+
+def register(app: typer.Typer) -> None:
+    """Add the daemon's commands to ``app`` (the main ``gateway`` command line)."""
+    app.command()(serve)
+    app.command()(init)
+    app.command()(status)
+    app.command()(submissions)
+    app.command()(replay)
+    submitter = typer.Typer(help="Manage submitters (their SFTP folders).",
+                            no_args_is_help=True)
+    submitter.command("add")(submitter_add)
+    app.add_typer(submitter, name="submitter")
+
+
+def serve(config: ConfigOption = None) -> None:
+    """Run the daemon in the foreground.
+
+    Watches every upload folder, validates each file once it has settled and writes its
+    receipt. SIGTERM or SIGINT finish the files in hand and exit 0.
+    """
+    from gateway.daemon.service import Service  # imports the pipeline; only needed here
+
+    with _operational():
+        source = find_config(config)
+        settings = load_config(source)
+        configure_logging(settings.log_format, settings.log_level)
+        if source is None:
+            init_layout(settings)  # a local run on the defaults needs no `gateway init`
+        Service(settings).run()
+
+
+def init(directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml, the inbox "
+                                                        "and the state.")] = Path(".")) -> None:
+    """Create a commented gateway.toml (unless one exists) and the folders it names."""
+    target = directory / CONFIG_NAME
+    with _operational():
+        created = [target] if write_config(target) else []
+        settings = load_config(target)
+        created += init_layout(settings)
+        Ledger(settings.ledger).close()
+    for path in created:
+        typer.echo(f"created {path}")
+    typer.echo(f"next: gateway submitter add ID --config {target}")
+
+
+def submitter_add(
+    submitter_id: Annotated[str, typer.Argument(metavar="ID", help="The submitter id.")],
+    user: Annotated[str | None, typer.Option(
+        help="The SFTP account of this submitter: owns upload/, reads receipts/ (needs root).")]
+        = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create inbox/ID/upload/ and inbox/ID/receipts/ with the modes SFTP needs."""
+    with _operational():
+        folders = add_submitter(_config(config), submitter_id, user)
+    typer.echo(f"uploads:  {folders.upload}\nreceipts: {folders.receipts}")
+
+
+def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Show whether the daemon runs, intake health, queue depth and today's counts."""
+    with _operational():
+        report = status_report(_config(config))
+    typer.echo(json.dumps(report, indent=2) if as_json else render_status(report), nl=as_json)
+    raise typer.Exit(0 if report["running"] else 1)
+
+
+def submissions(
+    submission_id: Annotated[str | None, typer.Argument(
+        metavar="[ID]", help="Show this submission in full.")] = None,
+    submitter: Annotated[str | None, typer.Option(help="Only this submitter.")] = None,
+    status_: Annotated[Status | None, typer.Option("--status", help="Only this status.")]
+        = None,
+    since: Annotated[str | None, typer.Option(
+        help="Received on or after this local date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(
+        help="Received on or before this local date (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List submissions from the ledger, or show one with its transitions."""
+    with _operational():
+        ledger = Ledger(_config(config).ledger, create=False)
+        try:
+            if submission_id is not None:
+                found = ledger.get(submission_id)
+                if found is None:
+                    raise CommandError(f"no submission {submission_id}")
+                steps = ledger.transitions(submission_id)
+                typer.echo(json.dumps(found.as_dict() | {"transitions": steps}, indent=2)
+                           if as_json else render_one(found, steps), nl=as_json)
+                return
+            rows = ledger.search(
+                submitter=submitter, status=status_.value if status_ else None,
+                since=local_day_start(_date(since)) if since else None,
+                until=local_day_start(_date(until) + timedelta(days=1)) if until else None,
+                limit=limit)
+        finally:
+            ledger.close()
+    typer.echo(json.dumps([row.as_dict() for row in rows], indent=2) if as_json
+               else render_list(rows), nl=as_json)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def replay(
+    submission_id: Annotated[str, typer.Argument(metavar="ID",
+                                                 help="The submission to validate again.")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a running daemon to answer.")]
+        = 600.0,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate a filed original again, with a new receipt that names the one it replaces.
+
+    A running daemon does the work (this command asks it with SIGUSR1 and waits); when none
+    runs, this command does it itself.
+    """
+    with _operational():
+        settings = _config(config)
+        configure_logging(settings.log_format, settings.log_level)
+        replay_id = _request_replay(settings, submission_id)
+        done = _carry_out(settings, replay_id, wait)
+    if done is None or done.state != State.FILED:
+        typer.echo(f"gateway: replay {replay_id} is recorded but not finished yet; see "
+                   f"`gateway submissions {replay_id}`", err=True)
+        raise typer.Exit(EXIT_OPERATIONAL)
+    if as_json:
+        typer.echo(json.dumps(done.as_dict(), indent=2))
+    else:
+        typer.echo(f"{done.submission_id} replaces {submission_id}: {done.status}\n"
+                   f"receipt: {done.receipt_path}")
+    raise typer.Exit(1 if done.status == Status.REJECTED.value else 0)
+
+
+def _request_replay(settings: Config, submission_id: str) -> str:
+    """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
+    ledger = Ledger(settings.ledger, create=False)
+    try:
+        original = ledger.get(submission_id)
+        if original is None:
+            raise CommandError(f"no submission {submission_id}")
+        if original.problem in NOT_READ:
+            raise CommandError(f"{submission_id} was a {original.problem}, never read; there is "
+                               "nothing to validate")
+        if original.state != State.FILED or not original.stored_path:
+            raise CommandError(f"{submission_id} is not filed yet (state {original.state})")
+        replay_id = new_submission_id()
+        ledger.add(Submission(
+            submission_id=replay_id, submitter=original.submitter,
+            upload_name=original.upload_name, name=original.name, state=State.REQUESTED,
+            received_at=utc_now_text(), problem="name" if original.problem == "name" else None,
+            replaces=submission_id))
+    finally:
+        ledger.close()
+    return replay_id
+
+
+def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | None:
+    """Let the running daemon do the replay (nudged with SIGUSR1), or do it here."""
+    pid = running_pid(settings.lock_file)
+    if pid is None:
+        from gateway.daemon.service import Service
+
+        lock = InstanceLock(settings.lock_file)
+        try:
+            lock.acquire()
+        except AlreadyRunning:
+            pid = running_pid(settings.lock_file)  # a daemon started meanwhile: it will do it
+        else:
+            try:
+                Service(settings, intake=False).drain()
+            finally:
+                lock.release()
+    if pid is not None and pid > 0:
+        # Not ours to signal? The daemon's next rescan picks the request up anyway.
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGUSR1)
+    ledger = Ledger(settings.ledger, create=False)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            row = ledger.get(replay_id)
+            if row is None or row.state == State.FILED or time.monotonic() >= deadline:
+                return row
+            time.sleep(0.2)
+    finally:
+        ledger.close()
+
+
+def _config(path: Path | None) -> Config:
+    return load_config(find_config(path))

@@ -1,0 +1,131 @@
+"""The folders the daemon works in, and the modes that make them safe for SFTP.
+
+``inbox/<submitter>/`` is the submitter's SFTP chroot: OpenSSH requires it (and every folder
+above it) to be root-owned and writable by no one else, so uploads go into ``upload/`` and
+receipts come out of ``receipts/``. The daemon's identity is the owner of the state folder: it
+must be able to rename files out of ``upload/`` (group write) and to write ``receipts/`` that the
+submitter can read but not change.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.daemon.config import CONFIG_TEMPLATE, Config
+from gateway.daemon.names import is_submitter_id
+
+INBOX_MODE = 0o755
+SUBMITTER_MODE = 0o755
+UPLOAD_MODE = 0o2770  # submitter writes, the daemon's group renames out; setgid keeps the group
+RECEIPTS_MODE = 0o750  # the daemon writes, the submitter's group reads
+STATE_MODE = 0o750
+PRIVATE_MODE = 0o700  # spool and quarantine hold files nobody else should read
+
+
+class LayoutError(RuntimeError):
+    """The folders cannot be used as configured (missing, or on different file systems)."""
+
+
+@dataclass(frozen=True)
+class SubmitterFolders:
+    """One submitter's two folders."""
+
+    submitter: str
+    upload: Path
+    receipts: Path
+
+
+def submitter_folders(config: Config, submitter: str) -> SubmitterFolders:
+    root = config.inbox / submitter
+    return SubmitterFolders(submitter, root / "upload", root / "receipts")
+
+
+def iter_submitters(config: Config) -> Iterator[SubmitterFolders]:
+    """Every submitter: a folder under the inbox, named like a submitter id, that has an
+    ``upload/`` folder (what ``gateway submitter add`` creates). Symlinks are not followed."""
+    try:
+        entries = sorted(os.scandir(config.inbox), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if not is_submitter_id(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        folders = submitter_folders(config, entry.name)
+        if stat.S_ISDIR(_lstat_mode(folders.upload)):
+            yield folders
+
+
+def _lstat_mode(path: Path) -> int:
+    try:
+        return path.lstat().st_mode
+    except OSError:
+        return 0
+
+
+def write_config(target: Path) -> bool:
+    """Write the commented default config to ``target`` unless a file is there; True if
+    written."""
+    if target.exists():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    return True
+
+
+def init_layout(config: Config) -> list[Path]:
+    """Create the inbox and state folders that do not exist yet, with their modes. Returns
+    what was created, so ``gateway init`` can say so."""
+    created: list[Path] = []
+    for folder, mode in ((config.inbox, INBOX_MODE), (config.state, STATE_MODE),
+                         (config.spool, PRIVATE_MODE), (config.archive, STATE_MODE),
+                         (config.quarantine, PRIVATE_MODE), (config.ledger.parent, STATE_MODE)):
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            folder.chmod(mode)
+            created.append(folder)
+    return created
+
+
+def add_submitter(config: Config, submitter: str, user: str | None = None) -> SubmitterFolders:
+    """Create a submitter's folders with the modes SFTP needs.
+
+    With ``user`` (an account that logs in over SFTP; needs root), ``upload/`` is owned by that
+    user and the daemon's group, and ``receipts/`` by the daemon and the user's group. Without
+    it only the modes are set, which is what a local run needs.
+    """
+    if not is_submitter_id(submitter):
+        raise LayoutError(f"{submitter!r} is not a valid submitter id (letters, digits, '-', '_';"
+                          " starting with a letter or digit; at most 64 characters)")
+    if not config.inbox.is_dir():
+        raise LayoutError(f"the inbox {config.inbox} does not exist; run `gateway init` first")
+    folders = submitter_folders(config, submitter)
+    for folder, mode in ((folders.upload.parent, SUBMITTER_MODE), (folders.upload, UPLOAD_MODE),
+                         (folders.receipts, RECEIPTS_MODE)):
+        folder.mkdir(exist_ok=True)
+        folder.chmod(mode)
+    if user is not None:
+        account = pwd.getpwnam(user)
+        daemon = config.state.stat()
+        os.chown(folders.upload.parent, 0, 0)
+        os.chown(folders.upload, account.pw_uid, daemon.st_gid)
+        os.chown(folders.receipts, daemon.st_uid, account.pw_gid)
+    return folders
+
+
+def check_layout(config: Config) -> None:
+    """Refuse to start on folders that would break the guarantees: claiming and filing are
+    renames, which are atomic only within one file system."""
+    for folder in (config.inbox, config.spool, config.archive, config.quarantine,
+                   config.ledger.parent):
+        if not folder.is_dir():
+            raise LayoutError(f"{folder} does not exist; run `gateway init` first")
+    inbox_device = config.inbox.stat().st_dev
+    for folder in (config.spool, config.archive, config.quarantine):
+        if folder.stat().st_dev != inbox_device:
+            raise LayoutError(f"{folder} is on a different file system from the inbox "
+                              f"{config.inbox}; claiming and filing must be atomic renames")

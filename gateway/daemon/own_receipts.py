@@ -1,0 +1,89 @@
+"""Receipts the daemon writes itself, without running the pipeline.
+
+Uploads that may not be read (links, special files, bad names), files a worker failed on, and
+byte-identical resubmissions. Each is an ordinary ``Receipt`` with codes from the catalog, so the
+submitter reads it like any other.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import fields
+from typing import Any
+
+from gateway.catalog import Layer
+from gateway.contract import Route
+from gateway.daemon.ledger import Submission
+from gateway.findings import Finding, FindingList
+from gateway.receipts.model import FileFacts, Receipt
+
+_NOT_READ = {
+    "symlink": "The upload is a symbolic link, not a file. The gateway takes only regular files "
+               "and did not follow the link.",
+    "hardlink": "The upload has a second name (a hard link) elsewhere. The gateway takes only "
+                "files with a single name and did not read it.",
+    "special": "The upload is not a regular file (a folder, device, pipe or socket). It was "
+               "not read.",
+}
+
+_FINDING_FIELDS = {f.name for f in fields(Finding)}
+
+
+def _facts(submission: Submission, file_format: str | None = None) -> FileFacts:
+    return FileFacts(name=submission.name, bytes=submission.bytes or 0,
+                     sha256=submission.sha256,  # type: ignore[arg-type]  # None: never read
+                     format=file_format, received_at=submission.received_at)
+
+
+def _receipt(submission: Submission, file_format: str | None = None) -> Receipt:
+    return Receipt(submission_id=submission.submission_id, submitter=submission.submitter,
+                   file=_facts(submission, file_format), replaces=submission.replaces)
+
+
+def not_read(submission: Submission) -> Receipt:
+    """Rejection of an upload the gateway refused to read (``submission.problem`` says why)."""
+    receipt = _receipt(submission)
+    if submission.problem == "name":
+        return receipt.reject(Layer.FILE.value, Finding(
+            "E-FILE-NAME", f"The file name {submission.upload_name!r} may use only letters, "
+            "digits, '.', '-' and '_', and at most 200 characters. The file was not read.",
+            value=submission.upload_name))
+    return receipt.reject(Layer.FILE.value, Finding(
+        "E-FILE-NOT-REGULAR", _NOT_READ[submission.problem or "special"]))
+
+
+def failed(submission: Submission, failure: str, *, time_limit: float,
+           memory_limit_mb: int) -> Receipt:
+    """Rejection of a file the gateway could not finish: over a limit, or the worker failed."""
+    receipt = _receipt(submission)
+    if failure == "time":
+        finding = Finding("E-PROCESSING-LIMIT", "Checking this file took longer than the "
+                          f"gateway's limit of {time_limit:g} seconds, so it was stopped.")
+    elif failure == "memory":
+        finding = Finding("E-PROCESSING-LIMIT", "Checking this file needed more memory than the "
+                          f"gateway's limit of {memory_limit_mb:,} MiB, so it was stopped.")
+    else:
+        finding = Finding("E-PROCESSING-FAILED", "The gateway's checker stopped unexpectedly "
+                          "while reading this file. The fault is the gateway's; the file was "
+                          "not judged.")
+    return receipt.reject(Layer.FILE.value, finding)
+
+
+def duplicate(submission: Submission, first_id: str, earlier: dict[str, Any]) -> Receipt:
+    """The answer to a byte-identical resubmission: the earlier outcome (``earlier`` is that
+    receipt's JSON document) repeated under a new submission id, with ``duplicate_of``."""
+    receipt = _receipt(submission, earlier["file"].get("format"))
+    receipt.duplicate_of = first_id
+    route = earlier.get("route")
+    receipt.route = Route(**route) if route else None
+    receipt.layer = earlier.get("layer")
+    counts = earlier.get("counts", {})
+    receipt.records = counts.get("records", 0)
+    receipt.records_rejected = counts.get("records_rejected", 0)
+    receipt.results = earlier.get("results")
+    receipt.findings = FindingList(
+        listed=[Finding(**{k: v for k, v in item.items() if k in _FINDING_FIELDS})
+                for item in earlier.get("findings", [])],
+        errors=counts.get("errors", 0), warnings=counts.get("warnings", 0),
+        by_code=Counter(earlier.get("findings_by_code", {})))
+    return receipt

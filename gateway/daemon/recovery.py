@@ -1,0 +1,108 @@
+"""The durable steps after validation, written so that doing any of them twice is harmless.
+
+A daemon killed at any instant restarts into one of these situations, per ledger state:
+
+``requested``        copy the original into the spool unless the copy is already there;
+``claimed``          no spool file: the rename never happened, forget the row; otherwise, if a
+/ ``validated``      JSON receipt for the submission id exists, it was written (go on to filing),
+                     else validate again under the same id (the receipt names are the same, so
+                     a half-finished text receipt is simply replaced);
+``receipt_written``  move the original from the spool unless it is already filed;
+``filed``            nothing.
+
+Temporary files of interrupted atomic writes are removed, so a submitter never sees one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from gateway.daemon.claim import spool_path
+from gateway.daemon.config import Config
+from gateway.daemon.layout import STATE_MODE, iter_submitters, submitter_folders
+from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.logging_setup import get_logger
+from gateway.receipts.store import fsync_dir
+
+log = get_logger("gateway.daemon.recovery")
+
+RECEIPT_TEMP_PREFIX = ".tmp-"  # gateway.receipts.store.atomic_write's temporary names
+REPLAY_COPY_SUFFIX = ".copy"
+
+
+def clean_leftovers(config: Config) -> None:
+    """Remove temporary files that interrupted writes left in receipts folders and the spool.
+    Only safe while this process holds the instance lock (no other writer exists)."""
+    removed = 0
+    folders = [f.receipts for f in iter_submitters(config)] + [config.spool]
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(RECEIPT_TEMP_PREFIX) or (
+                    folder == config.spool and name.endswith(REPLAY_COPY_SUFFIX)):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    if removed:
+        log.info("removed_temporary_files", count=removed)
+
+
+def existing_receipt(submission: Submission, config: Config) -> Path | None:
+    """The JSON receipt already written for this submission id, if any."""
+    folder = submitter_folders(config, submission.submitter).receipts
+    expected = folder / f"{submission.submission_id}.{submission.name}.receipt.json"
+    if expected.is_file():
+        return expected
+    return next(iter(sorted(folder.glob(f"{submission.submission_id}.*.receipt.json"))), None)
+
+
+def filed_path(submission: Submission, accepted: bool, config: Config) -> Path:
+    """``archive/<submitter>/<id>.<name>`` for accepted originals, ``quarantine/...`` else."""
+    root = config.archive if accepted else config.quarantine
+    return root / submission.submitter / f"{submission.submission_id}.{submission.name}"
+
+
+def file_original(submission: Submission, accepted: bool, config: Config,
+                  ledger: Ledger) -> None:
+    """Move the original out of the spool and record it ``filed``."""
+    source = spool_path(config, submission.submission_id)
+    target = filed_path(submission, accepted, config)
+    if os.path.lexists(source):
+        if not target.parent.is_dir():
+            target.parent.mkdir(mode=STATE_MODE, parents=True, exist_ok=True)
+            fsync_dir(target.parent.parent)
+        os.rename(source, target)
+        fsync_dir(target.parent)
+        fsync_dir(config.spool)
+    elif not os.path.lexists(target):
+        log.error("original_missing", submitter=submission.submitter)
+        ledger.filed(submission.submission_id, None)
+        return
+    ledger.filed(submission.submission_id, target)
+
+
+def prepare_replay(submission: Submission, config: Config, ledger: Ledger) -> bool:
+    """Copy a replay's original into the spool and record it ``claimed``. False (and the
+    request dropped) when the original is no longer where the ledger says it is."""
+    target = spool_path(config, submission.submission_id)
+    if not os.path.lexists(target):
+        original = ledger.get(submission.replaces or "")
+        source = Path(original.stored_path) if original and original.stored_path else None
+        if source is None or source.is_symlink() or not source.is_file():
+            log.error("replay_original_missing", replaces=submission.replaces)
+            ledger.forget(submission.submission_id)
+            return False
+        temporary = target.with_name(f".{target.name}{REPLAY_COPY_SUFFIX}")
+        with source.open("rb") as reader, temporary.open("wb") as writer:
+            shutil.copyfileobj(reader, writer, 1024 * 1024)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.rename(temporary, target)
+        fsync_dir(config.spool)
+    ledger.claimed(submission.submission_id)
+    submission.state = State.CLAIMED
+    return True

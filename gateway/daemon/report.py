@@ -1,0 +1,86 @@
+"""What ``gateway status`` and ``gateway submissions`` show, computed from the ledger, the lock
+and the folders; read-only, so they are safe to run beside the daemon."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from gateway.daemon.config import Config
+from gateway.daemon.ledger import Ledger, Submission
+from gateway.daemon.lock import running_pid
+from gateway.daemon.rescan import count_waiting
+
+_LIST_COLUMNS = ("submission_id", "submitter", "status", "state", "records", "errors",
+                 "warnings", "name")
+
+
+def utc_text(moment: datetime) -> str:
+    """The ledger's time form (UTC, ``Z``), for comparisons with ``received_at``."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def local_day_start(day: date) -> str:
+    """Local midnight at the start of ``day``, in the ledger's time form."""
+    return utc_text(datetime.combine(day, time()).astimezone())
+
+
+def status_report(config: Config) -> dict[str, Any]:
+    """Is it running, how healthy is intake, how much is queued, what happened today."""
+    pid = running_pid(config.lock_file)
+    report: dict[str, Any] = {"running": pid is not None, "pid": pid,
+                              "waiting_in_upload": count_waiting(config)}
+    try:
+        ledger = Ledger(config.ledger, create=False)
+    except FileNotFoundError:
+        return report | {"in_progress": 0, "today": {}, "meta": {}}
+    try:
+        meta = ledger.meta()
+        report |= {
+            "in_progress": ledger.count_unfinished(),
+            "last_rescan_at": meta.get("last_rescan_at"),
+            "intake_healthy": meta.get("intake_healthy") == "yes" if pid else None,
+            "watcher": meta.get("watcher"),
+            "started_at": meta.get("started_at"),
+            "today": ledger.count_by_status(local_day_start(date.today())),
+        }
+    finally:
+        ledger.close()
+    return report
+
+
+def render_status(report: dict[str, Any]) -> str:
+    lines = [f"gateway: running (pid {report['pid']})" if report["running"]
+             else "gateway: not running"]
+    if report["running"]:
+        health = "healthy" if report.get("intake_healthy") else "UNHEALTHY (watcher down)"
+        lines.append(f"intake:  {health}, watcher {report.get('watcher')}, "
+                     f"last rescan {report.get('last_rescan_at') or 'never'}")
+    lines.append(f"queue:   {report['waiting_in_upload']} waiting in upload folders, "
+                 f"{report.get('in_progress', 0)} in progress")
+    today = report.get("today") or {}
+    counts = ", ".join(f"{status} {n}" for status, n in sorted(today.items())) or "none"
+    lines.append(f"today:   {counts}")
+    return "\n".join(lines) + "\n"
+
+
+def render_list(submissions: list[Submission]) -> str:
+    rows = [[_cell(getattr(s, column)) for column in _LIST_COLUMNS] for s in submissions]
+    widths = [max(len(column), *(len(row[i]) for row in rows)) if rows else len(column)
+              for i, column in enumerate(_LIST_COLUMNS)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(_LIST_COLUMNS, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render_one(submission: Submission, transitions: list[tuple[str, str]]) -> str:
+    data = submission.as_dict()
+    width = max(len(key) for key in data)
+    lines = [f"{key.ljust(width)}  {_cell(value)}" for key, value in data.items()]
+    lines.append("transitions:")
+    lines += [f"  {at}  {state}" for state, at in transitions]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)

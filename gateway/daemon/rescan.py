@@ -1,0 +1,43 @@
+"""The full rescan: the truth about what waits in the upload folders.
+
+Events can be dropped (inotify queue overflow) or never delivered (NFS, SFTP-backed and FUSE
+mounts), so every upload folder is listed at start and then every ``rescan_interval`` seconds,
+and each entry is handed to the settle tracker as if an event had named it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gateway.daemon.config import Config
+from gateway.daemon.layout import iter_submitters
+from gateway.daemon.names import is_temporary
+from gateway.daemon.settle import SettleTracker
+
+
+def rescan(config: Config, tracker: SettleTracker) -> int:
+    """List every upload folder into ``tracker``; returns how many entries wait there."""
+    waiting = 0
+    for folders in iter_submitters(config):
+        try:
+            with os.scandir(folders.upload) as entries:
+                names = [entry.name for entry in entries]
+        except OSError:
+            continue  # removed or unreadable right now; the next rescan tries again
+        for name in names:
+            if not is_temporary(name):
+                waiting += 1
+                tracker.see(Path(folders.upload, name), folders.submitter)
+    return waiting
+
+
+def count_waiting(config: Config) -> int:
+    """Entries waiting in upload folders, not counting uploads in progress (for status)."""
+    total = 0
+    for folders in iter_submitters(config):
+        try:
+            total += sum(1 for name in os.listdir(folders.upload) if not is_temporary(name))
+        except OSError:
+            continue
+    return total

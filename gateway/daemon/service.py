@@ -1,0 +1,414 @@
+"""``gateway serve``: the loop that turns uploads into receipts and never loses one.
+
+One thread owns every durable step (ledger, spool, receipts, archive); watchdog's thread only
+queues hints and worker processes only compute receipts. Each turn of the loop:
+
+1. turn event hints and, when due, a full rescan into sightings for the settle tracker;
+2. claim settled uploads (rename into the spool), no more than the workers can soon take;
+3. inspect claimed files, answer those that need no validation (links, bad names, duplicates)
+   and hand the rest to idle workers;
+4. wait briefly for worker outcomes; for each, write the receipt and file the original;
+5. keep the watcher alive and tell systemd how things stand.
+
+Every submission passes claimed -> validated -> receipt_written -> filed in the ledger, and a
+starting daemon resumes each unfinished one from the state it reached (``recovery.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from gateway.catalog import Catalog
+from gateway.daemon import own_receipts
+from gateway.daemon.claim import claim, inspect, spool_path
+from gateway.daemon.config import Config
+from gateway.daemon.layout import check_layout, submitter_folders
+from gateway.daemon.ledger import Ledger, State, Submission, now_text
+from gateway.daemon.lock import InstanceLock
+from gateway.daemon.notify import Notifier
+from gateway.daemon.recovery import (
+    clean_leftovers,
+    existing_receipt,
+    file_original,
+    prepare_replay,
+)
+from gateway.daemon.rescan import rescan
+from gateway.daemon.settle import Settled, SettleTracker, Signature
+from gateway.daemon.watch import Hint, Watcher
+from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
+from gateway.logging_setup import get_logger, log_submission
+from gateway.plugin_manager import load_plugins
+from gateway.receipts.model import Receipt, Status
+from gateway.receipts.store import write_receipt
+
+log = get_logger("gateway.daemon")
+
+MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
+HINTS_PER_TURN = 10_000
+
+
+@dataclass
+class Task:
+    """A claimed submission on its way to a receipt, with the clocks for its summary line."""
+
+    submission: Submission
+    settled: Signature | None = None
+    not_before: float = 0.0
+    claimed_at: float = field(default_factory=time.monotonic)
+    dispatched_at: float | None = None
+
+
+class Service:
+    """The daemon. ``run`` serves until a signal; ``drain`` finishes what the ledger holds and
+    returns (``gateway replay`` uses it when no daemon runs)."""
+
+    def __init__(self, config: Config, *, intake: bool = True) -> None:
+        check_layout(config)
+        self.config = config
+        self.intake = intake
+        self.catalog: Catalog = load_plugins().catalog
+        resolve_pipeline(config.pipeline)  # fail now, not on every file, when it cannot import
+        self.ledger = Ledger(config.ledger)
+        self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
+        self.watcher = Watcher(config, self.hints)
+        self.tracker = SettleTracker(config.quiet_period)
+        self.notifier = Notifier()
+        self.tasks: deque[Task] = deque()
+        self.running: dict[str, Task] = {}
+        self.waiting: dict[str, list[Task]] = {}  # first submission id -> its duplicates
+        self.capacity = max(2, 2 * config.workers)
+        self._stop_signal: int | None = None
+        self._stopping = False
+        self._rescan_due = 0.0
+        self._healthy: bool | None = None
+
+    def _open_pool(self, size: int) -> WorkerPool:
+        return WorkerPool(size, pipeline=self.config.pipeline,
+                          time_limit=self.config.time_limit,
+                          memory_limit_mb=self.config.memory_limit_mb,
+                          log_format=self.config.log_format, log_level=self.config.log_level)
+
+    # -- the two ways to run -------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until SIGTERM or SIGINT, then finish the files in hand and return. Raises
+        ``AlreadyRunning`` when another daemon uses the same state folder."""
+        lock = InstanceLock(self.config.lock_file)
+        lock.acquire()
+        self._install_signals()
+        self.pool = self._open_pool(self.config.workers)
+        try:
+            self._resume()
+            self.watcher.supervise()
+            log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
+                     workers=self.config.workers, quiet_period=self.config.quiet_period,
+                     rescan_interval=self.config.rescan_interval, pid=os.getpid())
+            self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
+                                 watcher=self.config.watcher)
+            self.notifier.ready("serving")
+            while not self._stopping or self._in_hand():
+                self._turn()
+            log.info("stopped")
+        finally:
+            self.watcher.stop()
+            self.pool.close()
+            self.ledger.set_meta(stopped_at=now_text())
+            self.notifier.close()
+            self.ledger.close()
+            lock.release()
+
+    def drain(self) -> None:
+        """Finish every unfinished submission in the ledger without taking new uploads, then
+        return. The caller holds the instance lock."""
+        self.pool = self._open_pool(1)
+        try:
+            self._resume()
+            while self._in_hand():
+                self._turn()
+        finally:
+            self.pool.close()
+            self.ledger.close()
+
+    # -- signals -------------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGUSR1, self._on_nudge)
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        # Only a flag: the loop notices within MAX_WAIT and stops taking new files.
+        if self._stop_signal is None:
+            self._stop_signal = signum
+
+    def _on_nudge(self, signum: int, frame: FrameType | None) -> None:
+        self._rescan_due = 0.0  # `gateway replay` asks for an immediate look at the ledger
+
+    # -- one turn of the loop ------------------------------------------------------------------
+
+    def _in_hand(self) -> int:
+        return (len(self.tasks) + len(self.running)
+                + sum(len(tasks) for tasks in self.waiting.values()))
+
+    def _turn(self) -> None:
+        if self._stop_signal is not None and not self._stopping:
+            self._begin_stopping()
+        serving = self.intake and not self._stopping
+        if serving:
+            self._take_hints()
+            if time.monotonic() >= self._rescan_due:
+                self._rescan()
+            self._claim_settled()
+        self._advance()
+        for outcome in self.pool.collect(self._wait_time(serving)):
+            self._on_outcome(outcome)
+        if serving:
+            if self.watcher.supervise():
+                self._rescan_due = 0.0  # events may have been missed while it was down
+            self._report_health()
+
+    def _begin_stopping(self) -> None:
+        """Stop taking files; what is in hand is finished before ``run`` returns."""
+        self._stopping = True
+        self.watcher.stop()
+        self.notifier.stopping(f"finishing {self._in_hand()} files")
+        log.info("stopping", signal=signal.Signals(self._stop_signal or 0).name,
+                 in_hand=self._in_hand())
+
+    def _wait_time(self, serving: bool) -> float:
+        now = time.monotonic()
+        due = [MAX_WAIT, *(task.not_before - now for task in self.tasks)]
+        if serving:
+            due.append(self._rescan_due - now)
+            next_settle = self.tracker.next_due()
+            if next_settle is not None and self._in_hand() < self.capacity:
+                due.append(next_settle)
+        return max(0.0, min(due))
+
+    # -- intake --------------------------------------------------------------------------------
+
+    def _take_hints(self) -> None:
+        for _ in range(HINTS_PER_TURN):
+            try:
+                path, submitter = self.hints.get_nowait()
+            except queue.Empty:
+                return
+            self.tracker.see(path, submitter)
+
+    def _rescan(self) -> None:
+        self._pick_up_replays()
+        started = time.monotonic()
+        waiting = rescan(self.config, self.tracker)
+        self._rescan_due = time.monotonic() + self.config.rescan_interval
+        self.ledger.set_meta(last_rescan_at=now_text(), waiting=str(waiting))
+        log.debug("rescan", waiting=waiting, seconds=round(time.monotonic() - started, 4))
+
+    def _claim_settled(self) -> None:
+        room = self.capacity - self._in_hand()
+        if room <= 0:
+            return
+        for settled in self.tracker.settled()[:room]:
+            self.tracker.forget(settled.path)
+            self._claim(settled)
+
+    def _claim(self, settled: Settled) -> None:
+        submission = claim(settled, self.config, self.ledger)
+        if submission is None:
+            return
+        structlog.contextvars.bind_contextvars(submission_id=submission.submission_id)
+        log.info("claimed", submitter=submission.submitter, name=submission.name)
+        structlog.contextvars.unbind_contextvars("submission_id")
+        self.tasks.append(Task(submission, settled.signature))
+
+    def _pick_up_replays(self) -> None:
+        """Replays that ``gateway replay`` recorded while this daemon runs."""
+        known = {task.submission.submission_id for task in self._all_tasks()}
+        for submission in self.ledger.unfinished():
+            if (submission.state == State.REQUESTED
+                    and submission.submission_id not in known):
+                self.tasks.append(Task(submission))
+
+    def _all_tasks(self) -> list[Task]:
+        return [*self.tasks, *self.running.values(),
+                *(task for tasks in self.waiting.values() for task in tasks)]
+
+    # -- from claimed to a receipt -----------------------------------------------------------
+
+    def _advance(self) -> None:
+        """Move claimed tasks on: inspect, answer without the pipeline, or dispatch."""
+        now = time.monotonic()
+        for task in list(self.tasks):
+            if task.not_before > now:
+                continue
+            with structlog.contextvars.bound_contextvars(
+                    submission_id=task.submission.submission_id):
+                self._advance_one(task, now)
+
+    def _advance_one(self, task: Task, now: float) -> None:
+        submission = task.submission
+        if (submission.state == State.REQUESTED
+                and not prepare_replay(submission, self.config, self.ledger)):
+            self.tasks.remove(task)
+            return
+        if (submission.sha256 is None and submission.problem is None
+                and not self._inspect(task, now)):
+            return
+        if submission.problem is not None:
+            self.tasks.remove(task)
+            self._finish(task, own_receipts.not_read(submission))
+            return
+        if submission.replaces is None:
+            answer = self._duplicate_answer(task)
+            if answer == "wait":
+                return
+            if isinstance(answer, Receipt):
+                self.tasks.remove(task)
+                self._finish(task, answer)
+                return
+        if self.pool.idle:
+            self.tasks.remove(task)
+            task.dispatched_at = now
+            self.running[submission.submission_id] = task
+            self.pool.submit(Job(submission.submission_id,
+                                 str(spool_path(self.config, submission.submission_id)),
+                                 submission.submitter, submission.name,
+                                 submission.received_at))
+
+    def _inspect(self, task: Task, now: float) -> bool:
+        """Hash the spool copy; False when it is still being written (the writer kept its file
+        open across the quiet period): it then gets a new quiet period in the spool."""
+        submission = task.submission
+        inspection = inspect(spool_path(self.config, submission.submission_id))
+        settled = task.settled
+        if settled is not None and inspection.problem is None and (
+                inspection.size, inspection.mtime_ns) != (settled.size, settled.mtime_ns):
+            log.warning("still_being_written", submitter=submission.submitter)
+            task.settled = Signature(settled.mode, inspection.size, inspection.mtime_ns,
+                                     settled.ctime_ns, settled.inode, settled.links)
+            task.not_before = now + self.config.quiet_period
+            return False
+        submission.problem = inspection.problem
+        submission.bytes, submission.sha256 = inspection.size, inspection.sha256
+        self.ledger.inspected(submission.submission_id, inspection.problem, inspection.size,
+                              inspection.sha256)
+        return True
+
+    def _duplicate_answer(self, task: Task) -> Receipt | str | None:
+        """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate)."""
+        submission = task.submission
+        assert submission.sha256 is not None
+        first = self.ledger.first_with_content(submission.submitter, submission.sha256,
+                                               before=submission.submission_id)
+        if first is None:
+            return None
+        if first.state not in (State.RECEIPT_WRITTEN, State.FILED):
+            if any(t.submission.submission_id == first.submission_id
+                   for t in (*self.tasks, *self.running.values())):
+                self.tasks.remove(task)
+                self.waiting.setdefault(first.submission_id, []).append(task)
+                return "wait"
+            return None
+        latest = self.ledger.latest_outcome(submission.submitter, submission.sha256)
+        if latest is None or latest.receipt_path is None:
+            return None
+        try:
+            earlier = json.loads(Path(latest.receipt_path).read_text(encoding="utf-8"))
+            return own_receipts.duplicate(submission, first.submission_id, earlier)
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("earlier_receipt_unreadable", first=first.submission_id)
+            return None
+
+    def _on_outcome(self, outcome: Outcome) -> None:
+        task = self.running.pop(outcome.job.submission_id)
+        with structlog.contextvars.bound_contextvars(
+                submission_id=task.submission.submission_id):
+            receipt = outcome.receipt
+            if receipt is None:
+                log.error("worker_failed", failure=outcome.failure, detail=outcome.detail,
+                          submitter=task.submission.submitter)
+                receipt = own_receipts.failed(task.submission, outcome.failure or "crashed",
+                                              time_limit=self.config.time_limit,
+                                              memory_limit_mb=self.config.memory_limit_mb)
+            receipt.replaces = task.submission.replaces
+            self._finish(task, receipt, failure=outcome.failure, validate=outcome.seconds)
+
+    def _finish(self, task: Task, receipt: Receipt, failure: str | None = None,
+                **timings: float) -> None:
+        """Record the outcome, write the receipt, file the original, log the summary."""
+        submission = task.submission
+        folders = submitter_folders(self.config, submission.submitter)
+        self.ledger.validated(receipt, failure)
+        json_path, _ = write_receipt(receipt, folders.receipts, self.catalog)
+        self.ledger.receipt_written(submission.submission_id, json_path)
+        file_original(submission, receipt.status is not Status.REJECTED, self.config,
+                      self.ledger)
+        if task.dispatched_at is not None:
+            timings["queue"] = task.dispatched_at - task.claimed_at
+        log_submission(log, receipt, **timings, total=time.monotonic() - task.claimed_at)
+        for waiter in self.waiting.pop(submission.submission_id, []):
+            self.tasks.appendleft(waiter)
+
+    # -- start and health ----------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        """Finish what a previous process left: see ``recovery.py`` for the state machine."""
+        clean_leftovers(self.config)
+        resumed = 0
+        for submission in self.ledger.unfinished():
+            with structlog.contextvars.bound_contextvars(
+                    submission_id=submission.submission_id):
+                task = self._resume_one(submission)
+            if task is not None:
+                self.tasks.append(task)
+                resumed += 1
+        if resumed:
+            log.info("resuming", submissions=resumed)
+
+    def _resume_one(self, submission: Submission) -> Task | None:
+        if submission.state == State.REQUESTED:
+            return Task(submission)
+        spool = spool_path(self.config, submission.submission_id)
+        if submission.state in (State.CLAIMED, State.VALIDATED):
+            if not os.path.lexists(spool):
+                self.ledger.forget(submission.submission_id)
+                log.info("claim_never_completed", submitter=submission.submitter)
+                return None
+            receipt_json = existing_receipt(submission, self.config)
+            if receipt_json is None:
+                return Task(submission)
+            self.ledger.receipt_written(submission.submission_id, receipt_json)
+            submission.status = submission.status or _status_of(receipt_json)
+        file_original(submission, submission.status != Status.REJECTED.value, self.config,
+                      self.ledger)
+        log.info("filed_after_restart", submitter=submission.submitter)
+        return None
+
+    def _report_health(self) -> None:
+        healthy = self.watcher.healthy
+        if healthy != self._healthy:
+            self._healthy = healthy
+            self.ledger.set_meta(intake_healthy="yes" if healthy else "no")
+            self.notifier.status("serving" if healthy else "watcher down; rescanning only")
+            if not healthy:
+                log.error("intake_unhealthy", watcher=self.config.watcher)
+        if healthy:
+            self.notifier.ping()
+
+
+def _status_of(receipt_json: Path) -> str | None:
+    try:
+        document: dict[str, Any] = json.loads(receipt_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document.get("status")

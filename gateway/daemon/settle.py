@@ -1,0 +1,118 @@
+"""Deciding when an upload is finished: its size and times unchanged over a quiet period.
+
+SFTP has no "upload complete" signal, and OpenSSH's sftp-server renames by link + unlink, which
+arrives as a create with no close. So every sighting of a path (an event or a rescan) only
+records what ``lstat`` says; a path is settled when a later ``lstat``, at least the quiet period
+after the signature last changed, still says the same. The signature includes the inode change
+time, which no client can set back, so a write, truncate, link or unlink in between is seen.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.daemon.names import is_temporary
+from gateway.logging_setup import get_logger
+
+log = get_logger("gateway.daemon.settle")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What ``lstat`` says about a directory entry, as far as "has it changed" goes."""
+
+    mode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    links: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Signature:
+        return cls(stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                   st.st_ino, st.st_nlink)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """An upload that is ready to be claimed, with the signature it settled at."""
+
+    path: Path
+    submitter: str
+    signature: Signature
+
+
+@dataclass
+class _Watch:
+    submitter: str
+    signature: Signature
+    since: float
+
+
+class SettleTracker:
+    """Candidates in the upload folders and the time each was last seen to change."""
+
+    def __init__(self, quiet_period: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.quiet_period = quiet_period
+        self._clock = clock
+        self._watches: dict[Path, _Watch] = {}
+        self._folders_seen: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self._watches)
+
+    def see(self, path: Path, submitter: str) -> None:
+        """Record a sighting. Temporary names are never candidates; folders are skipped (a
+        submitter's folder inside ``upload/`` is not an upload)."""
+        if is_temporary(path.name):
+            return
+        try:
+            st = path.lstat()
+        except OSError:
+            self._watches.pop(path, None)
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if path not in self._folders_seen:
+                self._folders_seen.add(path)
+                log.warning("folder_in_upload_ignored", submitter=submitter)
+            return
+        signature = Signature.of(st)
+        known = self._watches.get(path)
+        if known is None or known.signature != signature:
+            self._watches[path] = _Watch(submitter, signature, self._clock())
+
+    def settled(self) -> list[Settled]:
+        """Candidates unchanged for the quiet period, checked again now. Those that changed
+        start a new quiet period; those that vanished are dropped."""
+        now = self._clock()
+        ready: list[Settled] = []
+        for path, watch in list(self._watches.items()):
+            if now - watch.since < self.quiet_period:
+                continue
+            try:
+                signature = Signature.of(path.lstat())
+            except OSError:
+                del self._watches[path]
+                continue
+            if signature != watch.signature:
+                self._watches[path] = _Watch(watch.submitter, signature, now)
+                continue
+            ready.append(Settled(path, watch.submitter, signature))
+        return ready
+
+    def forget(self, path: Path) -> None:
+        """Stop tracking ``path`` (claimed, or to be seen afresh)."""
+        self._watches.pop(path, None)
+
+    def next_due(self) -> float | None:
+        """Seconds until the earliest candidate may be settled, or None when there is none."""
+        if not self._watches:
+            return None
+        earliest = min(watch.since for watch in self._watches.values())
+        return max(0.0, earliest + self.quiet_period - self._clock())

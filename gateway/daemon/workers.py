@@ -1,0 +1,239 @@
+"""Worker processes that run the pipeline, one file at a time each, under time and memory limits.
+
+A pool of our own rather than ``concurrent.futures``: a dead worker breaks a
+``ProcessPoolExecutor`` for every file in it, and a running task cannot be stopped. Here each
+worker has its own pipe, so the file that killed a worker or ran over its time is known exactly;
+that file gets a receipt saying so, the worker is replaced, and the others carry on.
+
+Workers only read the spool file and send back a ``Receipt``; the daemon alone writes receipts,
+the ledger and the archive, so a worker that dies leaves nothing half done. Workers come from a
+forkserver that has already imported the pipeline, so replacing one costs a fork, not an import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import multiprocessing
+import pickle
+import resource
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from gateway.logging_setup import configure_logging, get_logger
+from gateway.receipts.model import Receipt
+
+log = get_logger("gateway.daemon.workers")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One file for the pipeline: the spool copy and what the receipt must say about it."""
+
+    submission_id: str
+    path: str
+    submitter: str
+    display_name: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a job. ``receipt`` is None when the worker failed; ``failure`` is then
+    ``crashed``, ``error``, ``time`` or ``memory`` and ``detail`` says how, in log-safe words
+    (exit status, exception type and code location; never an exception's message)."""
+
+    job: Job
+    receipt: Receipt | None
+    failure: str | None
+    detail: str
+    seconds: float
+
+
+def resolve_pipeline(reference: str) -> Callable[..., Receipt]:
+    """``module:function`` -> the function. Imported once at start so a broken deployment fails
+    at once instead of on every file."""
+    module_name, _, function_name = reference.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def _where(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return type(err).__name__
+    last = frames[-1]
+    return f"{type(err).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
+
+
+def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_format: str,
+                 log_level: str) -> None:
+    """Loop: receive a job, run the pipeline, send the pickled receipt or a failure."""
+    # The daemon decides when workers stop: a Ctrl-C or a SIGTERM sent to the whole process
+    # group must not turn the files in hand into failures.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    configure_logging(log_format, log_level)
+    if memory_limit_mb:
+        limit = memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    validate = resolve_pipeline(pipeline)
+    while True:
+        try:
+            job: Job | None = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
+                receipt = validate(Path(job.path), submitter=job.submitter,
+                                   display_name=job.display_name, received_at=job.received_at,
+                                   submission_id=job.submission_id)
+            message = pickle.dumps(("ok", receipt), protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            conn.send(("memory", "MemoryError"))
+            return  # the heap may be in pieces; the daemon starts a fresh worker
+        except Exception as err:
+            message = pickle.dumps(("error", _where(err)))
+        conn.send_bytes(message)
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    job: Job | None = None
+    started: float = 0.0
+
+
+class WorkerPool:
+    """A fixed number of worker processes; ``submit`` to an idle one, ``collect`` outcomes."""
+
+    def __init__(self, size: int, *, pipeline: str, time_limit: float, memory_limit_mb: int,
+                 log_format: str, log_level: str) -> None:
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0]])
+        self._args = (pipeline, memory_limit_mb, log_format, log_level)
+        self.time_limit = time_limit
+        self._workers = [self._start() for _ in range(size)]
+
+    def _start(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(child, *self._args),
+                                        name="gateway-worker", daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    @property
+    def idle(self) -> int:
+        return sum(1 for worker in self._workers if worker.job is None)
+
+    @property
+    def busy(self) -> int:
+        return len(self._workers) - self.idle
+
+    def submit(self, job: Job) -> None:
+        """Hand ``job`` to an idle worker (the caller checks ``idle`` first)."""
+        worker = next(w for w in self._workers if w.job is None)
+        worker.job, worker.started = job, time.monotonic()
+        with contextlib.suppress(OSError):  # a dead worker: collect() reports the job crashed
+            worker.conn.send(job)
+
+    def collect(self, timeout: float) -> list[Outcome]:
+        """Wait up to ``timeout`` seconds for results, deaths and time limits, and return the
+        outcomes of finished jobs. Dead or stopped workers are replaced."""
+        busy = [w for w in self._workers if w.job is not None]
+        if busy:
+            nearest = min(w.started + self.time_limit for w in busy)
+            timeout = max(0.0, min(timeout, nearest - time.monotonic()))
+        owners: dict[Any, _Worker] = {w.conn: w for w in self._workers}
+        owners.update({w.process.sentinel: w for w in self._workers})
+        outcomes: list[Outcome] = []
+        handled: list[_Worker] = []
+        for item in wait(list(owners), timeout):
+            worker = owners[item]
+            if any(worker is seen for seen in handled):
+                continue
+            handled.append(worker)
+            outcome = self._read(worker)
+            if outcome is not None:
+                outcomes.append(outcome)
+        now = time.monotonic()
+        for worker in list(self._workers):
+            if worker.job is not None and now - worker.started >= self.time_limit:
+                outcome = self._replace(worker, "time", f"over the {self.time_limit:g} s limit")
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return outcomes
+
+    def _read(self, worker: _Worker) -> Outcome | None:
+        try:
+            if not worker.conn.poll():
+                # Only the sentinel fired: the worker is gone without a word.
+                return self._replace(worker, "crashed", "")
+            kind, value = pickle.loads(worker.conn.recv_bytes())
+        except (EOFError, OSError):
+            return self._replace(worker, "crashed", "")
+        job, seconds = worker.job, time.monotonic() - worker.started
+        worker.job = None
+        if kind == "memory":
+            self._replace(worker, None, "")  # it exits by itself; start a fresh one
+        if job is None:
+            return None
+        if kind == "ok":
+            return Outcome(job, value, None, "", seconds)
+        return Outcome(job, None, kind, value, seconds)
+
+    def _replace(self, worker: _Worker, failure: str | None, detail: str) -> Outcome | None:
+        """Stop ``worker`` (if it still runs), start a new one in its place, and report the job
+        it held as ``failure``. A crash's detail is its exit status."""
+        if worker.process.is_alive():
+            if failure == "crashed":
+                worker.process.join(1.0)  # closed its pipe while exiting: let it finish
+            if worker.process.is_alive():
+                worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        if failure == "crashed":
+            detail = _exit_text(worker.process.exitcode)
+        job, seconds = worker.job, time.monotonic() - worker.started
+        self._workers[self._workers.index(worker)] = self._start()
+        if job is None:
+            if failure is not None:
+                log.warning("worker_replaced", failure=failure, detail=detail)
+            return None
+        if failure is None:
+            return None
+        return Outcome(job, None, failure, detail, seconds)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Ask idle workers to exit; kill any that do not within ``timeout`` seconds."""
+        for worker in self._workers:
+            with contextlib.suppress(OSError):
+                worker.conn.send(None)
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+
+
+def _exit_text(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exited with status {exitcode}"
+
