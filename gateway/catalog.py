@@ -7,6 +7,7 @@ receipt without a meaning a person can look up. Families add their own codes thr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -80,7 +81,8 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Rename the file using only letters, digits, '.', '-' and '_'."),
     ErrorCode("E-HEADER-MISSING-COLUMN", _F, "A required column is missing from the header row.",
               "Add the column named (the template has every column) and upload again."),
-    ErrorCode("E-HEADER-UNKNOWN-COLUMN", _F, "The header row has a column the layout does not have.",
+    ErrorCode("E-HEADER-UNKNOWN-COLUMN", _F,
+              "The header row has a column the layout does not have.",
               "Rename the column to the suggested name, or delete it."),
     ErrorCode("E-HEADER-DUPLICATE-COLUMN", _F, "The header row names the same column twice.",
               "Keep one column of each name."),
@@ -201,8 +203,13 @@ class Catalog:
     def __getitem__(self, code: str) -> ErrorCode:
         return self._codes[code]
 
+    def get(self, code: str) -> ErrorCode | None:
+        return self._codes.get(code)
+
     def __contains__(self, code: object) -> bool:
         return code in self._codes
 
-    def __iter__(self):
-        return iter(sorted(self._codes.values(), key=lambda c: (list(Layer).index(c.layer), c.code)))
+    def __iter__(self) -> Iterator[ErrorCode]:
+        """Codes in layer order, then alphabetically: the order of the generated docs."""
+        layers = list(Layer)
+        return iter(sorted(self._codes.values(), key=lambda c: (layers.index(c.layer), c.code)))

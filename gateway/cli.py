@@ -79,11 +79,12 @@ def plugins(
         return
     widths = (28, 8, 8, 17, 10)
     typer.echo("".join(h.ljust(w) for h, w in zip(
-        ("plugin", "family", "measure", "levels", "years"), widths)) + "name")
+        ("plugin", "family", "measure", "levels", "years"), widths, strict=True)) + "name")
     for row in rows:
         cells = (row["plugin"], row["family"], row["measure"], ",".join(row["levels"]),
                  ",".join(str(y) for y in row["reporting_years"]))
-        typer.echo("".join(str(c).ljust(w) for c, w in zip(cells, widths)) + row["name"])
+        padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+        typer.echo("".join(padded) + row["name"])
 
 
 def main() -> None:

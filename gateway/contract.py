@@ -134,7 +134,8 @@ class RecordBatch:
         return RecordBatch(
             frame=self.frame[keep],
             rows=None if self.rows is None else self.rows[keep],
-            xpaths=None if self.xpaths is None else [x for x, k in zip(self.xpaths, keep) if k],
+            xpaths=None if self.xpaths is None
+            else [x for x, k in zip(self.xpaths, keep, strict=True) if k],
             lines=None if self.lines is None else self.lines[keep],
             cells=self.cells,
         )

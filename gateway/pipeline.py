@@ -94,7 +94,11 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
     receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes, sha256=facts.sha256)
     document = open_document(path, receipt.file.name, facts, limits)
     receipt.file = dataclasses.replace(receipt.file, format=document.format)
-    route = choose_route(plugins, document.sample())
+    sample = document.sample()
+    if isinstance(document, TableDocument) and not sample.rows:
+        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
+                             row=2, hint="Add one row per record below the header.")
+    route = choose_route(plugins, sample)
     receipt.route = route
     layer = record_layer(plugins, route.schema)
     if isinstance(document, TableDocument):

@@ -104,7 +104,8 @@ class CsvDocument(TableDocument):
         self._width = len(header)
 
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
-        names = list(self.columns) + [f"\0unnamed{i}" for i in range(self._width - len(self.columns))]
+        extra = self._width - len(self.columns)  # dropped trailing unnamed columns
+        names = [*self.columns, *(f"\0unnamed{i}" for i in range(extra))]
         reader = pd.read_csv(
             self.path, dtype=str, header=0, names=names, encoding="utf-8-sig",
             keep_default_na=False, na_filter=False, skip_blank_lines=False,

@@ -75,7 +75,7 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
     if receipt.findings.listed:
         out += _render_findings(receipt, catalog or Catalog())
     if data["results"]:
-        out += ["RESULTS computed by the gateway", ""] + _render_results(data["results"]) + [""]
+        out += ["RESULTS computed by the gateway", "", *_render_results(data["results"]), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -91,7 +91,7 @@ def _render_findings(receipt: Receipt, catalog: Catalog) -> list[str]:
         total = receipt.findings.by_code[code]
         kind = "warning" if code.startswith("W-") else "error"
         out.append(f"{code} ({total:,} {kind}{'s' if total != 1 else ''})")
-        entry = catalog[code] if code in catalog else None
+        entry = catalog.get(code)
         if entry:
             out.append(f"  What it means: {entry.meaning}")
         hint = entry.hint if entry else findings[0].hint
