@@ -105,10 +105,32 @@ def _render_findings(receipt: Receipt, catalog: Catalog) -> list[str]:
     return out
 
 
+def _is_table(value: Any) -> bool:
+    """A dict of dicts with the same plain keys (figures per component) reads best as a table."""
+    if not isinstance(value, dict) or not value:
+        return False
+    rows = list(value.values())
+    return all(isinstance(r, dict) and list(r) == list(rows[0]) for r in rows) and all(
+        not isinstance(v, dict | list) for r in rows for v in r.values())
+
+
+def _render_table(table: dict[str, dict[str, Any]], indent: str) -> list[str]:
+    columns = list(next(iter(table.values())))
+    cells = [["", *columns]] + [[str(key), *("-" if row[c] is None else _format_number(row[c])
+                                              for c in columns)] for key, row in table.items()]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    return [indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip()
+            for r in cells]
+
+
 def _render_results(results: dict[str, Any], indent: str = "  ") -> list[str]:
     out: list[str] = []
     for key, value in results.items():
-        if isinstance(value, dict):
+        if _is_table(value):
+            out.append(f"{indent}{key}:")
+            out += _render_table(value, indent + "  ")
+        elif isinstance(value, dict):
             out.append(f"{indent}{key}:")
             out += _render_results(value, indent + "  ")
         else:
