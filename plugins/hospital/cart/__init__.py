@@ -1,0 +1,1 @@
+"""CART family: CMS/Joint Commission chart-abstracted measures submitted as XML."""

@@ -1,0 +1,196 @@
+"""Reading a CART XML file into measure records, streamed with cleared elements.
+
+The core has already refused DTDs and entity declarations (``gateway.readers.xml_safe``) and
+parses with entities, DTD loading and the network off. This reader walks the elements once:
+header elements (provider-id, npi, reporting-year, discharge-quarter) are remembered and
+repeated onto every ``<measure>`` record; each measure becomes one raw record positioned by its
+element path (``/hospital-measures/measure[3]``) and line. Elements the layout does not have,
+elements outside the family's namespace and retired measures are file-layer problems, collected
+over the whole file and raised at the end so the submitter sees all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from gateway_plugins.hospital.common.manifest import load_manifest
+from gateway_plugins.hospital.common.periods import quarter_order
+from lxml import etree
+
+from gateway.contract import RecordBatch
+from gateway.findings import Finding
+from gateway.readers.problems import FileProblem
+from gateway.readers.xml_safe import safe_iterparse
+
+ROOT = "hospital-measures"
+HEADER = {"provider-id": "provider_id", "npi": "npi", "reporting-year": "reporting_year",
+          "discharge-quarter": "discharge_quarter"}
+MEASURE = "measure"
+MEASURE_FIELDS = {"denominator": "denominator", "numerator": "numerator", "rate": "rate",
+                  "cases": "cases", "median-minutes": "median_minutes"}
+COLUMNS = [*HEADER.values(), "measure_id", *MEASURE_FIELDS.values()]
+BATCH = 1000
+MAX_PROBLEMS = 200
+
+
+def namespace() -> str:
+    """The family's XML namespace, from its manifest."""
+    return str(load_manifest("gateway_plugins.hospital.cart").data["family"]["namespace"])
+
+
+def retired() -> dict[str, str]:
+    """Retired measure ids (upper case) and the quarter each was retired with."""
+    table = load_manifest("gateway_plugins.hospital.cart").data["retired"]
+    return {measure.upper(): quarter for measure, quarter in table.items()}
+
+
+def official(measure_id: str) -> str:
+    """A measure id as CMS spells it (the record layer stores codes upper case)."""
+    table = load_manifest("gateway_plugins.hospital.cart").data
+    for name in (*table["measures"], *table["retired"]):
+        if name.upper() == measure_id.upper():
+            return name
+    return measure_id
+
+
+class CartReader:
+    """One pass over a CART file: yields ``RecordBatch``es, then raises the file's problems."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ns = namespace()
+        self.retired = retired()
+        self.problems: list[Finding] = []
+        self.header: dict[str, str] = {}
+        self.measures_seen = 0
+
+    def problem(self, code: str, message: str, xpath: str, line: int | None,
+                hint: str | None = None) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(Finding(code=code, message=message, xpath=xpath, line=line,
+                                         hint=hint))
+
+    def _check_name(self, element: etree._Element, xpath: str) -> str | None:
+        """The element's local name, or None (with a problem) when it is not in our namespace."""
+        if not isinstance(element.tag, str):
+            return None
+        qname = etree.QName(element.tag)
+        if qname.namespace != self.ns:
+            found = f"namespace {qname.namespace}" if qname.namespace else "no namespace"
+            self.problem("E-XML-NAMESPACE", f"<{qname.localname}> is in {found}; every element "
+                         f"must be in the namespace {self.ns}.", xpath, element.sourceline,
+                         hint=f'Put xmlns="{self.ns}" on the root element <{ROOT}>.')
+            return None
+        return qname.localname
+
+    def batches(self) -> Iterator[RecordBatch]:
+        rows: list[dict[str, str]] = []
+        xpaths: list[str] = []
+        lines: list[int] = []
+        depth = 0
+        measure: dict[str, str] | None = None
+        measure_path = ""
+        for event, element in safe_iterparse(self.path):
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    self._start_root(element)
+                elif depth == 2 and etree.QName(element.tag).localname == MEASURE:
+                    self.measures_seen += 1
+                    measure_path = f"/{ROOT}/{MEASURE}[{self.measures_seen}]"
+                    measure = {"measure_id": (element.get("id") or "").strip(),
+                               "__line__": str(element.sourceline or 0)}
+                continue
+            depth -= 1
+            if depth == 1:
+                measure = self._end_top(element, measure, measure_path, rows, xpaths, lines)
+                element.clear()
+                # drop the processed siblings too, so memory stays flat
+                while element.getprevious() is not None:
+                    del element.getparent()[0]
+                if len(rows) >= BATCH:
+                    yield self._batch(rows, xpaths, lines)
+                    rows, xpaths, lines = [], [], []
+            elif depth == 2 and measure is not None:
+                self._measure_field(element, measure, measure_path)
+        if rows:
+            yield self._batch(rows, xpaths, lines)
+        if self.problems:
+            raise FileProblem(*self.problems)
+
+    def _start_root(self, element: etree._Element) -> None:
+        name = self._check_name(element, f"/{etree.QName(element.tag).localname}")
+        if name is not None and name != ROOT:
+            self.problem("E-XML-UNKNOWN-ELEMENT", f"The root element is <{name}>; a CART file's "
+                         f"root is <{ROOT}>.", f"/{name}", element.sourceline)
+
+    def _end_top(self, element: etree._Element, measure: dict[str, str] | None,
+                 measure_path: str, rows: list[dict[str, str]], xpaths: list[str],
+                 lines: list[int]) -> dict[str, str] | None:
+        local = etree.QName(element.tag).localname if isinstance(element.tag, str) else ""
+        if local == MEASURE and measure is not None:
+            if self._check_name(element, measure_path) is not None:
+                self._take_measure(measure, measure_path, rows, xpaths, lines)
+            return None
+        path = f"/{ROOT}/{local}"
+        name = self._check_name(element, path)
+        if name is None:
+            return None
+        if name not in HEADER:
+            self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is not part of the CART layout; the "
+                         f"root holds {', '.join(f'<{h}>' for h in HEADER)} and <measure> "
+                         "elements.", path, element.sourceline)
+        elif self.measures_seen or HEADER[name] in self.header:
+            self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is out of place: it is given once, "
+                         "before the first <measure>.", path, element.sourceline)
+        elif len(element):
+            self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> holds elements; it holds only "
+                         "text.", path, element.sourceline)
+        else:
+            self.header[HEADER[name]] = (element.text or "").strip()
+        return None
+
+    def _measure_field(self, element: etree._Element, measure: dict[str, str],
+                       measure_path: str) -> None:
+        local = etree.QName(element.tag).localname if isinstance(element.tag, str) else ""
+        path = f"{measure_path}/{local}"
+        name = self._check_name(element, path)
+        if name is None:
+            return
+        column = MEASURE_FIELDS.get(name)
+        if column is None or len(element):
+            self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is not part of a <measure>; a "
+                         f"measure holds {', '.join(f'<{f}>' for f in MEASURE_FIELDS)}.",
+                         path, element.sourceline)
+        elif column in measure:
+            self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is given twice in one <measure>.",
+                         path, element.sourceline)
+        else:
+            measure[column] = (element.text or "").strip()
+
+    def _take_measure(self, measure: dict[str, str], path: str, rows: list[dict[str, str]],
+                      xpaths: list[str], lines: list[int]) -> None:
+        line = int(measure.pop("__line__"))
+        measure_id = measure["measure_id"].upper()
+        retired_with = self.retired.get(measure_id)
+        quarter = self.header.get("discharge_quarter", "")
+        if retired_with and quarter_order(quarter) >= quarter_order(retired_with):
+            self.problem("E-MEASURE-RETIRED", f"{official(measure_id)} was retired with "
+                         f"{retired_with} discharges; this file is for {quarter.upper()}.",
+                         path, line, hint="Remove the retired measure from the file.")
+        rows.append({**self.header, **measure})
+        xpaths.append(path)
+        lines.append(line)
+
+    @staticmethod
+    def _batch(rows: list[dict[str, str]], xpaths: list[str], lines: list[int]) -> RecordBatch:
+        frame = pd.DataFrame(rows, columns=COLUMNS).fillna("").astype(object)
+        return RecordBatch(frame=frame, xpaths=xpaths, lines=np.asarray(lines, dtype=np.int64))
+
+
+def read_cart(path: Path) -> Iterator[RecordBatch]:
+    """The records of a CART file (see ``CartReader``)."""
+    return CartReader(path).batches()

@@ -1,0 +1,1 @@
+"""Code the hospital families share: collected rules, periods, recognition, manifests."""
