@@ -1,14 +1,19 @@
-"""The measure manifest (``measures.toml``) as typed data."""
+"""The measure manifest (``measures.toml``) as typed data.
+
+Measures that differ only by data (components, bands, periods, strata, sampling) differ here
+and nowhere else; code reads these fields instead of naming measures.
+"""
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib.resources import files
 
 STRATA = ("payer_type", "age_band", "gender", "zip_code")
+RATE, AVERAGE = "rate", "average_change"
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,8 @@ class YearSpec:
     submission_window: tuple[date, date]
     date_columns: tuple[str, ...]
     followup_days: int
+    followup_columns: tuple[str, ...] = ()
+    history_columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,29 @@ class MeasureSpec:
     sample_allowed: bool
     numerator: str
     years: dict[int, YearSpec]
+    result: str = RATE
+    sample_per_band: bool = False
+    age_from: str = "age"
+    age_at: str | None = None
+    extra_counts: tuple[str, ...] = ()
+    lookback_years: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, str] = field(default_factory=dict)
+    stratum_codes: dict[str, str] = field(default_factory=dict)
+
+    def score_columns(self, component: str) -> tuple[str, str]:
+        """The (pre-operative, post-operative) score columns of a scored domain."""
+        return f"pre_{component.lower()}", f"post_{component.lower()}"
+
+    @property
+    def averages(self) -> bool:
+        """True for the functional-status measures, which report an average change."""
+        return self.result == AVERAGE
 
     @property
     def all_components(self) -> tuple[str, ...]:
-        """``ALL`` (the measure or the composite) first, then the composite's parts."""
-        return ("ALL", *self.components)
+        """The components a file reports: ``ALL`` (the measure or the composite) then the
+        composite's parts; an average-change measure reports each scored domain only."""
+        return self.components if self.averages else ("ALL", *self.components)
 
     @property
     def strata(self) -> tuple[str, ...]:
@@ -60,24 +85,33 @@ def _dates(pair: list[str]) -> tuple[date, date]:
     return date.fromisoformat(pair[0]), date.fromisoformat(pair[1])
 
 
+def _year(year: str, spec: dict) -> YearSpec:
+    return YearSpec(
+        year=int(year), dates_of_service=_dates(spec["dates_of_service"]),
+        submission_window=_dates(spec["submission_window"]),
+        date_columns=tuple(spec.get("date_columns", ())),
+        followup_days=int(spec.get("followup_days", 0)),
+        followup_columns=tuple(spec.get("followup_columns", ())),
+        history_columns=tuple(spec.get("history_columns", ())))
+
+
 @cache
 def measures() -> dict[str, MeasureSpec]:
     """Every measure of the manifest, by id."""
     raw = tomllib.loads(files(__package__).joinpath("measures.toml").read_text("utf-8"))
     out = {}
     for measure, body in raw.items():
-        years = {
-            int(year): YearSpec(
-                year=int(year), dates_of_service=_dates(spec["dates_of_service"]),
-                submission_window=_dates(spec["submission_window"]),
-                date_columns=tuple(spec.get("date_columns", ())),
-                followup_days=int(spec.get("followup_days", 0)))
-            for year, spec in body["years"].items()
-        }
         out[measure] = MeasureSpec(
             measure=measure, name=body["name"], components=tuple(body.get("components", ())),
             age_bands=tuple(body["age_bands"]), age_range=tuple(body["age_range"]),
             extra_strata=tuple(body.get("extra_strata", ())),
-            sample_allowed=bool(body["sample_allowed"]), numerator=body["numerator"],
-            years=years)
+            sample_allowed=bool(body["sample_allowed"]),
+            numerator=body.get("numerator", ""),
+            years={int(y): _year(y, s) for y, s in body["years"].items()},
+            result=body.get("result", RATE), sample_per_band=bool(body.get("sample_per_band")),
+            age_from=body.get("age_from", "age"), age_at=body.get("age_at"),
+            extra_counts=tuple(body.get("extra_counts", ())),
+            lookback_years=dict(body.get("lookback_years", {})),
+            scores=dict(body.get("scores", {})),
+            stratum_codes=dict(body.get("stratum_codes", {})))
     return out

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
+from gateway_plugins.clinic.mncm.strata import age_bands, ages
 
 from gateway.contract import FileRule, RecordBatch
 from gateway.findings import Finding
@@ -82,26 +83,33 @@ class OneClinic(FileRule):
 
 
 class DatesInPeriod(FileRule):
-    code, title = "E-RULE-PERIOD", "Every date is inside the measure's dates of service."
+    code, title = "E-RULE-PERIOD", ("Every date is inside the measure's dates of service; "
+                                    "follow-up dates may run past their end by the measure's "
+                                    "follow-up time, look-back dates may precede their start.")
 
     def __init__(self, year: YearSpec) -> None:
         self.year = year
-        first, last = year.dates_of_service
-        self._first = pd.Timestamp(first)
-        self._last = pd.Timestamp(last)
+        first, last = (pd.Timestamp(d) for d in year.dates_of_service)
+        late = last + pd.Timedelta(days=year.followup_days)
+        # column -> (earliest, latest) allowed, None meaning open
+        self.bounds: dict[str, tuple[pd.Timestamp | None, pd.Timestamp]] = {
+            **{c: (first, last) for c in year.date_columns},
+            **{c: (first, late) for c in year.followup_columns},
+            **{c: (None, last) for c in year.history_columns}}
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
         out = []
-        first, last = self.year.dates_of_service
-        for column in self.year.date_columns:
+        for column, (first, last) in self.bounds.items():
             if column not in batch.frame:
                 continue
             dates = batch.frame[column]
-            outside = ((dates < self._first) | (dates > self._last)).fillna(False)
-            for i in np.flatnonzero(outside.to_numpy(dtype=bool)):
+            outside = dates > last if first is None else (dates < first) | (dates > last)
+            allowed = (f"on or before {last.date()}" if first is None
+                       else f"{first.date()} to {last.date()}")
+            for i in np.flatnonzero(outside.fillna(False).to_numpy(dtype=bool)):
                 out.append(batch.finding(
-                    int(i), self.code, f"{column} {dates.iloc[i].date()} is outside the dates "
-                    f"of service of reporting year {self.year.year} ({first} to {last}).",
+                    int(i), self.code, f"{column} {dates.iloc[i].date()} is outside what "
+                    f"reporting year {self.year.year} allows for it ({allowed}).",
                     column=column, value=dates.iloc[i].date().isoformat(),
                     hint="Check the date, and that the file is for the right reporting year."))
         return out
@@ -111,18 +119,19 @@ class DatesInPeriod(FileRule):
 
 
 class AgeInRange(FileRule):
-    code, title = "E-RULE-AGE", "Age is inside the measure's age range."
+    code, title = "E-RULE-AGE", "Age (PCS: age at delivery) is inside the measure's age range."
 
     def __init__(self, measure: MeasureSpec) -> None:
         self.low, self.high = measure.age_range
-        self.measure = measure.measure
+        self.spec = measure
+        self.column = "age" if measure.age_from == "age" else measure.age_from
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
-        ages = batch.frame["age"]
-        outside = ((ages < self.low) | (ages > self.high)).fillna(False)
-        return [batch.finding(int(i), self.code, f"age {ages.iloc[i]} is outside the "
-                              f"{self.measure} age range {self.low} to {self.high}.",
-                              column="age", value=int(ages.iloc[i]),
+        years = ages(self.spec, batch.frame)
+        outside = ((years < self.low) | (years > self.high)).fillna(False)
+        return [batch.finding(int(i), self.code, f"age {years.iloc[i]} is outside the "
+                              f"{self.spec.measure} age range {self.low} to {self.high}.",
+                              column=self.column, value=int(years.iloc[i]),
                               hint="Remove patients outside the measure's ages, or correct the "
                                    "age (whole years at the end of the period).")
                 for i in np.flatnonzero(outside.to_numpy(dtype=bool))]
@@ -133,20 +142,26 @@ class AgeInRange(FileRule):
 
 class SampleRules(FileRule):
     code, title = "E-RULE-SAMPLE-SIZE", ("SAMPLE only where allowed, with at least 60 patients "
-                                         "and eligible_population >= 60, the same on every row.")
+                                         "and eligible_population >= 60, the same on every row "
+                                         "(per age band for measures sampled per band).")
 
     def __init__(self, measure: MeasureSpec) -> None:
         self.measure = measure
         self.bases: set[str] = set()
-        self.eligible: set[int] = set()
-        self.rows = 0
+        # sample unit (the age band, or "" for the whole file) -> eligible values, patients
+        self.eligible: dict[str, set[int]] = {}
+        self.rows: dict[str, int] = {}
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
-        self.bases.update(batch.frame["population_basis"].dropna().unique())
-        self.rows += len(batch)
-        if "eligible_population" in batch.frame:
-            self.eligible.update(int(v) for v in batch.frame["eligible_population"].dropna()
-                                 .unique()[:10])
+        frame = batch.frame
+        self.bases.update(frame["population_basis"].dropna().unique())
+        units = (age_bands(self.measure, frame).fillna("") if self.measure.sample_per_band
+                 else pd.Series("", index=frame.index))
+        for unit, group in frame.groupby(units.to_numpy(), sort=False):
+            self.rows[unit] = self.rows.get(unit, 0) + len(group)
+            if "eligible_population" in group:
+                self.eligible.setdefault(unit, set()).update(
+                    int(v) for v in group["eligible_population"].dropna().unique()[:10])
         return ()
 
     def finish(self) -> Iterable[Finding]:
@@ -160,23 +175,32 @@ class SampleRules(FileRule):
             return [Finding(code=self.code, column="population_basis",
                             message=f"{self.measure.measure} may not be sampled; submit every "
                                     "eligible patient (population_basis FULL).")]
-        if len(self.eligible) > 1:
+        out = []
+        for unit, rows in sorted(self.rows.items()):
+            out.extend(self._judge(unit, rows, self.eligible.get(unit, set())))
+        return out
+
+    def _judge(self, unit: str, rows: int, eligible: set[int]) -> list[Finding]:
+        where = f" of age band {unit}" if unit else ""
+        if len(eligible) > 1:
             return [Finding(code="E-RULE-CONSISTENCY", column="eligible_population",
-                            message="eligible_population differs between rows; it is the size "
-                                    "of the population the sample came from, the same on "
-                                    "every row.")]
-        eligible = next(iter(self.eligible), None)
-        if eligible is not None and eligible < MIN_SAMPLE:
+                            message=f"eligible_population{where} differs between rows; it is "
+                                    "the size of the population the sample came from, the "
+                                    "same on every row.")]
+        value = next(iter(eligible), None)
+        if value is not None and value < MIN_SAMPLE:
             return [Finding(code=self.code, column="population_basis",
-                            message=f"eligible_population is {eligible}, under {MIN_SAMPLE}: "
-                                    "a population this small must be submitted FULL.")]
-        if self.rows < MIN_SAMPLE:
-            return [Finding(code=self.code, message=f"The sample has {self.rows} patients; a "
-                            f"sample has at least {MIN_SAMPLE}.")]
+                            message=f"eligible_population{where} is {value}, under "
+                                    f"{MIN_SAMPLE}: a population this small must be submitted "
+                                    "FULL.")]
+        if rows < MIN_SAMPLE:
+            return [Finding(code=self.code, message=f"The sample{where} has {rows} patients; "
+                            f"a sample has at least {MIN_SAMPLE}.")]
         return []
 
 
 def patient_rules(measure: MeasureSpec, year: int) -> list[FileRule]:
+    """The file rules of the measure's patient layout for one reporting year."""
     spec = measure.years[year]
     return [OneClinic(), UniquePatients(), DatesInPeriod(spec), AgeInRange(measure),
             SampleRules(measure)]

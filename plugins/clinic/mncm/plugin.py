@@ -12,6 +12,7 @@ from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
 from gateway_plugins.clinic.mncm.summary_rules import summary_rules
 from gateway_schemas import schema_root
 
+from gateway.catalog import ErrorCode, Layer
 from gateway.contract import (
     Candidate,
     FamilyInfo,
@@ -38,6 +39,15 @@ def gateway_families() -> list[FamilyInfo]:
         infos.append(MeasureInfo(measure, spec.name, levels, years))
     return [FamilyInfo(FAMILY, "MN Community Measurement clinic measures", ("csv", "xlsx"),
                        tuple(infos))]
+
+
+@hookimpl
+def gateway_error_codes() -> list[ErrorCode]:
+    return [ErrorCode("E-RULE-AVERAGE-MISMATCH", Layer.FILE_RULES,
+                      "A reported average change does not equal the denominator-weighted mean "
+                      "of its strata.",
+                      "Recompute the total row's average_change from the strata (the message "
+                      "shows both).")]
 
 
 @hookimpl
@@ -77,4 +87,6 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
     if route.family != FAMILY:
         return None
     measure = measures()[route.measure]
-    return SummaryResults(measure) if route.level == "summary" else PatientResults(measure)
+    if route.level == "summary":
+        return SummaryResults(measure)
+    return PatientResults(measure, measure.years[route.reporting_year])

@@ -1,5 +1,6 @@
-"""The figures an accepted clinic file reports: per component, denominator, exclusions,
-numerator and rate, computed from patients or read from the summary's total rows.
+"""The figures an accepted clinic file reports, per component: denominator, exclusions and
+numerator and rate (rate measures) or average change (functional-status measures), computed
+from patients or read from the summary's total rows.
 
 Both levels produce the same shape, so a patient-level file and the summary built from the same
 patients give the same ``results``.
@@ -11,8 +12,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from gateway_plugins.clinic.mncm.manifest import MeasureSpec
-from gateway_plugins.clinic.mncm.numerators import NUMERATORS
+from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
+from gateway_plugins.clinic.mncm.numerators import NUMERATORS, score_changes
 
 from gateway.contract import RecordBatch, ResultCalculator
 
@@ -22,21 +23,35 @@ def rate(numerator: int, denominator: int) -> float | None:
     return round(100.0 * numerator / denominator, 1) if denominator else None
 
 
-def _component(denominator: int, exclusions: int, numerator: int) -> dict[str, Any]:
-    return {"denominator": denominator, "exclusions": exclusions, "numerator": numerator,
-            "rate": rate(numerator, denominator)}
+def average(total: float, denominator: int) -> float | None:
+    """Average change with two decimals; None when nobody is in the denominator."""
+    return round(total / denominator, 2) if denominator else None
+
+
+def component(denominator: int, exclusions: int, numerator: int | None = None,
+              average_change: float | None = None, **extra: int) -> dict[str, Any]:
+    """One component's figures in the receipt's shape (rate or average change)."""
+    out: dict[str, Any] = {"denominator": denominator, "exclusions": exclusions}
+    if numerator is not None:
+        out.update(numerator=numerator, rate=rate(numerator, denominator))
+    else:
+        out["average_change"] = average_change
+    out.update(extra)
+    return out
 
 
 class PatientResults(ResultCalculator):
-    """Counts per component over every patient row, streaming."""
+    """Counts (or sums of score changes) per component over every patient row, streaming."""
 
-    def __init__(self, measure: MeasureSpec) -> None:
+    def __init__(self, measure: MeasureSpec, year: YearSpec) -> None:
         self.measure = measure
-        self.numerator = NUMERATORS[measure.numerator]
+        self.year = year
         self.patients = 0
         self.excluded = 0
         self.basis: str | None = None
         self.counts = dict.fromkeys(measure.all_components, 0)
+        self.extra = dict.fromkeys(measure.extra_counts, 0)
+        self.sums = dict.fromkeys(measure.components, 0.0)
 
     def observe(self, batch: RecordBatch) -> None:
         frame = batch.frame
@@ -44,17 +59,29 @@ class PatientResults(ResultCalculator):
         self.patients += len(frame)
         self.excluded += int(excluded.sum())
         self.basis = self.basis or str(frame["population_basis"].iloc[0])
-        for component, met in self.numerator(frame[~excluded]).items():
-            self.counts[component] += int(np.count_nonzero(met))
+        kept = frame[~excluded]
+        if self.measure.averages:
+            for name, change in score_changes(kept, self.measure).items():
+                self.sums[name] += float(change.sum())
+            return
+        numerator = NUMERATORS[self.measure.numerator]
+        for name, met in numerator(kept, self.measure, self.year).items():
+            target = self.counts if name in self.counts else self.extra
+            target[name] += int(np.count_nonzero(met))
 
     def finish(self) -> dict[str, Any]:
         denominator = self.patients - self.excluded
-        return {
-            "measure": self.measure.measure, "level": "patient", "population_basis": self.basis,
-            "patients": self.patients,
-            "components": {c: _component(denominator, self.excluded, n)
-                           for c, n in self.counts.items()},
-        }
+        if self.measure.averages:
+            components = {c: component(denominator, self.excluded,
+                                       average_change=average(s, denominator))
+                          for c, s in self.sums.items()}
+        else:
+            components = {c: component(denominator, self.excluded, n,
+                                       **(self.extra if c == "ALL" else {}))
+                          for c, n in self.counts.items()}
+        return {"measure": self.measure.measure, "level": "patient",
+                "population_basis": self.basis, "patients": self.patients,
+                "components": components}
 
 
 class SummaryResults(ResultCalculator):
@@ -71,9 +98,16 @@ class SummaryResults(ResultCalculator):
         self.basis = self.basis or str(frame["population_basis"].iloc[0])
         for _, row in totals.iterrows():
             exclusions = row.get("exclusions")
-            self.totals[str(row["component"])] = _component(
-                int(row["denominator"]), 0 if pd.isna(exclusions) else int(exclusions),
-                int(row["numerator"]))
+            figures: dict[str, Any] = {
+                "denominator": int(row["denominator"]),
+                "exclusions": 0 if pd.isna(exclusions) else int(exclusions)}
+            if self.measure.averages:
+                figures["average_change"] = round(float(row["average_change"]), 2)
+            else:
+                figures["numerator"] = int(row["numerator"])
+                figures.update({c: int(row[c]) for c in self.measure.extra_counts
+                                if pd.notna(row[c])})
+            self.totals[str(row["component"])] = component(**figures)
 
     def finish(self) -> dict[str, Any]:
         order = [c for c in self.measure.all_components if c in self.totals]

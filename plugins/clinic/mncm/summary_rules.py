@@ -23,8 +23,25 @@ class SummaryRule(CollectedRule):
         self.measure = measure
         self.strata = list(measure.strata)
 
+    @classmethod
+    def applies(cls, measure: MeasureSpec) -> bool:
+        """Whether the rule is part of this measure's contract (default: every measure)."""
+        return True
+
     def is_total(self, table: pd.DataFrame) -> pd.Series:
         return (table[self.strata] == "ALL").all(axis=1)
+
+    def breakdowns(self, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(total rows by component, stratum rows with ``_breakdown``): rows that break down
+        the same strata (the same fields set, the rest ALL) form one breakdown; a fully
+        cross-classified file has one, a marginal file one per stratum."""
+        total_mask = self.is_total(table)
+        totals = table[total_mask].drop_duplicates("component").set_index("component")
+        strata = table[~total_mask].copy()
+        strata["_breakdown"] = (strata[self.strata] != "ALL").apply(
+            lambda flags: ",".join(s for s, f in zip(self.strata, flags, strict=True) if f),
+            axis=1) if len(strata) else pd.Series(dtype=str)
+        return totals, strata
 
     def label(self, row: pd.Series) -> str:
         """Component and non-ALL strata, as a person would name the row."""
@@ -60,6 +77,10 @@ class CountsInOrder(SummaryRule):
     code = "E-RULE-NUMERATOR-GT-DENOMINATOR"
     title = "0 <= numerator <= denominator on every row."
 
+    @classmethod
+    def applies(cls, measure: MeasureSpec) -> bool:
+        return not measure.averages
+
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         bad = table[(table["numerator"] > table["denominator"]).fillna(False)]
         for _, row in bad.iterrows():
@@ -88,18 +109,14 @@ class StrataAddUp(SummaryRule):
              "denominator).")
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        total_mask = self.is_total(table)
-        totals = table[total_mask].drop_duplicates("component").set_index("component")
-        strata = table[~total_mask].copy()
-        # rows that break down the same strata (the same fields set, the rest ALL) form one
-        # breakdown; a fully cross-classified file has one, a marginal file one per stratum
-        strata["_breakdown"] = (strata[self.strata] != "ALL").apply(
-            lambda flags: ",".join(s for s, f in zip(self.strata, flags, strict=True) if f), axis=1)
+        totals, strata = self.breakdowns(table)
+        counts = ["denominator", *([] if self.measure.averages else ["numerator"]),
+                  *self.measure.extra_counts]
         for (component, breakdown), group in strata.groupby(["component", "_breakdown"]):
             if component not in totals.index:
                 continue
             total = totals.loc[component]
-            for count in ("denominator", "numerator"):
+            for count in counts:
                 summed = int(group[count].sum())
                 if summed != int(total[count]):
                     yield self.at(total, self.code, f"Component {component}: the {count}s of "
@@ -110,6 +127,10 @@ class StrataAddUp(SummaryRule):
 class RateMatches(SummaryRule):
     code, title = "E-RULE-RATE-MISMATCH", "reported_rate equals 100 * numerator / denominator " \
                                           "within 0.05."
+
+    @classmethod
+    def applies(cls, measure: MeasureSpec) -> bool:
+        return not measure.averages
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         rated = table[table["reported_rate"].notna()]
@@ -127,9 +148,11 @@ class CompositeWithinParts(SummaryRule):
     title = ("For each stratum the composite's numerator is no larger than any part's "
              "numerator.")
 
+    @classmethod
+    def applies(cls, measure: MeasureSpec) -> bool:
+        return bool(measure.components) and not measure.averages
+
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        if not self.measure.components:
-            return
         composite = table[table["component"] == "ALL"].set_index(self.strata)
         for part in self.measure.components:
             rows = table[table["component"] == part].set_index(self.strata)
@@ -141,38 +164,108 @@ class CompositeWithinParts(SummaryRule):
                               "one.", "numerator")
 
 
+class AverageMatches(SummaryRule):
+    code = "E-RULE-AVERAGE-MISMATCH"
+    title = ("Per component, the denominator-weighted mean of each breakdown's average_change "
+             "equals the total row's within 0.05.")
+
+    @classmethod
+    def applies(cls, measure: MeasureSpec) -> bool:
+        return measure.averages
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        totals, strata = self.breakdowns(table)
+        for (component, breakdown), group in strata.groupby(["component", "_breakdown"]):
+            if component not in totals.index or group["denominator"].sum() == 0:
+                continue
+            total = totals.loc[component]
+            weights = group["denominator"].astype(float)
+            mean = float((group["average_change"].astype(float) * weights).sum() / weights.sum())
+            if abs(mean - float(total["average_change"])) > RATE_TOLERANCE:
+                yield self.at(total, self.code, f"Component {component}: the strata by "
+                              f"{breakdown.replace(',', ' x ')} average {mean:.2f} (weighted by "
+                              f"denominator), but the total row says {total['average_change']}.",
+                              "average_change")
+
+
+class FollowupWithinDenominator(SummaryRule):
+    code = "E-RULE-CONSISTENCY"
+    title = "numerator + no_followup <= denominator (a patient in remission had a follow-up)."
+
+    @classmethod
+    def applies(cls, measure: MeasureSpec) -> bool:
+        return "no_followup" in measure.extra_counts
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        known = table[table["no_followup"].notna()]
+        bad = known[(known["numerator"] + known["no_followup"] > known["denominator"])
+                    .fillna(False)]
+        for _, row in bad.iterrows():
+            yield self.at(row, self.code, f"numerator {row['numerator']} plus no_followup "
+                          f"{row['no_followup']} is more than denominator {row['denominator']} "
+                          f"({self.label(row)}); a patient in remission had a follow-up.",
+                          "no_followup")
+
+
 class SampleRules(SummaryRule):
     code, title = "E-RULE-SAMPLE-SIZE", ("SAMPLE only where allowed; sample_size >= 60 and "
                                          "oversample >= 20; eligible_population < 60 must be "
-                                         "FULL; strata sum to sample_size.")
+                                         "FULL; strata sum to sample_size; measures sampled "
+                                         "per age band follow these rules in each band.")
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         totals = table[self.is_total(table)]
-        for _, row in totals[totals["population_basis"] == "SAMPLE"].iterrows():
-            yield from self._judge_sample_total(row)
-        for _, row in totals[totals["population_basis"] == "FULL"].iterrows():
-            if pd.notna(row["sample_size"]):
-                yield self.at(row, self.code, "sample_size is given but population_basis is "
-                              "FULL; clear it or mark the file SAMPLE.", "sample_size")
-
-    def _judge_sample_total(self, row: pd.Series) -> Iterable[Finding]:
-        if not self.measure.sample_allowed:
+        sampled = table["population_basis"] == "SAMPLE"
+        if sampled.any() and not self.measure.sample_allowed:
+            row = table[sampled].iloc[0]
             yield self.at(row, self.code, f"{self.measure.measure} may not be sampled; submit "
                           "the full population (population_basis FULL).", "population_basis")
             return
+        for _, row in totals[totals["population_basis"] == "FULL"].iterrows():
+            if pd.notna(row.get("sample_size")):
+                yield self.at(row, self.code, "sample_size is given but population_basis is "
+                              "FULL; clear it or mark the file SAMPLE.", "sample_size")
+        sample_totals = totals[totals["population_basis"] == "SAMPLE"]
+        if sample_totals.empty:
+            return
+        if self.measure.sample_per_band:
+            yield from self._judge_bands(table, sample_totals)
+            return
+        for _, row in sample_totals.iterrows():
+            yield from self._judge_sample(row, "")
+
+    def _judge_bands(self, table: pd.DataFrame, totals: pd.DataFrame) -> Iterable[Finding]:
+        """Each age band's row (other strata ALL) is a sample; the total adds them up."""
+        others = [s for s in self.strata if s != "age_band"]
+        bands = table[(table[others] == "ALL").all(axis=1) & (table["age_band"] != "ALL")]
+        for _, row in bands.iterrows():
+            yield from self._judge_sample(row, f" in age band {row['age_band']}")
+        for _, total in totals.iterrows():
+            parts = bands[bands["component"] == total["component"]]
+            summed = int(parts["sample_size"].fillna(0).sum())
+            if len(parts) and summed != total["sample_size"]:
+                yield self.at(total, self.code, f"The age bands' sample sizes add up to "
+                              f"{summed}, but the total row's sample_size is "
+                              f"{total['sample_size']}.", "sample_size")
+            if pd.notna(total["sample_size"]) and total["denominator"] != total["sample_size"]:
+                yield self.at(total, self.code, f"The total row's denominator "
+                              f"{total['denominator']} is not the sample_size "
+                              f"{total['sample_size']}.", "denominator")
+
+    def _judge_sample(self, row: pd.Series, where: str) -> Iterable[Finding]:
         eligible = row["eligible_population"]
         if pd.notna(eligible) and eligible < MIN_SAMPLE:
-            yield self.at(row, self.code, f"eligible_population is {eligible}, under "
+            yield self.at(row, self.code, f"eligible_population{where} is {eligible}, under "
                           f"{MIN_SAMPLE}: a population this small must be submitted FULL.",
                           "population_basis")
         if pd.notna(row["sample_size"]) and row["sample_size"] < MIN_SAMPLE:
-            yield self.at(row, self.code, f"sample_size is {row['sample_size']}; a sample has "
-                          f"at least {MIN_SAMPLE} patients.", "sample_size")
+            yield self.at(row, self.code, f"sample_size{where} is {row['sample_size']}; a "
+                          f"sample has at least {MIN_SAMPLE} patients.", "sample_size")
         if pd.notna(row["oversample"]) and row["oversample"] < MIN_OVERSAMPLE:
-            yield self.at(row, self.code, f"oversample is {row['oversample']}; draw at least "
-                          f"{MIN_OVERSAMPLE} extra patients.", "oversample")
+            yield self.at(row, self.code, f"oversample{where} is {row['oversample']}; draw at "
+                          f"least {MIN_OVERSAMPLE} extra patients.", "oversample")
         if pd.notna(row["sample_size"]) and row["denominator"] != row["sample_size"]:
-            yield self.at(row, self.code, f"The total row's denominator {row['denominator']} "
+            yield self.at(row, self.code, f"The denominator{where} {row['denominator']} "
                           f"is not the sample_size {row['sample_size']}.", "denominator")
 
 
@@ -188,8 +281,9 @@ class OneBasis(SummaryRule):
 
 SUMMARY_RULES: tuple[type[SummaryRule], ...] = (
     OneClinic, OneBasis, NoDuplicateStrata, CountsInOrder, TotalsPresent, StrataAddUp,
-    RateMatches, CompositeWithinParts, SampleRules)
+    RateMatches, AverageMatches, CompositeWithinParts, FollowupWithinDenominator, SampleRules)
 
 
 def summary_rules(measure: MeasureSpec) -> list[FileRule]:
-    return [rule(measure) for rule in SUMMARY_RULES]
+    """The file rules of the measure's summary layout (those that apply to it)."""
+    return [rule(measure) for rule in SUMMARY_RULES if rule.applies(measure)]
