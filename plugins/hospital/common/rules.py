@@ -230,3 +230,20 @@ class QuarterInYear(CollectedRule):
                 yield self.at(row, f"{self.column} {quarter} is not due in reporting year "
                               f"{self.year}; that year takes quarters {', '.join(allowed)}.",
                               self.column)
+
+
+class SameValue(CollectedRule):
+    """Every row has the same value in ``column`` (EDTC: one denominator for all eight rows)."""
+
+    code = "E-RULE-CONSISTENCY"
+
+    def __init__(self, column: str, why: str) -> None:
+        super().__init__()
+        self.column, self.why = column, why
+        self.title = f"{column} is the same on every row ({why})."
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        first = table[self.column].iloc[0]
+        for _, row in table[(table[self.column] != first).fillna(False)].head(20).iterrows():
+            yield self.at(row, f"{self.column} is {show(row[self.column])} but the first row "
+                          f"says {show(first)}; {self.why}.", self.column)

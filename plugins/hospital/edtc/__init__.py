@@ -1,0 +1,1 @@
+"""EDTC family: emergency department transfer communication (critical access hospitals)."""
