@@ -1,0 +1,1 @@
+"""NHSN family: CDC/NHSN central line-associated bloodstream infections in NICUs and PICUs."""
