@@ -1,0 +1,1 @@
+"""Stroke family: Minnesota Stroke Registry indicators from patient-level rows."""

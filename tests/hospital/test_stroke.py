@@ -1,0 +1,46 @@
+"""Stroke specifics: the late-thrombolytic warning and the indicator arithmetic."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from gateway.pipeline import validate_file
+from gateway.receipts.model import Status
+
+VALID = (Path(__file__).resolve().parents[2] / "plugins" / "hospital" / "stroke" / "examples"
+         / "2015" / "STROKE" / "patient" / "valid" / "stroke-2015q1.csv")
+
+
+def _edited(tmp_path: Path, row: int, **changes: str) -> Path:
+    with VALID.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[row].update(changes)
+    path = tmp_path / "stroke.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_thrombolytic_a_day_after_arrival_is_a_warning_with_both_times(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 0, thrombolytic_time="2015-01-05T09:00")
+    receipt = validate_file(path, submitter="t")
+    assert receipt.status is Status.ACCEPTED_WITH_WARNINGS
+    (finding,) = receipt.findings.listed
+    assert finding.code == "W-RULE-PLAUSIBILITY" and finding.cell == "J2"
+    assert "2015-01-05 09:00" in finding.message and "2015-01-04 08:10" in finding.message
+
+
+def test_indicators() -> None:
+    results = validate_file(VALID, submitter="t").results["indicators"]
+    assert (results["DTI-25"]["numerator"], results["DTI-25"]["denominator"]) == (3, 5)
+    assert (results["DTN-60"]["numerator"], results["DTN-60"]["denominator"]) == (2, 3)
+    assert results["DTN-60"]["rate"] == 66.7
+
+
+def test_ineligible_patient_given_a_thrombolytic_is_not_in_dtn_60(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 0, thrombolytic_eligible="N")
+    results = validate_file(path, submitter="t").results["indicators"]
+    assert (results["DTN-60"]["numerator"], results["DTN-60"]["denominator"]) == (1, 2)
