@@ -16,7 +16,7 @@ CASES = example_params(HOSPITAL)
 
 def test_every_family_ships_examples() -> None:
     families = {p.parts[len(HOSPITAL.parts)] for p in HOSPITAL.rglob("examples/*/*/*/valid/*")}
-    assert {"cart", "edtc", "nhsn", "stroke", "von"} <= families
+    assert {"cart", "edtc", "nhsn", "stroke", "von", "ahrq"} <= families
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -1,0 +1,1 @@
+"""AHRQ family: AHRQ Quality Indicators (IQI, PSI, PDI) computed with the AHRQ QI software."""
