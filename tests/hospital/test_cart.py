@@ -11,7 +11,7 @@ from gateway.pipeline import validate_file
 from gateway.receipts.model import Status
 
 EXAMPLES = (Path(__file__).resolve().parents[2] / "plugins" / "hospital" / "cart" / "examples"
-            / "2015" / "chart-abstracted" / "summary")
+            / "2015" / "CART" / "summary")
 VALID = EXAMPLES / "valid" / "cart-2015q1-pps.xml"
 
 BILLION_LAUGHS = """<?xml version="1.0"?>

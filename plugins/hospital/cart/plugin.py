@@ -26,7 +26,7 @@ from gateway.contract import (
 )
 from gateway.hookspecs import hookimpl
 
-MEASURE, LEVEL = "chart-abstracted", "summary"
+MEASURE, LEVEL = "CART", "summary"
 
 
 def manifest() -> Manifest:

@@ -20,7 +20,7 @@ from gateway.contract import (
 from gateway.hookspecs import hookimpl
 
 FAMILY = TableFamily(
-    package="gateway_plugins.hospital.von", measure="VON-LATE-SEPSIS",
+    package="gateway_plugins.hospital.von", measure="VON",
     measure_name="Late sepsis or meningitis in very-low-birth-weight infants", level="summary",
     schema="summary", signature=("cohort", "eligible_infants"),
     rules=von_rules,
