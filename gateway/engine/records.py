@@ -15,20 +15,69 @@ Schema annotations a plugin author may use on a property or an ``if``/``then`` b
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+import jsonschema_rs
 import numpy as np
 import pandas as pd
-from jsonschema import ValidationError
+import structlog
 
 from gateway.contract import RecordBatch
-from gateway.engine.formats import NORMALISERS
+from gateway.engine.columnwise import (
+    INTEGER_PATTERN,
+    NUMBER_PATTERN,
+    CompiledFilter,
+    FormatCheck,
+    Unsupported,
+    by_distinct,
+    compile_filter,
+)
+from gateway.engine.formats import FORMAT_CHECKER, NORMALISERS
 from gateway.findings import Finding
 from gateway.schemas import SchemaStore
 
-_INTEGER = re.compile(r"[+-]?\d+")
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)")
+log = structlog.get_logger("gateway.records")
+
+_INTEGER = re.compile(INTEGER_PATTERN)
+_NUMBER = re.compile(NUMBER_PATTERN)
+# The format checks both engines and the column-wise filter use (one definition each).
+FORMAT_CHECKS: dict[str, FormatCheck] = {
+    name: func for name, (func, _raises) in FORMAT_CHECKER.checkers.items()}
+
+
+class SchemaError(Protocol):
+    """What ``describe`` reads of a schema error; the reference ``jsonschema`` errors have it,
+    and ``EngineError`` gives it to jsonschema-rs errors."""
+
+    validator: Any
+    validator_value: Any
+    path: Sequence[Any]
+    schema: Any
+
+
+@dataclass(frozen=True)
+class EngineError:
+    """A jsonschema-rs error in the reference package's terms, located in the resolved schema."""
+
+    validator: str
+    validator_value: Any
+    path: tuple[Any, ...]
+    schema: Any
+    order: tuple[int, ...]
+
+
+def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ...]]:
+    """The subschema holding the failing keyword, and a sort key that orders errors as the
+    reference validator yields them (keywords in schema order, items in list order)."""
+    node, order = schema, []
+    for step in schema_path[:-1]:
+        order.append(list(node).index(step) if isinstance(node, dict) else int(step))
+        node = node[step]
+    last = schema_path[-1]
+    order.append(list(node).index(last) if isinstance(node, dict) and last in node else 0)
+    return node, tuple(order)
 
 _CODE_BY_KEYWORD = {
     "type": "E-RECORD-TYPE", "enum": "E-RECORD-CODE", "const": "E-RECORD-CODE",
@@ -78,18 +127,29 @@ class RecordLayer:
         self.columns = {name: Column.from_schema(name, prop)
                         for name, prop in resolved.get("properties", {}).items()}
         self.header_required = [c.name for c in self.columns.values() if not c.optional_column]
+        # the reference validator: meta-validates the schema, and is the differential oracle
         self.validator = store.validator(schema_id)
+        self.schema = resolved
+        self.engine = jsonschema_rs.Draft202012Validator(
+            resolved, validate_formats=True, formats=dict(FORMAT_CHECKS))
+        try:
+            self.filter: CompiledFilter | None = compile_filter(resolved)
+        except Unsupported as why:
+            # every record then goes to the per-record engine: slower, never less exact
+            log.warning("columnwise_unsupported", schema=schema_id, construct=str(why))
+            self.filter = None
 
     # -- typing ------------------------------------------------------------------------------
     def _normalised(self, column: Column, text: pd.Series) -> pd.Series:
         if column.codes is not None and column.kind == "string":
-            text = text.str.upper()
+            text = pd.Series(by_distinct(text, lambda t: t.str.upper().to_numpy(dtype=object)),
+                             index=text.index, dtype=object)
         normalise = NORMALISERS.get(column.format or "")
         if normalise is not None:
-            filled = text != ""
-            if filled.any():
-                text = text.copy()
-                text[filled] = text[filled].map(normalise)
+            # dates and ZIP codes repeat: normalise each distinct text once
+            text = pd.Series(by_distinct(text, lambda t: np.array(
+                [normalise(v) if v != "" else v for v in t.tolist()], dtype=object)),
+                index=text.index, dtype=object)
         return text
 
     @staticmethod
@@ -108,7 +168,11 @@ class RecordLayer:
     def _typed(column: Column, text: pd.Series) -> pd.Series:
         empty = text == ""
         if column.kind == "integer":
-            return pd.to_numeric(text.where(~empty), errors="coerce").astype("Int64")
+            numbers = pd.to_numeric(text.where(~empty), errors="coerce")
+            # beyond 64 bits (valid JSON, no Int64): the rules see it as missing
+            numbers = numbers.where(numbers.abs() < 2**63)
+            return numbers.astype("Float64").round().astype("Int64") \
+                if numbers.dtype.kind == "f" else numbers.astype("Int64")
         if column.kind == "number":
             return pd.to_numeric(text.where(~empty), errors="coerce").astype("Float64")
         if column.format == "date":
@@ -122,26 +186,30 @@ class RecordLayer:
         """Validate a raw batch: (typed batch of the valid records, mask of bad records,
         findings). Every failing record is reported, each failure located at its cell."""
         raw = batch.frame
-        normalised = {}
-        values = {}
+        normalised: dict[str, pd.Series] = {}
         for name in raw.columns:
             column = self.columns.get(name)
             if column is None:
                 continue
             normalised[name] = self._normalised(column, raw[name])
-            values[name] = self._json_values(column, normalised[name])
         bad = np.zeros(len(raw), dtype=bool)
         findings: list[Finding] = []
-        names = list(values)
-        columns_of_values = [values[n].tolist() for n in names]
-        texts = [normalised[n].tolist() for n in names]
-        for i in range(len(raw)):
-            instance = {n: columns_of_values[j][i] for j, n in enumerate(names)
-                        if texts[j][i] != ""}
-            errors = list(self.validator.iter_errors(instance))
-            if errors:
-                bad[i] = True
-                findings.extend(self.describe(error, batch, i, instance) for error in errors)
+        if self.filter is not None:
+            suspects = np.flatnonzero(self.filter.suspect(normalised, len(raw), FORMAT_CHECKS))
+        else:
+            suspects = np.arange(len(raw))
+        names = list(normalised)
+        columns_of_values = [self._json_values(self.columns[n], normalised[n].iloc[suspects])
+                             .tolist() for n in names]
+        texts = [normalised[n].iloc[suspects].tolist() for n in names]
+        for k, i in enumerate(suspects.tolist()):
+            instance = {n: columns_of_values[j][k] for j, n in enumerate(names)
+                        if texts[j][k] != ""}
+            if self.engine.is_valid(instance):
+                continue
+            bad[i] = True
+            findings.extend(self.describe(error, batch, i, instance)
+                            for error in self.engine_errors(instance))
         # every layout column is present for the rules, optional ones left out as all-empty
         typed = pd.DataFrame({
             n: self._typed(c, normalised[n] if n in normalised
@@ -151,7 +219,43 @@ class RecordLayer:
                                   lines=batch.lines, cells=batch.cells)
         return typed_batch.where(~bad) if bad.any() else typed_batch, bad, findings
 
-    def describe(self, error: ValidationError, batch: RecordBatch, i: int,
+    def reference_check(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:
+        """The oracle: every record through the reference ``jsonschema`` validator, as the
+        record layer worked before the column-wise filter. Slow; the differential tests
+        compare ``check`` against it."""
+        raw = batch.frame
+        names = [n for n in raw.columns if n in self.columns]
+        texts = {n: self._normalised(self.columns[n], raw[n]) for n in names}
+        values = {n: self._json_values(self.columns[n], texts[n]).tolist() for n in names}
+        lists = {n: texts[n].tolist() for n in names}
+        bad = np.zeros(len(raw), dtype=bool)
+        findings: list[Finding] = []
+        for i in range(len(raw)):
+            instance = {n: values[n][i] for n in names if lists[n][i] != ""}
+            errors = self.reference_errors(instance)
+            if errors:
+                bad[i] = True
+                findings.extend(self.describe(e, batch, i, instance) for e in errors)
+        return bad, findings
+
+    def engine_errors(self, instance: dict[str, Any]) -> list[EngineError]:
+        """Every error of one record from jsonschema-rs, in the reference validator's order."""
+        errors = []
+        for error in self.engine.iter_errors(instance):
+            schema_path = list(error.schema_path)
+            node, order = _locate(self.schema, schema_path)
+            keyword = str(schema_path[-1])
+            errors.append(EngineError(
+                validator=keyword, validator_value=node.get(keyword) if isinstance(node, dict)
+                else None, path=tuple(error.instance_path), schema=node, order=order))
+        errors.sort(key=lambda e: e.order)
+        return errors
+
+    def reference_errors(self, instance: dict[str, Any]) -> list[SchemaError]:
+        """Every error of one record from the reference ``jsonschema`` package."""
+        return list(self.validator.iter_errors(instance))
+
+    def describe(self, error: SchemaError, batch: RecordBatch, i: int,
                  instance: dict[str, Any]) -> Finding:
         """Turn one schema error into a finding a data abstractor can act on."""
         keyword = str(error.validator)
@@ -171,7 +275,7 @@ class RecordLayer:
                              hint=annotations.get("x-hint"))
 
     @staticmethod
-    def _column_of(error: ValidationError, instance: dict[str, Any]) -> str | None:
+    def _column_of(error: SchemaError, instance: dict[str, Any]) -> str | None:
         if error.validator == "required":
             missing = [p for p in error.validator_value if p not in instance]
             return missing[0] if missing else None
@@ -185,7 +289,7 @@ class RecordLayer:
         return error.schema.get("x-column") if isinstance(error.schema, dict) else None
 
 
-def _annotations(error: ValidationError) -> dict[str, Any]:
+def _annotations(error: SchemaError) -> dict[str, Any]:
     """``x-*`` annotations of the subschema that failed, or of the ``then`` branch holding it."""
     found: dict[str, Any] = {}
     if isinstance(error.schema, dict):
@@ -193,7 +297,7 @@ def _annotations(error: ValidationError) -> dict[str, Any]:
     return found
 
 
-def _message(keyword: str, error: ValidationError, column: str, value: Any,
+def _message(keyword: str, error: SchemaError, column: str, value: Any,
              spec: Column | None) -> str:
     shown = f"'{value}'" if isinstance(value, str) else str(value)
     if keyword == "required":

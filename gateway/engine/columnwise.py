@@ -1,0 +1,377 @@
+"""A column-wise filter compiled from a record schema: which rows might be invalid.
+
+Validating a million records one at a time costs a Python dict and an engine call per record.
+Almost every record is valid, so the record layer first runs this filter: it checks the schema's
+constraints on whole columns of text at once (numpy/pandas) and flags every row that *might*
+fail. Only flagged rows go to the per-record JSON Schema engine, which decides and describes.
+
+The filter must be *sound*: a row it passes must be valid for the per-record engine. It may
+over-flag (the engine then finds nothing). So every construct it does not understand exactly
+makes the whole schema ``unsupported``; the record layer then sends every row to the engine.
+Nothing is skipped silently.
+
+Understood (everything the measure schemas use): per column ``type`` (string, integer, number),
+``enum``, ``const``, ``minimum``/``maximum`` (and exclusive), ``minLength``/``maxLength``,
+``pattern``, ``not: {pattern}``, ``format`` (any format with a checker), ``allOf`` of those;
+at the top level ``type: object``, ``properties``, ``additionalProperties: false``,
+``required``, ``dependentRequired`` and ``allOf`` items / ``if``-``then``-``else`` whose
+condition is ``required`` plus ``const``/``enum`` on text columns and whose branches are
+``required`` or ``not: {required}``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+INTEGER_PATTERN = r"[+-]?\d+"
+NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)"
+
+# Keywords that never change a verdict.
+_ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default",
+                          "deprecated", "readOnly", "writeOnly", "$schema", "$id", "$defs",
+                          "$anchor"})
+_COLUMN_KEYWORDS = frozenset({"type", "enum", "const", "minimum", "maximum", "exclusiveMinimum",
+                              "exclusiveMaximum", "minLength", "maxLength", "pattern", "format",
+                              "allOf", "not"})
+_TOP_KEYWORDS = frozenset({"type", "properties", "additionalProperties", "required",
+                           "dependentRequired", "allOf", "if", "then", "else"})
+# Text a Python ``re`` and the Rust regex engine might read differently (non-ASCII, controls,
+# newlines: Python's ``$`` matches before a trailing newline, Rust's does not).
+_UNSAFE_FOR_REGEX = r"[^\x20-\x7e]"
+# Integers beyond this are not exact as floats; such rows are flagged for the exact engine.
+_EXACT_FLOAT_DIGITS = 15
+
+FormatCheck = Callable[[str], bool]
+
+
+def by_distinct(text: pd.Series, func: Callable[[pd.Series], Any]) -> np.ndarray:
+    """``func`` over a column's distinct values, spread back to every row.
+
+    Without pyarrow, pandas string methods call Python once per cell; most columns hold a few
+    distinct codes, dates or numbers, so working on the distinct values is many times faster.
+    """
+    codes, uniques = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=False)
+    if len(uniques) * 2 > len(text):
+        return np.asarray(func(text))
+    return np.asarray(func(pd.Series(uniques, dtype=object)))[codes]
+
+
+class Unsupported(Exception):
+    """The schema uses a construct this compiler does not decide exactly."""
+
+
+def _is_annotation(key: str) -> bool:
+    return key in _ANNOTATIONS or key.startswith("x-")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """The constraints on one column, flattened from its property schema and ``allOf``."""
+
+    name: str
+    kind: str  # "string", "integer", "number", or "other" (every present value is wrong)
+    constraints: tuple[tuple[str, Any], ...]
+
+    def suspect(self, text: pd.Series, present: np.ndarray,
+                formats: Mapping[str, FormatCheck]) -> np.ndarray:
+        """Rows whose (present) value might break a constraint of this column."""
+        if self.kind == "other":
+            return present.copy()
+        flagged = np.zeros(len(text), dtype=bool)
+        numbers: np.ndarray | None = None
+        if self.kind in ("integer", "number"):
+            pattern = INTEGER_PATTERN if self.kind == "integer" else NUMBER_PATTERN
+            typed_ok = by_distinct(text, lambda t: t.str.fullmatch(pattern).to_numpy(
+                dtype=bool)) & present
+            flagged |= present & ~typed_ok
+            numbers = np.full(len(text), np.nan)
+            if typed_ok.any():
+                digits = text[typed_ok]
+                # float() per value, as the engine's values are built; huge integers flagged
+                numbers[typed_ok] = digits.to_numpy(dtype=object).astype(float)
+                if self.kind == "integer":
+                    flagged[typed_ok] |= (digits.str.len() > _EXACT_FLOAT_DIGITS).to_numpy()
+            flagged |= typed_ok & ~np.isfinite(numbers)
+        string = self.kind == "string"
+        for keyword, value in self.constraints:
+            if keyword in ("enum", "const"):
+                members = list(value) if keyword == "enum" else [value]
+                if string:
+                    allowed = [m for m in members if isinstance(m, str)]
+                    flagged |= present & ~by_distinct(
+                        text, lambda t, a=allowed: t.isin(a).to_numpy(dtype=bool))
+                else:
+                    allowed_numbers = [float(m) for m in members if _is_number(m)]
+                    assert numbers is not None
+                    with np.errstate(invalid="ignore"):
+                        hit = np.isin(numbers, allowed_numbers)
+                    flagged |= present & ~hit
+            elif keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                if string:
+                    continue  # applies to numbers only
+                assert numbers is not None
+                with np.errstate(invalid="ignore"):
+                    bad = {"minimum": numbers < value, "maximum": numbers > value,
+                           "exclusiveMinimum": numbers <= value,
+                           "exclusiveMaximum": numbers >= value}[keyword]
+                flagged |= present & bad
+            elif keyword in ("minLength", "maxLength", "pattern", "not-pattern", "format"):
+                if not string:
+                    continue  # string keywords ignore numbers; a non-number is flagged above
+                flagged |= present & self._string_suspect(keyword, value, text, formats)
+        return flagged
+
+    @staticmethod
+    def _string_suspect(keyword: str, value: Any, text: pd.Series,
+                        formats: Mapping[str, FormatCheck]) -> np.ndarray:
+        if keyword == "minLength":
+            return by_distinct(text, lambda t: (t.str.len() < value).to_numpy(dtype=bool))
+        if keyword == "maxLength":
+            return by_distinct(text, lambda t: (t.str.len() > value).to_numpy(dtype=bool))
+        if keyword in ("pattern", "not-pattern"):
+            unsafe_re, value_re = re.compile(_UNSAFE_FOR_REGEX), re.compile(value)
+
+            def test(t: pd.Series) -> np.ndarray:
+                cells = t.tolist()
+                unsafe = np.fromiter((unsafe_re.search(c) is not None for c in cells), bool,
+                                     len(cells))
+                found = np.fromiter((value_re.search(c) is not None for c in cells), bool,
+                                    len(cells))
+                return unsafe | (found if keyword == "not-pattern" else ~found)
+
+            return by_distinct(text, test)
+        check = formats.get(value)
+        if check is None:
+            return np.zeros(len(text), dtype=bool)  # unknown formats are annotations
+        return by_distinct(text, lambda t: np.fromiter(
+            (not (isinstance(v, str) and check(v)) for v in t.tolist()), bool, len(t)))
+
+
+def compile_column(name: str, schema: Mapping[str, Any]) -> ColumnCheck:
+    """Flatten one property schema (``$ref``s already inlined) into a ``ColumnCheck``."""
+    kind = "string"
+    constraints: list[tuple[str, Any]] = []
+
+    def walk(node: Mapping[str, Any], top: bool) -> None:
+        nonlocal kind
+        for key, value in node.items():
+            if _is_annotation(key):
+                continue
+            if key not in _COLUMN_KEYWORDS:
+                raise Unsupported(f"{name}: keyword {key}")
+            if key == "type":
+                if not top:
+                    raise Unsupported(f"{name}: type inside allOf")
+                kinds = [value] if isinstance(value, str) else list(value)
+                real = [k for k in kinds if k != "null"]
+                if len(real) != 1:
+                    raise Unsupported(f"{name}: type {value!r}")
+                kind = real[0] if real[0] in ("string", "integer", "number") else "other"
+            elif key == "allOf":
+                for item in value:
+                    walk(item, top=False)
+            elif key == "not":
+                rest = {k: v for k, v in value.items() if not _is_annotation(k)}
+                if set(rest) != {"pattern"}:
+                    raise Unsupported(f"{name}: not {sorted(rest)}")
+                constraints.append(("not-pattern", _python_pattern(rest["pattern"])))
+            elif key == "pattern":
+                constraints.append(("pattern", _python_pattern(value)))
+            elif key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                if not _is_number(value) or not math.isfinite(value):
+                    raise Unsupported(f"{name}: {key} {value!r}")
+                constraints.append((key, value))
+            else:
+                constraints.append((key, value))
+
+    walk(schema, top=True)
+    if "type" not in schema:
+        raise Unsupported(f"{name}: no type")
+    return ColumnCheck(name=name, kind=kind, constraints=tuple(constraints))
+
+
+def _python_pattern(pattern: str) -> str:
+    """The pattern for Python ``re``; refuse syntax that differs between ECMA 262 and Python."""
+    if not isinstance(pattern, str) or re.search(r"\\[pPuxcks]|\(\?[<!=]?[<!=]|\(\?[a-zP]",
+                                                 pattern):
+        raise Unsupported(f"pattern {pattern!r}")
+    try:
+        re.compile(pattern)
+    except re.error:
+        raise Unsupported(f"pattern {pattern!r}") from None
+    return pattern
+
+
+@dataclass(frozen=True)
+class Condition:
+    """An ``if`` the filter decides exactly: columns present, text columns equal to codes."""
+
+    present: tuple[str, ...]
+    codes: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A ``then``/``else`` the filter decides: ``required`` or ``not: {required}``."""
+
+    required: tuple[str, ...] = ()
+    forbidden_together: tuple[str, ...] | None = None  # ``not: {required}``: not all present
+
+
+@dataclass(frozen=True)
+class RowRule:
+    condition: Condition | None  # None: always applies
+    then: Branch
+    otherwise: Branch | None = None
+
+
+@dataclass(frozen=True)
+class CompiledFilter:
+    """The whole schema as column checks plus row rules over which cells are present."""
+
+    columns: dict[str, ColumnCheck]
+    rules: tuple[RowRule, ...]
+
+    def suspect(self, texts: Mapping[str, pd.Series], length: int,
+                formats: Mapping[str, FormatCheck]) -> np.ndarray:
+        """Every row that might be invalid. ``texts`` are the normalised text columns; a
+        column absent from the file is empty on every row."""
+        present = {name: (texts[name] != "").to_numpy(dtype=bool) for name in texts}
+        none = np.zeros(length, dtype=bool)
+        flagged = none.copy()
+        for name, check in self.columns.items():
+            if name in texts:
+                flagged |= check.suspect(texts[name], present[name], formats)
+
+        def has(name: str) -> np.ndarray:
+            return present.get(name, none)
+
+        for rule in self.rules:
+            applies = np.ones(length, dtype=bool)
+            if rule.condition is not None:
+                for name in rule.condition.present:
+                    applies &= has(name)
+                for name, codes in rule.condition.codes:
+                    if name in texts:
+                        applies &= texts[name].isin(list(codes)).to_numpy(dtype=bool)
+                    else:
+                        applies &= none
+            flagged |= applies & _broken(rule.then, has, length)
+            if rule.otherwise is not None:
+                flagged |= ~applies & _broken(rule.otherwise, has, length)
+        return flagged
+
+
+def _broken(branch: Branch, has: Callable[[str], np.ndarray], length: int) -> np.ndarray:
+    broken = np.zeros(length, dtype=bool)
+    for name in branch.required:
+        broken |= ~has(name)
+    if branch.forbidden_together is not None:
+        together = np.ones(length, dtype=bool)
+        for name in branch.forbidden_together:
+            together &= has(name)
+        broken |= together
+    return broken
+
+
+def compile_filter(schema: Mapping[str, Any]) -> CompiledFilter:
+    """Compile a resolved record schema; raises ``Unsupported`` for anything not decided
+    exactly (the caller then validates every record with the per-record engine)."""
+    properties = schema.get("properties", {})
+    kinds = {}
+    columns = {}
+    for name, prop in properties.items():
+        if not isinstance(prop, Mapping):
+            raise Unsupported(f"{name}: boolean schema")
+        columns[name] = compile_column(name, prop)
+        kinds[name] = columns[name].kind
+    rules: list[RowRule] = []
+    for key, value in schema.items():
+        if _is_annotation(key):
+            continue
+        if key not in _TOP_KEYWORDS:
+            raise Unsupported(f"top-level keyword {key}")
+        if key == "type" and value != "object":
+            raise Unsupported(f"top-level type {value!r}")
+        if key == "additionalProperties" and value is not False:
+            raise Unsupported("additionalProperties other than false")
+        if key == "required":
+            rules.append(RowRule(None, Branch(required=tuple(value))))
+        if key == "dependentRequired":
+            rules.extend(_dependent(value))
+        if key == "allOf":
+            for item in value:
+                rules.extend(_top_item(item, kinds))
+    if "if" in schema:
+        rules.extend(_top_item({k: schema[k] for k in ("if", "then", "else") if k in schema},
+                               kinds))
+    elif "then" in schema or "else" in schema:
+        pass  # then/else without if are ignored by JSON Schema
+    return CompiledFilter(columns=columns, rules=tuple(rules))
+
+
+def _dependent(value: Mapping[str, list[str]]) -> list[RowRule]:
+    return [RowRule(Condition(present=(trigger,), codes=()), Branch(required=tuple(needs)))
+            for trigger, needs in value.items()]
+
+
+def _top_item(item: Mapping[str, Any], kinds: Mapping[str, str]) -> list[RowRule]:
+    keys = {k for k in item if not _is_annotation(k)}
+    if keys == {"required"}:
+        return [RowRule(None, Branch(required=tuple(item["required"])))]
+    if keys == {"dependentRequired"}:
+        return _dependent(item["dependentRequired"])
+    if keys == {"not"}:
+        return [RowRule(None, _branch({"not": item["not"]}))]
+    if "if" in keys and keys <= {"if", "then", "else"}:
+        condition = _condition(item["if"], kinds)
+        then = _branch(item["then"]) if "then" in item else Branch()
+        otherwise = _branch(item["else"]) if "else" in item else None
+        return [RowRule(condition, then, otherwise)]
+    raise Unsupported(f"allOf item with {sorted(keys)}")
+
+
+def _condition(node: Any, kinds: Mapping[str, str]) -> Condition:
+    if not isinstance(node, Mapping):
+        raise Unsupported("boolean if")
+    keys = {k for k in node if not _is_annotation(k)}
+    if not keys <= {"required", "properties"}:
+        raise Unsupported(f"if with {sorted(keys)}")
+    required = tuple(node.get("required", ()))
+    codes = []
+    for name, sub in node.get("properties", {}).items():
+        sub_keys = {k for k in sub if not _is_annotation(k)}
+        # a property test only decides the condition when the property must be present
+        if name not in required or kinds.get(name) != "string":
+            raise Unsupported(f"if on {name}")
+        if sub_keys == {"const"} and isinstance(sub["const"], str):
+            codes.append((name, (sub["const"],)))
+        elif sub_keys == {"enum"} and all(isinstance(c, str) for c in sub["enum"]):
+            codes.append((name, tuple(sub["enum"])))
+        else:
+            raise Unsupported(f"if on {name} with {sorted(sub_keys)}")
+    return Condition(present=required, codes=tuple(codes))
+
+
+def _branch(node: Any) -> Branch:
+    if not isinstance(node, Mapping):
+        raise Unsupported("boolean branch")
+    keys = {k for k in node if not _is_annotation(k)}
+    if keys == {"required"}:
+        return Branch(required=tuple(node["required"]))
+    if keys == {"not"} and isinstance(node["not"], Mapping):
+        inner = {k for k in node["not"] if not _is_annotation(k)}
+        if inner == {"required"}:
+            return Branch(forbidden_together=tuple(node["not"]["required"]))
+    raise Unsupported(f"branch with {sorted(keys)}")
