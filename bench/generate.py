@@ -1,0 +1,104 @@
+"""Synthetic ODC 2015 patient-level files for the benchmark (never real patients).
+
+Rows are built column-wise with numpy so a 5,000,000-row file takes seconds to make. A chosen
+share of rows carries exactly one error of a rotating kind (code, range, date, NPI, required,
+SSN-like id, type), so every error kind the record layer reports is exercised.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ["clinic_npi", "measure_id", "reporting_year", "patient_id", "age", "gender",
+           "zip_code", "payer_type", "identification_method", "population_basis", "excluded",
+           "exclusion_reason", "diabetes_type", "a1c_value", "a1c_date", "bp_systolic",
+           "bp_diastolic", "bp_date", "ivd", "aspirin", "tobacco_status"]
+_BREAKS = [("payer_type", "MEDICAID"), ("a1c_value", "31.5"), ("a1c_date", "2014-02-30"),
+           ("clinic_npi", "1234567890"), ("gender", ""), ("patient_id", "123-45-6789"),
+           ("age", "forty"), ("bp_date", "13/45/2014")]
+
+
+def patient_frame(rows: int, error_share: float, seed: int = 7) -> pd.DataFrame:
+    """``rows`` patients of one clinic; ``error_share`` of them broken (one error each)."""
+    rng = np.random.default_rng(seed)
+
+    def pick(values: list[str]) -> np.ndarray:
+        return np.asarray(values, dtype=object)[rng.integers(0, len(values), rows)]
+
+    days = pd.to_datetime("2014-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), unit="D")
+    iso = days.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    us = (days.month.astype(str) + "/" + days.day.astype(str) + "/2014").to_numpy(dtype=object)
+    excluded = rng.random(rows) < 0.05
+    ivd = rng.random(rows) < 0.3
+    frame = pd.DataFrame({
+        "clinic_npi": "1234567893", "measure_id": "ODC", "reporting_year": "2015",
+        "patient_id": np.char.add("MRN", np.arange(1, rows + 1).astype(str)).astype(object),
+        "age": rng.integers(18, 76, rows).astype(str).astype(object),
+        "gender": pick(["F", "M"]), "zip_code": pick(["55455", "55101", "55902-1234", "56001"]),
+        "payer_type": pick(["PRIVATE", "MEDICARE", "MHCP", "SELF_PAY", "UNINSURED"]),
+        "identification_method": "EMR", "population_basis": "FULL",
+        "excluded": np.where(excluded, "Y", "N").astype(object),
+        "exclusion_reason": np.where(excluded, "HOSPICE", "").astype(object),
+        "diabetes_type": pick(["1", "2"]),
+        "a1c_value": np.round(rng.uniform(5.0, 12.0, rows), 1).astype(str).astype(object),
+        "a1c_date": iso, "bp_systolic": rng.integers(100, 170, rows).astype(str).astype(object),
+        "bp_diastolic": rng.integers(60, 100, rows).astype(str).astype(object), "bp_date": us,
+        "ivd": np.where(ivd, "Y", "N").astype(object),
+        "aspirin": np.where(ivd, "Y", "").astype(object),
+        "tobacco_status": pick(["FREE", "USER", "UNKNOWN"])}, columns=COLUMNS)
+    broken = np.flatnonzero(rng.random(rows) < error_share)
+    for k, (column, text) in enumerate(_BREAKS):
+        where = broken[k::len(_BREAKS)]
+        values = frame[column].to_numpy(dtype=object).copy()
+        values[where] = text
+        frame[column] = values
+    return frame
+
+
+def write_patient_csv(path: Path, rows: int, error_share: float) -> Path:
+    """Write (once) and return a CSV; an existing file of the same name is reused."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        chunk = 500_000
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            for start in range(0, rows, chunk):
+                part = patient_frame(min(chunk, rows - start), error_share, seed=start)
+                ids = part["patient_id"].to_numpy(dtype=object).copy()
+                fresh = ids != "123-45-6789"  # keep the planted SSN-like ids
+                ids[fresh] = np.char.add("MRN", np.arange(start + 1, start + len(part) + 1)
+                                         .astype(str)).astype(object)[fresh]
+                part["patient_id"] = ids
+                part.to_csv(handle, index=False, header=start == 0)
+    return path
+
+
+def write_patient_xlsx(path: Path, rows: int) -> Path:
+    """A valid workbook (sheet ``data``), written with openpyxl's streaming writer."""
+    if not path.exists():
+        from openpyxl import Workbook
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("data")
+        sheet.append(COLUMNS)
+        for row in patient_frame(rows, 0.0).itertuples(index=False):
+            sheet.append(list(row))
+        book.save(path)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--errors", type=float, default=0.05)
+    args = parser.parse_args()
+    write_patient_csv(args.out, args.rows, args.errors)
+
+
+if __name__ == "__main__":
+    main()
