@@ -194,7 +194,8 @@ class SampleRules(FileRule):
                                     f"{MIN_SAMPLE}: a population this small must be submitted "
                                     "FULL.")]
         if rows < MIN_SAMPLE:
-            return [Finding(code=self.code, message=f"The sample{where} has {rows} patients; "
+            return [Finding(code=self.code, column="patient_id",
+                            message=f"The sample{where} has {rows} patients; "
                             f"a sample has at least {MIN_SAMPLE}.")]
         return []
 
@@ -202,5 +203,7 @@ class SampleRules(FileRule):
 def patient_rules(measure: MeasureSpec, year: int) -> list[FileRule]:
     """The file rules of the measure's patient layout for one reporting year."""
     spec = measure.years[year]
-    return [OneClinic(), UniquePatients(), DatesInPeriod(spec), AgeInRange(measure),
-            SampleRules(measure)]
+    rules: list[FileRule] = [OneClinic(), UniquePatients(), AgeInRange(measure),
+                             SampleRules(measure)]
+    dates = DatesInPeriod(spec)
+    return [*rules[:2], dates, *rules[2:]] if dates.bounds else rules

@@ -117,6 +117,8 @@ class StrataAddUp(SummaryRule):
                 continue
             total = totals.loc[component]
             for count in counts:
+                if group[count].isna().all():
+                    continue
                 summed = int(group[count].sum())
                 if summed != int(total[count]):
                     yield self.at(total, self.code, f"Component {component}: the {count}s of "
@@ -156,7 +158,8 @@ class CompositeWithinParts(SummaryRule):
         composite = table[table["component"] == "ALL"].set_index(self.strata)
         for part in self.measure.components:
             rows = table[table["component"] == part].set_index(self.strata)
-            joined = composite.join(rows, how="inner", lsuffix="", rsuffix="_part")
+            joined = composite.join(rows[["numerator"]].rename(
+                columns={"numerator": "numerator_part"}), how="inner")
             for _, row in joined[joined["numerator"] > joined["numerator_part"]].iterrows():
                 yield self.at(row, self.code, f"The composite (ALL) numerator {row['numerator']}"
                               f" is larger than the {part} numerator {row['numerator_part']} for"
@@ -197,7 +200,9 @@ class FollowupWithinDenominator(SummaryRule):
         return "no_followup" in measure.extra_counts
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        known = table[table["no_followup"].notna()]
+        # rows whose numerator already exceeds the denominator are CountsInOrder's to report
+        known = table[table["no_followup"].notna()
+                      & (table["numerator"] <= table["denominator"]).fillna(False)]
         bad = known[(known["numerator"] + known["no_followup"] > known["denominator"])
                     .fillna(False)]
         for _, row in bad.iterrows():
@@ -215,9 +220,9 @@ class SampleRules(SummaryRule):
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         totals = table[self.is_total(table)]
-        sampled = table["population_basis"] == "SAMPLE"
+        sampled = totals["population_basis"] == "SAMPLE"
         if sampled.any() and not self.measure.sample_allowed:
-            row = table[sampled].iloc[0]
+            row = totals[sampled].iloc[0]
             yield self.at(row, self.code, f"{self.measure.measure} may not be sampled; submit "
                           "the full population (population_basis FULL).", "population_basis")
             return
