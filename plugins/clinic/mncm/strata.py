@@ -6,7 +6,6 @@ same mapping from patient columns to summary strata, so it is written once, here
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
 
@@ -61,7 +60,3 @@ def strata(measure: MeasureSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Every stratum of the measure, one column each."""
     return pd.DataFrame({name: stratum(measure, name, frame) for name in measure.strata},
                         index=frame.index)
-
-
-def as_array(mask: pd.Series) -> np.ndarray:
-    return mask.fillna(False).to_numpy(dtype=bool)

@@ -262,9 +262,8 @@ def main() -> None:
             patient_cols, _ = layouts.columns(measure, "patient", year)
             write(folder / "patient" / "valid" / f"{measure.lower()}-patient-full.csv", rows,
                   list(patient_cols))
-            with_eligible = [c for c in patient_cols]
             for name, bad in patient_invalid(spec, year, rows).items():
-                write(folder / "patient" / "invalid" / f"{name}.csv", bad, with_eligible)
+                write(folder / "patient" / "invalid" / f"{name}.csv", bad, list(patient_cols))
             typed = typed_patients(spec, year, pd.DataFrame(rows, columns=list(patient_cols)))
             summary = summary_rows(spec, year, typed)
             summary_cols, _ = layouts.columns(measure, "summary", year)
