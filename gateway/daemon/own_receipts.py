@@ -30,9 +30,10 @@ _FINDING_FIELDS = {f.name for f in fields(Finding)}
 
 
 def _facts(submission: Submission, file_format: str | None = None) -> FileFacts:
+    # An upload that was never read has no hash; the receipt schema's form for that is "".
     return FileFacts(name=submission.name, bytes=submission.bytes or 0,
-                     sha256=submission.sha256,  # type: ignore[arg-type]  # None: never read
-                     format=file_format, received_at=submission.received_at)
+                     sha256=submission.sha256 or "", format=file_format,
+                     received_at=submission.received_at)
 
 
 def _receipt(submission: Submission, file_format: str | None = None) -> Receipt:

@@ -188,7 +188,8 @@ class Service:
 
     def _wait_time(self, serving: bool) -> float:
         now = time.monotonic()
-        due = [MAX_WAIT, *(task.not_before - now for task in self.tasks)]
+        # Tasks due now are waiting for a worker; only a later not_before is a deadline here.
+        due = [MAX_WAIT, *(t.not_before - now for t in self.tasks if t.not_before > now)]
         if serving:
             due.append(self._rescan_due - now)
             next_settle = self.tracker.next_due()
@@ -226,9 +227,8 @@ class Service:
         submission = claim(settled, self.config, self.ledger)
         if submission is None:
             return
-        structlog.contextvars.bind_contextvars(submission_id=submission.submission_id)
-        log.info("claimed", submitter=submission.submitter, name=submission.name)
-        structlog.contextvars.unbind_contextvars("submission_id")
+        with structlog.contextvars.bound_contextvars(submission_id=submission.submission_id):
+            log.info("claimed", submitter=submission.submitter, name=submission.name)
         self.tasks.append(Task(submission, settled.signature))
 
     def _pick_up_replays(self) -> None:

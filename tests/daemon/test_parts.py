@@ -1,0 +1,166 @@
+"""The daemon's parts on their own: names, config, settling, the event handler, the watcher
+supervisor, the instance lock, and watchdog pings that stop when intake is unhealthy."""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+from pathlib import Path
+
+import pytest
+from watchdog.events import FileCreatedEvent, FileMovedEvent
+
+from gateway.daemon import watch
+from gateway.daemon.config import ConfigError, load_config
+from gateway.daemon.layout import add_submitter, init_layout
+from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
+from gateway.daemon.names import is_temporary, is_valid_upload_name, safe_name
+from gateway.daemon.notify import Notifier
+from gateway.daemon.service import Service
+from gateway.daemon.settle import SettleTracker
+from tests.daemon.conftest import FAKE_PIPELINE, settings, toml_text, wait_until
+
+
+@pytest.mark.parametrize("name", [".hidden.csv", "x.csv.part", "x.filepart", "X.TMP",
+                                  "x.crdownload"])
+def test_uploads_in_progress_are_recognised(name: str) -> None:
+    assert is_temporary(name)
+
+
+def test_name_rules_and_safe_spelling() -> None:
+    assert is_valid_upload_name("ODC_2015-q1.csv")
+    assert not is_valid_upload_name("my file.csv")
+    assert not is_valid_upload_name("a" * 201)
+    assert safe_name("my file;rm -rf.csv") == "my_file_rm_-rf.csv"
+    assert safe_name("caf\udce9.csv") == "caf_.csv"
+    assert len(safe_name("a" * 300)) == 200
+
+
+def test_config_paths_are_relative_to_the_file_and_unknown_keys_refused(tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "gateway.toml"
+    path.parent.mkdir()
+    path.write_text('[folders]\ninbox = "../sftp"\n[workers]\ncount = 0\ntime_limit = 5\n')
+    config = load_config(path)
+    assert config.inbox == (tmp_path / "sftp").resolve()
+    assert config.spool == path.parent.resolve() / "var" / "spool"
+    assert config.workers == (os.cpu_count() or 1) and config.time_limit == 5.0
+    path.write_text("[intake]\nquiet_periode = 3\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_config(path)
+    path.write_text('[intake]\nwatcher = "inotify"\n')
+    with pytest.raises(ConfigError, match="watcher must be one of"):
+        load_config(path)
+
+
+def test_defaults_without_a_file_are_local(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None)
+    assert (config.inbox, config.ledger) == (tmp_path / "inbox", tmp_path / "var" /
+                                             "ledger.sqlite3")
+    assert config.watcher == "events" and config.quiet_period == 3.0
+
+
+def test_a_path_settles_only_after_a_quiet_period_without_change(tmp_path: Path) -> None:
+    now = [0.0]
+    tracker = SettleTracker(2.0, clock=lambda: now[0])
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"1")
+    tracker.see(path, "s")
+    now[0] = 1.9
+    assert tracker.settled() == []
+    with path.open("ab") as handle:
+        handle.write(b"2")  # a change inside the quiet period restarts it at the next check
+    now[0] = 2.0
+    assert tracker.settled() == []
+    now[0] = 3.9
+    assert tracker.settled() == []
+    now[0] = 4.0
+    assert [s.path for s in tracker.settled()] == [path]
+    os.link(path, tmp_path / "b.csv")  # a link count change is a change too
+    now[0] = 10.0
+    assert tracker.settled() == []
+    tracker.see(tmp_path / "c.filepart", "s")
+    assert len(tracker) == 1
+
+
+def test_the_event_handler_queues_upload_paths_and_never_raises(tmp_path: Path) -> None:
+    hints: queue.SimpleQueue = queue.SimpleQueue()
+    handler = watch.UploadEventHandler(tmp_path, hints)
+    handler.on_any_event(FileCreatedEvent(str(tmp_path / "s1" / "upload" / "a.csv")))
+    handler.on_any_event(FileMovedEvent(str(tmp_path / "s1" / "upload" / "a.part"),
+                                        str(tmp_path / "s1" / "upload" / "b.csv")))
+    handler.on_any_event(FileCreatedEvent(str(tmp_path / "s1" / "receipts" / "r.json")))
+    handler.on_any_event(object())  # type: ignore[arg-type]  # garbage in: no exception out
+    queued = []
+    while not hints.empty():
+        queued.append(hints.get())
+    assert [(p.name, s) for p, s in queued] == [("a.csv", "s1"), ("a.part", "s1"),
+                                               ("b.csv", "s1")]
+
+
+def test_the_supervisor_restarts_a_dead_observer(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(watch, "RESTART_BACKOFF", 0.0)
+    path = tmp_path / "gateway.toml"
+    path.write_text(toml_text(settings()))
+    config = load_config(path)
+    init_layout(config)
+    watcher = watch.Watcher(config, queue.SimpleQueue())
+    assert watcher.supervise() and watcher.healthy
+    watcher._observer.stop()  # the observer thread dies
+    wait_until(lambda: not watcher.healthy, what="the observer to die")
+    assert watcher.supervise() and watcher.healthy
+    watcher.stop()
+
+
+def test_one_daemon_per_state_folder(tmp_path: Path) -> None:
+    lock = InstanceLock(tmp_path / "gateway.pid")
+    assert running_pid(lock.path) is None
+    lock.acquire()
+    assert running_pid(lock.path) == os.getpid()
+    with pytest.raises(AlreadyRunning):
+        InstanceLock(lock.path).acquire()
+    lock.release()
+    assert running_pid(lock.path) is None
+
+
+class _Watcher:
+    enabled = True
+    healthy = True
+
+
+def test_watchdog_pings_stop_while_intake_is_unhealthy(tmp_path: Path, monkeypatch) -> None:
+    address = str(tmp_path / "notify.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(address)
+    listener.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", address)
+    monkeypatch.setenv("WATCHDOG_USEC", "1")
+    path = tmp_path / "gateway.toml"
+    path.write_text(toml_text(settings(pipeline=FAKE_PIPELINE)))
+    config = load_config(path)
+    init_layout(config)
+    add_submitter(config, "s")
+    service = Service(config)
+    service.notifier = Notifier()
+    service.watcher = _Watcher()  # type: ignore[assignment]
+
+    def heard() -> list[str]:
+        out = []
+        while True:
+            try:
+                out.append(listener.recv(4096).decode())
+            except BlockingIOError:
+                return out
+
+    service._report_health()
+    assert heard() == ["STATUS=serving", "WATCHDOG=1"]
+    _Watcher.healthy = False
+    service._report_health()
+    service._report_health()
+    assert heard() == ["STATUS=watcher down; rescanning only"]
+    _Watcher.healthy = True
+    service._report_health()
+    assert heard() == ["STATUS=serving", "WATCHDOG=1"]
+    service.ledger.close()
+    listener.close()
