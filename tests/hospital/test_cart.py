@@ -104,3 +104,25 @@ def test_retired_message_names_the_quarter() -> None:
     (finding,) = receipt.findings.listed
     assert "2015Q1" in finding.message and finding.xpath.endswith("measure[11]")
     assert finding.line == 17
+
+
+@pytest.mark.parametrize("root", ['<hospital-measures>', '<hospital-measures xmlns="urn:x">'])
+def test_a_wrong_root_namespace_is_one_finding(tmp_path: Path, root: str) -> None:
+    path = tmp_path / "cart.xml"
+    path.write_text(VALID.read_text().replace('<hospital-measures xmlns="urn:mn-sqrms:cart:1">',
+                                              root), encoding="utf-8")
+    receipt = validate_file(path, submitter="t")
+    (finding,) = receipt.findings.listed
+    assert finding.code == "E-XML-NAMESPACE" and finding.line == 2
+    assert finding.xpath == "/hospital-measures"
+
+
+def test_a_foreign_element_inside_a_good_root_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "cart.xml"
+    path.write_text(VALID.read_text().replace(
+        '<measure id="OP-5">', '<x:note xmlns:x="urn:other">n</x:note><measure id="OP-5">'),
+        encoding="utf-8")
+    receipt = validate_file(path, submitter="t")
+    (finding,) = receipt.findings.listed
+    assert finding.code == "E-XML-NAMESPACE"
+    assert finding.xpath == "/hospital-measures/note" and finding.line == 16

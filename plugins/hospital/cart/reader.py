@@ -66,6 +66,9 @@ class CartReader:
         self.problems: list[Finding] = []
         self.header: dict[str, str] = {}
         self.measures_seen = 0
+        # a root in the wrong namespace puts every unprefixed element there too: one finding
+        self.root_ns_wrong = False
+        self.root_ns: str | None = None
 
     def problem(self, code: str, message: str, xpath: str, line: int | None,
                 hint: str | None = None) -> None:
@@ -78,6 +81,8 @@ class CartReader:
         if not isinstance(element.tag, str):
             return None
         qname = etree.QName(element.tag)
+        if self.root_ns_wrong and qname.namespace == self.root_ns:
+            return None  # already reported on the root
         if qname.namespace != self.ns:
             found = f"namespace {qname.namespace}" if qname.namespace else "no namespace"
             self.problem("E-XML-NAMESPACE", f"<{qname.localname}> is in {found}; every element "
@@ -123,7 +128,9 @@ class CartReader:
 
     def _start_root(self, element: etree._Element) -> None:
         name = self._check_name(element, f"/{etree.QName(element.tag).localname}")
-        if name is not None and name != ROOT:
+        if name is None:
+            self.root_ns_wrong, self.root_ns = True, etree.QName(element.tag).namespace
+        elif name != ROOT:
             self.problem("E-XML-UNKNOWN-ELEMENT", f"The root element is <{name}>; a CART file's "
                          f"root is <{ROOT}>.", f"/{name}", element.sourceline)
 
