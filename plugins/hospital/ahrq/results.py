@@ -12,6 +12,9 @@ from gateway.contract import RecordBatch, ResultCalculator
 
 
 class AhrqResults(ResultCalculator):
+    """Rates recomputed from the counts at each indicator's scale; composites and PDI-07 as
+    sent (there is nothing to recompute them from)."""
+
     def __init__(self, indicators: dict) -> None:
         self.indicators = indicators
         self.rows: dict[str, dict[str, Any]] = {}

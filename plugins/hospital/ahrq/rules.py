@@ -41,6 +41,9 @@ def _label(row: pd.Series) -> str:
 
 
 class CompositesComplete(CollectedRule):
+    """A composite is only comparable when computed over all its parts, so each part must be
+    in the file with it."""
+
     code, title = "E-RULE-COMPOSITE", "Every composite arrives with all its parts."
 
     def __init__(self, indicators: dict) -> None:
@@ -60,6 +63,8 @@ class CompositesComplete(CollectedRule):
 
 
 class SoftwareVersion(CollectedRule):
+    """Older AHRQ QI software uses retired specifications; results from it are not comparable."""
+
     code = "E-RULE-SOFTWARE-VERSION"
 
     def __init__(self, minimum: str) -> None:

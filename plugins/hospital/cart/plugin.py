@@ -30,10 +30,12 @@ MEASURE, LEVEL = "CART", "summary"
 
 
 def manifest() -> Manifest:
+    """The family's manifest (measures, retired ids, deadlines), read once per process."""
     return load_manifest("gateway_plugins.hospital.cart")
 
 
 def _ours(route: Route) -> bool:
+    """Hooks about a route answer only for CART routes."""
     return route.family == manifest().family
 
 

@@ -51,6 +51,8 @@ class WeightCategories(CollectedRule):
 
 
 class OneTypePerUnit(CollectedRule):
+    """A unit is one kind of ICU; two types for one code is a typo in one of them."""
+
     code, title = "E-RULE-CONSISTENCY", "A location_code has one location_type."
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:

@@ -27,6 +27,9 @@ def _hm(value: pd.Timestamp) -> str:
 
 
 class TimesAfterArrival(CollectedRule):
+    """Imaging and treatment follow arrival; an earlier time is a date or AM/PM slip, and
+    both times are shown so the abstractor can see which one is wrong."""
+
     code, title = "E-RULE-TIME-ORDER", "imaging_time and thrombolytic_time not before arrival."
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
@@ -57,6 +60,8 @@ class LateThrombolytic(CollectedRule):
 
 
 class DischargeInQuarter(CollectedRule):
+    """Patients belong to the quarter of their discharge, or they would be counted twice."""
+
     code, title = "E-RULE-PERIOD", "discharge_date falls inside the row's quarter."
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:

@@ -27,6 +27,9 @@ def _label(row: pd.Series) -> str:
 
 
 class CohortsAddUp(CollectedRule):
+    """ALL is every eligible infant, so it is the sum of those born here and those
+    transferred in."""
+
     code, title = "E-RULE-TOTALS", "INBORN + OUTBORN = ALL for eligible_infants and " \
                                    "late_infections."
 
