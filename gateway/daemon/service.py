@@ -120,6 +120,11 @@ class Service:
             while not self._stopping or self._in_hand():
                 self._turn()
             log.info("stopped")
+        except Exception:
+            # Environmental failures (a full disk, lost permissions) end the process; systemd
+            # restarts it and recovery resumes every submission where it stopped.
+            log.exception("daemon_failed")
+            raise
         finally:
             self.watcher.stop()
             self.pool.close()

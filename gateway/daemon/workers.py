@@ -28,6 +28,7 @@ from typing import Any
 
 import structlog
 
+from gateway.daemon.config import ConfigError
 from gateway.logging_setup import configure_logging, get_logger
 from gateway.receipts.model import Receipt
 
@@ -62,7 +63,10 @@ def resolve_pipeline(reference: str) -> Callable[..., Receipt]:
     """``module:function`` -> the function. Imported once at start so a broken deployment fails
     at once instead of on every file."""
     module_name, _, function_name = reference.partition(":")
-    return getattr(importlib.import_module(module_name), function_name)
+    try:
+        return getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"cannot load the pipeline {reference!r}: {err}") from err
 
 
 def _where(err: BaseException) -> str:

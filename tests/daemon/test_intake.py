@@ -36,6 +36,8 @@ def test_a_dropped_file_gets_exactly_one_receipt_and_leaves_upload(make_gateway)
     assert {r["submission_id"] for r in rows} == {r["submission_id"] for r in receipts}
     status = gw.cli("status", "--json")
     assert '"running": true' in status.stdout and '"in_progress": 0' in status.stdout
+    second = gw.cli("serve", check=False)
+    assert second.returncode == 2 and "another gateway" in second.stderr
     assert gw.stop() == 0
     assert gw.cli("status", check=False).returncode == 1
 
