@@ -93,10 +93,12 @@ def load_plugins(extra: Iterable[object] = (), *, entry_points: bool = True) -> 
     Raises ``PluginConflict`` when an implementation names a hook the contract does not have or
     two plugins declare one family, so a broken plugin set never starts validating.
     """
+    from gateway import shared_schemas
     from gateway.readers import table_records  # the core's fallback reader for tables
 
     pm = _new_manager()
     pm.register(table_records, name="gateway.table-reader")
+    pm.register(shared_schemas, name="gateway.shared-schemas")
     if entry_points:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra:

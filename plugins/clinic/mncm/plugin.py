@@ -52,8 +52,8 @@ def gateway_error_codes() -> list[ErrorCode]:
 
 @hookimpl
 def gateway_schema_dirs() -> list[Traversable]:
-    # the shared definitions live beside the family's schemas in the same package
-    return [schema_root() / "common", schema_root() / "mncm"]
+    # the shared common definitions are registered by the core (gateway.shared_schemas)
+    return [schema_root() / "mncm"]
 
 
 @hookimpl
