@@ -53,8 +53,8 @@ def claim(settled: Settled, config: Config, ledger: Ledger) -> Submission | None
 
 @dataclass(frozen=True)
 class Inspection:
-    """What the spool copy is. ``problem`` (symlink, hardlink, special) means it was not read
-    and ``sha256`` is None; otherwise ``sha256`` is the content hash."""
+    """What the spool copy is. ``problem`` (symlink, hardlink, special, unreadable) means it was
+    not read and ``sha256`` is None; otherwise ``sha256`` is the content hash."""
 
     problem: str | None
     size: int
@@ -69,6 +69,15 @@ def inspect(path: Path) -> Inspection:
     if problem is not None:
         return Inspection(problem, st.st_size if stat.S_ISREG(st.st_mode) else 0, None,
                           st.st_mtime_ns)
+    try:
+        return _hash(path)
+    except OSError:
+        # The submitter owns the file and may have made it unreadable (sftp put -p of a 0600
+        # file): that is a rejection, not a daemon that dies on it at every restart.
+        return Inspection("unreadable", st.st_size, None, st.st_mtime_ns)
+
+
+def _hash(path: Path) -> Inspection:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)

@@ -36,7 +36,7 @@ from gateway.logging_setup import configure_logging
 from gateway.receipts.model import Status, new_submission_id, utc_now_text
 
 EXIT_OPERATIONAL = 2
-NOT_READ = ("symlink", "hardlink", "special")
+NOT_READ = ("symlink", "hardlink", "special", "unreadable")
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", dir_okay=False,
@@ -186,7 +186,11 @@ def replay(
         configure_logging(settings.log_format, settings.log_level)
         replay_id = _request_replay(settings, submission_id)
         done = _carry_out(settings, replay_id, wait)
-    if done is None or done.state != State.FILED:
+    if done is None:
+        typer.echo(f"gateway: the replay was dropped: the original of {submission_id} is no "
+                   "longer where the ledger says", err=True)
+        raise typer.Exit(EXIT_OPERATIONAL)
+    if done.state != State.FILED:
         typer.echo(f"gateway: replay {replay_id} is recorded but not finished yet; see "
                    f"`gateway submissions {replay_id}`", err=True)
         raise typer.Exit(EXIT_OPERATIONAL)
@@ -222,32 +226,34 @@ def _request_replay(settings: Config, submission_id: str) -> str:
 
 
 def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | None:
-    """Let the running daemon do the replay (nudged with SIGUSR1), or do it here."""
-    pid = running_pid(settings.lock_file)
-    if pid is None:
-        from gateway.daemon.service import Service
+    """Wait for the replay to be filed: nudge a running daemon (SIGUSR1), or, whenever none
+    holds the lock, take it and do the work here. Returns the row as it last stood (None when
+    the request was dropped because the original is gone)."""
+    from gateway.daemon.service import Service  # imports the pipeline; only needed here
 
-        lock = InstanceLock(settings.lock_file)
-        try:
-            lock.acquire()
-        except AlreadyRunning:
-            pid = running_pid(settings.lock_file)  # a daemon started meanwhile: it will do it
-        else:
-            try:
-                Service(settings, intake=False).drain()
-            finally:
-                lock.release()
-    if pid is not None and pid > 0:
-        # Not ours to signal? The daemon's next rescan picks the request up anyway.
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGUSR1)
     ledger = Ledger(settings.ledger, create=False)
+    nudged: set[int] = set()
+    deadline = time.monotonic() + wait
     try:
-        deadline = time.monotonic() + wait
         while True:
             row = ledger.get(replay_id)
             if row is None or row.state == State.FILED or time.monotonic() >= deadline:
                 return row
+            pid = running_pid(settings.lock_file)
+            if pid is None:
+                lock = InstanceLock(settings.lock_file)
+                with contextlib.suppress(AlreadyRunning):  # a daemon started meanwhile
+                    lock.acquire()
+                    try:
+                        Service(settings, intake=False).drain()
+                    finally:
+                        lock.release()
+                continue
+            if pid > 0 and pid not in nudged:
+                nudged.add(pid)
+                # Not ours to signal? The daemon's next rescan picks the request up anyway.
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGUSR1)
             time.sleep(0.2)
     finally:
         ledger.close()

@@ -85,7 +85,8 @@ def now_text() -> str:
 class Submission:
     """One ledger row. ``name`` is the safe spelling used in receipt and archive names;
     ``upload_name`` is what arrived. ``problem`` marks an upload rejected before reading
-    (``symlink``, ``hardlink``, ``special``, ``name``); ``failure`` a worker crash or limit."""
+    (``symlink``, ``hardlink``, ``special``, ``unreadable``, ``name``); ``failure`` a worker
+    crash or limit."""
 
     submission_id: str
     submitter: str

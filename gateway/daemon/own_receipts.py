@@ -24,6 +24,9 @@ _NOT_READ = {
                 "files with a single name and did not read it.",
     "special": "The upload is not a regular file (a folder, device, pipe or socket). It was "
                "not read.",
+    "unreadable": "The gateway is not allowed to read the upload: its permissions forbid it. "
+                  "Upload it again without keeping restrictive permissions (for example "
+                  "without 'put -p').",
 }
 
 _FINDING_FIELDS = {f.name for f in fields(Finding)}

@@ -88,7 +88,9 @@ class Service:
         self.running: dict[str, Task] = {}
         self.waiting: dict[str, list[Task]] = {}  # first submission id -> its duplicates
         self.capacity = max(2, 2 * config.workers)
+        self.pool: WorkerPool  # started by run() or drain()
         self._stop_signal: int | None = None
+        self._nudged = False
         self._stopping = False
         self._rescan_due = 0.0
         self._healthy: bool | None = None
@@ -136,6 +138,7 @@ class Service:
     def drain(self) -> None:
         """Finish every unfinished submission in the ledger without taking new uploads, then
         return. The caller holds the instance lock."""
+        signal.signal(signal.SIGUSR1, self._on_nudge)
         self.pool = self._open_pool(1)
         try:
             self._resume()
@@ -158,7 +161,7 @@ class Service:
             self._stop_signal = signum
 
     def _on_nudge(self, signum: int, frame: FrameType | None) -> None:
-        self._rescan_due = 0.0  # `gateway replay` asks for an immediate look at the ledger
+        self._nudged = True  # `gateway replay` asks for an immediate look at the ledger
 
     # -- one turn of the loop ------------------------------------------------------------------
 
@@ -169,6 +172,9 @@ class Service:
     def _turn(self) -> None:
         if self._stop_signal is not None and not self._stopping:
             self._begin_stopping()
+        if self._nudged:
+            self._nudged = False
+            self._pick_up_replays()
         serving = self.intake and not self._stopping
         if serving:
             self._take_hints()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from watchdog.events import FileCreatedEvent, FileMovedEvent
 
-from gateway.daemon import watch
+from gateway.daemon import claim, watch
 from gateway.daemon.config import ConfigError, load_config
 from gateway.daemon.layout import add_submitter, init_layout
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
@@ -164,3 +164,16 @@ def test_watchdog_pings_stop_while_intake_is_unhealthy(tmp_path: Path, monkeypat
     assert heard() == ["STATUS=serving", "WATCHDOG=1"]
     service.ledger.close()
     listener.close()
+
+
+def test_an_upload_the_daemon_may_not_open_is_a_problem_not_a_crash(tmp_path: Path,
+                                                                      monkeypatch) -> None:
+    path = tmp_path / "locked.csv"
+    path.write_bytes(b"data\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(claim.os, "open", refuse)  # as root, chmod 000 would not stop us
+    inspection = claim.inspect(path)
+    assert (inspection.problem, inspection.sha256) == ("unreadable", None)
