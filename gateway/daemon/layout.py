@@ -109,11 +109,17 @@ def add_submitter(config: Config, submitter: str, user: str | None = None) -> Su
         folder.mkdir(exist_ok=True)
         folder.chmod(mode)
     if user is not None:
-        account = pwd.getpwnam(user)
+        try:
+            account = pwd.getpwnam(user)
+        except KeyError:
+            raise LayoutError(f"there is no account {user!r} on this machine") from None
         daemon = config.state.stat()
-        os.chown(folders.upload.parent, 0, 0)
-        os.chown(folders.upload, account.pw_uid, daemon.st_gid)
-        os.chown(folders.receipts, daemon.st_uid, account.pw_gid)
+        try:
+            os.chown(folders.upload.parent, 0, 0)
+            os.chown(folders.upload, account.pw_uid, daemon.st_gid)
+            os.chown(folders.receipts, daemon.st_uid, account.pw_gid)
+        except PermissionError:
+            raise LayoutError("setting owners with --user needs root") from None
     return folders
 
 

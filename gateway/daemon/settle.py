@@ -64,9 +64,6 @@ class SettleTracker:
         self._watches: dict[Path, _Watch] = {}
         self._folders_seen: set[Path] = set()
 
-    def __len__(self) -> int:
-        return len(self._watches)
-
     def see(self, path: Path, submitter: str) -> None:
         """Record a sighting. Temporary names are never candidates; folders are skipped (a
         submitter's folder inside ``upload/`` is not an upload)."""

@@ -141,10 +141,6 @@ class WorkerPool:
     def idle(self) -> int:
         return sum(1 for worker in self._workers if worker.job is None)
 
-    @property
-    def busy(self) -> int:
-        return len(self._workers) - self.idle
-
     def submit(self, job: Job) -> None:
         """Hand ``job`` to an idle worker (the caller checks ``idle`` first)."""
         worker = next(w for w in self._workers if w.job is None)

@@ -13,7 +13,7 @@ from watchdog.events import FileCreatedEvent, FileMovedEvent
 
 from gateway.daemon import claim, watch
 from gateway.daemon.config import ConfigError, load_config
-from gateway.daemon.layout import add_submitter, init_layout
+from gateway.daemon.layout import LayoutError, add_submitter, init_layout
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
 from gateway.daemon.names import is_temporary, is_valid_upload_name, safe_name
 from gateway.daemon.notify import Notifier
@@ -80,8 +80,10 @@ def test_a_path_settles_only_after_a_quiet_period_without_change(tmp_path: Path)
     os.link(path, tmp_path / "b.csv")  # a link count change is a change too
     now[0] = 10.0
     assert tracker.settled() == []
+    (tmp_path / "c.filepart").write_bytes(b"never a candidate")
     tracker.see(tmp_path / "c.filepart", "s")
-    assert len(tracker) == 1
+    now[0] = 100.0
+    assert {s.path.name for s in tracker.settled()} == {"a.csv"}
 
 
 def test_the_event_handler_queues_upload_paths_and_never_raises(tmp_path: Path) -> None:
@@ -125,7 +127,6 @@ def test_one_daemon_per_state_folder(tmp_path: Path) -> None:
 
 
 class _Watcher:
-    enabled = True
     healthy = True
 
 
@@ -177,3 +178,12 @@ def test_an_upload_the_daemon_may_not_open_is_a_problem_not_a_crash(tmp_path: Pa
     monkeypatch.setattr(claim.os, "open", refuse)  # as root, chmod 000 would not stop us
     inspection = claim.inspect(path)
     assert (inspection.problem, inspection.sha256) == ("unreadable", None)
+
+
+def test_submitter_add_names_an_unknown_account(tmp_path: Path) -> None:
+    path = tmp_path / "gateway.toml"
+    path.write_text(toml_text(settings()))
+    config = load_config(path)
+    init_layout(config)
+    with pytest.raises(LayoutError, match="no account"):
+        add_submitter(config, "clinic-a", user="no-such-account-here")
