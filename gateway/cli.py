@@ -1,5 +1,5 @@
-"""The ``gateway`` command line: validate a file, list plugins, and (from gateway.daemon) run
-and inspect the daemon.
+"""The ``gateway`` command line: validate a file, list plugins, (from gateway.daemon) run and
+inspect the daemon, and (from gateway.authoring) write templates and the specification.
 
 Exit codes: 0 accepted (with or without warnings), 1 rejected, 2 usage or operational error.
 """
@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from gateway.authoring import commands as authoring_commands
 from gateway.daemon import commands as daemon_commands
 from gateway.receipts.model import Status
 
@@ -21,6 +22,7 @@ app = typer.Typer(help="Validating gateway for statewide quality reporting files
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
 daemon_commands.register(app)
+authoring_commands.register(app)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:

@@ -1,0 +1,36 @@
+"""Layouts of the installed plugins and the shipped valid examples that fill their templates."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from gateway.authoring.layouts import Layout, all_layouts
+from gateway.pipeline import default_plugins
+from tests.conftest import ROOT
+
+PLUGINS = default_plugins()
+LAYOUTS = all_layouts(PLUGINS)
+TABLE_LAYOUTS = [layout for layout in LAYOUTS if layout.table_formats]
+
+
+def layout_params(layouts: list[Layout]) -> list[pytest.param]:
+    return [pytest.param(layout, id=layout.label.replace(" ", "-")) for layout in layouts]
+
+
+def valid_example(layout: Layout) -> Path | None:
+    """The first valid CSV example of a layout, found by the kit's folder convention
+    ``examples/<year>/<measure>/<level>/valid/`` (measure folders in any case)."""
+    for path in sorted((ROOT / "plugins").glob(f"**/examples/{layout.year}/*/{layout.level}"
+                                               "/valid/*.csv")):
+        if path.parents[2].name.lower() == layout.measure.measure.lower():
+            return path
+    return None
+
+
+def example_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
