@@ -61,6 +61,7 @@ class RecordRule:
 
 
 def _number(value: Any) -> str:
+    """A bound as a person writes it: 3.0 prints as 3."""
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
@@ -98,6 +99,7 @@ def value_format(column: Column) -> str:
 
 
 def column_type(column: Column) -> str:
+    """The column's type in a data abstractor's words; a date is a date, not "text"."""
     return _FORMAT_KIND.get(column.format or "") or _KIND_WORDS.get(column.kind, column.kind)
 
 

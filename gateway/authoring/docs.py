@@ -37,12 +37,14 @@ def _code(text: str) -> str:
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A GitHub-flavoured Markdown table; cells must already be escaped."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines.extend("| " + " | ".join(row) + " |" for row in rows)
     return lines
 
 
 def _codes_cell(codes: str) -> str:
+    """Each code as a literal, so ``<25`` or ``40+`` are never read as markup."""
     return ", ".join(_code(c) for c in codes.split(", ")) if codes else ""
 
 

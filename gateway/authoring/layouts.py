@@ -36,6 +36,7 @@ class Layout:
 
     @property
     def route(self) -> Route:
+        """The route a file of this layout takes, so hooks are asked exactly as for a file."""
         return Route(self.family.family, self.measure.measure, self.level, self.year,
                      self.schema_id)
 
@@ -52,6 +53,7 @@ class Layout:
 
     @property
     def label(self) -> str:
+        """The layout in the words receipts use: ``mncm ODC patient-level 2015``."""
         return (f"{self.family.family} {self.measure.measure} {self.level}-level "
                 f"{self.year}")
 

@@ -100,6 +100,7 @@ def _list_source(book: Workbook, column: Column) -> str:
 
 
 def _data_sheet(book: Workbook, layout: Layout) -> None:
+    """The sheet the reader takes: header on row 1, text-typed code columns, drop-downs."""
     sheet = book.active
     sheet.title = DATA_SHEET
     bold = Font(bold=True)
@@ -126,6 +127,7 @@ def _data_sheet(book: Workbook, layout: Layout) -> None:
 
 
 def _notes_sheet(book: Workbook, layout: Layout) -> None:
+    """One row per column, so the workbook explains itself without the specification."""
     sheet = book.create_sheet(NOTES_SHEET, index=1)
     sheet.append(list(NOTES_HEADER))
     for cell in sheet[1]:
