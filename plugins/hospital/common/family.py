@@ -1,8 +1,9 @@
 """The hooks of a hospital table family (CSV/XLSX), written once and configured per family.
 
-A family module builds one ``TableFamily`` from its manifest and delegates its ``@hookimpl``
-functions to it; the core's table reader supplies the records, so a table family is a schema,
-a rule list and a results calculator.
+A family module builds one ``TableFamily``; that object *is* the plugin (its methods are the
+``@hookimpl``s) and the entry point names it (``nhsn = "...nhsn.plugin:FAMILY"``). The core's
+table reader supplies the records, so a table family is a schema, a rule list and a results
+calculator.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gateway.contract import (
     Route,
     RuleContext,
 )
+from gateway.hookspecs import hookimpl
 
 
 @dataclass(frozen=True)
@@ -48,31 +50,37 @@ class TableFamily:
     def ours(self, route: Route) -> bool:
         return route.family == self.manifest.family and route.measure == self.measure
 
-    def families(self) -> list[FamilyInfo]:
+    @hookimpl
+    def gateway_families(self) -> list[FamilyInfo]:
         m = self.manifest
         return [FamilyInfo(m.family, m.title, m.formats, (
             MeasureInfo(self.measure, self.measure_name, (self.level,), m.years),))]
 
-    def schema_dirs(self) -> list[Traversable]:
+    @hookimpl
+    def gateway_schema_dirs(self) -> list[Traversable]:
         return [schema_root() / self.manifest.family]
 
     def _layout(self, year: int) -> dict:
         path = schema_root() / self.manifest.family / str(year) / f"{self.schema}.schema.json"
         return json.loads(path.read_text(encoding="utf-8"))
 
-    def recognise(self, sample: FileSample) -> list[Candidate]:
+    @hookimpl
+    def gateway_recognise(self, sample: FileSample) -> list[Candidate]:
         layout = self._layout(max(self.manifest.years))
         return recognise_table(sample, family=self.manifest.family, measure=self.measure,
                                level=self.level, columns=list(layout["properties"]),
                                required=layout.get("required", []), signature=self.signature)
 
-    def schema_id(self, route: Route) -> str | None:
+    @hookimpl
+    def gateway_schema_id(self, route: Route) -> str | None:
         if not self.ours(route) or route.reporting_year not in self.manifest.years:
             return None
         return self.manifest.schema_id(self.schema, route.reporting_year)
 
-    def file_rules(self, route: Route, context: RuleContext) -> list[FileRule]:
+    @hookimpl
+    def gateway_file_rules(self, route: Route, context: RuleContext) -> list[FileRule]:
         return self.rules(self.manifest, route, context) if self.ours(route) else []
 
-    def calculator(self, route: Route, context: RuleContext) -> ResultCalculator | None:
+    @hookimpl
+    def gateway_results(self, route: Route, context: RuleContext) -> ResultCalculator | None:
         return self.results(self.manifest, route, context) if self.ours(route) else None

@@ -1,23 +1,10 @@
-"""The ``nhsn`` family's hook implementations (entry point ``nhsn`` in pyproject.toml)."""
+"""The ``nhsn`` family's plugin object ``FAMILY`` (entry point ``nhsn`` in pyproject.toml)."""
 
 from __future__ import annotations
-
-from importlib.resources.abc import Traversable
 
 from gateway_plugins.hospital.common.family import TableFamily
 from gateway_plugins.hospital.nhsn.results import NhsnResults
 from gateway_plugins.hospital.nhsn.rules import nhsn_rules
-
-from gateway.contract import (
-    Candidate,
-    FamilyInfo,
-    FileRule,
-    FileSample,
-    ResultCalculator,
-    Route,
-    RuleContext,
-)
-from gateway.hookspecs import hookimpl
 
 FAMILY = TableFamily(
     package="gateway_plugins.hospital.nhsn", measure="CLABSI",
@@ -25,32 +12,3 @@ FAMILY = TableFamily(
     schema="summary", signature=("location_type", "central_line_days"),
     rules=nhsn_rules, results=lambda m, r, c: NhsnResults())
 
-
-@hookimpl
-def gateway_families() -> list[FamilyInfo]:
-    return FAMILY.families()
-
-
-@hookimpl
-def gateway_schema_dirs() -> list[Traversable]:
-    return FAMILY.schema_dirs()
-
-
-@hookimpl
-def gateway_recognise(sample: FileSample) -> list[Candidate]:
-    return FAMILY.recognise(sample)
-
-
-@hookimpl
-def gateway_schema_id(route: Route) -> str | None:
-    return FAMILY.schema_id(route)
-
-
-@hookimpl
-def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
-    return FAMILY.file_rules(route, context)
-
-
-@hookimpl
-def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | None:
-    return FAMILY.calculator(route, context)
