@@ -2,13 +2,16 @@
 
 Validating a million records one at a time costs a Python dict and an engine call per record.
 Almost every record is valid, so the record layer first runs this filter: it checks the schema's
-constraints on whole columns of text at once (numpy/pandas) and flags every row that *might*
-fail. Only flagged rows go to the per-record JSON Schema engine, which decides and describes.
+constraints on whole columns of text at once (Arrow compute kernels and numpy) and flags every
+row that *might* fail. Only flagged rows go to the per-record JSON Schema engine, which decides
+and describes.
 
 The filter must be *sound*: a row it passes must be valid for the per-record engine. It may
 over-flag (the engine then finds nothing). So every construct it does not understand exactly
 makes the whole schema ``unsupported``; the record layer then sends every row to the engine.
-Nothing is skipped silently.
+Nothing is skipped silently. Where Arrow's kernels and Python could read a text differently
+(non-ASCII digits, Unicode case, regex dialects) the filter either flags the row or asks Python,
+once per *distinct* text of the column.
 
 Understood (everything the measure schemas use): per column ``type`` (string, integer, number),
 ``enum``, ``const``, ``minimum``/``maximum`` (and exclusive), ``minLength``/``maxLength``,
@@ -23,15 +26,21 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 INTEGER_PATTERN = r"[+-]?\d+"
 NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)"
+# The same forms over ASCII digits only, for Arrow's RE2: a subset of what Python's ``\d``
+# accepts, so a text outside it (say Arabic-Indic digits) is flagged, never passed.
+_ASCII_INTEGER = r"^[+-]?[0-9]+$"
+_ASCII_NUMBER = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
 
 # Keywords that never change a verdict.
 _ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default",
@@ -45,22 +54,74 @@ _TOP_KEYWORDS = frozenset({"type", "properties", "additionalProperties", "requir
 # Text a Python ``re`` and the Rust regex engine might read differently (non-ASCII, controls,
 # newlines: Python's ``$`` matches before a trailing newline, Rust's does not).
 _UNSAFE_FOR_REGEX = r"[^\x20-\x7e]"
+# Pattern syntax that means the same to RE2 (Arrow), Python ``re`` and ECMA 262 on printable
+# ASCII text: literals, classes, ``\d``-style escapes, groups, alternation and counted repeats.
+_RE2_TOKEN = re.compile(r"\\[dDwWsS.\-\\/()\[\]{}^$|?*+]|\(\?:|\{\d+(?:,\d*)?\}|[^\\({}]|\((?!\?)")
 # Integers beyond this are not exact as floats; such rows are flagged for the exact engine.
 _EXACT_FLOAT_DIGITS = 15
 
 FormatCheck = Callable[[str], bool]
+Text = pa.Array  # a string column without nulls: an empty cell is ""
 
 
-def by_distinct(text: pd.Series, func: Callable[[pd.Series], Any]) -> np.ndarray:
-    """``func`` over a column's distinct values, spread back to every row.
+def as_text(values: pd.Series | pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:
+    """One contiguous Arrow string array of a column's texts (no copy for Arrow-backed data)."""
+    if isinstance(values, pd.Series):
+        inner = values.array
+        values = pa.array(inner) if hasattr(inner, "__arrow_array__") else pa.array(
+            values.to_numpy(dtype=object), type=pa.string())
+    elif not isinstance(values, pa.Array | pa.ChunkedArray):
+        values = pa.array(list(values), type=pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values
 
-    Without pyarrow, pandas string methods call Python once per cell; most columns hold a few
-    distinct codes, dates or numbers, so working on the distinct values is many times faster.
-    """
-    codes, uniques = pd.factorize(text.to_numpy(dtype=object), use_na_sentinel=False)
-    if len(uniques) * 2 > len(text):
-        return np.asarray(func(text))
-    return np.asarray(func(pd.Series(uniques, dtype=object)))[codes]
+
+def bools(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow boolean (or numeric) result as a numpy array."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.to_numpy(zero_copy_only=False)
+
+
+def distinct(text: Text) -> tuple[np.ndarray, list[str]]:
+    """The column as (index of each row's text, the distinct texts): most columns hold a few
+    codes, dates or numbers, so Python-only work on the distinct texts stays cheap."""
+    encoded = pc.dictionary_encode(text)
+    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+
+
+def map_distinct(text: Text, func: Callable[[str], Any], type: pa.DataType) -> pa.Array:
+    """``func`` over each distinct text once, spread back to every row as an Arrow array."""
+    if len(text) == 0:
+        return pa.array([], type=type)
+    indices, uniques = distinct(text)
+    return pa.array([func(u) for u in uniques], type=type).take(pa.array(indices))
+
+
+def test_distinct(text: Text, func: Callable[[str], bool]) -> np.ndarray:
+    """A per-text Python test, run once per distinct text, as a numpy mask of every row."""
+    if len(text) == 0:
+        return np.zeros(0, dtype=bool)
+    indices, uniques = distinct(text)
+    return np.fromiter((bool(func(u)) for u in uniques), bool, len(uniques))[indices]
+
+
+def _same(text: Text, values: Sequence[str]) -> pa.Array:
+    return pa.array(list(values), type=text.type)
+
+
+def _re2_safe(pattern: str) -> bool:
+    """True when RE2 reads the pattern as Python and ECMA 262 do on printable ASCII text."""
+    if "[:" in pattern or "[[" in pattern:
+        return False
+    position = 0
+    while position < len(pattern):
+        match = _RE2_TOKEN.match(pattern, position)
+        if match is None:
+            return False
+        position = match.end()
+    return True
 
 
 class Unsupported(Exception):
@@ -83,7 +144,7 @@ class ColumnCheck:
     kind: str  # "string", "integer", "number", or "other" (every present value is wrong)
     constraints: tuple[tuple[str, Any], ...]
 
-    def suspect(self, text: pd.Series, present: np.ndarray,
+    def suspect(self, text: Text, present: np.ndarray,
                 formats: Mapping[str, FormatCheck]) -> np.ndarray:
         """Rows whose (present) value might break a constraint of this column."""
         if self.kind == "other":
@@ -91,17 +152,17 @@ class ColumnCheck:
         flagged = np.zeros(len(text), dtype=bool)
         numbers: np.ndarray | None = None
         if self.kind in ("integer", "number"):
-            pattern = INTEGER_PATTERN if self.kind == "integer" else NUMBER_PATTERN
-            typed_ok = by_distinct(text, lambda t: t.str.fullmatch(pattern).to_numpy(
-                dtype=bool)) & present
+            pattern = _ASCII_INTEGER if self.kind == "integer" else _ASCII_NUMBER
+            typed_ok = bools(pc.match_substring_regex(text, pattern)) & present
             flagged |= present & ~typed_ok
             numbers = np.full(len(text), np.nan)
             if typed_ok.any():
-                digits = text[typed_ok]
-                # float() per value, as the engine's values are built; huge integers flagged
-                numbers[typed_ok] = digits.to_numpy(dtype=object).astype(float)
-                if self.kind == "integer":
-                    flagged[typed_ok] |= (digits.str.len() > _EXACT_FLOAT_DIGITS).to_numpy()
+                digits = text.filter(pa.array(typed_ok))
+                # correctly rounded, as Python's float() builds the engine's values
+                numbers[typed_ok] = pc.cast(digits, pa.float64()).to_numpy(
+                    zero_copy_only=False)
+                if self.kind == "integer":  # huge integers: the exact engine decides
+                    flagged[typed_ok] |= bools(pc.utf8_length(digits)) > _EXACT_FLOAT_DIGITS
             flagged |= typed_ok & ~np.isfinite(numbers)
         string = self.kind == "string"
         for keyword, value in self.constraints:
@@ -109,8 +170,7 @@ class ColumnCheck:
                 members = list(value) if keyword == "enum" else [value]
                 if string:
                     allowed = [m for m in members if isinstance(m, str)]
-                    flagged |= present & ~by_distinct(
-                        text, lambda t, a=allowed: t.isin(a).to_numpy(dtype=bool))
+                    flagged |= present & ~bools(pc.is_in(text, value_set=_same(text, allowed)))
                 else:
                     allowed_numbers = [float(m) for m in members if _is_number(m)]
                     assert numbers is not None
@@ -133,29 +193,28 @@ class ColumnCheck:
         return flagged
 
     @staticmethod
-    def _string_suspect(keyword: str, value: Any, text: pd.Series,
+    def _string_suspect(keyword: str, value: Any, text: Text,
                         formats: Mapping[str, FormatCheck]) -> np.ndarray:
-        if keyword == "minLength":
-            return by_distinct(text, lambda t: (t.str.len() < value).to_numpy(dtype=bool))
-        if keyword == "maxLength":
-            return by_distinct(text, lambda t: (t.str.len() > value).to_numpy(dtype=bool))
+        if keyword in ("minLength", "maxLength"):
+            # code points, as JSON Schema counts them
+            lengths = bools(pc.utf8_length(text))
+            return lengths < value if keyword == "minLength" else lengths > value
         if keyword in ("pattern", "not-pattern"):
-            unsafe_re, value_re = re.compile(_UNSAFE_FOR_REGEX), re.compile(value)
-
-            def test(t: pd.Series) -> np.ndarray:
-                cells = t.tolist()
-                unsafe = np.fromiter((unsafe_re.search(c) is not None for c in cells), bool,
-                                     len(cells))
-                found = np.fromiter((value_re.search(c) is not None for c in cells), bool,
-                                    len(cells))
-                return unsafe | (found if keyword == "not-pattern" else ~found)
-
-            return by_distinct(text, test)
+            unsafe = bools(pc.match_substring_regex(text, _UNSAFE_FOR_REGEX))
+            found: np.ndarray | None = None
+            if _re2_safe(value):
+                try:
+                    found = bools(pc.match_substring_regex(text, value))
+                except pa.ArrowInvalid:
+                    found = None  # RE2 refuses it: Python decides
+            if found is None:
+                value_re = re.compile(value)
+                found = test_distinct(text, lambda t: value_re.search(t) is not None)
+            return unsafe | (found if keyword == "not-pattern" else ~found)
         check = formats.get(value)
         if check is None:
             return np.zeros(len(text), dtype=bool)  # unknown formats are annotations
-        return by_distinct(text, lambda t: np.fromiter(
-            (not (isinstance(v, str) and check(v)) for v in t.tolist()), bool, len(t)))
+        return test_distinct(text, lambda t: not check(t))
 
 
 def compile_column(name: str, schema: Mapping[str, Any]) -> ColumnCheck:
@@ -243,11 +302,11 @@ class CompiledFilter:
     columns: dict[str, ColumnCheck]
     rules: tuple[RowRule, ...]
 
-    def suspect(self, texts: Mapping[str, pd.Series], length: int,
+    def suspect(self, texts: Mapping[str, Text], length: int,
                 formats: Mapping[str, FormatCheck]) -> np.ndarray:
         """Every row that might be invalid. ``texts`` are the normalised text columns; a
         column absent from the file is empty on every row."""
-        present = {name: (texts[name] != "").to_numpy(dtype=bool) for name in texts}
+        present = {name: bools(pc.not_equal(texts[name], "")) for name in texts}
         none = np.zeros(length, dtype=bool)
         flagged = none.copy()
         for name, check in self.columns.items():
@@ -264,7 +323,8 @@ class CompiledFilter:
                     applies &= has(name)
                 for name, codes in rule.condition.codes:
                     if name in texts:
-                        applies &= texts[name].isin(list(codes)).to_numpy(dtype=bool)
+                        applies &= bools(pc.is_in(texts[name],
+                                                  value_set=_same(texts[name], codes)))
                     else:
                         applies &= none
             flagged |= applies & _broken(rule.then, has, length)

@@ -17,11 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import jsonschema_rs
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import structlog
 
 from gateway.contract import RecordBatch
@@ -30,9 +33,12 @@ from gateway.engine.columnwise import (
     NUMBER_PATTERN,
     CompiledFilter,
     FormatCheck,
+    Text,
     Unsupported,
-    by_distinct,
+    as_text,
     compile_filter,
+    distinct,
+    map_distinct,
 )
 from gateway.engine.formats import FORMAT_CHECKER, NORMALISERS
 from gateway.findings import Finding
@@ -45,6 +51,21 @@ _NUMBER = re.compile(NUMBER_PATTERN)
 # The format checks both engines and the column-wise filter use (one definition each).
 FORMAT_CHECKS: dict[str, FormatCheck] = {
     name: func for name, (func, _raises) in FORMAT_CHECKER.checkers.items()}
+# What jsonschema-rs calls back: the same checks, remembered per text (pure functions; a file
+# repeats its clinic NPI and dates on every row, and each call crosses from Rust to Python).
+_ENGINE_FORMATS: dict[str, FormatCheck] = {
+    name: lru_cache(maxsize=4096)(func) for name, func in FORMAT_CHECKS.items()}
+
+
+def json_value(kind: str, text: str) -> Any:
+    """A cell's value as the schema sees it: integer and number texts become numbers, anything
+    else stays text so the schema reports it. Python's ``re`` and ``int``/``float`` decide,
+    in both the record layer and its oracle."""
+    if kind == "integer" and _INTEGER.fullmatch(text):
+        return int(text)
+    if kind == "number" and _NUMBER.fullmatch(text):
+        return float(text)
+    return text
 
 
 class SchemaError(Protocol):
@@ -131,7 +152,7 @@ class RecordLayer:
         self.validator = store.validator(schema_id)
         self.schema = resolved
         self.engine = jsonschema_rs.Draft202012Validator(
-            resolved, validate_formats=True, formats=dict(FORMAT_CHECKS))
+            resolved, validate_formats=True, formats=dict(_ENGINE_FORMATS))
         try:
             self.filter: CompiledFilter | None = compile_filter(resolved)
         except Unsupported as why:
@@ -140,32 +161,28 @@ class RecordLayer:
             self.filter = None
 
     # -- typing ------------------------------------------------------------------------------
-    def _normalised(self, column: Column, text: pd.Series) -> pd.Series:
+    def _normalised(self, column: Column, text: Text) -> Text:
+        """Codes upper case, dates/ZIP codes canonical: Python's own ``str.upper`` and the
+        normalisers, once per distinct text (Arrow's Unicode case rules differ from Python's)."""
         if column.codes is not None and column.kind == "string":
-            text = pd.Series(by_distinct(text, lambda t: t.str.upper().to_numpy(dtype=object)),
-                             index=text.index, dtype=object)
+            text = map_distinct(text, str.upper, text.type)
         normalise = NORMALISERS.get(column.format or "")
         if normalise is not None:
-            # dates and ZIP codes repeat: normalise each distinct text once
-            text = pd.Series(by_distinct(text, lambda t: np.array(
-                [normalise(v) if v != "" else v for v in t.tolist()], dtype=object)),
-                index=text.index, dtype=object)
+            text = map_distinct(text, lambda v, f=normalise: f(v) if v != "" else v, text.type)
         return text
 
-    @staticmethod
-    def _json_values(column: Column, text: pd.Series) -> pd.Series:
-        """Values as the schema sees them; text that is not of the type stays text so the
-        schema reports it."""
-        if column.kind == "integer":
-            ok = text.str.fullmatch(_INTEGER.pattern)
-            return text.where(~ok, text[ok].map(int) if ok.any() else text)
-        if column.kind == "number":
-            ok = text.str.fullmatch(_NUMBER.pattern)
-            return text.where(~ok, text[ok].map(float) if ok.any() else text)
+    def _reference_normalised(self, column: Column, text: list[str]) -> list[str]:
+        """The same normalisation, cell by cell in plain Python: the oracle's version."""
+        if column.codes is not None and column.kind == "string":
+            text = [t.upper() for t in text]
+        normalise = NORMALISERS.get(column.format or "")
+        if normalise is not None:
+            text = [normalise(t) if t != "" else t for t in text]
         return text
 
     @staticmethod
     def _typed(column: Column, text: pd.Series) -> pd.Series:
+        """The typed column the file rules see (element-wise, so it may run on distinct texts)."""
         empty = text == ""
         if column.kind == "integer":
             numbers = pd.to_numeric(text.where(~empty), errors="coerce")
@@ -181,57 +198,82 @@ class RecordLayer:
             return pd.to_datetime(text.where(~empty), format="%Y-%m-%dT%H:%M", errors="coerce")
         return text.where(~empty, pd.NA).astype("string")
 
+    def _typed_column(self, column: Column, text: Text, keep: np.ndarray | None,
+                      index: pd.Index) -> pd.Series:
+        """``_typed`` over a whole column, rows ``keep`` kept: text columns stay in Arrow
+        (empty -> <NA>); the others are typed once per distinct text of the *whole* column,
+        so pandas chooses the dtype it would choose for the whole column."""
+        if column.kind == "string" and column.format not in ("date", "local-date-time"):
+            if keep is not None:
+                text = text.filter(pa.array(keep))
+            nulled = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+            return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+                [nulled.cast(pa.large_string())])), index=index)
+        indices, uniques = distinct(text)
+        if keep is not None:
+            indices = indices[keep]
+        typed = self._typed(column, pd.Series(uniques, dtype=object))
+        return pd.Series(typed.array.take(indices), index=index)
+
     # -- validation --------------------------------------------------------------------------
     def check(self, batch: RecordBatch) -> tuple[RecordBatch, np.ndarray, list[Finding]]:
         """Validate a raw batch: (typed batch of the valid records, mask of bad records,
         findings). Every failing record is reported, each failure located at its cell."""
         raw = batch.frame
-        normalised: dict[str, pd.Series] = {}
+        texts: dict[str, Text] = {}
         for name in raw.columns:
             column = self.columns.get(name)
             if column is None:
                 continue
-            normalised[name] = self._normalised(column, raw[name])
+            texts[name] = self._normalised(column, as_text(raw[name]))
         bad = np.zeros(len(raw), dtype=bool)
         findings: list[Finding] = []
         if self.filter is not None:
-            suspects = np.flatnonzero(self.filter.suspect(normalised, len(raw), FORMAT_CHECKS))
+            suspects = np.flatnonzero(self.filter.suspect(texts, len(raw), FORMAT_CHECKS))
         else:
             suspects = np.arange(len(raw))
-        names = list(normalised)
-        columns_of_values = [self._json_values(self.columns[n], normalised[n].iloc[suspects])
-                             .tolist() for n in names]
-        texts = [normalised[n].iloc[suspects].tolist() for n in names]
+        names = list(texts)
+        kinds = [self.columns[n].kind for n in names]
+        taken = pa.array(suspects, type=pa.int64())
+        cells = [texts[n].take(taken).to_pylist() for n in names]
         for k, i in enumerate(suspects.tolist()):
-            instance = {n: columns_of_values[j][k] for j, n in enumerate(names)
-                        if texts[j][k] != ""}
-            if self.engine.is_valid(instance):
+            instance = {n: json_value(kinds[j], cells[j][k]) for j, n in enumerate(names)
+                        if cells[j][k] != ""}
+            errors = self.engine_errors(instance)
+            if not errors:
                 continue
             bad[i] = True
-            findings.extend(self.describe(error, batch, i, instance)
-                            for error in self.engine_errors(instance))
+            findings.extend(self.describe(error, batch, i, instance) for error in errors)
         # every layout column is present for the rules, optional ones left out as all-empty
+        keep = ~bad
+        kept = keep if bad.any() else None
+        index = raw.index[keep] if kept is not None else raw.index
+        blank = pa.array([""] * len(raw), type=pa.string())
         typed = pd.DataFrame({
-            n: self._typed(c, normalised[n] if n in normalised
-                           else pd.Series("", index=raw.index, dtype=object))
-            for n, c in self.columns.items()}, index=raw.index)
-        typed_batch = RecordBatch(frame=typed, rows=batch.rows, xpaths=batch.xpaths,
-                                  lines=batch.lines, cells=batch.cells)
-        return typed_batch.where(~bad) if bad.any() else typed_batch, bad, findings
+            n: self._typed_column(c, texts.get(n, blank), kept, index)
+            for n, c in self.columns.items()}, index=index)
+        rows = batch.rows if batch.rows is None or kept is None else batch.rows[keep]
+        lines = batch.lines if batch.lines is None or kept is None else batch.lines[keep]
+        xpaths = batch.xpaths if batch.xpaths is None or kept is None else [
+            x for x, k in zip(batch.xpaths, keep.tolist(), strict=True) if k]
+        typed_batch = RecordBatch(frame=typed, rows=rows, xpaths=xpaths, lines=lines,
+                                  cells=batch.cells)
+        return typed_batch, bad, findings
 
     def reference_check(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:
-        """The oracle: every record through the reference ``jsonschema`` validator, as the
-        record layer worked before the column-wise filter. Slow; the differential tests
-        compare ``check`` against it."""
+        """The oracle: every record through the reference ``jsonschema`` validator, cell by
+        cell in plain Python, as the record layer worked before the column-wise filter. Slow;
+        the differential tests compare ``check`` against it."""
         raw = batch.frame
         names = [n for n in raw.columns if n in self.columns]
-        texts = {n: self._normalised(self.columns[n], raw[n]) for n in names}
-        values = {n: self._json_values(self.columns[n], texts[n]).tolist() for n in names}
-        lists = {n: texts[n].tolist() for n in names}
+        lists = {n: self._reference_normalised(self.columns[n],
+                                               [str(v) for v in raw[n].tolist()])
+                 for n in names}
         bad = np.zeros(len(raw), dtype=bool)
         findings: list[Finding] = []
         for i in range(len(raw)):
-            instance = {n: values[n][i] for n in names if lists[n][i] != ""}
+            instance = {n: json_value(self.columns[n].kind, lists[n][i]) for n in names
+                        if lists[n][i] != ""}
             errors = self.reference_errors(instance)
             if errors:
                 bad[i] = True
