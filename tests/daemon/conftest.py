@@ -87,8 +87,15 @@ class Gateway:
             [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
             stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(extra_env or {})})
         log.close()
-        wait_until(lambda: any(e.get("event") == "serving" for e in self.events(self.runs)),
-                   what="the daemon to serve")
+        process, run = self.process, self.runs
+
+        def serving() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"gateway serve exited with {process.returncode}:\n"
+                                     + self.log_path(run).read_text(errors="replace")[-3000:])
+            return any(e.get("event") == "serving" for e in self.events(run))
+
+        wait_until(serving, what="the daemon to serve")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = DEADLINE) -> int:
         assert self.process is not None

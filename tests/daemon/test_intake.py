@@ -74,7 +74,6 @@ def test_an_sftp_rename_by_link_and_unlink_is_taken_once_under_its_final_name(
         handle.write(b"second half\n")
     final = upload / "report.csv"
     os.link(part, final)  # what OpenSSH's sftp-server does for a rename
-    time.sleep(0.1)
     os.unlink(part)
     receipts = gw.wait_receipts("clinic-a", 1)
     wait_until(lambda: not final.exists(), what="the upload to be claimed")
