@@ -75,6 +75,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-FILE-NOT-REGULAR", _F,
               "The upload is a link or special file, not a regular file; it was not read.",
               "Upload the file itself, not a link to it."),
+    ErrorCode("E-FILE-UNREADABLE", _F,
+              "The gateway is not allowed to read the upload: its permissions forbid it.",
+              "Upload the file again without keeping restrictive permissions (no 'put -p')."),
     ErrorCode("E-FILE-NAME", _F,
               "The file name uses characters other than letters, digits, '.', '-' and '_' "
               "or is longer than 200 characters.",

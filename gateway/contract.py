@@ -10,12 +10,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
+
+if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a command 0.3 s
+    import numpy as np
+    import pandas as pd
 
 LEVELS = ("summary", "patient")
 
@@ -130,6 +131,8 @@ class RecordBatch:
 
     def where(self, mask: np.ndarray | pd.Series) -> RecordBatch:
         """The records where ``mask`` is true, positions kept."""
+        import numpy as np
+
         keep = np.asarray(mask, dtype=bool)
         return RecordBatch(
             frame=self.frame[keep],

@@ -52,8 +52,9 @@ def not_read(submission: Submission) -> Receipt:
             "E-FILE-NAME", f"The file name {submission.upload_name!r} may use only letters, "
             "digits, '.', '-' and '_', and at most 200 characters. The file was not read.",
             value=submission.upload_name))
-    return receipt.reject(Layer.FILE.value, Finding(
-        "E-FILE-NOT-REGULAR", _NOT_READ[submission.problem or "special"]))
+    problem = submission.problem or "special"
+    code = "E-FILE-UNREADABLE" if problem == "unreadable" else "E-FILE-NOT-REGULAR"
+    return receipt.reject(Layer.FILE.value, Finding(code, _NOT_READ[problem]))
 
 
 def failed(submission: Submission, failure: str, *, time_limit: float,
