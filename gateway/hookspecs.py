@@ -103,3 +103,13 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
     """A fresh calculator of the measure figures for the receipt's ``results``, or ``None`` when
     the route computes none. First non-None result wins.
     """
+
+
+@hookspec(firstresult=True)
+def gateway_template(route: Route, format: str) -> bytes | None:
+    """A blank submission template for ``route`` in ``format``, for a family whose files the
+    core cannot lay out from the record schema alone (an XML layout belongs to its reader).
+
+    Return ``None`` to let the core write its CSV/XLSX template from the schema. First non-None
+    result wins.
+    """

@@ -14,17 +14,18 @@ from typing import Annotated
 import typer
 
 from gateway.authoring.layouts import LayoutError
-from gateway.readers.sniff import CSV, XLSX
+from gateway.readers.sniff import CSV, XLSX, XML
 
 EXIT_USAGE = 2
 DEFAULT_DOCS = Path("docs") / "spec"
 
 
-class TableFormat(StrEnum):
-    """The formats a template can be written in."""
+class TemplateFormat(StrEnum):
+    """The formats a template can be written in (XML only for families that provide one)."""
 
     csv = CSV
     xlsx = XLSX
+    xml = XML
 
 
 def template(
@@ -33,7 +34,9 @@ def template(
         help="summary or patient; may be left out when the measure has one level.")] = None,
     year: Annotated[int | None, typer.Option(
         help="The reporting year (default: the latest the measure has).")] = None,
-    fmt: Annotated[TableFormat, typer.Option("--format", help="csv or xlsx.")] = TableFormat.xlsx,
+    fmt: Annotated[TemplateFormat | None, typer.Option(
+        "--format", help="csv, xlsx or xml (default: xlsx, or the family's only format).")
+    ] = None,
     family: Annotated[str | None, typer.Option(
         help="The family, when several families define the measure id.")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -46,8 +49,11 @@ def template(
     from gateway.pipeline import default_plugins
 
     try:
-        layout = find_layout(default_plugins(), measure, level=level, year=year, family=family)
-        path = write_template(layout, fmt.value, out or Path(f"{layout.slug}.{fmt.value}"))
+        plugins = default_plugins()
+        layout = find_layout(plugins, measure, level=level, year=year, family=family)
+        chosen = fmt.value if fmt else (XLSX if XLSX in layout.family.formats
+                                        else layout.family.formats[0])
+        path = write_template(layout, chosen, out or Path(f"{layout.slug}.{chosen}"), plugins)
     except LayoutError as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

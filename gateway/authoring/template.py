@@ -21,6 +21,7 @@ from gateway.authoring.describe import column_docs
 from gateway.authoring.layouts import Layout, LayoutError
 from gateway.engine.records import Column
 from gateway.findings import column_letter
+from gateway.plugin_manager import Plugins
 from gateway.readers.sniff import CSV, XLSX
 from gateway.readers.tables import DATA_SHEET
 
@@ -50,8 +51,8 @@ def check_table(layout: Layout, fmt: str) -> None:
     """Refuse a template the family would not accept, saying what to do instead.
 
     An XML family's element layout (root, namespace, header elements) belongs to its reader,
-    not to the record schema, so the core cannot write a faithful skeleton; its files are built
-    from the family's own tool output, and the specification page lists every field.
+    not to the record schema, so only the family can write its skeleton (``gateway_template``);
+    a family that offers none builds its files from its own tool's output.
     """
     if not layout.table_formats:
         raise TemplateUnavailable(
@@ -151,9 +152,15 @@ def write_xlsx(layout: Layout, path: Path) -> None:
 WRITERS = {CSV: write_csv, XLSX: write_xlsx}
 
 
-def write_template(layout: Layout, fmt: str, path: Path) -> Path:
-    """Write the blank template of ``layout`` in ``fmt`` (csv or xlsx) to ``path``."""
-    check_table(layout, fmt)
+def write_template(layout: Layout, fmt: str, path: Path, plugins: Plugins) -> Path:
+    """Write the blank template of ``layout`` in ``fmt`` to ``path``: the family's own (an XML
+    skeleton, through ``gateway_template``) if it has one, else the schema's CSV/XLSX."""
+    own = plugins.hook.gateway_template(route=layout.route, format=fmt)
+    if own is None:
+        check_table(layout, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
-    WRITERS[fmt](layout, path)
+    if own is not None:
+        path.write_bytes(own)
+    else:
+        WRITERS[fmt](layout, path)
     return path

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from lxml import etree
 from typer.testing import CliRunner
 
 from gateway.authoring.layouts import Layout, LayoutError, find_layout, find_measure
@@ -29,13 +30,13 @@ from gateway.plugin_manager import load_plugins
 from gateway.readers.tables import DATA_SHEET
 from gateway.receipts.model import Status
 from tests.authoring.conftest import (
-    LAYOUTS,
     PLUGINS,
     TABLE_LAYOUTS,
     example_rows,
     layout_params,
     valid_example,
 )
+from tests.conftest import ROOT
 
 FORMATS = ("csv", "xlsx")
 
@@ -86,7 +87,7 @@ def test_template_filled_with_the_valid_example_is_accepted(layout: Layout, fmt:
     names, rows = example_rows(example)
     template_columns = [c.name for c in layout.columns]
     assert set(names) <= set(template_columns), set(names) - set(template_columns)
-    path = write_template(layout, fmt, tmp_path / f"{layout.slug}.{fmt}")
+    path = write_template(layout, fmt, tmp_path / f"{layout.slug}.{fmt}", PLUGINS)
     _fill(layout, path, rows)
     receipt = validate_file(path, submitter="template-test", plugins=PLUGINS)
     assert receipt.status is not Status.REJECTED, [
@@ -98,7 +99,7 @@ def test_template_filled_with_the_valid_example_is_accepted(layout: Layout, fmt:
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("layout", layout_params(TABLE_LAYOUTS))
 def test_blank_template_is_rejected_as_empty(layout: Layout, fmt: str, tmp_path: Path) -> None:
-    path = write_template(layout, fmt, tmp_path / f"{layout.slug}.{fmt}")
+    path = write_template(layout, fmt, tmp_path / f"{layout.slug}.{fmt}", PLUGINS)
     receipt = validate_file(path, submitter="template-test", plugins=PLUGINS)
     assert receipt.status is Status.REJECTED
     assert sorted(receipt.findings.by_code) == ["E-FILE-EMPTY"]
@@ -106,7 +107,7 @@ def test_blank_template_is_rejected_as_empty(layout: Layout, fmt: str, tmp_path:
 
 def test_workbook_has_data_notes_and_a_drop_down_per_coded_column(tmp_path: Path) -> None:
     layout = find_layout(PLUGINS, "odc", level="patient", year=2015)
-    book = openpyxl.load_workbook(write_template(layout, "xlsx", tmp_path / "odc.xlsx"))
+    book = openpyxl.load_workbook(write_template(layout, "xlsx", tmp_path / "odc.xlsx", PLUGINS))
     assert book.sheetnames[:2] == [DATA_SHEET, NOTES_SHEET]
     data = book[DATA_SHEET]
     header = [cell.value for cell in data[1]]
@@ -140,7 +141,7 @@ def test_long_code_list_is_a_range_on_the_hidden_codes_sheet(tmp_path: Path) -> 
     codes = [f"INDICATOR-{i:03d}" for i in range(40)] + ["=SUM(A1)"]
     layout = _synthetic({"indicator": {"type": "string", "enum": codes, "description": "x"},
                          "short": {"type": "string", "enum": ["A", "B"], "description": "y"}})
-    book = openpyxl.load_workbook(write_template(layout, "xlsx", tmp_path / "t.xlsx"))
+    book = openpyxl.load_workbook(write_template(layout, "xlsx", tmp_path / "t.xlsx", PLUGINS))
     assert book.sheetnames == [DATA_SHEET, NOTES_SHEET, CODES_SHEET]
     assert book[CODES_SHEET].sheet_state == "hidden"
     formulas = sorted(v.formula1 for v in book[DATA_SHEET].data_validations.dataValidation)
@@ -155,7 +156,7 @@ def test_notes_that_look_like_formulas_are_neutralised(tmp_path: Path) -> None:
         "a": {"type": "string", "description": '=HYPERLINK("http://x","click")'},
         "b": {"type": "integer", "minimum": -5, "description": "-1 means unknown"},
         "c": {"type": "string", "description": "+1 or @here"}})
-    book = openpyxl.load_workbook(write_template(layout, "xlsx", tmp_path / "t.xlsx"))
+    book = openpyxl.load_workbook(write_template(layout, "xlsx", tmp_path / "t.xlsx", PLUGINS))
     for row in book[NOTES_SHEET].iter_rows(min_row=2):
         for cell in row:
             assert cell.data_type != "f"
@@ -163,16 +164,40 @@ def test_notes_that_look_like_formulas_are_neutralised(tmp_path: Path) -> None:
     assert safe_text("=1+1") == "'=1+1" and safe_text("plain") == "plain"
 
 
-def test_xml_family_gets_no_template_but_an_explanation(tmp_path: Path) -> None:
-    xml_layouts = [layout for layout in LAYOUTS if not layout.table_formats]
-    assert xml_layouts, "expected the CART XML family among the installed plugins"
-    for layout in xml_layouts:
-        with pytest.raises(TemplateUnavailable, match="not as a table") as raised:
-            write_template(layout, "xlsx", tmp_path / "x.xlsx")
-        assert layout.spec_page in str(raised.value)
+def test_xml_family_writes_its_own_skeleton_and_refuses_tables(tmp_path: Path) -> None:
+    cart = find_layout(PLUGINS, "cart", year=2015)
+    path = write_template(cart, "xml", tmp_path / "cart.xml", PLUGINS)
+    root = etree.parse(str(path)).getroot()
+    assert root.tag == "{urn:mn-sqrms:cart:1}hospital-measures"
+    ids = [m.get("id") for m in root.iter("{urn:mn-sqrms:cart:1}measure")]
+    assert len(ids) == 10 and "AMI-7a" in ids and "HF-2" not in ids  # current measures only
+    # filled with a valid example's values, the skeleton is accepted
+    example = etree.parse(str(next(ROOT.glob(
+        "plugins/hospital/cart/examples/2015/*/summary/valid/*2015q1*.xml")))).getroot()
+    values = {(el.getparent().get("id"), etree.QName(el).localname): el.text
+              for el in example.iter() if el.getparent() is not None}
+    for element in root.iter():
+        parent = element.getparent()
+        if parent is None or not isinstance(element.tag, str):
+            continue
+        key = (parent.get("id"), etree.QName(element).localname)
+        if key in values:
+            element.text = values[key]
+        elif parent.get("id") and element.text == "":
+            parent.remove(element)  # a field the example leaves out (rate when denominator 0)
+    for header in ("provider-id", "npi", "discharge-quarter"):
+        root.find(f"{{urn:mn-sqrms:cart:1}}{header}").text = values[(None, header)]
+    path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+    receipt = validate_file(path, submitter="template-test", plugins=PLUGINS,
+                            options={"hospital_type": "PPS"})
+    assert receipt.status is not Status.REJECTED, [
+        (f.code, f.xpath, f.message) for f in receipt.findings.listed]
+    with pytest.raises(TemplateUnavailable, match="not as a table") as raised:
+        write_template(cart, "xlsx", tmp_path / "x.xlsx", PLUGINS)
+    assert cart.spec_page in str(raised.value)
     csv_only = _synthetic({"a": {"type": "string", "description": "x"}}, formats=("csv",))
     with pytest.raises(TemplateUnavailable, match="accepts csv, not xlsx"):
-        write_template(csv_only, "xlsx", tmp_path / "y.xlsx")
+        write_template(csv_only, "xlsx", tmp_path / "y.xlsx", PLUGINS)
 
 
 class _Clash:
@@ -206,7 +231,10 @@ def test_template_command_writes_and_refuses(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
     with out.open(encoding="utf-8-sig", newline="") as handle:
         assert next(csv.reader(handle))[:3] == ["clinic_npi", "measure_id", "reporting_year"]
-    run = runner.invoke(app, ["template", "cart", "--out", str(tmp_path / "c.xlsx")])
+    run = runner.invoke(app, ["template", "cart", "--format", "xlsx", "--out",
+                              str(tmp_path / "c.xlsx")])
     assert run.exit_code == 2 and "no CSV/XLSX template" in run.output
+    run = runner.invoke(app, ["template", "cart", "--out", str(tmp_path / "c.xml")])
+    assert run.exit_code == 0 and (tmp_path / "c.xml").read_bytes().startswith(b"<?xml")
     run = runner.invoke(app, ["template", "odc"])
     assert run.exit_code == 2 and "--level" in run.output

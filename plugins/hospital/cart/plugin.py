@@ -8,6 +8,7 @@ from importlib.resources.abc import Traversable
 from gateway_plugins.hospital.cart.reader import ROOT, read_cart
 from gateway_plugins.hospital.cart.results import CartResults
 from gateway_plugins.hospital.cart.rules import cart_rules, hospital_type
+from gateway_plugins.hospital.cart.template import cart_template
 from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
 from gateway_schemas import schema_root
 from lxml import etree
@@ -88,3 +89,10 @@ def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
 @hookimpl
 def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | None:
     return CartResults(manifest(), hospital_type(context)) if _ours(route) else None
+
+
+@hookimpl
+def gateway_template(route: Route, format: str) -> bytes | None:
+    if not _ours(route) or format != "xml":
+        return None
+    return cart_template(route.reporting_year)
