@@ -58,8 +58,9 @@ def layout_page(plugins: Plugins, layout: Layout) -> str:
              f"- Level: {layout.level}; reporting year: {layout.year}",
              f"- Schema: `{layout.schema_id}`",
              f"- Formats: {', '.join(f.upper() for f in family.formats)}"]
-    if layout.table_formats:
-        fmt = "xlsx" if "xlsx" in layout.table_formats else layout.table_formats[0]
+    fmt = "xlsx" if "xlsx" in family.formats else family.formats[0]
+    if layout.table_formats or plugins.hook.gateway_template(route=layout.route,
+                                                             format=fmt) is not None:
         lines.append(f"- Template: `gateway template {measure.measure} --family {family.family} "
                      f"--level {layout.level} --year {layout.year} --format {fmt}`")
     else:
