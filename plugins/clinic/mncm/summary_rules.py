@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
-from gateway_plugins.clinic.mncm.table import ROW, CollectedRule
 
+from gateway.collected_rules import ROW, CollectedRule
 from gateway.contract import FileRule
 from gateway.findings import Finding
 
@@ -56,7 +56,7 @@ class OneClinic(SummaryRule):
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         first = table["clinic_npi"].iloc[0]
         for _, row in table[table["clinic_npi"] != first].head(20).iterrows():
-            yield self.at(row, self.code, f"clinic_npi differs from the file's first row "
+            yield self.at(row, f"clinic_npi differs from the file's first row "
                           f"({first}); send one file per clinic.", "clinic_npi")
 
 
@@ -69,7 +69,7 @@ class NoDuplicateStrata(SummaryRule):
         for _, group in repeated.groupby(key, sort=False):
             rows = group[ROW].tolist()
             for _, row in group.iloc[1:].iterrows():
-                yield self.at(row, self.code, f"{self.label(row)} appears again: rows "
+                yield self.at(row, f"{self.label(row)} appears again: rows "
                               f"{', '.join(map(str, rows))} describe the same stratum.")
 
 
@@ -84,7 +84,7 @@ class CountsInOrder(SummaryRule):
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         bad = table[(table["numerator"] > table["denominator"]).fillna(False)]
         for _, row in bad.iterrows():
-            yield self.at(row, self.code, f"numerator {row['numerator']} is larger than "
+            yield self.at(row, f"numerator {row['numerator']} is larger than "
                           f"denominator {row['denominator']} ({self.label(row)}).", "numerator")
 
 
@@ -121,7 +121,7 @@ class StrataAddUp(SummaryRule):
                     continue
                 summed = int(group[count].sum())
                 if summed != int(total[count]):
-                    yield self.at(total, self.code, f"Component {component}: the {count}s of "
+                    yield self.at(total, f"Component {component}: the {count}s of "
                                   f"the strata by {breakdown.replace(',', ' x ')} add up to "
                                   f"{summed}, but the total row says {total[count]}.", count)
 
@@ -140,7 +140,7 @@ class RateMatches(SummaryRule):
             denominator = row["denominator"]
             expected = 0.0 if denominator == 0 else 100.0 * row["numerator"] / denominator
             if abs(row["reported_rate"] - expected) > RATE_TOLERANCE:
-                yield self.at(row, self.code, f"reported_rate {row['reported_rate']} does not "
+                yield self.at(row, f"reported_rate {row['reported_rate']} does not "
                               f"match 100 x {row['numerator']} / {denominator} = "
                               f"{expected:.1f} ({self.label(row)}).", "reported_rate")
 
@@ -161,7 +161,7 @@ class CompositeWithinParts(SummaryRule):
             joined = composite.join(rows[["numerator"]].rename(
                 columns={"numerator": "numerator_part"}), how="inner")
             for _, row in joined[joined["numerator"] > joined["numerator_part"]].iterrows():
-                yield self.at(row, self.code, f"The composite (ALL) numerator {row['numerator']}"
+                yield self.at(row, f"The composite (ALL) numerator {row['numerator']}"
                               f" is larger than the {part} numerator {row['numerator_part']} for"
                               f" the same stratum; a patient who meets every target meets each "
                               "one.", "numerator")
@@ -185,7 +185,7 @@ class AverageMatches(SummaryRule):
             weights = group["denominator"].astype(float)
             mean = float((group["average_change"].astype(float) * weights).sum() / weights.sum())
             if abs(mean - float(total["average_change"])) > RATE_TOLERANCE:
-                yield self.at(total, self.code, f"Component {component}: the strata by "
+                yield self.at(total, f"Component {component}: the strata by "
                               f"{breakdown.replace(',', ' x ')} average {mean:.2f} (weighted by "
                               f"denominator), but the total row says {total['average_change']}.",
                               "average_change")
@@ -206,7 +206,7 @@ class FollowupWithinDenominator(SummaryRule):
         bad = known[(known["numerator"] + known["no_followup"] > known["denominator"])
                     .fillna(False)]
         for _, row in bad.iterrows():
-            yield self.at(row, self.code, f"numerator {row['numerator']} plus no_followup "
+            yield self.at(row, f"numerator {row['numerator']} plus no_followup "
                           f"{row['no_followup']} is more than denominator {row['denominator']} "
                           f"({self.label(row)}); a patient in remission had a follow-up.",
                           "no_followup")
@@ -223,12 +223,12 @@ class SampleRules(SummaryRule):
         sampled = totals["population_basis"] == "SAMPLE"
         if sampled.any() and not self.measure.sample_allowed:
             row = totals[sampled].iloc[0]
-            yield self.at(row, self.code, f"{self.measure.measure} may not be sampled; submit "
+            yield self.at(row, f"{self.measure.measure} may not be sampled; submit "
                           "the full population (population_basis FULL).", "population_basis")
             return
         for _, row in totals[totals["population_basis"] == "FULL"].iterrows():
             if pd.notna(row.get("sample_size")):
-                yield self.at(row, self.code, "sample_size is given but population_basis is "
+                yield self.at(row, "sample_size is given but population_basis is "
                               "FULL; clear it or mark the file SAMPLE.", "sample_size")
         sample_totals = totals[totals["population_basis"] == "SAMPLE"]
         if sample_totals.empty:
@@ -249,28 +249,28 @@ class SampleRules(SummaryRule):
             parts = bands[bands["component"] == total["component"]]
             summed = int(parts["sample_size"].fillna(0).sum())
             if len(parts) and summed != total["sample_size"]:
-                yield self.at(total, self.code, f"The age bands' sample sizes add up to "
+                yield self.at(total, f"The age bands' sample sizes add up to "
                               f"{summed}, but the total row's sample_size is "
                               f"{total['sample_size']}.", "sample_size")
             if pd.notna(total["sample_size"]) and total["denominator"] != total["sample_size"]:
-                yield self.at(total, self.code, f"The total row's denominator "
+                yield self.at(total, f"The total row's denominator "
                               f"{total['denominator']} is not the sample_size "
                               f"{total['sample_size']}.", "denominator")
 
     def _judge_sample(self, row: pd.Series, where: str) -> Iterable[Finding]:
         eligible = row["eligible_population"]
         if pd.notna(eligible) and eligible < MIN_SAMPLE:
-            yield self.at(row, self.code, f"eligible_population{where} is {eligible}, under "
+            yield self.at(row, f"eligible_population{where} is {eligible}, under "
                           f"{MIN_SAMPLE}: a population this small must be submitted FULL.",
                           "population_basis")
         if pd.notna(row["sample_size"]) and row["sample_size"] < MIN_SAMPLE:
-            yield self.at(row, self.code, f"sample_size{where} is {row['sample_size']}; a "
+            yield self.at(row, f"sample_size{where} is {row['sample_size']}; a "
                           f"sample has at least {MIN_SAMPLE} patients.", "sample_size")
         if pd.notna(row["oversample"]) and row["oversample"] < MIN_OVERSAMPLE:
-            yield self.at(row, self.code, f"oversample{where} is {row['oversample']}; draw at "
+            yield self.at(row, f"oversample{where} is {row['oversample']}; draw at "
                           f"least {MIN_OVERSAMPLE} extra patients.", "oversample")
         if pd.notna(row["sample_size"]) and row["denominator"] != row["sample_size"]:
-            yield self.at(row, self.code, f"The denominator{where} {row['denominator']} "
+            yield self.at(row, f"The denominator{where} {row['denominator']} "
                           f"is not the sample_size {row['sample_size']}.", "denominator")
 
 
@@ -280,7 +280,7 @@ class OneBasis(SummaryRule):
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
         first = table["population_basis"].iloc[0]
         for _, row in table[table["population_basis"] != first].head(20).iterrows():
-            yield self.at(row, self.code, f"population_basis differs from the first row "
+            yield self.at(row, f"population_basis differs from the first row "
                           f"({first}); a file is either FULL or SAMPLE.", "population_basis")
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway_plugins.hospital.common.results import computed_rate
-from gateway_plugins.hospital.common.rules import plain
 
+from gateway.collected_rules import plain
 from gateway.contract import RecordBatch, ResultCalculator
 
 

@@ -9,16 +9,15 @@ from collections.abc import Iterable
 import pandas as pd
 from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
-    CollectedRule,
     NoDuplicates,
     NotAbove,
     OneValue,
     RateMatches,
     RequiredValues,
     SameValue,
-    show,
 )
 
+from gateway.collected_rules import CollectedRule, show
 from gateway.contract import FileRule, Route, RuleContext
 from gateway.findings import Finding
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from gateway_plugins.hospital.cart.reader import official
 from gateway_plugins.hospital.common.manifest import Manifest
-from gateway_plugins.hospital.common.rules import plain
 
+from gateway.collected_rules import plain
 from gateway.contract import RecordBatch, ResultCalculator
 
 

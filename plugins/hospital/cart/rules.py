@@ -8,7 +8,6 @@ import pandas as pd
 from gateway_plugins.hospital.cart.reader import official
 from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
-    CollectedRule,
     NoDuplicates,
     NotAbove,
     OneValue,
@@ -16,6 +15,7 @@ from gateway_plugins.hospital.common.rules import (
     RateMatches,
 )
 
+from gateway.collected_rules import CollectedRule
 from gateway.contract import FileRule, Route, RuleContext
 from gateway.findings import Finding
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from gateway_plugins.hospital.common.rules import plain
 
+from gateway.collected_rules import plain
 from gateway.contract import RecordBatch, ResultCalculator
 
 

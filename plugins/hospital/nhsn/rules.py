@@ -8,15 +8,14 @@ import pandas as pd
 from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.periods import quarter_days
 from gateway_plugins.hospital.common.rules import (
-    CollectedRule,
     NoDuplicates,
     NotAbove,
     OneValue,
     QuarterInYear,
     RateMatches,
-    show,
 )
 
+from gateway.collected_rules import CollectedRule, show
 from gateway.contract import FileRule, Route, RuleContext
 from gateway.findings import Finding
 

@@ -8,13 +8,9 @@ from collections.abc import Iterable
 import pandas as pd
 from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.periods import parse_quarter
-from gateway_plugins.hospital.common.rules import (
-    CollectedRule,
-    NoDuplicates,
-    OneValue,
-    QuarterInYear,
-)
+from gateway_plugins.hospital.common.rules import NoDuplicates, OneValue, QuarterInYear
 
+from gateway.collected_rules import CollectedRule
 from gateway.contract import FileRule, Route, RuleContext
 from gateway.engine.formats import quarter_bounds
 from gateway.findings import Finding
