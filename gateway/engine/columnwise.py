@@ -84,6 +84,11 @@ def bools(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False)
 
 
+def filled(text: Text) -> np.ndarray:
+    """Which cells hold any text (byte lengths: far cheaper than comparing with "")."""
+    return bools(pc.binary_length(text)) > 0
+
+
 def distinct(text: Text) -> tuple[np.ndarray, list[str]]:
     """The column as (index of each row's text, the distinct texts): most columns hold a few
     codes, dates or numbers, so Python-only work on the distinct texts stays cheap."""
@@ -306,7 +311,7 @@ class CompiledFilter:
                 formats: Mapping[str, FormatCheck]) -> np.ndarray:
         """Every row that might be invalid. ``texts`` are the normalised text columns; a
         column absent from the file is empty on every row."""
-        present = {name: bools(pc.not_equal(texts[name], "")) for name in texts}
+        present = {name: filled(texts[name]) for name in texts}
         none = np.zeros(length, dtype=bool)
         flagged = none.copy()
         for name, check in self.columns.items():

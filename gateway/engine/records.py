@@ -38,6 +38,7 @@ from gateway.engine.columnwise import (
     as_text,
     compile_filter,
     distinct,
+    filled,
     map_distinct,
 )
 from gateway.engine.formats import FORMAT_CHECKER, NORMALISERS
@@ -206,7 +207,7 @@ class RecordLayer:
         if column.kind == "string" and column.format not in ("date", "local-date-time"):
             if keep is not None:
                 text = text.filter(pa.array(keep))
-            nulled = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+            nulled = pc.if_else(pa.array(filled(text)), text, pa.scalar(None, text.type))
             return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
                 [nulled.cast(pa.large_string())])), index=index)
         indices, uniques = distinct(text)

@@ -24,4 +24,6 @@ class Limits:
     max_xlsx_entries: int = 10_000
     # XML: lxml's own guard against deep or huge trees stays on (huge_tree=False).
     max_xml_depth: int = 64
-    batch_rows: int = 100_000
+    # Records typed and checked together: large enough to amortise per-batch work, small enough
+    # that one batch's Arrow columns and typed frame stay well inside the memory target.
+    batch_rows: int = 50_000

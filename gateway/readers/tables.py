@@ -17,8 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from gateway.contract import Document, FileSample, RecordBatch
+from gateway.engine.columnwise import as_text, bools, filled
 from gateway.findings import column_letter
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
@@ -27,6 +31,9 @@ from gateway.readers.sniff import CSV, XLSX
 
 SAMPLE_ROWS = 50
 DATA_SHEET = "data"
+# What str.strip() removes from ASCII text.
+_PY_ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
+_CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,000 chars)
 
 
 class TableDocument(Document):
@@ -69,30 +76,44 @@ class TableDocument(Document):
             break
         return FileSample(format=self.format, columns=self.columns, rows=tuple(rows))
 
-    def _batch(self, frame: pd.DataFrame, first_row: int) -> RecordBatch | None:
+    def _batch(self, columns: dict[str, pa.Array], first_row: int) -> RecordBatch | None:
         """Trim cells, drop blank rows, check cell lengths; ``first_row`` is the sheet row of
-        the frame's first line."""
-        rows = np.arange(first_row, first_row + len(frame), dtype=np.int64)
-        frame = pd.DataFrame({name: _stripped(frame[name]) for name in frame.columns},
-                             index=frame.index)
-        filled = (frame != "").any(axis=1).to_numpy()
-        if not filled.all():
-            frame, rows = frame[filled], rows[filled]
-        if frame.empty:
+        the first record. Columns are Arrow string arrays (no nulls)."""
+        length = len(next(iter(columns.values()))) if columns else 0
+        rows = np.arange(first_row, first_row + length, dtype=np.int64)
+        columns = {name: _stripped(text) for name, text in columns.items()}
+        any_text = np.zeros(length, dtype=bool)
+        for text in columns.values():
+            any_text |= filled(text)
+        if not any_text.all():
+            keep = pa.array(any_text)
+            columns = {name: text.filter(keep) for name, text in columns.items()}
+            rows = rows[any_text]
+        if len(rows) == 0:
             return None
-        frame.index = pd.RangeIndex(len(frame))
         limit = self.limits.max_cell_chars
-        for name in frame.columns:
-            too_long = (frame[name].str.len() > limit).to_numpy()
+        for name, text in columns.items():
+            too_long = bools(pc.utf8_length(text)) > limit
             if too_long.any():
                 row = int(rows[too_long.argmax()])
                 raise FileProblem.of(
                     "E-FILE-LIMIT", f"Cell {self.cells[name]}{row} ({name}) is longer than "
                     f"{limit:,} characters.", row=row, column=name, cell=f"{self.cells[name]}{row}")
+        frame = pd.DataFrame({name: _text_series(text) for name, text in columns.items()})
         return RecordBatch(frame=frame, rows=rows, cells=self.cells)
 
 
 class CsvDocument(TableDocument):
+    """A CSV file, read by Arrow's streaming CSV reader in ~1 MiB blocks.
+
+    Arrow and the pandas C tokenizer (the reader before it) agree on every well-formed file:
+    quoted newlines, doubled quotes, blank lines kept as records (so later rows keep their
+    numbers), CR/LF/CRLF line ends, a UTF-8 BOM. Where Arrow refuses a record (a row with too
+    few or too many cells, an unclosed quote) the rest of the file is read by the pandas C
+    engine from that record on, so such files get exactly the findings they always got: short
+    rows padded, an overlong row or unclosed quote reported with its line.
+    """
+
     format = CSV
 
     def __init__(self, path: Path, limits: Limits) -> None:
@@ -104,11 +125,71 @@ class CsvDocument(TableDocument):
         super().__init__(path, limits, header)
         self._width = len(header)
 
-    def batches(self, batch_size: int) -> Iterator[RecordBatch]:
+    def _names(self) -> list[str]:
         extra = self._width - len(self.columns)  # dropped trailing unnamed columns
-        names = [*self.columns, *(f"\0unnamed{i}" for i in range(extra))]
+        return [*self.columns, *(f"\0unnamed{i}" for i in range(extra))]
+
+    def batches(self, batch_size: int) -> Iterator[RecordBatch]:
+        handed = 0  # records (blank ones included) already turned into batches
+        for table in self._arrow_tables(batch_size):
+            if table is None:  # Arrow refused a record: pandas reads on from there
+                yield from self._pandas_batches(batch_size, skip=handed)
+                return
+            first = handed + 2
+            handed += table.num_rows
+            self._check_rows(handed)
+            batch = self._batch({name: table.column(name).combine_chunks()
+                                 for name in self.columns}, first)
+            if batch is not None:
+                yield batch
+
+    def _check_rows(self, records: int) -> None:
+        if records > self.limits.max_rows:
+            raise FileProblem.of("E-FILE-LIMIT", f"The file has more than "
+                                 f"{self.limits.max_rows:,} rows.")
+
+    def _arrow_tables(self, batch_size: int) -> Iterator[pa.Table | None]:
+        """Tables of exactly ``batch_size`` records (the last one shorter); ``None`` once, at
+        the end, if Arrow refused a record."""
+        names = self._names()
+        try:
+            reader = pacsv.open_csv(
+                self.path,
+                read_options=pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                               block_size=_CSV_BLOCK, use_threads=False),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True,
+                                                 ignore_empty_lines=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()), include_columns=names,
+                    strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except pa.ArrowInvalid:
+            yield None
+            return
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        while True:
+            try:
+                block = reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid:
+                yield None
+                return
+            pending.append(block)
+            count += block.num_rows
+            while count >= batch_size:
+                table = pa.Table.from_batches(pending)
+                yield table.slice(0, batch_size)
+                rest = table.slice(batch_size)
+                pending, count = rest.to_batches(), rest.num_rows
+        if count:
+            yield pa.Table.from_batches(pending)
+
+    def _pandas_batches(self, batch_size: int, skip: int) -> Iterator[RecordBatch]:
+        """The pandas C engine from record ``skip`` on (records before it are parsed again
+        and dropped): its padding of short rows and its line numbers in errors are kept."""
         reader = pd.read_csv(
-            self.path, dtype=str, header=0, names=names, encoding="utf-8-sig",
+            self.path, dtype=object, header=0, names=self._names(), encoding="utf-8-sig",
             keep_default_na=False, na_filter=False, skip_blank_lines=False,
             chunksize=batch_size, engine="c", quoting=csv.QUOTE_MINIMAL)
         next_row = 2
@@ -116,10 +197,13 @@ class CsvDocument(TableDocument):
             for chunk in reader:
                 first = next_row
                 next_row += len(chunk)
-                if next_row - 2 > self.limits.max_rows:
-                    raise FileProblem.of("E-FILE-LIMIT", f"The file has more than "
-                                         f"{self.limits.max_rows:,} rows.")
-                batch = self._batch(chunk[list(self.columns)], first)
+                self._check_rows(next_row - 2)
+                if next_row - 2 <= skip:
+                    continue
+                chunk = chunk.iloc[max(0, skip - (first - 2)):]
+                first = max(first, skip + 2)
+                batch = self._batch({name: as_text([str(v) for v in chunk[name].tolist()])
+                                     for name in self.columns}, first)
                 if batch is not None:
                     yield batch
         except pd.errors.ParserError as err:
@@ -130,12 +214,22 @@ class CsvDocument(TableDocument):
             reader.close()
 
 
-def _stripped(column: pd.Series) -> np.ndarray:
-    """Cells trimmed; each distinct text once (pandas strips cell by cell in Python)."""
-    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
-    if len(uniques) * 2 > len(column):
-        return np.array([c.strip() for c in column.tolist()], dtype=object)
-    return np.array([u.strip() for u in uniques.tolist()], dtype=object)[codes]
+def _stripped(text: pa.Array) -> pa.Array:
+    """Cells trimmed exactly as Python's ``str.strip`` trims: ASCII cells by Arrow with
+    Python's ASCII whitespace set (it includes the separators \x1c-\x1f), the rare
+    non-ASCII cells by Python itself."""
+    trimmed = pc.ascii_trim(text, characters=_PY_ASCII_SPACE)
+    ascii = bools(pc.string_is_ascii(text))
+    if ascii.all():
+        return trimmed
+    other = ~ascii
+    python = [t.strip() for t in text.filter(pa.array(other)).to_pylist()]
+    return pc.replace_with_mask(trimmed, pa.array(other), pa.array(python, type=text.type))
+
+
+def _text_series(text: pa.Array) -> pd.Series:
+    """An Arrow string array as a pandas string column, without copying the texts."""
+    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text.cast(pa.large_string())])))
 
 
 def _csv_error_text(err: Exception) -> str:
@@ -221,7 +315,7 @@ class XlsxDocument(TableDocument):
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            frame = pd.DataFrame(block, columns=list(self.columns), dtype=object).astype(str)
-            batch = self._batch(frame, first)
+            batch = self._batch({name: as_text([str(row[j]) for row in block])
+                                 for j, name in enumerate(self.columns)}, first)
             if batch is not None:
                 yield batch
