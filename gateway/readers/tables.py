@@ -12,7 +12,8 @@ import datetime as dt
 import io
 import re
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,9 @@ DATA_SHEET = "data"
 # What str.strip() removes from ASCII text.
 _PY_ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,000 chars)
+# Rows of a sheet converted to Python at a time: calamine already holds the whole sheet, so the
+# batch adds little speed but much memory.
+_XLSX_BLOCK = 10_000
 
 
 class TableDocument(Document):
@@ -301,21 +305,32 @@ class XlsxDocument(TableDocument):
         next(rows, None)  # the header
         row_number = 2
         while True:
-            block: list[list[str]] = []
-            first = row_number
-            for values in rows:
-                cells = [_cell_text(v) for v in values[:width]]
-                cells += [""] * (width - len(cells))
-                block.append(cells)
-                row_number += 1
-                if len(block) >= batch_size:
-                    break
+            block = list(islice(rows, min(batch_size, _XLSX_BLOCK)))
             if not block:
                 return
+            first = row_number
+            row_number += len(block)
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            batch = self._batch({name: as_text([str(row[j]) for row in block])
+            # column-wise: rows shorter than the header are padded with empty cells
+            columns = list(zip(*(values[:width] for values in block), strict=False)) \
+                if all(len(values) >= width for values in block) else \
+                list(zip(*([*values[:width], *[""] * (width - len(values))]
+                           for values in block), strict=True))
+            batch = self._batch({name: as_text(_column_text(columns[j]))
                                  for j, name in enumerate(self.columns)}, first)
             if batch is not None:
                 yield batch
+
+
+def _column_text(values: Sequence[object]) -> list[str]:
+    """A column of calamine cells as text: each distinct value converted once. Booleans go
+    cell by cell, since ``True == 1`` would share a dictionary entry with the number 1."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(values)  # type: ignore[arg-type]
+    if bool in kinds:
+        return [_cell_text(v) for v in values]
+    texts = {v: _cell_text(v) for v in set(values)}
+    return [texts[v] for v in values]
