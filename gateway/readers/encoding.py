@@ -23,25 +23,43 @@ def _looks_like_cp1252(path: Path) -> bool:
     return True
 
 
-def check_utf8(path: Path) -> None:
-    """Raise ``E-FILE-ENCODING`` with the byte offset and line of the first invalid byte."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = 0
-    lines_before = 0
-    with path.open("rb") as handle:
-        while True:
-            block = handle.read(_BLOCK)
-            pending = len(decoder.getstate()[0])  # an unfinished sequence from the last block
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as err:
-                in_block = max(err.start - pending, 0)
-                _raise_encoding(path, offset + err.start - pending,
-                                lines_before + block[:in_block].count(b"\n") + 1)
-            if not block:
-                return
-            offset += len(block)
-            lines_before += block.count(b"\n")
+class Utf8Scan:
+    """Checks UTF-8 block by block, as the bytes are read for hashing, so a text upload is
+    read from disk once; remembers the byte offset and line of the first invalid byte."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._offset = 0
+        self._lines = 0
+        self.error: tuple[int, int] | None = None  # (byte offset, line)
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        """The next block of the file (``final`` with the last, possibly empty, one)."""
+        if self.error is not None:
+            return  # a binary upload (XLSX) stops being decoded at its first odd byte
+        pending = len(self._decoder.getstate()[0])  # an unfinished sequence from the last block
+        try:
+            self._decoder.decode(block, final=final)
+        except UnicodeDecodeError as err:
+            in_block = max(err.start - pending, 0)
+            self.error = (self._offset + err.start - pending,
+                          self._lines + block[:in_block].count(b"\n") + 1)
+            return
+        self._offset += len(block)
+        self._lines += block.count(b"\n")
+
+
+def check_utf8(path: Path, scan: Utf8Scan | None = None) -> None:
+    """Raise ``E-FILE-ENCODING`` with the byte offset and line of the first invalid byte;
+    ``scan`` is the result of the pass that hashed the file (otherwise the file is read)."""
+    if scan is None:
+        scan = Utf8Scan()
+        with path.open("rb") as handle:
+            while block := handle.read(_BLOCK):
+                scan.feed(block)
+        scan.feed(b"", final=True)
+    if scan.error is not None:
+        _raise_encoding(path, *scan.error)
 
 
 def _raise_encoding(path: Path, offset: int, line: int) -> None:

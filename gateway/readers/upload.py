@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.contract import Document
-from gateway.readers.encoding import check_utf8
+from gateway.readers.encoding import Utf8Scan, check_utf8
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XLSX, sniff
@@ -28,6 +28,7 @@ class UploadFacts:
     bytes: int
     sha256: str
     head: bytes
+    utf8: Utf8Scan | None = None  # the UTF-8 check made while hashing (text formats use it)
 
 
 def check_name(name: str) -> None:
@@ -64,11 +65,15 @@ def inspect_upload(path: Path, limits: Limits) -> UploadFacts:
                                  f" files up to {limits.max_file_bytes / MIB:,.0f} MiB are "
                                  "accepted.", hint="Split the submission into smaller files.")
         digest = hashlib.sha256()
+        utf8 = Utf8Scan()
         head = handle.read(8192)
         digest.update(head)
+        utf8.feed(head)
         while block := handle.read(1 << 20):
             digest.update(block)
-    return UploadFacts(bytes=info.st_size, sha256=digest.hexdigest(), head=head)
+            utf8.feed(block)
+        utf8.feed(b"", final=True)
+    return UploadFacts(bytes=info.st_size, sha256=digest.hexdigest(), head=head, utf8=utf8)
 
 
 def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Limits) -> Document:
@@ -80,7 +85,7 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
     if found == XLSX:
         check_workbook_archive(path, facts.bytes, limits)
         return XlsxDocument(path, limits)
-    check_utf8(path)
+    check_utf8(path, facts.utf8)
     if found == CSV:
         return CsvDocument(path, limits)
     return XmlDocument(path, limits)
