@@ -91,13 +91,38 @@ def write_patient_xlsx(path: Path, rows: int) -> Path:
     return path
 
 
+def suite(data: Path, quick: bool) -> dict[str, Path]:
+    """Every data set the benchmark runner measures, written once and reused."""
+    rows = 100_000 if quick else 1_000_000
+    xlsx_rows = 10_000 if quick else 100_000
+    files = {
+        "bad": write_patient_csv(data / f"odc-{rows}-5pct.csv", rows, 0.05),
+        "good": write_patient_csv(data / f"odc-{rows}-valid.csv", rows, 0.0),
+        "tiny": write_patient_csv(data / "odc-tiny-valid.csv", 10, 0.0),
+        "xlsx": write_patient_xlsx(data / f"odc-{xlsx_rows}-valid.xlsx", xlsx_rows),
+    }
+    if not quick:
+        files["huge"] = write_patient_csv(data / "odc-5000000-valid.csv", 5_000_000, 0.0)
+    return files
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", type=Path)
+    parser.add_argument("out", type=Path, nargs="?",
+                        help="one CSV to write (otherwise: --suite)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--errors", type=float, default=0.05)
+    parser.add_argument("--suite", type=Path, metavar="DIR",
+                        help="write the benchmark's whole data set into DIR")
+    parser.add_argument("--quick", action="store_true", help="the --quick run's data set")
     args = parser.parse_args()
-    write_patient_csv(args.out, args.rows, args.errors)
+    if args.suite is not None:
+        for name, path in suite(args.suite, args.quick).items():
+            print(f"{name}\t{path}")
+    elif args.out is not None:
+        write_patient_csv(args.out, args.rows, args.errors)
+    else:
+        parser.error("give OUT or --suite DIR")
 
 
 if __name__ == "__main__":
