@@ -113,7 +113,9 @@ def frictionless(path: Path) -> tuple[Run, dict[str, object]]:
             "limit_errors=10**8); t = r.tasks[0]; "
             "print('REPORT ' + json.dumps({'valid': r.valid, 'errors': r.stats['errors'], "
             "'rows': t.stats.get('rows'), 'task_errors': len(t.errors)}))")
-    run = measure([PYTHON, "-c", code, str(path), str(schema)])
+    # relative paths: frictionless refuses an absolute path as "not safe" (cwd is the root)
+    run = measure([PYTHON, "-c", code, str(path.relative_to(ROOT)),
+                   str(schema.relative_to(ROOT))])
     line = next((x for x in run.output.splitlines() if x.startswith("REPORT ")), None)
     report = json.loads(line[len("REPORT "):]) if line else {}
     return run, report

@@ -1,8 +1,8 @@
 """File rules of patient-level clinic files, streaming with compact aggregates.
 
 Patient files run to millions of rows, so every rule here keeps a bounded or compact state:
-patient-id uniqueness keeps 8-byte hashes and row numbers in numpy arrays (about 16 bytes a
-patient), never the ids themselves.
+patient-id uniqueness keeps 8-byte hashes in numpy arrays and row numbers only where a batch's
+rows are not consecutive (about 8 bytes a patient), never the ids themselves.
 """
 
 from __future__ import annotations
@@ -30,18 +30,35 @@ class UniquePatients(FileRule):
 
     def __init__(self) -> None:
         self._hashes: list[np.ndarray] = []
-        self._rows: list[np.ndarray] = []
+        # per batch: (first row, count) when its rows are consecutive, else the row numbers
+        self._rows: list[tuple[int, int] | np.ndarray] = []
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
         self._hashes.append(_hashes(batch.frame["patient_id"].astype(str)))
-        self._rows.append(np.asarray(batch.rows, dtype=np.int64))
+        rows = np.asarray(batch.rows, dtype=np.int64)
+        consecutive = len(rows) > 0 and int(rows[-1]) - int(rows[0]) == len(rows) - 1
+        self._rows.append((int(rows[0]), len(rows)) if consecutive else rows)
         return ()
 
     def finish(self) -> Iterable[Finding]:
         if not self._hashes:
             return []
-        hashes, rows = np.concatenate(self._hashes), np.concatenate(self._rows)
+        # Repeated hashes are rare: find them with one sorted copy, then order only the
+        # patients that carry one (the same order as a stable sort of every patient).
+        ordered = np.concatenate(self._hashes)
+        ordered.sort()
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
+        picked_hashes, picked_rows = [], []
+        if len(repeated):
+            for hashes, rows in zip(self._hashes, self._rows, strict=True):
+                where = np.flatnonzero(np.isin(hashes, repeated))
+                picked_hashes.append(hashes[where])
+                picked_rows.append(rows[0] + where if isinstance(rows, tuple) else rows[where])
         self._hashes, self._rows = [], []
+        if not picked_hashes:
+            return []
+        hashes, rows = np.concatenate(picked_hashes), np.concatenate(picked_rows)
         order = np.argsort(hashes, kind="stable")
         hashes, rows = hashes[order], rows[order]
         repeat = np.flatnonzero(hashes[1:] == hashes[:-1]) + 1
