@@ -101,6 +101,8 @@ def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ..
     order.append(list(node).index(last) if isinstance(node, dict) and last in node else 0)
     return node, tuple(order)
 
+_WORDING_CACHE = 100_000  # distinct (subschema, column, value) wordings kept per layer
+
 _CODE_BY_KEYWORD = {
     "type": "E-RECORD-TYPE", "enum": "E-RECORD-CODE", "const": "E-RECORD-CODE",
     "minimum": "E-RECORD-RANGE", "maximum": "E-RECORD-RANGE",
@@ -152,6 +154,9 @@ class RecordLayer:
         # the reference validator: meta-validates the schema, and is the differential oracle
         self.validator = store.validator(schema_id)
         self.schema = resolved
+        # per schema path of an engine error: its subschema, sort key, keyword, keyword value
+        self._located: dict[tuple[Any, ...], tuple[Any, tuple[int, ...], str, Any]] = {}
+        self._wording: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.engine = jsonschema_rs.Draft202012Validator(
             resolved, validate_formats=True, formats=dict(_ENGINE_FORMATS))
         try:
@@ -236,15 +241,18 @@ class RecordLayer:
         names = list(texts)
         kinds = [self.columns[n].kind for n in names]
         taken = pa.array(suspects, type=pa.int64())
-        cells = [texts[n].take(taken).to_pylist() for n in names]
-        for k, i in enumerate(suspects.tolist()):
-            instance = {n: json_value(kinds[j], cells[j][k]) for j, n in enumerate(names)
-                        if cells[j][k] != ""}
+        # JSON values of the suspect rows, column by column; an empty cell ("" in every
+        # kind, and only then) is left out of the record
+        values = [[json_value(kind, t) for t in column] if kind in ("integer", "number")
+                  else column for kind, column in
+                  zip(kinds, (texts[n].take(taken).to_pylist() for n in names), strict=True)]
+        for i, row in zip(suspects.tolist(), zip(*values, strict=True), strict=True):
+            instance = {n: v for n, v in zip(names, row, strict=True) if v != ""}
             errors = self.engine_errors(instance)
             if not errors:
                 continue
             bad[i] = True
-            findings.extend(self.describe(error, batch, i, instance) for error in errors)
+            findings.extend(self._described(error, batch, i, instance) for error in errors)
         # every layout column is present for the rules, optional ones left out as all-empty
         keep = ~bad
         kept = keep if bad.any() else None
@@ -285,14 +293,41 @@ class RecordLayer:
         """Every error of one record from jsonschema-rs, in the reference validator's order."""
         errors = []
         for error in self.engine.iter_errors(instance):
-            schema_path = list(error.schema_path)
-            node, order = _locate(self.schema, schema_path)
-            keyword = str(schema_path[-1])
+            schema_path = tuple(error.schema_path)
+            located = self._located.get(schema_path)
+            if located is None:
+                node, order = _locate(self.schema, schema_path)
+                keyword = str(schema_path[-1])
+                located = self._located[schema_path] = (
+                    node, order, keyword,
+                    node.get(keyword) if isinstance(node, dict) else None)
+            node, order, keyword, validator_value = located
             errors.append(EngineError(
-                validator=keyword, validator_value=node.get(keyword) if isinstance(node, dict)
-                else None, path=tuple(error.instance_path), schema=node, order=order))
+                validator=keyword, validator_value=validator_value,
+                path=tuple(error.instance_path), schema=node, order=order))
         errors.sort(key=lambda e: e.order)
         return errors
+
+    def _described(self, error: EngineError, batch: RecordBatch, i: int,
+                   instance: dict[str, Any]) -> Finding:
+        """``describe``, remembering the wording of errors located at a cell: a bad file
+        repeats the same few mistakes, and the wording depends only on the failing subschema,
+        the column and its value."""
+        if not error.path:
+            return self.describe(error, batch, i, instance)
+        column = str(error.path[0])
+        value = instance.get(column)
+        key = (id(error.schema), error.validator, column, type(value), value)
+        parts = self._wording.get(key)
+        if parts is None:
+            if len(self._wording) > _WORDING_CACHE:
+                self._wording.clear()
+            found = self.describe(error, batch, i, instance)
+            self._wording[key] = (found.code, found.message, found.column, found.value,
+                                  found.hint)
+            return found
+        code, message, column, shown, hint = parts
+        return batch.finding(i, code, message, column=column, value=shown, hint=hint)
 
     def reference_errors(self, instance: dict[str, Any]) -> list[SchemaError]:
         """Every error of one record from the reference ``jsonschema`` package."""
