@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -89,11 +90,29 @@ def filled(text: Text) -> np.ndarray:
     return bools(pc.binary_length(text)) > 0
 
 
+# Encodings of live arrays, by id: a column is normalised, checked and typed, each needing its
+# distinct texts. Weak references, so an entry never keeps a batch's column alive.
+_ENCODINGS: dict[int, tuple[weakref.ref[pa.Array], tuple[np.ndarray, list[str]]]] = {}
+
+
+def _remember(text: Text, encoding: tuple[np.ndarray, list[str]]) -> None:
+    key = id(text)
+    _ENCODINGS[key] = (weakref.ref(text, lambda _ref, k=key: _ENCODINGS.pop(k, None)),
+                       encoding)
+
+
 def distinct(text: Text) -> tuple[np.ndarray, list[str]]:
-    """The column as (index of each row's text, the distinct texts): most columns hold a few
-    codes, dates or numbers, so Python-only work on the distinct texts stays cheap."""
+    """The column as (index of each row's text, its texts): most columns hold a few codes,
+    dates or numbers, so Python-only work on the distinct texts stays cheap. The texts are
+    distinct unless the array came from ``map_distinct``, which may map two texts to one;
+    callers work element-wise, so a repeated text only costs a repeated call."""
+    known = _ENCODINGS.get(id(text))
+    if known is not None and known[0]() is text:
+        return known[1]
     encoded = pc.dictionary_encode(text)
-    return encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist()
+    encoding = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist())
+    _remember(text, encoding)
+    return encoding
 
 
 def map_distinct(text: Text, func: Callable[[str], Any], type: pa.DataType) -> pa.Array:
@@ -101,7 +120,11 @@ def map_distinct(text: Text, func: Callable[[str], Any], type: pa.DataType) -> p
     if len(text) == 0:
         return pa.array([], type=type)
     indices, uniques = distinct(text)
-    return pa.array([func(u) for u in uniques], type=type).take(pa.array(indices))
+    mapped = [func(u) for u in uniques]
+    result = pa.array(mapped, type=type).take(pa.array(indices))
+    if pa.types.is_string(type) or pa.types.is_large_string(type):
+        _remember(result, (indices, mapped))
+    return result
 
 
 def test_distinct(text: Text, func: Callable[[str], bool]) -> np.ndarray:
