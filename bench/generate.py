@@ -76,18 +76,39 @@ def write_patient_csv(path: Path, rows: int, error_share: float) -> Path:
     return path
 
 
+_XLSX_INTEGERS = {"reporting_year", "age", "bp_systolic", "bp_diastolic"}
+_XLSX_NUMBERS = {"a1c_value"}
+_XLSX_DATES = {"a1c_date", "bp_date"}
+
+
 def write_patient_xlsx(path: Path, rows: int) -> Path:
-    """A valid workbook (sheet ``data``), written with openpyxl's streaming writer."""
+    """A valid workbook (sheet ``data``) shaped as Excel saves one: numbers and dates as typed
+    cells, text in the shared-strings table, empty cells absent (xlsxwriter writes that form;
+    openpyxl's streaming writer would make every cell an inline string, which no Excel does)."""
     if not path.exists():
-        from openpyxl import Workbook
+        import xlsxwriter
+
+        from gateway.engine.formats import parse_date
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("data")
-        sheet.append(COLUMNS)
-        for row in patient_frame(rows, 0.0).itertuples(index=False):
-            sheet.append(list(row))
-        book.save(path)
+        book = xlsxwriter.Workbook(str(path))
+        sheet = book.add_worksheet("data")
+        date_format = book.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_row(0, 0, COLUMNS)
+        frame = patient_frame(rows, 0.0)
+        for col, name in enumerate(COLUMNS):
+            for row, text in enumerate(frame[name].tolist(), start=1):
+                if not text:
+                    continue
+                if name in _XLSX_INTEGERS:
+                    sheet.write_number(row, col, int(text))
+                elif name in _XLSX_NUMBERS:
+                    sheet.write_number(row, col, float(text))
+                elif name in _XLSX_DATES:
+                    sheet.write_datetime(row, col, parse_date(text), date_format)
+                else:
+                    sheet.write_string(row, col, text)
+        book.close()
     return path
 
 
@@ -99,7 +120,7 @@ def suite(data: Path, quick: bool) -> dict[str, Path]:
         "bad": write_patient_csv(data / f"odc-{rows}-5pct.csv", rows, 0.05),
         "good": write_patient_csv(data / f"odc-{rows}-valid.csv", rows, 0.0),
         "tiny": write_patient_csv(data / "odc-tiny-valid.csv", 10, 0.0),
-        "xlsx": write_patient_xlsx(data / f"odc-{xlsx_rows}-valid.xlsx", xlsx_rows),
+        "xlsx": write_patient_xlsx(data / f"odc-{xlsx_rows}-valid-excel.xlsx", xlsx_rows),
     }
     if not quick:
         files["huge"] = write_patient_csv(data / "odc-5000000-valid.csv", 5_000_000, 0.0)
