@@ -91,10 +91,14 @@ def plugins(
 
 def main() -> None:
     """Console entry point; typer's usage errors already exit 2."""
+    import logging
+
     import structlog
 
-    # stdout carries the receipt; diagnostics go to stderr
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    # stdout carries the receipt; warnings and errors go to stderr (``serve`` configures its
+    # own JSON logging)
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
         app()
     except KeyboardInterrupt:

@@ -163,7 +163,7 @@ class RecordLayer:
             self.filter: CompiledFilter | None = compile_filter(resolved)
         except Unsupported as why:
             # every record then goes to the per-record engine: slower, never less exact
-            log.warning("columnwise_unsupported", schema=schema_id, construct=str(why))
+            log.info("columnwise_unsupported", schema=schema_id, construct=str(why))
             self.filter = None
 
     # -- typing ------------------------------------------------------------------------------
