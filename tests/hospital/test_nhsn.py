@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from gateway.pipeline import validate_file
 from gateway.receipts.model import Status
+from tests.hospital.editing import edited_copy
 
 VALID = (Path(__file__).resolve().parents[2] / "plugins" / "hospital" / "nhsn" / "examples"
          / "2015" / "CLABSI" / "summary" / "valid" / "clabsi-2015q1.csv")
 
 
 def _edited(tmp_path: Path, row: int, **changes: str) -> Path:
-    with VALID.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    rows[row].update(changes)
-    path = tmp_path / "clabsi.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return edited_copy(VALID, tmp_path / "clabsi.csv", row, **changes)
 
 
 def test_too_many_patient_days_is_only_a_warning(tmp_path: Path) -> None:

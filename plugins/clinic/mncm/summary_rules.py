@@ -50,14 +50,27 @@ class SummaryRule(CollectedRule):
                                                   else " total row")
 
 
-class OneClinic(SummaryRule):
-    code, title = "E-RULE-ONE-FACILITY", "One clinic NPI per file."
+class SameOnEveryRow(SummaryRule):
+    """Every row carries the first row's value in ``column`` (one clinic, one basis a file)."""
+
+    column = ""
+    advice = ""
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        first = table["clinic_npi"].iloc[0]
-        for _, row in table[table["clinic_npi"] != first].head(20).iterrows():
-            yield self.at(row, f"clinic_npi differs from the file's first row "
-                          f"({first}); send one file per clinic.", "clinic_npi")
+        first = table[self.column].iloc[0]
+        for _, row in table[table[self.column] != first].head(20).iterrows():
+            yield self.at(row, f"{self.column} differs from the file's first row ({first}); "
+                          f"{self.advice}", self.column)
+
+
+class OneClinic(SameOnEveryRow):
+    code, title = "E-RULE-ONE-FACILITY", "One clinic NPI per file."
+    column, advice = "clinic_npi", "send one file per clinic."
+
+
+class OneBasis(SameOnEveryRow):
+    code, title = "E-RULE-CONSISTENCY", "One population_basis per file."
+    column, advice = "population_basis", "a file is either FULL or SAMPLE."
 
 
 class NoDuplicateStrata(SummaryRule):
@@ -272,16 +285,6 @@ class SampleRules(SummaryRule):
         if pd.notna(row["sample_size"]) and row["denominator"] != row["sample_size"]:
             yield self.at(row, f"The denominator{where} {row['denominator']} "
                           f"is not the sample_size {row['sample_size']}.", "denominator")
-
-
-class OneBasis(SummaryRule):
-    code, title = "E-RULE-CONSISTENCY", "One population_basis per file."
-
-    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        first = table["population_basis"].iloc[0]
-        for _, row in table[table["population_basis"] != first].head(20).iterrows():
-            yield self.at(row, f"population_basis differs from the first row "
-                          f"({first}); a file is either FULL or SAMPLE.", "population_basis")
 
 
 SUMMARY_RULES: tuple[type[SummaryRule], ...] = (
