@@ -45,14 +45,26 @@ def validate(
                                                   "into this folder.", file_okay=False)] = None,
     option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
                                                    "e.g. hospital_type=CAH.")] = [],  # noqa: B006
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", dir_okay=False,
+        help="gateway.toml whose state folder holds the reference data that files of some "
+             "families are judged against and that an accepted file adds to (default: as for "
+             "serve).")] = None,
 ) -> None:
-    """Run the whole pipeline on one file and print its receipt."""
+    """Run the whole pipeline on one file and print its receipt.
+
+    Like the daemon, an accepted file's reference data (e.g. a prescribing feed that later
+    forms are checked against) is remembered in the state folder."""
     from gateway.pipeline import default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
+    from gateway.reference import remember
 
     plugins = default_plugins()
-    receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins)
+    state = _state_folder(config)
+    receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
+                            state=state)
+    remember(state, receipt)
     if out is not None:
         write_receipt(receipt, out, plugins.catalog)
     if as_json:
@@ -89,6 +101,29 @@ def plugins(
         typer.echo("".join(padded) + row["name"])
 
 
+def _state_folder(config: Path | None) -> Path:
+    from gateway.daemon.config import ConfigError, find_config, load_config
+
+    try:
+        return load_config(find_config(config)).state
+    except ConfigError as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+
+
+def _add_plugin_commands(argv: list[str]) -> None:
+    """Plugins' command groups (hook ``gateway_commands``), loaded only when the command line
+    is not one of the core's, so ``gateway status`` does not import every family."""
+    core = {info.name or (info.callback.__name__ if info.callback else "")
+            for info in app.registered_commands}
+    core |= {info.name for info in app.registered_groups}
+    if argv and argv[0] in core:
+        return
+    from gateway.pipeline import default_plugins
+
+    default_plugins().hook.gateway_commands(cli=app)
+
+
 def main() -> None:
     """Console entry point; typer's usage errors already exit 2."""
     import logging
@@ -100,6 +135,7 @@ def main() -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
                         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
+        _add_plugin_commands(sys.argv[1:])
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_OPERATIONAL)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
+from gateway.reference.model import EMPTY, ReferenceView
 
 if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a command 0.3 s
     import numpy as np
@@ -158,11 +159,13 @@ class RecordBatch:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What file rules may know besides the records: the route and operator options (such as a
-    hospital type given on the command line until the registry supplies it)."""
+    """What file rules may know besides the records: the route, operator options (such as a
+    hospital type given on the command line until the registry supplies it), and the
+    reference data remembered from earlier accepted files (``gateway.reference``)."""
 
     route: Route
     options: Mapping[str, str] = field(default_factory=dict)
+    reference: ReferenceView = EMPTY
 
 
 class FileRule(ABC):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from importlib.resources.abc import Traversable
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -29,6 +30,10 @@ from gateway.contract import (
     Route,
     RuleContext,
 )
+from gateway.reference.model import ReferenceCollector
+
+if TYPE_CHECKING:  # only plugin commands need typer; validating a file should not import it
+    import typer
 
 PROJECT = "gateway"
 
@@ -112,4 +117,21 @@ def gateway_template(route: Route, format: str) -> bytes | None:
 
     Return ``None`` to let the core write its CSV/XLSX template from the schema. First non-None
     result wins.
+    """
+
+
+@hookspec
+def gateway_reference_collector(route: Route, context: RuleContext) -> ReferenceCollector | None:
+    """A fresh collector of what this family must remember from a file of ``route`` if it is
+    accepted (``gateway.reference``), or ``None``. It sees the same typed batches as the file
+    rules; its writes are applied to the reference store only on acceptance, and later files
+    read them through ``context.reference``. All results are collected.
+    """
+
+
+@hookspec
+def gateway_commands(cli: typer.Typer) -> None:
+    """Add this plugin's commands to the ``gateway`` command line, as a group named after the
+    family (``cli.add_typer(group, name="opip")``) so plugins never clash with the core's
+    commands or each other's. Called for every command line that is not one of the core's.
     """

@@ -29,6 +29,7 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+from gateway.reference.store import reference_view
 
 log = structlog.get_logger("gateway.pipeline")
 
@@ -54,11 +55,13 @@ def record_layer(plugins: Plugins, schema_id: str) -> RecordLayer:
 def validate_file(path: Path, *, submitter: str, display_name: str | None = None,
                   received_at: str | None = None, submission_id: str | None = None,
                   options: Mapping[str, str] | None = None, plugins: Plugins | None = None,
-                  limits: Limits | None = None) -> Receipt:
+                  limits: Limits | None = None, state: Path | None = None) -> Receipt:
     """Validate one file and return its receipt. A bad file never raises: it is rejected.
 
     ``display_name`` is the name the submitter uploaded (the path may be a spool copy);
-    ``options`` are operator settings that rules may consult (e.g. ``hospital_type``).
+    ``options`` are operator settings that rules may consult (e.g. ``hospital_type``);
+    ``state`` is the state folder whose reference data the rules read (none: nothing
+    remembered). Reference writes ride on the receipt; the caller applies them on acceptance.
     """
     plugins = plugins or default_plugins()
     limits = limits or Limits()
@@ -69,7 +72,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
                        received_at=received_at or utc_now_text()))
     started = time.perf_counter()
     try:
-        _run(path, receipt, plugins, limits, options or {})
+        _run(path, receipt, plugins, limits, options or {}, state)
     except FileProblem as problem:
         receipt.findings = FindingList()
         receipt.reject(Layer.FILE.value, *problem.findings)
@@ -88,7 +91,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
 
 
 def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
-         options: Mapping[str, str]) -> None:
+         options: Mapping[str, str], state: Path | None) -> None:
     check_name(receipt.file.name)
     facts = inspect_upload(path, limits)
     receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes, sha256=facts.sha256)
@@ -107,15 +110,16 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
                                 layer.header_required, layout)
         if problems:
             raise FileProblem(*problems)
-    _run_layers(document, route, layer, receipt, plugins, options)
+    context = RuleContext(route=route, options=dict(options), reference=reference_view(state))
+    _run_layers(document, route, layer, receipt, plugins, context)
 
 
 def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Receipt,
-                plugins: Plugins, options: Mapping[str, str]) -> None:
-    context = RuleContext(route=route, options=dict(options))
+                plugins: Plugins, context: RuleContext) -> None:
     rules = [rule for found in plugins.hook.gateway_file_rules(route=route, context=context)
              for rule in found]
     calculator = plugins.hook.gateway_results(route=route, context=context)
+    collectors = plugins.hook.gateway_reference_collector(route=route, context=context)
     batches = plugins.hook.gateway_read_records(route=route, document=document)
     if batches is None:
         raise FileProblem.of("E-ROUTE-UNRECOGNISED", f"No reader is installed for "
@@ -132,6 +136,8 @@ def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Rec
             rule_findings.extend(rule.observe(typed))
         if calculator is not None:
             calculator.observe(typed)
+        for collector in collectors:
+            collector.observe(typed)
     if receipt.records == 0:
         raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
                              hint="Add one row per record below the header.")
@@ -146,3 +152,5 @@ def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Rec
         receipt.layer = Layer.FILE_RULES.value
         return
     receipt.results = calculator.finish() if calculator is not None else None
+    receipt.reference_writes = [write for collector in collectors
+                                for write in collector.finish(receipt.results)]

@@ -51,6 +51,7 @@ from gateway.logging_setup import get_logger, log_submission
 from gateway.plugin_manager import load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
+from gateway.reference import ReferenceStore, remember
 
 log = get_logger("gateway.daemon")
 
@@ -80,6 +81,7 @@ class Service:
         self.catalog: Catalog = load_plugins().catalog
         resolve_pipeline(config.pipeline)  # fail now, not on every file, when it cannot import
         self.ledger = Ledger(config.ledger)
+        ReferenceStore(config.state).close()  # created before workers open it read-only
         self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
         self.watcher = Watcher(config, self.hints)
         self.tracker = SettleTracker(config.quiet_period)
@@ -99,7 +101,8 @@ class Service:
         return WorkerPool(size, pipeline=self.config.pipeline,
                           time_limit=self.config.time_limit,
                           memory_limit_mb=self.config.memory_limit_mb,
-                          log_format=self.config.log_format, log_level=self.config.log_level)
+                          log_format=self.config.log_format, log_level=self.config.log_level,
+                          state=self.config.state)
 
     # -- the two ways to run -------------------------------------------------------------------
 
@@ -360,6 +363,8 @@ class Service:
         submission = task.submission
         folders = submitter_folders(self.config, submission.submitter)
         self.ledger.validated(receipt, failure)
+        # before the receipt: a crash in between validates again and the store skips the copy
+        remember(self.config.state, receipt)
         json_path, _ = write_receipt(receipt, folders.receipts, self.catalog)
         self.ledger.receipt_written(submission.submission_id, json_path)
         file_original(submission, receipt.status is not Status.REJECTED, self.config,

@@ -78,7 +78,7 @@ def _where(err: BaseException) -> str:
 
 
 def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_format: str,
-                 log_level: str) -> None:
+                 log_level: str, state: str | None) -> None:
     """Loop: receive a job, run the pipeline, send the pickled receipt or a failure."""
     # The daemon decides when workers stop: a Ctrl-C or a SIGTERM sent to the whole process
     # group must not turn the files in hand into failures.
@@ -100,7 +100,8 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
             with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
                 receipt = validate(Path(job.path), submitter=job.submitter,
                                    display_name=job.display_name, received_at=job.received_at,
-                                   submission_id=job.submission_id)
+                                   submission_id=job.submission_id,
+                                   **({"state": Path(state)} if state else {}))
             message = pickle.dumps(("ok", receipt), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             conn.send(("memory", "MemoryError"))
@@ -122,10 +123,12 @@ class WorkerPool:
     """A fixed number of worker processes; ``submit`` to an idle one, ``collect`` outcomes."""
 
     def __init__(self, size: int, *, pipeline: str, time_limit: float, memory_limit_mb: int,
-                 log_format: str, log_level: str) -> None:
+                 log_format: str, log_level: str, state: Path | None = None) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0]])
-        self._args = (pipeline, memory_limit_mb, log_format, log_level)
+        # ``state``: the folder whose reference data the rules read (``gateway.reference``)
+        self._args = (pipeline, memory_limit_mb, log_format, log_level,
+                      str(state) if state else None)
         self.time_limit = time_limit
         self._workers = [self._start() for _ in range(size)]
 

@@ -6,11 +6,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
 from gateway.contract import Route
 from gateway.findings import Finding, FindingList
+
+if TYPE_CHECKING:
+    from gateway.reference.model import ReferenceWrite
 
 RECEIPT_VERSION = "1"
 
@@ -64,6 +67,9 @@ class Receipt:
     replaces: str | None = None
     created_at: str = field(default_factory=utc_now_text)
     timings: dict[str, float] = field(default_factory=dict)
+    # What the family remembers if the file is accepted (``gateway.reference``); never in the
+    # JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
+    reference_writes: list[ReferenceWrite] = field(default_factory=list)
 
     @property
     def status(self) -> Status:
