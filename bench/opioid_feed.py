@@ -48,7 +48,7 @@ def feed_rows(prescribers: int, health_systems: Sequence[str], *, year: int = 20
         for measure in MEASURES:
             denominator = int(rng.integers(0, 120)) if rng.random() > 0.04 else 0
             share = rng.beta(2, 12) * (3.5 if outlier else 1.0)
-            numerator = min(denominator, int(round(denominator * share)))
+            numerator = min(denominator, round(denominator * share))
             rows.append([str(year), npi(serial), name, specialty, system, measure,
                          str(numerator), str(denominator)])
     return rows

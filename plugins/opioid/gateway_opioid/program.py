@@ -62,7 +62,7 @@ class Program:
 
 def specialty_code(name: str) -> str:
     """The code of a specialty group: its name in upper case, spaces, ``/``, dashes as ``_``."""
-    return re.sub(r"[ /—–-]", "_", name.upper())
+    return re.sub("[ /\u2014\u2013-]", "_", name.upper())  # em and en dashes too
 
 
 def measurement_year(reporting_year: int) -> int:

@@ -16,6 +16,7 @@ from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from gateway_opioid.program import YearRules, program
@@ -48,20 +49,44 @@ def fit_lines(text: str, width: float, sizes: tuple[float, ...], max_lines: int,
     """``text`` wrapped to ``width`` at the largest size of ``sizes`` that needs at most
     ``max_lines`` lines; at the smallest size, lines beyond the last end in an ellipsis."""
     for size in sizes:
-        lines = simpleSplit(text, font, size, width)
+        lines = wrap(text, width, size, font)
         if len(lines) <= max_lines:
             return lines, size
     size = sizes[-1]
-    lines = simpleSplit(text, font, size, width)[:max_lines]
-    last = lines[-1]
-    while last and _width(last + "…", font, size) > width:
-        last = last[:-1]
-    return [*lines[:-1], last.rstrip() + "…"], size
+    lines = wrap(text, width, size, font)[:max_lines]
+    last, _ = fit_line(lines[-1] + "…", width, (size,), font)
+    return [*lines[:-1], last], size
+
+
+def fit_line(text: str, width: float, sizes: tuple[float, ...], font: str = REGULAR
+             ) -> tuple[str, float]:
+    """``text`` on one line at the largest of ``sizes`` that fits, else cut with an
+    ellipsis at the smallest."""
+    for size in sizes:
+        if _width(text, font, size) <= width:
+            return text, size
+    size = sizes[-1]
+    while text and _width(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…", size
+
+
+def wrap(text: str, width: float, size: float, font: str = REGULAR) -> list[str]:
+    """Lines of ``text`` no wider than ``width``: broken at spaces, and a word too long for a
+    line (a name without spaces) broken between letters."""
+    lines: list[str] = []
+    for line in simpleSplit(text, font, size, width) or [""]:
+        while _width(line, font, size) > width:
+            cut = len(line) - 1
+            while cut > 1 and _width(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
 
 
 def _width(text: str, font: str, size: float) -> float:
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
     return stringWidth(text, font, size)
 
 
@@ -108,18 +133,17 @@ def _prescriber(pdf: Canvas, report: PrescriberReport, y: float,
         pdf.drawString(MARGIN, y, line)
     details = f"NPI {report.npi}   |   Specialty group: {report.specialty_name}"
     y -= 14
-    detail_lines, detail_size = fit_lines(details, CONTENT, (9.5, 8.5, 7.5), 1)
+    detail, detail_size = fit_line(details, CONTENT, (9.5, 8.5, 7.5))
     pdf.setFont(REGULAR, detail_size)
-    pdf.drawString(MARGIN, y, detail_lines[0])
+    pdf.drawString(MARGIN, y, detail)
     system = "none on record"
     if report.health_system:
         system = (f"{health_system_name} ({report.health_system})" if health_system_name
                   else report.health_system)
-    system_lines, system_size = fit_lines(f"Health system: {system}", CONTENT,
-                                          (9.5, 8.5, 7.5), 1)
+    system_line, system_size = fit_line(f"Health system: {system}", CONTENT, (9.5, 8.5, 7.5))
     y -= 13
     pdf.setFont(REGULAR, system_size)
-    pdf.drawString(MARGIN, y, system_lines[0])
+    pdf.drawString(MARGIN, y, system_line)
     return y - 8
 
 
@@ -240,9 +264,9 @@ def chart(line: MeasureLine, width: float, height: float) -> Drawing:
     for number, (value, label, colour) in enumerate(rows):
         y = height - 6 - (number + 1) * (bar_height + 4)
         drawing.add(String(0, y + 2.5, label, fontName=REGULAR, fontSize=7, fillColor=MUTED))
-        length = 0.0 if value is None else span * min(value / top, 1.0)
-        drawing.add(Rect(label_width, y, max(length, 0.6), bar_height, fillColor=colour,
-                         strokeColor=None))
+        if value is not None:  # a zero rate still shows as a hairline; no rate shows nothing
+            drawing.add(Rect(label_width, y, max(span * min(value / top, 1.0), 0.6),
+                             bar_height, fillColor=colour, strokeColor=None))
     axis_y = height - 6 - 2 * (bar_height + 4) - 3
     drawing.add(Line(label_width, axis_y, label_width + span, axis_y, strokeColor=RULE,
                      strokeWidth=0.5))
