@@ -83,7 +83,8 @@ class FormFacts:
 
 
 class FormRule(CollectedRule):
-    """A rule over a form file's rows whose prescriber is the sender's; silent without data."""
+    """A rule of a form file; silent without prescribing data (only ``E-OPIP-NO-DATA`` is
+    said then). By default it judges each row whose prescriber is the sender's."""
 
     def __init__(self, facts: FormFacts) -> None:
         super().__init__()
@@ -93,6 +94,9 @@ class FormRule(CollectedRule):
         if not self.facts.has_data:
             return
         self.facts.load(table[NPI])
+        yield from self.judge_table(table)
+
+    def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
         for _, row in table.iterrows():
             if self.facts.ours(row[NPI]):
                 yield from self.judge_row(row)
@@ -121,10 +125,7 @@ class FacilityRule(FormRule):
     code = "E-SUBMITTER-FACILITY"
     title = "Every prescriber belongs to the sending health system."
 
-    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        if not self.facts.has_data:
-            return
-        self.facts.load(table[NPI])
+    def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
         for _, row in table.iterrows():
             if not self.facts.ours(row[NPI]):
                 yield self.at(row, f"prescriber {row[NPI]} is not one of your health system's "
@@ -132,15 +133,15 @@ class FacilityRule(FormRule):
                                    f"measurement year {self.facts.year}.", column=NPI)
 
 
-class DuplicateRule(CollectedRule):
+class DuplicateRule(FormRule):
     code = "E-RULE-DUPLICATE"
     title = "One row per prescriber (and measure, for self-assessments)."
 
-    def __init__(self, key: tuple[str, ...]) -> None:
-        super().__init__()
+    def __init__(self, facts: FormFacts, key: tuple[str, ...]) -> None:
+        super().__init__(facts)
         self.key = key
 
-    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+    def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
         what = " and ".join(k.replace("prescriber_npi", "prescriber") for k in self.key)
         for _, row in table[table.duplicated(list(self.key), keep="first")].iterrows():
             yield self.at(row, f"a second row for the same {what}; send one.",
@@ -222,22 +223,21 @@ class EvaluationRule(FormRule):
                           code="E-OPIP-FORM-DATES")
 
 
-class PanelRule(CollectedRule):
+class PanelRule(FormRule):
     code = "E-OPIP-PANEL"
     title = "Counts are no more than the panel, and the count the reason names is above 0."
 
-    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        for _, row in table.iterrows():
-            panel = int(row["panel_size"])
-            for column in ("patients_chronic_pain", "patients_severe_acute_pain"):
-                if int(row[column]) > panel:
-                    yield self.at(row, f"{column} {int(row[column])} is larger than panel_size "
-                                       f"{panel}.", column=column)
-            named = {"CHRONIC_PAIN_PANEL": "patients_chronic_pain",
-                     "SEVERE_ACUTE_PAIN": "patients_severe_acute_pain"}.get(row["reason"])
-            if named is not None and int(row[named]) <= 0:
-                yield self.at(row, f"reason {row['reason']} needs {named} above 0.",
-                              column=named)
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        panel = int(row["panel_size"])
+        for column in ("patients_chronic_pain", "patients_severe_acute_pain"):
+            if int(row[column]) > panel:
+                yield self.at(row, f"{column} {int(row[column])} is larger than panel_size "
+                                   f"{panel}.", column=column)
+        named = {"CHRONIC_PAIN_PANEL": "patients_chronic_pain",
+                 "SEVERE_ACUTE_PAIN": "patients_severe_acute_pain"}.get(row["reason"])
+        if named is not None and int(row[named]) <= 0:
+            yield self.at(row, f"reason {row['reason']} needs {named} above 0.",
+                          column=named)
 
 
 def _not_required(npi: str, required: list[str], what: str) -> str:
@@ -251,13 +251,13 @@ def _not_required(npi: str, required: list[str], what: str) -> str:
 def form_rules(kind: str, context: RuleContext, facts: FormFacts) -> list[FileRule]:
     common: list[FileRule] = [NoDataRule(facts), FacilityRule(facts)]
     if kind == SELF_ASSESSMENT:
-        return [*common, DuplicateRule((NPI, "measure")), RequiredRule(facts)]
+        return [*common, DuplicateRule(facts, (NPI, "measure")), RequiredRule(facts)]
     if kind == QI_PLAN:
-        return [*common, DuplicateRule((NPI,)), PlanAddressesRule(facts),
+        return [*common, DuplicateRule(facts, (NPI,)), PlanAddressesRule(facts),
                 SelfAssessedRule(facts)]
     if kind == QI_EVALUATION:
-        return [*common, DuplicateRule((NPI,)), EvaluationRule(facts)]
-    return [*common, DuplicateRule((NPI,)), PanelRule()]
+        return [*common, DuplicateRule(facts, (NPI,)), EvaluationRule(facts)]
+    return [*common, DuplicateRule(facts, (NPI,)), PanelRule(facts)]
 
 
 class FormResults(ResultCalculator):

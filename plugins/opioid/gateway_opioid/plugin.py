@@ -3,6 +3,7 @@ pyproject.toml)."""
 
 from __future__ import annotations
 
+from datetime import date
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
@@ -93,6 +95,21 @@ def gateway_error_codes() -> list[ErrorCode]:
 @hookimpl
 def gateway_schema_dirs() -> list[Traversable]:
     return [files(__package__) / "schemas"]
+
+
+@hookimpl
+def gateway_example_dirs() -> list[Traversable]:
+    return [files(__package__) / "examples"]
+
+
+@hookimpl
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    if not _ours(route):
+        return None
+    year = measurement_year(route.reporting_year)
+    rules = program().years[year]
+    return [ReportingPeriod(str(year), (date(year, 1, 1), date(year, 12, 31)),
+                            (rules.forms_open, rules.due[route.measure]))]
 
 
 @hookimpl
