@@ -167,6 +167,8 @@ class RuleContext:
     route: Route
     options: Mapping[str, str] = field(default_factory=dict)
     reference: ReferenceView = EMPTY
+    # the sending submitter's id (its inbox folder), known even without a registry
+    sender: str = ""
 
 
 class FileRule(ABC):

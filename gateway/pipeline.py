@@ -110,7 +110,8 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
                                 layer.header_required, layout)
         if problems:
             raise FileProblem(*problems)
-    context = RuleContext(route=route, options=dict(options), reference=reference_view(state))
+    context = RuleContext(route=route, options=dict(options), reference=reference_view(state),
+                          sender=receipt.submitter)
     _run_layers(document, route, layer, receipt, plugins, context)
 
 

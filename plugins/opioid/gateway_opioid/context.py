@@ -9,7 +9,7 @@ from gateway_opioid.program import measurement_year
 
 def submitter_id(context: RuleContext) -> str:
     """The id of the sending submitter (its inbox folder)."""
-    return context.options.get("submitter", "")
+    return context.sender
 
 
 def health_systems(context: RuleContext) -> frozenset[str] | None:
