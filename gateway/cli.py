@@ -91,7 +91,8 @@ def plugins(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    widths = (28, 8, 8, 17, 10)
+    keys = ("plugin", "family", "measure")
+    widths = (*(max([len(h), *(len(str(r[h])) for r in rows)]) + 2 for h in keys), 17, 10)
     typer.echo("".join(h.ljust(w) for h, w in zip(
         ("plugin", "family", "measure", "levels", "years"), widths, strict=True)) + "name")
     for row in rows:
