@@ -9,6 +9,7 @@ so the page never overflows, whatever the names (the tests render the longest to
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from reportlab.graphics import renderPDF
@@ -44,6 +45,7 @@ ROW_HEIGHT = 60
 PHASE_WORDS = {"ACUTE": "acute", "POST_ACUTE": "post-acute", "CHRONIC": "chronic"}
 
 
+@lru_cache(maxsize=512)  # measure descriptions and notes repeat on every page
 def fit_lines(text: str, width: float, sizes: tuple[float, ...], max_lines: int,
               font: str = REGULAR) -> tuple[list[str], float]:
     """``text`` wrapped to ``width`` at the largest size of ``sizes`` that needs at most
