@@ -13,6 +13,7 @@ Prints one line per step with wall seconds (and the PDFs per second of the repor
 from __future__ import annotations
 
 import argparse
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,13 +26,17 @@ GATEWAY = str(Path(sys.executable).with_name("gateway"))
 HEALTH_SYSTEMS = [f"health-system-{n:02d}" for n in range(1, 21)]
 
 
-def timed(argv: list[str], cwd: Path) -> float:
+def timed(argv: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, the command and its workers)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     run = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({run.returncode}):\n{run.stderr[-3000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
 def main() -> None:
@@ -47,14 +52,15 @@ def main() -> None:
               f"{time.perf_counter() - started:.1f} s ({feed.stat().st_size / 1e6:.1f} MB)")
         # No registry here: the health-system check against it is measured by the core's
         # submitter-layer benchmark; this one times the family's own work.
-        seconds = timed([GATEWAY, "validate", str(feed), "--submitter", "dhs-opioid-feed"],
-                        root)
-        print(f"validate + remember the feed: {seconds:.1f} s")
-        seconds = timed([GATEWAY, "opip", "reports", "--year", "2021", "--out",
-                         str(root / "reports"), "--jobs", str(args.jobs)], root)
+        seconds, cpu = timed([GATEWAY, "validate", str(feed), "--submitter",
+                              "dhs-opioid-feed"], root)
+        print(f"validate + remember the feed: {seconds:.1f} s wall, {cpu:.1f} s CPU")
+        seconds, cpu = timed([GATEWAY, "opip", "reports", "--year", "2021", "--out",
+                              str(root / "reports"), "--jobs", str(args.jobs)], root)
         pdfs = len(list((root / "reports").glob("*.pdf")))
         print(f"reports: {pdfs} PDFs + {len(HEALTH_SYSTEMS)} CSV/ZIP deliveries: "
-              f"{seconds:.1f} s ({pdfs / seconds:.0f} PDFs/s)")
+              f"{seconds:.1f} s wall ({pdfs / seconds:.0f} PDFs/s), {cpu:.1f} s CPU "
+              f"({1000 * cpu / pdfs:.1f} ms a page)")
 
 
 if __name__ == "__main__":
