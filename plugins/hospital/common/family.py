@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib.resources.abc import Traversable
 
 from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
+from gateway_plugins.hospital.common.obligations import HospitalObligations, owed
 from gateway_plugins.hospital.common.recognise import recognise_table
 from gateway_schemas import schema_root
 
@@ -23,9 +24,12 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
 
@@ -84,3 +88,16 @@ class TableFamily:
     @hookimpl
     def gateway_results(self, route: Route, context: RuleContext) -> ResultCalculator | None:
         return self.results(self.manifest, route, context) if self.ours(route) else None
+
+    @hookimpl
+    def gateway_obligation_reader(self, route: Route, sample: FileSample
+                                  ) -> ObligationReader | None:
+        if not self.ours(route):
+            return None
+        return HospitalObligations(self.manifest, self.measure, self.level,
+                                   route.reporting_year, sample)
+
+    @hookimpl
+    def gateway_obligations(self, submitter: Submitter, reporting_year: int
+                            ) -> list[Obligation]:
+        return owed(self.manifest, self.measure, self.level, submitter, reporting_year)
