@@ -33,7 +33,10 @@ from gateway.daemon.report import (
     status_report,
 )
 from gateway.logging_setup import configure_logging
-from gateway.receipts.model import Status, new_submission_id, utc_now_text
+from gateway.receipts.model import Status, new_submission_id
+from gateway.submitters.commands import RegistryOption
+from gateway.submitters.registry_edit import add_entry, check_entry
+from gateway.submitters.registry_file import RegistryError, load_registry
 
 EXIT_OPERATIONAL = 2
 NOT_READ = ("symlink", "hardlink", "special", "unreadable")
@@ -54,7 +57,8 @@ def _operational() -> Iterator[None]:
     """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
     try:
         yield
-    except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError) as err:
+    except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError,
+            RegistryError) as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
 
@@ -108,12 +112,59 @@ def submitter_add(
     user: Annotated[str | None, typer.Option(
         help="The SFTP account of this submitter: owns upload/, reads receipts/ (needs root).")]
         = None,
+    name: Annotated[str | None, typer.Option(
+        help="Add the registry entry too: the organisation's name (with --kind).")] = None,
+    kind: Annotated[str | None, typer.Option(help="clinic, hospital or program.")] = None,
+    npi: Annotated[list[str], typer.Option(help="A clinic NPI (repeat for several).")]
+        = [],  # noqa: B006
+    urgent_care: Annotated[bool | None, typer.Option(help="Clinic: an urgent care center.")]
+        = None,
+    well_child: Annotated[bool | None, typer.Option(help="Clinic: provides well-child visits.")]
+        = None,
+    emr_since: Annotated[str | None, typer.Option(
+        help="Clinic: first day of its electronic record (YYYY-MM-DD).")] = None,
+    ccn: Annotated[list[str], typer.Option(help="A hospital CCN (repeat for several).")]
+        = [],  # noqa: B006
+    hospital_type: Annotated[str | None, typer.Option(help="Hospital: PPS or CAH.")] = None,
+    nicu_level: Annotated[int | None, typer.Option(help="Hospital: NICU level 0-3.")] = None,
+    picu: Annotated[bool | None, typer.Option(help="Hospital: has a PICU.")] = None,
+    submits_to_cms: Annotated[bool | None, typer.Option(
+        help="Hospital: submits CART and NHSN to CMS (not owed here).")] = None,
+    admissions_last_year: Annotated[int | None, typer.Option(
+        help="Hospital: admissions last year.")] = None,
+    registry: RegistryOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create inbox/ID/upload/ and inbox/ID/receipts/ with the modes SFTP needs."""
+    """Create inbox/ID/upload/ and inbox/ID/receipts/ with the modes SFTP needs and, with
+    --name and --kind, add the submitter's entry to the registry (checked first, so a refused
+    entry changes nothing)."""
+    fields = None if kind is None and name is None else {
+        "id": submitter_id, "name": name, "kind": kind, "npi": npi or None,
+        "urgent_care": urgent_care, "well_child": well_child,
+        "emr_since": _date(emr_since) if emr_since else None, "ccn": ccn or None,
+        "hospital_type": hospital_type, "nicu_level": nicu_level, "picu": picu,
+        "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year}
     with _operational():
-        folders = add_submitter(_config(config), submitter_id, user)
+        settings = _config(config)
+        path = registry or settings.registry
+        if fields is not None:
+            check_entry(path, fields)
+        folders = add_submitter(settings, submitter_id, user)
+        if fields is not None:
+            add_entry(path, fields)
     typer.echo(f"uploads:  {folders.upload}\nreceipts: {folders.receipts}")
+    if fields is not None:
+        typer.echo(f"registry: {path} (entry {submitter_id!r} added)")
+    elif not _registered(path, submitter_id):
+        typer.echo(f"gateway: {submitter_id!r} is not in the registry {path}; its files are "
+                   "rejected until it is (add --name and --kind)", err=True)
+
+
+def _registered(path: Path, submitter_id: str) -> bool:
+    try:
+        return load_registry(path).get(submitter_id) is not None
+    except RegistryError:
+        return False
 
 
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
@@ -218,7 +269,10 @@ def _request_replay(settings: Config, submission_id: str) -> str:
         ledger.add(Submission(
             submission_id=replay_id, submitter=original.submitter,
             upload_name=original.upload_name, name=original.name, state=State.REQUESTED,
-            received_at=utc_now_text(), problem="name" if original.problem == "name" else None,
+            # received when the daemon took the original: a replay judges the same file against
+            # the same deadline
+            received_at=original.received_at,
+            problem="name" if original.problem == "name" else None,
             replaces=submission_id))
     finally:
         ledger.close()

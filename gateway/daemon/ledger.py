@@ -15,6 +15,7 @@ makes each transition durable before the file operation it announces.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,7 +60,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     replaces      TEXT,
     receipt_path  TEXT,
     stored_path   TEXT,
-    updated_at    TEXT NOT NULL
+    updated_at    TEXT NOT NULL,
+    registry_entry TEXT,
+    obligations   TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_content ON submissions (submitter, sha256);
 CREATE INDEX IF NOT EXISTS submissions_state ON submissions (state);
@@ -109,6 +112,10 @@ class Submission:
     receipt_path: str | None = None
     stored_path: str | None = None
     updated_at: str = ""
+    # the submitter layer: the sender's registry entry that judged the file and the obligations
+    # it answers (JSON text; see gateway.submitters.compliance)
+    registry_entry: str | None = None
+    obligations: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -132,9 +139,17 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=FULL")
         if create:
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
 
     def close(self) -> None:
         self._db.close()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a ledger was created (the submitter layer's) are added to it."""
+        have = {row["name"] for row in self._db.execute("PRAGMA table_info(submissions)")}
+        for column in ("registry_entry", "obligations"):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE submissions ADD COLUMN {column} TEXT")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -195,7 +210,9 @@ class Ledger:
                              status=summary["status"], layer=summary["layer"],
                              route=summary["route"], records=summary["records"],
                              errors=summary["errors"], warnings=summary["warnings"],
-                             failure=failure, duplicate_of=receipt.duplicate_of)
+                             failure=failure, duplicate_of=receipt.duplicate_of,
+                             registry_entry=_json_or_none(receipt.registry_entry),
+                             obligations=_json_or_none(receipt.obligations))
 
     def receipt_written(self, submission_id: str, receipt_path: Path) -> None:
         with self._write() as db:
@@ -257,6 +274,16 @@ class Ledger:
                                 "ORDER BY submission_id DESC LIMIT ?", (*args, limit))
         return [_submission(row) for row in rows]
 
+    def answers(self, submitter: str | None = None) -> list[Submission]:
+        """Submissions with a receipt that answered an obligation (accepted or rejected), oldest
+        first; duplicates repeat an earlier outcome and are left out."""
+        clause, args = ("AND submitter = ?", (submitter,)) if submitter else ("", ())
+        rows = self._db.execute(
+            "SELECT * FROM submissions WHERE obligations IS NOT NULL AND obligations != '[]'"
+            " AND duplicate_of IS NULL AND status IS NOT NULL"
+            f" AND state IN ('receipt_written', 'filed') {clause} ORDER BY submission_id", args)
+        return [_submission(row) for row in rows]
+
     def transitions(self, submission_id: str) -> list[tuple[str, str]]:
         rows = self._db.execute("SELECT state, at FROM transitions WHERE submission_id = ? "
                                 "ORDER BY rowid", (submission_id,))
@@ -288,6 +315,10 @@ class Ledger:
         except sqlite3.OperationalError:
             return {}
         return {row["key"]: row["value"] for row in rows}
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if not value else json.dumps(value, sort_keys=True)
 
 
 def _submission(row: sqlite3.Row) -> Submission:

@@ -10,6 +10,7 @@ from gateway.daemon.config import Config
 from gateway.daemon.ledger import Ledger, Submission
 from gateway.daemon.lock import running_pid
 from gateway.daemon.rescan import count_waiting
+from gateway.plain_table import plain_table
 
 _LIST_COLUMNS = ("submission_id", "submitter", "status", "state", "records", "errors",
                  "warnings", "name")
@@ -65,12 +66,8 @@ def render_status(report: dict[str, Any]) -> str:
 
 
 def render_list(submissions: list[Submission]) -> str:
-    rows = [[_cell(getattr(s, column)) for column in _LIST_COLUMNS] for s in submissions]
-    widths = [max(len(column), *(len(row[i]) for row in rows)) if rows else len(column)
-              for i, column in enumerate(_LIST_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_LIST_COLUMNS, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return plain_table(_LIST_COLUMNS, [[_cell(getattr(s, column)) for column in _LIST_COLUMNS]
+                                       for s in submissions])
 
 
 def render_one(submission: Submission, transitions: list[tuple[str, str]]) -> str:

@@ -17,13 +17,14 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway_schemas import schema_root
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 
-from gateway.engine.formats import npi_is_valid
 from gateway.submitters.model import Registry, Submitter
+
+if TYPE_CHECKING:  # jsonschema is imported when a registry is read, not by `gateway --help`
+    from jsonschema import ValidationError
 
 REGISTRY_NAME = "registry.toml"
 SCHEMA_FILE = ("registry", "registry-1.schema.json")
@@ -67,7 +68,7 @@ def parse_registry(data: bytes, source: str) -> Registry:
     except tomllib.TOMLDecodeError as err:
         raise RegistryError(source, [f"not valid TOML: {err}"]) from None
     lines = _Lines(text)
-    problems = sorted(_schema_problems(document, lines) or _cross_problems(document, lines))
+    problems = sorted(set(_schema_problems(document, lines) + _cross_problems(document, lines)))
     if problems:
         raise RegistryError(source, [f"line {line}: {message}" for line, message in problems])
     entries = [_entry(raw, lines.entry(i)) for i, raw in enumerate(document.get("submitter", []))]
@@ -118,6 +119,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def _schema_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
+    from jsonschema import Draft202012Validator, FormatChecker
+
     validator = Draft202012Validator(registry_schema(), format_checker=FormatChecker())
     problems = []
     for error in validator.iter_errors(_jsonable(document)):
@@ -220,19 +223,27 @@ def _kind(document: dict[str, Any], index: int | None) -> str | None:
 
 def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
     """Rules across entries: ids unique, every NPI/CCN under one submitter, NPI check digits."""
+    from gateway.engine.formats import npi_is_valid
+
     problems: list[tuple[int, str]] = []
     seen_ids: dict[str, int] = {}
     seen_facilities: dict[tuple[str, str], str] = {}
-    for index, raw in enumerate(document.get("submitter", [])):
-        ident = raw["id"]
+    entries = document.get("submitter", [])
+    for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(ident, str):
+            continue  # the schema's problem
         if ident in seen_ids:
             problems.append((lines.entry(index), f"duplicate id {ident!r}: it is already used "
                              f"by the entry on line {seen_ids[ident]}"))
         else:
             seen_ids[ident] = lines.entry(index)
         for key in ("npi", "ccn"):
-            for value in raw.get(key, ()):
-                if key == "npi" and not npi_is_valid(value):
+            values = raw.get(key, ())
+            for value in values if isinstance(values, list) else ():
+                if not isinstance(value, str):
+                    continue
+                if key == "npi" and len(value) == 10 and not npi_is_valid(value):
                     problems.append((lines.key(index, key), f"npi {value} has a wrong check "
                                      f"digit (submitter {ident!r})"))
                 owner = seen_facilities.setdefault((key, value), ident)
