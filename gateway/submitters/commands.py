@@ -142,7 +142,7 @@ def _lines(chosen: Setting, registry: Registry, years: list[int], submitter: str
         typer.echo(f"gateway: no ledger at {chosen.config.ledger}: nothing has been received "
                    "here", err=True)
     return report(owed(default_plugins(), registry, years, submitter), answers_from(rows),
-                  as_of)
+                  as_of, chosen.policy.timezone)
 
 
 def _required_registry(chosen: Setting) -> Registry:

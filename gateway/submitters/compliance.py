@@ -18,6 +18,7 @@ from datetime import date
 
 from gateway.plain_table import plain_table
 from gateway.submitters.obligations import Owed
+from gateway.submitters.windows import DEFAULT_TIMEZONE, program_day
 
 COLUMNS = ("submitter", "family", "measure", "level", "period", "due", "status",
            "submission_id", "received_at")
@@ -85,10 +86,14 @@ def answers_from(rows: Iterable[tuple[str, str, str, str | None, str]]) -> list[
     return out
 
 
-def report(owed: Iterable[Owed], answers: Iterable[Answer], today: date) -> list[Line]:
-    """The status of every obligation on ``today`` (the program's calendar day)."""
+def report(owed: Iterable[Owed], answers: Iterable[Answer], today: date,
+           timezone: str = DEFAULT_TIMEZONE) -> list[Line]:
+    """The status of every obligation as it stood on ``today`` (the program's calendar day):
+    files received after that day do not count yet."""
     by_key: dict[Key, list[Answer]] = {}
     for answer in answers:
+        if program_day(answer.received_at, timezone) > today:
+            continue
         by_key.setdefault((answer.submitter, *answer.key), []).append(answer)
     lines = []
     for item in owed:
