@@ -168,7 +168,8 @@ def test_every_cell_on_the_terminal(deployment: dict) -> None:
                                     "missing 44, not_required 4")
 
 
-def test_as_of_a_day_later_files_do_not_count_and_open_windows_are_not_due(deployment: dict) -> None:
+def test_as_of_a_day_later_files_do_not_count_and_open_windows_are_not_due(
+        deployment: dict) -> None:
     code, out, _ = run(deployment["root"], "--year", "2015", "--submitter", "demo-clinic",
                        "--as-of", "2015-06-01")
     assert code == 0
