@@ -167,10 +167,13 @@ def _registered(path: Path, submitter_id: str) -> bool:
         return False
 
 
-def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Show whether the daemon runs, intake health, queue depth and today's counts."""
+def status(config: ConfigOption = None, as_json: JsonOption = False,
+           submitter: Annotated[str | None, typer.Option(
+               help="Count only this submitter's files.")] = None) -> None:
+    """Show whether the daemon runs, intake health, queue depth, today's counts and the
+    registry in force."""
     with _operational():
-        report = status_report(_config(config))
+        report = status_report(_config(config), submitter)
     typer.echo(json.dumps(report, indent=2) if as_json else render_status(report), nl=as_json)
     raise typer.Exit(0 if report["running"] else 1)
 
@@ -195,8 +198,10 @@ def submissions(
         try:
             if submission_id is not None:
                 found = ledger.get(submission_id)
-                if found is None:
-                    raise CommandError(f"no submission {submission_id}")
+                if found is None or submitter not in (None, found.submitter):
+                    # on behalf of one submitter, another's submission does not exist
+                    raise CommandError(f"no submission {submission_id}"
+                                       f"{f' from {submitter}' if submitter else ''}")
                 steps = ledger.transitions(submission_id)
                 typer.echo(json.dumps(found.as_dict() | {"transitions": steps}, indent=2)
                            if as_json else render_one(found, steps), nl=as_json)
@@ -224,6 +229,8 @@ def replay(
                                                  help="The submission to validate again.")],
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running daemon to answer.")]
         = 600.0,
+    submitter: Annotated[str | None, typer.Option(
+        help="Only when the submission is this submitter's (acting on its behalf).")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -235,7 +242,7 @@ def replay(
     with _operational():
         settings = _config(config)
         configure_logging(settings.log_format, settings.log_level)
-        replay_id = _request_replay(settings, submission_id)
+        replay_id = _request_replay(settings, submission_id, submitter)
         done = _carry_out(settings, replay_id, wait)
     if done is None:
         typer.echo(f"gateway: the replay was dropped: the original of {submission_id} is no "
@@ -253,13 +260,14 @@ def replay(
     raise typer.Exit(1 if done.status == Status.REJECTED.value else 0)
 
 
-def _request_replay(settings: Config, submission_id: str) -> str:
+def _request_replay(settings: Config, submission_id: str, submitter: str | None = None) -> str:
     """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
     ledger = Ledger(settings.ledger, create=False)
     try:
         original = ledger.get(submission_id)
-        if original is None:
-            raise CommandError(f"no submission {submission_id}")
+        if original is None or submitter not in (None, original.submitter):
+            raise CommandError(f"no submission {submission_id}"
+                               f"{f' from {submitter}' if submitter else ''}")
         if original.problem in NOT_READ:
             raise CommandError(f"{submission_id} was a {original.problem}, never read; there is "
                                "nothing to validate")

@@ -122,6 +122,8 @@ class Submission:
 
 
 _COLUMNS = tuple(f.name for f in fields(Submission))
+_NOT_SUBMITTER_REJECTION = "(status IS NULL OR status != 'rejected' OR layer IS NULL" \
+    " OR layer != 'submitter')"
 
 
 class Ledger:
@@ -241,11 +243,14 @@ class Ledger:
 
     def first_with_content(self, submitter: str, sha256: str, before: str) -> Submission | None:
         """The first submission of these bytes by this submitter, earlier than ``before``: not a
-        duplicate, not a replay, not one the gateway failed on."""
+        duplicate, not a replay, not one the gateway failed on, and not one the submitter layer
+        rejected (that outcome depends on the registry in force and the day, so the same bytes
+        are judged again)."""
         row = self._db.execute(
             "SELECT * FROM submissions WHERE submitter = ? AND sha256 = ? AND submission_id < ?"
             " AND duplicate_of IS NULL AND replaces IS NULL AND failure IS NULL"
-            " AND problem IS NULL ORDER BY submission_id LIMIT 1",
+            f" AND problem IS NULL AND {_NOT_SUBMITTER_REJECTION}"
+            " ORDER BY submission_id LIMIT 1",
             (submitter, sha256, before)).fetchone()
         return _submission(row) if row else None
 
@@ -255,6 +260,7 @@ class Ledger:
         row = self._db.execute(
             "SELECT * FROM submissions WHERE submitter = ? AND sha256 = ?"
             " AND duplicate_of IS NULL AND failure IS NULL AND problem IS NULL"
+            f" AND {_NOT_SUBMITTER_REJECTION}"
             " AND state IN ('receipt_written', 'filed') ORDER BY submission_id DESC LIMIT 1",
             (submitter, sha256)).fetchone()
         return _submission(row) if row else None
@@ -289,11 +295,12 @@ class Ledger:
                                 "ORDER BY rowid", (submission_id,))
         return [(row["state"], row["at"]) for row in rows]
 
-    def count_by_status(self, since: str) -> dict[str, int]:
-        """Filed submissions received since ``since``, by status."""
+    def count_by_status(self, since: str, submitter: str | None = None) -> dict[str, int]:
+        """Filed submissions received since ``since`` (of one submitter, or all), by status."""
+        clause, args = ("AND submitter = ? ", (submitter,)) if submitter else ("", ())
         rows = self._db.execute("SELECT status, COUNT(*) AS n FROM submissions "
-                                "WHERE received_at >= ? AND status IS NOT NULL "
-                                "GROUP BY status", (since,))
+                                f"WHERE received_at >= ? AND status IS NOT NULL {clause}"
+                                "GROUP BY status", (since, *args))
         return {row["status"]: row["n"] for row in rows}
 
     def count_unfinished(self) -> int:

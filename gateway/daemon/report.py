@@ -26,8 +26,9 @@ def local_day_start(day: date) -> str:
     return utc_text(datetime.combine(day, time()).astimezone())
 
 
-def status_report(config: Config) -> dict[str, Any]:
-    """Is it running, how healthy is intake, how much is queued, what happened today."""
+def status_report(config: Config, submitter: str | None = None) -> dict[str, Any]:
+    """Is it running, how healthy is intake, how much is queued, what happened today (to one
+    submitter's files only, when given), which registry is in force."""
     pid = running_pid(config.lock_file)
     report: dict[str, Any] = {"running": pid is not None, "pid": pid,
                               "waiting_in_upload": count_waiting(config)}
@@ -43,7 +44,9 @@ def status_report(config: Config) -> dict[str, Any]:
             "intake_healthy": meta.get("intake_healthy") == "yes" if pid else None,
             "watcher": meta.get("watcher"),
             "started_at": meta.get("started_at"),
-            "today": ledger.count_by_status(local_day_start(date.today())),
+            "today": ledger.count_by_status(local_day_start(date.today()), submitter),
+            "registry": {key: meta.get(f"registry_{key}") for key in
+                         ("state", "submitters", "digest", "refused")},
         }
     finally:
         ledger.close()
@@ -62,6 +65,12 @@ def render_status(report: dict[str, Any]) -> str:
     today = report.get("today") or {}
     counts = ", ".join(f"{status} {n}" for status, n in sorted(today.items())) or "none"
     lines.append(f"today:   {counts}")
+    registry = report.get("registry") or {}
+    if registry.get("state"):
+        size = f", {registry['submitters']} submitters" if registry.get("submitters") else ""
+        lines.append(f"registry: {registry['state']}{size}")
+        if registry.get("refused"):
+            lines.append(f"refused: {registry['refused']}")
     return "\n".join(lines) + "\n"
 
 
