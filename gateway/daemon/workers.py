@@ -31,6 +31,8 @@ import structlog
 from gateway.daemon.config import ConfigError
 from gateway.logging_setup import configure_logging, get_logger
 from gateway.receipts.model import Receipt
+from gateway.submitters.model import Registry
+from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")
 
@@ -44,6 +46,9 @@ class Job:
     submitter: str
     display_name: str
     received_at: str
+    registry: Registry | None = None  # the registry in force when the job was handed out
+    policy: SubmitterPolicy | None = None
+    state: str | None = None  # the state folder whose reference data the rules read
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ def _where(err: BaseException) -> str:
 
 
 def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_format: str,
-                 log_level: str, state: str | None) -> None:
+                 log_level: str) -> None:
     """Loop: receive a job, run the pipeline, send the pickled receipt or a failure."""
     # The daemon decides when workers stop: a Ctrl-C or a SIGTERM sent to the whole process
     # group must not turn the files in hand into failures.
@@ -97,11 +102,16 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         if job is None:
             return
         try:
+            # the submitter layer's arguments only when a registry is in force, so a pipeline
+            # written before the registry existed keeps working
+            layer4 = {} if job.registry is None else {"registry": job.registry,
+                                                       "policy": job.policy}
+            if job.state is not None:  # likewise only when there is reference data to read
+                layer4["state"] = Path(job.state)
             with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
                 receipt = validate(Path(job.path), submitter=job.submitter,
                                    display_name=job.display_name, received_at=job.received_at,
-                                   submission_id=job.submission_id,
-                                   **({"state": Path(state)} if state else {}))
+                                   submission_id=job.submission_id, **layer4)
             message = pickle.dumps(("ok", receipt), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             conn.send(("memory", "MemoryError"))
@@ -123,12 +133,10 @@ class WorkerPool:
     """A fixed number of worker processes; ``submit`` to an idle one, ``collect`` outcomes."""
 
     def __init__(self, size: int, *, pipeline: str, time_limit: float, memory_limit_mb: int,
-                 log_format: str, log_level: str, state: Path | None = None) -> None:
+                 log_format: str, log_level: str) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0]])
-        # ``state``: the folder whose reference data the rules read (``gateway.reference``)
-        self._args = (pipeline, memory_limit_mb, log_format, log_level,
-                      str(state) if state else None)
+        self._args = (pipeline, memory_limit_mb, log_format, log_level)
         self.time_limit = time_limit
         self._workers = [self._start() for _ in range(size)]
 

@@ -67,6 +67,10 @@ class Receipt:
     replaces: str | None = None
     created_at: str = field(default_factory=utc_now_text)
     timings: dict[str, float] = field(default_factory=dict)
+    # the submitter layer: what the file answers (family, measure, period, due, timing) and the
+    # registry entry that judged it (kept in the ledger, not written into the receipt)
+    obligations: list[dict[str, Any]] = field(default_factory=list)
+    registry_entry: dict[str, Any] | None = None
     # What the family remembers if the file is accepted (``gateway.reference``); never in the
     # JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
     reference_writes: list[ReferenceWrite] = field(default_factory=list)
@@ -103,6 +107,7 @@ class Receipt:
             "results": self.results if self.status is not Status.REJECTED else None,
             "duplicate_of": self.duplicate_of,
             "replaces": self.replaces,
+            "obligations": self.obligations,
             "created_at": self.created_at,
             "gateway_version": __version__,
         }
