@@ -21,6 +21,8 @@ from gateway.daemon.names import is_submitter_id
 from gateway.receipts.store import atomic_write
 from gateway.reference.model import ReferenceView
 from gateway.reference.store import reference_view
+from gateway.submitters.model import Registry
+from gateway.submitters.registry_file import load_registry
 
 REPORTS = "reports"
 
@@ -31,10 +33,16 @@ class Site:
 
     inbox: Path
     state: Path
+    registry_file: Path | None = None  # None: no registry (the submitter layer is off)
 
     def reference(self) -> ReferenceView:
         """The reference data remembered from accepted files, read-only."""
         return reference_view(self.state)
+
+    def registry(self) -> Registry | None:
+        """The registry the installation uses (as ``gateway serve`` would load it now), or
+        None when there is none. Raises ``RegistryError`` for a file the gateway refuses."""
+        return load_registry(self.registry_file) if self.registry_file is not None else None
 
     def reports_folder(self, submitter: str) -> Path:
         """``inbox/<submitter>/reports/``, which only that submitter can read."""
@@ -43,8 +51,12 @@ class Site:
         return self.inbox / submitter / REPORTS
 
     def deliver(self, submitter: str, name: str, data: bytes) -> Path:
-        """Write ``data`` as ``reports/<name>`` of the submitter, atomically."""
+        """Write ``data`` as ``reports/<name>`` of the submitter, atomically. Raises
+        ``FileNotFoundError`` when the submitter has no folder (``gateway submitter add`` makes
+        it, with the owners SFTP needs; a report never creates one)."""
         folder = self.reports_folder(submitter)
+        if not folder.parent.is_dir():
+            raise FileNotFoundError(f"submitter {submitter} has no folder in {self.inbox}")
         if not folder.is_dir():
             folder.mkdir(parents=True)
             folder.chmod(RECEIPTS_MODE)
@@ -59,11 +71,17 @@ class Site:
         return target
 
 
-def open_site(config: Path | None = None) -> Site:
-    """The installation named by ``config`` (or found as ``gateway serve`` finds it). Raises
-    ``gateway.daemon.config.ConfigError`` for a config that cannot be used."""
+def open_site(config: Path | None = None, registry: Path | None = None) -> Site:
+    """The installation named by ``config`` (or found as ``gateway serve`` finds it), with the
+    registry ``registry`` names or the config's. Raises ``ConfigError`` for a config that cannot
+    be used and ``FileNotFoundError`` for a named registry that does not exist."""
     settings = load_config(find_config(config))
-    return Site(inbox=settings.inbox, state=settings.state)
+    chosen = registry or settings.registry
+    if not chosen.exists():
+        if registry is not None or settings.registry_configured:
+            raise FileNotFoundError(f"there is no registry file {chosen}")
+        chosen = None
+    return Site(inbox=settings.inbox, state=settings.state, registry_file=chosen)
 
 
 __all__ = ["REPORTS", "Site", "open_site"]

@@ -15,13 +15,16 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
-from gateway.reference import ReferenceCollector
+from gateway.reference import ReferenceCollector, ReferenceView
 from gateway_opioid.program import (
     FAMILY,
     KINDS,
@@ -165,6 +168,24 @@ def gateway_reference_collector(route: Route, context: RuleContext) -> Reference
     from gateway_opioid.forms import FormMemory
 
     return FormMemory(route.measure, year)
+
+
+@hookimpl
+def gateway_obligation_reader(route: Route, context: RuleContext, sample: FileSample
+                              ) -> ObligationReader | None:
+    if not _ours(route):
+        return None
+    from gateway_opioid.obligations import reader
+
+    return reader(route, sample)
+
+
+@hookimpl
+def gateway_obligations(submitter: Submitter, reporting_year: int, reference: ReferenceView
+                        ) -> list[Obligation]:
+    from gateway_opioid.obligations import owed
+
+    return owed(submitter, reporting_year, reference)
 
 
 @hookimpl

@@ -13,13 +13,55 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from gateway_opioid import datasets
 from opip_forms import write_form
 
 from bench.opioid_feed import feed_rows, write_feed
+from gateway.reference import reference_view
 from tests.daemon.conftest import Gateway, settings
 
 SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
 FEED = "dhs-opioid-feed"
+REGISTRY = """registry_version = "1"
+
+[[submitter]]
+id = "dhs-opioid-feed"
+name = "DHS opioid prescribing data feed"
+kind = "program"
+
+[[submitter]]
+id = "north-clinic"
+name = "North Clinic and Family Practice Associates of the Upper Mississippi"
+kind = "clinic"
+npi = ["1234567893"]
+urgent_care = false
+well_child = false
+emr_since = 2012-01-01
+
+[[submitter]]
+id = "lake-hospital"
+name = "Lake Hospital"
+kind = "hospital"
+ccn = ["240001"]
+hospital_type = "PPS"
+
+[[submitter]]
+id = "river-health"
+name = "River Health"
+kind = "clinic"
+npi = ["1245319599"]
+urgent_care = false
+well_child = false
+emr_since = 2012-01-01
+"""
+
+
+def qi_required(gateway: Gateway, system: str) -> tuple[str, list[str]]:
+    """A QI-required prescriber of ``system`` and its measures, from the reference data."""
+    for entry in reference_view(gateway.var).entries(datasets.prescribers(2021)):
+        if entry.value["health_system"] == system and entry.value["qi_required"]:
+            return entry.key, entry.value["qi_required"]
+    raise AssertionError(f"no QI-required prescriber in {system}")
 
 
 def drop(gateway: Gateway, submitter: str, path: Path, count: int) -> dict:
@@ -33,6 +75,7 @@ def drop(gateway: Gateway, submitter: str, path: Path, count: int) -> dict:
 def test_feed_forms_and_reports_through_the_daemon(tmp_path: Path,
                                                    poppler: dict[str, str]) -> None:
     gateway = Gateway(tmp_path / "gw", settings(pipeline=None))
+    (gateway.root / "registry.toml").write_text(REGISTRY, encoding="utf-8")
     try:
         for submitter in (FEED, *SYSTEMS):
             gateway.add_submitter(submitter)
@@ -55,8 +98,37 @@ def test_feed_forms_and_reports_through_the_daemon(tmp_path: Path,
         assert {f["code"] for f in rejected["findings"]} == {"E-SUBMITTER-FACILITY"}
         right = write_form(tmp_path, "exemption", [{"prescriber_npi": north[0][1]}],
                            name="exemption.csv")
-        assert drop(gateway, "north-clinic", right, 2)["status"] == "accepted"
+        assert drop(gateway, "north-clinic", right, 2)["status"] != "rejected"
+
+        # a complete sequence for one QI-required prescriber of north-clinic
+        npi, measures = qi_required(gateway, "north-clinic")
+        sequence = [
+            write_form(tmp_path, "self-assessment",
+                       [{"prescriber_npi": npi, "measure": m} for m in measures]),
+            write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
+                                              "measures_addressed": measures[0]}]),
+            write_form(tmp_path, "qi-evaluation", [{"prescriber_npi": npi}]),
+        ]
+        for count, path in enumerate(sequence, start=3):
+            answer = drop(gateway, "north-clinic", path, count)
+            assert answer["status"] != "rejected", answer["findings"][:3]
+        # the program's feed cannot come from a health system's folder
+        misplaced = drop(gateway, "river-health", tmp_path / "opip-2021.csv", 1)
+        assert {f["code"] for f in misplaced["findings"]} == {"E-SUBMITTER-NOT-APPLICABLE"}
         assert gateway.stop() == 0
+
+        report = tmp_path / "compliance.csv"
+        gateway.cli("compliance", "--year", "2022", "--submitter", "north-clinic",
+                    "--csv", str(report))
+        lines = list(csv.DictReader(io.StringIO(report.read_text(encoding="utf-8"))))
+        mine = {line["measure"]: line for line in lines if npi in line["measure"]}
+        owed = {f"opip-self-assessment {npi} {m}" for m in measures}
+        owed |= {f"opip-qi-plan {npi}", f"opip-qi-evaluation {npi}"}
+        assert set(mine) == owed
+        assert {line["status"] for line in mine.values()} <= {"accepted", "accepted_late"}
+        others = [line for line in lines if line["family"] == "opip" and npi not in
+                  line["measure"]]
+        assert others and {line["status"] for line in others} == {"missing"}
 
         out = tmp_path / "reports"
         run = gateway.cli("opip", "reports", "--year", "2021", "--out", str(out))

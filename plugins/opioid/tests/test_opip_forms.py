@@ -10,8 +10,10 @@ import pytest
 from gateway_opioid import datasets
 from opip_forms import write_form
 
+from bench.opioid_feed import feed_rows, write_feed
 from gateway.receipts.model import Status
 from gateway.reference import reference_view
+from gateway.submitters.registry_file import parse_registry
 
 
 @pytest.fixture
@@ -20,6 +22,24 @@ def accepted(tmp_path: Path, feed, submit) -> dict[str, dict]:
     assert receipt.status is Status.ACCEPTED, receipt.findings.by_code
     view = reference_view(tmp_path / "var")
     return {e.key: e.value for e in view.entries(datasets.prescribers(2021))}
+
+
+REGISTRY = """registry_version = "1"
+
+[[submitter]]
+id = "dhs-opioid-feed"
+name = "DHS opioid prescribing data feed"
+kind = "program"
+
+[[submitter]]
+id = "north-clinic"
+name = "North Clinic"
+kind = "clinic"
+npi = ["1234567893"]
+urgent_care = false
+well_child = false
+emr_since = 2012-01-01
+"""
 
 
 def pick(prescribers: dict[str, dict], system: str, required: bool, *, many: bool = False
@@ -82,6 +102,7 @@ def test_prescriber_of_another_health_system(tmp_path: Path, accepted, submit) -
     assert codes(receipt) == {"E-SUBMITTER-FACILITY"}
     (finding,) = receipt.findings.listed
     assert finding.row == 3 and finding.column == "prescriber_npi"
+    assert receipt.layer == "submitter"  # the check belongs to layer 4, made with the feed
     text = json.dumps(receipt.as_dict())
     assert "river-health" not in text  # never names the other health system
 
@@ -146,3 +167,16 @@ def test_the_latest_accepted_feed_counts(tmp_path: Path, accepted, feed, submit)
     assert submit(newer, "dhs-opioid-feed").status is Status.ACCEPTED
     after = reference_view(tmp_path / "var").get(datasets.prescribers(2021), npi).value
     assert after["qi_required"] != value["qi_required"] or after["measures"] != value["measures"]
+
+
+def test_feed_names_only_registered_health_systems(tmp_path: Path, submit) -> None:
+    registry = parse_registry(REGISTRY.encode(), "registry.toml")
+    rows = feed_rows(20, ["north-clinic", "ghost-clinic"])
+    receipt = submit(write_feed(tmp_path / "feed.csv", rows), "dhs-opioid-feed",
+                     registry=registry)
+    assert codes(receipt) == {"E-OPIP-UNKNOWN-HEALTH-SYSTEM"}
+    assert {f.row for f in receipt.findings.listed} == {
+        2 + i for i, row in enumerate(rows) if row[4] == "ghost-clinic"}
+    fine = submit(write_feed(tmp_path / "fine.csv", feed_rows(20, ["north-clinic", ""])),
+                  "dhs-opioid-feed", registry=registry)
+    assert fine.status is Status.ACCEPTED, fine.findings.by_code

@@ -17,6 +17,7 @@ import typer
 
 from gateway_opioid import datasets
 from gateway_opioid.program import program
+from gateway_opioid.report.data import PrescriberReport
 
 EXIT_OPERATIONAL = 2
 CHUNK = 250
@@ -41,17 +42,22 @@ def reports(
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", dir_okay=False,
         help="gateway.toml of the installation (default: as for serve).")] = None,
+    registry: Annotated[Path | None, typer.Option(
+        "--registry", dir_okay=False,
+        help="The registry (default: the one the config names, as for serve).")] = None,
 ) -> None:
     """Write one-page prescriber reports from the latest accepted prescribing data of a year,
-    and deliver each health system its own prescribers' CSV and ZIP of PDFs."""
+    and deliver each health system of the registry its own prescribers' CSV and ZIP of PDFs."""
     from gateway.daemon.config import ConfigError
     from gateway.site import open_site
+    from gateway.submitters.registry_file import RegistryError
     from gateway_opioid.report.data import reports as load_reports
     from gateway_opioid.report.delivery import deliver
 
     try:
-        site = open_site(config)
-    except ConfigError as err:
+        site = open_site(config, registry)
+        known = site.registry()
+    except (ConfigError, RegistryError, FileNotFoundError) as err:
         _fail(str(err))
     rules = program().rules(year)
     if rules is None:
@@ -67,15 +73,22 @@ def reports(
         missing = sorted(set(wanted) - {r.npi for r in found})
         if missing:
             _fail(f"not in the accepted prescribing data of {year}: {', '.join(missing)}")
+    names = {s.id: s.name for s in known} if known is not None else {}
     out.mkdir(parents=True, exist_ok=True)
-    draw_all(found, year, out, jobs)
+    draw_all(found, year, out, jobs, names)
     typer.echo(f"{len(found)} reports in {out} (prescribing data {info.submission_id})")
     if wanted:
         return
-    systems = sorted({r.health_system for r in found if r.health_system})
+    if known is not None:
+        systems = [s.id for s in known if known.health_system(s.id) is not None]
+    else:  # no registry: the health systems the feed names
+        systems = sorted({r.health_system for r in found if r.health_system})
     for system in systems:
-        for path in deliver(site, system, year, found, out):
-            typer.echo(f"delivered {path}")
+        try:
+            for path in deliver(site, system, year, found, out):
+                typer.echo(f"delivered {path}")
+        except FileNotFoundError as err:
+            typer.echo(f"gateway: not delivered: {err}", err=True)
 
 
 def _fail(message: str) -> None:
@@ -83,26 +96,28 @@ def _fail(message: str) -> None:
     raise typer.Exit(EXIT_OPERATIONAL)
 
 
-def draw_all(found: list, year: int, out: Path, jobs: int = 0) -> None:
-    """Draw every report, in worker processes when there are many."""
-    from gateway_opioid.report.pdf import render
-
-    rules = program().years[year]
+def draw_all(found: list[PrescriberReport], year: int, out: Path, jobs: int = 0,
+             names: dict[str, str] | None = None) -> None:
+    """Draw every report (``names``: health system names by id), in worker processes when
+    there are many."""
     jobs = jobs or os.cpu_count() or 1
+    names = names or {}
     if jobs == 1 or len(found) <= CHUNK:
-        for report in found:
-            render(report, rules, out / f"{report.npi}.pdf")
+        _draw_chunk(found, year, out, names)
         return
     chunks = [found[i:i + CHUNK] for i in range(0, len(found), CHUNK)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for _ in pool.map(_draw_chunk, chunks, [year] * len(chunks), [out] * len(chunks)):
+        for _ in pool.map(_draw_chunk, chunks, [year] * len(chunks), [out] * len(chunks),
+                          [names] * len(chunks)):
             pass
 
 
-def _draw_chunk(chunk: list, year: int, out: Path) -> int:
+def _draw_chunk(chunk: list[PrescriberReport], year: int, out: Path,
+                names: dict[str, str]) -> int:
     from gateway_opioid.report.pdf import render
 
     rules = program().years[year]
     for report in chunk:
-        render(report, rules, out / f"{report.npi}.pdf")
+        render(report, rules, out / f"{report.npi}.pdf",
+               names.get(report.health_system or ""))
     return len(chunk)
