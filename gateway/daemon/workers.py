@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import multiprocessing
 import pickle
 import resource
@@ -94,6 +95,7 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     validate = resolve_pipeline(pipeline)
+    reads_state = "state" in inspect.signature(validate).parameters
     while True:
         try:
             job: Job | None = conn.recv()
@@ -106,7 +108,7 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
             # written before the registry existed keeps working
             layer4 = {} if job.registry is None else {"registry": job.registry,
                                                        "policy": job.policy}
-            if job.state is not None:  # likewise only when there is reference data to read
+            if job.state is not None and reads_state:  # likewise, for older pipelines
                 layer4["state"] = Path(job.state)
             with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
                 receipt = validate(Path(job.path), submitter=job.submitter,
