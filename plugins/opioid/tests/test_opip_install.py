@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import sysconfig
 import venv
 from pathlib import Path
 
 from bench.opioid_feed import feed_rows, write_feed
+from tests.support.packaging import third_party_only
 
 PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
@@ -31,7 +31,7 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     gateway = env_dir / "bin" / "gateway"
     # third-party dependencies come from the test environment; both projects from the wheels
-    env = {"PYTHONPATH": sysconfig.get_path("purelib"), "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(third_party_only(tmp_path / "deps")), "PATH": "/usr/bin:/bin"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(gateway), *args], cwd=tmp_path, env=env,
