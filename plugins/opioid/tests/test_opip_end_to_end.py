@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from gateway_opioid import datasets
-from opip_forms import write_form
+from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.reference import reference_view
@@ -22,38 +22,6 @@ from tests.daemon.conftest import Gateway, settings
 
 SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
 FEED = "dhs-opioid-feed"
-REGISTRY = """registry_version = "1"
-
-[[submitter]]
-id = "dhs-opioid-feed"
-name = "DHS opioid prescribing data feed"
-kind = "program"
-
-[[submitter]]
-id = "north-clinic"
-name = "North Clinic and Family Practice Associates of the Upper Mississippi"
-kind = "clinic"
-npi = ["1234567893"]
-urgent_care = false
-well_child = false
-emr_since = 2012-01-01
-
-[[submitter]]
-id = "lake-hospital"
-name = "Lake Hospital"
-kind = "hospital"
-ccn = ["240001"]
-hospital_type = "PPS"
-
-[[submitter]]
-id = "river-health"
-name = "River Health"
-kind = "clinic"
-npi = ["1245319599"]
-urgent_care = false
-well_child = false
-emr_since = 2012-01-01
-"""
 
 
 def qi_required(gateway: Gateway, system: str) -> tuple[str, list[str]]:
@@ -143,6 +111,9 @@ def test_feed_forms_and_reports_through_the_daemon(tmp_path: Path,
                                   capture_output=True, text=True, check=True).stdout
             assert pdf.stem in text and "Specialty" in text and "%" in text
 
+        page = subprocess.run([poppler["pdftotext"], str(out / f"{north[0][1]}.pdf"), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert "North Clinic and Family Practice" in page  # the registry's name
         by_system = {s: {r[1] for r in rows if r[4] == s} for s in SYSTEMS}
         for system in SYSTEMS:
             folder = gateway.inbox / system / "reports"

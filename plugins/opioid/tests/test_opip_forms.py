@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gateway_opioid import datasets
-from opip_forms import write_form
+from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.receipts.model import Status
@@ -22,24 +22,6 @@ def accepted(tmp_path: Path, feed, submit) -> dict[str, dict]:
     assert receipt.status is Status.ACCEPTED, receipt.findings.by_code
     view = reference_view(tmp_path / "var")
     return {e.key: e.value for e in view.entries(datasets.prescribers(2021))}
-
-
-REGISTRY = """registry_version = "1"
-
-[[submitter]]
-id = "dhs-opioid-feed"
-name = "DHS opioid prescribing data feed"
-kind = "program"
-
-[[submitter]]
-id = "north-clinic"
-name = "North Clinic"
-kind = "clinic"
-npi = ["1234567893"]
-urgent_care = false
-well_child = false
-emr_since = 2012-01-01
-"""
 
 
 def pick(prescribers: dict[str, dict], system: str, required: bool, *, many: bool = False

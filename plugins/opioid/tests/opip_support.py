@@ -1,4 +1,5 @@
-"""Form files for the opip tests, written as a health system would fill the templates."""
+"""What the opip tests share: a registry with the program's feed and three health systems,
+and form files written as a health system fills the templates."""
 
 from __future__ import annotations
 
@@ -6,6 +7,39 @@ import csv
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+# The feed (a program submitter) and three health systems, one with a long name for the page.
+REGISTRY = """registry_version = "1"
+
+[[submitter]]
+id = "dhs-opioid-feed"
+name = "DHS opioid prescribing data feed"
+kind = "program"
+
+[[submitter]]
+id = "north-clinic"
+name = "North Clinic and Family Practice Associates of the Upper Mississippi"
+kind = "clinic"
+npi = ["1234567893"]
+urgent_care = false
+well_child = false
+emr_since = 2012-01-01
+
+[[submitter]]
+id = "lake-hospital"
+name = "Lake Hospital"
+kind = "hospital"
+ccn = ["240001"]
+hospital_type = "PPS"
+
+[[submitter]]
+id = "river-health"
+name = "River Health"
+kind = "clinic"
+npi = ["1245319599"]
+urgent_care = false
+well_child = false
+emr_since = 2012-01-01
+"""
 TEXT = "Written for the test: long enough to pass the twenty-character minimum."
 COLUMNS = {
     "self-assessment": ["measurement_year", "prescriber_npi", "measure", "report_reviewed",
