@@ -112,8 +112,8 @@ class PrescribingResults(ResultCalculator):
 
 
 def summary(table: pd.DataFrame, stats: FeedStats, rules: YearRules) -> dict[str, Any]:
-    """Counts, and per measure each group's average and QI threshold as displayed (percent,
-    rounded half up to 0.1)."""
+    """Counts, per measure each group's average and QI threshold as displayed (percent,
+    rounded half up to 0.1), and the QI-required prescribers with their measures."""
     measures: dict[str, Any] = {}
     for measure_id, measure in program().measures.items():
         groups = {s.specialty: {"prescribers_compared": s.compared,
@@ -129,7 +129,10 @@ def summary(table: pd.DataFrame, stats: FeedStats, rules: YearRules) -> dict[str
     return {"measurement_year": rules.year, "rows": len(table),
             "prescribers": int(table["prescriber_npi"].nunique()),
             "health_systems": systems,
-            "prescribers_qi_required": len(stats.required), "measures": measures}
+            "prescribers_qi_required": len(stats.required), "measures": measures,
+            # who must take part in QI, and on what (every prescriber's rates are in the
+            # reports and each health system's CSV; the receipt stays readable)
+            "qi_required": dict(sorted(stats.required.items()))}
 
 
 class PrescribingMemory(ReferenceCollector):

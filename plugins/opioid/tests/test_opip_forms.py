@@ -162,3 +162,16 @@ def test_feed_names_only_registered_health_systems(tmp_path: Path, submit) -> No
     fine = submit(write_feed(tmp_path / "fine.csv", feed_rows(20, ["north-clinic", ""])),
                   "dhs-opioid-feed", registry=registry)
     assert fine.status is Status.ACCEPTED, fine.findings.by_code
+
+
+def test_feed_receipt_names_the_qi_required(tmp_path: Path, feed, submit) -> None:
+    receipt = submit(feed(300), "dhs-opioid-feed")
+    remembered = reference_view(tmp_path / "var").entries(datasets.prescribers(2021))
+    required = {e.key: e.value["qi_required"] for e in remembered if e.value["qi_required"]}
+    assert receipt.results["qi_required"] == required
+    assert receipt.results["prescribers_qi_required"] == len(required) > 0
+    m2 = receipt.results["measures"]["M2"]
+    assert m2["qi_requirement"] and m2["minimum_denominator"] == 10
+    assert all(g["qi_threshold_percent"] is not None for g in m2["specialty_groups"].values()
+               if g["prescribers_compared"] >= 5)
+    assert receipt.results["measures"]["M1"]["prescribers_qi_required"] == 0
