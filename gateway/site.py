@@ -15,16 +15,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.daemon.config import find_config, load_config
+from gateway.daemon.config import ConfigError, find_config, load_config
 from gateway.daemon.layout import RECEIPTS_MODE
 from gateway.daemon.names import is_submitter_id
 from gateway.receipts.store import atomic_write
 from gateway.reference.model import ReferenceView
 from gateway.reference.store import reference_view
 from gateway.submitters.model import Registry
-from gateway.submitters.registry_file import load_registry
+from gateway.submitters.registry_file import RegistryError, load_registry
 
 REPORTS = "reports"
+
+
+class SiteError(RuntimeError):
+    """The installation cannot be used as configured (a bad config, a missing or refused
+    registry); the message says which file and why, for one line on the operator's screen."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +46,13 @@ class Site:
 
     def registry(self) -> Registry | None:
         """The registry the installation uses (as ``gateway serve`` would load it now), or
-        None when there is none. Raises ``RegistryError`` for a file the gateway refuses."""
-        return load_registry(self.registry_file) if self.registry_file is not None else None
+        None when there is none. Raises ``SiteError`` for a file the gateway refuses."""
+        if self.registry_file is None:
+            return None
+        try:
+            return load_registry(self.registry_file)
+        except RegistryError as err:
+            raise SiteError(str(err)) from None
 
     def reports_folder(self, submitter: str) -> Path:
         """``inbox/<submitter>/reports/``, which only that submitter can read."""
@@ -73,15 +83,17 @@ class Site:
 
 def open_site(config: Path | None = None, registry: Path | None = None) -> Site:
     """The installation named by ``config`` (or found as ``gateway serve`` finds it), with the
-    registry ``registry`` names or the config's. Raises ``ConfigError`` for a config that cannot
-    be used and ``FileNotFoundError`` for a named registry that does not exist."""
-    settings = load_config(find_config(config))
+    registry ``registry`` names or the config's. Raises ``SiteError`` for a config that cannot be
+    used or a named registry that does not exist."""
+    try:
+        settings = load_config(find_config(config))
+    except ConfigError as err:
+        raise SiteError(str(err)) from None
     chosen = registry or settings.registry
-    if not chosen.exists():
-        if registry is not None or settings.registry_configured:
-            raise FileNotFoundError(f"there is no registry file {chosen}")
-        chosen = None
-    return Site(inbox=settings.inbox, state=settings.state, registry_file=chosen)
+    if not chosen.exists() and (registry is not None or settings.registry_configured):
+        raise SiteError(f"there is no registry file {chosen}")
+    return Site(inbox=settings.inbox, state=settings.state,
+                registry_file=chosen if chosen.exists() else None)
 
 
-__all__ = ["REPORTS", "Site", "open_site"]
+__all__ = ["REPORTS", "Site", "SiteError", "open_site"]

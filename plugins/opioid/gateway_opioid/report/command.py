@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -48,16 +48,14 @@ def reports(
 ) -> None:
     """Write one-page prescriber reports from the latest accepted prescribing data of a year,
     and deliver each health system of the registry its own prescribers' CSV and ZIP of PDFs."""
-    from gateway.daemon.config import ConfigError
-    from gateway.site import open_site
-    from gateway.submitters.registry_file import RegistryError
+    from gateway.site import SiteError, open_site
     from gateway_opioid.report.data import reports as load_reports
     from gateway_opioid.report.delivery import deliver
 
     try:
         site = open_site(config, registry)
         known = site.registry()
-    except (ConfigError, RegistryError, FileNotFoundError) as err:
+    except SiteError as err:
         _fail(str(err))
     rules = program().rules(year)
     if rules is None:
@@ -91,7 +89,7 @@ def reports(
             typer.echo(f"gateway: not delivered: {err}", err=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"gateway: {message}", err=True)
     raise typer.Exit(EXIT_OPERATIONAL)
 
