@@ -107,7 +107,10 @@ def registry_check(
     kinds = {kind: sum(1 for s in registry if s.kind == kind)
              for kind in ("clinic", "hospital", "program")}
     inactive = sum(1 for s in registry if not s.active)
-    detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "no submitters"
+    if not len(registry):
+        typer.echo(f"{path}: OK, 0 submitters (no folder may submit yet)")
+        return
+    detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
     typer.echo(f"{path}: OK, {len(registry)} submitters ({detail}"
                f"{f'; {inactive} inactive' if inactive else ''})")
 

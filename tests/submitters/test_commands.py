@@ -123,15 +123,23 @@ def test_received_at_must_be_a_time() -> None:
     assert code == 2 and "ISO 8601" in err
 
 
+def test_init_writes_an_empty_registry_so_no_folder_may_submit_yet(tmp_path: Path) -> None:
+    code, out, _ = gateway("init", ".")
+    assert code == 0 and f"created {tmp_path / 'registry.toml'}" in out
+    code, out, _ = gateway("registry", "check")
+    assert code == 0 and "OK, 0 submitters" in out
+
+
 def test_submitter_add_writes_the_entry_and_the_folders(tmp_path: Path) -> None:
     assert gateway("init", ".")[0] == 0
+    comments = (tmp_path / "registry.toml").read_text(encoding="utf-8")
     code, out, _ = gateway("submitter", "add", "lake-cah", "--name", "Lakeside CAH",
                            "--kind", "hospital", "--ccn", "240100", "--hospital-type", "CAH",
                            "--submits-to-cms")
     assert code == 0, out
     assert (tmp_path / "inbox" / "lake-cah" / "upload").is_dir()
     text = (tmp_path / "registry.toml").read_text(encoding="utf-8")
-    assert text.startswith('registry_version = "1"\n')
+    assert text.startswith(comments)  # the operator's text is kept, the entry appended
     assert '[[submitter]]\nid = "lake-cah"\nname = "Lakeside CAH"\nkind = "hospital"\n' \
            'ccn = ["240100"]\nhospital_type = "CAH"\nsubmits_to_cms = true\n' in text
     code, out, _ = gateway("registry", "check")
