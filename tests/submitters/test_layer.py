@@ -197,3 +197,16 @@ def test_the_cart_hospital_type_comes_from_the_registry() -> None:
     assert receipt.status.value in ("accepted", "accepted_with_warnings")
     checked = check(files.CART, "cart-hospital", received_at="2015-07-01T15:00:00Z")
     assert checked.results is not None and checked.results["hospital_type"] == "PPS"
+
+
+def test_the_generated_error_code_list_has_every_submitter_code_with_its_hint() -> None:
+    from gateway.authoring.docs import error_codes_page
+    from gateway.pipeline import default_plugins
+
+    catalog = default_plugins().catalog
+    page = error_codes_page(catalog)
+    for code in ("E-SUBMITTER-UNKNOWN", "E-SUBMITTER-FACILITY", "E-SUBMITTER-NOT-APPLICABLE",
+                 "E-SUBMITTER-SAMPLE", "W-SUBMITTER-LATE", "E-SUBMITTER-LATE",
+                 "W-SUBMITTER-EARLY", "W-SUBMITTER-SKIPPED"):
+        assert code in page
+        assert catalog[code].hint in page
