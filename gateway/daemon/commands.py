@@ -35,7 +35,7 @@ from gateway.daemon.report import (
 from gateway.logging_setup import configure_logging
 from gateway.receipts.model import Status, new_submission_id
 from gateway.submitters.commands import RegistryOption
-from gateway.submitters.registry_edit import add_entry, check_entry, write_empty_registry
+from gateway.submitters.registry_edit import add_entry, check_entry
 from gateway.submitters.registry_file import RegistryError, load_registry
 
 EXIT_OPERATIONAL = 2
@@ -95,14 +95,11 @@ def serve(config: ConfigOption = None) -> None:
 
 def init(directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml, the inbox "
                                                         "and the state.")] = Path(".")) -> None:
-    """Create a commented gateway.toml and an empty registry.toml (unless they exist) and the
-    folders the config names. With the empty registry no folder may submit until its entry is
-    added (``gateway submitter add ID --name ... --kind ...``)."""
+    """Create a commented gateway.toml (unless one exists) and the folders it names."""
     target = directory / CONFIG_NAME
     with _operational():
         created = [target] if write_config(target) else []
         settings = load_config(target)
-        created += [settings.registry] if write_empty_registry(settings.registry) else []
         created += init_layout(settings)
         Ledger(settings.ledger).close()
     for path in created:

@@ -18,31 +18,6 @@ from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import parse_registry
 
 HEADER = 'registry_version = "1"\n'
-EMPTY = f"""\
-# registry.toml - who may submit files to the gateway, and the facts their obligations depend
-# on (docs/registry.md). One [[submitter]] table per inbox folder; check an edit with
-# `gateway registry check` before saving it over this file. A running gateway reloads it.
-{HEADER}
-# [[submitter]]
-# id = "demo-clinic"              # the inbox folder name
-# name = "Demo Family Clinic"
-# kind = "clinic"                 # clinic | hospital | program
-# npi = ["1234567893"]            # clinic NPIs that may appear in this submitter's files
-# urgent_care = false
-# well_child = true
-# emr_since = 2010-01-01
-#
-# [[submitter]]
-# id = "demo-hospital"
-# name = "Demo Regional Hospital"
-# kind = "hospital"
-# ccn = ["240001"]
-# hospital_type = "PPS"           # PPS | CAH
-# nicu_level = 0                  # 0-3
-# picu = false
-# submits_to_cms = false
-# admissions_last_year = 4200
-"""
 # the order keys are written in, as the spec's example has them
 ORDER = ("id", "name", "kind", "active", "npi", "urgent_care", "well_child", "emr_since", "ccn",
          "hospital_type", "nicu_level", "picu", "submits_to_cms", "admissions_last_year")
@@ -105,11 +80,3 @@ def check_entry(path: Path, fields: dict[str, Any]) -> None:
     ``path``; the file is not touched."""
     parse_registry((_current(path) + entry_text(fields)).encode("utf-8"), str(path))
 
-
-def write_empty_registry(path: Path) -> bool:
-    """Write a registry with no submitters (and a commented example) unless a file is there;
-    True when written."""
-    if path.exists():
-        return False
-    _replace(path, EMPTY)
-    return True
