@@ -28,6 +28,7 @@ from gateway.contract import (
     ObligationReader,
     RecordBatch,
     Registry,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
@@ -120,6 +121,14 @@ def gateway_template(route: Route, format: str) -> bytes | None:
 
 
 @hookspec(firstresult=True)
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    """The periods whose data ``route``'s reporting year collects and their submission windows,
+    or ``None`` when the route is not the family's. Release notes (``gateway schema diff``) and
+    the conformance kit read it; every declared year needs one. First non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
 def gateway_obligation_reader(route: Route, context: RuleContext,
                               sample: FileSample) -> ObligationReader | None:
     """A fresh ``ObligationReader`` for one file of ``route``: what the submitter layer checks
@@ -127,6 +136,15 @@ def gateway_obligation_reader(route: Route, context: RuleContext,
     its records (and, for a file rejected before them, from ``sample``). ``context`` carries the
     registry and the sending submitter. ``None``: the file answers no obligation and the layer
     checks nothing but the submitter. First non-None result wins.
+    """
+
+
+@hookspec
+def gateway_example_dirs() -> list[Traversable]:
+    """Folders of example files, laid out ``<year>/<measure>/<level>/valid/`` and
+    ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
+    (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
+    invalid example per measure and level. All results are collected.
     """
 
 
