@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.contract import Obligation, ObligationReader, Route
 from gateway.pipeline import validate_file
 from gateway.receipts.model import Receipt
+from gateway.submitters.layer import SubmitterLayer
 from gateway.submitters.registry_file import parse_registry
 from gateway.submitters.windows import SubmitterPolicy
 from tests.submitters import files
@@ -210,3 +212,25 @@ def test_the_generated_error_code_list_has_every_submitter_code_with_its_hint() 
                  "W-SUBMITTER-EARLY", "W-SUBMITTER-SKIPPED"):
         assert code in page
         assert catalog[code].hint in page
+
+
+class _HospitalOnly(ObligationReader):
+    """An outside family's reader that declares only what the core needs."""
+
+    kinds = ("hospital",)
+
+    def finish(self) -> list[Obligation]:
+        return []
+
+
+def test_a_family_for_hospitals_refuses_a_clinic_sender_through_its_declared_kinds() -> None:
+    registry = parse_registry(DEMO.encode(), "registry.toml")
+    clinic = registry.get("demo-clinic")
+    assert clinic is not None
+    layer = SubmitterLayer(clinic, Route("outside", "X", "summary", 2015), _HospitalOnly(),
+                           SubmitterPolicy(), ON_TIME_ODC)
+    findings = layer.judge()
+    assert [f.code for f in findings] == ["E-SUBMITTER-NOT-APPLICABLE"]
+    assert findings[0].message == ("X (outside) files are sent by hospital submitters; the "
+                                   "registry lists your organisation as a clinic.")
+    assert layer.answered() == []
