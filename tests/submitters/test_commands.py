@@ -117,6 +117,15 @@ def test_received_at_previews_the_window_and_the_config_switch_rejects(tmp_path:
         ("submitter", ["E-SUBMITTER-LATE"])
 
 
+def test_the_text_receipt_names_the_obligation_and_the_timing(tmp_path: Path) -> None:
+    path = write_registry(tmp_path)
+    code, out, _ = gateway("validate", str(files.ODC), "--submitter", "demo-clinic",
+                           "--registry", str(path), "--received-at", "2014-12-31T09:00:00-06:00")
+    assert code == 0
+    assert "Obligation: ODC 2015, due 2015-02-15 (received early)" in out
+    assert "W-SUBMITTER-EARLY" in out
+
+
 def test_received_at_must_be_a_time() -> None:
     code, _, err = gateway("validate", str(files.ODC), "--submitter", "x", "--received-at",
                            "yesterday")
