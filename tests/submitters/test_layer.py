@@ -11,6 +11,7 @@ import pytest
 from gateway.contract import Obligation, ObligationReader, Route
 from gateway.pipeline import validate_file
 from gateway.receipts.model import Receipt
+from gateway.receipts.schema import receipt_errors
 from gateway.submitters.layer import SubmitterLayer
 from gateway.submitters.registry_file import parse_registry
 from gateway.submitters.windows import SubmitterPolicy
@@ -60,6 +61,7 @@ def test_an_accepted_file_says_which_obligation_it_answers() -> None:
         "subject": "", "due": "2015-02-15", "opens": "2015-01-01", "levels": ["patient"],
         "required": True, "note": "", "level": "patient", "timing": "on_time"}]
     assert receipt.registry_entry is not None and receipt.registry_entry["id"] == "demo-clinic"
+    assert receipt_errors(receipt.as_dict()) == []  # the receipt schema describes obligations
 
 
 def test_another_hospitals_ccn_is_rejected_naming_the_row_and_never_the_owner() -> None:
