@@ -77,7 +77,7 @@ def registry_for(chosen: Setting) -> Registry | None:
 def register(app: typer.Typer) -> None:
     """Add ``registry check``, ``compliance`` and ``calendar`` to ``app``."""
     group = typer.Typer(help="Check the submitter registry (registry.toml).",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     group.command("check")(registry_check)
     app.add_typer(group, name="registry")
     app.command()(compliance)
