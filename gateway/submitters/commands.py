@@ -160,7 +160,8 @@ def compliance(
     year: Annotated[int, typer.Option(help="The reporting year.")],
     submitter: SubmitterOption = None,
     csv_file: Annotated[Path | None, typer.Option(
-        "--csv", dir_okay=False, help="Also write the lines as CSV to this file.")] = None,
+        "--csv", dir_okay=False, help="Also write the lines as CSV to this file ('-': print "
+                                      "the CSV instead of the table).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Judge missing/not due on this day (YYYY-MM-DD; default today).")] = None,
     registry: RegistryOption = None,
@@ -174,9 +175,10 @@ def compliance(
         chosen = setting(registry, config)
         day = _day(as_of, today(chosen.policy.timezone))
         lines = _lines(chosen, _required_registry(chosen), [year], submitter, day)
-        if csv_file is not None:
+        if csv_file is not None and str(csv_file) != "-":
             csv_file.write_text(render_csv(lines), encoding="utf-8", newline="")
-    typer.echo(render_terminal(lines), nl=False)
+    printed = render_csv(lines) if str(csv_file) == "-" else render_terminal(lines)
+    typer.echo(printed, nl=False)
 
 
 def calendar(

@@ -148,20 +148,26 @@ class SubmitterLayer:
         return [dataclasses.replace(sample, message=message)]
 
     def _window(self) -> list[Finding]:
+        """One finding per deadline missed (or window not yet open), however many obligations
+        share it: a form listing 500 prescribers is one late file, not 500."""
         day = program_day(self.received_at, self.policy.timezone)
-        out = []
+        late: dict[str, list[Obligation]] = {}
+        early: dict[str, list[Obligation]] = {}
         for obligation in self.obligations():
             when = timing(obligation, day)
             if when is Timing.LATE:
-                code = "E-SUBMITTER-LATE" if self.policy.late == LATE_REJECT \
-                    else "W-SUBMITTER-LATE"
-                out.append(Finding(code, f"Received {day.isoformat()}, after the deadline of "
-                                   f"{obligation.label} ({obligation.due.isoformat()})."))
+                late.setdefault(obligation.due.isoformat(), []).append(obligation)
             elif when is Timing.EARLY and obligation.opens is not None:
-                out.append(Finding("W-SUBMITTER-EARLY", f"Received {day.isoformat()}, before "
-                                   f"the window for {obligation.label} opens on "
-                                   f"{obligation.opens.isoformat()}."))
-        return out
+                early.setdefault(obligation.opens.isoformat(), []).append(obligation)
+        code = "E-SUBMITTER-LATE" if self.policy.late == LATE_REJECT else "W-SUBMITTER-LATE"
+        received = day.isoformat()
+        return [
+            *(Finding(code, f"Received {received}, after the deadline of {_what(owed)} "
+                            f"({due}).") for due, owed in late.items()),
+            *(Finding("W-SUBMITTER-EARLY", f"Received {received}, before the window for "
+                                           f"{_what(owed)} opens on {opens}.")
+              for opens, owed in early.items()),
+        ]
 
     def answered(self) -> list[dict[str, Any]]:
         """The obligations the file answers, as the receipt and the ledger record them, with
@@ -169,3 +175,12 @@ class SubmitterLayer:
         day = program_day(self.received_at, self.policy.timezone)
         return [{**o.as_dict(), "level": self.route.level, "timing": timing(o, day).value}
                 for o in self.obligations()]
+
+
+def _what(obligations: list[Obligation]) -> str:
+    """``ODC 2015``, or ``3 obligations (self-assessment 2022 (...), ...)`` for several."""
+    if len(obligations) == 1:
+        return obligations[0].label
+    shown = ", ".join(o.label for o in obligations[:3])
+    more = ", ..." if len(obligations) > 3 else ""
+    return f"{len(obligations)} obligations ({shown}{more})"

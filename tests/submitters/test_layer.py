@@ -4,6 +4,7 @@ applicability, sampling, window."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -236,3 +237,28 @@ def test_a_family_for_hospitals_refuses_a_clinic_sender_through_its_declared_kin
     assert findings[0].message == ("X (outside) files are sent by hospital submitters; the "
                                    "registry lists your organisation as a clinic.")
     assert layer.answered() == []
+
+
+class _Forms(ObligationReader):
+    """A form listing several prescribers answers one obligation per prescriber, one deadline."""
+
+    def finish(self) -> list[Obligation]:
+        return [Obligation("forms", "plan", 2022, "2022", due=date(2022, 6, 15),
+                           opens=date(2022, 3, 1), subject=npi)
+                for npi in ("1234567802", "1234567810", "1234567828", "1234567836")]
+
+
+@pytest.mark.parametrize(("received", "code", "says"), [
+    ("2022-06-20T12:00:00Z", "W-SUBMITTER-LATE", "after the deadline of 4 obligations (plan "
+     "2022 (1234567802), plan 2022 (1234567810), plan 2022 (1234567828), ...) (2022-06-15)"),
+    ("2022-02-01T12:00:00Z", "W-SUBMITTER-EARLY", "before the window for 4 obligations"),
+])
+def test_obligations_sharing_a_deadline_make_one_finding(received: str, code: str,
+                                                         says: str) -> None:
+    registry = parse_registry(DEMO.encode(), "registry.toml")
+    layer = SubmitterLayer(registry.get("demo-clinic"), Route("forms", "plan", "summary", 2022),
+                           _Forms(), SubmitterPolicy(), received)  # type: ignore[arg-type]
+    findings = layer.judge()
+    assert [f.code for f in findings] == [code]
+    assert says in findings[0].message
+    assert {o["timing"] for o in layer.answered()} == {code.split("-")[-1].lower()}
