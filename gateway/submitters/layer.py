@@ -18,6 +18,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from gateway.contract import RecordBatch, Route
 from gateway.findings import Finding
 from gateway.submitters.model import Obligation, ObligationReader, Submitter
@@ -76,17 +78,21 @@ class SubmitterLayer:
 
     def _observe_facility(self, batch: RecordBatch, column: str, allowed: set[str]) -> None:
         values = batch.frame[column].astype("string")
-        outside = (~values.isin(allowed) & values.notna()).to_numpy()
-        if not outside.any():
+        where = np.flatnonzero((~values.isin(allowed) & values.notna()).to_numpy())
+        if not len(where):
             return
-        for i in outside.nonzero()[0]:
-            key = (column, str(values.iloc[int(i)]))
+        foreign = values.iloc[where]
+        counts = foreign.value_counts()
+        first = ~foreign.duplicated().to_numpy()  # one look per distinct id, not per row
+        for i, value in zip(where[first], foreign.to_numpy()[first], strict=True):
+            key = (column, str(value))
             seen = self.foreign.get(key)
             if seen is not None:
-                seen[1] += 1
+                seen[1] += int(counts[value])
             elif len(self.foreign) < MAX_FOREIGN_IDS:
                 self.foreign[key] = [batch.finding(int(i), "E-SUBMITTER-FACILITY", "",
-                                                   column=column, value=key[1]), 1]
+                                                   column=column, value=key[1]),
+                                     int(counts[value])]
 
     # -- once the file rules have passed --------------------------------------------------------
 
