@@ -3,7 +3,8 @@
 ``gateway validate`` and the daemon both call ``validate_file``; the daemon adds intake, workers
 and delivery around it. Layers run in the specification's order and the first one that fails
 decides the receipt. Everything runs in one streaming pass: records are typed and checked batch
-by batch while the file rules and result calculators keep their running aggregates.
+by batch while the file rules, result calculators and the submitter layer (with a registry:
+``gateway.submitters.layer``) keep their running aggregates.
 """
 
 from __future__ import annotations

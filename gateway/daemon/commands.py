@@ -104,7 +104,8 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml
         Ledger(settings.ledger).close()
     for path in created:
         typer.echo(f"created {path}")
-    typer.echo(f"next: gateway submitter add ID --config {target}")
+    typer.echo(f"next: gateway submitter add ID --name NAME --kind clinic|hospital|program "
+               f"--config {target}")
 
 
 def submitter_add(

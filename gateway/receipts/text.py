@@ -64,6 +64,10 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
         r = receipt.route
         out.append(f"Measure:    {r.measure} ({r.family}), {r.level} level, "
                    f"reporting year {r.reporting_year}")
+    for owed in receipt.obligations:  # what the file answers, and against which deadline
+        subject = f" ({owed['subject']})" if owed.get("subject") else ""
+        out.append(f"Obligation: {owed['measure']} {owed['period']}{subject}, due "
+                   f"{owed['due']} (received {str(owed['timing']).replace('_', ' ')})")
     if receipt.replaces:
         out.append(f"Replaces:   receipt of submission {receipt.replaces}")
     counts = data["counts"]

@@ -183,3 +183,15 @@ def test_registry_edits_apply_to_the_next_file_and_a_broken_edit_is_refused(
     third = by_name(gateway.wait_receipts("demo-clinic", 3))["odc-summary-full.csv"]
     assert third["status"] == "accepted_with_warnings" and codes(third) == ["W-SUBMITTER-LATE"]
     assert gateway.stop() == 0
+
+
+def test_serve_refuses_to_start_on_a_broken_or_missing_named_registry(gateway: Gateway) -> None:
+    (gateway.root / "registry.toml").write_text('registry_version = "1"\nsubmitters = []\n',
+                                                encoding="utf-8")
+    run = gateway.cli("serve", check=False)
+    assert run.returncode == 2
+    assert "line 2: unknown key 'submitters'" in run.stderr
+    with gateway.config.open("a", encoding="utf-8") as config:
+        config.write('[registry]\nfile = "elsewhere.toml"\n')
+    run = gateway.cli("serve", check=False)
+    assert run.returncode == 2 and "elsewhere.toml" in run.stderr and "does not exist" in run.stderr
