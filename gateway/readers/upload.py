@@ -85,7 +85,7 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
     if found == XLSX:
         check_workbook_archive(path, facts.bytes, limits)
         return XlsxDocument(path, limits)
-    check_utf8(path, facts.utf8)
+    check_utf8(path, facts.utf8, found)
     if found == CSV:
         return CsvDocument(path, limits)
     return XmlDocument(path, limits)

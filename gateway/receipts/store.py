@@ -53,6 +53,7 @@ def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None
                   ) -> tuple[Path, Path]:
     """Write the text receipt first and the JSON last: the JSON's presence marks completion."""
     folder.mkdir(parents=True, exist_ok=True)
+    receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
     json_path, text_path = receipt_paths(receipt, folder)
     atomic_write(text_path, render_text(receipt, catalog).encode("utf-8"))
     document = json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False) + "\n"
