@@ -42,7 +42,9 @@ def validate(
     submitter: Annotated[str, typer.Option(help="The submitter id (its inbox folder name).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON receipt.")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON and text receipts "
-                                                  "into this folder.", file_okay=False)] = None,
+                                                  "(and, for a file with problems, its "
+                                                  "annotated copy) into this folder.",
+                                             file_okay=False)] = None,
     option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
                                                    "e.g. hospital_type=CAH.")] = [],  # noqa: B006
 ) -> None:
@@ -54,7 +56,7 @@ def validate(
     plugins = default_plugins()
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins)
     if out is not None:
-        write_receipt(receipt, out, plugins.catalog)
+        write_receipt(receipt, out, plugins.catalog, document=file)
     if as_json:
         typer.echo(json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False))
     else:
