@@ -17,8 +17,10 @@ from gateway.authoring import commands as authoring_commands
 from gateway.daemon import commands as daemon_commands
 from gateway.receipts.model import Status
 
+# Plain help (no Rich panels): Rich help labels every flag ``<bool>``, which reads as noise.
+HELP_STYLE = None
 app = typer.Typer(help="Validating gateway for statewide quality reporting files.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=HELP_STYLE)
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
 daemon_commands.register(app)
