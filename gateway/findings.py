@@ -97,6 +97,13 @@ class FindingList:
         for finding in findings:
             self.add(finding)
 
+    def merge(self, other: FindingList) -> None:
+        """Add another list's findings and counts (those it did not list are counted only)."""
+        self.errors += other.errors
+        self.warnings += other.warnings
+        self.by_code.update(other.by_code)
+        self.listed.extend(other.listed[:max(self.cap - len(self.listed), 0)])
+
     def give_hints(self, catalog: Catalog, format: str | None) -> None:
         """Every listed finding with a fix: its own, else its code's (as worded for the
         file's ``format``), else a general one for a code the catalog lacks."""

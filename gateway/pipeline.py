@@ -148,7 +148,8 @@ def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Rec
         return
     for rule in rules:
         rule_findings.extend(rule.finish())
-    receipt.findings = rule_findings
+    record_findings.merge(rule_findings)  # the record layer's warnings (a short row) stay
+    receipt.findings = record_findings
     if rule_findings.errors:
         receipt.layer = Layer.FILE_RULES.value
         return
