@@ -127,7 +127,8 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Remove the retired measure; the message gives the quarter it was retired."),
     # -- record layer -------------------------------------------------------------------------
     ErrorCode("E-RECORD-TYPE", _R, "A value is not of the column's type (a whole number, a "
-              "decimal number or text).", "Enter the value in the form the column asks for."),
+              "decimal number or text).", "Enter the value in the form the column asks for.",
+              (("xml", "Enter the value in the form the element asks for."),)),
     ErrorCode("E-RECORD-CODE", _R, "A coded value is not one of the column's allowed codes.",
               "Use one of the codes listed in the message (upper or lower case)."),
     ErrorCode("E-RECORD-RANGE", _R, "A number is outside the column's allowed range.",
@@ -162,13 +163,15 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Recompute the rate from the numerator and denominator (the message shows both)."),
     ErrorCode("E-RULE-TOTALS", _FR,
               "Strata do not add up to their total row, or a total row is missing.",
-              "Make every stratum's counts add up to the total row of the same component."),
+              "Make every stratum's counts add up to the total row of the same component.",
+              (("xml", "Make the strata's counts add up to the total of the same component."),)),
     ErrorCode("E-RULE-COMPOSITE", _FR,
               "A composite's numerator is larger than one of its parts' numerators, or a part "
               "is missing.",
               "A patient who meets every target meets each one: recheck the composite count."),
     ErrorCode("E-RULE-DUPLICATE", _FR, "Two rows describe the same patient or the same stratum.",
-              "Keep one row for each; the message names both rows."),
+              "Keep one row for each; the message names both rows.",
+              (("xml", "Keep one element for each; the message names where both are."),)),
     ErrorCode("E-RULE-SAMPLE-SIZE", _FR, "The sample breaks the sampling rules of the measure.",
               "Follow the sampling rules in the message, or submit the full population."),
     ErrorCode("E-RULE-PERIOD", _FR,
@@ -183,7 +186,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Values in one row or across rows contradict each other.",
               "Correct the values named so they agree."),
     ErrorCode("E-RULE-MISSING-MEASURE", _FR, "A measure or row the file must contain is missing.",
-              "Add the missing measure or row named in the message."),
+              "Add the missing measure or row named in the message.",
+              (("xml", "Add the missing <measure> element named in the message (the template "
+                       "has every one)."),)),
     ErrorCode("W-RULE-PLAUSIBILITY", _FR, "A value is allowed but unusual; please check it.",
               "No change is needed if the value is right."),
     # -- submitter layer ----------------------------------------------------------------------

@@ -136,7 +136,9 @@ class StrataAddUp(SummaryRule):
                 if summed != int(total[count]):
                     yield self.at(total, f"Component {component}: the {count}s of "
                                   f"the strata by {breakdown.replace(',', ' x ')} add up to "
-                                  f"{summed}, but the total row says {total[count]}.", count)
+                                  f"{summed}, but the total row says {total[count]}.", count,
+                                  hint=f"Make the strata's {count}s add up to "
+                                       f"{total[count]}, or correct the total row to {summed}.")
 
 
 class RateMatches(SummaryRule):
@@ -155,7 +157,9 @@ class RateMatches(SummaryRule):
             if abs(row["reported_rate"] - expected) > RATE_TOLERANCE:
                 yield self.at(row, f"reported_rate {row['reported_rate']} does not "
                               f"match 100 x {row['numerator']} / {denominator} = "
-                              f"{expected:.1f} ({self.label(row)}).", "reported_rate")
+                              f"{expected:.1f} ({self.label(row)}).", "reported_rate",
+                              hint=f"Enter {expected:.1f} as reported_rate, or correct the "
+                                   "numerator and denominator if they are wrong.")
 
 
 class CompositeWithinParts(SummaryRule):
