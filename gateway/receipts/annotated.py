@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
 
-MAX_COPIED_ROWS = 20_000
+MAX_COPIED_ROWS = 10_000
 MAX_CELL_CHARS = 32_767  # what one spreadsheet cell holds
 _RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATA_SHEET = "data"  # the sheet the XLSX reader takes when a workbook has one
