@@ -186,3 +186,17 @@ def test_libreoffice_opens_the_annotated_workbook_and_shows_the_marks(tmp_path: 
                  and abs(pixels[i + 2] - 0xCE) < 8)
     assert width > 0 and height > 0
     assert marked > 20, "no cell on the first page is filled red"
+
+
+def test_a_warned_file_gets_a_copy_with_the_warning_marked_amber(tmp_path: Path) -> None:
+    source = ROOT / "plugins/clinic/mncm/examples/2015/odc/summary/valid/odc-summary-full.csv"
+    rows = read_rows(source)
+    index = next(i for i, r in enumerate(rows) if i and r[-1] == "" and r[-2] == "")
+    rows[index] = rows[index][:-2]  # a short row: accepted with a warning
+    path = write_table(rows, tmp_path / "short.csv")
+    receipt = check(path)
+    assert receipt.status.value == "accepted_with_warnings"
+    [finding] = receipt.findings.listed
+    data = load_workbook(_write(receipt, path, tmp_path / "out")).worksheets[0]
+    assert data[finding.cell].fill.fgColor.rgb == "FFFFEB9C"
+    assert finding.message in data[finding.cell].comment.text
