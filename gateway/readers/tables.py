@@ -202,16 +202,18 @@ class CsvDocument(TableDocument):
             notes: list[Finding] = []
             try:
                 next(reader, None)  # the header
+                start = reader.line_num + 1  # the line the next record begins on
                 for record in reader:
                     row += 1
+                    line, start = start, reader.line_num + 1
                     self._check_rows(row - 1)
                     if row - 2 < skip:
                         continue
                     if len(record) > width:
                         raise FileProblem.of(
-                            "E-FILE-MALFORMED", f"Line {reader.line_num} (row {row}) has "
+                            "E-FILE-MALFORMED", f"Line {line} (row {row}) has "
                             f"{len(record)} cells but the header has {width}; the CSV cannot "
-                            "be read reliably.", row=row, line=reader.line_num,
+                            "be read reliably.", row=row, line=line,
                             cell=f"{column_letter(width)}{row}",
                             hint="Delete the extra cells (or quote a value that holds a "
                                  "comma) so every row has as many cells as the header.")
@@ -222,11 +224,11 @@ class CsvDocument(TableDocument):
                     if len(pending) == batch_size:
                         yield from self._rows_batch(pending, row - len(pending) + 1, notes)
                         pending, notes = [], []
-            except csv.Error:
+            except csv.Error:  # in the record after ``row``, which began on line ``start``
                 raise FileProblem.of(
-                    "E-FILE-MALFORMED", f"Line {reader.line_num} (row {row}): a quoted cell is "
-                    "not closed, or a '\"' stands inside a cell that is not quoted.",
-                    row=row, line=reader.line_num,
+                    "E-FILE-MALFORMED", f"Line {start} (row {row + 1}): a quoted cell is not "
+                    "closed, or a '\"' stands inside a cell that is not quoted.",
+                    row=row + 1, line=start,
                     hint="Check that quotes are paired; export the file again.") from None
         if pending:
             yield from self._rows_batch(pending, row - len(pending) + 1, notes)

@@ -32,12 +32,15 @@ _MAX_RANGES = 20  # row ranges shown for one grouped finding before "and N more"
 
 
 def _place(finding: Finding) -> str:
-    if finding.xpath or finding.line:
+    if finding.xpath or (finding.line and finding.row is None):
         return f"line {finding.line}, {finding.xpath}" if finding.xpath else f"line {finding.line}"
+    line = f" (line {finding.line})" if finding.line else ""
     if finding.cell:
-        return f"row {finding.row}, cell {finding.cell} ({finding.column})"
+        column = f" ({finding.column})" if finding.column else ""
+        return f"row {finding.row}, cell {finding.cell}{column}{line}"
     if finding.row is not None:
-        return f"row {finding.row}" + (f", column {finding.column}" if finding.column else "")
+        return f"row {finding.row}" + (f", column {finding.column}" if finding.column else "") \
+            + line
     if finding.column:
         return f"column {finding.column}"
     return "whole file"
@@ -66,7 +69,7 @@ def _group_place(group: list[Finding]) -> str:
     first = group[0]
     if len(group) == 1:
         return _place(first)
-    if first.xpath or first.line:
+    if first.xpath or (first.line and first.row is None):
         return f"lines {number_ranges([f.line for f in group if f.line is not None])}"
     rows = [f.row for f in group if f.row is not None]
     column = f", column {first.column}" if first.column else ""

@@ -229,3 +229,13 @@ def test_short_row_missing_only_empty_optional_cells_is_accepted_with_a_warning(
     assert receipt.status.value == "accepted_with_warnings"
     assert [(f.code, f.row) for f in receipt.findings.listed] == [
         ("W-RECORD-SHORT-ROW", index + 1)]
+
+
+def test_unclosed_quote_names_the_row_and_line_it_begins_on(tmp_path: Path) -> None:
+    rows = read_rows(ODC_PATIENT)
+    lines = [",".join(r) for r in rows[:6]]
+    lines[3] = lines[3].replace("MRN", '"MRN', 1)  # row 4's quote is never closed
+    path = tmp_path / "quote.csv"
+    path.write_text("\n".join(lines) + "\n")
+    [finding] = check(path).findings.listed
+    assert (finding.code, finding.row, finding.line) == ("E-FILE-MALFORMED", 4, 4)
