@@ -360,8 +360,7 @@ class Service:
         submission = task.submission
         folders = submitter_folders(self.config, submission.submitter)
         self.ledger.validated(receipt, failure)
-        json_path, _ = write_receipt(receipt, folders.receipts, self.catalog,
-                                     document=spool_path(self.config, submission.submission_id))
+        json_path, _ = write_receipt(receipt, folders.receipts, self.catalog)
         self.ledger.receipt_written(submission.submission_id, json_path)
         file_original(submission, receipt.status is not Status.REJECTED, self.config,
                       self.ledger)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
+
 from gateway.findings import Finding
 from gateway.receipts.model import Receipt, Status
 
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
+
+log = structlog.get_logger("gateway.receipts")
 
 MAX_COPIED_ROWS = 10_000
 MAX_CELL_CHARS = 32_767  # what one spreadsheet cell holds
@@ -78,6 +82,17 @@ def annotated_copy(receipt: Receipt, document: Path | None) -> Annotation | None
     if receipt.file.format in ("csv", "xlsx"):
         return Annotation(".annotated.xlsx", annotated_workbook(receipt, document))
     return None
+
+
+def annotate(receipt: Receipt, document: Path) -> None:
+    """Attach the annotated copy to the receipt, where the upload is at hand (the daemon's
+    worker, under its time and memory limits); a copy that cannot be made is logged by type
+    only (never a value) and the receipt goes out without it."""
+    try:
+        receipt.annotation = annotated_copy(receipt, document)
+    except Exception as err:  # a damaged upload must not cost the submitter the receipt
+        log.warning("annotated_copy_failed", submission_id=receipt.submission_id,
+                    error_type=type(err).__name__)
 
 
 def findings_csv(findings: Sequence[Finding]) -> bytes:

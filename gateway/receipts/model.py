@@ -6,11 +6,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
 from gateway.contract import Route
 from gateway.findings import Finding, FindingList
+
+if TYPE_CHECKING:
+    from gateway.receipts.annotated import Annotation
 
 RECEIPT_VERSION = "1"
 
@@ -64,6 +67,8 @@ class Receipt:
     replaces: str | None = None
     created_at: str = field(default_factory=utc_now_text)
     timings: dict[str, float] = field(default_factory=dict)
+    # the annotated copy of the upload, made where the upload was read (a worker); not JSON
+    annotation: Annotation | None = field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> Status:

@@ -11,14 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
-import structlog
-
 from gateway.catalog import Catalog
-from gateway.receipts.annotated import annotated_copy
+from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.receipts.text import render_text
-
-log = structlog.get_logger("gateway.receipts")
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -56,9 +52,9 @@ def receipt_paths(receipt: Receipt, folder: Path) -> tuple[Path, Path]:
 
 def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None,
                   document: Path | None = None) -> tuple[Path, Path]:
-    """Write the annotated copy of ``document`` (the uploaded file, when the receipt has
-    findings to mark), then the text receipt, and the JSON last: the JSON's presence marks
-    completion."""
+    """Write the receipt's annotated copy (made now from ``document``, the uploaded file, when
+    the receipt does not carry one yet), then the text receipt, and the JSON last: the JSON's
+    presence marks completion."""
     folder.mkdir(parents=True, exist_ok=True)
     receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
     json_path, text_path = receipt_paths(receipt, folder)
@@ -70,16 +66,11 @@ def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None
 
 
 def _write_annotated(receipt: Receipt, document: Path | None, folder: Path) -> Path | None:
-    """``<submission_id>.<file name>.annotated.xlsx`` (tables) or ``.findings.csv`` (XML).
-    A copy that cannot be made costs the submitter a convenience, never the receipt."""
-    try:
-        annotation = annotated_copy(receipt, document)
-        if annotation is None:
-            return None
-        path = folder / f"{receipt.submission_id}.{receipt.file.name}{annotation.suffix}"
-        atomic_write(path, annotation.data)
-        return path
-    except Exception as err:  # a damaged upload or a full disk: the receipt still goes out
-        log.warning("annotated_copy_failed", submission_id=receipt.submission_id,
-                    error_type=type(err).__name__)
+    """``<submission_id>.<file name>.annotated.xlsx`` (tables) or ``.findings.csv`` (XML)."""
+    if receipt.annotation is None and document is not None:
+        annotate(receipt, document)
+    if receipt.annotation is None:
         return None
+    path = folder / f"{receipt.submission_id}.{receipt.file.name}{receipt.annotation.suffix}"
+    atomic_write(path, receipt.annotation.data)
+    return path
