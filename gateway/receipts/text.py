@@ -71,10 +71,14 @@ def _group_place(group: list[Finding]) -> str:
         return _place(first)
     if first.xpath or (first.line and first.row is None):
         return f"lines {number_ranges([f.line for f in group if f.line is not None])}"
-    rows = [f.row for f in group if f.row is not None]
+    rows = sorted({f.row for f in group if f.row is not None})
     column = f", column {first.column}" if first.column else ""
     letter = "".join(ch for ch in (first.cell or "") if ch.isalpha())
-    return f"rows {number_ranges(rows)}{column}" + (f" (cells {letter})" if letter else "")
+    if letter and rows and rows[-1] - rows[0] == len(rows) - 1:
+        column += f" (cells {letter}{rows[0]}-{letter}{rows[-1]})"
+    elif letter:
+        column += f" (column {letter})"
+    return f"rows {number_ranges(rows)}{column}"
 
 
 def _groups(findings: list[Finding]) -> list[list[Finding]]:

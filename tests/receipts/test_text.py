@@ -26,8 +26,8 @@ def test_findings_that_differ_only_in_their_row_are_shown_once_with_their_rows(
     assert [f["row"] for f in document["findings"]] == list(range(2, len(rows) + 1))
     problem_lines = [line for line in text.splitlines() if line.startswith("  - ")]
     assert problem_lines == [
-        f"  - rows 2-{len(rows)}, column clinic_npi (cells A): clinic_npi '1234567890' is not "
-        "a valid NPI: 10 digits with a correct check digit."]
+        f"  - rows 2-{len(rows)}, column clinic_npi (cells A2-A{len(rows)}): clinic_npi "
+        "'1234567890' is not a valid NPI: 10 digits with a correct check digit."]
     assert text.count("Copy the") <= 2  # the fix once (code and column), not once per row
     assert f"{len(rows) - 1} errors" in text
 
