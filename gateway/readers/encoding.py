@@ -52,7 +52,7 @@ class Utf8Scan:
 def check_utf8(path: Path, scan: Utf8Scan | None = None, format: str = "csv") -> None:
     """Raise ``E-FILE-ENCODING`` with the byte offset and line of the first invalid byte;
     ``scan`` is the result of the pass that hashed the file (otherwise the file is read);
-    ``format`` (as sniffed) chooses the advice and is kept on the problem for the receipt."""
+    ``format`` (as sniffed) chooses the advice."""
     if scan is None:
         scan = Utf8Scan()
         with path.open("rb") as handle:
@@ -60,9 +60,7 @@ def check_utf8(path: Path, scan: Utf8Scan | None = None, format: str = "csv") ->
                 scan.feed(block)
         scan.feed(b"", final=True)
     if scan.error is not None:
-        problem = _encoding_problem(path, *scan.error, format)
-        problem.format = format
-        raise problem
+        raise _encoding_problem(path, *scan.error, format)
 
 
 def _encoding_problem(path: Path, offset: int, line: int, format: str) -> FileProblem:

@@ -239,3 +239,15 @@ def test_unclosed_quote_names_the_row_and_line_it_begins_on(tmp_path: Path) -> N
     path.write_text("\n".join(lines) + "\n")
     [finding] = check(path).findings.listed
     assert (finding.code, finding.row, finding.line) == ("E-FILE-MALFORMED", 4, 4)
+
+
+def test_the_recognised_format_is_in_the_receipt_of_a_file_rejected_for_it(tmp_path: Path
+                                                                            ) -> None:
+    misnamed = tmp_path / "cart.csv"
+    misnamed.write_text('<?xml version="1.0"?>\n<hospital-measures/>\n')
+    assert check(misnamed).file.format == "xml"
+    malformed = ROOT / ("plugins/hospital/cart/examples/2015/CART/summary/invalid/"
+                        "E-FILE-MALFORMED--unclosed-element.xml")
+    receipt = check(malformed)
+    assert receipt.file.format == "xml"
+    assert receipt.findings.listed[0].as_dict()["xpath"] == "/hospital-measures"
