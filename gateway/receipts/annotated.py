@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from gateway.findings import Finding
+from gateway.findings import Finding, column_letter
 from gateway.receipts.model import Receipt, Status
 
 if TYPE_CHECKING:
@@ -173,13 +174,17 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
     sheet_name = sheet_name[:31] if sheet_name != PROBLEMS_SHEET else "submitted data"
     data = book.add_worksheet(sheet_name)
     problems = book.add_worksheet(PROBLEMS_SHEET)
-    marks = _marks(findings)
+    rows = iter(rows)
+    first = next(rows, None)
+    header = {} if first is None or first[0] != 1 else {
+        _text(name).strip().lower(): offset + j for j, name in enumerate(first[1])}
+    marks = _marks(findings, header)
     by_row: dict[int, set[int]] = defaultdict(set)
     for row, col in marks:
         by_row[row].add(col)
     width = 0
     written: set[tuple[int, int]] = set()  # marked cells that hold a submitted value
-    for number, cells in rows:
+    for number, cells in itertools.chain([first] if first else [], rows):
         if number > MAX_COPIED_ROWS + 1 and number not in by_row:
             continue
         width = max(width, offset + len(cells))
@@ -200,7 +205,7 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
         sheet.set_landscape()
         sheet.fit_to_pages(1, 0)
         sheet.repeat_rows(0)
-    _problems_sheet(problems, findings, sheet_name, receipt, styles)
+    _problems_sheet(problems, findings, sheet_name, receipt, styles, header)
     book.close()
     return out.getvalue()
 
@@ -241,16 +246,25 @@ class _Styles:
         return self.head if header else self.plain
 
 
-def _marks(findings: Sequence[Finding]) -> dict[tuple[int, int], list[Finding]]:
-    """Findings by the (sheet row, 0-based column) they mark: their cell; a row-wide finding
-    marks the row's first cell, a column-wide one (a header problem) the header's cell."""
+def _target(finding: Finding, header: dict[str, int]) -> tuple[int, int] | None:
+    """The (sheet row, 0-based column) a finding marks: its cell; a row-wide finding the row's
+    first cell; a finding about a column (a missing total row) that column's header cell."""
+    if finding.cell:
+        return int("".join(c for c in finding.cell if c.isdigit())), _column_index(finding.cell)
+    if finding.row is not None:
+        return finding.row, 0
+    if finding.column in header:
+        return 1, header[finding.column]
+    return None
+
+
+def _marks(findings: Sequence[Finding], header: dict[str, int]
+           ) -> dict[tuple[int, int], list[Finding]]:
     marks: dict[tuple[int, int], list[Finding]] = defaultdict(list)
-    for f in findings:
-        if f.cell:
-            marks[(int("".join(c for c in f.cell if c.isdigit())), _column_index(f.cell))
-                  ].append(f)
-        elif f.row is not None:
-            marks[(f.row, 0)].append(f)
+    for finding in findings:
+        target = _target(finding, header)
+        if target is not None:
+            marks[target].append(finding)
     return marks
 
 
@@ -261,7 +275,7 @@ def _comment(findings: Sequence[Finding]) -> str:
 
 
 def _problems_sheet(sheet: Worksheet, findings: Sequence[Finding], data_name: str,
-                    receipt: Receipt, styles: _Styles) -> None:
+                    receipt: Receipt, styles: _Styles, header: dict[str, int]) -> None:
     write = sheet.write_string
     for j, title in enumerate(_PROBLEM_COLUMNS):
         write(0, j, title, styles.header)
@@ -271,10 +285,11 @@ def _problems_sheet(sheet: Worksheet, findings: Sequence[Finding], data_name: st
         if f.row is not None:
             sheet.write_number(i, 2, f.row, styles.wrap)
         write(i, 3, f.column or "", styles.wrap)
-        target = f.cell or (f"A{f.row}" if f.row is not None else None)
-        if target:
-            sheet.write_url(i, 4, f"internal:'{data_name}'!{target}",
-                            styles.link, f.cell or f"row {f.row}")
+        target = _target(f, header)
+        if target is not None:
+            reference = f"{column_letter(target[1])}{target[0]}"
+            sheet.write_url(i, 4, f"internal:'{data_name}'!{reference}", styles.link,
+                            f.cell or (f"row {f.row}" if f.row is not None else reference))
         value = _text(f.value)
         write(i, 5, value, styles.wrap_text if is_risky(value) else styles.wrap)
         write(i, 6, f.message, styles.wrap_text if is_risky(f.message) else styles.wrap)

@@ -200,3 +200,17 @@ def test_a_warned_file_gets_a_copy_with_the_warning_marked_amber(tmp_path: Path)
     data = load_workbook(_write(receipt, path, tmp_path / "out")).worksheets[0]
     assert data[finding.cell].fill.fgColor.rgb == "FFFFEB9C"
     assert finding.message in data[finding.cell].comment.text
+
+
+def test_a_finding_about_a_column_marks_its_header_cell(tmp_path: Path) -> None:
+    path = ROOT / ("plugins/clinic/mncm/examples/2015/aem/summary/invalid/"
+                   "E-RULE-TOTALS--no-total-row-for-all.csv")
+    receipt = check(path)
+    [finding] = receipt.findings.listed
+    assert finding.row is None and finding.column == "component"
+    book = load_workbook(_write(receipt, path, tmp_path / "out"))
+    data, problems = book.worksheets
+    header = [c.value for c in data[1]]
+    cell = data.cell(row=1, column=header.index("component") + 1)
+    assert finding.message in cell.comment.text
+    assert problems["E2"].hyperlink.location == f"'data'!{cell.coordinate}"
