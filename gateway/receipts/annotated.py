@@ -73,9 +73,14 @@ def neutralised(text: str) -> str:
 
 def annotated_copy(receipt: Receipt, document: Path | None) -> Annotation | None:
     """The annotated copy for this receipt, or None when there is nothing to mark (accepted
-    without findings, a duplicate, or a file whose format was never recognised)."""
+    without findings or with warnings about nothing in the file, a duplicate, or a file whose
+    format was never recognised)."""
     if receipt.status is Status.ACCEPTED or not receipt.findings.listed:
         return None
+    if receipt.status is Status.ACCEPTED_WITH_WARNINGS and not any(
+            f.row is not None or f.column or f.line is not None
+            for f in receipt.findings.listed):
+        return None  # warnings about nothing in the file (checks skipped): nothing to mark
     if receipt.duplicate_of is not None or document is None:
         return None
     if receipt.file.format == "xml":
