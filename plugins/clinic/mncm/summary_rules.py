@@ -98,7 +98,10 @@ class CountsInOrder(SummaryRule):
         bad = table[(table["numerator"] > table["denominator"]).fillna(False)]
         for _, row in bad.iterrows():
             yield self.at(row, f"numerator {row['numerator']} is larger than "
-                          f"denominator {row['denominator']} ({self.label(row)}).", "numerator")
+                          f"denominator {row['denominator']} ({self.label(row)}).", "numerator",
+                          hint=f"Recount: the numerator can be at most the denominator "
+                               f"({row['denominator']}); every patient counted in it is also "
+                               "in the denominator.")
 
 
 class TotalsPresent(SummaryRule):
