@@ -81,7 +81,9 @@ def test_another_hospitals_ccn_in_cart_xml_is_located_by_element() -> None:
     receipt = check(files.CART, "stroke-hospital", received_at="2015-07-01T12:00:00Z")
     assert codes(receipt)[0] == "E-SUBMITTER-FACILITY"
     finding = receipt.as_dict()["findings"][0]
-    assert finding["xpath"].startswith("/hospital-measures/measure") and finding["line"]
+    # the CCN is given once, in <provider-id>: the finding is there, not on a <measure>
+    assert finding["xpath"] == "/hospital-measures/provider-id"
+    assert "<provider-id>" in files.CART.read_text().splitlines()[finding["line"] - 1]
     assert finding["value"] == "240001"
     names_no_other_submitter(receipt, "cart-hospital", "Regional PPS Hospital")
 
