@@ -66,7 +66,7 @@ def test_one_page_that_reads_cleanly(tmp_path: Path, poppler: dict[str, str], na
             assert shown(percent(line.rate)) in text
         assert shown(percent(line.average)) in text
     assert "95.0%" in text and "44.5%" in text  # M2's rate and the QI threshold
-    assert "QI required on M2" in text
+    assert "status: required on M2" in text
     assert "cancer" in text and "hospice" in text and "pharmacy claims" in text
     boxes = words(pdf, poppler["pdftotext"])
     for x0, y0, x1, y1, word in boxes:
@@ -88,10 +88,10 @@ def test_page_renders_to_an_image(tmp_path: Path, poppler: dict[str, str]) -> No
 
 
 def test_status_words() -> None:
-    assert sample("A").status_words == "QI required on M2"
+    assert sample("A").status_words == "required on M2"
     base = sample("A")
     quiet = report("1234567893", {"name": "B", "specialty": LONGEST_SPECIALTY,
                                   "health_system": None, "qi_required": [],
                                   "measures": {"M2": [1, 3]}}, {}, RULES)
-    assert quiet.status_words == "Too few patients to compare"
+    assert quiet.status_words == "too few patients to compare"
     assert base.status == "required"

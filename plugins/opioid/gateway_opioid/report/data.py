@@ -51,10 +51,10 @@ class PrescriberReport:
     def status_words(self) -> str:
         """The QI status in plain words, for the page and the CSV."""
         if self.status == "required":
-            return f"QI required on {and_list(self.required)}"
+            return f"required on {and_list(self.required)}"
         if self.status == "not_required":
-            return "QI not required"
-        return "Too few patients to compare"
+            return "not required"
+        return "too few patients to compare"
 
 
 def and_list(items: tuple[str, ...] | list[str]) -> str:

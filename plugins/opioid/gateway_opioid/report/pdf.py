@@ -158,7 +158,8 @@ def _status(pdf: Canvas, report: PrescriberReport, y: float) -> float:
     pdf.roundRect(MARGIN, bottom, CONTENT, height, 4, stroke=1, fill=1)
     pdf.setFillColor(ALERT if alert else INK)
     pdf.setFont(BOLD, 11)
-    pdf.drawString(MARGIN + 10, y - 16, f"Quality improvement status: {report.status_words}")
+    pdf.drawString(MARGIN + 10, y - 16,
+                   f"Quality improvement (QI) status: {report.status_words}")
     if alert:
         explain = (f"Your rate is above your specialty group's QI threshold on "
                    f"{and_list(report.required)}. Take part in the program's quality "
