@@ -38,3 +38,14 @@ class Columns:
         if not self._parts:
             return pd.DataFrame({c: [] for c in self.columns})
         return pd.concat(self._parts, ignore_index=True)
+
+
+class CollectsColumns:
+    """Mixin for a result calculator or reference collector that needs ``columns`` of every
+    valid record, gathered as they stream past (``self.collected``)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.collected = Columns(columns)
+
+    def observe(self, batch: RecordBatch) -> None:
+        self.collected.add(batch)

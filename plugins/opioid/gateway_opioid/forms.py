@@ -15,11 +15,11 @@ from typing import Any
 import pandas as pd
 
 from gateway.collected_rules import ROW, CollectedRule
-from gateway.contract import FileRule, RecordBatch, ResultCalculator, RuleContext
+from gateway.contract import FileRule, ResultCalculator, RuleContext
 from gateway.findings import Finding
 from gateway.reference import ReferenceCollector, ReferenceView, ReferenceWrite
 from gateway_opioid import datasets
-from gateway_opioid.collect import Columns
+from gateway_opioid.collect import CollectsColumns
 from gateway_opioid.program import (
     EXEMPTION,
     QI_EVALUATION,
@@ -260,15 +260,12 @@ def form_rules(kind: str, context: RuleContext, facts: FormFacts) -> list[FileRu
     return [*common, DuplicateRule(facts, (NPI,)), PanelRule(facts)]
 
 
-class FormResults(ResultCalculator):
+class FormResults(CollectsColumns, ResultCalculator):
     """Counts per form; for exemptions each count as a share of the panel (percent, 0.1)."""
 
     def __init__(self, kind: str, year: int) -> None:
+        super().__init__(_memory_columns(kind))
         self.kind, self.year = kind, year
-        self.collected = Columns(_memory_columns(kind))
-
-    def observe(self, batch: RecordBatch) -> None:
-        self.collected.add(batch)
 
     def finish(self) -> dict[str, Any]:
         table = self.collected.table()
@@ -293,15 +290,12 @@ def _memory_columns(kind: str) -> tuple[str, ...]:
                         "patients_severe_acute_pain")}[kind]
 
 
-class FormMemory(ReferenceCollector):
+class FormMemory(CollectsColumns, ReferenceCollector):
     """On acceptance: each row's form, per prescriber (and measure), the latest counting."""
 
     def __init__(self, kind: str, year: int) -> None:
+        super().__init__(_memory_columns(kind))
         self.kind, self.year = kind, year
-        self.collected = Columns(_memory_columns(kind))
-
-    def observe(self, batch: RecordBatch) -> None:
-        self.collected.add(batch)
 
     def finish(self, results: Mapping[str, Any] | None) -> list[ReferenceWrite]:
         entries: dict[str, dict[str, Any]] = {}

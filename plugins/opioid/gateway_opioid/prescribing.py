@@ -14,7 +14,7 @@ from gateway.contract import FileRule, RecordBatch, ResultCalculator, RuleContex
 from gateway.findings import Finding
 from gateway.reference import ReferenceCollector, ReferenceWrite
 from gateway_opioid import datasets
-from gateway_opioid.collect import Columns, NarrowRule
+from gateway_opioid.collect import CollectsColumns, NarrowRule
 from gateway_opioid.program import YearRules, program
 from gateway_opioid.stats import FeedStats, compute, percent
 
@@ -95,15 +95,12 @@ def prescribing_rules(context: RuleContext, health_systems: frozenset[str] | Non
             HealthSystemRule(health_systems)]
 
 
-class PrescribingResults(ResultCalculator):
+class PrescribingResults(CollectsColumns, ResultCalculator):
     """The receipt's figures: counts, and per measure the specialty averages and thresholds."""
 
     def __init__(self, rules: YearRules) -> None:
+        super().__init__((*STATS_COLUMNS, "health_system"))
         self.rules = rules
-        self.collected = Columns((*STATS_COLUMNS, "health_system"))
-
-    def observe(self, batch: RecordBatch) -> None:
-        self.collected.add(batch)
 
     def finish(self) -> dict[str, Any]:
         table = self.collected.table()
@@ -135,16 +132,13 @@ def summary(table: pd.DataFrame, stats: FeedStats, rules: YearRules) -> dict[str
             "qi_required": dict(sorted(stats.required.items()))}
 
 
-class PrescribingMemory(ReferenceCollector):
+class PrescribingMemory(CollectsColumns, ReferenceCollector):
     """On acceptance: every prescriber with counts and QI status, and every group's average and
     threshold, replacing what an earlier feed of the same year left."""
 
     def __init__(self, rules: YearRules) -> None:
+        super().__init__((*STATS_COLUMNS, "prescriber_name", "health_system"))
         self.rules = rules
-        self.collected = Columns((*STATS_COLUMNS, "prescriber_name", "health_system"))
-
-    def observe(self, batch: RecordBatch) -> None:
-        self.collected.add(batch)
 
     def finish(self, results: Mapping[str, Any] | None) -> list[ReferenceWrite]:
         table = self.collected.table()
