@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.daemon.config import ConfigError, find_config, load_config
-from gateway.daemon.layout import RECEIPTS_MODE
+from gateway.daemon.layout import RECEIPTS_MODE, SUBMITTER_MODE
 from gateway.daemon.names import is_submitter_id
 from gateway.receipts.store import atomic_write
 from gateway.reference.model import ReferenceView
@@ -61,12 +61,13 @@ class Site:
         return self.inbox / submitter / REPORTS
 
     def deliver(self, submitter: str, name: str, data: bytes) -> Path:
-        """Write ``data`` as ``reports/<name>`` of the submitter, atomically. Raises
-        ``FileNotFoundError`` when the submitter has no folder (``gateway submitter add`` makes
-        it, with the owners SFTP needs; a report never creates one)."""
+        """Write ``data`` as ``reports/<name>`` of the submitter, atomically. A submitter folder
+        that does not exist yet is made with the mode ``gateway submitter add`` gives it (its
+        SFTP owners are set when the submitter is added with ``--user``)."""
         folder = self.reports_folder(submitter)
         if not folder.parent.is_dir():
-            raise FileNotFoundError(f"submitter {submitter} has no folder in {self.inbox}")
+            folder.parent.mkdir(parents=True)
+            folder.parent.chmod(SUBMITTER_MODE)
         if not folder.is_dir():
             folder.mkdir(parents=True)
             folder.chmod(RECEIPTS_MODE)

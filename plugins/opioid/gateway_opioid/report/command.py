@@ -82,11 +82,8 @@ def reports(
     else:  # no registry: the health systems the feed names
         systems = sorted({r.health_system for r in found if r.health_system})
     for system in systems:
-        try:
-            for path in deliver(site, system, year, found, out):
-                typer.echo(f"delivered {path}")
-        except FileNotFoundError as err:
-            typer.echo(f"gateway: not delivered: {err}", err=True)
+        for path in deliver(site, system, year, found, out):
+            typer.echo(f"delivered {path}")
 
 
 def _fail(message: str) -> NoReturn:
