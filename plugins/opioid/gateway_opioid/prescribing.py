@@ -60,14 +60,17 @@ class ConsistencyRule(NarrowRule):
     columns = ("prescriber_npi", *PRESCRIBER)
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        first = table.groupby("prescriber_npi", sort=False).transform("first")
+        # empty cells as "" (not missing), so "first" is the first row's own value
+        values = table[list(PRESCRIBER)].astype(object).fillna("")
+        first = values.groupby(table["prescriber_npi"].to_numpy(), sort=False).transform("first")
         for column in PRESCRIBER:
-            mine, theirs = table[column].fillna(""), first[column].fillna("")
+            mine, theirs = values[column], first[column]
             for index in np.flatnonzero((mine != theirs).to_numpy(dtype=bool)):
                 row = table.iloc[index]
                 yield self.at(row, f"{column} of prescriber {row['prescriber_npi']} is "
-                                   f"{show(row[column])} here but {show(theirs.iat[index])} "
-                                   "on the prescriber's first row.", column=column)
+                                   f"{show(mine.iat[index] or None)} here but "
+                                   f"{show(theirs.iat[index] or None)} on the prescriber's "
+                                   "first row.", column=column)
 
 
 class HealthSystemRule(NarrowRule):
