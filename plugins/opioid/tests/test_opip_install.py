@@ -5,8 +5,11 @@ environment beside the gateway's wheel, it is found through its entry point, lis
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -56,3 +59,34 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
                   "--npi", feed_rows(1, [])[0][1])
     assert reports.returncode == 0, reports.stderr
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 1
+
+    # the conformance kit, run by the installed gateway on the installed plugin
+    kit = subprocess.run([str(python), "-c", "import sys; from gateway.conformance import "
+                          "plugin_problems; problems = plugin_problems('opip'); "
+                          "print(*problems, sep='\\n'); sys.exit(1 if problems else 0)"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert kit.returncode == 0, kit.stdout + kit.stderr
+
+    # a real daemon of the installed gateway takes a feed through the plugin
+    site = tmp_path / "site"
+    assert run("init", str(site)).returncode == 0
+    config = site / "gateway.toml"
+    config.write_text(config.read_text().replace("quiet_period = 3.0", "quiet_period = 0.3")
+                      .replace("count = 0", "count = 1"))
+    assert run("submitter", "add", "dhs-feed", "--config", str(config)).returncode == 0
+    daemon = subprocess.Popen([str(gateway), "serve", "--config", str(config)], cwd=site,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        upload = site / "inbox" / "dhs-feed" / "upload"
+        shutil.copy(feed, upload / ".feed.csv.part")
+        (upload / ".feed.csv.part").rename(upload / "feed.csv")
+        receipts = site / "inbox" / "dhs-feed" / "receipts"
+        deadline = time.monotonic() + 120
+        while not list(receipts.glob("*.receipt.json")) and time.monotonic() < deadline:
+            assert daemon.poll() is None, "gateway serve exited"
+            time.sleep(0.2)
+        (answer,) = [json.loads(p.read_text()) for p in receipts.glob("*.receipt.json")]
+        assert answer["route"]["family"] == "opip" and answer["status"] != "rejected"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(60) == 0
