@@ -1,6 +1,7 @@
 """The plugin is its own distribution: built as a wheel and pip-installed into a fresh virtual
 environment beside the gateway's wheel, it is found through its entry point, listed by
-``gateway plugins``, and validates and reports like the checkout."""
+``gateway plugins``, passes the conformance kit, and validates, serves and reports like the
+checkout."""
 
 from __future__ import annotations
 
