@@ -185,6 +185,13 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-PROCESSING-FAILED", _F,
               "The gateway failed while validating the file. This is a fault in the gateway.",
               "Contact the program's help desk with this receipt's submission id."),
+    # -- file layer: hostile or unreadable uploads ----------------------------------------------
+    ErrorCode("E-FILE-ENCRYPTED", _F,
+              "The workbook is password-protected (encrypted), so it cannot be read.",
+              "Remove the password in Excel (File > Info > Protect Workbook), save, upload again."),
+    ErrorCode("E-FILE-EXTERNAL-LINK", _F,
+              "The workbook takes values from other workbooks (external links).",
+              "In Excel use Data > Edit Links > Break Link, save, and upload the saved file."),
 )
 
 

@@ -13,6 +13,7 @@ import io
 import re
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from gateway.findings import column_letter
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
+from gateway.readers.scan import cap_text
 from gateway.readers.sniff import CSV, XLSX
 
 SAMPLE_ROWS = 50
@@ -58,6 +60,12 @@ class TableDocument(Document):
                                  f"{limits.max_columns} are accepted.", row=1)
         letters = {i: column_letter(i) for i in range(len(names))}
         for index, name in enumerate(names):
+            if len(name) > limits.max_cell_chars:
+                raise FileProblem.of(
+                    "E-FILE-LIMIT", f"Cell {letters[index]}1 of the header row is longer than the "
+                    f"{limits.max_cell_chars:,} characters a cell may have.", row=1,
+                    cell=f"{letters[index]}1", hint="Row 1 holds the column names only; start "
+                                                    "from the measure's template.")
             if not name:
                 raise FileProblem.of("E-HEADER-UNKNOWN-COLUMN",
                                      f"Column {letters[index]} has no name in the header row.",
@@ -121,7 +129,10 @@ class CsvDocument(TableDocument):
     format = CSV
 
     def __init__(self, path: Path, limits: Limits) -> None:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        # The hashing pass has refused lines over the line cap, so one line is bounded; the csv
+        # module's own field limit (128 KiB) must not turn a long header cell into "no header".
+        with path.open(encoding="utf-8-sig", newline="") as handle, \
+                _csv_field_limit(limits.max_line_bytes):
             try:
                 header = next(csv.reader(io.StringIO(handle.readline())), [])
             except csv.Error:
@@ -137,6 +148,7 @@ class CsvDocument(TableDocument):
         handed = 0  # records (blank ones included) already turned into batches
         for table in self._arrow_tables(batch_size):
             if table is None:  # Arrow refused a record: pandas reads on from there
+                self._check_record_lengths()
                 yield from self._pandas_batches(batch_size, skip=handed)
                 return
             first = handed + 2
@@ -189,6 +201,29 @@ class CsvDocument(TableDocument):
         if count:
             yield pa.Table.from_batches(pending)
 
+    def _check_record_lengths(self) -> None:
+        """Refuse a record longer than the line cap before pandas buffers it: Arrow stops at one
+        longer than its block, and pandas would hold a never-closed quote to the end of the
+        file. The csv module's field limit keeps this pass's memory to the cap."""
+        cap = self.limits.max_line_bytes
+        with self.path.open(encoding="utf-8-sig", newline="") as handle, _csv_field_limit(cap):
+            reader = csv.reader(handle)
+            start, one_cell = 1, False
+            try:
+                for record in reader:
+                    if sum(map(len, record)) > cap:
+                        break
+                    start = reader.line_num + 1
+                else:
+                    return
+            except csv.Error:  # one cell over the limit, in the record that starts at ``start``
+                one_cell = True
+        why = "; a quote (\") opened there is probably never closed" if one_cell else ""
+        raise FileProblem.of(
+            "E-FILE-LIMIT", f"The row that starts on line {start:,} is longer than the "
+            f"{cap_text(cap)} a line may have{why}.", line=start,
+            hint="Close the quoted cell, or export the file again.")
+
     def _pandas_batches(self, batch_size: int, skip: int) -> Iterator[RecordBatch]:
         """The pandas C engine from record ``skip`` on (records before it are parsed again
         and dropped): its padding of short rows and its line numbers in errors are kept."""
@@ -216,6 +251,16 @@ class CsvDocument(TableDocument):
                                       "that quotes are paired; export the file again.") from None
         finally:
             reader.close()
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """The csv module's field limit is process-wide: raise it for one read, then restore it."""
+    before = csv.field_size_limit(max(limit, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
 
 
 def _stripped(text: pa.Array) -> pa.Array:
