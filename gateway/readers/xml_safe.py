@@ -145,23 +145,28 @@ def _syntax_problem(err: etree.XMLSyntaxError) -> FileProblem:
     """libxml2's messages describe syntax, not content; keep the line, use our words. Its
     built-in caps get their own message, since "not well formed" would send the submitter
     looking for a typo."""
-    line = err.position[0] if err.position else None
-    text = str(err.msg or "").lower()
-    if "huge" in text or "text node too long" in text or "too long" in text:
-        return FileProblem.of("E-FILE-LIMIT", f"A text in the XML near line {line} is longer "
-                              f"than the {_LIBXML_TEXT_LIMIT:,} characters a text may have.",
-                              line=line, hint="Export the file again from the source system.")
-    if "excessive depth" in text:
-        return FileProblem.of("E-FILE-LIMIT", f"The XML nests elements too deep near line "
-                              f"{line}.", line=line,
+    # The exception may carry only the parser's last word ("no element found", line 0); the
+    # error log has the first real error and its line.
+    first = next((entry for entry in err.error_log if entry.line > 0), None)
+    line = first.line if first is not None else (err.position[0] if err.position else 0)
+    line = line if line and line > 0 else None
+    near = f" near line {line}" if line else ""
+    text = (f"{first.type_name} {first.message}" if first is not None else str(err.msg or "")
+            ).lower()
+    if "huge" in text or "too long" in text:
+        return FileProblem.of("E-FILE-LIMIT", f"A text in the XML{near} is longer than the "
+                              f"{_LIBXML_TEXT_LIMIT:,} characters a text may have.", line=line,
                               hint="Export the file again from the source system.")
-    if "entity" in text and ("not defined" in text or "undeclared" in text):
-        return _unsafe(f"Line {line} refers to an entity (&name;) that the file does not define; "
+    if "excessive depth" in text:
+        return FileProblem.of("E-FILE-LIMIT", f"The XML nests elements too deep{near}.",
+                              line=line, hint="Export the file again from the source system.")
+    if "undeclared_entity" in text or ("entity" in text and "not defined" in text):
+        return _unsafe(f"The XML refers to an entity (&name;){near} that it does not define; "
                        "entities are refused.", line,
-                       hint="Write '&' as '&amp;', '<' as '&lt;'; no other &name; is allowed.")
-    return FileProblem.of("E-FILE-MALFORMED", f"The XML is not well formed near line {line}.",
-                          line=line, hint="Export the file again; every element must be closed "
-                                          "and '&' written as '&amp;'.")
+                       hint="Write '&' as '&amp;' and '<' as '&lt;'; no other &name; is allowed.")
+    return FileProblem.of("E-FILE-MALFORMED", f"The XML is not well formed{near}.", line=line,
+                          hint="Export the file again; every element must be closed and '&' "
+                               "written as '&amp;'.")
 
 
 def _local(tag: object) -> str:

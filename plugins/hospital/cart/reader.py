@@ -213,7 +213,7 @@ class CartReader:
 
     @staticmethod
     def _batch(rows: list[dict[str, str]], xpaths: list[str], lines: list[int]) -> RecordBatch:
-        frame = pd.DataFrame(rows, columns=COLUMNS).fillna("").astype(object)
+        frame = pd.DataFrame(rows, columns=COLUMNS, dtype=object).fillna("")
         return RecordBatch(frame=frame, xpaths=xpaths, lines=np.asarray(lines, dtype=np.int64))
 
 
