@@ -7,6 +7,7 @@ error naming both, because the submitter's tool most likely saved the wrong thin
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import olefile
@@ -46,7 +47,7 @@ def _zip_kind(path: Path) -> str:
                                      "The workbook's content-type list is implausibly large.")
             if b"macroEnabled" in archive.read(info):
                 raise _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[".xlsm"])
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error):
         raise FileProblem.of("E-FILE-MALFORMED", "The workbook is damaged (not a readable ZIP).",
                              hint="Save the workbook again from Excel and upload the new copy."
                              ) from None

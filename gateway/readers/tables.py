@@ -227,12 +227,13 @@ class CsvDocument(TableDocument):
     def _pandas_batches(self, batch_size: int, skip: int) -> Iterator[RecordBatch]:
         """The pandas C engine from record ``skip`` on (records before it are parsed again
         and dropped): its padding of short rows and its line numbers in errors are kept."""
-        reader = pd.read_csv(
-            self.path, dtype=object, header=0, names=self._names(), encoding="utf-8-sig",
-            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            chunksize=batch_size, engine="c", quoting=csv.QUOTE_MINIMAL)
         next_row = 2
-        try:
+        reader = None
+        try:  # the header itself may be what pandas cannot read (a quote never closed)
+            reader = pd.read_csv(
+                self.path, dtype=object, header=0, names=self._names(), encoding="utf-8-sig",
+                keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                chunksize=batch_size, engine="c", quoting=csv.QUOTE_MINIMAL)
             for chunk in reader:
                 first = next_row
                 next_row += len(chunk)
@@ -245,12 +246,13 @@ class CsvDocument(TableDocument):
                                      for name in self.columns}, first)
                 if batch is not None:
                     yield batch
-        except pd.errors.ParserError as err:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise FileProblem.of("E-FILE-MALFORMED", _csv_error_text(err),
                                  hint="Check that every row has as many cells as the header and "
                                       "that quotes are paired; export the file again.") from None
         finally:
-            reader.close()
+            if reader is not None:
+                reader.close()
 
 
 @contextmanager

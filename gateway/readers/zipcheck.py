@@ -45,12 +45,15 @@ def check_workbook_archive(path: Path, size: int, limits: Limits) -> None:
             "E-FILE-TOO-LARGE", f"The workbook is {size / MIB:,.1f} MiB; workbooks up to "
             f"{limits.max_xlsx_bytes / MIB:,.0f} MiB are accepted.",
             hint="Send a file this large as CSV, or split it.")
-    with zipfile.ZipFile(path) as archive:
-        members = archive.infolist()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
         _check_directory(members, limits)
-    with path.open("rb") as handle:
-        for member in members:
-            _check_part(handle, member, limits)
+        with path.open("rb") as handle:
+            for member in members:
+                _check_part(handle, member, limits)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error):
+        raise _damaged() from None  # offsets or lengths that point outside the file
 
 
 def _check_directory(members: list[zipfile.ZipInfo], limits: Limits) -> None:
