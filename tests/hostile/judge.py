@@ -58,3 +58,11 @@ def refusal(receipt: dict[str, Any]) -> dict[str, Any]:
     assert receipt["status"] == "rejected" and receipt["layer"] == "file", receipt["findings"]
     assert len(receipt["findings"]) == 1, receipt["findings"]
     return receipt["findings"][0]
+
+
+def refused_in(path: Path, most_mb: float, name: str | None = None) -> dict[str, Any]:
+    """The one finding of a file-layer rejection, made in a fresh process whose peak memory
+    grew by less than ``most_mb`` MB while it validated ``path``."""
+    receipt, grew_mb = measured(path, name)
+    assert grew_mb < most_mb, f"validation grew the process by {grew_mb:.0f} MB"
+    return refusal(receipt)
