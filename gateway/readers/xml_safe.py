@@ -105,6 +105,7 @@ def _checked(parser: etree.iterparse, limits: Limits, want_start: bool, want_end
     every XML file, so it does as little as it can: two counters and a prefix test."""
     max_depth, max_elements = limits.max_xml_depth, limits.max_xml_elements
     depth = elements = 0
+    etree.clear_error_log()  # lxml's log is per thread, not per parse: start it empty
     try:
         for event, element in parser:
             if event == "end":
@@ -146,7 +147,7 @@ def _syntax_problem(err: etree.XMLSyntaxError) -> FileProblem:
     built-in caps get their own message, since "not well formed" would send the submitter
     looking for a typo."""
     # The exception may carry only the parser's last word ("no element found", line 0); the
-    # error log has the first real error and its line.
+    # error log (emptied when this parse began) has the first real error and its line.
     first = next((entry for entry in err.error_log if entry.line > 0), None)
     line = first.line if first is not None else (err.position[0] if err.position else 0)
     line = line if line and line > 0 else None
