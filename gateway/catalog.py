@@ -70,7 +70,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-FILE-UNSAFE-ZIP", _F,
               "The workbook's compressed contents are too large or compress suspiciously well.",
               "Remove unused sheets and formatting, or send the data as CSV."),
-    ErrorCode("E-FILE-LIMIT", _F, "The file exceeds a limit on rows, columns or cell length.",
+    ErrorCode("E-FILE-LIMIT", _F,
+              "The file exceeds a limit on rows, columns, cell or line length, XML elements, "
+              "nesting or text, or the area a sheet spans; the message names the limit.",
               "Split the submission into smaller files or shorten the cell named."),
     ErrorCode("E-FILE-NOT-REGULAR", _F,
               "The upload is a link or special file, not a regular file; it was not read.",

@@ -14,7 +14,9 @@ from tests.hostile.judge import checked, refusal
 
 def test_huge_uploads_are_refused_at_their_caps_while_others_are_served(
         make_gateway: Callable[..., Any], tmp_path: Path) -> None:
-    gw = make_gateway(pipeline=None, count=2, time_limit=120.0, memory_limit_mb=0)
+    # recycle_rss_mb=1: every worker is replaced after every file, so recycling runs too
+    gw = make_gateway(pipeline=None, count=2, time_limit=120.0, memory_limit_mb=0,
+                      recycle_rss_mb=1)
     hostile, other = gw.add_submitter("hostile"), gw.add_submitter("other")
     gw.start()
     staged = tmp_path / "staged"
@@ -34,4 +36,6 @@ def test_huge_uploads_are_refused_at_their_caps_while_others_are_served(
     assert "more than 1,000,000 elements" in elements["message"]
     assert line["message"] == "Line 2 is longer than the 1 MiB a line may have."
     assert not [e for e in gw.events() if e.get("event") == "worker_failed"]
+    recycled = [e for e in gw.events() if e.get("event") == "worker_recycled"]
+    assert len(recycled) >= 3 and "resident after a file" in recycled[0]["reason"]
     assert gw.process.poll() is None  # still serving
