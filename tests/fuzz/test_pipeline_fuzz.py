@@ -1,6 +1,8 @@
-"""Fuzzing the readers through the whole pipeline: random bytes and mutated valid files never
-raise out of ``validate_file``, never hit the gateway's own failure (``E-PROCESSING-FAILED`` is a
-bug), and always give a receipt that is valid against the receipt schema.
+"""Fuzzing the readers, alone and through the whole pipeline: random bytes and mutated valid
+files never raise out of ``validate_file``, never hit the gateway's own failure
+(``E-PROCESSING-FAILED`` is a bug), and always give a receipt that is valid against the receipt
+schema; the readers themselves raise nothing but ``FileProblem`` (so a failure shows its
+traceback).
 
 Seeds are the valid example files every family ships. Bounded for CI as the differential tests
 are: derandomised (the same examples every run), a fixed number of them, no database and no
@@ -19,6 +21,10 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from gateway.pipeline import validate_file
+from gateway.readers.limits import Limits
+from gateway.readers.problems import FileProblem
+from gateway.readers.tables import TableDocument
+from gateway.readers.upload import inspect_upload, open_document
 from gateway.receipts.schema import receipt_errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,3 +120,24 @@ def test_mutated_text_files_get_a_valid_receipt(draw: st.DataObject) -> None:
 def test_mutated_workbooks_get_a_valid_receipt(draw: st.DataObject) -> None:
     seed = draw.draw(st.sampled_from(WORKBOOK_SEEDS), label="seed")
     _judge(_mutated_workbook(seed, draw), draw.draw(st.sampled_from([seed.name, *NAMES])))
+
+
+@settings(BOUNDED, max_examples=150)
+@given(st.data())
+def test_readers_raise_only_file_problems(draw: st.DataObject) -> None:
+    seed = draw.draw(st.sampled_from(SEEDS), label="seed")
+    data = _mutated_workbook(seed, draw) if seed.suffix == ".xlsx" else \
+        _mutate(seed.read_bytes(), draw)
+    name = draw.draw(st.sampled_from([seed.name, *NAMES]), label="name")
+    limits = Limits(batch_rows=7)  # many small batches: more batch boundaries to cross
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "spool-copy"
+        path.write_bytes(data)
+        try:
+            document = open_document(path, name, inspect_upload(path, limits), limits)
+            document.sample()
+            if isinstance(document, TableDocument):
+                for _batch in document.batches(limits.batch_rows):
+                    pass
+        except FileProblem:
+            pass

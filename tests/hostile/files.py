@@ -254,6 +254,31 @@ def encrypted_workbook(path: Path) -> Path:
     return path
 
 
+def ole_file(path: Path, stream: str, data: bytes) -> Path:
+    """A minimal OLE compound file (version 3, 512-byte sectors) holding one ``stream``: the
+    container of Excel 97-2003 workbooks (stream ``Workbook``) and of encrypted ones."""
+    free, end, fat_sector, none = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+    data = data.ljust(max(len(data), 4096), b"\0")  # at the cutoff: a regular stream
+    sectors = -(-len(data) // 512)
+    fat = [fat_sector, end, *range(3, 2 + sectors), end]
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16)
+              + struct.pack("<HHHHH6xIIIIIIIII", 0x3E, 3, 0xFFFE, 9, 6, 0, 1, 1, 0, 0x1000, end,
+                            0, end, 0)
+              + struct.pack("<109I", 0, *[free] * 108))
+
+    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
+        encoded = (name + "\0").encode("utf-16-le") if name else b""
+        return (encoded.ljust(64, b"\0") + struct.pack("<HBBIII", len(encoded), kind, 1, none,
+                                                       none, child)
+                + bytes(16 + 4 + 16) + struct.pack("<IQ", start, size))
+
+    directory = (entry("Root Entry", 5, 1, end, 0) + entry(stream, 2, none, 2, len(data))
+                 + entry("", 0, none, 0, 0) * 2)
+    fat_bytes = struct.pack(f"<{len(fat)}I", *fat).ljust(512, b"\xff")
+    path.write_bytes(header + fat_bytes + directory + data.ljust(sectors * 512, b"\0"))
+    return path
+
+
 def copy_as(source: Path, path: Path) -> Path:
     shutil.copyfile(source, path)
     return path

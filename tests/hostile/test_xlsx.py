@@ -120,13 +120,21 @@ def test_a_password_protected_workbook_is_named_so_not_called_xls(tmp_path: Path
     assert ".xls" not in finding["message"]
 
 
-@pytest.mark.parametrize("name", ["edtc.xls", "edtc.xlsx"])
-def test_an_excel_97_2003_file_is_refused_by_content_or_name(tmp_path: Path, name: str) -> None:
-    # an OLE compound file's signature and a header that is not a readable directory
-    path = files.stream(tmp_path / name, [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4088])
+@pytest.mark.parametrize("name", ["edtc.xls", "edtc.xlsx", "edtc.csv"])
+def test_an_excel_97_2003_file_is_refused_by_content_whatever_its_name(tmp_path: Path,
+                                                                      name: str) -> None:
+    # an OLE compound file with a Workbook stream, starting with a BIFF8 BOF record
+    path = files.ole_file(tmp_path / name, "Workbook", b"\x09\x08\x10\x00\x00\x06\x05\x00")
     finding = refusal(judged(path))
     assert finding["code"] == "E-FILE-UNSUPPORTED-WORKBOOK"
     assert "Excel 97-2003 workbook (.xls)" in finding["message"]
+    assert "Save As > Excel Workbook (.xlsx)" in finding["hint"]
+
+
+def test_a_damaged_ole_file_is_refused_as_xls(tmp_path: Path) -> None:
+    path = files.stream(tmp_path / "edtc.xls", [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4088])
+    finding = refusal(judged(path))
+    assert finding["code"] == "E-FILE-UNSUPPORTED-WORKBOOK"
 
 
 def test_an_opendocument_spreadsheet_is_refused(tmp_path: Path) -> None:
