@@ -37,14 +37,26 @@ def _unsafe(message: str, line: int | None = None, hint: str | None = None) -> F
                                        "or entities.")
 
 
-def prolog_declaration(head: bytes) -> tuple[str, int] | None:
-    """The kind and line of a ``<!...>`` declaration (DOCTYPE, ENTITY, ...) in the prolog at the
-    start of ``head``, or None when the prolog ends at an element (or ``head`` ends first)."""
+def _after_prolog(head: bytes) -> bytes:
+    """What follows the XML declaration, comments, processing instructions and white space at
+    the start of ``head``: the root element, a declaration, or (when ``head`` ends inside the
+    prolog) nothing or an unfinished comment."""
     at = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     while part := _PROLOG_PART.match(head, at):
         at = part.end()
-    rest = head[at:].lstrip()
-    if not rest.startswith(b"<!"):
+    return head[at:].lstrip()
+
+
+def _unfinished_comment(rest: bytes) -> bool:
+    """A comment that ``head`` cut off (a comment that ends is part of the prolog already)."""
+    return rest.startswith(b"<!--") or b"<!--".startswith(rest)
+
+
+def prolog_declaration(head: bytes) -> tuple[str, int] | None:
+    """The kind and line of a ``<!...>`` declaration (DOCTYPE, ENTITY, ...) in the prolog at the
+    start of ``head``, or None when the prolog ends at an element (or ``head`` ends first)."""
+    rest = _after_prolog(head)
+    if not rest.startswith(b"<!") or _unfinished_comment(rest):
         return None
     line = head[: len(head) - len(rest)].count(b"\n") + 1
     what = re.match(rb"<!([A-Za-z]*)", rest)
@@ -66,10 +78,11 @@ def refuse_declarations(path: Path) -> None:
         name, line = found
         raise _unsafe(f"The XML declares a {name} on line {line}; DTDs and entity declarations "
                       "are refused.", line)
-    if len(head) > _PROLOG_BYTES and re.fullmatch(rb"(\s|<\?.*?\?>|<!--.*?-->)*(<!--.*)?", head,
-                                                  re.DOTALL):
-        raise _unsafe("The XML has more than 1 MiB of comments before its root element.",
-                      hint="Export the file again; a layout file starts with its root element.")
+    rest = _after_prolog(head)
+    if len(head) > _PROLOG_BYTES and (not rest or _unfinished_comment(rest)):
+        raise _unsafe("The XML has more than 1 MiB of comments or space before its root "
+                      "element.", hint="Export the file again; a layout file starts with its "
+                                       "root element.")
 
 
 def _check_encoding(declaration: bytes) -> None:

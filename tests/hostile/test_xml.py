@@ -92,3 +92,14 @@ def test_100k_deep_nesting_is_refused_at_the_depth_cap(tmp_path: Path) -> None:
     finding = refusal(judged(path))
     assert finding["code"] == "E-FILE-LIMIT"
     assert "more than 64 levels deep" in finding["message"]
+
+
+def test_more_than_1_mib_of_comments_before_the_root_is_refused(tmp_path: Path) -> None:
+    """The prolog is read in full up to 1 MiB, so a DTD cannot hide behind a long one."""
+    path = files.stream(tmp_path / "cart.xml", ['<?xml version="1.0"?>\n',
+                                                *files.repeated("<!-- padding -->\n", 70_000),
+                                                "<!DOCTYPE hospital-measures []>",
+                                                files.CART_VALID.read_text().split("?>", 1)[1]])
+    finding = refusal(judged(path))
+    assert finding["code"] == "E-FILE-UNSAFE-XML"
+    assert "more than 1 MiB of comments or space before its root element" in finding["message"]
