@@ -26,30 +26,39 @@ class ContentScan:
         self._lines = 0  # line breaks before the current block
         self._line_bytes = 0  # bytes of the current line before the current block
         self._ended_with_lt = False
+        self._markup: bool | None = None  # XML-looking (decided on the first block)
+        self._cr = False  # carriage returns end lines (the first block has one)
         self.nul: tuple[int, int] | None = None  # (byte offset, line) of the first NUL byte
         self.long_line: int | None = None  # the first line longer than the cap
         self.tags = 0  # '<' not followed by '/': start tags, comments, PIs, declarations
 
     def feed(self, block: bytes, final: bool = False) -> None:
-        self.utf8.feed(block, final=final)
+        newlines = block.count(b"\n")
+        self.utf8.feed(block, final=final, newlines=newlines)
         if not block:
             return
+        if self._markup is None:  # decided on the first block
+            self._markup = block.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
+            self._cr = b"\r" in block
         if self.nul is None and b"\x00" in block:
             at = block.index(b"\x00")
             self.nul = (self._offset + at, self._lines + block.count(b"\n", 0, at) + 1)
         if self.long_line is None:
             self._check_line_lengths(block)
-        self.tags += block.count(b"<") - block.count(b"</")
-        if self._ended_with_lt and block.startswith(b"/"):
-            self.tags -= 1  # a "</" split between two blocks
-        self._ended_with_lt = block.endswith(b"<")
+        if self._markup:  # only XML is counted: the two-byte count costs on large CSV files
+            self.tags += block.count(b"<") - block.count(b"</")
+            if self._ended_with_lt and block.startswith(b"/"):
+                self.tags -= 1  # a "</" split between two blocks
+            self._ended_with_lt = block.endswith(b"<")
         self._offset += len(block)
-        self._lines += block.count(b"\n")
+        self._lines += newlines
 
     def _check_line_lengths(self, block: bytes) -> None:
-        """Only a line that runs over a block boundary can exceed a cap of a block or more;
-        CR counts as a line break too (old Mac files), so such a file is not one long line."""
-        breaks = [at for at in (block.find(b"\n"), block.find(b"\r")) if at >= 0]
+        """Only a line that runs over a block boundary can exceed a cap of a block or more.
+        In a file whose first block has a CR, CR counts as a line break too (old Mac files), so
+        such a file is not one long line; other files are spared the search for CRs."""
+        found = (block.find(b"\n"), block.find(b"\r")) if self._cr else (block.find(b"\n"),)
+        breaks = [at for at in found if at >= 0]
         if not breaks:
             self._line_bytes += len(block)
         else:
@@ -62,7 +71,8 @@ class ContentScan:
                     if len(line) > self._max_line:
                         self.long_line = self._lines + 2 + number
                         return
-            self._line_bytes = len(block) - max(block.rfind(b"\n"), block.rfind(b"\r")) - 1
+            last = max(block.rfind(b"\n"), block.rfind(b"\r") if self._cr else -1)
+            self._line_bytes = len(block) - last - 1
         if self._line_bytes > self._max_line:
             self.long_line = self._lines + block.count(b"\n") + 1
 
