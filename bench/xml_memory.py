@@ -1,6 +1,7 @@
 """XML cost does not depend on the element count: the CART reader's time per element and peak
 RSS for 1 million and 10 million elements, and how fast a hostile file of 10 million elements
-is refused by the whole pipeline under the default limits.
+is refused by the whole pipeline under the default limits; last, the other unbounded case of the
+same kind, one CSV line of 200 MB.
 
 Run: ``.venv/bin/python bench/xml_memory.py``. Each case runs in a fresh child process (peak RSS
 is a high-water mark, so cases must not share a process). The reader clears each element after
@@ -38,6 +39,17 @@ def write_file(path: Path, element: str, count: int) -> Path:
             out.write(block)
         out.write(element * (count % 10_000))
         out.write("</hospital-measures>\n")
+    return path
+
+
+def write_long_line(path: Path, megabytes: int) -> Path:
+    """A CSV file whose second line is one cell of ``megabytes`` MiB."""
+    block = "x" * (1024 * 1024)
+    with path.open("w", encoding="utf-8") as out:
+        out.write("a,b,c\n1,")
+        for _ in range(megabytes):
+            out.write(block)
+        out.write(",3\n")
     return path
 
 
@@ -88,11 +100,15 @@ def main() -> None:
                   f"{result['records']:,} records")
             path.unlink()
         count = ELEMENTS[-1]
-        path = write_file(Path(folder) / "hostile.xml", EMPTY_MEASURE, count)
-        result = run_child("refuse", path)
-        print(f"{f'validate {count:,} <measure/>':<34} {path.stat().st_size / 1e6:>10.1f} "
-              f"{float(result['seconds']):>8.2f} {'':>11} {result['peak_mb']:>12.1f}  "  # type: ignore[arg-type]
-              f"{result['status']} {' '.join(result['codes'])}")  # type: ignore[arg-type]
+        hostile = [(f"validate {count:,} <measure/>",
+                    write_file(Path(folder) / "hostile.xml", EMPTY_MEASURE, count)),
+                   ("validate a 200 MB CSV line", write_long_line(Path(folder) / "line.csv", 200))]
+        for label, path in hostile:
+            result = run_child("refuse", path)
+            print(f"{label:<34} {path.stat().st_size / 1e6:>10.1f} "
+                  f"{float(result['seconds']):>8.2f} {'':>11} "  # type: ignore[arg-type]
+                  f"{result['peak_mb']:>12.1f}  {result['status']} {' '.join(result['codes'])}")  # type: ignore[arg-type]
+            path.unlink()
 
 
 if __name__ == "__main__":
