@@ -4,7 +4,9 @@ First from the ZIP central directory alone (sizes, ratios, part count), then in 
 pass over every part's compressed bytes, exactly those the spreadsheet reader would inflate:
 - a part that inflates past the size its directory entry declares (a ZIP bomb behind a lying
   directory: the reader trusts the compressed length, not the declared size) is refused;
-- an XML part that declares a DTD or entities is refused (Excel never writes one);
+- an XML part that declares a DTD or entities is refused (Excel never writes one), and so is a
+  table of texts that claims more entries than its bytes could hold (the reader would reserve
+  room for all of them and abort);
 - links to other workbooks are refused (their values could change when opened elsewhere);
 - each sheet's used area, first to last used row times column, is capped: the reader holds it as
   a dense grid, so one cell at XFD1048576 would make it allocate half a terabyte and abort.
@@ -33,6 +35,9 @@ _ROW = re.compile(rb'<row\b[^>]*?\sr="([0-9]{1,9})"')
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
 _ODD_CELL = re.compile(rb'<c(?:>|/>|\s+[^r\s])')
 _ANY_CELL_COLUMN = re.compile(rb'<c(?:\s[^>]*?\br="([A-Z]{1,3})|[\s>/])')
+_SHARED_STRINGS = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
+# uniqueCount is what the reader reserves for; count (cells using a text) may be far larger.
+_UNIQUE_COUNT = re.compile(rb'\buniqueCount\s*=\s*["\']([0-9]{1,20})["\']')
 _TAG_TAIL = 64  # bytes kept between chunks so no reference is split
 
 
@@ -141,6 +146,26 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
+def _check_prolog(name: str, head: bytes, size: int) -> None:
+    """A part's start: no DTD; and a shared-strings table may not claim more strings than its
+    bytes could hold (the reader reserves room for the claimed number up front, ~24 bytes each,
+    and aborts when two billion do not fit)."""
+    found = prolog_declaration(head)
+    if found:
+        raise FileProblem.of(
+            "E-FILE-UNSAFE-XML", f"The workbook's part {name} declares a {found[0]}; DTDs and "
+            "entities are refused (Excel never writes them).",
+            hint="Save the workbook again from Excel, or send the data as CSV.")
+    table = _SHARED_STRINGS.search(head)
+    if table:
+        claimed = max((int(n) for n in _UNIQUE_COUNT.findall(table.group(0))), default=0)
+        if claimed > size // len(b"<si/>"):
+            raise FileProblem.of(
+                "E-FILE-MALFORMED", f"The workbook is damaged: its table of texts ({name}) "
+                f"claims {claimed:,} entries in {size:,} bytes.",
+                hint="Save the workbook again from Excel and upload the new copy.")
+
+
 def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> None:
     """Inflate one part exactly as the spreadsheet reader would (from its local header, for the
     compressed length the directory gives), at most one chunk past its declared size."""
@@ -175,12 +200,7 @@ def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> No
                             f"{member.file_size:,} bytes its directory declares; the file is "
                             "damaged or a ZIP bomb.")
             if first and xml:
-                found = prolog_declaration(text[:64 * 1024])
-                if found:
-                    raise FileProblem.of(
-                        "E-FILE-UNSAFE-XML", f"The workbook's part {name} declares a {found[0]}; "
-                        "DTDs and entities are refused (Excel never writes them).",
-                        hint="Save the workbook again from Excel, or send the data as CSV.")
+                _check_prolog(name, text[:64 * 1024], member.file_size)
             first = False
             if sheet is not None and text:
                 sheet.feed(tail + text)

@@ -78,6 +78,23 @@ def test_an_entity_in_a_sheet_is_refused(tmp_path: Path) -> None:
                                   "entities are refused (Excel never writes them).")
 
 
+def test_a_text_table_claiming_two_billion_entries_is_refused_before_the_reader_reserves_them(
+        tmp_path: Path) -> None:
+    """The reader reserves room for uniqueCount texts up front (48 GB here) and aborts; count,
+    the number of cells using a text, may honestly be far larger than the table."""
+    plain = files.shared_strings_workbook(tmp_path / "plain.xlsx")
+    table = files.workbook_part("xl/sharedStrings.xml", plain)
+    many_uses = table.replace(b"<sst ", b'<sst count="2000000000" ')
+    assert judged(files.rebuilt_workbook(tmp_path / "uses.xlsx", source=plain, replace={
+        "xl/sharedStrings.xml": many_uses}))["status"] == "accepted"
+    lying = table.replace(b"<sst ", b'<sst uniqueCount="2000000000" ')
+    path = files.rebuilt_workbook(tmp_path / "edtc.xlsx", source=plain,
+                                  replace={"xl/sharedStrings.xml": lying})
+    finding = refusal(judged(path))
+    assert finding["code"] == "E-FILE-MALFORMED"
+    assert "claims 2,000,000,000 entries" in finding["message"]
+
+
 def test_a_sheet_filled_to_row_1048576_is_refused_before_it_is_loaded(tmp_path: Path) -> None:
     header = b'<row r="1">' + b"".join(b'<c r="%s1" t="inlineStr"><is><t>c%d</t></is></c>'
                                         % (chr(65 + i).encode(), i) for i in range(26)) + b"</row>"
