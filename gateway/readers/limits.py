@@ -18,8 +18,7 @@ class Limits:
     max_rows: int = 10_000_000
     max_columns: int = 200
     max_cell_chars: int = 2000
-    # CSV: one physical line (checked in the hashing pass, before any parser buffers it) and one
-    # record, quoted line breaks included (a quote never closed runs on to the end of the file).
+    # CSV: one physical line, checked in the hashing pass before any parser buffers it.
     max_line_bytes: int = MIB
     # XLSX: checked from the ZIP central directory before anything is unpacked.
     max_xlsx_bytes: int = 100 * MIB

@@ -39,9 +39,9 @@ def test_a_1_mb_header_cell_names_the_cell_cap_not_no_header(tmp_path: Path) -> 
 def test_a_quote_never_closed_over_100_mb_is_refused_in_bounded_memory(tmp_path: Path) -> None:
     path = files.csv_open_quote(tmp_path / "edtc.csv", 100)
     finding = refused_in(path, 60)
-    assert finding["code"] == "E-FILE-LIMIT"
-    assert finding["message"] == ('The row that starts on line 3 is longer than the 1 MiB a line '
-                                  'may have; a quote (") opened there is probably never closed.')
+    assert finding["code"] == "E-FILE-MALFORMED" and finding["line"] == 3
+    assert finding["message"] == ("Line 3 (row 3): a quoted cell is not closed, or a '\"' stands "
+                                  "inside a cell that is not quoted.")
 
 
 @pytest.mark.parametrize("offset", [100_000, None], ids=["after-8-kib", "last-byte"])
@@ -71,7 +71,7 @@ def test_a_20000_cell_row_under_a_normal_header_is_named_by_its_line(tmp_path: P
     path = files.stream(tmp_path / "edtc.csv", [HEADER, "\n", FIRST_ROW, "\n",
                                                 ",".join("1" * 20_000), "\n"])
     finding = refusal(judged(path))
-    assert finding["code"] == "E-FILE-MALFORMED" and "Line 3 has 20000 cells" in \
+    assert finding["code"] == "E-FILE-MALFORMED" and "Line 3 (row 3) has 20000 cells" in \
         finding["message"]
 
 
