@@ -188,3 +188,21 @@ def test_feed_rules_name_the_row_and_the_first_value(tmp_path: Path, submit) -> 
     assert "(empty) on the prescriber's first row" in consistency[0].message
     (over,) = [f for f in receipt.findings.listed if f.code.startswith("E-RULE-NUM")]
     assert over.cell == "G10"
+
+
+def test_a_narrative_of_4000_characters_fits(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "river-health", required=True)
+    write_form(tmp_path, "self-assessment",
+               [{"prescriber_npi": npi, "measure": m} for m in value["qi_required"]])
+    write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
+                                      "measures_addressed": value["qi_required"][0]}])
+    for kind in ("self-assessment", "qi-plan"):
+        assert submit(tmp_path / f"opip-{kind}.csv", "river-health").status \
+            is not Status.REJECTED
+    longest = write_form(tmp_path, "qi-evaluation",
+                         [{"prescriber_npi": npi, "narrative": "n" * 4000}])
+    assert submit(longest, "river-health").status is not Status.REJECTED
+    over = write_form(tmp_path, "qi-evaluation",
+                      [{"prescriber_npi": npi, "narrative": "n" * 4001}], name="over.csv")
+    receipt = submit(over, "river-health")
+    assert receipt.layer == "record" and receipt.findings.listed[0].column == "narrative"
