@@ -22,7 +22,7 @@ import queue
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -34,6 +34,7 @@ from gateway.daemon import own_receipts
 from gateway.daemon.claim import claim, inspect, spool_path
 from gateway.daemon.config import Config
 from gateway.daemon.layout import check_layout, submitter_folders
+from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
 from gateway.daemon.ledger import Ledger, State, Submission, now_text
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.notify import Notifier
@@ -44,7 +45,7 @@ from gateway.daemon.recovery import (
     prepare_replay,
 )
 from gateway.daemon.rescan import rescan
-from gateway.daemon.settle import Settled, SettleTracker, Signature
+from gateway.daemon.settle import WRITER_RECHECK, Settled, SettleTracker, Signature
 from gateway.daemon.watch import Hint, Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
 from gateway.logging_setup import get_logger, log_submission
@@ -67,6 +68,7 @@ class Task:
     not_before: float = 0.0
     claimed_at: float = field(default_factory=time.monotonic)
     dispatched_at: float | None = None
+    held: bool = False  # found still being written after the claim (logged once)
 
 
 class Service:
@@ -82,7 +84,10 @@ class Service:
         self.ledger = Ledger(config.ledger)
         self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
         self.watcher = Watcher(config, self.hints)
-        self.tracker = SettleTracker(config.quiet_period)
+        self.writer_check = choose_writer_check(config.inbox, config.writer_check)
+        self.tracker = SettleTracker(
+            config.quiet_period,
+            writer_open=path_open_for_writing if self.writer_check.by_kernel else None)
         self.notifier = Notifier()
         self.tasks: deque[Task] = deque()
         self.running: dict[str, Task] = {}
@@ -109,15 +114,19 @@ class Service:
         lock = InstanceLock(self.config.lock_file)
         lock.acquire()
         self._install_signals()
+        ignore_lease_breaks()
         self.pool = self._open_pool(self.config.workers)
         try:
             self._resume()
             self.watcher.supervise()
             log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                      workers=self.config.workers, quiet_period=self.config.quiet_period,
-                     rescan_interval=self.config.rescan_interval, pid=os.getpid())
+                     rescan_interval=self.config.rescan_interval, pid=os.getpid(),
+                     writer_check=self.writer_check.name, why=self.writer_check.reason)
             self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
-                                 watcher=self.config.watcher)
+                                 watcher=self.config.watcher,
+                                 writer_check=self.writer_check.name,
+                                 writer_check_reason=self.writer_check.reason)
             self.notifier.ready("serving")
             while not self._stopping or self._in_hand():
                 self._turn()
@@ -139,6 +148,7 @@ class Service:
         """Finish every unfinished submission in the ledger without taking new uploads, then
         return. The caller holds the instance lock."""
         signal.signal(signal.SIGUSR1, self._on_nudge)
+        ignore_lease_breaks()
         self.pool = self._open_pool(1)
         try:
             self._resume()
@@ -297,17 +307,22 @@ class Service:
                                  submission.received_at))
 
     def _inspect(self, task: Task, now: float) -> bool:
-        """Hash the spool copy; False when it is still being written (the writer kept its file
-        open across the quiet period): it then gets a new quiet period in the spool."""
+        """Hash the spool copy; False while it is still being written (a writer that opened it
+        before the claim still holds it, or, where the kernel cannot tell, it changed after it
+        settled): it is looked at again later, and no verdict is given on a prefix."""
         submission = task.submission
-        inspection = inspect(spool_path(self.config, submission.submission_id))
-        settled = task.settled
-        if settled is not None and inspection.problem is None and (
-                inspection.size, inspection.mtime_ns) != (settled.size, settled.mtime_ns):
-            log.warning("still_being_written", submitter=submission.submitter)
-            task.settled = Signature(settled.mode, inspection.size, inspection.mtime_ns,
-                                     settled.ctime_ns, settled.inode, settled.links)
-            task.not_before = now + self.config.quiet_period
+        inspection = inspect(spool_path(self.config, submission.submission_id),
+                             by_kernel=self.writer_check.by_kernel, expected=task.settled)
+        if inspection.being_written:
+            if not task.held:
+                task.held = True
+                log.warning("still_being_written", submitter=submission.submitter,
+                            writer_check=self.writer_check.name)
+            if task.settled is not None:
+                task.settled = replace(task.settled, size=inspection.size,
+                                       mtime_ns=inspection.mtime_ns)
+            task.not_before = now + (WRITER_RECHECK if self.writer_check.by_kernel
+                                     else self.config.quiet_period)
             return False
         submission.problem = inspection.problem
         submission.bytes, submission.sha256 = inspection.size, inspection.sha256
