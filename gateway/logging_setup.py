@@ -52,6 +52,9 @@ def configure_logging(fmt: str = "auto", level: str = "info",
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # Python warnings (watchdog raises RuntimeWarnings from its thread) become log records
+    # too, so every line on the stream is rendered alike: one JSON object in production.
+    logging.captureWarnings(True)
     # watchdog narrates every inotify event at debug level; keep its warnings only.
     logging.getLogger("watchdog").setLevel(max(root.level, logging.WARNING))
 

@@ -50,6 +50,9 @@ def claim(settled: Settled, config: Config, ledger: Ledger) -> Submission | None
     except FileNotFoundError:
         ledger.forget(submission.submission_id)
         return None
+    except OSError:
+        ledger.forget(submission.submission_id)  # nothing was taken; the caller says why
+        raise
     fsync_dir(config.spool)
     fsync_dir(settled.path.parent)
     return submission

@@ -33,6 +33,14 @@ from gateway.catalog import Catalog
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import claim, inspect, spool_path
 from gateway.daemon.config import Config
+from gateway.daemon.health import (
+    GUARD_INTERVAL,
+    SPACE_RETRY,
+    FolderGuard,
+    FolderLost,
+    SubmitterTrouble,
+    out_of_space,
+)
 from gateway.daemon.layout import check_layout, submitter_folders
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
 from gateway.daemon.ledger import Ledger, State, Submission, now_text
@@ -56,6 +64,7 @@ from gateway.receipts.store import write_receipt
 log = get_logger("gateway.daemon")
 
 MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
+CLAIM = "claim"  # SubmitterTrouble's source for a claim that failed
 HINTS_PER_TURN = 10_000
 
 
@@ -69,6 +78,9 @@ class Task:
     claimed_at: float = field(default_factory=time.monotonic)
     dispatched_at: float | None = None
     held: bool = False  # found still being written after the claim (logged once)
+    receipt: Receipt | None = None  # known, not yet delivered (the disk was full)
+    failure: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Service:
@@ -99,6 +111,10 @@ class Service:
         self._stopping = False
         self._rescan_due = 0.0
         self._healthy: bool | None = None
+        self.trouble = SubmitterTrouble()
+        self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
+        self._space_short = False
+        self._guard_due = 0.0
 
     def _open_pool(self, size: int) -> WorkerPool:
         return WorkerPool(size, pipeline=self.config.pipeline,
@@ -116,6 +132,7 @@ class Service:
         self._install_signals()
         ignore_lease_breaks()
         self.pool = self._open_pool(self.config.workers)
+        guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
         try:
             self._resume()
             self.watcher.supervise()
@@ -126,11 +143,22 @@ class Service:
             self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
                                  watcher=self.config.watcher,
                                  writer_check=self.writer_check.name,
-                                 writer_check_reason=self.writer_check.reason)
+                                 writer_check_reason=self.writer_check.reason,
+                                 failure="", blocked_submitters="{}", disk_full="no")
             self.notifier.ready("serving")
             while not self._stopping or self._in_hand():
                 self._turn()
+                if time.monotonic() >= self._guard_due:
+                    self._guard_due = time.monotonic() + GUARD_INTERVAL
+                    guard.check()
             log.info("stopped")
+        except FolderLost as lost:
+            # Nothing can be served without these folders; say so and let systemd restart
+            # (and alert) rather than watch nothing.
+            log.error("folder_lost", reason=str(lost))
+            self.notifier.status(f"stopped: {lost}")
+            self._set_meta(failure=str(lost))
+            raise
         except Exception:
             # Environmental failures (a full disk, lost permissions) end the process; systemd
             # restarts it and recovery resumes every submission where it stopped.
@@ -139,7 +167,7 @@ class Service:
         finally:
             self.watcher.stop()
             self.pool.close()
-            self.ledger.set_meta(stopped_at=now_text())
+            self._set_meta(stopped_at=now_text())
             self.notifier.close()
             self.ledger.close()
             lock.release()
@@ -231,21 +259,43 @@ class Service:
     def _rescan(self) -> None:
         self._pick_up_replays()
         started = time.monotonic()
-        waiting = rescan(self.config, self.tracker)
+        waiting = rescan(self.config, self.tracker, self.trouble)
         self._rescan_due = time.monotonic() + self.config.rescan_interval
-        self.ledger.set_meta(last_rescan_at=now_text(), waiting=str(waiting))
+        self._set_meta(last_rescan_at=now_text(), waiting=str(waiting),
+                       blocked_submitters=self.trouble.as_text())
         log.debug("rescan", waiting=waiting, seconds=round(time.monotonic() - started, 4))
 
     def _claim_settled(self) -> None:
         room = self.capacity - self._in_hand()
-        if room <= 0:
+        if room <= 0 or self._space_short:
             return
-        for settled in self.tracker.settled()[:room]:
+        now = time.monotonic()
+        ready = [s for s in self.tracker.settled()
+                 if self._claim_retry.get(s.submitter, 0.0) <= now]
+        for settled in ready[:room]:
             self.tracker.forget(settled.path)
-            self._claim(settled)
+            self._claim(settled, now)
 
-    def _claim(self, settled: Settled) -> None:
-        submission = claim(settled, self.config, self.ledger)
+    def _claim(self, settled: Settled, now: float) -> None:
+        try:
+            submission = claim(settled, self.config, self.ledger)
+        except Exception as err:
+            self.tracker.see(settled.path, settled.submitter)  # it waits in upload/
+            if out_of_space(err):
+                self._note_space(short=True)
+                return
+            if not isinstance(err, OSError):
+                raise
+            # One submitter's folder must not stop the others: its files wait, it is said
+            # once, and the claim is tried again at the pace of the rescan.
+            self.trouble.report(settled.submitter, "the gateway cannot move files out of its "
+                                f"upload/ folder ({err.strerror})", CLAIM)
+            self._claim_retry[settled.submitter] = now + self.config.rescan_interval
+            self._set_meta(blocked_submitters=self.trouble.as_text())
+            return
+        if self.trouble.blocked(settled.submitter):
+            self.trouble.clear(settled.submitter, CLAIM)
+            self._set_meta(blocked_submitters=self.trouble.as_text())
         if submission is None:
             return
         with structlog.contextvars.bound_contextvars(submission_id=submission.submission_id):
@@ -274,10 +324,40 @@ class Service:
                 continue
             with structlog.contextvars.bound_contextvars(
                     submission_id=task.submission.submission_id):
-                self._advance_one(task, now)
+                try:
+                    self._advance_one(task, now)
+                except Exception as err:
+                    if not out_of_space(err):
+                        raise
+                    task.not_before = now + SPACE_RETRY
+                    self._note_space(short=True)
+
+    def _note_space(self, *, short: bool) -> None:
+        """Say once when the disk fills up and once when space returns."""
+        if short == self._space_short:
+            return
+        self._space_short = short
+        if short:
+            log.error("disk_full", retry_s=SPACE_RETRY,
+                      detail="files in hand wait for space; nothing new is taken")
+        else:
+            log.warning("disk_space_back")
+        self._set_meta(disk_full="yes" if short else "no")
+
+    def _set_meta(self, **values: str) -> None:
+        """The heartbeat for ``gateway status``; losing one on a full disk is harmless."""
+        try:
+            self.ledger.set_meta(**values)
+        except Exception as err:
+            if not out_of_space(err):
+                raise
 
     def _advance_one(self, task: Task, now: float) -> None:
         submission = task.submission
+        if task.receipt is not None:  # known before the disk filled up
+            self.tasks.remove(task)
+            self._deliver(task, task.receipt, task.failure, **task.timings)
+            return
         if (submission.state == State.REQUESTED
                 and not prepare_replay(submission, self.config, self.ledger)):
             self.tasks.remove(task)
@@ -287,7 +367,7 @@ class Service:
             return
         if submission.problem is not None:
             self.tasks.remove(task)
-            self._finish(task, own_receipts.not_read(submission))
+            self._deliver(task, own_receipts.not_read(submission))
             return
         if submission.replaces is None:
             answer = self._duplicate_answer(task)
@@ -295,7 +375,7 @@ class Service:
                 return
             if isinstance(answer, Receipt):
                 self.tasks.remove(task)
-                self._finish(task, answer)
+                self._deliver(task, answer)
                 return
         if self.pool.idle:
             self.tasks.remove(task)
@@ -331,7 +411,8 @@ class Service:
         return True
 
     def _duplicate_answer(self, task: Task) -> Receipt | str | None:
-        """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate)."""
+        """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate):
+        only the latest verdict on the same bytes under the same extension is repeated."""
         submission = task.submission
         assert submission.sha256 is not None
         first = self.ledger.first_with_content(submission.submitter, submission.sha256,
@@ -346,7 +427,10 @@ class Service:
                 return "wait"
             return None
         latest = self.ledger.latest_outcome(submission.submitter, submission.sha256)
-        if latest is None or latest.receipt_path is None:
+        if (latest is None or latest.receipt_path is None
+                or _extension(latest.name) != _extension(submission.name)):
+            # The verdict depends on the name through its extension (a workbook named .csv is
+            # refused for that), so the same bytes under another extension are judged afresh.
             return None
         try:
             earlier = json.loads(Path(latest.receipt_path).read_text(encoding="utf-8"))
@@ -367,7 +451,23 @@ class Service:
                                               time_limit=self.config.time_limit,
                                               memory_limit_mb=self.config.memory_limit_mb)
             receipt.replaces = task.submission.replaces
-            self._finish(task, receipt, failure=outcome.failure, validate=outcome.seconds)
+            self._deliver(task, receipt, outcome.failure, validate=outcome.seconds)
+
+    def _deliver(self, task: Task, receipt: Receipt, failure: str | None = None,
+                 **timings: float) -> None:
+        """``_finish``, or, when the disk is full, keep the outcome and try again later: every
+        step is idempotent, so a half-done delivery is simply done again."""
+        try:
+            self._finish(task, receipt, failure, **timings)
+        except Exception as err:
+            if not out_of_space(err):
+                raise
+            task.receipt, task.failure, task.timings = receipt, failure, timings
+            task.not_before = time.monotonic() + SPACE_RETRY
+            self.tasks.append(task)
+            self._note_space(short=True)
+            return
+        self._note_space(short=False)
 
     def _finish(self, task: Task, receipt: Receipt, failure: str | None = None,
                 **timings: float) -> None:
@@ -424,12 +524,16 @@ class Service:
         healthy = self.watcher.healthy
         if healthy != self._healthy:
             self._healthy = healthy
-            self.ledger.set_meta(intake_healthy="yes" if healthy else "no")
+            self._set_meta(intake_healthy="yes" if healthy else "no")
             self.notifier.status("serving" if healthy else "watcher down; rescanning only")
             if not healthy:
                 log.error("intake_unhealthy", watcher=self.config.watcher)
         if healthy:
             self.notifier.ping()
+
+
+def _extension(name: str) -> str:
+    return Path(name).suffix.lower()
 
 
 def _status_of(receipt_json: Path) -> str | None:
