@@ -95,6 +95,9 @@ def inspect(path: Path, *, by_kernel: bool, expected: Signature | None = None) -
     if problem is not None:
         return Inspection(problem, st.st_size if stat.S_ISREG(st.st_mode) else 0, None,
                           st.st_mtime_ns)
+    if not st.st_mode & 0o444:
+        # Readable by no one: the submitter said so, and the daemon (root or not) respects it.
+        return Inspection("unreadable", st.st_size, None, st.st_mtime_ns)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:

@@ -75,7 +75,7 @@ def _os_error_text(err: OSError) -> str:
     if err.filename is None:
         return str(err)
     text = f"{err.filename}: {err.strerror}"
-    if isinstance(err, PermissionError):
+    if isinstance(err, PermissionError) and os.geteuid() != 0:
         text += " (setting up an SFTP site needs root; see docs/operations.md)"
     return text
 

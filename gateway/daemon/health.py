@@ -59,6 +59,9 @@ class SubmitterTrouble:
     def blocked(self, submitter: str) -> bool:
         return submitter in self._reasons
 
+    def source(self, submitter: str) -> str | None:
+        return self._reasons[submitter][1] if submitter in self._reasons else None
+
     def as_text(self) -> str:
         """For the ledger's meta table, which ``gateway status`` reads."""
         return json.dumps({s: reason for s, (reason, _) in sorted(self._reasons.items())})

@@ -270,8 +270,11 @@ class Service:
         if room <= 0 or self._space_short:
             return
         now = time.monotonic()
+        # A submitter whose folder the rescan found unusable waits for the rescan to clear it;
+        # one whose claim failed is tried again at the rescan's pace.
         ready = [s for s in self.tracker.settled()
-                 if self._claim_retry.get(s.submitter, 0.0) <= now]
+                 if self.trouble.source(s.submitter) in (None, CLAIM)
+                 and self._claim_retry.get(s.submitter, 0.0) <= now]
         for settled in ready[:room]:
             self.tracker.forget(settled.path)
             self._claim(settled, now)
@@ -434,7 +437,9 @@ class Service:
             return None
         try:
             earlier = json.loads(Path(latest.receipt_path).read_text(encoding="utf-8"))
-            return own_receipts.duplicate(submission, first.submission_id, earlier)
+            # The submission whose verdict is repeated (a replay stands for what it replaced).
+            return own_receipts.duplicate(submission, latest.replaces or latest.submission_id,
+                                          earlier)
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("earlier_receipt_unreadable", first=first.submission_id)
             return None

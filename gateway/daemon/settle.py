@@ -73,23 +73,17 @@ class SettleTracker:
         self._clock = clock
         self._writer_open = writer_open
         self._watches: dict[Path, _Watch] = {}
-        self._folders_seen: set[Path] = set()
         self._held_open: set[Path] = set()  # said so in the log once
 
     def see(self, path: Path, submitter: str) -> None:
-        """Record a sighting. Temporary names are never candidates; folders are skipped (a
-        submitter's folder inside ``upload/`` is not an upload)."""
+        """Record a sighting. Temporary names are never candidates. Anything else is, folders
+        included: once it has settled, the claim answers it (a folder is not an upload)."""
         if is_temporary(path.name):
             return
         try:
             st = path.lstat()
         except OSError:
             self.forget(path)
-            return
-        if stat.S_ISDIR(st.st_mode):
-            if path not in self._folders_seen:
-                self._folders_seen.add(path)
-                log.warning("folder_in_upload_ignored", submitter=submitter)
             return
         signature = Signature.of(st)
         known = self._watches.get(path)
