@@ -116,7 +116,8 @@ def test_a_submitter_cannot_reach_another_submitters_folder(sftp_site: Site,
         names = {line.rsplit("/", 1)[-1] for line in listing.stdout.splitlines()
                  if not line.startswith("sftp>")}
         assert names - {".", ".."} == {"upload", "receipts"}, listing.stdout
-    for command in (f"ls /{owner}/receipts", f"ls ../{owner}", f"get /{owner}/receipts/{theirs} {tmp_path}/x",
+    for command in (f"ls /{owner}/receipts", f"ls ../{owner}",
+                    f"get /{owner}/receipts/{theirs} {tmp_path}/x",
                     f"get ../{owner}/receipts/{theirs} {tmp_path}/x",
                     f"put {VALID} ../{owner}/upload/planted.csv",
                     f"put {VALID} receipts/forged.receipt.json",
