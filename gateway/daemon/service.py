@@ -114,6 +114,7 @@ class Service:
         self.trouble = SubmitterTrouble()
         self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
         self._space_short = False
+        self._space_retry_at = 0.0
         self._guard_due = 0.0
 
     def _open_pool(self, size: int) -> WorkerPool:
@@ -267,9 +268,9 @@ class Service:
 
     def _claim_settled(self) -> None:
         room = self.capacity - self._in_hand()
-        if room <= 0 or self._space_short:
-            return
         now = time.monotonic()
+        if room <= 0 or (self._space_short and now < self._space_retry_at):
+            return
         # A submitter whose folder the rescan found unusable waits for the rescan to clear it;
         # one whose claim failed is tried again at the rescan's pace.
         ready = [s for s in self.tracker.settled()
@@ -296,6 +297,7 @@ class Service:
             self._claim_retry[settled.submitter] = now + self.config.rescan_interval
             self._set_meta(blocked_submitters=self.trouble.as_text())
             return
+        self._note_space(short=False)
         if self.trouble.blocked(settled.submitter):
             self.trouble.clear(settled.submitter, CLAIM)
             self._set_meta(blocked_submitters=self.trouble.as_text())
@@ -336,7 +338,10 @@ class Service:
                     self._note_space(short=True)
 
     def _note_space(self, *, short: bool) -> None:
-        """Say once when the disk fills up and once when space returns."""
+        """Say once when the disk fills up and once when space returns; while it is full, new
+        files are not claimed, except for a try every ``SPACE_RETRY`` seconds."""
+        if short:
+            self._space_retry_at = time.monotonic() + SPACE_RETRY
         if short == self._space_short:
             return
         self._space_short = short
