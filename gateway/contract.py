@@ -10,15 +10,27 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
+from gateway.submitters.model import (  # the registry and obligations, as plugins see them
+    HEALTH_SYSTEM_KINDS,
+    KINDS,
+    Obligation,
+    ObligationReader,
+    Registry,
+    Submitter,
+)
 
 if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a command 0.3 s
     import numpy as np
     import pandas as pd
 
 LEVELS = ("summary", "patient")
+__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Candidate", "Document", "FamilyInfo",
+           "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
+           "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
 
 
 @dataclass(frozen=True)
@@ -158,11 +170,15 @@ class RecordBatch:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What file rules may know besides the records: the route and operator options (such as a
-    hospital type given on the command line until the registry supplies it)."""
+    """What file rules may know besides the records: the route, operator options (such as a
+    hospital type given on the command line when no registry is in use), the registry in force
+    (read-only; None when validating without one) and the sending submitter's entry (None when
+    there is no registry)."""
 
     route: Route
     options: Mapping[str, str] = field(default_factory=dict)
+    registry: Registry | None = None
+    submitter: Submitter | None = None
 
 
 class FileRule(ABC):
@@ -205,3 +221,22 @@ class Document(ABC):
     @abstractmethod
     def sample(self) -> FileSample:
         """The header and first records (or the XML root), for routing."""
+
+
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """One period whose data are due in a reporting year, and when they may be sent.
+
+    ``label`` names the period as submitters know it (``2015``, ``2014Q3``); both ranges are
+    inclusive. A clinic measure has one period per reporting year; a quarterly hospital family
+    has one per quarter due that year.
+    """
+
+    label: str
+    dates_of_service: tuple[date, date]
+    window: tuple[date, date]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label,
+                "dates_of_service": [d.isoformat() for d in self.dates_of_service],
+                "window": [d.isoformat() for d in self.window]}

@@ -24,10 +24,15 @@ from gateway.contract import (
     FamilyInfo,
     FileRule,
     FileSample,
+    Obligation,
+    ObligationReader,
     RecordBatch,
+    Registry,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 
 PROJECT = "gateway"
@@ -112,4 +117,43 @@ def gateway_template(route: Route, format: str) -> bytes | None:
 
     Return ``None`` to let the core write its CSV/XLSX template from the schema. First non-None
     result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    """The periods whose data ``route``'s reporting year collects and their submission windows,
+    or ``None`` when the route is not the family's. Release notes (``gateway schema diff``) and
+    the conformance kit read it; every declared year needs one. First non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_obligation_reader(route: Route, context: RuleContext,
+                              sample: FileSample) -> ObligationReader | None:
+    """A fresh ``ObligationReader`` for one file of ``route``: what the submitter layer checks
+    (facility ids, who may send it, sampling) and which obligations the file answers, read from
+    its records (and, for a file rejected before them, from ``sample``). ``context`` carries the
+    registry and the sending submitter. ``None``: the file answers no obligation and the layer
+    checks nothing but the submitter. First non-None result wins.
+    """
+
+
+@hookspec
+def gateway_example_dirs() -> list[Traversable]:
+    """Folders of example files, laid out ``<year>/<measure>/<level>/valid/`` and
+    ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
+    (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
+    invalid example per measure and level. All results are collected.
+    """
+
+
+@hookspec
+def gateway_obligations(submitter: Submitter, reporting_year: int,
+                        registry: Registry) -> list[Obligation]:
+    """Everything ``submitter`` owes this family for ``reporting_year``, with windows, including
+    obligations met elsewhere (``required=False`` with a ``note``) so they are listed. Asked of
+    every family for every active submitter; return ``[]`` for a submitter that owes the family
+    nothing. The core decides statuses, lateness, compliance and the calendar. All results are
+    collected.
     """

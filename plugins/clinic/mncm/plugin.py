@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 
 from gateway_plugins.clinic.mncm import layouts
 from gateway_plugins.clinic.mncm.manifest import measures
+from gateway_plugins.clinic.mncm.obligations import ClinicObligations, owed
 from gateway_plugins.clinic.mncm.patient_rules import patient_rules
 from gateway_plugins.clinic.mncm.recognise import FAMILY, recognise
 from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
@@ -19,9 +21,13 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
 
@@ -90,3 +96,30 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
     if route.level == "summary":
         return SummaryResults(measure)
     return PatientResults(measure, measure.years[route.reporting_year])
+
+
+@hookimpl
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    year = measures()[route.measure].years.get(route.reporting_year)
+    if year is None:
+        return None
+    return [ReportingPeriod(str(year.year), year.dates_of_service, year.submission_window)]
+
+
+@hookimpl
+def gateway_example_dirs() -> list[Traversable]:
+    return [files(__package__) / "examples"]
+
+
+@hookimpl
+def gateway_obligation_reader(route: Route) -> ObligationReader | None:
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    return ClinicObligations(route)
+
+
+@hookimpl
+def gateway_obligations(submitter: Submitter, reporting_year: int) -> list[Obligation]:
+    return owed(submitter, reporting_year)
