@@ -26,6 +26,7 @@ from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config,
 from gateway.daemon.layout import (
     LayoutError,
     add_submitter,
+    chroot_problems,
     give_ledger,
     init_layout,
     write_config,
@@ -141,8 +142,13 @@ def init(
         created += init_layout(settings, service_user)
         Ledger(settings.ledger).close()
         give_ledger(settings, service_user)
+        unsafe = chroot_problems(settings.inbox)
     for path in created:
         typer.echo(f"created {path}")
+    if unsafe:
+        typer.echo(f"note: sshd will not chroot submitters under {settings.inbox} until root "
+                   f"owns it and every folder above it: {'; '.join(unsafe)} (fine for a local "
+                   "run; for SFTP see docs/operations.md)", err=True)
     typer.echo(f"next: gateway submitter add ID --config {target}")
 
 

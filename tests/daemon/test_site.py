@@ -87,7 +87,9 @@ def test_init_for_a_service_account_leaves_the_chroot_path_to_root(tmp_path: Pat
     for path in ("var/spool", "var/archive", "var/quarantine", "var/ledger.sqlite3"):
         assert (site / path).stat().st_uid == nobody, path
     # The site lies under the temporary folder, which everyone may write: sshd would refuse
-    # the chroot, and `submitter add --user` says so instead of leaving a broken login.
+    # the chroot; `init` notes it, and `submitter add --user` refuses instead of leaving a
+    # broken login.
+    assert "sshd will not chroot" in done.stderr and "/tmp" in done.stderr
     added = gateway("submitter", "add", "clinic-a", "--user", "nobody",
                     "--config", str(site / "gateway.toml"))
     assert added.returncode == 2
