@@ -77,8 +77,9 @@ def render_status(report: dict[str, Any]) -> str:
         lines.append(f"stopped: {report['last_failure']}")
     for folder in report.get("missing_folders") or []:
         lines.append(f"MISSING: {folder}")
-    for submitter, reason in sorted((report.get("blocked_submitters") or {}).items()):
-        lines.append(f"waiting: {submitter}: {reason}")
+    if report["running"]:
+        for submitter, reason in sorted((report.get("blocked_submitters") or {}).items()):
+            lines.append(f"waiting: {submitter}: {reason}")
     lines.append(f"queue:   {report['waiting_in_upload']} waiting in upload folders, "
                  f"{report.get('in_progress', 0)} in progress")
     today = report.get("today") or {}

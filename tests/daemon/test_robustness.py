@@ -131,6 +131,16 @@ def test_odd_entries_and_names_each_get_a_clear_rejection(make_gateway, tmp_path
     assert outside.read_bytes() == b"CRASH if read\n"
 
 
+def test_a_file_system_mounted_over_the_inbox_stops_the_daemon(make_gateway) -> None:
+    gw = make_gateway()
+    gw.add_submitter("clinic-a")
+    gw.start()
+    with _mounted(gw.inbox, "-t", "tmpfs", "-o", "size=1m", "tmpfs"):
+        assert gw.process is not None and gw.process.wait(30) == 3
+    [event] = [e for e in gw.events() if e["event"] == "folder_lost"]
+    assert "no longer the one" in event["reason"]
+
+
 @pytest.mark.parametrize("lost", ["inbox", "state"])
 def test_a_lost_folder_stops_the_daemon_loudly(make_gateway, lost: str) -> None:
     gw = make_gateway()
