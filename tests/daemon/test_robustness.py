@@ -14,6 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway.daemon import rescan
+from gateway.daemon.config import load_config
+from gateway.daemon.health import SubmitterTrouble
+from gateway.daemon.settle import SettleTracker
 from tests.conftest import ODC
 from tests.daemon.conftest import Gateway, settings, wait_until
 
@@ -216,3 +220,29 @@ def test_a_verdict_that_depended_on_the_name_is_never_repeated(make_gateway) -> 
                  if r["file"]["name"] == "report-again.xlsx")
     assert again["duplicate_of"] == renamed["submission_id"]
     assert again["status"] == renamed["status"]
+
+
+def test_an_unlistable_upload_folder_is_reported_and_the_others_are_scanned(
+        tmp_path: Path, monkeypatch) -> None:
+    # As root nothing is unlistable, so the refusal a service account meets after a
+    # submitter's `chmod 700 upload` is played by the operating system call itself.
+    gw = Gateway(tmp_path / "gw", settings())
+    locked, fine = gw.add_submitter("clinic-a"), gw.add_submitter("clinic-b")
+    (locked / "waits.csv").write_bytes(b"data\n")
+    (fine / "taken.csv").write_bytes(b"data\n")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(rescan.os, "scandir", scandir)
+    tracker, trouble = SettleTracker(0.0), SubmitterTrouble()
+    assert rescan.rescan(load_config(gw.config), tracker, trouble) == 1
+    assert [s.path for s in tracker.settled()] == [fine / "taken.csv"]
+    assert json.loads(trouble.as_text()) == {
+        "clinic-a": "the gateway cannot list its upload/ folder (Permission denied)"}
+    monkeypatch.setattr(rescan.os, "scandir", real_scandir)  # the submitter undoes it
+    assert rescan.rescan(load_config(gw.config), tracker, trouble) == 2
+    assert json.loads(trouble.as_text()) == {}
