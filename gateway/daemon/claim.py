@@ -127,10 +127,14 @@ def inspect(path: Path, *, by_kernel: bool, expected: Signature | None = None) -
 
 def _replace_by_copy(fd: int, before: os.stat_result, path: Path) -> Inspection:
     temporary = copy_name(path)
-    with temporary.open("wb") as copy:
-        digest, size = _read_all(fd, copy)
-        copy.flush()
-        os.fsync(copy.fileno())
+    try:
+        with temporary.open("wb") as copy:
+            digest, size = _read_all(fd, copy)
+            copy.flush()
+            os.fsync(copy.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a full disk, say: tried again later
+        raise
     after = os.fstat(fd)
     if digest is None or _changed(before, after):
         temporary.unlink()
