@@ -3,8 +3,11 @@
 #
 #   deploy/setup-site.sh site                    the group, the service account, the folders,
 #                                                the config, the ledger and the sshd fragment
-#   deploy/setup-site.sh submitter ID KEY.pub    an SFTP account ID (= the submitter id) that
-#                                                logs in with KEY.pub only, and its folders
+#   deploy/setup-site.sh submitter ID KEY.pub [OPTIONS]
+#                                                an SFTP account ID (= the submitter id) that
+#                                                logs in with KEY.pub only, and its folders;
+#                                                OPTIONS (--name, --kind, ...) go to `gateway
+#                                                submitter add` to write its registry entry
 #   deploy/setup-site.sh remove-submitter ID     the account and its key (its folders, receipts
 #                                                and filed originals stay)
 #
@@ -49,9 +52,10 @@ site() {
 }
 
 submitter() {
-    [ $# = 2 ] || fail "usage: setup-site.sh submitter ID KEY.pub"
+    [ $# -ge 2 ] || fail "usage: setup-site.sh submitter ID KEY.pub [OPTIONS]"
     id=$1
     key=$2
+    shift 2
     [ -f "$key" ] || fail "no public key file $key"
     if ! id -u "$id" >/dev/null 2>&1; then
         # Its own primary group (which reads its receipts), the submitters' group for sshd's
@@ -62,7 +66,7 @@ submitter() {
     id -nG "$id" | tr ' ' '\n' | grep -qx "$SUBMITTERS_GROUP" \
         || fail "account $id exists but is not in $SUBMITTERS_GROUP"
     install -o root -g root -m 0644 "$key" "$KEYS_DIR/$id"
-    "$GATEWAY" submitter add "$id" --user "$id" --config "$SITE/gateway.toml"
+    "$GATEWAY" submitter add "$id" --user "$id" --config "$SITE/gateway.toml" "$@"
 }
 
 remove_submitter() {
@@ -79,5 +83,5 @@ case "$command" in
     site) site ;;
     submitter) submitter "$@" ;;
     remove-submitter) remove_submitter "$@" ;;
-    *) fail "usage: setup-site.sh site | submitter ID KEY.pub | remove-submitter ID" ;;
+    *) fail "usage: setup-site.sh site | submitter ID KEY.pub [OPTIONS] | remove-submitter ID" ;;
 esac
