@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
     app.command()(submissions)
     app.command()(replay)
     submitter = typer.Typer(help="Manage submitters (their SFTP folders).",
-                            no_args_is_help=True)
+                            no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     submitter.command("add")(submitter_add)
     app.add_typer(submitter, name="submitter")
 
@@ -149,7 +149,8 @@ def init(
         typer.echo(f"note: sshd will not chroot submitters under {settings.inbox} until root "
                    f"owns it and every folder above it: {'; '.join(unsafe)} (fine for a local "
                    "run; for SFTP see docs/operations.md)", err=True)
-    typer.echo(f"next: gateway submitter add ID --config {target}")
+    typer.echo(f"next: gateway submitter add ID --name NAME --kind clinic|hospital|program "
+               f"--config {target}")
 
 
 def submitter_add(
@@ -228,7 +229,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False,
 
 def submissions(
     submission_id: Annotated[str | None, typer.Argument(
-        metavar="[ID]", help="Show this submission in full.")] = None,
+        metavar="ID", help="Show this submission in full.")] = None,
     submitter: Annotated[str | None, typer.Option(help="Only this submitter.")] = None,
     status_: Annotated[Status | None, typer.Option("--status", help="Only this status.")]
         = None,
