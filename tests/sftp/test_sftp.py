@@ -4,6 +4,7 @@ configured by the deployment recipe, with ``gateway serve`` answering every uplo
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import time
 from pathlib import Path
 
@@ -144,3 +145,21 @@ def test_symlink_and_hard_link_requests_are_refused(sftp_site: Site) -> None:
     upload = sftp_site.folder(user) / "upload"
     assert not any(upload.glob("via-*")) and not (upload / "soft.csv").exists()
     assert not [e for e in sftp_site.events() if e.get("event") == "NOT JSON"]
+
+
+def test_a_submitter_gets_no_shell_and_no_password_login(sftp_site: Site) -> None:
+    user = sftp_site.submitters[0]
+    ssh = Path(sftp_site.sftp_command).with_name("ssh")
+    common = ["-p", str(sftp_site.port), "-o", "StrictHostKeyChecking=no",
+              "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+    command = subprocess.run(
+        [str(ssh), *common, "-i", str(sftp_site.keys[user]), "-o", "BatchMode=yes",
+         "-o", "IdentitiesOnly=yes", f"{user}@127.0.0.1", "id; echo SHELL-RAN"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert "Permission denied" not in command.stderr  # logged in: the key is good
+    assert "SHELL-RAN" not in command.stdout and "uid=" not in command.stdout  # but only SFTP
+    password = subprocess.run(
+        [str(ssh), *common, "-o", "PreferredAuthentications=password,keyboard-interactive",
+         "-o", "PubkeyAuthentication=no", "-o", "BatchMode=yes", f"{user}@127.0.0.1", "true"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert password.returncode != 0 and "Permission denied" in password.stderr
