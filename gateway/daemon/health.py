@@ -15,6 +15,8 @@ import json
 import os
 import sqlite3
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gateway.logging_setup import get_logger
@@ -35,6 +37,32 @@ def out_of_space(err: BaseException) -> bool:
         return err.errno in (errno.ENOSPC, errno.EDQUOT)
     return (isinstance(err, sqlite3.Error)
             and getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+
+
+class DiskSpace:
+    """Whether the disk was found full, said once when it fills and once when space returns.
+    While it is full, new files are claimed only on a try every ``SPACE_RETRY`` seconds."""
+
+    def __init__(self, record: Callable[[str], None]) -> None:
+        self._record = record  # for `gateway status`: "yes" or "no"
+        self.full = False
+        self._retry_at = 0.0
+
+    def may_claim(self, now: float) -> bool:
+        return not self.full or now >= self._retry_at
+
+    def note(self, *, full: bool) -> None:
+        if full:
+            self._retry_at = time.monotonic() + SPACE_RETRY
+        if full == self.full:
+            return
+        self.full = full
+        if full:
+            log.error("disk_full", retry_s=SPACE_RETRY,
+                      detail="files in hand wait for space; nothing new is taken")
+        else:
+            log.warning("disk_space_back")
+        self._record("yes" if full else "no")
 
 
 class SubmitterTrouble:

@@ -36,6 +36,7 @@ from gateway.daemon.config import Config, ConfigError
 from gateway.daemon.health import (
     GUARD_INTERVAL,
     SPACE_RETRY,
+    DiskSpace,
     FolderGuard,
     FolderLost,
     SubmitterTrouble,
@@ -123,8 +124,7 @@ class Service:
         self._healthy: bool | None = None
         self.trouble = SubmitterTrouble()
         self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
-        self._space_short = False
-        self._space_retry_at = 0.0
+        self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self._guard_due = 0.0
 
     def _open_pool(self, size: int) -> WorkerPool:
@@ -280,7 +280,7 @@ class Service:
     def _claim_settled(self) -> None:
         room = self.capacity - self._in_hand()
         now = time.monotonic()
-        if room <= 0 or (self._space_short and now < self._space_retry_at):
+        if room <= 0 or not self.space.may_claim(now):
             return
         # A submitter whose folder the rescan found unusable waits for the rescan to clear it;
         # one whose claim failed is tried again at the rescan's pace.
@@ -297,7 +297,7 @@ class Service:
         except Exception as err:
             self.tracker.see(settled.path, settled.submitter)  # it waits in upload/
             if out_of_space(err):
-                self._note_space(short=True)
+                self.space.note(full=True)
                 return
             if not isinstance(err, OSError):
                 raise
@@ -308,7 +308,7 @@ class Service:
             self._claim_retry[settled.submitter] = now + self.config.rescan_interval
             self._set_meta(blocked_submitters=self.trouble.as_text())
             return
-        self._note_space(short=False)
+        self.space.note(full=False)
         if self.trouble.blocked(settled.submitter):
             self.trouble.clear(settled.submitter, CLAIM)
             self._set_meta(blocked_submitters=self.trouble.as_text())
@@ -346,22 +346,7 @@ class Service:
                     if not out_of_space(err):
                         raise
                     task.not_before = now + SPACE_RETRY
-                    self._note_space(short=True)
-
-    def _note_space(self, *, short: bool) -> None:
-        """Say once when the disk fills up and once when space returns; while it is full, new
-        files are not claimed, except for a try every ``SPACE_RETRY`` seconds."""
-        if short:
-            self._space_retry_at = time.monotonic() + SPACE_RETRY
-        if short == self._space_short:
-            return
-        self._space_short = short
-        if short:
-            log.error("disk_full", retry_s=SPACE_RETRY,
-                      detail="files in hand wait for space; nothing new is taken")
-        else:
-            log.warning("disk_space_back")
-        self._set_meta(disk_full="yes" if short else "no")
+                    self.space.note(full=True)
 
     def _set_meta(self, **values: str) -> None:
         """The heartbeat for ``gateway status``; losing one on a full disk is harmless."""
@@ -491,9 +476,9 @@ class Service:
             task.receipt, task.failure, task.timings = receipt, failure, timings
             task.not_before = time.monotonic() + SPACE_RETRY
             self.tasks.append(task)
-            self._note_space(short=True)
+            self.space.note(full=True)
             return
-        self._note_space(short=False)
+        self.space.note(full=False)
 
     def _finish(self, task: Task, receipt: Receipt, failure: str | None = None,
                 **timings: float) -> None:
