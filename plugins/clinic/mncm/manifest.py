@@ -25,6 +25,7 @@ class YearSpec:
     followup_days: int
     followup_columns: tuple[str, ...] = ()
     history_columns: tuple[str, ...] = ()
+    targets: dict[str, dict[str, int | float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def _year(year: str, spec: dict) -> YearSpec:
         date_columns=tuple(spec.get("date_columns", ())),
         followup_days=int(spec.get("followup_days", 0)),
         followup_columns=tuple(spec.get("followup_columns", ())),
-        history_columns=tuple(spec.get("history_columns", ())))
+        history_columns=tuple(spec.get("history_columns", ())),
+        targets={part: dict(limits) for part, limits in spec.get("targets", {}).items()})
 
 
 @cache

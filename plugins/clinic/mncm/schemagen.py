@@ -50,8 +50,17 @@ def _header(spec: MeasureSpec, level: str, year: int) -> Schema:
         "$schema": DRAFT, "$id": schema_id(spec.measure, level, year),
         "title": f"{spec.name}, {level} level, reporting year {year}",
         "description": f"{what} Dates of service {first} to {last}.",
-        "type": "object", "additionalProperties": False,
+        "type": "object", "additionalProperties": False, **_targets(spec, year),
     }
+
+
+def _targets(spec: MeasureSpec, year: int) -> Schema:
+    """The year's numerator targets as data (``x-targets``: part -> column -> exclusive
+    maximum), so release notes and the published specification state them."""
+    targets = spec.years[year].targets
+    return {"x-targets": {part: {column: {"exclusiveMaximum": limit}
+                                 for column, limit in limits.items()}
+                          for part, limits in targets.items()}} if targets else {}
 
 
 def _identity(spec: MeasureSpec, year: int) -> Schema:
@@ -226,8 +235,16 @@ def generated() -> dict[str, str]:
             base = f"{year}/{measure.lower()}"
             out[f"{base}.summary.schema.json"] = _dump(summary_schema(spec, year))
             out[f"{base}.patient.schema.json"] = _dump(
-                patient_schema(spec, year, sources[str(year)][measure]))
+                patient_schema(spec, year, patient_source(sources, measure, year)))
     return out
+
+
+def patient_source(sources: dict[str, Any], measure: str, year: int) -> Schema:
+    """A measure's patient columns for ``year``: those of the latest year up to it that lists
+    the measure, so a new reporting year carries its columns forward until one changes."""
+    listed = [int(y) for y, by_measure in sources.items() if measure in by_measure
+              and int(y) <= year]
+    return sources[str(max(listed))][measure]
 
 
 def _dump(schema: Schema) -> str:
