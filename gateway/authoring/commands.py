@@ -1,8 +1,9 @@
-"""The ``template`` and ``docs`` commands, added to the main ``gateway`` command line by
-``register`` (as the daemon's commands are).
+"""The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``), added to
+the main ``gateway`` command line by ``register`` (as the daemon's commands are).
 
 Exit codes follow the CLI's: 0 written, 2 a request that cannot be met (unknown or ambiguous
-measure, a level or year the measure lacks, a template for an XML family).
+measure, a level or year the measure lacks, a template for an XML family, a scaffold in an
+installed copy).
 """
 
 from __future__ import annotations
@@ -72,7 +73,38 @@ def docs(
     typer.echo(f"wrote {len(written)} pages to {out}")
 
 
+def new_measure(
+    family: Annotated[str, typer.Argument(help="The family id, e.g. mncm (new ones allowed).")],
+    measure: Annotated[str, typer.Argument(help="The measure id, e.g. ODC.")],
+    year: Annotated[int, typer.Option(help="The reporting year to add.")],
+    from_year: Annotated[int | None, typer.Option(
+        help="The year to copy (default: the latest before --year).")] = None,
+    path: Annotated[Path | None, typer.Option(
+        help="The plugin's source tree (default: the working folder).", file_okay=False)] = None,
+    level: Annotated[list[str], typer.Option(
+        help="A new measure's levels (summary, patient; default patient).")] = [],  # noqa: B006
+    package: Annotated[str | None, typer.Option(
+        help="A new family's package name (default <family>_plugin).")] = None,
+) -> None:
+    """Scaffold a reporting year (copied from the previous one) or a new measure in a plugin's
+    source tree, and print what the author must still decide."""
+    from gateway.authoring.scaffold import ScaffoldError
+    from gateway.authoring.scaffold import new_measure as scaffold
+    from gateway.family_manifest import ManifestError
+
+    try:
+        notes = scaffold(family, measure.upper(), year, from_year=from_year,
+                         root=path or Path.cwd(), levels=level or ["patient"], package=package)
+    except (ScaffoldError, ManifestError) as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(f"scaffolded {family} {measure.upper()} {year}. Still to decide:")
+    for note in notes:
+        typer.echo(f"  - {note}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``template`` and ``docs`` to the ``gateway`` command line."""
+    """Add the authoring commands to the ``gateway`` command line."""
     app.command("template")(template)
     app.command("docs")(docs)
+    app.command("new-measure")(new_measure)

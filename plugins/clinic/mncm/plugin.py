@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from gateway_plugins.clinic.mncm import layouts
 from gateway_plugins.clinic.mncm.manifest import measures
@@ -107,3 +108,13 @@ def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
 @hookimpl
 def gateway_example_dirs() -> list[Traversable]:
     return [files(__package__) / "examples"]
+
+
+@hookimpl
+def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None,
+                     root: Path) -> list[str] | None:
+    if family != FAMILY:
+        return None
+    from gateway_plugins.clinic.mncm.scaffold import scaffold_year
+
+    return scaffold_year(measure, year, from_year, root)

@@ -167,8 +167,8 @@ def summary_schema(spec: MeasureSpec, year: int) -> Schema:
             "x-strata": list(spec.strata), "allOf": rules}
 
 
-def _patient_common(spec: MeasureSpec) -> Schema:
-    last = max(s.dates_of_service[1] for s in spec.years.values())
+def _patient_common(spec: MeasureSpec, year: int) -> Schema:
+    last = spec.years[year].dates_of_service[1]
     low, high = spec.age_range
     props: Schema = {"patient_id": {"$ref": _ref("common:patient_id")}}
     if spec.age_from == "birth_date":
@@ -196,7 +196,7 @@ def _patient_common(spec: MeasureSpec) -> Schema:
 def patient_schema(spec: MeasureSpec, year: int, source: Schema) -> Schema:
     """The patient layout: shared columns, the measure's own, and its record rules."""
     props: Schema = _identity(spec, year)
-    props.update(_patient_common(spec))
+    props.update(_patient_common(spec, year))
     props.update(_expand(source.get("override", {})))
     props.update(_expand(source["columns"]))
     rules: list[Schema] = [{"$ref": _ref("rules:exclusion")}]
@@ -251,13 +251,20 @@ def _dump(schema: Schema) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def main() -> None:
-    """Rewrite the generated schemas in the source tree's ``schemas/mncm``."""
-    root = Path(__file__).resolve().parents[3] / "schemas" / "mncm"
+def write(root: Path) -> list[Path]:
+    """Write every generated schema under ``root`` (a source tree's ``schemas/mncm``)."""
+    paths = []
     for relative, text in generated().items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    """Rewrite the generated schemas in the source tree's ``schemas/mncm``."""
+    write(Path(__file__).resolve().parents[3] / "schemas" / "mncm")
 
 
 if __name__ == "__main__":
