@@ -103,8 +103,42 @@ def new_measure(
         typer.echo(f"  - {note}")
 
 
+schema_app = typer.Typer(help="Compare the schemas of a measure's reporting years.",
+                         no_args_is_help=True)
+
+
+@schema_app.command("diff")
+def schema_diff(
+    family: Annotated[str, typer.Argument(help="The family id, e.g. mncm.")],
+    measure: Annotated[str, typer.Argument(help="The measure id, e.g. ODC.")],
+    old_year: Annotated[int, typer.Argument(help="The earlier reporting year.")],
+    new_year: Annotated[int, typer.Argument(help="The later reporting year.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """What changed between two reporting years, in words for release notes: columns, codes,
+    ranges, patterns, required-ness, rules, targets and dates."""
+    import json
+
+    from gateway.authoring.schemadiff import diff_years, render
+    from gateway.pipeline import default_plugins
+
+    try:
+        changes = diff_years(default_plugins(), family, measure, old_year, new_year)
+    except LayoutError as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if as_json:
+        typer.echo(json.dumps({"family": family, "measure": measure.upper(),
+                               "from": old_year, "to": new_year,
+                               "changes": [c.as_dict() for c in changes]}, indent=2,
+                              ensure_ascii=False, default=str))
+        return
+    typer.echo(render(family, measure.upper(), old_year, new_year, changes), nl=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the authoring commands to the ``gateway`` command line."""
     app.command("template")(template)
     app.command("docs")(docs)
     app.command("new-measure")(new_measure)
+    app.add_typer(schema_app, name="schema")

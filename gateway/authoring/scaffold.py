@@ -188,12 +188,12 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
                        from_year: int | None) -> list[str]:
     """Reporting ``year`` of an existing data-family measure, copied from ``from_year``."""
     spec = manifest.measures[measure]
+    if year in spec.years:
+        raise ScaffoldError(f"{measure} already has reporting year {year}")
     from_year = from_year or max((y for y in spec.years if y < year), default=None)
     if from_year is None or from_year not in spec.years:
         raise ScaffoldError(f"{measure} has no reporting year {from_year or 'before ' + str(year)}"
                             f" to copy; it has {', '.join(map(str, sorted(spec.years)))}")
-    if year in spec.years:
-        raise ScaffoldError(f"{measure} already has reporting year {year}")
     years = year - from_year
     text = (folder / MANIFEST).read_text("utf-8")
     (folder / MANIFEST).write_text(copy_toml_year(text, f"measures.{measure}.years", from_year,
@@ -290,7 +290,8 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
     (tests / "test_conformance.py").write_text(
         f'"""The whole plugin through the gateway\'s conformance kit."""\n\n'
         "from gateway.testing import check_plugin\n\n\n"
-        f"def test_the_family_conforms():\n    check_plugin({family!r})\n", encoding="utf-8")
+        f"def test_the_family_conforms():\n    check_plugin({json.dumps(family)})\n",
+        encoding="utf-8")
     notes = [f"created the package {package}/ and tests/test_conformance.py"]
     if not (root / "pyproject.toml").exists():
         (root / "pyproject.toml").write_text(_PYPROJECT.format(family=family, package=package),

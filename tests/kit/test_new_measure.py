@@ -1,0 +1,85 @@
+"""``gateway new-measure``: scaffolds made in a source tree, never in an installed copy."""
+
+from __future__ import annotations
+
+import csv
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.authoring.scaffold import copy_examples
+from gateway.cli import app
+from gateway.plugin_manager import Plugins
+from gateway.testing import check_plugin
+from tests.conftest import ROOT
+from tests.kit.conftest import DemoCopy
+
+CLINIC = ROOT / "plugins" / "clinic" / "mncm" / "examples"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["new-measure", *args])
+    return result.exit_code, result.output
+
+
+def test_an_installed_copy_is_never_edited() -> None:
+    code, output = run("demo", "VAX", "--year", "2017", "--path",
+                       sysconfig.get_paths()["purelib"])
+    assert code == 2 and "is an installed copy (site-packages)" in output
+    assert "source tree" in output
+
+
+def test_the_clinic_family_refuses_a_tree_that_is_not_its_source(tmp_path: Path) -> None:
+    code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
+    assert code == 2 and "the mncm family's source is" in output
+
+
+def test_the_committed_odc_2016_examples_are_2015_moved_a_year(tmp_path: Path) -> None:
+    """What the scaffold wrote for 2016; the valid summary was then rederived from the same
+    patients under the 2016 target (tests/kit/test_reporting_years.py checks its figures)."""
+    copy_examples(CLINIC / "2015" / "odc", tmp_path / "odc", 2015, 2016)
+    made = sorted((tmp_path / "odc").rglob("*.csv"))
+    assert len(made) == len(list((CLINIC / "2016" / "odc").rglob("*.csv"))) == 21
+    for path in made:
+        committed = CLINIC / "2016" / "odc" / path.relative_to(tmp_path / "odc")
+        if committed.name != "odc-summary-full.csv":
+            assert path.read_bytes() == committed.read_bytes(), committed.name
+
+
+def test_a_data_family_year_is_scaffolded_and_conforms(demo_copy: DemoCopy) -> None:
+    code, output = run("demo", "VAX", "--year", "2017", "--path", str(demo_copy.folder))
+    assert code == 0, output
+    assert "check them against the program's published 2017 calendar" in output
+    assert "gateway schema diff demo VAX 2016 2017" in output
+    with (demo_copy.folder / "examples/2017/vax/patient/valid/vax-two-patients.csv").open() as f:
+        assert {row["reporting_year"] for row in csv.DictReader(f)} == {"2017"}
+    cases = check_plugin(demo_copy.plugin())
+    assert {c.path.parts[-5] for c in cases} == {"2016", "2017"}
+    code, output = run("demo", "VAX", "--year", "2017", "--path", str(demo_copy.folder))
+    assert code == 2 and "already has reporting year 2017" in output
+
+
+def test_a_new_measure_is_refused_until_its_markers_are_resolved(
+        demo_copy: DemoCopy, only_plugins: Callable[..., Plugins]) -> None:
+    code, output = run("demo", "flu", "--year", "2016", "--path", str(demo_copy.folder))
+    assert code == 0, output
+    assert "each is marked TODO(new-measure)" in output
+    with pytest.raises(AssertionError) as caught:
+        check_plugin(demo_copy.plugin())
+    text = str(caught.value)
+    for where in ("manifest.toml line", "flu.patient.schema.json line", "README.md line"):
+        assert f"{where}" in text and "unresolved scaffold marker" in text
+    assert "demo FLU patient 2016: no valid example" in text
+
+
+def test_a_new_family_gets_a_package_an_entry_point_and_a_test(tmp_path: Path) -> None:
+    code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
+    assert code == 0, output
+    assert 'opx = "opx_plugin.plugin:FAMILY"' in (tmp_path / "pyproject.toml").read_text()
+    assert (tmp_path / "opx_plugin" / "schemas" / "2016" / "rx.patient.schema.json").is_file()
+    assert 'check_plugin("opx")' in (tmp_path / "tests" / "test_conformance.py").read_text()
+    code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
+    assert code == 2 and "already has reporting year 2016" in output
