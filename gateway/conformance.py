@@ -284,5 +284,6 @@ def _todo_problems(folders: Iterable[Path]) -> Iterator[Problem]:
                 continue
             for number, line in enumerate(text.splitlines(), 1):
                 if TODO_MARKER in line:
-                    yield Problem(f"{path.name} line {number}", f"unresolved scaffold marker: "
+                    yield Problem(f"{path.relative_to(folder.parent)} line {number}",
+                                  f"unresolved scaffold marker: "
                                   f"{line.strip()[:160]}")

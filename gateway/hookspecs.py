@@ -140,8 +140,9 @@ def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None
     """Scaffold reporting ``year`` of ``measure`` (copied from ``from_year``, or the latest
     earlier year) or a new measure, in the family's source files under ``root``, for
     ``gateway new-measure``. Return what the author must still decide, one sentence each, or
-    ``None`` when ``family`` is not the plugin's. Raise ``gateway.authoring.scaffold.
-    ScaffoldError`` when the files are not under ``root`` (an installed copy is never edited).
+    ``None`` when ``family`` is not the plugin's. Raise ``ScaffoldError`` (from
+    ``gateway.authoring.scaffold``) when the files are not under ``root``: an installed copy is
+    never edited.
 
     Families laid out as ``gateway.family`` teaches need not implement it: the core scaffolds
     them from their ``manifest.toml``. First non-None result wins.
