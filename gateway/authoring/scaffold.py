@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sysconfig
+import tomllib
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -164,8 +165,12 @@ def find_data_family(root: Path, family: str) -> Path | None:
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = [s for s in subfolders if s not in SKIPPED and not s.endswith(".egg-info")]
         if MANIFEST in names:
-            text = (Path(folder) / MANIFEST).read_text("utf-8")
-            if re.search(rf'^id\s*=\s*"{re.escape(family)}"\s*$', text, re.MULTILINE):
+            try:
+                declared = tomllib.loads((Path(folder) / MANIFEST).read_text("utf-8"))
+            except tomllib.TOMLDecodeError as err:
+                raise ScaffoldError(f"{Path(folder) / MANIFEST} is not valid TOML: {err}") \
+                    from None
+            if declared.get("family", {}).get("id") == family:
                 return Path(folder)
     return None
 
