@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from gateway.authoring.describe import target_words
 from gateway.authoring.layouts import LayoutError, find_measure, layout_for
 from gateway.contract import Route, RuleContext
 from gateway.plugin_manager import Plugins
@@ -113,16 +114,8 @@ def _target_changes(old: dict[str, Any], new: dict[str, Any]) -> Iterator[Change
             if was == now:
                 continue
             yield Change("target", f"{part}.{column}", (
-                f"numerator target {part}: {column} {_limit(now)} (was {_limit(was)})"),
+                f"numerator target {part}: {column} {target_words(now)} (was {target_words(was)})"),
                 before=was, after=now)
-
-
-def _limit(bound: dict[str, Any] | None) -> str:
-    if not bound:
-        return "no target"
-    ops = {"exclusiveMaximum": "below", "maximum": "at most", "exclusiveMinimum": "above",
-           "minimum": "at least"}
-    return " and ".join(f"{ops.get(k, k)} {v}" for k, v in bound.items())
 
 
 def schema_changes(old: dict[str, Any], new: dict[str, Any], old_year: int,

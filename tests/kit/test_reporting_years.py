@@ -106,3 +106,20 @@ def test_the_daemon_judges_each_year_by_its_own_rules(tmp_path: Path) -> None:
         assert gateway.stop() == 0
     finally:
         gateway.close()
+
+
+@pytest.mark.parametrize(("year", "target", "service"), [
+    (2015, "below 8.0", "dates of service 2014-01-01 to 2014-12-31; submitted 2015-01-01 to "
+                        "2015-02-15"),
+    (2016, "below 7.0", "dates of service 2015-01-01 to 2015-12-31; submitted 2016-01-01 to "
+                        "2016-02-15")])
+def test_each_years_specification_page_states_its_target_and_calendar(
+        year: int, target: str, service: str) -> None:
+    from gateway.authoring.docs import layout_page
+    from gateway.authoring.layouts import find_layout
+    from gateway.pipeline import default_plugins
+
+    plugins = default_plugins()
+    page = layout_page(plugins, find_layout(plugins, "ODC", level="patient", year=year))
+    assert f"| `A1C` | `a1c_value` | {target} |" in page
+    assert f"- Period {year}: {service}" in page
