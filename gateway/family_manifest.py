@@ -118,3 +118,7 @@ def parse_manifest(text: str) -> DataManifest:
         raise ManifestError(f"{MANIFEST} is not valid TOML: {err}") from None
     except KeyError as err:
         raise ManifestError(f"{MANIFEST} lacks the key {err.args[0]!r}") from None
+    except (TypeError, AttributeError):
+        raise ManifestError(f"{MANIFEST} does not have the data-family shape: [family] id, "
+                            "title, formats; [measures.ID] name, levels; [measures.ID.years.Y] "
+                            "dates_of_service, submission_window") from None

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from gateway.conformance import TODO_MARKER
-from gateway.family_manifest import MANIFEST, DataManifest, parse_manifest, schema_path
+from gateway.family_manifest import (
+    MANIFEST,
+    DataManifest,
+    ManifestError,
+    parse_manifest,
+    schema_path,
+)
 
 INSTALLED = ("site-packages", "dist-packages")
 SKIPPED = {".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__", *INSTALLED}
@@ -334,23 +340,28 @@ packages = ["{package}"]
 
 def new_measure(family: str, measure: str, year: int, *, from_year: int | None, root: Path,
                 levels: list[str], package: str | None = None) -> list[str]:
-    """What ``gateway new-measure`` does, in the order it looks: a data family's files under
-    ``root``; an installed family that scaffolds itself (``gateway_scaffold``); else a new data
-    family in ``root``. Returns the notes to print."""
+    """What ``gateway new-measure`` does, in the order it looks: an installed family that
+    scaffolds itself (``gateway_scaffold``); a data family's files under ``root``; else a new
+    data family in ``root``. Returns the notes to print."""
     from gateway.pipeline import default_plugins
 
     root = refuse_installed(root)
-    folder = find_data_family(root, family)
-    if folder is not None:
-        manifest = parse_manifest((folder / MANIFEST).read_text("utf-8"))
-        if measure in manifest.measures:
-            return scaffold_data_year(folder, manifest, measure, year, from_year)
-        return scaffold_data_measure(folder, manifest, measure, year, levels)
     plugins = default_plugins()
     notes = plugins.hook.gateway_scaffold(family=family, measure=measure, year=year,
                                           from_year=from_year, root=root)
     if notes is not None:
         return notes
+    folder = find_data_family(root, family)
+    if folder is not None:
+        try:
+            manifest = parse_manifest((folder / MANIFEST).read_text("utf-8"))
+        except ManifestError as err:
+            raise ScaffoldError(f"{folder / MANIFEST} declares family {family} but is not a "
+                                f"data-family manifest ({err}); a family with its own layout "
+                                "scaffolds itself through the gateway_scaffold hook") from None
+        if measure in manifest.measures:
+            return scaffold_data_year(folder, manifest, measure, year, from_year)
+        return scaffold_data_measure(folder, manifest, measure, year, levels)
     if family in plugins.families:
         raise ScaffoldError(
             f"family {family} (plugin {plugins.owners[family]}) has no {MANIFEST} under {root} "

@@ -83,3 +83,8 @@ def test_a_new_family_gets_a_package_an_entry_point_and_a_test(tmp_path: Path) -
     assert 'check_plugin("opx")' in (tmp_path / "tests" / "test_conformance.py").read_text()
     code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
     assert code == 2 and "already has reporting year 2016" in output
+
+
+def test_a_family_with_its_own_manifest_shape_is_not_scaffolded_as_data() -> None:
+    code, output = run("edtc", "EDTC", "--year", "2016", "--path", str(ROOT))
+    assert code == 2 and "declares family edtc but is not a data-family manifest" in output
