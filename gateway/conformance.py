@@ -142,12 +142,26 @@ def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> lis
     example_dirs = _answers(plugins, name, "gateway_example_dirs")
     if not example_dirs:
         problems.append(Problem(name, "ships no examples (implement gateway_example_dirs)"))
-    cases = [case for folder in example_dirs for case in example_cases(folder)]
+    cases = _in_declared_order(families, [case for folder in example_dirs
+                                          for case in example_cases(folder)])
     for family in families:
         problems.extend(_layout_problems(plugins, family, cases))
     problems.extend(_run_examples(plugins, {f.family for f in families}, cases))
     problems.extend(_todo_problems(_source_folders(plugins, name, example_dirs)))
     return problems
+
+
+def _in_declared_order(families: list[FamilyInfo],
+                       cases: list[ExampleCase]) -> list[ExampleCase]:
+    """Examples in the order the families declare their measures, then by year, valid ones of
+    a layout before its invalid ones: a family whose files build on earlier accepted files
+    (reference data) declares the feeding measure first."""
+    order = {m.measure.upper(): i for f in families for i, m in enumerate(f.measures)}
+
+    def key(case: ExampleCase) -> tuple[int, int, str, bool, str]:
+        year, measure, level = case.folder_route or (0, "", "")
+        return order.get(measure, len(order)), year, level, not case.valid, case.path.name
+    return sorted(cases, key=key)
 
 
 def _answers(plugins: Plugins, name: str, hook: str) -> list[Traversable]:
