@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import shutil
 import sysconfig
 from collections.abc import Callable
 from pathlib import Path
@@ -32,9 +34,33 @@ def test_an_installed_copy_is_never_edited() -> None:
     assert "source tree" in output
 
 
-def test_the_clinic_family_refuses_a_tree_that_is_not_its_source(tmp_path: Path) -> None:
+def test_the_clinic_family_refuses_a_tree_without_its_source(tmp_path: Path) -> None:
     code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
-    assert code == 2 and "the mncm family's source is" in output
+    assert code == 2 and "no clinic source (plugins/clinic/mncm/measures.toml)" in output
+
+
+def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Path) -> None:
+    """In a copy of the checkout's clinic source: the manifest year, the generated schemas and
+    the examples of ODC 2017, carrying 2016's tightened target; the checkout is untouched."""
+    shutil.copytree(ROOT / "plugins" / "clinic" / "mncm", tmp_path / "plugins/clinic/mncm",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "schemas" / "mncm", tmp_path / "schemas" / "mncm")
+    before = (ROOT / "plugins/clinic/mncm/measures.toml").read_text()
+    code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
+    assert code == 0, output
+    assert "numerator targets copied from 2016 (A1C: a1c_value < 7.0;" in output
+    assert (ROOT / "plugins/clinic/mncm/measures.toml").read_text() == before
+    manifest = (tmp_path / "plugins/clinic/mncm/measures.toml").read_text()
+    assert '[ODC.years.2017]\ndates_of_service = ["2016-01-01", "2016-12-31"]' in manifest
+    schemas = tmp_path / "schemas" / "mncm"
+    for level in ("summary", "patient"):
+        made = json.loads((schemas / "2017" / f"odc.{level}.schema.json").read_text())
+        last = json.loads((schemas / "2016" / f"odc.{level}.schema.json").read_text())
+        assert made["x-targets"] == last["x-targets"]
+        assert made["properties"]["reporting_year"]["const"] == 2017
+        assert set(made["properties"]) == set(last["properties"])
+    assert not (ROOT / "schemas" / "mncm" / "2017").exists()
+    assert len(list((tmp_path / "plugins/clinic/mncm/examples/2017/odc").rglob("*.csv"))) == 21
 
 
 def test_the_committed_odc_2016_examples_are_2015_moved_a_year(tmp_path: Path) -> None:

@@ -100,7 +100,12 @@ def _year(year: str, spec: dict) -> YearSpec:
 @cache
 def measures() -> dict[str, MeasureSpec]:
     """Every measure of the manifest, by id."""
-    raw = tomllib.loads(files(__package__).joinpath("measures.toml").read_text("utf-8"))
+    return parse_measures(files(__package__).joinpath("measures.toml").read_text("utf-8"))
+
+
+def parse_measures(text: str) -> dict[str, MeasureSpec]:
+    """The measures of a ``measures.toml`` text (the scaffold reads a source tree's copy)."""
+    raw = tomllib.loads(text)
     out = {}
     for measure, body in raw.items():
         out[measure] = MeasureSpec(

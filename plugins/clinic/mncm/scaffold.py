@@ -1,19 +1,20 @@
 """``gateway new-measure mncm MEASURE --year Y``: a clinic reporting year, through the generator.
 
 The clinic schemas are generated (``schemagen``), so a new year is made where the generator
-reads: the measure's ``[MEASURE.years.Y]`` tables in ``measures.toml`` (copied from the previous
-year, dates moved), then the generator writes ``schemas/mncm/Y/``; patient columns carry forward
-from ``patient_columns.json``; the examples are copied with their dates moved. A new clinic
-measure needs its numerator in ``numerators.py`` (the one part that is code), so it is refused
-with what to write instead.
+reads: the measure's ``[MEASURE.years.Y]`` tables in the source tree's ``measures.toml``
+(copied from the previous year, dates moved), then the generator writes the tree's
+``schemas/mncm/Y/`` from those files; patient columns carry forward from
+``patient_columns.json``; the examples are copied with their dates moved. A new clinic measure
+needs its numerator in ``numerators.py`` (the one part that is code), so it is refused with what
+to write instead.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from gateway_plugins.clinic.mncm import layouts, schemagen
-from gateway_plugins.clinic.mncm.manifest import measures
+from gateway_plugins.clinic.mncm import schemagen
+from gateway_plugins.clinic.mncm.manifest import parse_measures
 
 from gateway.authoring.scaffold import (
     ScaffoldError,
@@ -23,39 +24,39 @@ from gateway.authoring.scaffold import (
     shift_date,
 )
 
-HERE = Path(__file__).resolve().parent
-MANIFEST = HERE / "measures.toml"
+PACKAGE = Path("plugins") / "clinic" / "mncm"  # in a checkout of the gateway
 
 
-def _source_under(root: Path) -> Path:
-    """The checkout holding this package, which must lie under ``root`` and not be installed."""
-    refuse_installed(HERE)
-    checkout = HERE.parents[2]
-    if root != checkout and root not in checkout.parents and checkout not in root.parents:
-        raise ScaffoldError(f"the mncm family's source is {checkout}, not under {root}; run "
-                            "new-measure in that checkout or pass --path to it")
-    return checkout
+def clinic_source(root: Path) -> Path:
+    """The clinic package folder of the checkout at (or around) ``root``: ``root`` itself, its
+    ``plugins/clinic/mncm``, or the checkout ``root`` lies in. Never an installed copy."""
+    for folder in (root, root / PACKAGE, *(p / PACKAGE for p in root.parents)):
+        if (folder / "measures.toml").is_file() and (folder / "schemagen.py").is_file():
+            return refuse_installed(folder)
+    raise ScaffoldError(f"no clinic source (plugins/clinic/mncm/measures.toml) at or around "
+                        f"{root}; run new-measure in a checkout of the gateway or pass --path")
 
 
 def scaffold_year(measure: str, year: int, from_year: int | None, root: Path) -> list[str]:
     """Add reporting ``year`` to a clinic measure; return what the author must still decide."""
-    checkout = _source_under(root)
-    spec = measures().get(measure)
+    source = clinic_source(root)
+    manifest = source / "measures.toml"
+    spec = parse_measures(manifest.read_text("utf-8")).get(measure)
     if spec is None:
         raise ScaffoldError(
             f"mncm has no measure {measure}. A new clinic measure is a [{measure}] table in "
             "measures.toml, its patient columns in patient_columns.json and its numerator in "
             "numerators.py (the one part that is code); see docs/plugins.md")
+    if year in spec.years:
+        raise ScaffoldError(f"{measure} already has reporting year {year}")
     from_year = from_year or max((y for y in spec.years if y < year), default=None)
     if from_year not in spec.years:
         raise ScaffoldError(f"{measure} has no reporting year {from_year} to copy; it has "
                             f"{', '.join(map(str, sorted(spec.years)))}")
-    MANIFEST.write_text(copy_toml_year(MANIFEST.read_text("utf-8"), f"{measure}.years",
+    manifest.write_text(copy_toml_year(manifest.read_text("utf-8"), f"{measure}.years",
                                        from_year, year), encoding="utf-8")
-    measures.cache_clear()
-    layouts.columns.cache_clear()
-    written = schemagen.write(checkout / "schemas" / "mncm")
-    examples = HERE / "examples"
+    written = schemagen.write(source.parents[2] / "schemas" / "mncm", source)
+    examples = source / "examples"
     copy_examples(examples / str(from_year) / measure.lower(),
                   examples / str(year) / measure.lower(), from_year, year)
     old, years = spec.years[from_year], year - from_year

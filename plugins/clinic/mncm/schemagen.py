@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_plugins.clinic.mncm.layouts import schema_id
-from gateway_plugins.clinic.mncm.manifest import MeasureSpec, measures
+from gateway_plugins.clinic.mncm.manifest import MeasureSpec, measures, parse_measures
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 PREFIXES = {"common:": "urn:mn-sqrms:schema:common:defs#/$defs/",
@@ -226,11 +226,14 @@ def patient_schema(spec: MeasureSpec, year: int, source: Schema) -> Schema:
             "allOf": rules}
 
 
-def generated() -> dict[str, str]:
-    """Every generated schema file's text, by path relative to ``schemas/mncm``."""
-    sources = json.loads(files(__package__).joinpath("patient_columns.json").read_text("utf-8"))
+def generated(source: Path | None = None) -> dict[str, str]:
+    """Every generated schema file's text, by path relative to ``schemas/mncm``, from the
+    installed package's ``measures.toml`` and ``patient_columns.json`` or those in ``source``."""
+    folder = source or files(__package__)
+    sources = json.loads((folder / "patient_columns.json").read_text("utf-8"))
+    specs = parse_measures((folder / "measures.toml").read_text("utf-8")) if source else measures()
     out = {}
-    for measure, spec in measures().items():
+    for measure, spec in specs.items():
         for year in spec.years:
             base = f"{year}/{measure.lower()}"
             out[f"{base}.summary.schema.json"] = _dump(summary_schema(spec, year))
@@ -251,10 +254,10 @@ def _dump(schema: Schema) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def write(root: Path) -> list[Path]:
+def write(root: Path, source: Path | None = None) -> list[Path]:
     """Write every generated schema under ``root`` (a source tree's ``schemas/mncm``)."""
     paths = []
-    for relative, text in generated().items():
+    for relative, text in generated(source).items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
