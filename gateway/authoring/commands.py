@@ -104,7 +104,7 @@ def new_measure(
 
 
 schema_app = typer.Typer(help="Compare the schemas of a measure's reporting years.",
-                         no_args_is_help=True)
+                         no_args_is_help=True, rich_markup_mode=None)
 
 
 @schema_app.command("diff")
