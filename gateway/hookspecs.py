@@ -25,11 +25,15 @@ from gateway.contract import (
     FamilyInfo,
     FileRule,
     FileSample,
+    Obligation,
+    ObligationReader,
     RecordBatch,
+    Registry,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 
 PROJECT = "gateway"
@@ -125,6 +129,17 @@ def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
     """
 
 
+@hookspec(firstresult=True)
+def gateway_obligation_reader(route: Route, context: RuleContext,
+                              sample: FileSample) -> ObligationReader | None:
+    """A fresh ``ObligationReader`` for one file of ``route``: what the submitter layer checks
+    (facility ids, who may send it, sampling) and which obligations the file answers, read from
+    its records (and, for a file rejected before them, from ``sample``). ``context`` carries the
+    registry and the sending submitter. ``None``: the file answers no obligation and the layer
+    checks nothing but the submitter. First non-None result wins.
+    """
+
+
 @hookspec
 def gateway_example_dirs() -> list[Traversable]:
     """Folders of example files, laid out ``<year>/<measure>/<level>/valid/`` and
@@ -146,4 +161,15 @@ def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None
 
     Families laid out as ``gateway.family`` teaches need not implement it: the core scaffolds
     them from their ``manifest.toml``. First non-None result wins.
+    """
+
+
+@hookspec
+def gateway_obligations(submitter: Submitter, reporting_year: int,
+                        registry: Registry) -> list[Obligation]:
+    """Everything ``submitter`` owes this family for ``reporting_year``, with windows, including
+    obligations met elsewhere (``required=False`` with a ``note``) so they are listed. Asked of
+    every family for every active submitter; return ``[]`` for a submitter that owes the family
+    nothing. The core decides statuses, lateness, compliance and the calendar. All results are
+    collected.
     """

@@ -15,6 +15,7 @@ makes each transition durable before the file operation it announces.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,7 +60,9 @@ CREATE TABLE IF NOT EXISTS submissions (
     replaces      TEXT,
     receipt_path  TEXT,
     stored_path   TEXT,
-    updated_at    TEXT NOT NULL
+    updated_at    TEXT NOT NULL,
+    registry_entry TEXT,
+    obligations   TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_content ON submissions (submitter, sha256);
 CREATE INDEX IF NOT EXISTS submissions_state ON submissions (state);
@@ -109,12 +112,18 @@ class Submission:
     receipt_path: str | None = None
     stored_path: str | None = None
     updated_at: str = ""
+    # the submitter layer: the sender's registry entry that judged the file and the obligations
+    # it answers (JSON text; see gateway.submitters.compliance)
+    registry_entry: str | None = None
+    obligations: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 _COLUMNS = tuple(f.name for f in fields(Submission))
+_NOT_SUBMITTER_REJECTION = "(status IS NULL OR status != 'rejected' OR layer IS NULL" \
+    " OR layer != 'submitter')"
 
 
 class Ledger:
@@ -132,9 +141,17 @@ class Ledger:
         self._db.execute("PRAGMA synchronous=FULL")
         if create:
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
 
     def close(self) -> None:
         self._db.close()
+
+    def _add_missing_columns(self) -> None:
+        """Columns added after a ledger was created (the submitter layer's) are added to it."""
+        have = {row["name"] for row in self._db.execute("PRAGMA table_info(submissions)")}
+        for column in ("registry_entry", "obligations"):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE submissions ADD COLUMN {column} TEXT")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -195,7 +212,9 @@ class Ledger:
                              status=summary["status"], layer=summary["layer"],
                              route=summary["route"], records=summary["records"],
                              errors=summary["errors"], warnings=summary["warnings"],
-                             failure=failure, duplicate_of=receipt.duplicate_of)
+                             failure=failure, duplicate_of=receipt.duplicate_of,
+                             registry_entry=_json_or_none(receipt.registry_entry),
+                             obligations=_json_or_none(receipt.obligations))
 
     def receipt_written(self, submission_id: str, receipt_path: Path) -> None:
         with self._write() as db:
@@ -224,11 +243,14 @@ class Ledger:
 
     def first_with_content(self, submitter: str, sha256: str, before: str) -> Submission | None:
         """The first submission of these bytes by this submitter, earlier than ``before``: not a
-        duplicate, not a replay, not one the gateway failed on."""
+        duplicate, not a replay, not one the gateway failed on, and not one the submitter layer
+        rejected (that outcome depends on the registry in force and the day, so the same bytes
+        are judged again)."""
         row = self._db.execute(
             "SELECT * FROM submissions WHERE submitter = ? AND sha256 = ? AND submission_id < ?"
             " AND duplicate_of IS NULL AND replaces IS NULL AND failure IS NULL"
-            " AND problem IS NULL ORDER BY submission_id LIMIT 1",
+            f" AND problem IS NULL AND {_NOT_SUBMITTER_REJECTION}"
+            " ORDER BY submission_id LIMIT 1",
             (submitter, sha256, before)).fetchone()
         return _submission(row) if row else None
 
@@ -238,6 +260,7 @@ class Ledger:
         row = self._db.execute(
             "SELECT * FROM submissions WHERE submitter = ? AND sha256 = ?"
             " AND duplicate_of IS NULL AND failure IS NULL AND problem IS NULL"
+            f" AND {_NOT_SUBMITTER_REJECTION}"
             " AND state IN ('receipt_written', 'filed') ORDER BY submission_id DESC LIMIT 1",
             (submitter, sha256)).fetchone()
         return _submission(row) if row else None
@@ -257,16 +280,27 @@ class Ledger:
                                 "ORDER BY submission_id DESC LIMIT ?", (*args, limit))
         return [_submission(row) for row in rows]
 
+    def answers(self, submitter: str | None = None) -> list[Submission]:
+        """Submissions with a receipt that answered an obligation (accepted or rejected), oldest
+        first; duplicates repeat an earlier outcome and are left out."""
+        clause, args = ("AND submitter = ?", (submitter,)) if submitter else ("", ())
+        rows = self._db.execute(
+            "SELECT * FROM submissions WHERE obligations IS NOT NULL AND obligations != '[]'"
+            " AND duplicate_of IS NULL AND status IS NOT NULL"
+            f" AND state IN ('receipt_written', 'filed') {clause} ORDER BY submission_id", args)
+        return [_submission(row) for row in rows]
+
     def transitions(self, submission_id: str) -> list[tuple[str, str]]:
         rows = self._db.execute("SELECT state, at FROM transitions WHERE submission_id = ? "
                                 "ORDER BY rowid", (submission_id,))
         return [(row["state"], row["at"]) for row in rows]
 
-    def count_by_status(self, since: str) -> dict[str, int]:
-        """Filed submissions received since ``since``, by status."""
+    def count_by_status(self, since: str, submitter: str | None = None) -> dict[str, int]:
+        """Filed submissions received since ``since`` (of one submitter, or all), by status."""
+        clause, args = ("AND submitter = ? ", (submitter,)) if submitter else ("", ())
         rows = self._db.execute("SELECT status, COUNT(*) AS n FROM submissions "
-                                "WHERE received_at >= ? AND status IS NOT NULL "
-                                "GROUP BY status", (since,))
+                                f"WHERE received_at >= ? AND status IS NOT NULL {clause}"
+                                "GROUP BY status", (since, *args))
         return {row["status"]: row["n"] for row in rows}
 
     def count_unfinished(self) -> int:
@@ -288,6 +322,10 @@ class Ledger:
         except sqlite3.OperationalError:
             return {}
         return {row["key"]: row["value"] for row in rows}
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if not value else json.dumps(value, sort_keys=True)
 
 
 def _submission(row: sqlite3.Row) -> Submission:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gateway_plugins.clinic.mncm import layouts
 from gateway_plugins.clinic.mncm.manifest import measures
+from gateway_plugins.clinic.mncm.obligations import ClinicObligations, owed
 from gateway_plugins.clinic.mncm.patient_rules import patient_rules
 from gateway_plugins.clinic.mncm.recognise import FAMILY, recognise
 from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
@@ -21,10 +22,13 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
 
@@ -118,3 +122,15 @@ def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None
     from gateway_plugins.clinic.mncm.scaffold import scaffold_year
 
     return scaffold_year(measure, year, from_year, root)
+
+
+@hookimpl
+def gateway_obligation_reader(route: Route) -> ObligationReader | None:
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    return ClinicObligations(route)
+
+
+@hookimpl
+def gateway_obligations(submitter: Submitter, reporting_year: int) -> list[Obligation]:
+    return owed(submitter, reporting_year)
