@@ -119,8 +119,8 @@ def resolve_plugin(plugin: str | object, plugins: Plugins | None = None) -> tupl
     or a plugin object) and the plugin set to check it in: every installed plugin, plus the
     object when it is not installed."""
     if not isinstance(plugin, str):
-        if plugins is None or plugins.pm.get_name(plugin) is None:
-            plugins = load_plugins(extra=[plugin])
+        if plugins is None or not plugins.pm.is_registered(plugin):
+            plugins = with_plugin(plugin)
         return plugins.pm.get_name(plugin), plugins
     plugins = plugins or load_plugins()
     if plugins.pm.get_plugin(plugin) is not None:
@@ -129,6 +129,12 @@ def resolve_plugin(plugin: str | object, plugins: Plugins | None = None) -> tupl
         return plugins.owners[plugin], plugins
     known = ", ".join(sorted(set(plugins.owners.values())))
     raise LookupError(f"no installed plugin or family is named {plugin!r}; installed: {known}")
+
+
+def with_plugin(plugin: object) -> Plugins:
+    """The installed plugins plus ``plugin`` (which may itself be installed already)."""
+    installed = load_plugins()
+    return installed if installed.pm.is_registered(plugin) else load_plugins([plugin])
 
 
 def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> list[Problem]:
