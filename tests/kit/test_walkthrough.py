@@ -10,6 +10,7 @@ run's pip (``pip --python``), as docs/plugins.md ("How the walkthrough is tested
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -98,6 +99,15 @@ def test_a_new_author_follows_the_walkthrough(tmp_path: Path, fresh_python: Path
     assert ("example 2016/vax/patient/valid/vax-two-patients.csv: a valid example was rejected "
             "with E-RECORD-CODE") in broken.stdout
     (examples / "valid" / "vax-two-patients.csv").write_text(VALID, encoding="utf-8")
+    # 7. a rule across records and computed results, the page's own code
+    (package / "plugin.py").write_text(block("7. Rules across", "python"), encoding="utf-8")
+    (examples / "invalid" / "E-RULE-DUPLICATE--patient-twice.csv").write_text(
+        VALID.replace("P2", "P1"), encoding="utf-8")
+    run(fresh_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder)
+    receipt = json.loads(run(fresh_python, "-m", "gateway", "validate", "--json", "--submitter",
+                             "clinic-a", examples / "valid" / "vax-two-patients.csv",
+                             cwd=folder, check=False).stdout)
+    assert receipt["results"] == {"patients": 2, "vaccinated": 1, "rate": 50.0}
     # 8. next year is data: scaffold, compare, conform
     run(fresh_python, "-m", "gateway", "new-measure", "vax", "VAX", "--year", "2017",
         cwd=folder)
