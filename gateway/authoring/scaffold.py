@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.conformance import TODO_MARKER
+from gateway.contract import LEVELS
 from gateway.family_manifest import (
     MANIFEST,
     DataManifest,
@@ -39,6 +40,8 @@ SKIPPED = {".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache_
 _DATES = re.compile(r"\b(?P<iso>\d{4}-\d{2}-\d{2})\b|\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/"
                     r"(?P<usyear>\d{4})\b|\b(?P<year>(?:19|20)\d{2})\b")
 PROSE = ("title", "description", "x-message", "x-hint")
+_FAMILY_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+_MEASURE_ID = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
 
 
 class ScaffoldError(Exception):
@@ -346,6 +349,11 @@ def new_measure(family: str, measure: str, year: int, *, from_year: int | None, 
     from gateway.pipeline import default_plugins
 
     root = refuse_installed(root)
+    if not _FAMILY_ID.fullmatch(family) or not _MEASURE_ID.fullmatch(measure):
+        raise ScaffoldError("a family id is lower-case letters, digits, '-' or '_' (e.g. mncm) "
+                            "and a measure id upper-case ones (e.g. ODC)")
+    if not levels or not set(levels) <= set(LEVELS):
+        raise ScaffoldError(f"levels are {' and/or '.join(LEVELS)}, not {', '.join(levels)}")
     plugins = default_plugins()
     notes = plugins.hook.gateway_scaffold(family=family, measure=measure, year=year,
                                           from_year=from_year, root=root)

@@ -114,3 +114,12 @@ def test_a_new_family_gets_a_package_an_entry_point_and_a_test(tmp_path: Path) -
 def test_a_family_with_its_own_manifest_shape_is_not_scaffolded_as_data() -> None:
     code, output = run("edtc", "EDTC", "--year", "2016", "--path", str(ROOT))
     assert code == 2 and "declares family edtc but is not a data-family manifest" in output
+
+
+def test_ids_and_levels_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    code, output = run("Vax Family", "VAX", "--year", "2016", "--path", str(tmp_path))
+    assert code == 2 and "a family id is lower-case letters" in output
+    code, output = run("vax", "VAX", "--year", "2016", "--level", "both", "--path",
+                       str(tmp_path))
+    assert code == 2 and "levels are summary and/or patient, not both" in output
+    assert list(tmp_path.iterdir()) == []
