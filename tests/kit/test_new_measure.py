@@ -39,12 +39,18 @@ def test_the_clinic_family_refuses_a_tree_without_its_source(tmp_path: Path) -> 
     assert code == 2 and "no clinic source (plugins/clinic/mncm/measures.toml)" in output
 
 
-def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Path) -> None:
-    """In a copy of the checkout's clinic source: the manifest year, the generated schemas and
-    the examples of ODC 2017, carrying 2016's tightened target; the checkout is untouched."""
+def clinic_copy(tmp_path: Path) -> Path:
+    """The clinic source and its schemas, copied into a checkout-shaped folder."""
     shutil.copytree(ROOT / "plugins" / "clinic" / "mncm", tmp_path / "plugins/clinic/mncm",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "schemas" / "mncm", tmp_path / "schemas" / "mncm")
+    return tmp_path / "plugins/clinic/mncm"
+
+
+def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Path) -> None:
+    """In a copy of the checkout's clinic source: the manifest year, the generated schemas and
+    the examples of ODC 2017, carrying 2016's tightened target; the checkout is untouched."""
+    clinic_copy(tmp_path)
     before = (ROOT / "plugins/clinic/mncm/measures.toml").read_text()
     code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
     assert code == 0, output
@@ -123,3 +129,22 @@ def test_ids_and_levels_are_checked_before_anything_is_written(tmp_path: Path) -
                        str(tmp_path))
     assert code == 2 and "levels are summary and/or patient, not both" in output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_new_clinic_measure_is_generated_with_its_open_questions_marked(
+        tmp_path: Path) -> None:
+    from gateway_plugins.clinic.mncm.manifest import parse_measures
+
+    source = clinic_copy(tmp_path)
+    code, output = run("mncm", "NEW", "--year", "2016", "--path", str(tmp_path))
+    assert code == 0, output
+    assert "numerators.py: who is in the numerator (numerators.new, in NUMERATORS)" in output
+    spec = parse_measures((source / "measures.toml").read_text())["NEW"]
+    assert spec.years[2016].submission_window[1].isoformat() == "2016-02-15"
+    assert "TODO(new-measure)" in spec.name
+    for level in ("summary", "patient"):
+        schema = json.loads((tmp_path / f"schemas/mncm/2016/new.{level}.schema.json").read_text())
+        assert schema["$id"] == f"urn:mn-sqrms:schema:mncm:2016:new:{level}"
+    patient = (tmp_path / "schemas/mncm/2016/new.patient.schema.json").read_text()
+    assert "TODO(new-measure): replace with the measure's own patient columns" in patient
+    assert (source / "examples/2016/new/patient/valid/README.md").is_file()

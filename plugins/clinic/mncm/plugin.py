@@ -119,9 +119,9 @@ def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None
                      root: Path) -> list[str] | None:
     if family != FAMILY:
         return None
-    from gateway_plugins.clinic.mncm.scaffold import scaffold_year
+    from gateway_plugins.clinic.mncm.scaffold import scaffold
 
-    return scaffold_year(measure, year, from_year, root)
+    return scaffold(measure, year, from_year, root)
 
 
 @hookimpl

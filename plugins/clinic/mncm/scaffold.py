@@ -4,13 +4,15 @@ The clinic schemas are generated (``schemagen``), so a new year is made where th
 reads: the measure's ``[MEASURE.years.Y]`` tables in the source tree's ``measures.toml``
 (copied from the previous year, dates moved), then the generator writes the tree's
 ``schemas/mncm/Y/`` from those files; patient columns carry forward from
-``patient_columns.json``; the examples are copied with their dates moved. A new clinic measure
-needs its numerator in ``numerators.py`` (the one part that is code), so it is refused with what
-to write instead.
+``patient_columns.json``; the examples are copied with their dates moved. A new measure gets a
+``[MEASURE]`` table and a patient-columns entry whose open questions are marked for the
+conformance run to refuse, the generated schemas, and example folders; its numerator is the one
+part that is code (``numerators.py``).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from gateway_plugins.clinic.mncm import schemagen
@@ -23,6 +25,7 @@ from gateway.authoring.scaffold import (
     refuse_installed,
     shift_date,
 )
+from gateway.conformance import TODO_MARKER
 
 PACKAGE = Path("plugins") / "clinic" / "mncm"  # in a checkout of the gateway
 
@@ -37,16 +40,61 @@ def clinic_source(root: Path) -> Path:
                         f"{root}; run new-measure in a checkout of the gateway or pass --path")
 
 
-def scaffold_year(measure: str, year: int, from_year: int | None, root: Path) -> list[str]:
-    """Add reporting ``year`` to a clinic measure; return what the author must still decide."""
+def scaffold_measure(source: Path, measure: str, year: int) -> list[str]:
+    """A new clinic measure: manifest and patient-column skeletons with markers, the generated
+    schemas and example folders."""
+    name = measure.lower()
+    manifest = source / "measures.toml"
+    manifest.write_text(manifest.read_text("utf-8").rstrip("\n") + f"""
+
+[{measure}]
+name = "{TODO_MARKER}: the measure's name"
+# {TODO_MARKER}: the measure's age bands and range, sampling, and components if a composite
+age_bands = ["18-64"]
+age_range = [18, 64]
+sample_allowed = false
+numerator = "{name}"   # {TODO_MARKER}: write numerators.{name} and add it to NUMERATORS
+
+[{measure}.years.{year}]
+# {TODO_MARKER}: the program's dates of service and submission window
+dates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]
+submission_window = ["{year}-01-01", "{year}-02-15"]
+""", encoding="utf-8")
+    columns_file = source / "patient_columns.json"
+    columns = json.loads(columns_file.read_text("utf-8"))
+    columns.setdefault(str(year), {})[measure] = {
+        "columns": {"example_column": {"type": "string", "description": (
+            f"{TODO_MARKER}: replace with the measure's own patient columns, each with its "
+            "type, codes or range and a description")}},
+        "required": [], "rules": []}
+    columns_file.write_text(json.dumps(columns, indent=1, ensure_ascii=False) + "\n",
+                            encoding="utf-8")
+    written = schemagen.write(source.parents[2] / "schemas" / "mncm", source)
+    for level in ("summary", "patient"):
+        for kind in ("valid", "invalid"):
+            folder = source / "examples" / str(year) / name / level / kind
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "README.md").write_text(
+                f"{TODO_MARKER}: add {kind} {level}-level examples here, then delete this "
+                "file.\n", encoding="utf-8")
+    return [f"measures.toml [{measure}]: name, age bands, sampling, calendar (marked)",
+            f"patient_columns.json \"{year}\".{measure}: the patient columns (marked)",
+            f"numerators.py: who is in the numerator (numerators.{name}, in NUMERATORS)",
+            f"schemas/mncm/{year}/{name}.*.schema.json were written by the generator "
+            f"({len(written)} files); rerun it after each change",
+            f"examples/{year}/{name}/: valid and invalid examples of both levels",
+            f"each open question is marked {TODO_MARKER}; the conformance run fails until "
+            "none is left"]
+
+
+def scaffold(measure: str, year: int, from_year: int | None, root: Path) -> list[str]:
+    """Add reporting ``year`` to a clinic measure, or a new measure; return what the author
+    must still decide."""
     source = clinic_source(root)
     manifest = source / "measures.toml"
     spec = parse_measures(manifest.read_text("utf-8")).get(measure)
     if spec is None:
-        raise ScaffoldError(
-            f"mncm has no measure {measure}. A new clinic measure is a [{measure}] table in "
-            "measures.toml, its patient columns in patient_columns.json and its numerator in "
-            "numerators.py (the one part that is code); see docs/plugins.md")
+        return scaffold_measure(source, measure, year)
     if year in spec.years:
         raise ScaffoldError(f"{measure} already has reporting year {year}")
     from_year = from_year or max((y for y in spec.years if y < year), default=None)
