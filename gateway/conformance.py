@@ -144,7 +144,9 @@ def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> lis
                 if plugins.owners[family] == name]
     if not families:
         return [Problem(name, "declares no family (gateway_families returns none)")]
-    problems = list(_schema_problems(plugins, _answers(plugins, name, "gateway_schema_dirs")))
+    schema_dirs = _answers(plugins, name, "gateway_schema_dirs")
+    problems = list(_schema_problems(plugins, schema_dirs))
+    problems.extend(_unused_schemas(plugins, families, schema_dirs))
     example_dirs = _answers(plugins, name, "gateway_example_dirs")
     if not example_dirs:
         problems.append(Problem(name, "ships no examples (implement gateway_example_dirs)"))
@@ -197,6 +199,27 @@ def _schema_problems(plugins: Plugins, folders: Iterable[Traversable]) -> Iterat
             except (ValueError, MetaschemaError) as err:
                 yield Problem(f"schema {entry.name}", f"not a valid JSON Schema: "
                               f"{getattr(err, 'message', err)}")
+
+
+def _unused_schemas(plugins: Plugins, families: list[FamilyInfo],
+                    folders: Iterable[Traversable]) -> Iterator[Problem]:
+    """Record schemas (those with columns) that no declared year routes to: a year left out
+    of the manifest, or a file left behind."""
+    import json
+
+    used = {plugins.hook.gateway_schema_id(route=Route(f.family, m.measure, level, year))
+            for f in families for m in f.measures for level in m.levels
+            for year in m.reporting_years}
+    for folder in folders:
+        for entry in _walk_json(folder) if folder.is_dir() else ():
+            try:
+                document = json.loads(entry.read_text("utf-8"))
+            except ValueError:
+                continue  # reported as an invalid schema
+            if isinstance(document, dict) and "properties" in document \
+                    and document.get("$id") not in used:
+                yield Problem(f"schema {entry.name}", f"{document.get('$id')} is used by no "
+                              "declared year: declare the year in the manifest or remove it")
 
 
 def _description_problems(schema: dict[str, Any]) -> Iterator[str]:

@@ -97,3 +97,12 @@ def test_an_example_claimed_by_two_families_fails(demo_copy: DemoCopy) -> None:
 def test_an_unknown_plugin_name_lists_the_installed_ones() -> None:
     with pytest.raises(LookupError, match=r"installed: .*mncm"):
         check_plugin("no-such-plugin")
+
+
+def test_a_schema_no_declared_year_uses_fails(demo_copy: DemoCopy) -> None:
+    schema = demo_copy.folder / VAX_SCHEMA
+    (demo_copy.folder / "schemas" / "2017").mkdir()
+    (demo_copy.folder / "schemas" / "2017" / "vax.patient.schema.json").write_text(
+        schema.read_text().replace(":2016:", ":2017:"))
+    assert ("urn:gateway-plugin:demo:2017:vax:patient is used by no declared year"
+            in failures(demo_copy.plugin()))

@@ -41,9 +41,9 @@ def gateway_families() -> list[FamilyInfo]:
     for measure, spec in measures().items():
         levels = tuple(lv for lv in LEVELS if any(layouts.has_layout(measure, lv, y)
                                                   for y in spec.years))
-        years = tuple(sorted(y for y in spec.years
-                             if all(layouts.has_layout(measure, lv, y) for lv in levels)))
-        infos.append(MeasureInfo(measure, spec.name, levels, years))
+        # every manifest year is declared: one whose schemas are missing fails the conformance
+        # run instead of vanishing from the plugin
+        infos.append(MeasureInfo(measure, spec.name, levels, tuple(sorted(spec.years))))
     return [FamilyInfo(FAMILY, "MN Community Measurement clinic measures", ("csv", "xlsx"),
                        tuple(infos))]
 
