@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from gateway.catalog import ErrorCode
 from gateway.contract import (
@@ -65,11 +64,7 @@ class DataFamily:
         return route.family == self.manifest.family and route.measure in self.manifest.measures
 
     def _schema(self, measure: str, level: str, year: int) -> Traversable:
-        relative = schema_path(Path("."), measure, level, year)
-        node = self.root
-        for part in relative.parts:
-            node = node / part
-        return node
+        return schema_path(self.root, measure, level, year)
 
     @cached_property
     def _latest_columns(self) -> dict[tuple[str, str], tuple[list[str], list[str]]]:

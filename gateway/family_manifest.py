@@ -36,12 +36,14 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.contract import LEVELS, FamilyInfo, MeasureInfo, ReportingPeriod
 
 MANIFEST = "manifest.toml"
+PathLike = TypeVar("PathLike", Path, Traversable)
 
 
 class ManifestError(ValueError):
@@ -78,8 +80,9 @@ class DataManifest:
         return f"urn:gateway-plugin:{self.family}:{year}:{measure.lower()}:{level}"
 
 
-def schema_path(root: Path, measure: str, level: str, year: int) -> Path:
-    """Where a layout's schema lives inside a data family's package folder."""
+def schema_path(root: PathLike, measure: str, level: str, year: int) -> PathLike:
+    """Where a layout's schema lives inside a data family's package folder (a source folder or
+    the installed package's resources)."""
     return root / "schemas" / str(year) / f"{measure.lower()}.{level}.schema.json"
 
 
