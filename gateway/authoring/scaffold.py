@@ -129,14 +129,18 @@ def _shift_workbook(source: Path, target: Path, years: int, year_column: str,
 def copy_examples(source: Path, target: Path, from_year: int, year: int,
                   year_column: str = "reporting_year") -> list[Path]:
     """Copy an example tree of ``from_year`` to ``year``: the year column set to ``year`` and
-    every date moved by the years between. Refuses to write over existing examples."""
+    every date moved by the years between. A file-layer example (``E-FILE-*``: a broken
+    encoding, a malformed table) is copied byte for byte, since rewriting it could mend the very
+    fault it shows. Refuses to write over existing examples."""
     if target.exists() and any(target.iterdir()):
         raise ScaffoldError(f"{target} already has examples; new-measure never overwrites them")
     years, written = year - from_year, []
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         out = target / path.relative_to(source)
         out.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".xlsx":
+        if path.parent.name == "invalid" and path.name.startswith("E-FILE-"):
+            out.write_bytes(path.read_bytes())
+        elif path.suffix.lower() == ".xlsx":
             _shift_workbook(path, out, years, year_column, from_year, year)
         elif path.suffix.lower() == ".csv":
             out.write_text(_shift_csv(path.read_text("utf-8"), years, year_column, from_year,
