@@ -9,7 +9,9 @@ An outside plugin laid out as ``gateway.family_manifest`` describes (``manifest.
 and, for checks across records or computed results, ``rules=`` and ``results=`` callables. It
 recognises a CSV/XLSX file by its header (every column the layout requires) and by the measure
 column's value, routes it to the year in the year column, validates records against the year's
-schema, and answers the calendar and examples hooks the conformance kit asks.
+schema, answers the calendar and examples hooks the conformance kit asks, and the submitter
+layer's obligation hooks from the manifest's optional ``[obligation]`` table
+(``gateway.family_obligations``).
 
 This is part of the plugin contract (docs/plugins.md): its constructor only gains keyword
 arguments, as hooks only gain arguments.
@@ -29,12 +31,16 @@ from gateway.contract import (
     FamilyInfo,
     FileRule,
     FileSample,
+    Obligation,
+    ObligationReader,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.family_manifest import MANIFEST, DataManifest, parse_manifest, schema_path
+from gateway.family_obligations import DataObligations, owed
 from gateway.hookspecs import hookimpl
 
 NEAR_MISS_SHARE = 0.5
@@ -149,3 +155,13 @@ class DataFamily:
     @hookimpl
     def gateway_results(self, route: Route, context: RuleContext) -> ResultCalculator | None:
         return self._results(route, context) if self._results and self.ours(route) else None
+
+    @hookimpl
+    def gateway_obligation_reader(self, route: Route) -> ObligationReader | None:
+        if not self.ours(route) or self.manifest.obligation is None:
+            return None
+        return DataObligations(self.manifest, route)
+
+    @hookimpl
+    def gateway_obligations(self, submitter: Submitter, reporting_year: int) -> list[Obligation]:
+        return owed(self.manifest, submitter, reporting_year)

@@ -70,6 +70,7 @@ class DataManifest:
     measure_column: str | None
     year_column: str
     measures: dict[str, DataMeasure]
+    obligation: dict[str, Any] | None = None  # see gateway.family_obligations
 
     def info(self) -> FamilyInfo:
         return FamilyInfo(self.family, self.title, self.formats, tuple(
@@ -116,7 +117,7 @@ def parse_manifest(text: str) -> DataManifest:
                             formats=tuple(family.get("formats", ("csv", "xlsx"))),
                             measure_column=family.get("measure_column"),
                             year_column=family.get("year_column", "reporting_year"),
-                            measures=measures)
+                            measures=measures, obligation=data.get("obligation"))
     except tomllib.TOMLDecodeError as err:
         raise ManifestError(f"{MANIFEST} is not valid TOML: {err}") from None
     except KeyError as err:
