@@ -1,9 +1,10 @@
-"""The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``), added to
-the main ``gateway`` command line by ``register`` (as the daemon's commands are).
+"""The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``,
+``check-plugin``), added to the main ``gateway`` command line by ``register`` (as the daemon's
+commands are).
 
-Exit codes follow the CLI's: 0 written, 2 a request that cannot be met (unknown or ambiguous
-measure, a level or year the measure lacks, a template for an XML family, a scaffold in an
-installed copy).
+Exit codes follow the CLI's: 0 written (or a plugin conforms), 1 a plugin that does not
+conform, 2 a request that cannot be met (unknown or ambiguous measure, a level or year the
+measure lacks, a template for an XML family, a scaffold in an installed copy, an unknown plugin).
 """
 
 from __future__ import annotations
@@ -103,6 +104,24 @@ def new_measure(
         typer.echo(f"  - {note}")
 
 
+def check_plugin(
+    plugin: Annotated[str, typer.Argument(help="An installed plugin's name or a family id.")],
+) -> None:
+    """Run the conformance kit on an installed plugin (what its tests' check_plugin runs): every
+    schema, every declared year, every example; list every problem. Exit 1 when there are."""
+    from gateway.conformance import plugin_problems
+
+    try:
+        problems = plugin_problems(plugin)
+    except LookupError as err:
+        typer.echo(f"gateway: {err.args[0]}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    for problem in problems:
+        typer.echo(f"- {problem}")
+    typer.echo(f"{plugin}: {len(problems)} problem(s)" if problems else f"{plugin}: conforms")
+    raise typer.Exit(1 if problems else 0)
+
+
 schema_app = typer.Typer(help="Compare the schemas of a measure's reporting years.",
                          no_args_is_help=True, rich_markup_mode=None)
 
@@ -141,4 +160,5 @@ def register(app: typer.Typer) -> None:
     app.command("template")(template)
     app.command("docs")(docs)
     app.command("new-measure")(new_measure)
+    app.command("check-plugin")(check_plugin)
     app.add_typer(schema_app, name="schema")
