@@ -19,7 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
-from gateway.daemon.claim import spool_path
+from gateway.daemon.claim import COPY_SUFFIX, copy_name, spool_path
 from gateway.daemon.config import Config
 from gateway.daemon.layout import STATE_MODE, iter_submitters, submitter_folders
 from gateway.daemon.ledger import Ledger, State, Submission
@@ -29,7 +29,6 @@ from gateway.receipts.store import fsync_dir
 log = get_logger("gateway.daemon.recovery")
 
 RECEIPT_TEMP_PREFIX = ".tmp-"  # gateway.receipts.store.atomic_write's temporary names
-REPLAY_COPY_SUFFIX = ".copy"
 
 
 def clean_leftovers(config: Config) -> None:
@@ -44,7 +43,7 @@ def clean_leftovers(config: Config) -> None:
             continue
         for name in names:
             if name.startswith(RECEIPT_TEMP_PREFIX) or (
-                    folder == config.spool and name.endswith(REPLAY_COPY_SUFFIX)):
+                    folder == config.spool and name.endswith(COPY_SUFFIX)):
                 Path(folder, name).unlink(missing_ok=True)
                 removed += 1
     if removed:
@@ -96,7 +95,7 @@ def prepare_replay(submission: Submission, config: Config, ledger: Ledger) -> bo
             log.error("replay_original_missing", replaces=submission.replaces)
             ledger.forget(submission.submission_id)
             return False
-        temporary = target.with_name(f".{target.name}{REPLAY_COPY_SUFFIX}")
+        temporary = copy_name(target)
         with source.open("rb") as reader, temporary.open("wb") as writer:
             shutil.copyfileobj(reader, writer, 1024 * 1024)
             writer.flush()
