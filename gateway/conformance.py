@@ -127,8 +127,8 @@ def resolve_plugin(plugin: str | object, plugins: Plugins | None = None) -> tupl
     or a plugin object) and the plugin set to check it in: every installed plugin, plus the
     object when it is not installed."""
     if not isinstance(plugin, str):
-        if plugins is None or plugins.pm.get_name(plugin) is None:
-            plugins = load_plugins(extra=[plugin])
+        if plugins is None or not plugins.pm.is_registered(plugin):
+            plugins = with_plugin(plugin)
         return plugins.pm.get_name(plugin), plugins
     plugins = plugins or load_plugins()
     if plugins.pm.get_plugin(plugin) is not None:
@@ -139,6 +139,12 @@ def resolve_plugin(plugin: str | object, plugins: Plugins | None = None) -> tupl
     raise LookupError(f"no installed plugin or family is named {plugin!r}; installed: {known}")
 
 
+def with_plugin(plugin: object) -> Plugins:
+    """The installed plugins plus ``plugin`` (which may itself be installed already)."""
+    installed = load_plugins()
+    return installed if installed.pm.is_registered(plugin) else load_plugins([plugin])
+
+
 def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> list[Problem]:
     """Every way ``plugin`` falls short of the plugin contract (empty when it conforms)."""
     name, plugins = resolve_plugin(plugin, plugins)
@@ -146,7 +152,9 @@ def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> lis
                 if plugins.owners[family] == name]
     if not families:
         return [Problem(name, "declares no family (gateway_families returns none)")]
-    problems = list(_schema_problems(plugins, _answers(plugins, name, "gateway_schema_dirs")))
+    schema_dirs = _answers(plugins, name, "gateway_schema_dirs")
+    problems = list(_schema_problems(plugins, schema_dirs))
+    problems.extend(_unused_schemas(plugins, families, schema_dirs))
     example_dirs = _answers(plugins, name, "gateway_example_dirs")
     if not example_dirs:
         problems.append(Problem(name, "ships no examples (implement gateway_example_dirs)"))
@@ -201,6 +209,27 @@ def _schema_problems(plugins: Plugins, folders: Iterable[Traversable]) -> Iterat
             except (ValueError, MetaschemaError) as err:
                 yield Problem(f"schema {entry.name}", f"not a valid JSON Schema: "
                               f"{getattr(err, 'message', err)}")
+
+
+def _unused_schemas(plugins: Plugins, families: list[FamilyInfo],
+                    folders: Iterable[Traversable]) -> Iterator[Problem]:
+    """Record schemas (those with columns) that no declared year routes to: a year left out
+    of the manifest, or a file left behind."""
+    import json
+
+    used = {plugins.hook.gateway_schema_id(route=Route(f.family, m.measure, level, year))
+            for f in families for m in f.measures for level in m.levels
+            for year in m.reporting_years}
+    for folder in folders:
+        for entry in _walk_json(folder) if folder.is_dir() else ():
+            try:
+                document = json.loads(entry.read_text("utf-8"))
+            except ValueError:
+                continue  # reported as an invalid schema
+            if isinstance(document, dict) and "properties" in document \
+                    and document.get("$id") not in used:
+                yield Problem(f"schema {entry.name}", f"{document.get('$id')} is used by no "
+                              "declared year: declare the year in the manifest or remove it")
 
 
 def _description_problems(schema: dict[str, Any]) -> Iterator[str]:
@@ -312,5 +341,6 @@ def _todo_problems(folders: Iterable[Path]) -> Iterator[Problem]:
                 continue
             for number, line in enumerate(text.splitlines(), 1):
                 if TODO_MARKER in line:
-                    yield Problem(f"{path.name} line {number}", f"unresolved scaffold marker: "
+                    yield Problem(f"{path.relative_to(folder.parent)} line {number}",
+                                  f"unresolved scaffold marker: "
                                   f"{line.strip()[:160]}")

@@ -9,7 +9,9 @@ An outside plugin laid out as ``gateway.family_manifest`` describes (``manifest.
 and, for checks across records or computed results, ``rules=`` and ``results=`` callables. It
 recognises a CSV/XLSX file by its header (every column the layout requires) and by the measure
 column's value, routes it to the year in the year column, validates records against the year's
-schema, and answers the calendar and examples hooks the conformance kit asks.
+schema, answers the calendar and examples hooks the conformance kit asks, and the submitter
+layer's obligation hooks from the manifest's optional ``[obligation]`` table
+(``gateway.family_obligations``).
 
 This is part of the plugin contract (docs/plugins.md): its constructor only gains keyword
 arguments, as hooks only gain arguments.
@@ -22,7 +24,6 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from gateway.catalog import ErrorCode
 from gateway.contract import (
@@ -30,12 +31,16 @@ from gateway.contract import (
     FamilyInfo,
     FileRule,
     FileSample,
+    Obligation,
+    ObligationReader,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.family_manifest import MANIFEST, DataManifest, parse_manifest, schema_path
+from gateway.family_obligations import DataObligations, owed
 from gateway.hookspecs import hookimpl
 
 NEAR_MISS_SHARE = 0.5
@@ -65,11 +70,7 @@ class DataFamily:
         return route.family == self.manifest.family and route.measure in self.manifest.measures
 
     def _schema(self, measure: str, level: str, year: int) -> Traversable:
-        relative = schema_path(Path("."), measure, level, year)
-        node = self.root
-        for part in relative.parts:
-            node = node / part
-        return node
+        return schema_path(self.root, measure, level, year)
 
     @cached_property
     def _latest_columns(self) -> dict[tuple[str, str], tuple[list[str], list[str]]]:
@@ -154,3 +155,13 @@ class DataFamily:
     @hookimpl
     def gateway_results(self, route: Route, context: RuleContext) -> ResultCalculator | None:
         return self._results(route, context) if self._results and self.ours(route) else None
+
+    @hookimpl
+    def gateway_obligation_reader(self, route: Route) -> ObligationReader | None:
+        if not self.ours(route) or self.manifest.obligation is None:
+            return None
+        return DataObligations(self.manifest, route)
+
+    @hookimpl
+    def gateway_obligations(self, submitter: Submitter, reporting_year: int) -> list[Obligation]:
+        return owed(self.manifest, submitter, reporting_year)

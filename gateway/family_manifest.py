@@ -36,12 +36,14 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.contract import LEVELS, FamilyInfo, MeasureInfo, ReportingPeriod
 
 MANIFEST = "manifest.toml"
+PathLike = TypeVar("PathLike", Path, Traversable)
 
 
 class ManifestError(ValueError):
@@ -68,6 +70,7 @@ class DataManifest:
     measure_column: str | None
     year_column: str
     measures: dict[str, DataMeasure]
+    obligation: dict[str, Any] | None = None  # see gateway.family_obligations
 
     def info(self) -> FamilyInfo:
         return FamilyInfo(self.family, self.title, self.formats, tuple(
@@ -78,8 +81,9 @@ class DataManifest:
         return f"urn:gateway-plugin:{self.family}:{year}:{measure.lower()}:{level}"
 
 
-def schema_path(root: Path, measure: str, level: str, year: int) -> Path:
-    """Where a layout's schema lives inside a data family's package folder."""
+def schema_path(root: PathLike, measure: str, level: str, year: int) -> PathLike:
+    """Where a layout's schema lives inside a data family's package folder (a source folder or
+    the installed package's resources)."""
     return root / "schemas" / str(year) / f"{measure.lower()}.{level}.schema.json"
 
 
@@ -113,8 +117,12 @@ def parse_manifest(text: str) -> DataManifest:
                             formats=tuple(family.get("formats", ("csv", "xlsx"))),
                             measure_column=family.get("measure_column"),
                             year_column=family.get("year_column", "reporting_year"),
-                            measures=measures)
+                            measures=measures, obligation=data.get("obligation"))
     except tomllib.TOMLDecodeError as err:
         raise ManifestError(f"{MANIFEST} is not valid TOML: {err}") from None
     except KeyError as err:
         raise ManifestError(f"{MANIFEST} lacks the key {err.args[0]!r}") from None
+    except (TypeError, AttributeError):
+        raise ManifestError(f"{MANIFEST} does not have the data-family shape: [family] id, "
+                            "title, formats; [measures.ID] name, levels; [measures.ID.years.Y] "
+                            "dates_of_service, submission_window") from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -150,6 +151,21 @@ def gateway_example_dirs() -> list[Traversable]:
     ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
     (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
     invalid example per measure and level. All results are collected.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None,
+                     root: Path) -> list[str] | None:
+    """Scaffold reporting ``year`` of ``measure`` (copied from ``from_year``, or the latest
+    earlier year) or a new measure, in the family's source files under ``root``, for
+    ``gateway new-measure``. Return what the author must still decide, one sentence each, or
+    ``None`` when ``family`` is not the plugin's. Raise ``ScaffoldError`` (from
+    ``gateway.authoring.scaffold``) when the files are not under ``root``: an installed copy is
+    never edited.
+
+    Families laid out as ``gateway.family`` teaches need not implement it: the core scaffolds
+    them from their ``manifest.toml``. First non-None result wins.
     """
 
 

@@ -28,6 +28,7 @@ from gateway.conformance import (
     example_problems,
     plugin_problems,
     resolve_plugin,
+    with_plugin,
 )
 from gateway.plugin_manager import Plugins, load_plugins
 from gateway.receipts.model import Receipt, Status
@@ -165,7 +166,7 @@ def register_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[objec
     import gateway.pipeline
 
     def register(plugin: object) -> Plugins:
-        plugins = load_plugins([plugin])
+        plugins = with_plugin(plugin)
         monkeypatch.setattr(gateway.pipeline, "default_plugins", lambda: plugins)
         return plugins
     yield register

@@ -1,8 +1,10 @@
-"""The ``template`` and ``docs`` commands, added to the main ``gateway`` command line by
-``register`` (as the daemon's commands are).
+"""The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``,
+``check-plugin``), added to the main ``gateway`` command line by ``register`` (as the daemon's
+commands are).
 
-Exit codes follow the CLI's: 0 written, 2 a request that cannot be met (unknown or ambiguous
-measure, a level or year the measure lacks, a template for an XML family).
+Exit codes follow the CLI's: 0 written (or a plugin conforms), 1 a plugin that does not
+conform, 2 a request that cannot be met (unknown or ambiguous measure, a level or year the
+measure lacks, a template for an XML family, a scaffold in an installed copy, an unknown plugin).
 """
 
 from __future__ import annotations
@@ -72,7 +74,91 @@ def docs(
     typer.echo(f"wrote {len(written)} pages to {out}")
 
 
+def new_measure(
+    family: Annotated[str, typer.Argument(help="The family id, e.g. mncm (new ones allowed).")],
+    measure: Annotated[str, typer.Argument(help="The measure id, e.g. ODC.")],
+    year: Annotated[int, typer.Option(help="The reporting year to add.")],
+    from_year: Annotated[int | None, typer.Option(
+        help="The year to copy (default: the latest before --year).")] = None,
+    path: Annotated[Path | None, typer.Option(
+        help="The plugin's source tree (default: the working folder).", file_okay=False)] = None,
+    level: Annotated[list[str], typer.Option(
+        help="A new measure's levels (summary, patient; default patient).")] = [],  # noqa: B006
+    package: Annotated[str | None, typer.Option(
+        help="A new family's package name (default <family>_plugin).")] = None,
+) -> None:
+    """Scaffold a reporting year (copied from the previous one) or a new measure in a plugin's
+    source tree, and print what the author must still decide."""
+    from gateway.authoring.scaffold import ScaffoldError
+    from gateway.authoring.scaffold import new_measure as scaffold
+    from gateway.family_manifest import ManifestError
+
+    try:
+        notes = scaffold(family, measure.upper(), year, from_year=from_year,
+                         root=path or Path.cwd(), levels=level or ["patient"], package=package)
+    except (ScaffoldError, ManifestError) as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(f"scaffolded {family} {measure.upper()} {year}. Still to decide:")
+    for note in notes:
+        typer.echo(f"  - {note}")
+
+
+def check_plugin(
+    plugin: Annotated[str, typer.Argument(help="An installed plugin's name or a family id.")],
+) -> None:
+    """Run the conformance kit on an installed plugin (what its tests' check_plugin runs): every
+    schema, every declared year, every example; list every problem. Exit 1 when there are."""
+    from gateway.conformance import plugin_problems
+
+    try:
+        problems = plugin_problems(plugin)
+    except LookupError as err:
+        typer.echo(f"gateway: {err.args[0]}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    for problem in problems:
+        typer.echo(f"- {problem}")
+    typer.echo(f"{plugin}: {len(problems)} problem(s)" if problems else f"{plugin}: conforms")
+    raise typer.Exit(1 if problems else 0)
+
+
+schema_app = typer.Typer(help="Compare the schemas of a measure's reporting years.",
+                         no_args_is_help=True, rich_markup_mode=None)
+
+
+@schema_app.command("diff")
+def schema_diff(
+    family: Annotated[str, typer.Argument(help="The family id, e.g. mncm.")],
+    measure: Annotated[str, typer.Argument(help="The measure id, e.g. ODC.")],
+    old_year: Annotated[int, typer.Argument(help="The earlier reporting year.")],
+    new_year: Annotated[int, typer.Argument(help="The later reporting year.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """What changed between two reporting years, in words for release notes: columns, codes,
+    ranges, patterns, required-ness, rules, targets and dates."""
+    import json
+
+    from gateway.authoring.schemadiff import diff_years, render
+    from gateway.pipeline import default_plugins
+
+    try:
+        changes = diff_years(default_plugins(), family, measure, old_year, new_year)
+    except LayoutError as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if as_json:
+        typer.echo(json.dumps({"family": family, "measure": measure.upper(),
+                               "from": old_year, "to": new_year,
+                               "changes": [c.as_dict() for c in changes]}, indent=2,
+                              ensure_ascii=False, default=str))
+        return
+    typer.echo(render(family, measure.upper(), old_year, new_year, changes), nl=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``template`` and ``docs`` to the ``gateway`` command line."""
+    """Add the authoring commands to the ``gateway`` command line."""
     app.command("template")(template)
     app.command("docs")(docs)
+    app.command("new-measure")(new_measure)
+    app.command("check-plugin")(check_plugin)
+    app.add_typer(schema_app, name="schema")

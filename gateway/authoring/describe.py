@@ -223,3 +223,12 @@ def file_rules(plugins: Plugins, layout: Layout) -> list[tuple[str, str]]:
         for rule in rules:
             found[(rule.code, rule.title)] = None
     return list(found)
+
+
+def target_words(bound: dict[str, Any] | None) -> str:
+    """A numerator target of ``x-targets`` in words: ``below 7.0``."""
+    if not bound:
+        return "no target"
+    ops = {"exclusiveMaximum": "below", "maximum": "at most", "exclusiveMinimum": "above",
+           "minimum": "at least"}
+    return " and ".join(f"{ops.get(k, k)} {v}" for k, v in bound.items())

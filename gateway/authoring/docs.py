@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from gateway.authoring.describe import column_docs, file_rules, record_rules
+from gateway.authoring.describe import column_docs, file_rules, record_rules, target_words
 from gateway.authoring.layouts import Layout, all_layouts
 from gateway.catalog import Catalog, Layer
 from gateway.plugin_manager import Plugins
@@ -67,8 +67,20 @@ def layout_page(plugins: Plugins, layout: Layout) -> str:
         lines.append("- Template: none; files of this family are not tables. Each field below "
                      "is one value of a record the family reads from the file, as the layout "
                      "description says.")
-    lines += ["", _text(layout.schema.get("description", "")), "",
-              "## Columns" if layout.table_formats else "## Fields", ""]
+    for period in plugins.hook.gateway_calendar(route=layout.route) or ():
+        service, window = period.dates_of_service, period.window
+        lines.append(f"- Period {period.label}: dates of service {service[0]} to {service[1]}; "
+                     f"submitted {window[0]} to {window[1]}")
+    lines += ["", _text(layout.schema.get("description", "")), ""]
+    targets = layout.schema.get("x-targets", {})
+    if targets:
+        lines += ["## Numerator targets", "",
+                  "A patient meets a part when every column named is within its target.", ""]
+        lines += _table(("part", "column", "target"), (
+            (_code(part), _code(column), _text(target_words(bound)))
+            for part, limits in targets.items() for column, bound in limits.items()))
+        lines.append("")
+    lines += ["## Columns" if layout.table_formats else "## Fields", ""]
     lines += _table(
         ("name", "type", "required", "codes", "range", "format", "description"),
         ((_code(d.name), _text(d.type), _text(d.requirement), _codes_cell(d.codes),

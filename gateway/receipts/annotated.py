@@ -14,7 +14,9 @@ hidden quote prefix, CSV cells get a visible leading apostrophe.
 
 Size: the copy holds the first ``MAX_COPIED_ROWS`` data rows of the file whole, and after
 them only the rows a listed finding names (each at its own row number, so ``D120007`` in the
-receipt is ``D120007`` in the copy); memory and size stay bounded however large the upload.
+receipt is ``D120007`` in the copy); reading stops after the last marked row and never goes
+past ``MAX_SCANNED_ROWS``; a file refused for its safety or size is not opened again (its copy
+has the problems sheet only). Memory, time and size stay bounded however large the upload.
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ if TYPE_CHECKING:
 log = structlog.get_logger("gateway.receipts")
 
 MAX_COPIED_ROWS = 10_000
+MAX_SCANNED_ROWS = 1_000_000  # rows read at most, looking for marked ones
 MAX_CELL_CHARS = 32_767  # what one spreadsheet cell holds
+# File-layer refusals of files the copy must not open again (unsafe, too large, not what
+# they claim to be) or that broke the gateway itself.
+_NOT_OPENED = frozenset({"E-FILE-UNSAFE-ZIP", "E-FILE-UNSAFE-XML", "E-FILE-TOO-LARGE",
+                         "E-FILE-LIMIT", "E-FILE-FORMAT-MISMATCH", "E-FILE-NOT-REGULAR",
+                         "E-FILE-UNREADABLE", "E-FILE-ENCRYPTED", "E-FILE-EXTERNAL-LINK",
+                         "E-PROCESSING-FAILED", "E-PROCESSING-LIMIT"})
 _RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATA_SHEET = "data"  # the sheet the XLSX reader takes when a workbook has one
 PROBLEMS_SHEET = "problems"
@@ -170,7 +179,9 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
     styles = _Styles(book)
     sheet_name, offset, rows = DATA_SHEET, 0, iter(())
     try:
-        if receipt.file.format == "xlsx":
+        if not _may_read(receipt):
+            pass  # refused for its safety or size: the problems sheet still lists every finding
+        elif receipt.file.format == "xlsx":
             sheet_name, offset, rows = _xlsx_rows(document)
         else:
             rows = _csv_rows(document)
@@ -189,7 +200,10 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
         by_row[row].add(col)
     width = 0
     written: set[tuple[int, int]] = set()  # marked cells that hold a submitted value
+    last = min(max(MAX_COPIED_ROWS + 1, max(by_row, default=0)), MAX_SCANNED_ROWS + 1)
     for number, cells in itertools.chain([first] if first else [], rows):
+        if number > last:
+            break  # nothing marked further on: the rest of the file is not read
         if number > MAX_COPIED_ROWS + 1 and number not in by_row:
             continue
         width = max(width, offset + len(cells))
@@ -213,6 +227,14 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
     _problems_sheet(problems, findings, sheet_name, receipt, styles, header)
     book.close()
     return out.getvalue()
+
+
+def _may_read(receipt: Receipt) -> bool:
+    """Whether the copy may read the upload again: not when it was refused unread for its
+    safety or size, nor a workbook too large to load twice within the worker's limits."""
+    if any(f.code in _NOT_OPENED for f in receipt.findings.listed):
+        return False
+    return receipt.file.format != "xlsx" or receipt.records <= MAX_SCANNED_ROWS
 
 
 def _write_cell(sheet: Worksheet, row: int, col: int, value: object,

@@ -23,13 +23,14 @@ def test_example(case: ExampleCase) -> None:
         assert set(components) == set(measures()[case.path.parts[-4].upper()].all_components)
 
 
-@pytest.mark.parametrize("measure", sorted(measures()))
+@pytest.mark.parametrize(("measure", "year"), [
+    (measure, year) for measure, spec in sorted(measures().items()) for year in spec.years])
 @pytest.mark.parametrize("level", ["summary", "patient"])
-def test_every_file_rule_has_an_invalid_example(measure: str, level: str) -> None:
+def test_every_file_rule_has_an_invalid_example(measure: str, year: int, level: str) -> None:
     spec = measures()[measure]
-    folder = EXAMPLES / "2015" / measure.lower() / level
+    folder = EXAMPLES / str(year) / measure.lower() / level
     cases = example_cases(folder)
-    assert any(c.valid for c in cases), f"{measure} {level} has no valid example"
-    rules = summary_rules(spec) if level == "summary" else patient_rules(spec, 2015)
+    assert any(c.valid for c in cases), f"{measure} {level} {year} has no valid example"
+    rules = summary_rules(spec) if level == "summary" else patient_rules(spec, year)
     shown = {c.expected_code for c in cases if not c.valid}
     assert {r.code for r in rules} <= shown

@@ -16,19 +16,22 @@ from gateway.pipeline import validate_file
 from gateway.receipts.model import Status
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "plugins" / "clinic" / "mncm" / "examples" / "2015"
+EXAMPLES = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 
 
-@pytest.mark.parametrize("measure", sorted(measures()))
-def test_summary_from_patients_gives_the_same_figures(measure: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("measure", "year"), [
+    (measure, year) for measure, spec in sorted(measures().items()) for year in spec.years])
+def test_summary_from_patients_gives_the_same_figures(measure: str, year: int,
+                                                      tmp_path: Path) -> None:
     spec = measures()[measure]
-    patient_file = next((EXAMPLES / measure.lower() / "patient" / "valid").glob("*.csv"))
+    patient_file = next((EXAMPLES / str(year) / measure.lower() / "patient" / "valid")
+                        .glob("*.csv"))
     raw = pd.read_csv(patient_file, dtype=str, keep_default_na=False)
-    rows = summary_rows(spec, 2015, typed_patients(spec, 2015, raw))
+    rows = summary_rows(spec, year, typed_patients(spec, year, raw))
     summary_file = tmp_path / "summary.csv"
     with summary_file.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(layouts.columns(measure, "summary",
-                                                                        2015)[0]))
+                                                                        year)[0]))
         writer.writeheader()
         writer.writerows(rows)
     patient = validate_file(patient_file, submitter="t")

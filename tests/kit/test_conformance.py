@@ -97,3 +97,30 @@ def test_an_example_claimed_by_two_families_fails(demo_copy: DemoCopy) -> None:
 def test_an_unknown_plugin_name_lists_the_installed_ones() -> None:
     with pytest.raises(LookupError, match=r"installed: .*mncm"):
         check_plugin("no-such-plugin")
+
+
+def test_a_schema_no_declared_year_uses_fails(demo_copy: DemoCopy) -> None:
+    schema = demo_copy.folder / VAX_SCHEMA
+    (demo_copy.folder / "schemas" / "2017").mkdir()
+    (demo_copy.folder / "schemas" / "2017" / "vax.patient.schema.json").write_text(
+        schema.read_text().replace(":2016:", ":2017:"))
+    assert ("urn:gateway-plugin:demo:2017:vax:patient is used by no declared year"
+            in failures(demo_copy.plugin()))
+
+
+def test_the_command_line_lists_every_problem_and_exits_1(
+        demo_copy: DemoCopy, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import gateway.conformance
+    from gateway.cli import app
+
+    assert CliRunner().invoke(app, ["check-plugin", "edtc"]).output == "edtc: conforms\n"
+    demo_copy.edit(VALID, "P2,61,N", "P2,61,X")
+    broken = load_plugins([demo_copy.plugin()], entry_points=False)
+    monkeypatch.setattr(gateway.conformance, "load_plugins", lambda: broken)
+    result = CliRunner().invoke(app, ["check-plugin", "demo"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "demo: 1 problem(s)"
+    assert "vax-two-patients.csv: a valid example was rejected with E-RECORD-CODE" in \
+        result.output

@@ -13,7 +13,7 @@ from gateway.cli import app
 from gateway.pipeline import validate_file
 from gateway.plugin_manager import Plugins
 from gateway.receipts.model import Receipt, Status
-from gateway.testing import assert_accepted, assert_receipt, assert_rejected
+from gateway.testing import assert_accepted, assert_receipt, assert_rejected, check_plugin
 from tests.conftest import ODC
 from tests.kit.conftest import DemoCopy
 
@@ -74,3 +74,11 @@ def test_assertions_pass_on_the_truth_and_explain_a_mismatch(tmp_path: Path) -> 
         assert_rejected(rejected, "E-RECORD-CODE", row=999)
     with pytest.raises(AssertionError, match="status rejected, expected accepted"):
         assert_receipt(rejected, status="accepted")
+
+
+def test_an_installed_plugin_object_is_checked_and_registered_without_a_clash(
+        register_plugin: Callable[[object], Plugins]) -> None:
+    from gateway_plugins.hospital.edtc.plugin import FAMILY
+
+    assert check_plugin(FAMILY)
+    assert "edtc" in register_plugin(FAMILY).families

@@ -214,3 +214,21 @@ def test_a_finding_about_a_column_marks_its_header_cell(tmp_path: Path) -> None:
     cell = data.cell(row=1, column=header.index("component") + 1)
     assert finding.message in cell.comment.text
     assert problems["E2"].hyperlink.location == f"'data'!{cell.coordinate}"
+
+
+def test_a_file_refused_for_its_safety_is_not_opened_again(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    path, _ = _rejected_odc(tmp_path, ".xlsx")
+    receipt = check(path)
+    from gateway.findings import Finding, FindingList
+
+    receipt.findings = FindingList()
+    receipt.reject("file", Finding("E-FILE-UNSAFE-ZIP", "The workbook unpacks too large.",
+                                   hint="Send the data as CSV."))
+    opened: list[Path] = []
+    monkeypatch.setattr(annotated, "_xlsx_rows", lambda p: opened.append(p))
+    copy = annotated_copy(receipt, path)
+    assert copy is not None and opened == []
+    problems = load_workbook(io.BytesIO(copy.data)).worksheets[1]
+    assert problems["B2"].value == "E-FILE-UNSAFE-ZIP"

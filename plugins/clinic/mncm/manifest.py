@@ -25,6 +25,7 @@ class YearSpec:
     followup_days: int
     followup_columns: tuple[str, ...] = ()
     history_columns: tuple[str, ...] = ()
+    targets: dict[str, dict[str, int | float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,13 +94,19 @@ def _year(year: str, spec: dict) -> YearSpec:
         date_columns=tuple(spec.get("date_columns", ())),
         followup_days=int(spec.get("followup_days", 0)),
         followup_columns=tuple(spec.get("followup_columns", ())),
-        history_columns=tuple(spec.get("history_columns", ())))
+        history_columns=tuple(spec.get("history_columns", ())),
+        targets={part: dict(limits) for part, limits in spec.get("targets", {}).items()})
 
 
 @cache
 def measures() -> dict[str, MeasureSpec]:
     """Every measure of the manifest, by id."""
-    raw = tomllib.loads(files(__package__).joinpath("measures.toml").read_text("utf-8"))
+    return parse_measures(files(__package__).joinpath("measures.toml").read_text("utf-8"))
+
+
+def parse_measures(text: str) -> dict[str, MeasureSpec]:
+    """The measures of a ``measures.toml`` text (the scaffold reads a source tree's copy)."""
+    raw = tomllib.loads(text)
     out = {}
     for measure, body in raw.items():
         out[measure] = MeasureSpec(

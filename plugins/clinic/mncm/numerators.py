@@ -34,24 +34,28 @@ def _composite(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"ALL": np.logical_and.reduce(list(parts.values())), **parts}
 
 
-def _blood_pressure(frame: pd.DataFrame) -> np.ndarray:
-    return _below(frame, "bp_systolic", 140) & _below(frame, "bp_diastolic", 90)
+def _target(frame: pd.DataFrame, year: YearSpec, part: str) -> np.ndarray:
+    """A part of a composite met: every column below its limit in the year's ``targets``."""
+    return np.logical_and.reduce([_below(frame, column, limit)
+                                  for column, limit in year.targets[part].items()])
 
 
 def odc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
-    """A1C < 8.0; BP < 140/90; aspirin (Y or C) when IVD; documented tobacco free."""
+    """A1C and BP below the year's targets (2015: A1c < 8.0, BP < 140/90); aspirin (Y or C)
+    when IVD; documented tobacco free."""
     return _composite({
-        "A1C": _below(frame, "a1c_value", 8.0),
-        "BP": _blood_pressure(frame),
+        "A1C": _target(frame, year, "A1C"),
+        "BP": _target(frame, year, "BP"),
         "ASPIRIN": _is(frame, "ivd", "N") | _is(frame, "aspirin", "Y", "C"),
         "TOBACCO": _is(frame, "tobacco_status", "FREE"),
     })
 
 
 def ovc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
-    """BP < 140/90; aspirin Y or C (every OVC patient has vascular disease); tobacco free."""
+    """BP below the year's target; aspirin Y or C (every OVC patient has vascular disease);
+    tobacco free."""
     return _composite({
-        "BP": _blood_pressure(frame),
+        "BP": _target(frame, year, "BP"),
         "ASPIRIN": _is(frame, "aspirin", "Y", "C"),
         "TOBACCO": _is(frame, "tobacco_status", "FREE"),
     })

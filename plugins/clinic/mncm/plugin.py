@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from gateway_plugins.clinic.mncm import layouts
 from gateway_plugins.clinic.mncm.manifest import measures
@@ -40,9 +41,9 @@ def gateway_families() -> list[FamilyInfo]:
     for measure, spec in measures().items():
         levels = tuple(lv for lv in LEVELS if any(layouts.has_layout(measure, lv, y)
                                                   for y in spec.years))
-        years = tuple(sorted(y for y in spec.years
-                             if all(layouts.has_layout(measure, lv, y) for lv in levels)))
-        infos.append(MeasureInfo(measure, spec.name, levels, years))
+        # every manifest year is declared: one whose schemas are missing fails the conformance
+        # run instead of vanishing from the plugin
+        infos.append(MeasureInfo(measure, spec.name, levels, tuple(sorted(spec.years))))
     return [FamilyInfo(FAMILY, "MN Community Measurement clinic measures", ("csv", "xlsx"),
                        tuple(infos))]
 
@@ -111,6 +112,16 @@ def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
 @hookimpl
 def gateway_example_dirs() -> list[Traversable]:
     return [files(__package__) / "examples"]
+
+
+@hookimpl
+def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None,
+                     root: Path) -> list[str] | None:
+    if family != FAMILY:
+        return None
+    from gateway_plugins.clinic.mncm.scaffold import scaffold
+
+    return scaffold(measure, year, from_year, root)
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_plugins.clinic.mncm.layouts import schema_id
-from gateway_plugins.clinic.mncm.manifest import MeasureSpec, measures
+from gateway_plugins.clinic.mncm.manifest import MeasureSpec, measures, parse_measures
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 PREFIXES = {"common:": "urn:mn-sqrms:schema:common:defs#/$defs/",
@@ -50,8 +50,17 @@ def _header(spec: MeasureSpec, level: str, year: int) -> Schema:
         "$schema": DRAFT, "$id": schema_id(spec.measure, level, year),
         "title": f"{spec.name}, {level} level, reporting year {year}",
         "description": f"{what} Dates of service {first} to {last}.",
-        "type": "object", "additionalProperties": False,
+        "type": "object", "additionalProperties": False, **_targets(spec, year),
     }
+
+
+def _targets(spec: MeasureSpec, year: int) -> Schema:
+    """The year's numerator targets as data (``x-targets``: part -> column -> exclusive
+    maximum), so release notes and the published specification state them."""
+    targets = spec.years[year].targets
+    return {"x-targets": {part: {column: {"exclusiveMaximum": limit}
+                                 for column, limit in limits.items()}
+                          for part, limits in targets.items()}} if targets else {}
 
 
 def _identity(spec: MeasureSpec, year: int) -> Schema:
@@ -158,8 +167,8 @@ def summary_schema(spec: MeasureSpec, year: int) -> Schema:
             "x-strata": list(spec.strata), "allOf": rules}
 
 
-def _patient_common(spec: MeasureSpec) -> Schema:
-    last = max(s.dates_of_service[1] for s in spec.years.values())
+def _patient_common(spec: MeasureSpec, year: int) -> Schema:
+    last = spec.years[year].dates_of_service[1]
     low, high = spec.age_range
     props: Schema = {"patient_id": {"$ref": _ref("common:patient_id")}}
     if spec.age_from == "birth_date":
@@ -187,7 +196,7 @@ def _patient_common(spec: MeasureSpec) -> Schema:
 def patient_schema(spec: MeasureSpec, year: int, source: Schema) -> Schema:
     """The patient layout: shared columns, the measure's own, and its record rules."""
     props: Schema = _identity(spec, year)
-    props.update(_patient_common(spec))
+    props.update(_patient_common(spec, year))
     props.update(_expand(source.get("override", {})))
     props.update(_expand(source["columns"]))
     rules: list[Schema] = [{"$ref": _ref("rules:exclusion")}]
@@ -217,30 +226,48 @@ def patient_schema(spec: MeasureSpec, year: int, source: Schema) -> Schema:
             "allOf": rules}
 
 
-def generated() -> dict[str, str]:
-    """Every generated schema file's text, by path relative to ``schemas/mncm``."""
-    sources = json.loads(files(__package__).joinpath("patient_columns.json").read_text("utf-8"))
+def generated(source: Path | None = None) -> dict[str, str]:
+    """Every generated schema file's text, by path relative to ``schemas/mncm``, from the
+    installed package's ``measures.toml`` and ``patient_columns.json`` or those in ``source``."""
+    folder = source or files(__package__)
+    sources = json.loads((folder / "patient_columns.json").read_text("utf-8"))
+    specs = parse_measures((folder / "measures.toml").read_text("utf-8")) if source else measures()
     out = {}
-    for measure, spec in measures().items():
+    for measure, spec in specs.items():
         for year in spec.years:
             base = f"{year}/{measure.lower()}"
             out[f"{base}.summary.schema.json"] = _dump(summary_schema(spec, year))
             out[f"{base}.patient.schema.json"] = _dump(
-                patient_schema(spec, year, sources[str(year)][measure]))
+                patient_schema(spec, year, patient_source(sources, measure, year)))
     return out
+
+
+def patient_source(sources: dict[str, Any], measure: str, year: int) -> Schema:
+    """A measure's patient columns for ``year``: those of the latest year up to it that lists
+    the measure, so a new reporting year carries its columns forward until one changes."""
+    listed = [int(y) for y, by_measure in sources.items() if measure in by_measure
+              and int(y) <= year]
+    return sources[str(max(listed))][measure]
 
 
 def _dump(schema: Schema) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def main() -> None:
-    """Rewrite the generated schemas in the source tree's ``schemas/mncm``."""
-    root = Path(__file__).resolve().parents[3] / "schemas" / "mncm"
-    for relative, text in generated().items():
+def write(root: Path, source: Path | None = None) -> list[Path]:
+    """Write every generated schema under ``root`` (a source tree's ``schemas/mncm``)."""
+    paths = []
+    for relative, text in generated(source).items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def main() -> None:
+    """Rewrite the generated schemas in the source tree's ``schemas/mncm``."""
+    write(Path(__file__).resolve().parents[3] / "schemas" / "mncm")
 
 
 if __name__ == "__main__":

@@ -1,54 +1,39 @@
-"""The reporting calendar of a hospital family, read from its manifest's ``[deadlines]`` table.
-
-The tables come in the shapes the program publishes: quarter -> due date (``"2014Q3" =
-"2015-02-15"``), one such table per setting (``[deadlines.inpatient]``), or reporting year ->
-the calendar year of the data and the due date (``"2015" = { discharges_of = 2014, due = ... }``).
-A window opens the day after its period ends and closes on the due date.
+"""The reporting calendar of a hospital family (``gateway_calendar``): the submission windows
+the submitter layer uses (``obligations.windows``, the one reader of the ``[deadlines]`` table)
+with the dates of service each period covers: a quarter's own days, or the data year a yearly
+entry names (``"2015" = { discharges_of = 2014, due = ... }``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 from gateway_plugins.hospital.common.manifest import Manifest
-from gateway_plugins.hospital.common.periods import parse_quarter
+from gateway_plugins.hospital.common.obligations import windows
+from gateway_plugins.hospital.common.periods import parse_quarter, quarter_days
 
 from gateway.contract import ReportingPeriod
 
 
-def _quarter_dates(quarter: str) -> tuple[date, date] | None:
-    parsed = parse_quarter(quarter)
-    if parsed is None:
-        return None
-    year, q = parsed
-    first = date(year, 3 * q - 2, 1)
-    after = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
-    return first, after - timedelta(days=1)
-
-
-def _periods(table: Mapping[str, Any], setting: str = "") -> Iterator[ReportingPeriod]:
-    for key, value in table.items():
-        if isinstance(value, Mapping) and "due" not in value:
-            yield from _periods(value, key)  # one table per setting
-            continue
-        if isinstance(value, Mapping):  # a reporting year: the data year and its due date
-            data_year = next(v for k, v in value.items() if k != "due")
-            span = date(int(data_year), 1, 1), date(int(data_year), 12, 31)
-            due = date.fromisoformat(str(value["due"]))
-        else:
-            quarter = _quarter_dates(key)
-            if quarter is None:
-                continue
-            span, due = quarter, date.fromisoformat(str(value))
-        label = f"{key} {setting}".strip()
-        yield ReportingPeriod(label, span, (span[1] + timedelta(days=1), due))
+def _service(manifest: Manifest, period: str) -> tuple[date, date]:
+    parsed = parse_quarter(period)
+    if parsed is not None:
+        year, q = parsed
+        first = date(year, 3 * q - 2, 1)
+        return first, date.fromordinal(first.toordinal() + quarter_days(period) - 1)
+    entry = manifest.data["deadlines"][period]
+    data_year = int(next(v for k, v in entry.items() if k != "due"))
+    return date(data_year, 1, 1), date(data_year, 12, 31)
 
 
 def calendar(manifest: Manifest, year: int) -> list[ReportingPeriod] | None:
     """The periods due in reporting ``year``, or None when the manifest does not declare it."""
     if year not in manifest.years:
         return None
-    periods = [p for p in _periods(manifest.data.get("deadlines", {})) if p.window[1].year == year]
+    table = manifest.data.get("deadlines", {})
+    settings = [k for k, v in table.items() if isinstance(v, dict) and "due" not in v] or [None]
+    periods = [ReportingPeriod(f"{period} {setting or ''}".strip(), _service(manifest, period),
+                               window)
+               for setting in settings
+               for period, window in windows(manifest, year, setting).items()]
     return sorted(periods, key=lambda p: (p.dates_of_service, p.label)) or None
