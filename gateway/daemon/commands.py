@@ -19,12 +19,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
 from gateway.daemon.layout import LayoutError, add_submitter, init_layout, write_config
 from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.daemon.ledger.backends import LedgerUrlError
+from gateway.daemon.ledger.commands import register_ledger_commands
+from gateway.daemon.ledger.copy import CopyRefused
+from gateway.daemon.ledger.migrate import LedgerOutdated
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
+from gateway.daemon.membership import live_daemons
 from gateway.daemon.report import (
     local_day_start,
     render_list,
@@ -54,8 +60,12 @@ def _operational() -> Iterator[None]:
     """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
     try:
         yield
-    except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError) as err:
+    except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError,
+            LedgerOutdated, LedgerUrlError, CopyRefused) as err:
         typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+    except sa.exc.OperationalError as err:  # the database server cannot be reached
+        typer.echo(f"gateway: the ledger database is not available: {err.orig}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
 
 
@@ -70,6 +80,7 @@ def register(app: typer.Typer) -> None:
                             no_args_is_help=True)
     submitter.command("add")(submitter_add)
     app.add_typer(submitter, name="submitter")
+    register_ledger_commands(app, _operational, _config)
 
 
 def serve(config: ConfigOption = None) -> None:
@@ -97,7 +108,8 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml
         created = [target] if write_config(target) else []
         settings = load_config(target)
         created += init_layout(settings)
-        Ledger(settings.ledger).close()
+        if not settings.shared_ledger:  # PostgreSQL: `gateway ledger migrate` creates it
+            Ledger(settings.ledger).close()
     for path in created:
         typer.echo(f"created {path}")
     typer.echo(f"next: gateway submitter add ID --config {target}")
@@ -140,7 +152,7 @@ def submissions(
 ) -> None:
     """List submissions from the ledger, or show one with its transitions."""
     with _operational():
-        ledger = Ledger(_config(config).ledger, create=False)
+        ledger = Ledger(_config(config).ledger_location, create=False)
         try:
             if submission_id is not None:
                 found = ledger.get(submission_id)
@@ -204,7 +216,7 @@ def replay(
 
 def _request_replay(settings: Config, submission_id: str) -> str:
     """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
-    ledger = Ledger(settings.ledger, create=False)
+    ledger = Ledger(settings.ledger_location, create=False)
     try:
         original = ledger.get(submission_id)
         if original is None:
@@ -227,11 +239,13 @@ def _request_replay(settings: Config, submission_id: str) -> str:
 
 def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | None:
     """Wait for the replay to be filed: nudge a running daemon (SIGUSR1), or, whenever none
-    holds the lock, take it and do the work here. Returns the row as it last stood (None when
-    the request was dropped because the original is gone)."""
+    holds the lock, take it and do the work here. With a shared ledger any live daemon takes
+    the request at its next lease renewal; when none is alive, this command does the work.
+    Returns the row as it last stood (None when the request was dropped because the original
+    is gone)."""
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
 
-    ledger = Ledger(settings.ledger, create=False)
+    ledger = Ledger(settings.ledger_location, create=False)
     nudged: set[int] = set()
     deadline = time.monotonic() + wait
     try:
@@ -239,6 +253,12 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
             row = ledger.get(replay_id)
             if row is None or row.state == State.FILED or time.monotonic() >= deadline:
                 return row
+            if settings.shared_ledger:
+                if not live_daemons(ledger):
+                    Service(settings, intake=False).drain()
+                    continue
+                time.sleep(0.2)
+                continue
             pid = running_pid(settings.lock_file)
             if pid is None:
                 lock = InstanceLock(settings.lock_file)

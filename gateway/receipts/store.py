@@ -15,11 +15,16 @@ from gateway.catalog import Catalog
 from gateway.receipts.model import Receipt
 from gateway.receipts.text import render_text
 
+TEMP_PREFIX = ".tmp-"
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that it appears whole or not at all, and survives a crash."""
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, writer: str = "") -> None:
+    """Write ``data`` to ``path`` so that it appears whole or not at all, and survives a crash.
+    The temporary name carries ``writer`` (a daemon id), so that on a shared folder only the
+    leftovers of a dead writer are removed, never a live one's file in the middle of its write."""
     folder = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{writer}." if writer else TEMP_PREFIX,
+                               dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -49,12 +54,12 @@ def receipt_paths(receipt: Receipt, folder: Path) -> tuple[Path, Path]:
     return folder / f"{stem}.receipt.json", folder / f"{stem}.receipt.txt"
 
 
-def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None
-                  ) -> tuple[Path, Path]:
+def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None,
+                  writer: str = "") -> tuple[Path, Path]:
     """Write the text receipt first and the JSON last: the JSON's presence marks completion."""
     folder.mkdir(parents=True, exist_ok=True)
     json_path, text_path = receipt_paths(receipt, folder)
-    atomic_write(text_path, render_text(receipt, catalog).encode("utf-8"))
+    atomic_write(text_path, render_text(receipt, catalog).encode("utf-8"), writer=writer)
     document = json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False) + "\n"
-    atomic_write(json_path, document.encode("utf-8"))
+    atomic_write(json_path, document.encode("utf-8"), writer=writer)
     return json_path, text_path
