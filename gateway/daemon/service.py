@@ -375,6 +375,10 @@ class Service:
         """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate)."""
         submission = task.submission
         assert submission.sha256 is not None
+        if self.config.shared_ledger and self.ledger.unhashed_before(
+                submission.submitter, submission.submission_id, self.daemon_id):
+            task.not_before = time.monotonic() + DUPLICATE_RECHECK
+            return "wait"
         first = self.ledger.first_with_content(submission.submitter, submission.sha256,
                                                before=submission.submission_id)
         if first is None:

@@ -45,7 +45,8 @@ class PostgresServer:
         return self.url(name)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -74,7 +75,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         account = pwd.getpwnam(SERVER_ACCOUNT)
         os.chown(root, account.pw_uid, account.pw_gid)
-    data, port, user = root / "data", _free_port(), "gateway"
+    data, port, user = root / "data", free_port(), "gateway"
     _run([initdb, "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
     options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
                "-c max_connections=200 -c shared_buffers=32MB")

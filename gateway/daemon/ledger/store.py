@@ -241,6 +241,16 @@ class Ledger:
             c.problem.is_(None)).order_by(c.submission_id).limit(1))
         return rows[0] if rows else None
 
+    def unhashed_before(self, submitter: str, before: str, other_than: str) -> bool:
+        """Does another daemon hold an earlier upload of this submitter that it has not hashed
+        yet? Until it has, nobody can tell whether a later file duplicates it."""
+        c = submissions.c
+        with self._read("unhashed_before") as db:
+            return db.scalar(sa.select(c.submission_id).where(
+                c.submitter == submitter, c.submission_id < before, c.sha256.is_(None),
+                c.problem.is_(None), c.replaces.is_(None), c.state == State.CLAIMED,
+                sa.or_(c.owner.is_(None), c.owner != other_than)).limit(1)) is not None
+
     def latest_outcome(self, submitter: str, sha256: str) -> Submission | None:
         """The most recent receipt the gateway validated for these bytes (a replay's, when one
         superseded the first), which a duplicate repeats."""
