@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,10 @@ def _run(argv: list[str]) -> None:
                     f"{done.stderr[-2000:]}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextmanager
+def temporary_cluster(durable: bool = False) -> Iterator[PostgresServer]:
+    """Install PostgreSQL if needed, start a fresh cluster, yield it, stop and delete it (the
+    benchmark uses this too, ``durable``: with fsync as in production; the tests skip it)."""
     server_bins = tuple(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True))
     initdb = require_command("initdb", "postgresql", extra_paths=server_bins)
     pg_ctl = require_command("pg_ctl", "postgresql",
@@ -76,16 +79,25 @@ def postgres_server() -> Iterator[PostgresServer]:
         account = pwd.getpwnam(SERVER_ACCOUNT)
         os.chown(root, account.pw_uid, account.pw_gid)
     data, port, user = root / "data", free_port(), "gateway"
-    _run([initdb, "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
-    options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
-               "-c max_connections=200 -c shared_buffers=32MB")
-    _run([pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w",
-          "start"])
     try:
-        yield PostgresServer(port, user, root)
+        _run([initdb, "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
+        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {root} "
+                   f"-c max_connections=200 -c shared_buffers=32MB"
+                   f"{'' if durable else ' -c fsync=off'}")
+        _run([pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-o", options, "-w",
+              "start"])
+        try:
+            yield PostgresServer(port, user, root)
+        finally:
+            _run([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
     finally:
-        _run([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with temporary_cluster() as server:
+        yield server
 
 
 @pytest.fixture
