@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
@@ -205,3 +206,22 @@ class Document(ABC):
     @abstractmethod
     def sample(self) -> FileSample:
         """The header and first records (or the XML root), for routing."""
+
+
+@dataclass(frozen=True)
+class ReportingPeriod:
+    """One period whose data are due in a reporting year, and when they may be sent.
+
+    ``label`` names the period as submitters know it (``2015``, ``2014Q3``); both ranges are
+    inclusive. A clinic measure has one period per reporting year; a quarterly hospital family
+    has one per quarter due that year.
+    """
+
+    label: str
+    dates_of_service: tuple[date, date]
+    window: tuple[date, date]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label,
+                "dates_of_service": [d.isoformat() for d in self.dates_of_service],
+                "window": [d.isoformat() for d in self.window]}

@@ -25,6 +25,7 @@ from gateway.contract import (
     FileRule,
     FileSample,
     RecordBatch,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
@@ -112,4 +113,21 @@ def gateway_template(route: Route, format: str) -> bytes | None:
 
     Return ``None`` to let the core write its CSV/XLSX template from the schema. First non-None
     result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    """The periods whose data ``route``'s reporting year collects and their submission windows,
+    or ``None`` when the route is not the family's. Release notes (``gateway schema diff``) and
+    the conformance kit read it; every declared year needs one. First non-None result wins.
+    """
+
+
+@hookspec
+def gateway_example_dirs() -> list[Traversable]:
+    """Folders of example files, laid out ``<year>/<measure>/<level>/valid/`` and
+    ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
+    (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
+    invalid example per measure and level. All results are collected.
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 
 from gateway_plugins.clinic.mncm import layouts
@@ -19,6 +20,7 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
@@ -90,3 +92,18 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
     if route.level == "summary":
         return SummaryResults(measure)
     return PatientResults(measure, measure.years[route.reporting_year])
+
+
+@hookimpl
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    year = measures()[route.measure].years.get(route.reporting_year)
+    if year is None:
+        return None
+    return [ReportingPeriod(str(year.year), year.dates_of_service, year.submission_window)]
+
+
+@hookimpl
+def gateway_example_dirs() -> list[Traversable]:
+    return [files(__package__) / "examples"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 
 from gateway_plugins.hospital.cart.reader import ROOT, read_cart
 from gateway_plugins.hospital.cart.results import CartResults
 from gateway_plugins.hospital.cart.rules import cart_rules, hospital_type
 from gateway_plugins.hospital.cart.template import cart_template
+from gateway_plugins.hospital.common.calendar import calendar
 from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
 from gateway_schemas import schema_root
 from lxml import etree
@@ -21,6 +23,7 @@ from gateway.contract import (
     FileSample,
     MeasureInfo,
     RecordBatch,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
@@ -96,3 +99,13 @@ def gateway_template(route: Route, format: str) -> bytes | None:
     if not _ours(route) or format != "xml":
         return None
     return cart_template(route.reporting_year)
+
+
+@hookimpl
+def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
+    return calendar(manifest(), route.reporting_year) if _ours(route) else None
+
+
+@hookimpl
+def gateway_example_dirs() -> list[Traversable]:
+    return [files("gateway_plugins.hospital.cart") / "examples"]

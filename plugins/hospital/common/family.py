@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 
+from gateway_plugins.hospital.common.calendar import calendar
 from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
 from gateway_plugins.hospital.common.recognise import recognise_table
 from gateway_schemas import schema_root
@@ -23,6 +25,7 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
@@ -84,3 +87,11 @@ class TableFamily:
     @hookimpl
     def gateway_results(self, route: Route, context: RuleContext) -> ResultCalculator | None:
         return self.results(self.manifest, route, context) if self.ours(route) else None
+
+    @hookimpl
+    def gateway_calendar(self, route: Route) -> list[ReportingPeriod] | None:
+        return calendar(self.manifest, route.reporting_year) if self.ours(route) else None
+
+    @hookimpl
+    def gateway_example_dirs(self) -> list[Traversable]:
+        return [files(self.package) / "examples"]
