@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gateway.daemon.ledger import Ledger
-from tests.daemon.conftest import DEADLINE, Gateway, settings, toml_text, wait_until
+from gateway.daemon.metrics import Metrics
+from tests.daemon.conftest import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
 from tests.support.postgres import free_port
 
 
@@ -200,3 +203,15 @@ def test_metrics_move_during_a_run(fleet) -> None:
     assert "gateway_queue_depth" in after and "gateway_oldest_unanswered_seconds" in after
     assert "gateway_worker_restarts_total 0.0" in after
     assert "secret" not in after.lower()  # no file name or value in any label
+
+
+def test_the_alert_rules_use_only_metrics_the_daemon_serves() -> None:
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "gateway-alerts.yml").read_text())
+    suffixes = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_count", "_sum")}
+    served = {family.name + suffix for family in Metrics().registry.collect()
+              for suffix in suffixes[family.type]}
+    for rule in rules["groups"][0]["rules"]:
+        for name in re.findall(r"\bgateway_[a-z_]+", rule["expr"]):
+            assert name in served, (rule["alert"], name)
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    assert scrape["rule_files"] == ["gateway-alerts.yml"]
