@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def _config(root: Path, ledger_url: str | None) -> Path:
         text = "\n".join(lines) + "\n"
     text = text.replace('format = "auto"', 'format = "json"')
     if ledger_url is not None:
-        text = text.replace('# url = "postgresql://', f'url = "{ledger_url}"\n# "postgresql://')
+        text = re.sub(r"^# url = .*$", f'url = "{ledger_url}"', text, count=1, flags=re.M)
     config.write_text(text)
     if ledger_url is not None:
         subprocess.run([GATEWAY, "ledger", "migrate", "--config", str(config)], check=True,

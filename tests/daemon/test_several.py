@@ -22,6 +22,7 @@ import yaml
 from gateway.daemon.ledger import Ledger
 from gateway.daemon.metrics import Metrics
 from tests.daemon.conftest import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
+from tests.daemon.test_durability import _drop
 from tests.support.postgres import free_port
 
 
@@ -88,12 +89,6 @@ def fleet(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Gateway, list[Dae
     yield gateway, daemons, postgres_url
     for daemon in daemons:
         daemon.close()
-
-
-def _drop(upload: Path, name: str, data: bytes) -> None:
-    temporary = upload / f"{name}.part"
-    temporary.write_bytes(data)
-    os.rename(temporary, upload / name)
 
 
 def _rows(url: str) -> list[dict[str, Any]]:
