@@ -146,6 +146,7 @@ def run(count: int, timeout: float, daemons: int = 1,
     latencies = [t - settled for t in written]
     seconds = (max(written) - settled) if written else float("nan")
     return {"ledger": "postgresql" if ledger_url else "sqlite", "daemons": daemons,
+            "load_1min": round(os.getloadavg()[0], 1),  # the machine may be shared
             "files": count, "answered": len(answered), "accepted": accepted,
             "seconds": round(seconds, 2),
             "files_per_s": round(len(written) / seconds, 1) if written else 0.0,

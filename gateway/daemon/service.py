@@ -269,7 +269,7 @@ class Service:
             log.info("claimed", submitter=submission.submitter, name=submission.name)
         self.tasks.append(Task(submission, settled.signature))
 
-    def _adopt(self, dead: set[str] | None = None) -> None:
+    def _adopt(self) -> None:
         """Take over what no live daemon carries on: replays that ``gateway replay`` recorded,
         and the unfinished submissions of daemons that died (this one's predecessor too)."""
         known = {task.submission.submission_id for task in self._all_tasks()}
