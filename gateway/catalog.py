@@ -165,7 +165,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("W-RULE-PLAUSIBILITY", _FR, "A value is allowed but unusual; please check it.",
               "No change is needed if the value is right."),
     # -- submitter layer ----------------------------------------------------------------------
-    ErrorCode("E-SUBMITTER-UNKNOWN", _S, "The upload folder belongs to no registered submitter.",
+    ErrorCode("E-SUBMITTER-UNKNOWN", _S,
+              "The upload folder belongs to no registered submitter (or one that may no longer "
+              "submit); the file was not validated.",
               "Contact the program to be registered before submitting."),
     ErrorCode("E-SUBMITTER-FACILITY", _S,
               "The facility in the file is not registered to your organisation.",
@@ -173,11 +175,25 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-SUBMITTER-NOT-APPLICABLE", _S,
               "The measure does not apply to your facility type.",
               "Nothing to submit for this measure; contact the program if the registry is wrong."),
-    ErrorCode("W-SUBMITTER-LATE", _S, "The file arrived outside its submission window.",
+    ErrorCode("W-SUBMITTER-LATE", _S,
+              "The file arrived after its deadline; it was accepted and is recorded as late.",
               "No action needed for this file; submit earlier next time."),
     ErrorCode("E-SUBMITTER-LATE", _S,
-              "The file arrived outside its submission window and late files are not accepted.",
+              "The file arrived after its deadline and the program does not accept late files.",
               "Contact the program about a late submission."),
+    ErrorCode("W-SUBMITTER-EARLY", _S, "The file arrived before its submission window opened.",
+              "Check that the file holds the final data for the whole period; send it again "
+              "once the window is open if it does not."),
+    ErrorCode("E-SUBMITTER-SAMPLE", _S,
+              "The file is a sample (population_basis SAMPLE) where the measure or your "
+              "organisation must report the full population.",
+              "Send the full population (FULL); a clinic whose electronic record covers the "
+              "whole period always sends FULL."),
+    ErrorCode("W-SUBMITTER-SKIPPED", _S,
+              "No registry was found, so the submitter checks (facility, applicability, "
+              "sampling, deadline) were not run on this file.",
+              "Pass --registry FILE (or run where the gateway's registry.toml is) to preview "
+              "the checks the gateway will run."),
     # -- processing ---------------------------------------------------------------------------
     ErrorCode("E-PROCESSING-LIMIT", _F,
               "The gateway stopped validating the file because it ran over its time or memory "

@@ -16,6 +16,7 @@ import typer
 from gateway.authoring import commands as authoring_commands
 from gateway.daemon import commands as daemon_commands
 from gateway.receipts.model import Status
+from gateway.submitters import commands as submitter_commands
 
 app = typer.Typer(help="Validating gateway for statewide quality reporting files.",
                   no_args_is_help=True, add_completion=False)
@@ -23,6 +24,7 @@ app = typer.Typer(help="Validating gateway for statewide quality reporting files
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
 daemon_commands.register(app)
 authoring_commands.register(app)
+submitter_commands.register(app)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -45,14 +47,38 @@ def validate(
                                                   "into this folder.", file_okay=False)] = None,
     option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
                                                    "e.g. hospital_type=CAH.")] = [],  # noqa: B006
+    registry: submitter_commands.RegistryOption = None,
+    received_at: Annotated[str | None, typer.Option(
+        help="Preview the deadline check as if the gateway took the file at this time "
+             "(ISO 8601, e.g. 2015-07-01T09:00:00-05:00; default now).")] = None,
+    config: submitter_commands.ConfigOption = None,
 ) -> None:
-    """Run the whole pipeline on one file and print its receipt."""
+    """Run the whole pipeline on one file and print its receipt.
+
+    With a registry (``--registry``, or the one the gateway's config names) the submitter layer
+    runs as in the daemon; without one it is skipped and the receipt says so once.
+    """
     from gateway.pipeline import default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
+    from gateway.submitters.layer import skipped
+    from gateway.submitters.windows import parse_instant
 
+    received = None
+    if received_at is not None:
+        try:
+            received = parse_instant(received_at).isoformat()
+        except ValueError:
+            raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
+                                     param_hint="--received-at") from None
+    with submitter_commands.operational():
+        chosen = submitter_commands.setting(registry, config)
+        judged_by = submitter_commands.registry_for(chosen)
     plugins = default_plugins()
-    receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins)
+    receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
+                            received_at=received, registry=judged_by, policy=chosen.policy)
+    if judged_by is None and receipt.layer is None:
+        receipt.findings.add(skipped())
     if out is not None:
         write_receipt(receipt, out, plugins.catalog)
     if as_json:

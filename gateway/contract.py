@@ -14,12 +14,23 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
+from gateway.submitters.model import (  # the registry and obligations, as plugins see them
+    HEALTH_SYSTEM_KINDS,
+    KINDS,
+    Obligation,
+    ObligationReader,
+    Registry,
+    Submitter,
+)
 
 if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a command 0.3 s
     import numpy as np
     import pandas as pd
 
 LEVELS = ("summary", "patient")
+__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Candidate", "Document", "FamilyInfo",
+           "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
+           "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
 
 
 @dataclass(frozen=True)
@@ -159,11 +170,15 @@ class RecordBatch:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What file rules may know besides the records: the route and operator options (such as a
-    hospital type given on the command line until the registry supplies it)."""
+    """What file rules may know besides the records: the route, operator options (such as a
+    hospital type given on the command line when no registry is in use), the registry in force
+    (read-only; None when validating without one) and the sending submitter's entry (None when
+    there is no registry)."""
 
     route: Route
     options: Mapping[str, str] = field(default_factory=dict)
+    registry: Registry | None = None
+    submitter: Submitter | None = None
 
 
 class FileRule(ABC):

@@ -24,11 +24,15 @@ from gateway.contract import (
     FamilyInfo,
     FileRule,
     FileSample,
+    Obligation,
+    ObligationReader,
     RecordBatch,
+    Registry,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 
 PROJECT = "gateway"
@@ -124,10 +128,32 @@ def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
     """
 
 
+@hookspec(firstresult=True)
+def gateway_obligation_reader(route: Route, context: RuleContext,
+                              sample: FileSample) -> ObligationReader | None:
+    """A fresh ``ObligationReader`` for one file of ``route``: what the submitter layer checks
+    (facility ids, who may send it, sampling) and which obligations the file answers, read from
+    its records (and, for a file rejected before them, from ``sample``). ``context`` carries the
+    registry and the sending submitter. ``None``: the file answers no obligation and the layer
+    checks nothing but the submitter. First non-None result wins.
+    """
+
+
 @hookspec
 def gateway_example_dirs() -> list[Traversable]:
     """Folders of example files, laid out ``<year>/<measure>/<level>/valid/`` and
     ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
     (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
     invalid example per measure and level. All results are collected.
+    """
+
+
+@hookspec
+def gateway_obligations(submitter: Submitter, reporting_year: int,
+                        registry: Registry) -> list[Obligation]:
+    """Everything ``submitter`` owes this family for ``reporting_year``, with windows, including
+    obligations met elsewhere (``required=False`` with a ``note``) so they are listed. Asked of
+    every family for every active submitter; return ``[]`` for a submitter that owes the family
+    nothing. The core decides statuses, lateness, compliance and the calendar. All results are
+    collected.
     """

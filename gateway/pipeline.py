@@ -17,8 +17,8 @@ from pathlib import Path
 
 import structlog
 
-from gateway.catalog import Layer
-from gateway.contract import Route, RuleContext
+from gateway.catalog import Layer, Severity
+from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.engine.records import RecordLayer
 from gateway.engine.routing import choose_route
 from gateway.findings import Finding, FindingList
@@ -29,6 +29,8 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+from gateway.submitters.layer import SubmitterLayer, unknown_submitter
+from gateway.submitters.windows import SubmitterPolicy
 
 log = structlog.get_logger("gateway.pipeline")
 
@@ -54,11 +56,14 @@ def record_layer(plugins: Plugins, schema_id: str) -> RecordLayer:
 def validate_file(path: Path, *, submitter: str, display_name: str | None = None,
                   received_at: str | None = None, submission_id: str | None = None,
                   options: Mapping[str, str] | None = None, plugins: Plugins | None = None,
-                  limits: Limits | None = None) -> Receipt:
+                  limits: Limits | None = None, registry: Registry | None = None,
+                  policy: SubmitterPolicy | None = None) -> Receipt:
     """Validate one file and return its receipt. A bad file never raises: it is rejected.
 
     ``display_name`` is the name the submitter uploaded (the path may be a spool copy);
-    ``options`` are operator settings that rules may consult (e.g. ``hospital_type``).
+    ``options`` are operator settings that rules may consult (e.g. ``hospital_type``). With a
+    ``registry`` the submitter layer runs (``policy``: the late switch and time zone): a folder
+    that is not registered and active gets E-SUBMITTER-UNKNOWN and nothing else is read.
     """
     plugins = plugins or default_plugins()
     limits = limits or Limits()
@@ -68,8 +73,16 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         file=FileFacts(name=name, bytes=0, sha256="", format=None,
                        received_at=received_at or utc_now_text()))
     started = time.perf_counter()
+    entry = registry.active(submitter) if registry is not None else None
+    if registry is not None and entry is None:
+        receipt.reject(Layer.SUBMITTER.value, unknown_submitter(submitter))
+        receipt.timings["total"] = round(time.perf_counter() - started, 4)
+        return receipt
+    if entry is not None:
+        receipt.registry_entry = entry.as_dict()
+    sender = _Sender(registry, entry, policy or SubmitterPolicy())
     try:
-        _run(path, receipt, plugins, limits, options or {})
+        _run(path, receipt, plugins, limits, options or {}, sender)
     except FileProblem as problem:
         receipt.findings = FindingList()
         receipt.reject(Layer.FILE.value, *problem.findings)
@@ -87,8 +100,17 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
     return receipt
 
 
+@dataclasses.dataclass(frozen=True)
+class _Sender:
+    """The registry in force and the sending submitter's entry (both None without a registry)."""
+
+    registry: Registry | None
+    entry: Submitter | None
+    policy: SubmitterPolicy
+
+
 def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
-         options: Mapping[str, str]) -> None:
+         options: Mapping[str, str], sender: _Sender) -> None:
     check_name(receipt.file.name)
     facts = inspect_upload(path, limits)
     receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes, sha256=facts.sha256)
@@ -100,6 +122,29 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
                              row=2, hint="Add one row per record below the header.")
     route = choose_route(plugins, sample)
     receipt.route = route
+    context = RuleContext(route=route, options=dict(options), registry=sender.registry,
+                          submitter=sender.entry)
+    submitter_layer = _submitter_layer(plugins, context, sample, sender, receipt)
+    try:
+        _check_and_run(document, context, receipt, plugins, submitter_layer)
+    finally:
+        if submitter_layer is not None:  # accepted or not, the file counts for its obligation
+            receipt.obligations = submitter_layer.answered()
+
+
+def _submitter_layer(plugins: Plugins, context: RuleContext, sample: FileSample,
+                     sender: _Sender, receipt: Receipt) -> SubmitterLayer | None:
+    if sender.entry is None:
+        return None
+    reader = plugins.hook.gateway_obligation_reader(route=context.route, context=context,
+                                                    sample=sample)
+    return SubmitterLayer(sender.entry, context.route, reader, sender.policy,
+                          receipt.file.received_at)
+
+
+def _check_and_run(document: Document, context: RuleContext, receipt: Receipt,
+                   plugins: Plugins, submitter_layer: SubmitterLayer | None) -> None:
+    route = context.route
     layer = record_layer(plugins, route.schema)
     if isinstance(document, TableDocument):
         layout = f"{route.measure} {route.level}-level {route.reporting_year}"
@@ -107,12 +152,12 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
                                 layer.header_required, layout)
         if problems:
             raise FileProblem(*problems)
-    _run_layers(document, route, layer, receipt, plugins, options)
+    _run_layers(document, context, layer, receipt, plugins, submitter_layer)
 
 
-def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Receipt,
-                plugins: Plugins, options: Mapping[str, str]) -> None:
-    context = RuleContext(route=route, options=dict(options))
+def _run_layers(document: object, context: RuleContext, layer: RecordLayer, receipt: Receipt,
+                plugins: Plugins, submitter_layer: SubmitterLayer | None) -> None:
+    route = context.route
     rules = [rule for found in plugins.hook.gateway_file_rules(route=route, context=context)
              for rule in found]
     calculator = plugins.hook.gateway_results(route=route, context=context)
@@ -132,6 +177,8 @@ def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Rec
             rule_findings.extend(rule.observe(typed))
         if calculator is not None:
             calculator.observe(typed)
+        if submitter_layer is not None:
+            submitter_layer.observe(typed)
     if receipt.records == 0:
         raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
                              hint="Add one row per record below the header.")
@@ -145,4 +192,10 @@ def _run_layers(document: object, route: Route, layer: RecordLayer, receipt: Rec
     if rule_findings.errors:
         receipt.layer = Layer.FILE_RULES.value
         return
+    if submitter_layer is not None:
+        judged = submitter_layer.judge()
+        receipt.findings.extend(judged)
+        if any(f.severity is Severity.ERROR for f in judged):
+            receipt.layer = Layer.SUBMITTER.value
+            return
     receipt.results = calculator.finish() if calculator is not None else None

@@ -39,7 +39,10 @@ from gateway.daemon.report import (
     status_report,
 )
 from gateway.logging_setup import configure_logging
-from gateway.receipts.model import Status, new_submission_id, utc_now_text
+from gateway.receipts.model import Status, new_submission_id
+from gateway.submitters.commands import RegistryOption
+from gateway.submitters.registry_edit import add_entry, check_entry
+from gateway.submitters.registry_file import RegistryError, load_registry
 
 EXIT_OPERATIONAL = 2
 NOT_READ = ("symlink", "hardlink", "special", "unreadable")
@@ -61,7 +64,7 @@ def _operational() -> Iterator[None]:
     try:
         yield
     except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError,
-            LedgerOutdated, LedgerUrlError, CopyRefused) as err:
+            LedgerOutdated, LedgerUrlError, CopyRefused, RegistryError) as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
     except sa.exc.OperationalError as err:  # the database server cannot be reached
@@ -120,18 +123,68 @@ def submitter_add(
     user: Annotated[str | None, typer.Option(
         help="The SFTP account of this submitter: owns upload/, reads receipts/ (needs root).")]
         = None,
+    name: Annotated[str | None, typer.Option(
+        help="Add the registry entry too: the organisation's name (with --kind).")] = None,
+    kind: Annotated[str | None, typer.Option(help="clinic, hospital or program.")] = None,
+    npi: Annotated[list[str], typer.Option(help="A clinic NPI (repeat for several).")]
+        = [],  # noqa: B006
+    urgent_care: Annotated[bool | None, typer.Option(help="Clinic: an urgent care center.")]
+        = None,
+    well_child: Annotated[bool | None, typer.Option(help="Clinic: provides well-child visits.")]
+        = None,
+    emr_since: Annotated[str | None, typer.Option(
+        help="Clinic: first day of its electronic record (YYYY-MM-DD).")] = None,
+    ccn: Annotated[list[str], typer.Option(help="A hospital CCN (repeat for several).")]
+        = [],  # noqa: B006
+    hospital_type: Annotated[str | None, typer.Option(help="Hospital: PPS or CAH.")] = None,
+    nicu_level: Annotated[int | None, typer.Option(help="Hospital: NICU level 0-3.")] = None,
+    picu: Annotated[bool | None, typer.Option(help="Hospital: has a PICU.")] = None,
+    submits_to_cms: Annotated[bool | None, typer.Option(
+        help="Hospital: submits CART and NHSN to CMS (not owed here).")] = None,
+    admissions_last_year: Annotated[int | None, typer.Option(
+        help="Hospital: admissions last year.")] = None,
+    registry: RegistryOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Create inbox/ID/upload/ and inbox/ID/receipts/ with the modes SFTP needs."""
+    """Create inbox/ID/upload/ and inbox/ID/receipts/ with the modes SFTP needs and, with
+    --name and --kind, add the submitter's entry to the registry (checked first, so a refused
+    entry changes nothing)."""
+    fields = None if kind is None and name is None else {
+        "id": submitter_id, "name": name, "kind": kind, "npi": npi or None,
+        "urgent_care": urgent_care, "well_child": well_child,
+        "emr_since": _date(emr_since) if emr_since else None, "ccn": ccn or None,
+        "hospital_type": hospital_type, "nicu_level": nicu_level, "picu": picu,
+        "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year}
     with _operational():
-        folders = add_submitter(_config(config), submitter_id, user)
+        settings = _config(config)
+        path = registry or settings.registry
+        if fields is not None:
+            check_entry(path, fields)
+        folders = add_submitter(settings, submitter_id, user)
+        if fields is not None:
+            add_entry(path, fields)
     typer.echo(f"uploads:  {folders.upload}\nreceipts: {folders.receipts}")
+    if fields is not None:
+        typer.echo(f"registry: {path} (entry {submitter_id!r} added)")
+    elif not _registered(path, submitter_id):
+        typer.echo(f"gateway: {submitter_id!r} is not in the registry {path}; its files are "
+                   "rejected until it is (add --name and --kind)", err=True)
 
 
-def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Show whether the daemon runs, intake health, queue depth and today's counts."""
+def _registered(path: Path, submitter_id: str) -> bool:
+    try:
+        return load_registry(path).get(submitter_id) is not None
+    except RegistryError:
+        return False
+
+
+def status(config: ConfigOption = None, as_json: JsonOption = False,
+           submitter: Annotated[str | None, typer.Option(
+               help="Count only this submitter's files.")] = None) -> None:
+    """Show whether the daemon runs, intake health, queue depth, today's counts and the
+    registry in force."""
     with _operational():
-        report = status_report(_config(config))
+        report = status_report(_config(config), submitter)
     typer.echo(json.dumps(report, indent=2) if as_json else render_status(report), nl=as_json)
     raise typer.Exit(0 if report["running"] else 1)
 
@@ -156,8 +209,10 @@ def submissions(
         try:
             if submission_id is not None:
                 found = ledger.get(submission_id)
-                if found is None:
-                    raise CommandError(f"no submission {submission_id}")
+                if found is None or submitter not in (None, found.submitter):
+                    # on behalf of one submitter, another's submission does not exist
+                    raise CommandError(f"no submission {submission_id}"
+                                       f"{f' from {submitter}' if submitter else ''}")
                 steps = ledger.transitions(submission_id)
                 typer.echo(json.dumps(found.as_dict() | {"transitions": steps}, indent=2)
                            if as_json else render_one(found, steps), nl=as_json)
@@ -185,6 +240,8 @@ def replay(
                                                  help="The submission to validate again.")],
     wait: Annotated[float, typer.Option(help="Seconds to wait for a running daemon to answer.")]
         = 600.0,
+    submitter: Annotated[str | None, typer.Option(
+        help="Only when the submission is this submitter's (acting on its behalf).")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -196,7 +253,7 @@ def replay(
     with _operational():
         settings = _config(config)
         configure_logging(settings.log_format, settings.log_level)
-        replay_id = _request_replay(settings, submission_id)
+        replay_id = _request_replay(settings, submission_id, submitter)
         done = _carry_out(settings, replay_id, wait)
     if done is None:
         typer.echo(f"gateway: the replay was dropped: the original of {submission_id} is no "
@@ -214,13 +271,14 @@ def replay(
     raise typer.Exit(1 if done.status == Status.REJECTED.value else 0)
 
 
-def _request_replay(settings: Config, submission_id: str) -> str:
+def _request_replay(settings: Config, submission_id: str, submitter: str | None = None) -> str:
     """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
     ledger = Ledger(settings.ledger_location, create=False)
     try:
         original = ledger.get(submission_id)
-        if original is None:
-            raise CommandError(f"no submission {submission_id}")
+        if original is None or submitter not in (None, original.submitter):
+            raise CommandError(f"no submission {submission_id}"
+                               f"{f' from {submitter}' if submitter else ''}")
         if original.problem in NOT_READ:
             raise CommandError(f"{submission_id} was a {original.problem}, never read; there is "
                                "nothing to validate")
@@ -230,7 +288,10 @@ def _request_replay(settings: Config, submission_id: str) -> str:
         ledger.add(Submission(
             submission_id=replay_id, submitter=original.submitter,
             upload_name=original.upload_name, name=original.name, state=State.REQUESTED,
-            received_at=utc_now_text(), problem="name" if original.problem == "name" else None,
+            # received when the daemon took the original: a replay judges the same file against
+            # the same deadline
+            received_at=original.received_at,
+            problem="name" if original.problem == "name" else None,
             replaces=submission_id))
     finally:
         ledger.close()

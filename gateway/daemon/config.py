@@ -13,10 +13,12 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_ENV = "GATEWAY_CONFIG"
 CONFIG_NAME = "gateway.toml"
 WATCHERS = ("events", "polling", "off")
+LATE_POLICIES = ("warn", "reject")
 LOG_FORMATS = ("auto", "json", "console")
 DEFAULT_PIPELINE = "gateway.pipeline:validate_file"
 
@@ -49,6 +51,10 @@ class Config:
     lease: float = 30.0
     metrics_port: int = 0
     metrics_address: str = "127.0.0.1"
+    registry: Path = Path("registry.toml")
+    registry_configured: bool = False
+    late: str = "warn"
+    timezone: str = "America/Chicago"
     source: Path | None = None
 
     @property
@@ -65,6 +71,14 @@ class Config:
     def lock_file(self) -> Path:
         """Held (flock) by the one running daemon; it also carries the daemon's pid."""
         return self.state / "gateway.pid"
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return False
+    return True
 
 
 # (section, key) -> (Config field, type, check, what the check requires)
@@ -96,6 +110,10 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("logging", "level"): ("log_level", str,
                            lambda v: v in ("debug", "info", "warning", "error"),
                            "debug, info, warning or error"),
+    ("registry", "file"): ("registry", str, None, ""),
+    ("submitter", "late"): ("late", str, lambda v: v in LATE_POLICIES,
+                            f"one of {LATE_POLICIES}"),
+    ("submitter", "timezone"): ("timezone", str, _is_timezone, "an IANA time zone name"),
 }
 
 
@@ -161,6 +179,10 @@ def _resolve(values: dict[str, Any], base: Path, source: Path | None) -> Config:
     }
     if values.get("workers") == 0:
         del values["workers"]
+    # The registry: `[registry] file`, else registry.toml beside the config (or in the working
+    # folder); only a configured one must exist before the daemon starts.
+    values["registry_configured"] = "registry" in values
+    values["registry"] = (base / values.pop("registry", "registry.toml")).resolve()
     return Config(**paths, **values, source=source)
 
 
@@ -200,6 +222,19 @@ time_limit = 600.0
 memory_limit_mb = 4096
 # The validation function, as module:function.
 # pipeline = "gateway.pipeline:validate_file"
+
+[registry]
+# Who may submit (docs/registry.md). Default: registry.toml beside this file. Reloaded when it
+# changes; an edit that does not pass `gateway registry check` is refused and the previous
+# registry stays in force.
+# file = "registry.toml"
+
+[submitter]
+# A file received after its deadline: "warn" (accepted with W-SUBMITTER-LATE) or "reject"
+# (E-SUBMITTER-LATE).
+late = "warn"
+# Deadlines are dates in this time zone (a file is on time until the end of its due day).
+timezone = "America/Chicago"
 
 [ledger]
 # Without a url the ledger is the SQLite file above (one host). Several daemons, on one or more

@@ -1,8 +1,8 @@
 """Receipts the daemon writes itself, without running the pipeline.
 
-Uploads that may not be read (links, special files, bad names), files a worker failed on, and
-byte-identical resubmissions. Each is an ordinary ``Receipt`` with codes from the catalog, so the
-submitter reads it like any other.
+Uploads that may not be read (links, special files, bad names), files from folders that are not
+registered submitters, files a worker failed on, and byte-identical resubmissions. Each is an
+ordinary ``Receipt`` with codes from the catalog, so the submitter reads it like any other.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from gateway.contract import Route
 from gateway.daemon.ledger import Submission
 from gateway.findings import Finding, FindingList
 from gateway.receipts.model import FileFacts, Receipt
+from gateway.submitters.layer import unknown_submitter
 
 _NOT_READ = {
     "symlink": "The upload is a symbolic link, not a file. The gateway takes only regular files "
@@ -55,6 +56,13 @@ def not_read(submission: Submission) -> Receipt:
     problem = submission.problem or "special"
     code = "E-FILE-UNREADABLE" if problem == "unreadable" else "E-FILE-NOT-REGULAR"
     return receipt.reject(Layer.FILE.value, Finding(code, _NOT_READ[problem]))
+
+
+def unknown_folder(submission: Submission) -> Receipt:
+    """Rejection of a file from a folder the registry does not list as an active submitter:
+    the file is not read, and the receipt says nothing but that."""
+    return _receipt(submission).reject(Layer.SUBMITTER.value,
+                                       unknown_submitter(submission.submitter))
 
 
 def failed(submission: Submission, failure: str, *, time_limit: float,

@@ -11,6 +11,7 @@ from gateway.daemon.ledger import Ledger, Submission
 from gateway.daemon.lock import running_pid
 from gateway.daemon.membership import live_daemons
 from gateway.daemon.rescan import count_waiting
+from gateway.plain_table import plain_table
 
 _LIST_COLUMNS = ("submission_id", "submitter", "status", "state", "records", "errors",
                  "warnings", "name")
@@ -26,8 +27,9 @@ def local_day_start(day: date) -> str:
     return utc_text(datetime.combine(day, time()).astimezone())
 
 
-def status_report(config: Config) -> dict[str, Any]:
-    """Is it running, how healthy is intake, how much is queued, what happened today."""
+def status_report(config: Config, submitter: str | None = None) -> dict[str, Any]:
+    """Is it running, how healthy is intake, how much is queued, what happened today (to one
+    submitter's files only, when given), which registry is in force."""
     pid = running_pid(config.lock_file)
     report: dict[str, Any] = {"running": pid is not None, "pid": pid,
                               "waiting_in_upload": count_waiting(config)}
@@ -49,7 +51,9 @@ def status_report(config: Config) -> dict[str, Any]:
             "intake_healthy": meta.get("intake_healthy") == "yes" if pid else None,
             "watcher": meta.get("watcher"),
             "started_at": meta.get("started_at"),
-            "today": ledger.count_by_status(local_day_start(date.today())),
+            "today": ledger.count_by_status(local_day_start(date.today()), submitter),
+            "registry": {key: meta.get(f"registry_{key}") for key in
+                         ("state", "submitters", "digest", "refused")},
         }
     finally:
         ledger.close()
@@ -72,16 +76,18 @@ def render_status(report: dict[str, Any]) -> str:
     today = report.get("today") or {}
     counts = ", ".join(f"{status} {n}" for status, n in sorted(today.items())) or "none"
     lines.append(f"today:   {counts}")
+    registry = report.get("registry") or {}
+    if registry.get("state"):
+        size = f", {registry['submitters']} submitters" if registry.get("submitters") else ""
+        lines.append(f"registry: {registry['state']}{size}")
+        if registry.get("refused"):
+            lines.append(f"refused: {registry['refused']}")
     return "\n".join(lines) + "\n"
 
 
 def render_list(submissions: list[Submission]) -> str:
-    rows = [[_cell(getattr(s, column)) for column in _LIST_COLUMNS] for s in submissions]
-    widths = [max(len(column), *(len(row[i]) for row in rows)) if rows else len(column)
-              for i, column in enumerate(_LIST_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(_LIST_COLUMNS, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return plain_table(_LIST_COLUMNS, [[_cell(getattr(s, column)) for column in _LIST_COLUMNS]
+                                       for s in submissions])
 
 
 def render_one(submission: Submission, transitions: list[tuple[str, str]]) -> str:

@@ -35,7 +35,7 @@ import structlog
 from gateway.catalog import Catalog
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import claim, inspect, spool_path
-from gateway.daemon.config import Config
+from gateway.daemon.config import Config, ConfigError
 from gateway.daemon.layout import check_layout, submitter_folders
 from gateway.daemon.ledger import Ledger, LostClaim, State, Submission, now_text
 from gateway.daemon.lock import InstanceLock
@@ -56,6 +56,8 @@ from gateway.logging_setup import get_logger, log_submission
 from gateway.plugin_manager import load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
+from gateway.submitters.keeper import RegistryKeeper, RegistryUnavailable
+from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon")
 
@@ -92,6 +94,14 @@ class Service:
         self.membership = Membership(self.ledger, config.lease,
                                      exclusive=not config.shared_ledger)
         self.daemon_id = self.membership.daemon_id
+        self.registry = RegistryKeeper(config.registry, required=config.registry_configured,
+                                       on_change=lambda values: self.ledger.set_meta(**values))
+        try:
+            self.registry.start()
+        except RegistryUnavailable as err:
+            self.ledger.close()
+            raise ConfigError(str(err)) from None
+        self.policy = SubmitterPolicy(late=config.late, timezone=config.timezone)
         self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
         self.watcher = Watcher(config, self.hints)
         self.tracker = SettleTracker(config.quiet_period)
@@ -200,6 +210,7 @@ class Service:
             self._adopt()
         if self.membership.renew_due():
             self._keep_lease()
+        self.registry.refresh()  # an edit takes effect from the next file on
         serving = self.intake and not self._stopping
         if serving:
             self._take_hints()
@@ -331,6 +342,11 @@ class Service:
         if (submission.sha256 is None and submission.problem is None
                 and not self._inspect(task, now)):
             return
+        registry = self.registry.registry
+        if registry is not None and registry.active(submission.submitter) is None:
+            self.tasks.remove(task)  # isolation: an unknown folder's file is not even read
+            self._finish(task, own_receipts.unknown_folder(submission))
+            return
         if submission.problem is not None:
             self.tasks.remove(task)
             self._finish(task, own_receipts.not_read(submission))
@@ -350,7 +366,7 @@ class Service:
             self.pool.submit(Job(submission.submission_id,
                                  str(spool_path(self.config, submission.submission_id)),
                                  submission.submitter, submission.name,
-                                 submission.received_at))
+                                 submission.received_at, registry, self.policy))
 
     def _inspect(self, task: Task, now: float) -> bool:
         """Hash the spool copy; False when it is still being written (the writer kept its file

@@ -31,6 +31,8 @@ import structlog
 from gateway.daemon.config import ConfigError
 from gateway.logging_setup import configure_logging, get_logger
 from gateway.receipts.model import Receipt
+from gateway.submitters.model import Registry
+from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")
 
@@ -44,6 +46,8 @@ class Job:
     submitter: str
     display_name: str
     received_at: str
+    registry: Registry | None = None  # the registry in force when the job was handed out
+    policy: SubmitterPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +101,14 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         if job is None:
             return
         try:
+            # the submitter layer's arguments only when a registry is in force, so a pipeline
+            # written before the registry existed keeps working
+            layer4 = {} if job.registry is None else {"registry": job.registry,
+                                                       "policy": job.policy}
             with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
                 receipt = validate(Path(job.path), submitter=job.submitter,
                                    display_name=job.display_name, received_at=job.received_at,
-                                   submission_id=job.submission_id)
+                                   submission_id=job.submission_id, **layer4)
             message = pickle.dumps(("ok", receipt), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             conn.send(("memory", "MemoryError"))

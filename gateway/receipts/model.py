@@ -64,6 +64,10 @@ class Receipt:
     replaces: str | None = None
     created_at: str = field(default_factory=utc_now_text)
     timings: dict[str, float] = field(default_factory=dict)
+    # the submitter layer: what the file answers (family, measure, period, due, timing) and the
+    # registry entry that judged it (kept in the ledger, not written into the receipt)
+    obligations: list[dict[str, Any]] = field(default_factory=list)
+    registry_entry: dict[str, Any] | None = None
 
     @property
     def status(self) -> Status:
@@ -97,6 +101,7 @@ class Receipt:
             "results": self.results if self.status is not Status.REJECTED else None,
             "duplicate_of": self.duplicate_of,
             "replaces": self.replaces,
+            "obligations": self.obligations,
             "created_at": self.created_at,
             "gateway_version": __version__,
         }

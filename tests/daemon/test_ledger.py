@@ -44,9 +44,14 @@ INSERT INTO transitions VALUES ('20261101T000000.000001Z-aaaaaaaaaaaa', 'claimed
 """
 
 
-def _legacy(path: Path) -> Path:
+# What the version that recorded the submitter layer without migrations added by hand.
+HAND_ADDED = ("ALTER TABLE submissions ADD COLUMN registry_entry TEXT;"
+              "ALTER TABLE submissions ADD COLUMN obligations TEXT;")
+
+
+def _legacy(path: Path, extra: str = "") -> Path:
     with sqlite3.connect(path) as db:
-        db.executescript(LEGACY_SCHEMA)
+        db.executescript(LEGACY_SCHEMA + extra)
     return path
 
 
@@ -73,15 +78,17 @@ def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_the_migrations_build_exactly_the_schema_the_code_uses(any_url: str) -> None:
     engine = create_engine(parse_location(any_url))
-    assert upgrade(engine) == (None, "0002")
+    assert upgrade(engine) == (None, "0003")
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()
     assert differences == []
 
 
-def test_a_ledger_from_before_migrations_is_upgraded_with_its_rows(tmp_path: Path) -> None:
-    path = _legacy(tmp_path / "ledger.sqlite3")
+@pytest.mark.parametrize("extra", ["", HAND_ADDED])
+def test_a_ledger_from_before_migrations_is_upgraded_with_its_rows(tmp_path: Path,
+                                                                   extra: str) -> None:
+    path = _legacy(tmp_path / "ledger.sqlite3", extra)
     ledger = Ledger(path)  # a daemon of the new version starting on the old file
     try:
         assert [s.state for s in ledger.search()] == ["claimed", "filed"]
@@ -176,5 +183,5 @@ def test_a_daemon_refuses_a_postgresql_ledger_that_was_not_migrated(
     assert run.returncode == 2
     assert "run `gateway ledger migrate`" in run.stderr
     migrated = gateway.cli("ledger", "migrate")
-    assert "revision none -> 0002" in migrated.stdout
+    assert "revision none -> 0003" in migrated.stdout
     assert "password" not in migrated.stdout

@@ -68,6 +68,10 @@ class Submission:
     updated_at: str = ""
     owner: str | None = None
     upload_key: str | None = None
+    # the submitter layer: the sender's registry entry that judged the file and the obligations
+    # it answers (JSON text; see gateway.submitters.compliance)
+    registry_entry: str | None = None
+    obligations: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

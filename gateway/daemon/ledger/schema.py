@@ -38,6 +38,8 @@ submissions = sa.Table(
     sa.Column("updated_at", sa.Text, nullable=False),
     sa.Column("owner", sa.Text),
     sa.Column("upload_key", sa.Text),
+    sa.Column("registry_entry", sa.Text),
+    sa.Column("obligations", sa.Text),
     sa.Index("submissions_content", "submitter", "sha256"),
     sa.Index("submissions_state", "state"),
     sa.Index("submissions_received", "received_at"),

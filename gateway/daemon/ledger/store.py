@@ -7,6 +7,7 @@ rows another daemon took over gets ``LostClaim`` instead of overwriting the new 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,14 @@ Timer = Callable[[str, float], None]  # (operation, seconds): ledger latency for
 _STATE_ORDER = {state: rank for rank, state in enumerate(
     ("requested", "claimed", "taken_over", "validated", "receipt_written", "filed",
      "forgotten"))}
+
+
+# A file the submitter layer rejected is judged again when sent again (the registry or the day
+# may have changed), so it is never "the first copy" a duplicate repeats.
+_NOT_SUBMITTER_REJECTION = sa.or_(submissions.c.status.is_(None),
+                                  submissions.c.status != "rejected",
+                                  submissions.c.layer.is_(None),
+                                  submissions.c.layer != "submitter")
 
 
 class LostClaim(RuntimeError):
@@ -169,7 +178,9 @@ class Ledger:
                              status=summary["status"], layer=summary["layer"],
                              route=summary["route"], records=summary["records"],
                              errors=summary["errors"], warnings=summary["warnings"],
-                             failure=failure, duplicate_of=receipt.duplicate_of)
+                             failure=failure, duplicate_of=receipt.duplicate_of,
+                             registry_entry=_json_or_none(receipt.registry_entry),
+                             obligations=_json_or_none(receipt.obligations))
 
     def receipt_written(self, submission_id: str, receipt_path: Path) -> None:
         with self._write("receipt_written") as db:
@@ -233,12 +244,14 @@ class Ledger:
 
     def first_with_content(self, submitter: str, sha256: str, before: str) -> Submission | None:
         """The first submission of these bytes by this submitter, earlier than ``before``: not a
-        duplicate, not a replay, not one the gateway failed on."""
+        duplicate, not a replay, not one the gateway failed on, and not one the submitter layer
+        rejected (that outcome depends on the registry in force and the day, so the same bytes
+        are judged again)."""
         c = submissions.c
         rows = self._rows("first_with_content", sa.select(submissions).where(
             c.submitter == submitter, c.sha256 == sha256, c.submission_id < before,
             c.duplicate_of.is_(None), c.replaces.is_(None), c.failure.is_(None),
-            c.problem.is_(None)).order_by(c.submission_id).limit(1))
+            c.problem.is_(None), _NOT_SUBMITTER_REJECTION).order_by(c.submission_id).limit(1))
         return rows[0] if rows else None
 
     def unhashed_before(self, submitter: str, before: str, other_than: str) -> bool:
@@ -257,7 +270,7 @@ class Ledger:
         c = submissions.c
         rows = self._rows("latest_outcome", sa.select(submissions).where(
             c.submitter == submitter, c.sha256 == sha256, c.duplicate_of.is_(None),
-            c.failure.is_(None), c.problem.is_(None),
+            c.failure.is_(None), c.problem.is_(None), _NOT_SUBMITTER_REJECTION,
             c.state.in_((State.RECEIPT_WRITTEN, State.FILED)))
             .order_by(c.submission_id.desc()).limit(1))
         return rows[0] if rows else None
@@ -278,6 +291,17 @@ class Ledger:
             query = query.where(c.received_at < until)
         return self._rows("search", query)
 
+    def answers(self, submitter: str | None = None) -> list[Submission]:
+        """Submissions with a receipt that answered an obligation (accepted or rejected), oldest
+        first; duplicates repeat an earlier outcome and are left out."""
+        c = submissions.c
+        query = sa.select(submissions).where(
+            c.obligations.is_not(None), c.obligations != "[]", c.duplicate_of.is_(None),
+            c.status.is_not(None), c.state.in_((State.RECEIPT_WRITTEN, State.FILED)))
+        if submitter is not None:
+            query = query.where(c.submitter == submitter)
+        return self._rows("answers", query.order_by(c.submission_id))
+
     def transitions(self, submission_id: str) -> list[tuple[str, str]]:
         with self._read("transitions") as db:
             rows = db.execute(sa.select(transitions.c.state, transitions.c.at)
@@ -285,12 +309,15 @@ class Ledger:
             steps = [(row.state, row.at) for row in rows]
         return sorted(steps, key=lambda step: (step[1], _STATE_ORDER.get(step[0], 99)))
 
-    def count_by_status(self, since: str) -> dict[str, int]:
-        """Filed submissions received since ``since``, by status."""
+    def count_by_status(self, since: str, submitter: str | None = None) -> dict[str, int]:
+        """Filed submissions received since ``since`` (of one submitter, or all), by status."""
         c = submissions.c
+        query = sa.select(c.status, sa.func.count()).where(c.received_at >= since,
+                                                           c.status.is_not(None))
+        if submitter is not None:
+            query = query.where(c.submitter == submitter)
         with self._read("count_by_status") as db:
-            rows = db.execute(sa.select(c.status, sa.func.count()).where(
-                c.received_at >= since, c.status.is_not(None)).group_by(c.status))
+            rows = db.execute(query.group_by(c.status))
             return {status: int(n) for status, n in rows}
 
     def count_unfinished(self) -> int:
@@ -350,6 +377,10 @@ class Ledger:
     def meta(self) -> dict[str, str]:
         with self._read("meta") as db:
             return {row.key: row.value for row in db.execute(sa.select(meta))}
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if not value else json.dumps(value, sort_keys=True)
 
 
 def _submission(row: sa.Row[Any]) -> Submission:

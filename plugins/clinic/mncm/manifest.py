@@ -40,6 +40,7 @@ class MeasureSpec:
     years: dict[int, YearSpec]
     result: str = RATE
     sample_per_band: bool = False
+    well_child_only: bool = False
     age_from: str = "age"
     age_at: str | None = None
     extra_counts: tuple[str, ...] = ()
@@ -109,6 +110,7 @@ def measures() -> dict[str, MeasureSpec]:
             numerator=body.get("numerator", ""),
             years={int(y): _year(y, s) for y, s in body["years"].items()},
             result=body.get("result", RATE), sample_per_band=bool(body.get("sample_per_band")),
+            well_child_only=bool(body.get("well_child_only")),
             age_from=body.get("age_from", "age"), age_at=body.get("age_at"),
             extra_counts=tuple(body.get("extra_counts", ())),
             lookback_years=dict(body.get("lookback_years", {})),

@@ -7,6 +7,7 @@ from importlib.resources.abc import Traversable
 
 from gateway_plugins.clinic.mncm import layouts
 from gateway_plugins.clinic.mncm.manifest import measures
+from gateway_plugins.clinic.mncm.obligations import ClinicObligations, owed
 from gateway_plugins.clinic.mncm.patient_rules import patient_rules
 from gateway_plugins.clinic.mncm.recognise import FAMILY, recognise
 from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
@@ -20,10 +21,13 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
 
@@ -107,3 +111,15 @@ def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
 @hookimpl
 def gateway_example_dirs() -> list[Traversable]:
     return [files(__package__) / "examples"]
+
+
+@hookimpl
+def gateway_obligation_reader(route: Route) -> ObligationReader | None:
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    return ClinicObligations(route)
+
+
+@hookimpl
+def gateway_obligations(submitter: Submitter, reporting_year: int) -> list[Obligation]:
+    return owed(submitter, reporting_year)

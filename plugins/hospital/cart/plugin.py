@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
+from gateway_plugins.hospital.cart.obligations import CartObligations
 from gateway_plugins.hospital.cart.reader import ROOT, read_cart
 from gateway_plugins.hospital.cart.results import CartResults
 from gateway_plugins.hospital.cart.rules import cart_rules, hospital_type
 from gateway_plugins.hospital.cart.template import cart_template
 from gateway_plugins.hospital.common.calendar import calendar
 from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
+from gateway_plugins.hospital.common.obligations import owed
 from gateway_schemas import schema_root
 from lxml import etree
 
@@ -22,11 +24,14 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
     RecordBatch,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
 
@@ -109,3 +114,16 @@ def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
 @hookimpl
 def gateway_example_dirs() -> list[Traversable]:
     return [files("gateway_plugins.hospital.cart") / "examples"]
+
+
+@hookimpl
+def gateway_obligation_reader(route: Route, sample: FileSample) -> ObligationReader | None:
+    if not _ours(route):
+        return None
+    return CartObligations(manifest(), MEASURE, LEVEL, route.reporting_year, sample)
+
+
+@hookimpl
+def gateway_obligations(submitter: Submitter, reporting_year: int) -> list[Obligation]:
+    m = manifest()
+    return owed(m, MEASURE, LEVEL, submitter, reporting_year, m.data["obligation"]["owed_setting"])

@@ -23,8 +23,10 @@ HOSPITAL_TYPES = ("PPS", "CAH")
 
 
 def hospital_type(context: RuleContext) -> str | None:
-    """The hospital type from the operator option ``hospital_type`` (PPS or CAH), until the
-    registry supplies it; None when not given."""
+    """The hospital type (PPS or CAH): the sending hospital's registry entry, else the operator
+    option ``hospital_type`` (validating without a registry); None when neither gives it."""
+    if context.submitter is not None and context.submitter.hospital_type:
+        return context.submitter.hospital_type
     value = (context.options.get("hospital_type") or "").strip().upper()
     return value if value in HOSPITAL_TYPES else None
 

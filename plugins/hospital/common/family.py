@@ -16,6 +16,7 @@ from importlib.resources.abc import Traversable
 
 from gateway_plugins.hospital.common.calendar import calendar
 from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
+from gateway_plugins.hospital.common.obligations import HospitalObligations, owed
 from gateway_plugins.hospital.common.recognise import recognise_table
 from gateway_schemas import schema_root
 
@@ -25,10 +26,13 @@ from gateway.contract import (
     FileRule,
     FileSample,
     MeasureInfo,
+    Obligation,
+    ObligationReader,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
+    Submitter,
 )
 from gateway.hookspecs import hookimpl
 
@@ -95,3 +99,16 @@ class TableFamily:
     @hookimpl
     def gateway_example_dirs(self) -> list[Traversable]:
         return [files(self.package) / "examples"]
+
+    @hookimpl
+    def gateway_obligation_reader(self, route: Route, sample: FileSample
+                                  ) -> ObligationReader | None:
+        if not self.ours(route):
+            return None
+        return HospitalObligations(self.manifest, self.measure, self.level,
+                                   route.reporting_year, sample)
+
+    @hookimpl
+    def gateway_obligations(self, submitter: Submitter, reporting_year: int
+                            ) -> list[Obligation]:
+        return owed(self.manifest, self.measure, self.level, submitter, reporting_year)

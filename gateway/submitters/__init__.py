@@ -1,0 +1,7 @@
+"""Submitters: the registry of who may send files, what each owes, and whether it was sent.
+
+``model`` holds the plain data plugins see (re-exported by ``gateway.contract``);
+``registry_file`` reads and checks ``registry.toml``; ``layer`` is validation layer 4;
+``obligations``, ``compliance`` and ``calendar`` answer the operator's questions; ``keeper``
+reloads the registry in a running daemon.
+"""

@@ -1,0 +1,48 @@
+"""Who owes what: every family is asked, for every active submitter, what it owes in a year.
+
+The families answer through ``gateway_obligations`` (their windows are data in their
+manifests); the core only collects, orders and checks the answers, so an obligation a family
+declares twice is a plugin bug, reported, never silently counted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gateway.plugin_manager import PluginConflict, Plugins
+from gateway.submitters.model import Obligation, Registry, Submitter
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One obligation of one submitter."""
+
+    submitter: Submitter
+    obligation: Obligation
+
+    @property
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.submitter.id, *self.obligation.key)
+
+
+def owed(plugins: Plugins, registry: Registry, years: Iterable[int],
+         submitter_id: str | None = None) -> list[Owed]:
+    """Every obligation of every active submitter (or of one) for the reporting years, in
+    submitter, family, measure, period and subject order."""
+    out: list[Owed] = []
+    for submitter in registry:
+        if not submitter.active or (submitter_id is not None and submitter.id != submitter_id):
+            continue
+        for year in years:
+            seen: set[tuple[str, str, str, str]] = set()
+            for answer in plugins.hook.gateway_obligations(submitter=submitter,
+                                                           reporting_year=year,
+                                                           registry=registry):
+                for obligation in answer or ():
+                    if obligation.key in seen:
+                        raise PluginConflict(f"obligation {obligation.key} is declared twice "
+                                             f"for reporting year {year}")
+                    seen.add(obligation.key)
+                    out.append(Owed(submitter, obligation))
+    return sorted(out, key=lambda o: o.sort_key)

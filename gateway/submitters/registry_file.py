@@ -1,0 +1,283 @@
+"""Reading ``registry.toml``: TOML, then its JSON Schema, then the rules across entries.
+
+A registry is taken whole or not at all: any problem refuses the file, and every problem is
+reported with the line it is on, so an operator can fix them in one edit. ``tomllib`` gives the
+line of a syntax error but not of a parsed value, so the lines of entries and keys are found
+again in the text (``_Lines``): a ``[[submitter]]`` header starts the n-th entry and a key is
+the first ``key =`` line inside it. No TOML library keeps positions while parsing to plain data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gateway_schemas import schema_root
+
+from gateway.submitters.model import Registry, Submitter
+
+if TYPE_CHECKING:  # jsonschema is imported when a registry is read, not by `gateway --help`
+    from jsonschema import ValidationError
+
+REGISTRY_NAME = "registry.toml"
+SCHEMA_FILE = ("registry", "registry-1.schema.json")
+_HEADER = re.compile(r"\s*\[\[\s*submitter\s*\]\]")
+_TABLE = re.compile(r"\s*\[")
+
+
+class RegistryError(ValueError):
+    """The registry file cannot be used; ``problems`` are one line of text each, every one
+    naming the file and line."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(f"{source}: registry refused: " + "; ".join(self.problems))
+
+
+@cache
+def registry_schema() -> dict[str, Any]:
+    """The JSON Schema of ``registry.toml`` (``schemas/registry/registry-1.schema.json``)."""
+    folder, name = SCHEMA_FILE
+    return json.loads((schema_root() / folder / name).read_text(encoding="utf-8"))
+
+
+def load_registry(path: Path) -> Registry:
+    """Read and check a registry file; raise ``RegistryError`` naming every problem's line."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise RegistryError(str(path), [f"cannot be read: {err.strerror or err}"]) from err
+    return parse_registry(data, str(path))
+
+
+def parse_registry(data: bytes, source: str) -> Registry:
+    """Check registry text (``source`` names it in messages) and build the ``Registry``."""
+    try:
+        text = data.decode("utf-8")
+        document = tomllib.loads(text)
+    except UnicodeDecodeError as err:
+        raise RegistryError(source, [f"byte {err.start}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as err:
+        raise RegistryError(source, [f"not valid TOML: {err}"]) from None
+    lines = _Lines(text)
+    problems = sorted(set(_schema_problems(document, lines) + _cross_problems(document, lines)))
+    if problems:
+        raise RegistryError(source, [f"line {line}: {message}" for line, message in problems])
+    entries = [_entry(raw, lines.entry(i)) for i, raw in enumerate(document.get("submitter", []))]
+    return Registry(submitters={entry.id: entry for entry in entries}, source=source,
+                    digest=hashlib.sha256(data).hexdigest())
+
+
+class _Lines:
+    """Where entries and keys are in the text (1-based line numbers)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.starts = [i for i, line in enumerate(self.lines) if _HEADER.match(line)]
+
+    def entry(self, index: int) -> int:
+        return self.starts[index] + 1 if index < len(self.starts) else 1
+
+    def key(self, index: int | None, key: str) -> int:
+        """The line of ``key`` in entry ``index`` (None: the top of the file, before any
+        table); the entry's header line when the key is not written there."""
+        if index is None:
+            begin, end = 0, self.starts[0] if self.starts else len(self.lines)
+        else:
+            if index >= len(self.starts):
+                return 1
+            begin = self.starts[index] + 1
+            end = next((i for i in range(begin, len(self.lines))
+                        if _TABLE.match(self.lines[i])), len(self.lines))
+        pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for i in range(begin, end):
+            if pattern.match(self.lines[i]):
+                return i + 1
+        return begin if index is not None else 1
+
+
+def _jsonable(value: Any) -> Any:
+    """TOML values as JSON Schema sees them: dates become ISO text (a datetime keeps its time,
+    so the schema's date format refuses it)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if not isinstance(value, str | int | float | bool):
+        return str(value)
+    return value
+
+
+def _schema_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    validator = Draft202012Validator(registry_schema(), format_checker=FormatChecker())
+    problems = []
+    for error in validator.iter_errors(_jsonable(document)):
+        for leaf in _leaves(error):
+            problems.append(_explain(leaf, document, lines))
+    return sorted(set(problems))
+
+
+def _leaves(error: ValidationError) -> Iterable[ValidationError]:
+    """The most specific errors: an ``allOf``/``if-then`` failure stands for its causes."""
+    if error.context:
+        for child in error.context:
+            yield from _leaves(child)
+    else:
+        yield error
+
+
+def _explain(error: ValidationError, document: dict[str, Any],
+             lines: _Lines) -> tuple[int, str]:
+    path = list(error.absolute_path)
+    index = path[1] if len(path) >= 2 and path[0] == "submitter" else None
+    where = _entry_label(document, index)
+    if "propertyNames" in error.relative_schema_path or error.validator == "additionalProperties":
+        key = str(error.instance) if error.validator != "additionalProperties" else \
+            _extra_key(error)
+        kind = _kind(document, index)
+        scope = f"a {kind} submitter" if kind else "this file"
+        return lines.key(index, key), f"unknown key {key!r} for {scope}{where}"
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        key = missing[0] if missing else "?"
+        return lines.entry(index) if index is not None else 1, \
+            f"missing key {key!r}{where}"
+    key = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+    line = lines.key(index, key) if key else (lines.entry(index) if index is not None else 1)
+    return line, f"{key or 'value'}: {_requirement(error)}{where}"
+
+
+def _extra_key(error: ValidationError) -> str:
+    found = re.findall(r"'([^']+)' was unexpected", error.message)
+    return found[0] if found else "?"
+
+
+def _requirement(error: ValidationError) -> str:
+    """What a key's value must be, in words (never the whole instance)."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    validator = error.validator
+    if validator == "type":
+        if list(error.absolute_path) == ["submitter"]:
+            return "entries must be written as [[submitter]] tables"
+        return f"must be {_type_word(schema.get('type'))}"
+    if validator == "enum":
+        return "must be one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    if validator == "const":
+        return f"must be {json.dumps(schema['const'])}"
+    if validator == "pattern":
+        return f"{json.dumps(error.instance)} does not have the required form " \
+               f"({(schema.get('description') or schema['pattern']).rstrip('.')})"
+    if validator == "format":
+        return "must be a date written YYYY-MM-DD (without quotes or time)"
+    if validator in ("minimum", "maximum"):
+        return f"must be between {_range(error)}"
+    if validator == "minItems":
+        return "must list at least one id"
+    if validator == "uniqueItems":
+        return "lists the same id twice"
+    if validator in ("minLength", "maxLength"):
+        return "must not be empty (and at most 200 characters)"
+    return error.message
+
+
+def _type_word(kind: Any) -> str:
+    return {"string": "text in quotes", "boolean": "true or false", "integer": "a whole number",
+            "array": "a list [...]", "object": "a table"}.get(str(kind), str(kind))
+
+
+def _range(error: ValidationError) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    parent = error.parent.schema if error.parent else {}
+    low = schema.get("minimum", parent.get("minimum") if isinstance(parent, dict) else None)
+    high = schema.get("maximum", parent.get("maximum") if isinstance(parent, dict) else None)
+    return f"{low} and {high}" if high is not None else f"{low} and any larger number"
+
+
+def _entry_label(document: dict[str, Any], index: int | None) -> str:
+    if index is None:
+        return ""
+    entries = document.get("submitter") or []
+    raw = entries[index] if index < len(entries) and isinstance(entries[index], dict) else {}
+    ident = raw.get("id")
+    return f" (submitter {ident!r})" if isinstance(ident, str) else f" (submitter #{index + 1})"
+
+
+def _kind(document: dict[str, Any], index: int | None) -> str | None:
+    if index is None:
+        return None
+    raw = (document.get("submitter") or [])[index]
+    return raw.get("kind") if isinstance(raw, dict) else None
+
+
+def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
+    """Rules across entries: ids unique, every NPI/CCN under one submitter, NPI check digits."""
+    from gateway.engine.formats import npi_is_valid
+
+    problems: list[tuple[int, str]] = []
+    seen_ids: dict[str, int] = {}
+    seen_facilities: dict[tuple[str, str], str] = {}
+    entries = document.get("submitter", [])
+    for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(ident, str):
+            continue  # the schema's problem
+        if ident in seen_ids:
+            problems.append((lines.entry(index), f"duplicate id {ident!r}: it is already used "
+                             f"by the entry on line {seen_ids[ident]}"))
+        else:
+            seen_ids[ident] = lines.entry(index)
+        for key in ("npi", "ccn"):
+            values = raw.get(key, ())
+            for value in values if isinstance(values, list) else ():
+                if not isinstance(value, str):
+                    continue
+                if key == "npi" and len(value) == 10 and not npi_is_valid(value):
+                    problems.append((lines.key(index, key), f"npi {value} has a wrong check "
+                                     f"digit (submitter {ident!r})"))
+                owner = seen_facilities.setdefault((key, value), ident)
+                if owner != ident:
+                    problems.append((lines.key(index, key), f"{key} {value} is listed under "
+                                     f"two submitters, {owner!r} and {ident!r}"))
+    return problems
+
+
+def _entry(raw: dict[str, Any], line: int) -> Submitter:
+    return Submitter(
+        id=raw["id"], name=raw["name"], kind=raw["kind"], active=raw.get("active", True),
+        npi=tuple(raw.get("npi", ())), urgent_care=raw.get("urgent_care", False),
+        well_child=raw.get("well_child", False), emr_since=_date(raw.get("emr_since")),
+        ccn=tuple(raw.get("ccn", ())), hospital_type=raw.get("hospital_type"),
+        nicu_level=raw.get("nicu_level", 0), picu=raw.get("picu", False),
+        submits_to_cms=raw.get("submits_to_cms", False),
+        admissions_last_year=raw.get("admissions_last_year"), line=line)
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value)  # quoted ISO text, already checked by the schema
+
+
+def find_registry(explicit: Path | None, config_source: Path | None,
+                  configured: Path | None) -> Path:
+    """Where the registry is: ``--registry``, else ``[registry] file`` of the config, else
+    ``registry.toml`` beside the config file, else in the working folder."""
+    if explicit is not None:
+        return explicit
+    if configured is not None:
+        return configured
+    if config_source is not None:
+        return config_source.resolve().parent / REGISTRY_NAME
+    return Path(REGISTRY_NAME)
