@@ -7,7 +7,6 @@ account that Debian's package creates. Each test gets a database of its own.
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import secrets
@@ -26,6 +25,7 @@ import pytest
 from tests.support.system import require_command
 
 SERVER_ACCOUNT = "postgres"
+SERVER_BINS = "/usr/lib/postgresql/*/bin"
 
 
 @dataclass
@@ -70,10 +70,10 @@ def _run(argv: list[str]) -> None:
 def temporary_cluster(durable: bool = False) -> Iterator[PostgresServer]:
     """Install PostgreSQL if needed, start a fresh cluster, yield it, stop and delete it (the
     benchmark uses this too, ``durable``: with fsync as in production; the tests skip it)."""
-    server_bins = tuple(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True))
-    initdb = require_command("initdb", "postgresql", extra_paths=server_bins)
+    # Debian keeps the server programs out of PATH, under the version's folder.
+    initdb = require_command("initdb", "postgresql", extra_paths=(SERVER_BINS,))
     pg_ctl = require_command("pg_ctl", "postgresql",
-                             extra_paths=(str(Path(initdb).parent), *server_bins))
+                             extra_paths=(str(Path(initdb).parent), SERVER_BINS))
     root = Path(tempfile.mkdtemp(prefix="gateway-pg-"))
     if os.geteuid() == 0:
         account = pwd.getpwnam(SERVER_ACCOUNT)
