@@ -331,6 +331,10 @@ class Service:
                     self._advance_one(task, now)
                 except LostClaim:
                     self._let_go(task)
+                except FileNotFoundError:
+                    if self._still_mine(task):
+                        raise
+                    self._let_go(task)  # the new owner filed the spool file already
         self.metrics.queue(self._in_hand())
 
     def _advance_one(self, task: Task, now: float) -> None:
@@ -466,6 +470,10 @@ class Service:
         clean_leftovers(self.config, self.membership, dead)
         self._cleaned_after = dead
         self._adopt()
+
+    def _still_mine(self, task: Task) -> bool:
+        row = self.ledger.get(task.submission.submission_id)
+        return row is not None and row.owner == self.daemon_id
 
     def _let_go(self, task: Task) -> None:
         """Another daemon took this submission over (this one stalled past its lease)."""

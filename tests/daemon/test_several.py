@@ -210,3 +210,32 @@ def test_the_alert_rules_use_only_metrics_the_daemon_serves() -> None:
             assert name in served, (rule["alert"], name)
     scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     assert scrape["rule_files"] == ["gateway-alerts.yml"]
+
+
+def test_a_frozen_daemon_loses_its_files_after_the_lease_and_lets_them_go(fleet) -> None:
+    gateway, daemons, url = fleet
+    upload = gateway.add_submitter("clinic-d")
+    frozen, other = daemons[0], daemons[1]
+    frozen.start()
+    frozen.wait_serving()
+    names = [f"held-{n:02}.csv" for n in range(16)]
+    for name in names:
+        _drop(upload, name, f"SLEEP 0.4\n{name}\n".encode())
+    wait_until(lambda: frozen.log.read_text().count('"claimed"') >= 4, what="claims")
+    assert frozen.process is not None
+    frozen.process.send_signal(signal.SIGSTOP)  # alive, but its lease is no longer renewed
+    try:
+        other.start()
+        other.wait_serving()
+        gateway.wait_receipts("clinic-d", 16, timeout=120)
+        wait_until(lambda: not gateway.spool(), what="the spool to empty")
+    finally:
+        frozen.process.send_signal(signal.SIGCONT)
+    wait_until(lambda: '"claim_lost"' in frozen.log.read_text(), what="the old owner to yield")
+    time.sleep(1.0)  # let it run on a little: it must not write anything more
+    for daemon in (frozen, other):
+        assert daemon.stop() == 0
+    receipts = gateway.receipts("clinic-d")
+    assert sorted(r["file"]["name"] for r in receipts) == names
+    assert {(r["state"], r["owner"]) for r in _rows(url)} == {("filed", None)}
+    assert '"resuming"' in other.log.read_text()
