@@ -18,6 +18,11 @@ from sqlalchemy.engine import URL, make_url
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 READ_ONLY = "ledger_read_only"  # execution option of a reading connection
+# Every ledger transaction is a few statements long. One left open longer means its daemon
+# stalled inside it (stopped, swapped out, cut off): the server ends that session, so the row
+# locks it holds do not stop the other daemons from taking its files over.
+IDLE_IN_TRANSACTION_MS = 10_000
+_SESSION_OPTIONS = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
 
 
 class LedgerUrlError(ValueError):
@@ -59,7 +64,8 @@ def safe_text(url: URL) -> str:
 
 def create_engine(url: URL) -> sa.Engine:
     if is_postgres(url):
-        return sa.create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True)
+        return sa.create_engine(url, pool_size=2, max_overflow=2, pool_pre_ping=True,
+                                connect_args={"options": _SESSION_OPTIONS})
     engine = sa.create_engine(url, connect_args={"timeout": 30.0, "check_same_thread": False})
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
