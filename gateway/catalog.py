@@ -30,16 +30,25 @@ class Layer(StrEnum):
 
 @dataclass(frozen=True)
 class ErrorCode:
-    """A stable finding code with its meaning (what is wrong) and a default fix (hint)."""
+    """A stable finding code with its meaning (what is wrong) and a default fix (hint).
+
+    ``format_hints`` replace the fix for files of one format (``csv``, ``xlsx``, ``xml``) where
+    the general words would mislead (no "Save As CSV" for an XML file).
+    """
 
     code: str
     layer: Layer
     meaning: str
     hint: str
+    format_hints: tuple[tuple[str, str], ...] = ()
 
     @property
     def severity(self) -> Severity:
         return Severity.WARNING if self.code.startswith("W-") else Severity.ERROR
+
+    def hint_for(self, format: str | None) -> str:
+        """The fix as a submitter of a file of ``format`` should read it."""
+        return dict(self.format_hints).get(format or "", self.hint)
 
 
 _F, _R, _FR, _S = Layer.FILE, Layer.RECORD, Layer.FILE_RULES, Layer.SUBMITTER
@@ -47,7 +56,9 @@ _F, _R, _FR, _S = Layer.FILE, Layer.RECORD, Layer.FILE_RULES, Layer.SUBMITTER
 CORE_CODES: tuple[ErrorCode, ...] = (
     # -- file layer ---------------------------------------------------------------------------
     ErrorCode("E-FILE-EMPTY", _F, "The file has no data rows (it is empty or has a header only).",
-              "Add one row per record below the header and upload the file again."),
+              "Add one row per record below the header and upload the file again.",
+              (("xml", "Add the records' elements inside the root element (see the measure's "
+                       "template) and upload the file again."),)),
     ErrorCode("E-FILE-TOO-LARGE", _F, "The file is larger than the gateway accepts.",
               "Split the submission or contact the program; the limit is in the receipt message."),
     ErrorCode("E-FILE-FORMAT", _F, "The file is not CSV, XLSX or XML.",
@@ -59,7 +70,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "The workbook is .xls, .xlsm or .ods, which the gateway does not accept.",
               "Open it in Excel and use Save As > Excel Workbook (.xlsx), then upload that file."),
     ErrorCode("E-FILE-ENCODING", _F, "The file is not valid UTF-8 text.",
-              "In Excel use Save As > CSV UTF-8 (Comma delimited); other tools: export as UTF-8."),
+              "In Excel use Save As > CSV UTF-8 (Comma delimited); other tools: export as UTF-8.",
+              (("xml", "Export the XML again as UTF-8 (the export's encoding setting); the "
+                       "declaration must say encoding=\"UTF-8\" or nothing."),)),
     ErrorCode("E-FILE-MALFORMED", _F,
               "The file cannot be read as its format (broken quoting, a damaged workbook, "
               "XML that is not well formed).",
@@ -71,7 +84,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "The workbook's compressed contents are too large or compress suspiciously well.",
               "Remove unused sheets and formatting, or send the data as CSV."),
     ErrorCode("E-FILE-LIMIT", _F, "The file exceeds a limit on rows, columns or cell length.",
-              "Split the submission into smaller files or shorten the cell named."),
+              "Split the submission into smaller files or shorten the cell named.",
+              (("xml", "Split the submission into smaller files or shorten the element "
+                       "named."),)),
     ErrorCode("E-FILE-NOT-REGULAR", _F,
               "The upload is a link or special file, not a regular file; it was not read.",
               "Upload the file itself, not a link to it."),
@@ -112,17 +127,25 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Remove the retired measure; the message gives the quarter it was retired."),
     # -- record layer -------------------------------------------------------------------------
     ErrorCode("E-RECORD-TYPE", _R, "A value is not of the column's type (a whole number, a "
-              "decimal number or text).", "Enter the value in the form the column asks for."),
+              "decimal number or text).", "Enter the value in the form the column asks for.",
+              (("xml", "Enter the value in the form the element asks for."),)),
     ErrorCode("E-RECORD-CODE", _R, "A coded value is not one of the column's allowed codes.",
               "Use one of the codes listed in the message (upper or lower case)."),
     ErrorCode("E-RECORD-RANGE", _R, "A number is outside the column's allowed range.",
               "Check the value against the source record; the message gives the range."),
     ErrorCode("E-RECORD-REQUIRED", _R, "A value that is required is empty.",
-              "Fill in the cell named."),
+              "Fill in the cell named.", (("xml", "Fill in the element named."),)),
     ErrorCode("E-RECORD-NOT-ALLOWED", _R,
               "A value is given where the column must be empty (for example an exclusion "
               "reason for a patient who is not excluded).",
-              "Clear the cell, or correct the column that decides whether it applies."),
+              "Clear the cell, or correct the column that decides whether it applies.",
+              (("xml", "Remove the element, or correct the one that decides whether it "
+                       "applies."),)),
+    ErrorCode("W-RECORD-SHORT-ROW", _R,
+              "A row has fewer cells than the header; the missing cells at its end were read "
+              "as empty.",
+              "Check the row against the source: a value may have been lost. Export the file "
+              "again so every row has a cell for every column."),
     ErrorCode("E-RECORD-DATE", _R, "A date or date-time is not a real date in an accepted form.",
               "Write dates as YYYY-MM-DD or MM/DD/YYYY and times as 24-hour HH:MM."),
     ErrorCode("E-RECORD-FORMAT", _R, "A value does not have the column's form (digits, length, "
@@ -140,13 +163,15 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Recompute the rate from the numerator and denominator (the message shows both)."),
     ErrorCode("E-RULE-TOTALS", _FR,
               "Strata do not add up to their total row, or a total row is missing.",
-              "Make every stratum's counts add up to the total row of the same component."),
+              "Make every stratum's counts add up to the total row of the same component.",
+              (("xml", "Make the strata's counts add up to the total of the same component."),)),
     ErrorCode("E-RULE-COMPOSITE", _FR,
               "A composite's numerator is larger than one of its parts' numerators, or a part "
               "is missing.",
               "A patient who meets every target meets each one: recheck the composite count."),
     ErrorCode("E-RULE-DUPLICATE", _FR, "Two rows describe the same patient or the same stratum.",
-              "Keep one row for each; the message names both rows."),
+              "Keep one row for each; the message names both rows.",
+              (("xml", "Keep one element for each; the message names where both are."),)),
     ErrorCode("E-RULE-SAMPLE-SIZE", _FR, "The sample breaks the sampling rules of the measure.",
               "Follow the sampling rules in the message, or submit the full population."),
     ErrorCode("E-RULE-PERIOD", _FR,
@@ -161,7 +186,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "Values in one row or across rows contradict each other.",
               "Correct the values named so they agree."),
     ErrorCode("E-RULE-MISSING-MEASURE", _FR, "A measure or row the file must contain is missing.",
-              "Add the missing measure or row named in the message."),
+              "Add the missing measure or row named in the message.",
+              (("xml", "Add the missing <measure> element named in the message (the template "
+                       "has every one)."),)),
     ErrorCode("W-RULE-PLAUSIBILITY", _FR, "A value is allowed but unusual; please check it.",
               "No change is needed if the value is right."),
     # -- submitter layer ----------------------------------------------------------------------

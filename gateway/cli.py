@@ -18,8 +18,10 @@ from gateway.daemon import commands as daemon_commands
 from gateway.receipts.model import Status
 from gateway.submitters import commands as submitter_commands
 
+# Plain help (no Rich panels): Rich help labels every flag ``<bool>``, which reads as noise.
+HELP_STYLE = None
 app = typer.Typer(help="Validating gateway for statewide quality reporting files.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, rich_markup_mode=HELP_STYLE)
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
 daemon_commands.register(app)
@@ -44,7 +46,9 @@ def validate(
     submitter: Annotated[str, typer.Option(help="The submitter id (its inbox folder name).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON receipt.")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON and text receipts "
-                                                  "into this folder.", file_okay=False)] = None,
+                                                  "(and, for a file with problems, its "
+                                                  "annotated copy) into this folder.",
+                                             file_okay=False)] = None,
     option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
                                                    "e.g. hospital_type=CAH.")] = [],  # noqa: B006
     registry: submitter_commands.RegistryOption = None,
@@ -79,8 +83,9 @@ def validate(
                             received_at=received, registry=judged_by, policy=chosen.policy)
     if judged_by is None and receipt.layer is None:
         receipt.findings.add(skipped())
+        receipt.findings.give_hints(plugins.catalog, receipt.file.format)
     if out is not None:
-        write_receipt(receipt, out, plugins.catalog)
+        write_receipt(receipt, out, plugins.catalog, document=file)
     if as_json:
         typer.echo(json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False))
     else:

@@ -7,13 +7,16 @@ into the submitter's own receipt, never into a log line (see ``Finding.loggable`
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.catalog import Severity
+from gateway.catalog import Catalog, Severity
 
 MAX_LISTED_FINDINGS = 1000
+FALLBACK_HINT = ("Correct what the message describes and upload the whole file again; the "
+                 "program's help desk can explain this check.")
 
 
 def column_letter(index: int) -> str:
@@ -45,13 +48,16 @@ class Finding:
         return Severity.WARNING if self.code.startswith("W-") else Severity.ERROR
 
     def as_dict(self) -> dict[str, Any]:
-        """The receipt form: table findings carry row/cell, XML findings xpath/line."""
+        """The receipt form: table findings carry row/cell (and the line of a text file's
+        problem when known), XML findings xpath/line."""
         out: dict[str, Any] = {"code": self.code, "severity": self.severity.value,
                                "message": self.message, "hint": self.hint}
-        if self.xpath is not None or self.line is not None:
+        if self.xpath is not None or (self.line is not None and self.row is None):
             out.update(xpath=self.xpath, line=self.line, column=self.column)
         else:
             out.update(row=self.row, column=self.column, cell=self.cell)
+            if self.line is not None:
+                out["line"] = self.line
         out["value"] = _jsonable(self.value)
         return out
 
@@ -90,6 +96,20 @@ class FindingList:
     def extend(self, findings: Any) -> None:
         for finding in findings:
             self.add(finding)
+
+    def merge(self, other: FindingList) -> None:
+        """Add another list's findings and counts (those it did not list are counted only)."""
+        self.errors += other.errors
+        self.warnings += other.warnings
+        self.by_code.update(other.by_code)
+        self.listed.extend(other.listed[:max(self.cap - len(self.listed), 0)])
+
+    def give_hints(self, catalog: Catalog, format: str | None) -> None:
+        """Every listed finding with a fix: its own, else its code's (as worded for the
+        file's ``format``), else a general one for a code the catalog lacks."""
+        self.listed = [finding if (finding.hint or "").strip() else dataclasses.replace(
+            finding, hint=entry.hint_for(format) if (entry := catalog.get(finding.code))
+            else FALLBACK_HINT) for finding in self.listed]
 
     @property
     def total(self) -> int:

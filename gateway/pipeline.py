@@ -3,7 +3,8 @@
 ``gateway validate`` and the daemon both call ``validate_file``; the daemon adds intake, workers
 and delivery around it. Layers run in the specification's order and the first one that fails
 decides the receipt. Everything runs in one streaming pass: records are typed and checked batch
-by batch while the file rules and result calculators keep their running aggregates.
+by batch while the file rules, result calculators and the submitter layer (with a registry:
+``gateway.submitters.layer``) keep their running aggregates.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import structlog
 
 from gateway.catalog import Layer, Severity
 from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
-from gateway.engine.records import RecordLayer
+from gateway.engine.complete import complete_findings
+from gateway.engine.records import RecordLayer, once_per_place
 from gateway.engine.routing import choose_route
 from gateway.findings import Finding, FindingList
 from gateway.plugin_manager import Plugins, load_plugins
@@ -86,6 +88,8 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
     except FileProblem as problem:
         receipt.findings = FindingList()
         receipt.reject(Layer.FILE.value, *problem.findings)
+        if receipt.file.format is None and problem.format is not None:
+            receipt.file = dataclasses.replace(receipt.file, format=problem.format)
     except Exception as err:  # a gateway or plugin bug: the submitter still gets a receipt
         frame = traceback.extract_tb(err.__traceback__)[-1]
         log.error("pipeline_failed", submission_id=receipt.submission_id,
@@ -96,6 +100,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
             message="The gateway failed while validating this file; the program's staff have "
                     "the details. Your file was kept.",
             hint="No change to your file is needed unless the help desk asks for one."))
+    complete_findings(receipt.findings, plugins.catalog, receipt.file.format, path)
     receipt.timings["total"] = round(time.perf_counter() - started, 4)
     return receipt
 
@@ -166,11 +171,13 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
         raise FileProblem.of("E-ROUTE-UNRECOGNISED", f"No reader is installed for "
                              f"{route.family} files in this format.")
     record_findings, rule_findings = FindingList(), FindingList()
+    reported: set[tuple[object, ...]] = set()  # findings at places every record shares
     for raw in batches:
         typed, bad, findings = layer.check(raw)
         receipt.records += len(raw)
         receipt.records_rejected += int(bad.sum())
-        record_findings.extend(findings)
+        record_findings.extend(raw.notes)
+        record_findings.extend(once_per_place(findings, raw.places, reported))
         if record_findings.errors:
             continue  # the record layer has failed: later layers' work would be discarded
         for rule in rules:
@@ -180,15 +187,17 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
         if submitter_layer is not None:
             submitter_layer.observe(typed)
     if receipt.records == 0:
-        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
-                             hint="Add one row per record below the header.")
+        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows."
+                             if isinstance(document, TableDocument) else
+                             "The file has no records.")
     if record_findings.errors:
         receipt.findings = record_findings
         receipt.layer = Layer.RECORD.value
         return
     for rule in rules:
         rule_findings.extend(rule.finish())
-    receipt.findings = rule_findings
+    record_findings.merge(rule_findings)  # the record layer's warnings (a short row) stay
+    receipt.findings = record_findings
     if rule_findings.errors:
         receipt.layer = Layer.FILE_RULES.value
         return

@@ -28,16 +28,20 @@ def test_wheel_install_validates_like_the_checkout(tmp_path: Path) -> None:
     # dependencies come from the test environment; the project itself only from the wheel
     deps = sysconfig.get_path("purelib")
     example = ODC / "patient" / "valid" / "odc-patient-full.csv"
+    # a registry, so the submitter layer (and the registry's schema in the wheel) runs too
+    (tmp_path / "registry.toml").write_text(
+        'registry_version = "1"\n[[submitter]]\nid = "wheel"\nname = "Wheel Clinic"\n'
+        'kind = "clinic"\nnpi = ["1234567893"]\n', encoding="utf-8")
     run = subprocess.run(
         [python, "-c", "import gateway, sys; sys.argv = ['gateway', 'validate', sys.argv[1], "
-         "'--submitter', 'wheel', '--json']; print(gateway.__file__, file=sys.stderr); "
-         "from gateway.cli import main; main()", str(example)],
+         "'--submitter', 'wheel', '--json', '--received-at', '2015-02-02T10:00:00-06:00']; "
+         "print(gateway.__file__, file=sys.stderr); from gateway.cli import main; main()",
+         str(example)],
         cwd=tmp_path, env={"PYTHONPATH": deps, "PATH": "/usr/bin:/bin"}, capture_output=True,
         text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert str(env_dir) in run.stderr  # the installed copy ran, not the checkout
     receipt = json.loads(run.stdout)
-    # no registry beside the file: the submitter layer says once that it was skipped
-    assert receipt["status"] == "accepted_with_warnings"
-    assert [f["code"] for f in receipt["findings"]] == ["W-SUBMITTER-SKIPPED"]
+    assert receipt["status"] == "accepted", receipt["findings"]
+    assert receipt["obligations"][0]["timing"] == "on_time"
     assert receipt["results"]["components"]["ALL"]["denominator"] > 0

@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
     app.command()(submissions)
     app.command()(replay)
     submitter = typer.Typer(help="Manage submitters (their SFTP folders).",
-                            no_args_is_help=True)
+                            no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     submitter.command("add")(submitter_add)
     app.add_typer(submitter, name="submitter")
     register_ledger_commands(app, _operational, _config)
@@ -115,7 +115,8 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml
             Ledger(settings.ledger).close()
     for path in created:
         typer.echo(f"created {path}")
-    typer.echo(f"next: gateway submitter add ID --config {target}")
+    typer.echo(f"next: gateway submitter add ID --name NAME --kind clinic|hospital|program "
+               f"--config {target}")
 
 
 def submitter_add(
@@ -191,7 +192,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False,
 
 def submissions(
     submission_id: Annotated[str | None, typer.Argument(
-        metavar="[ID]", help="Show this submission in full.")] = None,
+        metavar="ID", help="Show this submission in full.")] = None,
     submitter: Annotated[str | None, typer.Option(help="Only this submitter.")] = None,
     status_: Annotated[Status | None, typer.Option("--status", help="Only this status.")]
         = None,

@@ -30,6 +30,7 @@ import structlog
 
 from gateway.daemon.config import ConfigError
 from gateway.logging_setup import configure_logging, get_logger
+from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.submitters.model import Registry
 from gateway.submitters.windows import SubmitterPolicy
@@ -109,6 +110,7 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
                 receipt = validate(Path(job.path), submitter=job.submitter,
                                    display_name=job.display_name, received_at=job.received_at,
                                    submission_id=job.submission_id, **layer4)
+                annotate(receipt, Path(job.path))  # here, under the worker's limits
             message = pickle.dumps(("ok", receipt), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             conn.send(("memory", "MemoryError"))

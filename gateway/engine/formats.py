@@ -15,7 +15,7 @@ from jsonschema import FormatChecker
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATETIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::00)?")
-_US_DATETIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})")
+_US_DATETIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::00)?")
 _ZIP = re.compile(r"(\d{5})(?:-\d{4})?")
 _QUARTER = re.compile(r"(\d{4})Q([1-4])")
 _NPI = re.compile(r"\d{10}")
@@ -54,7 +54,9 @@ def parse_date(text: str) -> date | None:
 
 
 def parse_datetime(text: str) -> datetime | None:
-    """A 24-hour local date-time ``YYYY-MM-DDTHH:MM`` or ``MM/DD/YYYY HH:MM``; None if invalid."""
+    """A 24-hour local date-time ``YYYY-MM-DDTHH:MM`` or ``MM/DD/YYYY HH:MM``; None if invalid.
+    Either may end in ``:00`` seconds, as a spreadsheet writes a time cell to CSV; other seconds
+    are refused, since the specification records minutes."""
     match = _ISO_DATETIME.fullmatch(text)
     if match:
         year, month, day, hour, minute = match.groups()
@@ -85,6 +87,11 @@ def normalise_zip(text: str) -> str:
     return match.group(1) if match else text
 
 
+def normalise_zip_or_all(text: str) -> str:
+    """A stratum's ZIP code, or ALL in any case (as every coded stratum accepts it)."""
+    return "ALL" if text.upper() == "ALL" else normalise_zip(text)
+
+
 def quarter_bounds(text: str) -> tuple[date, date] | None:
     """First and last day of a quarter written ``2015Q1``."""
     match = _QUARTER.fullmatch(text.upper())
@@ -101,7 +108,7 @@ NORMALISERS = {
     "date": normalise_date,
     "local-date-time": normalise_datetime,
     "zip": normalise_zip,
-    "zip-or-all": normalise_zip,
+    "zip-or-all": normalise_zip_or_all,
     "quarter": str.upper,
 }
 

@@ -15,7 +15,8 @@ Schema annotations a plugin author may use on a property or an ``if``/``then`` b
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -88,6 +89,7 @@ class EngineError:
     path: tuple[Any, ...]
     schema: Any
     order: tuple[int, ...]
+    missing: str | None = None  # the absent property of a ``required`` error
 
 
 def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ...]]:
@@ -115,6 +117,9 @@ _CODE_BY_KEYWORD = {
 _CODE_BY_FORMAT = {"date": "E-RECORD-DATE", "local-date-time": "E-RECORD-DATE",
                    "npi": "E-RECORD-NPI"}
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text"}
+_TYPE_EXAMPLES = {"integer": " such as 12", "number": " such as 12 or 12.5"}
+_REQUIRED_KEYWORDS = frozenset({"required", "dependentRequired"})
+_LISTED_CODES = 30  # a hint lists the allowed codes when there are at most this many
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,8 @@ class RecordLayer:
             if not errors:
                 continue
             bad[i] = True
-            findings.extend(self._described(error, batch, i, instance) for error in errors)
+            findings.extend(one_per_cell(
+                self._described(error, batch, i, instance, error.missing) for error in errors))
         # every layout column is present for the rules, optional ones left out as all-empty
         keep = ~bad
         kept = keep if bad.any() else None
@@ -265,8 +271,10 @@ class RecordLayer:
         lines = batch.lines if batch.lines is None or kept is None else batch.lines[keep]
         xpaths = batch.xpaths if batch.xpaths is None or kept is None else [
             x for x, k in zip(batch.xpaths, keep.tolist(), strict=True) if k]
+        elements = batch.elements if kept is None else {
+            c: (name, at[keep]) for c, (name, at) in batch.elements.items()}
         typed_batch = RecordBatch(frame=typed, rows=rows, xpaths=xpaths, lines=lines,
-                                  cells=batch.cells)
+                                  cells=batch.cells, places=batch.places, elements=elements)
         return typed_batch, bad, findings
 
     def reference_check(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:
@@ -286,7 +294,10 @@ class RecordLayer:
             errors = self.reference_errors(instance)
             if errors:
                 bad[i] = True
-                findings.extend(self.describe(e, batch, i, instance) for e in errors)
+                columns = _missing_in_order(errors, instance)
+                findings.extend(one_per_cell(
+                    self.describe(e, batch, i, instance, c)
+                    for e, c in zip(errors, columns, strict=True)))
         return bad, findings
 
     def engine_errors(self, instance: dict[str, Any]) -> list[EngineError]:
@@ -304,17 +315,19 @@ class RecordLayer:
             node, order, keyword, validator_value = located
             errors.append(EngineError(
                 validator=keyword, validator_value=validator_value,
-                path=tuple(error.instance_path), schema=node, order=order))
+                path=tuple(error.instance_path), schema=node, order=order,
+                missing=getattr(error.kind, "property", None)
+                if keyword in _REQUIRED_KEYWORDS else None))
         errors.sort(key=lambda e: e.order)
         return errors
 
     def _described(self, error: EngineError, batch: RecordBatch, i: int,
-                   instance: dict[str, Any]) -> Finding:
+                   instance: dict[str, Any], missing: str | None) -> Finding:
         """``describe``, remembering the wording of errors located at a cell: a bad file
         repeats the same few mistakes, and the wording depends only on the failing subschema,
         the column and its value."""
         if not error.path:
-            return self.describe(error, batch, i, instance)
+            return self.describe(error, batch, i, instance, missing)
         column = str(error.path[0])
         value = instance.get(column)
         key = (id(error.schema), error.validator, column, type(value), value)
@@ -334,10 +347,12 @@ class RecordLayer:
         return list(self.validator.iter_errors(instance))
 
     def describe(self, error: SchemaError, batch: RecordBatch, i: int,
-                 instance: dict[str, Any]) -> Finding:
-        """Turn one schema error into a finding a data abstractor can act on."""
+                 instance: dict[str, Any], missing: str | None = None) -> Finding:
+        """Turn one schema error into a finding a data abstractor can act on. ``missing`` is
+        the absent column a ``required`` error is about (one error per absent column)."""
         keyword = str(error.validator)
-        column = str(error.path[0]) if error.path else self._column_of(error, instance)
+        column = str(error.path[0]) if error.path else (
+            missing or self._column_of(error, instance))
         spec = self.columns.get(column) if column else None
         annotations = {**(spec.schema if spec else {}), **_annotations(error)}
         # x-conceal: a value that must not travel even to its submitter (an SSN)
@@ -349,22 +364,72 @@ class RecordLayer:
             spec.schema.get("x-message") if spec and keyword != "required" else None)
         message = (template.format(column=column, value=value) if template
                    else _message(keyword, error, column or "the record", value, spec))
-        return batch.finding(i, code, message, column=column, value=value,
-                             hint=annotations.get("x-hint"))
+        hint = annotations.get("x-hint") or _hint(keyword, error, column or "the record", spec)
+        return batch.finding(i, code, message, column=column, value=value, hint=hint)
 
     @staticmethod
     def _column_of(error: SchemaError, instance: dict[str, Any]) -> str | None:
-        if error.validator == "required":
-            missing = [p for p in error.validator_value if p not in instance]
-            return missing[0] if missing else None
-        if error.validator == "dependentRequired":
-            missing = [need for trigger, needs in error.validator_value.items()
-                       if trigger in instance for need in needs if need not in instance]
+        if str(error.validator) in _REQUIRED_KEYWORDS:
+            missing = _missing(error, instance)
             return missing[0] if missing else None
         if error.validator == "not" and isinstance(error.validator_value, dict):
             required = error.validator_value.get("required") or []
             return required[0] if required else None
         return error.schema.get("x-column") if isinstance(error.schema, dict) else None
+
+
+def _missing(error: SchemaError, instance: dict[str, Any]) -> list[str]:
+    """The absent columns a ``required``-like error is about, in the schema's order."""
+    if error.validator == "required":
+        return [p for p in error.validator_value if p not in instance]
+    if error.validator == "dependentRequired":
+        return [need for trigger, needs in error.validator_value.items()
+                if trigger in instance for need in needs if need not in instance]
+    return []
+
+
+def _missing_in_order(errors: Sequence[SchemaError], instance: dict[str, Any]
+                      ) -> list[str | None]:
+    """The reference validator yields one ``required`` error per absent column, in the
+    keyword's order, without naming it: the k-th error of a keyword is its k-th absent column."""
+    seen: Counter[tuple[Any, ...]] = Counter()
+    out: list[str | None] = []
+    for error in errors:
+        if str(error.validator) not in _REQUIRED_KEYWORDS:
+            out.append(None)
+            continue
+        key = (str(error.validator), id(error.schema))
+        absent = _missing(error, instance)
+        out.append(absent[seen[key]] if seen[key] < len(absent) else None)
+        seen[key] += 1
+    return out
+
+
+def once_per_place(findings: Iterable[Finding], places: Mapping[str, tuple[str, int]],
+                   reported: set[tuple[Any, ...]]) -> Iterator[Finding]:
+    """Findings at a place every record shares (an XML header element) once per file;
+    ``reported`` remembers them across batches (a few per header column at most)."""
+    for finding in findings:
+        if finding.column in places and finding.row is None:
+            key = (finding.code, finding.column, finding.message)
+            if key in reported:
+                continue
+            reported.add(key)
+        yield finding
+
+
+def one_per_cell(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per (column, code) of a record: two schema keywords failing on the same
+    cell for the same reason (a column required twice over) are one problem to fix."""
+    out: list[Finding] = []
+    seen: set[tuple[Any, ...]] = set()
+    for finding in findings:
+        key = (finding.code, finding.column) if finding.column else (
+            finding.code, finding.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out
 
 
 def _annotations(error: SchemaError) -> dict[str, Any]:
@@ -416,3 +481,35 @@ def _message(keyword: str, error: SchemaError, column: str, value: Any,
                 f"{shown} is not.")
     description = spec.schema.get("description", "") if spec else ""
     return f"{column} {shown} does not have the required form. {description}".strip()
+
+
+def _hint(keyword: str, error: SchemaError, column: str, spec: Column | None) -> str | None:
+    """How to fix one schema error, as specific as the schema allows (the allowed codes, the
+    range); None leaves the catalog's fix for the code."""
+    schema = spec.schema if spec else {}
+    if keyword in ("required", "dependentRequired"):
+        return f"Fill in {column}; it may not be left empty."
+    if keyword == "not":
+        return f"Leave {column} empty, or correct the value that makes it not apply."
+    if keyword == "type":
+        kind = str(error.validator_value)
+        return f"Enter {column} as {_TYPE_WORDS.get(kind, kind)}{_TYPE_EXAMPLES.get(kind, '')}."
+    if keyword in ("enum", "const"):
+        allowed = spec.codes if spec and spec.codes else (
+            error.validator_value if keyword == "enum" else [error.validator_value])
+        if len(allowed) <= _LISTED_CODES:
+            return (f"Enter one of: {', '.join(str(a) for a in allowed)} "
+                    "(upper or lower case).")
+        return f"Enter one of the {len(allowed)} codes the specification lists for {column}."
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None:
+            return f"Enter a value from {low} to {high}; check it against the source record."
+        return "Check the value against the source record; the message gives the limit."
+    if keyword in ("maxLength", "minLength"):
+        return (f"Enter {column} with {schema.get('minLength', 0)} to "
+                f"{schema.get('maxLength', 'any number of')} characters.")
+    description = schema.get("description")
+    if keyword in ("pattern", "format") and description:
+        return f"Correct {column}: {description}"
+    return None

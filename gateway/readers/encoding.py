@@ -49,9 +49,10 @@ class Utf8Scan:
         self._lines += block.count(b"\n")
 
 
-def check_utf8(path: Path, scan: Utf8Scan | None = None) -> None:
+def check_utf8(path: Path, scan: Utf8Scan | None = None, format: str = "csv") -> None:
     """Raise ``E-FILE-ENCODING`` with the byte offset and line of the first invalid byte;
-    ``scan`` is the result of the pass that hashed the file (otherwise the file is read)."""
+    ``scan`` is the result of the pass that hashed the file (otherwise the file is read);
+    ``format`` (as sniffed) chooses the advice."""
     if scan is None:
         scan = Utf8Scan()
         with path.open("rb") as handle:
@@ -59,16 +60,19 @@ def check_utf8(path: Path, scan: Utf8Scan | None = None) -> None:
                 scan.feed(block)
         scan.feed(b"", final=True)
     if scan.error is not None:
-        _raise_encoding(path, *scan.error)
+        raise _encoding_problem(path, *scan.error, format)
 
 
-def _raise_encoding(path: Path, offset: int, line: int) -> None:
+def _encoding_problem(path: Path, offset: int, line: int, format: str) -> FileProblem:
+    message = f"The file is not valid UTF-8: byte {offset:,} (line {line}) is not UTF-8."
+    hint = "Export the file again as UTF-8 text."
     if _looks_like_cp1252(path):
-        message = (f"The file is not valid UTF-8: byte {offset:,} (line {line}) is not UTF-8. "
-                   "It looks like Windows-1252; save as CSV UTF-8.")
-        hint = ("In Excel choose File > Save As > CSV UTF-8 (Comma delimited) (*.csv), "
-                "then upload the new file.")
-    else:
-        message = f"The file is not valid UTF-8: byte {offset:,} (line {line}) is not UTF-8."
-        hint = "Export the file again as UTF-8 text."
-    raise FileProblem.of("E-FILE-ENCODING", message, hint=hint, line=line)
+        if format == "xml":
+            message += " It looks like Windows-1252; export the XML as UTF-8."
+            hint = ("Export the XML again with the encoding set to UTF-8, then upload the new "
+                    "file.")
+        else:
+            message += " It looks like Windows-1252; save as CSV UTF-8."
+            hint = ("In Excel choose File > Save As > CSV UTF-8 (Comma delimited) (*.csv), "
+                    "then upload the new file.")
+    return FileProblem.of("E-FILE-ENCODING", message, hint=hint, line=line)

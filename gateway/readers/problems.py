@@ -14,6 +14,7 @@ class FileProblem(Exception):
     def __init__(self, *findings: Finding) -> None:
         super().__init__(", ".join(f.code for f in findings))
         self.findings = findings
+        self.format: str | None = None  # the sniffed format, when known (the receipt says it)
 
     @classmethod
     def of(cls, code: str, message: str, **where: object) -> FileProblem:

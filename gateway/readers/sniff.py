@@ -73,10 +73,12 @@ def sniff(path: Path, head: bytes, display_name: str) -> str:
         found = CSV
     expected = _SUFFIX_FORMAT.get(suffix)
     if expected and expected != found and not (expected == CSV and suffix == ".txt"):
-        raise FileProblem.of(
+        problem = FileProblem.of(
             "E-FILE-FORMAT-MISMATCH",
             f"The file is named {suffix} but its content is {_FORMAT_WORDS[found]}, "
             f"not {_FORMAT_WORDS[expected]}.",
             hint=f"Save it as {_FORMAT_WORDS[expected]}, or rename it to end in "
                  f".{found}.")
+        problem.format = found  # the content's format, as recognised
+        raise problem
     return found

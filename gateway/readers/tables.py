@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import re
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from itertools import islice
@@ -24,7 +23,7 @@ import pyarrow.csv as pacsv
 
 from gateway.contract import Document, FileSample, RecordBatch
 from gateway.engine.columnwise import as_text, bools, filled
-from gateway.findings import column_letter
+from gateway.findings import Finding, column_letter
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -110,12 +109,12 @@ class TableDocument(Document):
 class CsvDocument(TableDocument):
     """A CSV file, read by Arrow's streaming CSV reader in ~1 MiB blocks.
 
-    Arrow and the pandas C tokenizer (the reader before it) agree on every well-formed file:
-    quoted newlines, doubled quotes, blank lines kept as records (so later rows keep their
-    numbers), CR/LF/CRLF line ends, a UTF-8 BOM. Where Arrow refuses a record (a row with too
-    few or too many cells, an unclosed quote) the rest of the file is read by the pandas C
-    engine from that record on, so such files get exactly the findings they always got: short
-    rows padded, an overlong row or unclosed quote reported with its line.
+    Arrow and Python's ``csv`` module agree on every well-formed file: quoted newlines, doubled
+    quotes, blank lines kept as records (so later rows keep their numbers), CR/LF/CRLF line
+    ends, a UTF-8 BOM. Where Arrow refuses a record (a row with too few or too many cells, an
+    unclosed quote) the rest of the file is read row by row from that record on: short rows
+    padded and reported as a warning, an overlong row or unclosed quote reported with its row
+    and line.
     """
 
     format = CSV
@@ -136,8 +135,8 @@ class CsvDocument(TableDocument):
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
         handed = 0  # records (blank ones included) already turned into batches
         for table in self._arrow_tables(batch_size):
-            if table is None:  # Arrow refused a record: pandas reads on from there
-                yield from self._pandas_batches(batch_size, skip=handed)
+            if table is None:  # Arrow refused a record: Python's csv reads on from there
+                yield from self._row_by_row(batch_size, skip=handed)
                 return
             first = handed + 2
             handed += table.num_rows
@@ -189,33 +188,69 @@ class CsvDocument(TableDocument):
         if count:
             yield pa.Table.from_batches(pending)
 
-    def _pandas_batches(self, batch_size: int, skip: int) -> Iterator[RecordBatch]:
-        """The pandas C engine from record ``skip`` on (records before it are parsed again
-        and dropped): its padding of short rows and its line numbers in errors are kept."""
-        reader = pd.read_csv(
-            self.path, dtype=object, header=0, names=self._names(), encoding="utf-8-sig",
-            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            chunksize=batch_size, engine="c", quoting=csv.QUOTE_MINIMAL)
-        next_row = 2
-        try:
-            for chunk in reader:
-                first = next_row
-                next_row += len(chunk)
-                self._check_rows(next_row - 2)
-                if next_row - 2 <= skip:
-                    continue
-                chunk = chunk.iloc[max(0, skip - (first - 2)):]
-                first = max(first, skip + 2)
-                batch = self._batch({name: as_text([str(v) for v in chunk[name].tolist()])
-                                     for name in self.columns}, first)
-                if batch is not None:
-                    yield batch
-        except pd.errors.ParserError as err:
-            raise FileProblem.of("E-FILE-MALFORMED", _csv_error_text(err),
-                                 hint="Check that every row has as many cells as the header and "
-                                      "that quotes are paired; export the file again.") from None
-        finally:
-            reader.close()
+    def _row_by_row(self, batch_size: int, skip: int) -> Iterator[RecordBatch]:
+        """Python's ``csv`` reader from record ``skip`` on (records before it are parsed again
+        and dropped), for files Arrow refused: each record's cell count is known, so a row with
+        more cells than the header (the first data row too) is ``E-FILE-MALFORMED`` with its
+        row and line, and a shorter row is padded with empty cells and said
+        (``W-RECORD-SHORT-ROW``). A blank line is a blank row, as in the Arrow path."""
+        width = self._width
+        with self.path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, strict=True)
+            row = 1
+            pending: list[list[str]] = []
+            notes: list[Finding] = []
+            try:
+                next(reader, None)  # the header
+                start = reader.line_num + 1  # the line the next record begins on
+                for record in reader:
+                    row += 1
+                    line, start = start, reader.line_num + 1
+                    self._check_rows(row - 1)
+                    if row - 2 < skip:
+                        continue
+                    if len(record) > width:
+                        raise FileProblem.of(
+                            "E-FILE-MALFORMED", f"Line {line} (row {row}) has "
+                            f"{len(record)} cells but the header has {width}; the CSV cannot "
+                            "be read reliably.", row=row, line=line,
+                            cell=f"{column_letter(width)}{row}",
+                            hint="Delete the extra cells (or quote a value that holds a "
+                                 "comma) so every row has as many cells as the header.")
+                    if 0 < len(record) < width:
+                        notes.append(self._short_row(row, len(record), width))
+                        record = record + [""] * (width - len(record))
+                    pending.append(record or [""] * width)
+                    if len(pending) == batch_size:
+                        yield from self._rows_batch(pending, row - len(pending) + 1, notes)
+                        pending, notes = [], []
+            except csv.Error:  # in the record after ``row``, which began on line ``start``
+                raise FileProblem.of(
+                    "E-FILE-MALFORMED", f"Line {start} (row {row + 1}): a quoted cell is not "
+                    "closed, or a '\"' stands inside a cell that is not quoted.",
+                    row=row + 1, line=start,
+                    hint="Check that quotes are paired; export the file again.") from None
+        if pending:
+            yield from self._rows_batch(pending, row - len(pending) + 1, notes)
+
+    def _short_row(self, row: int, cells: int, width: int) -> Finding:
+        names = self._names()[cells:width]
+        shown = [n for n in names if not n.startswith("\0")]
+        first = column_letter(cells)
+        return Finding(
+            code="W-RECORD-SHORT-ROW", row=row, column=shown[0] if shown else None,
+            cell=f"{first}{row}",
+            message=f"Row {row} has {cells} cells but the header has {width}; the cells from "
+                    f"{first} on ({', '.join(shown) or 'unnamed'}) were read as empty.")
+
+    def _rows_batch(self, records: list[list[str]], first: int, notes: list[Finding]
+                    ) -> Iterator[RecordBatch]:
+        columns = list(zip(*records, strict=True))
+        batch = self._batch({name: as_text(list(columns[j]))
+                             for j, name in enumerate(self.columns)}, first)
+        if batch is not None:  # None: blank rows only (a short row of spaces is blank too)
+            batch.notes = notes
+            yield batch
 
 
 def _stripped(text: pa.Array) -> pa.Array:
@@ -234,19 +269,6 @@ def _stripped(text: pa.Array) -> pa.Array:
 def _text_series(text: pa.Array) -> pd.Series:
     """An Arrow string array as a pandas string column, without copying the texts."""
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text.cast(pa.large_string())])))
-
-
-def _csv_error_text(err: Exception) -> str:
-    """pandas' tokenizer messages hold line numbers and counts only; keep those, in our words."""
-    text = str(err)
-    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if match:
-        expected, line, saw = match.groups()
-        return (f"Line {line} has {saw} cells but the header has {expected}; the CSV cannot be "
-                "read reliably.")
-    if "EOF inside string" in text:
-        return "A quoted cell is never closed: a '\"' is missing somewhere in the file."
-    return "The CSV cannot be read: its quoting or separators are inconsistent."
 
 
 def _cell_text(value: object) -> str:

@@ -82,10 +82,14 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
         raise FileProblem.of("E-FILE-EMPTY", "The file is empty (0 bytes).",
                              hint="Upload the file again; the transfer may have failed.")
     found = sniff(path, facts.head, display_name)
-    if found == XLSX:
-        check_workbook_archive(path, facts.bytes, limits)
-        return XlsxDocument(path, limits)
-    check_utf8(path, facts.utf8)
-    if found == CSV:
-        return CsvDocument(path, limits)
-    return XmlDocument(path, limits)
+    try:
+        if found == XLSX:
+            check_workbook_archive(path, facts.bytes, limits)
+            return XlsxDocument(path, limits)
+        check_utf8(path, facts.utf8, found)
+        if found == CSV:
+            return CsvDocument(path, limits)
+        return XmlDocument(path, limits)
+    except FileProblem as problem:  # the format was recognised: the receipt says which
+        problem.format = problem.format or found
+        raise

@@ -6,11 +6,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
 from gateway.contract import Route
 from gateway.findings import Finding, FindingList
+
+if TYPE_CHECKING:
+    from gateway.receipts.annotated import Annotation
 
 RECEIPT_VERSION = "1"
 
@@ -68,6 +71,8 @@ class Receipt:
     # registry entry that judged it (kept in the ledger, not written into the receipt)
     obligations: list[dict[str, Any]] = field(default_factory=list)
     registry_entry: dict[str, Any] | None = None
+    # the annotated copy of the upload, made where the upload was read (a worker); not JSON
+    annotation: Annotation | None = field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> Status:

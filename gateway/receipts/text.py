@@ -28,16 +28,67 @@ _LAYER_WORDS = {
 }
 
 
+_MAX_RANGES = 20  # row ranges shown for one grouped finding before "and N more"
+
+
 def _place(finding: Finding) -> str:
-    if finding.xpath or finding.line:
+    if finding.xpath or (finding.line and finding.row is None):
         return f"line {finding.line}, {finding.xpath}" if finding.xpath else f"line {finding.line}"
+    line = f" (line {finding.line})" if finding.line else ""
     if finding.cell:
-        return f"row {finding.row}, cell {finding.cell} ({finding.column})"
+        column = f" ({finding.column})" if finding.column else ""
+        return f"row {finding.row}, cell {finding.cell}{column}{line}"
     if finding.row is not None:
-        return f"row {finding.row}" + (f", column {finding.column}" if finding.column else "")
+        return f"row {finding.row}" + (f", column {finding.column}" if finding.column else "") \
+            + line
     if finding.column:
         return f"column {finding.column}"
     return "whole file"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 error``, ``2 errors``, ``1,000 rows``."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def number_ranges(numbers: list[int], limit: int = _MAX_RANGES) -> str:
+    """``2-81, 90, 95-96``: sorted numbers as ranges, the first ``limit`` ranges shown."""
+    ranges: list[tuple[int, int]] = []
+    for n in sorted(set(numbers)):
+        if ranges and n == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], n)
+        else:
+            ranges.append((n, n))
+    shown = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in ranges[:limit])
+    rest = sum(b - a + 1 for a, b in ranges[limit:])
+    return shown + (f" and {rest:,} more" if rest else "")
+
+
+def _group_place(group: list[Finding]) -> str:
+    """Where a group of findings that differ only in their row (or XML line) are."""
+    first = group[0]
+    if len(group) == 1:
+        return _place(first)
+    if first.xpath or (first.line and first.row is None):
+        return f"lines {number_ranges([f.line for f in group if f.line is not None])}"
+    rows = sorted({f.row for f in group if f.row is not None})
+    column = f", column {first.column}" if first.column else ""
+    letter = "".join(ch for ch in (first.cell or "") if ch.isalpha())
+    if letter and rows and rows[-1] - rows[0] == len(rows) - 1:
+        column += f" (cells {letter}{rows[0]}-{letter}{rows[-1]})"
+    elif letter:
+        column += f" (column {letter})"
+    return f"rows {number_ranges(rows)}{column}"
+
+
+def _groups(findings: list[Finding]) -> list[list[Finding]]:
+    """Findings that say the same thing about the same column, in order of first appearance."""
+    grouped: dict[tuple[Any, ...], list[Finding]] = {}
+    for finding in findings:
+        key = (finding.column, finding.message, finding.hint, repr(finding.value),
+               finding.xpath if finding.row is None and finding.line is None else None)
+        grouped.setdefault(key, []).append(finding)
+    return list(grouped.values())
 
 
 def _format_number(value: Any) -> str:
@@ -64,13 +115,17 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
         r = receipt.route
         out.append(f"Measure:    {r.measure} ({r.family}), {r.level} level, "
                    f"reporting year {r.reporting_year}")
+    for owed in receipt.obligations:  # what the file answers, and against which deadline
+        subject = f" ({owed['subject']})" if owed.get("subject") else ""
+        out.append(f"Obligation: {owed['measure']} {owed['period']}{subject}, due "
+                   f"{owed['due']} (received {str(owed['timing']).replace('_', ' ')})")
     if receipt.replaces:
         out.append(f"Replaces:   receipt of submission {receipt.replaces}")
     counts = data["counts"]
-    out.append(f"Records:    {_format_number(counts['records'])} read, "
-               f"{_format_number(counts['records_rejected'])} with errors; "
-               f"{_format_number(counts['errors'])} errors, "
-               f"{_format_number(counts['warnings'])} warnings")
+    rejected = (f", {counts['records_rejected']:,} with errors"
+                if counts["records_rejected"] else "")
+    out.append(f"Records:    {plural(counts['records'], 'record')} read{rejected}; "
+               f"{plural(counts['errors'], 'error')}, {plural(counts['warnings'], 'warning')}")
     out.append("")
     if receipt.findings.listed:
         out += _render_findings(receipt, catalog or Catalog())
@@ -80,27 +135,30 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
 
 
 def _render_findings(receipt: Receipt, catalog: Catalog) -> list[str]:
-    grouped: dict[str, list[Finding]] = defaultdict(list)
+    """Findings by code (meaning and general fix once), then each distinct problem once with
+    every row it occurs on; the JSON receipt keeps each finding on its own."""
+    by_code: dict[str, list[Finding]] = defaultdict(list)
     for finding in receipt.findings.listed:
-        grouped[finding.code].append(finding)
+        by_code[finding.code].append(finding)
     out = ["PROBLEMS FOUND" if receipt.findings.errors else "WARNINGS", ""]
     if receipt.findings.truncated:
         out += [f"The first {len(receipt.findings.listed):,} of "
                 f"{receipt.findings.total:,} findings are listed.", ""]
-    for code, findings in grouped.items():
+    for code, findings in by_code.items():
         total = receipt.findings.by_code[code]
         kind = "warning" if code.startswith("W-") else "error"
-        out.append(f"{code} ({total:,} {kind}{'s' if total != 1 else ''})")
+        out.append(f"{code} ({plural(total, kind)})")
         entry = catalog.get(code)
         if entry:
             out.append(f"  What it means: {entry.meaning}")
-        hint = entry.hint if entry else findings[0].hint
+        hint = entry.hint_for(receipt.file.format) if entry else findings[0].hint
         if hint:
             out.append(f"  How to fix:    {hint}")
-        for finding in findings:
-            out.append(f"  - {_place(finding)}: {finding.message}")
-            if finding.hint and finding.hint != hint:
-                out.append(f"      fix: {finding.hint}")
+        for group in _groups(findings):
+            first = group[0]
+            out.append(f"  - {_group_place(group)}: {first.message}")
+            if first.hint and first.hint != hint:
+                out.append(f"      fix: {first.hint}")
         out.append("")
     return out
 

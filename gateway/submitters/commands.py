@@ -77,7 +77,7 @@ def registry_for(chosen: Setting) -> Registry | None:
 def register(app: typer.Typer) -> None:
     """Add ``registry check``, ``compliance`` and ``calendar`` to ``app``."""
     group = typer.Typer(help="Check the submitter registry (registry.toml).",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     group.command("check")(registry_check)
     app.add_typer(group, name="registry")
     app.command()(compliance)
@@ -107,7 +107,10 @@ def registry_check(
     kinds = {kind: sum(1 for s in registry if s.kind == kind)
              for kind in ("clinic", "hospital", "program")}
     inactive = sum(1 for s in registry if not s.active)
-    detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n) or "no submitters"
+    if not len(registry):
+        typer.echo(f"{path}: OK, 0 submitters (no folder may submit yet)")
+        return
+    detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
     typer.echo(f"{path}: OK, {len(registry)} submitters ({detail}"
                f"{f'; {inactive} inactive' if inactive else ''})")
 
@@ -157,7 +160,8 @@ def compliance(
     year: Annotated[int, typer.Option(help="The reporting year.")],
     submitter: SubmitterOption = None,
     csv_file: Annotated[Path | None, typer.Option(
-        "--csv", dir_okay=False, help="Also write the lines as CSV to this file.")] = None,
+        "--csv", dir_okay=False, help="Also write the lines as CSV to this file ('-': print "
+                                      "the CSV instead of the table).")] = None,
     as_of: Annotated[str | None, typer.Option(
         help="Judge missing/not due on this day (YYYY-MM-DD; default today).")] = None,
     registry: RegistryOption = None,
@@ -171,9 +175,10 @@ def compliance(
         chosen = setting(registry, config)
         day = _day(as_of, today(chosen.policy.timezone))
         lines = _lines(chosen, _required_registry(chosen), [year], submitter, day)
-        if csv_file is not None:
+        if csv_file is not None and str(csv_file) != "-":
             csv_file.write_text(render_csv(lines), encoding="utf-8", newline="")
-    typer.echo(render_terminal(lines), nl=False)
+    printed = render_csv(lines) if str(csv_file) == "-" else render_terminal(lines)
+    typer.echo(printed, nl=False)
 
 
 def calendar(

@@ -18,6 +18,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from gateway.contract import RecordBatch, Route
 from gateway.findings import Finding
 from gateway.submitters.model import Obligation, ObligationReader, Submitter
@@ -76,17 +78,21 @@ class SubmitterLayer:
 
     def _observe_facility(self, batch: RecordBatch, column: str, allowed: set[str]) -> None:
         values = batch.frame[column].astype("string")
-        outside = (~values.isin(allowed) & values.notna()).to_numpy()
-        if not outside.any():
+        where = np.flatnonzero((~values.isin(allowed) & values.notna()).to_numpy())
+        if not len(where):
             return
-        for i in outside.nonzero()[0]:
-            key = (column, str(values.iloc[int(i)]))
+        foreign = values.iloc[where]
+        counts = foreign.value_counts()
+        first = ~foreign.duplicated().to_numpy()  # one look per distinct id, not per row
+        for i, value in zip(where[first], foreign.to_numpy()[first], strict=True):
+            key = (column, str(value))
             seen = self.foreign.get(key)
             if seen is not None:
-                seen[1] += 1
+                seen[1] += int(counts[value])
             elif len(self.foreign) < MAX_FOREIGN_IDS:
                 self.foreign[key] = [batch.finding(int(i), "E-SUBMITTER-FACILITY", "",
-                                                   column=column, value=key[1]), 1]
+                                                   column=column, value=key[1]),
+                                     int(counts[value])]
 
     # -- once the file rules have passed --------------------------------------------------------
 
@@ -148,20 +154,26 @@ class SubmitterLayer:
         return [dataclasses.replace(sample, message=message)]
 
     def _window(self) -> list[Finding]:
+        """One finding per deadline missed (or window not yet open), however many obligations
+        share it: a form listing 500 prescribers is one late file, not 500."""
         day = program_day(self.received_at, self.policy.timezone)
-        out = []
+        late: dict[str, list[Obligation]] = {}
+        early: dict[str, list[Obligation]] = {}
         for obligation in self.obligations():
             when = timing(obligation, day)
             if when is Timing.LATE:
-                code = "E-SUBMITTER-LATE" if self.policy.late == LATE_REJECT \
-                    else "W-SUBMITTER-LATE"
-                out.append(Finding(code, f"Received {day.isoformat()}, after the deadline of "
-                                   f"{obligation.label} ({obligation.due.isoformat()})."))
+                late.setdefault(obligation.due.isoformat(), []).append(obligation)
             elif when is Timing.EARLY and obligation.opens is not None:
-                out.append(Finding("W-SUBMITTER-EARLY", f"Received {day.isoformat()}, before "
-                                   f"the window for {obligation.label} opens on "
-                                   f"{obligation.opens.isoformat()}."))
-        return out
+                early.setdefault(obligation.opens.isoformat(), []).append(obligation)
+        code = "E-SUBMITTER-LATE" if self.policy.late == LATE_REJECT else "W-SUBMITTER-LATE"
+        received = day.isoformat()
+        return [
+            *(Finding(code, f"Received {received}, after the deadline of {_what(owed)} "
+                            f"({due}).") for due, owed in late.items()),
+            *(Finding("W-SUBMITTER-EARLY", f"Received {received}, before the window for "
+                                           f"{_what(owed)} opens on {opens}.")
+              for opens, owed in early.items()),
+        ]
 
     def answered(self) -> list[dict[str, Any]]:
         """The obligations the file answers, as the receipt and the ledger record them, with
@@ -169,3 +181,12 @@ class SubmitterLayer:
         day = program_day(self.received_at, self.policy.timezone)
         return [{**o.as_dict(), "level": self.route.level, "timing": timing(o, day).value}
                 for o in self.obligations()]
+
+
+def _what(obligations: list[Obligation]) -> str:
+    """``ODC 2015``, or ``3 obligations (self-assessment 2022 (...), ...)`` for several."""
+    if len(obligations) == 1:
+        return obligations[0].label
+    shown = ", ".join(o.label for o in obligations[:3])
+    more = ", ..." if len(obligations) > 3 else ""
+    return f"{len(obligations)} obligations ({shown}{more})"

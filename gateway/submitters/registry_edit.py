@@ -79,3 +79,4 @@ def check_entry(path: Path, fields: dict[str, Any]) -> None:
     """Raise ``RegistryError`` when ``fields`` would not be taken into the registry at
     ``path``; the file is not touched."""
     parse_registry((_current(path) + entry_text(fields)).encode("utf-8"), str(path))
+

@@ -234,10 +234,10 @@ def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, 
         if not isinstance(ident, str):
             continue  # the schema's problem
         if ident in seen_ids:
-            problems.append((lines.entry(index), f"duplicate id {ident!r}: it is already used "
-                             f"by the entry on line {seen_ids[ident]}"))
+            problems.append((lines.key(index, "id"), f"duplicate id {ident!r}: it is already "
+                             f"used on line {seen_ids[ident]}"))
         else:
-            seen_ids[ident] = lines.entry(index)
+            seen_ids[ident] = lines.key(index, "id")
         for key in ("npi", "ccn"):
             values = raw.get(key, ())
             for value in values if isinstance(values, list) else ():

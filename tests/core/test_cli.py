@@ -44,8 +44,9 @@ def test_json_receipt_conforms_to_the_receipt_schema(tmp_path: Path) -> None:
     finding = receipt["findings"][0]
     assert (finding["row"], finding["cell"], finding["column"]) == (31, "M31", "numerator")
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert len(written) == 2 and written[0].endswith(".receipt.json")
-    assert json.loads((tmp_path / written[0]).read_text()) == receipt
+    assert [w.rsplit(".csv.", 1)[1] for w in written] == [
+        "annotated.xlsx", "receipt.json", "receipt.txt"]
+    assert json.loads((tmp_path / written[1]).read_text()) == receipt
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:

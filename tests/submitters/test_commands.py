@@ -117,6 +117,15 @@ def test_received_at_previews_the_window_and_the_config_switch_rejects(tmp_path:
         ("submitter", ["E-SUBMITTER-LATE"])
 
 
+def test_the_text_receipt_names_the_obligation_and_the_timing(tmp_path: Path) -> None:
+    path = write_registry(tmp_path)
+    code, out, _ = gateway("validate", str(files.ODC), "--submitter", "demo-clinic",
+                           "--registry", str(path), "--received-at", "2014-12-31T09:00:00-06:00")
+    assert code == 0
+    assert "Obligation: ODC 2015, due 2015-02-15 (received early)" in out
+    assert "W-SUBMITTER-EARLY" in out
+
+
 def test_received_at_must_be_a_time() -> None:
     code, _, err = gateway("validate", str(files.ODC), "--submitter", "x", "--received-at",
                            "yesterday")
@@ -125,13 +134,15 @@ def test_received_at_must_be_a_time() -> None:
 
 def test_submitter_add_writes_the_entry_and_the_folders(tmp_path: Path) -> None:
     assert gateway("init", ".")[0] == 0
+    comments = "# the operator's notes\n" + 'registry_version = "1"\n'
+    (tmp_path / "registry.toml").write_text(comments, encoding="utf-8")
     code, out, _ = gateway("submitter", "add", "lake-cah", "--name", "Lakeside CAH",
                            "--kind", "hospital", "--ccn", "240100", "--hospital-type", "CAH",
                            "--submits-to-cms")
     assert code == 0, out
     assert (tmp_path / "inbox" / "lake-cah" / "upload").is_dir()
     text = (tmp_path / "registry.toml").read_text(encoding="utf-8")
-    assert text.startswith('registry_version = "1"\n')
+    assert text.startswith(comments)  # the operator's text is kept, the entry appended
     assert '[[submitter]]\nid = "lake-cah"\nname = "Lakeside CAH"\nkind = "hospital"\n' \
            'ccn = ["240100"]\nhospital_type = "CAH"\nsubmits_to_cms = true\n' in text
     code, out, _ = gateway("registry", "check")

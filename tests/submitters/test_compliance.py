@@ -221,3 +221,10 @@ def test_the_calendar_of_one_submitter_and_of_a_quiet_span(deployment: dict) -> 
     code, out, _ = run(deployment["root"], "--from", "2015-12-01", "--days", "20",
                        command="calendar")
     assert code == 0 and out == "No deadlines 2015-12-01..2015-12-21.\n"
+
+
+def test_csv_to_standard_output(deployment: dict) -> None:
+    code, out, _ = run(deployment["root"], "--year", "2015", "--csv", "-", "--as-of",
+                       "2015-12-31")
+    assert code == 0
+    assert list(csv.DictReader(io.StringIO(out))) == expected(deployment["sent"])

@@ -5,6 +5,7 @@ being refused) without a restart."""
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,14 @@ def drop(gateway: Gateway, submitter: str, source: Path, name: str | None = None
 
 def by_name(receipts: list[dict]) -> dict[str, dict]:
     return {r["file"]["name"]: r for r in receipts}
+
+
+def _readable(path: Path) -> str:
+    """A receipt's text; for the annotated workbook, every part of it (cells, comments)."""
+    if path.suffix == ".xlsx":
+        with zipfile.ZipFile(path) as book:
+            return "".join(book.read(name).decode("utf-8") for name in book.namelist())
+    return path.read_text(encoding="utf-8")
 
 
 def codes(receipt: dict) -> list[str]:
@@ -107,7 +116,7 @@ def test_each_refusal_goes_to_the_sender_only_and_names_no_other_submitter(
     for folder in gateway.inbox.iterdir():
         submitter = folder.name
         for path in (folder / "receipts").iterdir():
-            text = path.read_text(encoding="utf-8")
+            text = _readable(path)
             for other in registered:
                 if other.id != submitter:
                     assert other.id not in text and other.name not in text, (path, other.id)
@@ -183,3 +192,15 @@ def test_registry_edits_apply_to_the_next_file_and_a_broken_edit_is_refused(
     third = by_name(gateway.wait_receipts("demo-clinic", 3))["odc-summary-full.csv"]
     assert third["status"] == "accepted_with_warnings" and codes(third) == ["W-SUBMITTER-LATE"]
     assert gateway.stop() == 0
+
+
+def test_serve_refuses_to_start_on_a_broken_or_missing_named_registry(gateway: Gateway) -> None:
+    (gateway.root / "registry.toml").write_text('registry_version = "1"\nsubmitters = []\n',
+                                                encoding="utf-8")
+    run = gateway.cli("serve", check=False)
+    assert run.returncode == 2
+    assert "line 2: unknown key 'submitters'" in run.stderr
+    with gateway.config.open("a", encoding="utf-8") as config:
+        config.write('[registry]\nfile = "elsewhere.toml"\n')
+    run = gateway.cli("serve", check=False)
+    assert run.returncode == 2 and "elsewhere.toml" in run.stderr and "does not exist" in run.stderr

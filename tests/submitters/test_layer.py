@@ -4,12 +4,16 @@ applicability, sampling, window."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from gateway.contract import Obligation, ObligationReader, Route
 from gateway.pipeline import validate_file
 from gateway.receipts.model import Receipt
+from gateway.receipts.schema import receipt_errors
+from gateway.submitters.layer import SubmitterLayer
 from gateway.submitters.registry_file import parse_registry
 from gateway.submitters.windows import SubmitterPolicy
 from tests.submitters import files
@@ -58,6 +62,7 @@ def test_an_accepted_file_says_which_obligation_it_answers() -> None:
         "subject": "", "due": "2015-02-15", "opens": "2015-01-01", "levels": ["patient"],
         "required": True, "note": "", "level": "patient", "timing": "on_time"}]
     assert receipt.registry_entry is not None and receipt.registry_entry["id"] == "demo-clinic"
+    assert receipt_errors(receipt.as_dict()) == []  # the receipt schema describes obligations
 
 
 def test_another_hospitals_ccn_is_rejected_naming_the_row_and_never_the_owner() -> None:
@@ -76,7 +81,9 @@ def test_another_hospitals_ccn_in_cart_xml_is_located_by_element() -> None:
     receipt = check(files.CART, "stroke-hospital", received_at="2015-07-01T12:00:00Z")
     assert codes(receipt)[0] == "E-SUBMITTER-FACILITY"
     finding = receipt.as_dict()["findings"][0]
-    assert finding["xpath"].startswith("/hospital-measures/measure") and finding["line"]
+    # the CCN is given once, in <provider-id>: the finding is there, not on a <measure>
+    assert finding["xpath"] == "/hospital-measures/provider-id"
+    assert "<provider-id>" in files.CART.read_text().splitlines()[finding["line"] - 1]
     assert finding["value"] == "240001"
     names_no_other_submitter(receipt, "cart-hospital", "Regional PPS Hospital")
 
@@ -197,3 +204,63 @@ def test_the_cart_hospital_type_comes_from_the_registry() -> None:
     assert receipt.status.value in ("accepted", "accepted_with_warnings")
     checked = check(files.CART, "cart-hospital", received_at="2015-07-01T15:00:00Z")
     assert checked.results is not None and checked.results["hospital_type"] == "PPS"
+
+
+def test_the_generated_error_code_list_has_every_submitter_code_with_its_hint() -> None:
+    from gateway.authoring.docs import error_codes_page
+    from gateway.pipeline import default_plugins
+
+    catalog = default_plugins().catalog
+    page = error_codes_page(catalog)
+    for code in ("E-SUBMITTER-UNKNOWN", "E-SUBMITTER-FACILITY", "E-SUBMITTER-NOT-APPLICABLE",
+                 "E-SUBMITTER-SAMPLE", "W-SUBMITTER-LATE", "E-SUBMITTER-LATE",
+                 "W-SUBMITTER-EARLY", "W-SUBMITTER-SKIPPED"):
+        assert code in page
+        assert catalog[code].hint in page
+
+
+class _HospitalOnly(ObligationReader):
+    """An outside family's reader that declares only what the core needs."""
+
+    kinds = ("hospital",)
+
+    def finish(self) -> list[Obligation]:
+        return []
+
+
+def test_a_family_for_hospitals_refuses_a_clinic_sender_through_its_declared_kinds() -> None:
+    registry = parse_registry(DEMO.encode(), "registry.toml")
+    clinic = registry.get("demo-clinic")
+    assert clinic is not None
+    layer = SubmitterLayer(clinic, Route("outside", "X", "summary", 2015), _HospitalOnly(),
+                           SubmitterPolicy(), ON_TIME_ODC)
+    findings = layer.judge()
+    assert [f.code for f in findings] == ["E-SUBMITTER-NOT-APPLICABLE"]
+    assert findings[0].message == ("X (outside) files are sent by hospital submitters; the "
+                                   "registry lists your organisation as a clinic.")
+    assert layer.answered() == []
+
+
+class _Forms(ObligationReader):
+    """A form listing several prescribers answers one obligation per prescriber, one deadline."""
+
+    def finish(self) -> list[Obligation]:
+        return [Obligation("forms", "plan", 2022, "2022", due=date(2022, 6, 15),
+                           opens=date(2022, 3, 1), subject=npi)
+                for npi in ("1234567802", "1234567810", "1234567828", "1234567836")]
+
+
+@pytest.mark.parametrize(("received", "code", "says"), [
+    ("2022-06-20T12:00:00Z", "W-SUBMITTER-LATE", "after the deadline of 4 obligations (plan "
+     "2022 (1234567802), plan 2022 (1234567810), plan 2022 (1234567828), ...) (2022-06-15)"),
+    ("2022-02-01T12:00:00Z", "W-SUBMITTER-EARLY", "before the window for 4 obligations"),
+])
+def test_obligations_sharing_a_deadline_make_one_finding(received: str, code: str,
+                                                         says: str) -> None:
+    registry = parse_registry(DEMO.encode(), "registry.toml")
+    layer = SubmitterLayer(registry.get("demo-clinic"), Route("forms", "plan", "summary", 2022),
+                           _Forms(), SubmitterPolicy(), received)  # type: ignore[arg-type]
+    findings = layer.judge()
+    assert [f.code for f in findings] == [code]
+    assert says in findings[0].message
+    assert {o["timing"] for o in layer.answered()} == {code.split("-")[-1].lower()}

@@ -88,11 +88,10 @@ def test_a_date_with_a_time_is_refused() -> None:
 
 def test_a_duplicate_id_is_refused_naming_both_lines() -> None:
     text = DEMO.replace('id = "stroke-hospital"', 'id = "cart-hospital"')
-    first = _line_of(text, 'id = "cart-hospital"') - 1
-    second = [i for i, line in enumerate(text.splitlines(), 1)
-              if line == 'id = "cart-hospital"'][1] - 1
-    assert _refusal(text) == [f"line {second}: duplicate id 'cart-hospital': it is already used "
-                              f"by the entry on line {first}"]
+    first, second = [i for i, line in enumerate(text.splitlines(), 1)
+                     if line == 'id = "cart-hospital"']
+    assert _refusal(text) == [f"line {second}: duplicate id 'cart-hospital': it is already "
+                              f"used on line {first}"]
 
 
 def test_an_id_listed_under_two_submitters_is_refused() -> None:

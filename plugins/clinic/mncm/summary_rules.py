@@ -98,7 +98,10 @@ class CountsInOrder(SummaryRule):
         bad = table[(table["numerator"] > table["denominator"]).fillna(False)]
         for _, row in bad.iterrows():
             yield self.at(row, f"numerator {row['numerator']} is larger than "
-                          f"denominator {row['denominator']} ({self.label(row)}).", "numerator")
+                          f"denominator {row['denominator']} ({self.label(row)}).", "numerator",
+                          hint=f"Recount: the numerator can be at most the denominator "
+                               f"({row['denominator']}); every patient counted in it is also "
+                               "in the denominator.")
 
 
 class TotalsPresent(SummaryRule):
@@ -136,7 +139,9 @@ class StrataAddUp(SummaryRule):
                 if summed != int(total[count]):
                     yield self.at(total, f"Component {component}: the {count}s of "
                                   f"the strata by {breakdown.replace(',', ' x ')} add up to "
-                                  f"{summed}, but the total row says {total[count]}.", count)
+                                  f"{summed}, but the total row says {total[count]}.", count,
+                                  hint=f"Make the strata's {count}s add up to "
+                                       f"{total[count]}, or correct the total row to {summed}.")
 
 
 class RateMatches(SummaryRule):
@@ -155,7 +160,9 @@ class RateMatches(SummaryRule):
             if abs(row["reported_rate"] - expected) > RATE_TOLERANCE:
                 yield self.at(row, f"reported_rate {row['reported_rate']} does not "
                               f"match 100 x {row['numerator']} / {denominator} = "
-                              f"{expected:.1f} ({self.label(row)}).", "reported_rate")
+                              f"{expected:.1f} ({self.label(row)}).", "reported_rate",
+                              hint=f"Enter {expected:.1f} as reported_rate, or correct the "
+                                   "numerator and denominator if they are wrong.")
 
 
 class CompositeWithinParts(SummaryRule):

@@ -65,7 +65,11 @@ class CartReader:
         self.retired = retired()
         self.problems: list[Finding] = []
         self.header: dict[str, str] = {}
+        # where each header value comes from (the root until its element is read), so a
+        # problem with it is reported once, at its element, not on every <measure>
+        self.places: dict[str, tuple[str, int]] = {}
         self.measures_seen = 0
+        self.field_lines: list[dict[str, int]] = []  # per pending record: line of each field
         # a root in the wrong namespace puts every unprefixed element there too: one finding
         self.root_ns_wrong = False
         self.root_ns: str | None = None
@@ -127,6 +131,7 @@ class CartReader:
             raise FileProblem(*self.problems)
 
     def _start_root(self, element: etree._Element) -> None:
+        self.places = dict.fromkeys(HEADER.values(), (f"/{ROOT}", element.sourceline or 1))
         name = self._check_name(element, f"/{etree.QName(element.tag).localname}")
         if name is None:
             self.root_ns_wrong, self.root_ns = True, etree.QName(element.tag).namespace
@@ -158,6 +163,7 @@ class CartReader:
                          "text.", path, element.sourceline)
         else:
             self.header[HEADER[name]] = (element.text or "").strip()
+            self.places[HEADER[name]] = (path, element.sourceline or 1)
         return None
 
     def _measure_field(self, element: etree._Element, measure: dict[str, str],
@@ -177,10 +183,13 @@ class CartReader:
                          path, element.sourceline)
         else:
             measure[column] = (element.text or "").strip()
+            measure[f"__line__{column}"] = str(element.sourceline or 0)
 
     def _take_measure(self, measure: dict[str, str], path: str, rows: list[dict[str, str]],
                       xpaths: list[str], lines: list[int]) -> None:
         line = int(measure.pop("__line__"))
+        self.field_lines.append({c: int(measure.pop(f"__line__{c}", 0))
+                                 for c in MEASURE_FIELDS.values()})
         measure_id = measure["measure_id"].upper()
         retired_with = self.retired.get(measure_id)
         quarter = self.header.get("discharge_quarter", "")
@@ -192,10 +201,15 @@ class CartReader:
         xpaths.append(path)
         lines.append(line)
 
-    @staticmethod
-    def _batch(rows: list[dict[str, str]], xpaths: list[str], lines: list[int]) -> RecordBatch:
+    def _batch(self, rows: list[dict[str, str]], xpaths: list[str], lines: list[int]
+               ) -> RecordBatch:
         frame = pd.DataFrame(rows, columns=COLUMNS).fillna("").astype(object)
-        return RecordBatch(frame=frame, xpaths=xpaths, lines=np.asarray(lines, dtype=np.int64))
+        elements = {column: (name, np.asarray([f[column] for f in self.field_lines],
+                                              dtype=np.int64))
+                    for name, column in MEASURE_FIELDS.items()}
+        self.field_lines = []
+        return RecordBatch(frame=frame, xpaths=xpaths, lines=np.asarray(lines, dtype=np.int64),
+                           places=dict(self.places), elements=elements)
 
 
 def read_cart(path: Path) -> Iterator[RecordBatch]:

@@ -79,7 +79,10 @@ class NotAbove(CollectedRule):
             bad = table[(table[low] > table[high]).fillna(False)]
             for _, row in bad.iterrows():
                 yield self.at(row, f"{low} {show(row[low])} is larger than {high} "
-                              f"{show(row[high])} ({self.label(row)}); it must be no larger.", low)
+                              f"{show(row[high])} ({self.label(row)}); it must be no larger.", low,
+                              hint=f"Recount: {low} must be at most {high} "
+                                   f"({show(row[high])}); cases counted in {low} are also "
+                                   f"in {high}.")
 
 
 class RateMatches(CollectedRule):
@@ -115,10 +118,13 @@ class RateMatches(CollectedRule):
             expected = scale * float(n) / float(d)
             if pd.isna(r):
                 yield self.at(row, f"{self.rate} is empty; it should be {expected:.2f} "
-                              f"({scale:g} x {show(n)} / {show(d)}) ({where}).", self.rate)
+                              f"({scale:g} x {show(n)} / {show(d)}) ({where}).", self.rate,
+                              hint=f"Enter {expected:.2f} as {self.rate}.")
             elif abs(float(r) - expected) > self.tolerance + 1e-9:
                 yield self.at(row, f"{self.rate} {show(r)} does not match {scale:g} x {show(n)} "
-                              f"/ {show(d)} = {expected:.2f} ({where}).", self.rate)
+                              f"/ {show(d)} = {expected:.2f} ({where}).", self.rate,
+                              hint=f"Enter {expected:.2f} as {self.rate}, or correct "
+                                   f"{self.numerator} and {self.denominator} if they are wrong.")
 
 
 class RequiredValues(CollectedRule):
@@ -161,7 +167,8 @@ class QuarterInYear(CollectedRule):
             if reporting_year_of(str(quarter), self.rule) != self.year:
                 yield self.at(row, f"{self.column} {quarter} is not due in reporting year "
                               f"{self.year}; that year takes quarters {', '.join(allowed)}.",
-                              self.column)
+                              self.column, hint=f"Enter one of {', '.join(allowed)}, or "
+                                                "correct the reporting year.")
 
 
 class SameValue(CollectedRule):

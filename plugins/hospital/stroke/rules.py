@@ -34,7 +34,10 @@ class TimesAfterArrival(CollectedRule):
             for _, row in early.iterrows():
                 yield self.at(row, f"{column} {_hm(row[column])} is before arrival_time "
                               f"{_hm(row['arrival_time'])} (patient {row['patient_id']}); "
-                              "imaging and treatment follow arrival.", column)
+                              "imaging and treatment follow arrival.", column,
+                              hint=f"Check both times in the chart: {column} must be on or "
+                                   f"after arrival_time {_hm(row['arrival_time'])} (dates "
+                                   "swapped or a.m./p.m. mixed up?).")
 
 
 class LateThrombolytic(CollectedRule):
