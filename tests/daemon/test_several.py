@@ -4,6 +4,7 @@ by exactly one of them, and the files of a daemon killed with SIGKILL are finish
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -153,12 +154,21 @@ def test_a_duplicate_is_recognised_across_daemons(fleet) -> None:
     for n in range(12):  # twelve copies of two contents, taken by whichever daemon is first
         _drop(upload, f"copy-{n:02}.csv", b"SLEEP 0.3\nsame bytes %d\n" % (n % 2))
     receipts = gateway.wait_receipts("clinic-b", 12)
-    for daemon in daemons[:2]:
-        assert daemon.stop() == 0
     originals = [r for r in receipts if not r.get("duplicate_of")]
     assert len(originals) == 2
     ids = {r["submission_id"] for r in originals}
     assert all(r["duplicate_of"] in ids for r in receipts if r.get("duplicate_of"))
+
+    # Any host sees both daemons, and a replay asked for anywhere is done by one of them.
+    status = json.loads(gateway.cli("status", "--json").stdout)
+    assert status["running"] and len(status["daemons"]) == 2
+    replayed = json.loads(gateway.cli("replay", originals[0]["submission_id"], "--json",
+                                      "--wait", "30").stdout)
+    assert replayed["replaces"] == originals[0]["submission_id"]
+    assert replayed["owner"] is None and replayed["state"] == "filed"
+    assert len(gateway.receipts("clinic-b")) == 13
+    for daemon in daemons[:2]:
+        assert daemon.stop() == 0
 
 
 def test_metrics_move_during_a_run(fleet) -> None:
