@@ -83,7 +83,9 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-FILE-UNSAFE-ZIP", _F,
               "The workbook's compressed contents are too large or compress suspiciously well.",
               "Remove unused sheets and formatting, or send the data as CSV."),
-    ErrorCode("E-FILE-LIMIT", _F, "The file exceeds a limit on rows, columns or cell length.",
+    ErrorCode("E-FILE-LIMIT", _F,
+              "The file exceeds a limit on rows, columns, cell or line length, XML elements, "
+              "nesting or text, or the area a sheet spans; the message names the limit.",
               "Split the submission into smaller files or shorten the cell named.",
               (("xml", "Split the submission into smaller files or shorten the element "
                        "named."),)),
@@ -228,6 +230,13 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-PROCESSING-FAILED", _F,
               "The gateway failed while validating the file. This is a fault in the gateway.",
               "Contact the program's help desk with this receipt's submission id."),
+    # -- file layer: hostile or unreadable uploads ----------------------------------------------
+    ErrorCode("E-FILE-ENCRYPTED", _F,
+              "The workbook is password-protected (encrypted), so it cannot be read.",
+              "Remove the password in Excel (File > Info > Protect Workbook), save, upload again."),
+    ErrorCode("E-FILE-EXTERNAL-LINK", _F,
+              "The workbook takes values from other workbooks (external links).",
+              "In Excel use Data > Edit Links > Break Link, save, and upload the saved file."),
 )
 
 

@@ -236,6 +236,7 @@ class Document(ABC):
 
     format: str
     path: Any
+    limits: Any  # the caps a reader must respect (``gateway.readers.limits.Limits``)
 
     @abstractmethod
     def sample(self) -> FileSample:

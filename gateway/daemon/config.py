@@ -44,6 +44,8 @@ class Config:
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     time_limit: float = 600.0
     memory_limit_mb: int = 4096
+    recycle_rss_mb: int = 512
+    max_jobs: int = 1000
     pipeline: str = DEFAULT_PIPELINE
     log_format: str = "auto"
     log_level: str = "info"
@@ -98,6 +100,9 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("workers", "memory_limit_mb"): ("memory_limit_mb", int, lambda v: v >= 0,
                                      ">= 0 (0 = no limit)"),
     ("workers", "pipeline"): ("pipeline", str, lambda v: ":" in v, "'module:function'"),
+    ("workers", "recycle_rss_mb"): ("recycle_rss_mb", int, lambda v: v >= 0,
+                                    ">= 0 (0 = never)"),
+    ("workers", "max_jobs"): ("max_jobs", int, lambda v: v >= 0, ">= 0 (0 = no limit)"),
     ("ledger", "url"): ("ledger_url", str,
                         lambda v: v.startswith(("postgresql://", "postgres://", "sqlite:///")),
                         "postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"),
@@ -220,6 +225,10 @@ count = 0
 time_limit = 600.0
 # Address-space limit of each worker in MiB (0 = none); over it: E-PROCESSING-LIMIT.
 memory_limit_mb = 4096
+# A worker whose resident memory after a file is over this many MiB is replaced by a fresh one
+# (0 = never), and so is one that has validated max_jobs files (0 = no limit).
+recycle_rss_mb = 512
+max_jobs = 1000
 # The validation function, as module:function.
 # pipeline = "gateway.pipeline:validate_file"
 

@@ -123,7 +123,9 @@ class Service:
         return WorkerPool(size, pipeline=self.config.pipeline,
                           time_limit=self.config.time_limit,
                           memory_limit_mb=self.config.memory_limit_mb,
-                          log_format=self.config.log_format, log_level=self.config.log_level)
+                          log_format=self.config.log_format, log_level=self.config.log_level,
+                          recycle_rss_mb=self.config.recycle_rss_mb,
+                          max_jobs=self.config.max_jobs)
 
     # -- the two ways to run -------------------------------------------------------------------
 

@@ -8,6 +8,11 @@ that file gets a receipt saying so, the worker is replaced, and the others carry
 Workers only read the spool file and send back a ``Receipt``; the daemon alone writes receipts,
 the ledger and the archive, so a worker that dies leaves nothing half done. Workers come from a
 forkserver that has already imported the pipeline, so replacing one costs a fork, not an import.
+
+A worker is also retired, between files, when a file has grown it (its resident memory after the
+job is over ``recycle_rss_mb``: Python keeps the heap a big file needed) or after ``max_jobs``
+files, so the memory one large upload needed is given back at once instead of at the next
+restart.
 """
 
 from __future__ import annotations
@@ -82,6 +87,16 @@ def _where(err: BaseException) -> str:
     return f"{type(err).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
+def resident_mb() -> float:
+    """This process's resident memory now, in MiB (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * resource.getpagesize() / (1024 * 1024)
+
+
 def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_format: str,
                  log_level: str) -> None:
     """Loop: receive a job, run the pipeline, send the pickled receipt or a failure."""
@@ -111,12 +126,13 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
                                    display_name=job.display_name, received_at=job.received_at,
                                    submission_id=job.submission_id, **layer4)
                 annotate(receipt, Path(job.path))  # here, under the worker's limits
-            message = pickle.dumps(("ok", receipt), protocol=pickle.HIGHEST_PROTOCOL)
+            message = pickle.dumps(("ok", receipt, resident_mb()),
+                                   protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
-            conn.send(("memory", "MemoryError"))
+            conn.send(("memory", "MemoryError", 0.0))
             return  # the heap may be in pieces; the daemon starts a fresh worker
         except Exception as err:
-            message = pickle.dumps(("error", _where(err)))
+            message = pickle.dumps(("error", _where(err), resident_mb()))
         conn.send_bytes(message)
 
 
@@ -126,17 +142,22 @@ class _Worker:
     conn: Connection
     job: Job | None = None
     started: float = 0.0
+    jobs: int = 0
 
 
 class WorkerPool:
     """A fixed number of worker processes; ``submit`` to an idle one, ``collect`` outcomes."""
 
     def __init__(self, size: int, *, pipeline: str, time_limit: float, memory_limit_mb: int,
-                 log_format: str, log_level: str) -> None:
+                 log_format: str, log_level: str, recycle_rss_mb: int = 0,
+                 max_jobs: int = 0) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0]])
         self._args = (pipeline, memory_limit_mb, log_format, log_level)
         self.time_limit = time_limit
+        self.recycle_rss_mb = recycle_rss_mb  # 0: never for memory
+        self.max_jobs = max_jobs  # 0: never for age
+        self.recycled = 0
         self._workers = [self._start() for _ in range(size)]
 
     def _start(self) -> _Worker:
@@ -190,18 +211,38 @@ class WorkerPool:
             if not worker.conn.poll():
                 # Only the sentinel fired: the worker is gone without a word.
                 return self._replace(worker, "crashed", "")
-            kind, value = pickle.loads(worker.conn.recv_bytes())
+            kind, value, rss_mb = pickle.loads(worker.conn.recv_bytes())
         except (EOFError, OSError):
             return self._replace(worker, "crashed", "")
         job, seconds = worker.job, time.monotonic() - worker.started
         worker.job = None
+        worker.jobs += 1
         if kind == "memory":
             self._replace(worker, None, "")  # it exits by itself; start a fresh one
+        elif self.recycle_rss_mb and rss_mb > self.recycle_rss_mb:
+            self._recycle(worker, f"{rss_mb:,.0f} MiB resident after a file, over "
+                                  f"{self.recycle_rss_mb:,} MiB")
+        elif self.max_jobs and worker.jobs >= self.max_jobs:
+            self._recycle(worker, f"{worker.jobs:,} files validated")
         if job is None:
             return None
         if kind == "ok":
             return Outcome(job, value, None, "", seconds)
         return Outcome(job, None, kind, value, seconds)
+
+    def _recycle(self, worker: _Worker, reason: str) -> None:
+        """Retire an idle worker and start a fresh one in its place: it exits at once when asked
+        (it holds no job), and is killed if it does not within a few seconds."""
+        with contextlib.suppress(OSError):
+            worker.conn.send(None)
+        worker.process.join(5.0)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.conn.close()
+        self._workers[self._workers.index(worker)] = self._start()
+        self.recycled += 1
+        log.info("worker_recycled", reason=reason)
 
     def _replace(self, worker: _Worker, failure: str | None, detail: str) -> Outcome | None:
         """Stop ``worker`` (if it still runs), start a new one in its place, and report the job

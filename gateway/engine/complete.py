@@ -41,21 +41,22 @@ class _Places:
         children: dict[str, tuple[str, int]] = {}
         if self.path is None:
             return root, children
-        depth = 0
+        depth = seen = 0
         try:
             for event, element in safe_iterparse(self.path):
                 if event == "start":
                     depth += 1
                     if depth == 1:
                         root = (f"/{_local(element.tag)}", element.sourceline or 1)
-                    elif depth == 2 and len(children) >= _HEADER_ELEMENTS:
-                        break
+                    elif depth == 2 and seen >= _HEADER_ELEMENTS:
+                        break  # elements, not names: a file of a million <measure/> stops here
                     continue
                 depth -= 1
                 if depth == 1 and root is not None:
                     name = _local(element.tag)
                     children.setdefault(name.replace("-", "_"),
                                         (f"{root[0]}/{name}", element.sourceline or 1))
+                    seen += 1
                     element.clear()
         except (FileProblem, OSError):
             pass  # a damaged file: the places read before the damage still count
@@ -69,12 +70,13 @@ class _Places:
         try:
             with self.path.open(encoding="utf-8", errors="replace", newline="") as handle:
                 reader = csv.reader(handle)
-                for row, _record in enumerate(reader, start=1):
-                    if reader.line_num >= line:
-                        return row
-        except (csv.Error, OSError):
+                row, start = 0, 1  # records read, and the line the next one starts on
+                while start < line:  # a record starting on ``line`` is not read: it may be
+                    next(reader)     # the line over the line cap the finding is about
+                    row, start = row + 1, reader.line_num + 1
+                return row + 1 if start == line else row
+        except (csv.Error, OSError, StopIteration):
             return None
-        return None
 
 
 def _local(tag: object) -> str:

@@ -33,8 +33,9 @@ class Utf8Scan:
         self._lines = 0
         self.error: tuple[int, int] | None = None  # (byte offset, line)
 
-    def feed(self, block: bytes, final: bool = False) -> None:
-        """The next block of the file (``final`` with the last, possibly empty, one)."""
+    def feed(self, block: bytes, final: bool = False, newlines: int | None = None) -> None:
+        """The next block of the file (``final`` with the last, possibly empty, one);
+        ``newlines`` is its count of line feeds when the caller has counted them already."""
         if self.error is not None:
             return  # a binary upload (XLSX) stops being decoded at its first odd byte
         pending = len(self._decoder.getstate()[0])  # an unfinished sequence from the last block
@@ -46,7 +47,7 @@ class Utf8Scan:
                           self._lines + block[:in_block].count(b"\n") + 1)
             return
         self._offset += len(block)
-        self._lines += block.count(b"\n")
+        self._lines += block.count(b"\n") if newlines is None else newlines
 
 
 def check_utf8(path: Path, scan: Utf8Scan | None = None, format: str = "csv") -> None:

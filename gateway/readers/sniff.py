@@ -7,7 +7,10 @@ error naming both, because the submitter's tool most likely saved the wrong thin
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
+
+import olefile
 
 from gateway.readers.problems import FileProblem
 
@@ -44,26 +47,54 @@ def _zip_kind(path: Path) -> str:
                                      "The workbook's content-type list is implausibly large.")
             if b"macroEnabled" in archive.read(info):
                 raise _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[".xlsm"])
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error):
         raise FileProblem.of("E-FILE-MALFORMED", "The workbook is damaged (not a readable ZIP).",
                              hint="Save the workbook again from Excel and upload the new copy."
                              ) from None
     return XLSX
 
 
+def _ole_kind(path: Path) -> FileProblem:
+    """An OLE compound file: a password-protected workbook of any age (Office keeps an encrypted
+    .xlsx as an ``EncryptedPackage`` stream in one), or an Excel 97-2003 workbook."""
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            encrypted = ole.exists("EncryptedPackage") or ole.exists("EncryptionInfo")
+    except Exception:  # olefile raises several types for damaged files
+        encrypted = False
+    if encrypted:
+        return FileProblem.of(
+            "E-FILE-ENCRYPTED", "The workbook is password-protected (encrypted), so the gateway "
+            "cannot read it.", hint="Open it in Excel, choose File > Info > Protect Workbook > "
+            "Encrypt with Password, delete the password, save, and upload the saved file.")
+    return _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[".xls"])
+
+
+def _utf16(head: bytes) -> bool:
+    """UTF-16 text, with or without a byte-order mark: ASCII text in UTF-16 has a zero byte in
+    every other position and none in the others."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    even, odd = head[0:512:2], head[1:512:2]
+    return len(odd) >= 4 and ((odd.count(0) > 0.6 * len(odd) and not even.count(0))
+                              or (even.count(0) > 0.6 * len(even) and not odd.count(0)))
+
+
 def sniff(path: Path, head: bytes, display_name: str) -> str:
     """The format of the file (``csv``, ``xlsx`` or ``xml``) or a ``FileProblem``."""
     suffix = Path(display_name).suffix.lower()
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise _ole_kind(path)
     if suffix in _UNSUPPORTED_WORKBOOK_SUFFIXES:
         raise _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[suffix])
     if head.startswith(b"PK\x03\x04"):
         found = _zip_kind(path)
-    elif head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[".xls"])
-    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    elif _utf16(head):
+        xml = head.replace(b"\x00", b"").lstrip(b"\xff\xfe").lstrip().startswith(b"<")
         raise FileProblem.of(
-            "E-FILE-ENCODING", "The file is UTF-16 text; the gateway reads UTF-8.",
-            hint="In Excel choose Save As > CSV UTF-8 (Comma delimited).", line=1)
+            "E-FILE-ENCODING", "The file is UTF-16 text; the gateway reads UTF-8.", line=1,
+            hint="Export the XML again with encoding UTF-8." if xml else
+                 "In Excel choose Save As > CSV UTF-8 (Comma delimited).")
     elif b"\x00" in head:
         raise FileProblem.of("E-FILE-FORMAT", "The file is binary, not CSV, XLSX or XML.",
                              hint="Save the file as CSV UTF-8, XLSX or XML.")

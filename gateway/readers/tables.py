@@ -12,6 +12,7 @@ import datetime as dt
 import io
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -57,6 +58,12 @@ class TableDocument(Document):
                                  f"{limits.max_columns} are accepted.", row=1)
         letters = {i: column_letter(i) for i in range(len(names))}
         for index, name in enumerate(names):
+            if len(name) > limits.max_cell_chars:
+                raise FileProblem.of(
+                    "E-FILE-LIMIT", f"Cell {letters[index]}1 of the header row is longer than the "
+                    f"{limits.max_cell_chars:,} characters a cell may have.", row=1,
+                    cell=f"{letters[index]}1", hint="Row 1 holds the column names only; start "
+                                                    "from the measure's template.")
             if not name:
                 raise FileProblem.of("E-HEADER-UNKNOWN-COLUMN",
                                      f"Column {letters[index]} has no name in the header row.",
@@ -120,7 +127,10 @@ class CsvDocument(TableDocument):
     format = CSV
 
     def __init__(self, path: Path, limits: Limits) -> None:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        # The hashing pass has refused lines over the line cap, so one line is bounded; the csv
+        # module's own field limit (128 KiB) must not turn a long header cell into "no header".
+        with path.open(encoding="utf-8-sig", newline="") as handle, \
+                _csv_field_limit(limits.max_line_bytes):
             try:
                 header = next(csv.reader(io.StringIO(handle.readline())), [])
             except csv.Error:
@@ -197,12 +207,12 @@ class CsvDocument(TableDocument):
         width = self._width
         with self.path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle, strict=True)
-            row = 1
+            row, start = 0, 1  # records read, and the line the next one begins on
             pending: list[list[str]] = []
             notes: list[Finding] = []
             try:
-                next(reader, None)  # the header
-                start = reader.line_num + 1  # the line the next record begins on
+                next(reader, None)  # the header (its quote may be what is never closed)
+                row, start = 1, reader.line_num + 1
                 for record in reader:
                     row += 1
                     line, start = start, reader.line_num + 1
@@ -251,6 +261,16 @@ class CsvDocument(TableDocument):
         if batch is not None:  # None: blank rows only (a short row of spaces is blank too)
             batch.notes = notes
             yield batch
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """The csv module's field limit is process-wide: raise it for one read, then restore it."""
+    before = csv.field_size_limit(max(limit, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
 
 
 def _stripped(text: pa.Array) -> pa.Array:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.contract import Document
-from gateway.readers.encoding import Utf8Scan, check_utf8
+from gateway.readers.encoding import check_utf8
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
+from gateway.readers.scan import ContentScan, check_text
 from gateway.readers.sniff import CSV, XLSX, sniff
 from gateway.readers.tables import CsvDocument, XlsxDocument
 from gateway.readers.xml_safe import XmlDocument
@@ -28,7 +29,7 @@ class UploadFacts:
     bytes: int
     sha256: str
     head: bytes
-    utf8: Utf8Scan | None = None  # the UTF-8 check made while hashing (text formats use it)
+    scan: ContentScan | None = None  # the checks made while hashing (text formats use them)
 
 
 def check_name(name: str) -> None:
@@ -65,15 +66,15 @@ def inspect_upload(path: Path, limits: Limits) -> UploadFacts:
                                  f" files up to {limits.max_file_bytes / MIB:,.0f} MiB are "
                                  "accepted.", hint="Split the submission into smaller files.")
         digest = hashlib.sha256()
-        utf8 = Utf8Scan()
+        scan = ContentScan(limits)
         head = handle.read(8192)
         digest.update(head)
-        utf8.feed(head)
+        scan.feed(head)
         while block := handle.read(1 << 20):
             digest.update(block)
-            utf8.feed(block)
-        utf8.feed(b"", final=True)
-    return UploadFacts(bytes=info.st_size, sha256=digest.hexdigest(), head=head, utf8=utf8)
+            scan.feed(block)
+        scan.feed(b"", final=True)
+    return UploadFacts(bytes=info.st_size, sha256=digest.hexdigest(), head=head, scan=scan)
 
 
 def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Limits) -> Document:
@@ -86,7 +87,8 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
         if found == XLSX:
             check_workbook_archive(path, facts.bytes, limits)
             return XlsxDocument(path, limits)
-        check_utf8(path, facts.utf8, found)
+        check_text(found, facts.scan, limits)
+        check_utf8(path, facts.scan.utf8 if facts.scan else None, found)
         if found == CSV:
             return CsvDocument(path, limits)
         return XmlDocument(path, limits)

@@ -1,42 +1,215 @@
-"""Refusing ZIP bombs before a workbook is unpacked, from the central directory alone."""
+"""Refusing hostile workbooks before the spreadsheet reader opens them.
+
+First from the ZIP central directory alone (sizes, ratios, part count), then in one streaming
+pass over every part's compressed bytes, exactly those the spreadsheet reader would inflate:
+- a part that inflates past the size its directory entry declares (a ZIP bomb behind a lying
+  directory: the reader trusts the compressed length, not the declared size) is refused;
+- an XML part that declares a DTD or entities is refused (Excel never writes one), and so is a
+  table of texts that claims more entries than its bytes could hold (the reader would reserve
+  room for all of them and abort);
+- links to other workbooks are refused (their values could change when opened elsewhere);
+- each sheet's used area, first to last used row times column, is capped: the reader holds it as
+  a dense grid, so one cell at XFD1048576 would make it allocate half a terabyte and abort.
+The pass inflates into a fixed-size buffer and keeps only counters, so its memory is flat.
+"""
 
 from __future__ import annotations
 
+import re
+import struct
 import zipfile
+import zlib
+from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
+from gateway.findings import column_letter
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
+from gateway.readers.xml_safe import prolog_declaration
+
+_CHUNK = MIB
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+_XML_PART = (".xml", ".rels", ".vml")
+_ROW = re.compile(rb'<row\b[^>]*?\sr="([0-9]{1,9})"')
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
+_ODD_CELL = re.compile(rb'<c(?:>|/>|\s+[^r\s])')
+_ANY_CELL_COLUMN = re.compile(rb'<c(?:\s[^>]*?\br="([A-Z]{1,3})|[\s>/])')
+_SHARED_STRINGS = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
+# uniqueCount is what the reader reserves for; count (cells using a text) may be far larger.
+_UNIQUE_COUNT = re.compile(rb'\buniqueCount\s*=\s*["\']([0-9]{1,20})["\']')
+_TAG_TAIL = 64  # bytes kept between chunks so no reference is split
 
 
 def check_workbook_archive(path: Path, size: int, limits: Limits) -> None:
-    """Reject a workbook whose declared sizes or compression ratios exceed the limits.
-
-    The central directory's sizes are what a decompressor trusts, so they are checked first; a
-    member that later inflates past its declared size fails the ZIP CRC check in the reader.
-    """
+    """Reject a workbook over the size caps, a ZIP bomb, a part with a DTD, external links or
+    a sheet whose used area is over the cell cap. The central directory's sizes are checked
+    first, then every part is inflated once (bounded by its declared size) and inspected."""
     if size > limits.max_xlsx_bytes:
         raise FileProblem.of(
             "E-FILE-TOO-LARGE", f"The workbook is {size / MIB:,.1f} MiB; workbooks up to "
             f"{limits.max_xlsx_bytes / MIB:,.0f} MiB are accepted.",
             hint="Send a file this large as CSV, or split it.")
-    with zipfile.ZipFile(path) as archive:
-        members = archive.infolist()
-        if len(members) > limits.max_xlsx_entries:
-            raise FileProblem.of("E-FILE-UNSAFE-ZIP",
-                                 f"The workbook holds {len(members):,} parts; at most "
-                                 f"{limits.max_xlsx_entries:,} are accepted.")
-        unpacked = 0
-        for member in members:
-            unpacked += member.file_size
-            ratio = member.file_size / max(member.compress_size, 1)
-            if member.file_size > MIB and ratio > limits.max_xlsx_ratio:
-                raise FileProblem.of(
-                    "E-FILE-UNSAFE-ZIP", f"A part of the workbook compresses {ratio:,.0f} to 1, "
-                    f"above the {limits.max_xlsx_ratio} to 1 accepted; it looks like a ZIP bomb.",
-                    hint="Remove empty formatted rows and columns, or send the data as CSV.")
-        if unpacked > limits.max_xlsx_unpacked_bytes:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+        _check_directory(members, limits)
+        with path.open("rb") as handle:
+            for member in members:
+                _check_part(handle, member, limits)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error):
+        raise _damaged() from None  # offsets or lengths that point outside the file
+
+
+def _check_directory(members: list[zipfile.ZipInfo], limits: Limits) -> None:
+    if len(members) > limits.max_xlsx_entries:
+        raise FileProblem.of("E-FILE-UNSAFE-ZIP",
+                             f"The workbook holds {len(members):,} parts; at most "
+                             f"{limits.max_xlsx_entries:,} are accepted.")
+    unpacked = 0
+    for member in members:
+        unpacked += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > MIB and ratio > limits.max_xlsx_ratio:
+            raise _bomb(f"A part of the workbook compresses {ratio:,.0f} to 1, above the "
+                        f"{limits.max_xlsx_ratio} to 1 accepted; it looks like a ZIP bomb.")
+        if member.flag_bits & 0x1:
             raise FileProblem.of(
-                "E-FILE-TOO-LARGE", f"The workbook unpacks to {unpacked / MIB:,.0f} MiB; at most "
-                f"{limits.max_xlsx_unpacked_bytes / MIB:,.0f} MiB are accepted.",
-                hint="Send a file this large as CSV, or split it.")
+                "E-FILE-ENCRYPTED", "The workbook is password-protected (encrypted), so the "
+                "gateway cannot read it.", hint="Save it again without a password.")
+        if member.filename.startswith("xl/externalLinks/"):
+            raise FileProblem.of(
+                "E-FILE-EXTERNAL-LINK", "The workbook takes values from other workbooks "
+                "(external links); the gateway reads only what the file itself holds.",
+                hint="In Excel use Data > Edit Links > Break Link, save, and upload the saved "
+                     "file.")
+        if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _damaged()
+    if unpacked > limits.max_xlsx_unpacked_bytes:
+        raise FileProblem.of(
+            "E-FILE-TOO-LARGE", f"The workbook unpacks to {unpacked / MIB:,.0f} MiB; at most "
+            f"{limits.max_xlsx_unpacked_bytes / MIB:,.0f} MiB are accepted.",
+            hint="Send a file this large as CSV, or split it.")
+
+
+def _bomb(message: str) -> FileProblem:
+    return FileProblem.of(
+        "E-FILE-UNSAFE-ZIP", message,
+        hint="Remove empty formatted rows and columns, or send the data as CSV.")
+
+
+def _damaged() -> FileProblem:
+    return FileProblem.of("E-FILE-MALFORMED", "The workbook is damaged (not a readable ZIP).",
+                          hint="Save the workbook again from Excel and upload the new copy.")
+
+
+class _SheetArea:
+    """The used area of one sheet, from its cell references, chunk by chunk. Excel and the
+    common libraries write ``<c r="B7" ...>``, which one fast expression reads; a cell written
+    otherwise (other attributes first, or no reference: it then goes after the one before it)
+    sends its chunk through a slower, general one."""
+
+    def __init__(self) -> None:
+        self.last_row = 0
+        self.last_column = 0  # 1-based
+        self.cells_without_reference = 0
+
+    def feed(self, text: bytes) -> None:
+        rows = _ROW.findall(text)
+        if rows:
+            self.last_row = max(self.last_row, *map(int, rows))
+        if _ODD_CELL.search(text):
+            columns = _ANY_CELL_COLUMN.findall(text)
+            self.cells_without_reference += columns.count(b"")
+        else:
+            columns = _wider_than(self.last_column).findall(text)
+        for letters in set(columns) - {b""}:
+            self.last_column = max(self.last_column, _column_number(letters))
+
+    def cells(self) -> int:
+        return max(self.last_row, 1) * max(self.last_column, self.cells_without_reference, 1)
+
+
+@lru_cache(maxsize=32)
+def _wider_than(column: int) -> re.Pattern[bytes]:
+    """Cell references right of ``column`` (1-based): most cells are within the widest column
+    seen so far, and an expression that fails on those at once is fast."""
+    if column >= 25:
+        return _CELL_COLUMN
+    return re.compile(rb'<c r="([%c-Z]|[A-Z]{2,3})[0-9]' % (65 + column))
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_prolog(name: str, head: bytes, size: int) -> None:
+    """A part's start: no DTD; and a shared-strings table may not claim more strings than its
+    bytes could hold (the reader reserves room for the claimed number up front, ~24 bytes each,
+    and aborts when two billion do not fit)."""
+    found = prolog_declaration(head)
+    if found:
+        raise FileProblem.of(
+            "E-FILE-UNSAFE-XML", f"The workbook's part {name} declares a {found[0]}; DTDs and "
+            "entities are refused (Excel never writes them).",
+            hint="Save the workbook again from Excel, or send the data as CSV.")
+    table = _SHARED_STRINGS.search(head)
+    if table:
+        claimed = max((int(n) for n in _UNIQUE_COUNT.findall(table.group(0))), default=0)
+        if claimed > size // len(b"<si/>"):
+            raise FileProblem.of(
+                "E-FILE-MALFORMED", f"The workbook is damaged: its table of texts ({name}) "
+                f"claims {claimed:,} entries in {size:,} bytes.",
+                hint="Save the workbook again from Excel and upload the new copy.")
+
+
+def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> None:
+    """Inflate one part exactly as the spreadsheet reader would (from its local header, for the
+    compressed length the directory gives), at most one chunk past its declared size."""
+    handle.seek(member.header_offset)
+    header = handle.read(_LOCAL_HEADER.size)
+    if len(header) < _LOCAL_HEADER.size:
+        raise _damaged()
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(header)
+    if signature != b"PK\x03\x04":
+        raise _damaged()
+    handle.seek(member.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    name = member.filename
+    xml = name.lower().endswith(_XML_PART)
+    sheet = _SheetArea() if name.startswith("xl/worksheets/") and xml else None
+    inflater = zlib.decompressobj(-15) if member.compress_type == zipfile.ZIP_DEFLATED else None
+    left, produced, tail = member.compress_size, 0, b""
+    first = True
+    while left > 0:
+        raw = handle.read(min(left, _CHUNK))
+        if not raw:
+            raise _damaged()
+        left -= len(raw)
+        while raw:
+            try:
+                text = inflater.decompress(raw, _CHUNK) if inflater else raw
+            except zlib.error:
+                raise _damaged() from None
+            raw = inflater.unconsumed_tail if inflater else b""
+            produced += len(text)
+            if produced > member.file_size:
+                raise _bomb(f"The workbook's part {name} unpacks to more than the "
+                            f"{member.file_size:,} bytes its directory declares; the file is "
+                            "damaged or a ZIP bomb.")
+            if first and xml:
+                _check_prolog(name, text[:64 * 1024], member.file_size)
+            first = False
+            if sheet is not None and text:
+                sheet.feed(tail + text)
+                tail = text[-_TAG_TAIL:]
+    if sheet is not None and sheet.cells() > limits.max_sheet_cells:
+        raise FileProblem.of(
+            "E-FILE-LIMIT", f"A sheet of the workbook uses cells up to "
+            f"{column_letter(max(sheet.last_column, 1) - 1)}{max(sheet.last_row, 1)}: "
+            f"{sheet.cells():,} cells counted from A1, more than the {limits.max_sheet_cells:,} "
+            "a sheet may span.",
+            hint="Press Ctrl+End in Excel to find the last used cell; delete the rows and "
+                 "columns past your data, save, and upload again.")

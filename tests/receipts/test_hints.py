@@ -22,7 +22,8 @@ NOT_FOR_TABLES = re.compile(r"\belements?\b|<[a-z-]+>")
 # Codes a file of the format never gets: the format is not known yet (E-FILE-FORMAT), a
 # workbook's own problems, a CSV's short rows, a table family's rules.
 _TABLES_ONLY = ("E-FILE-FORMAT", "E-FILE-UNSAFE-ZIP", "E-FILE-UNSUPPORTED-WORKBOOK",
-                "W-RECORD-SHORT-ROW", "E-RULE-AVERAGE-MISMATCH")
+                "W-RECORD-SHORT-ROW", "E-RULE-AVERAGE-MISMATCH", "E-FILE-ENCRYPTED",
+                "E-FILE-EXTERNAL-LINK")
 ONE_KIND = {"xml": _TABLES_ONLY}
 
 

@@ -86,7 +86,7 @@ def gateway_schema_id(route: Route) -> str | None:
 def gateway_read_records(route: Route, document: Document) -> Iterator[RecordBatch] | None:
     if not _ours(route):
         return None
-    return read_cart(document.path)
+    return read_cart(document.path, document.limits)
 
 
 @hookimpl

@@ -22,6 +22,7 @@ from lxml import etree
 
 from gateway.contract import RecordBatch
 from gateway.findings import Finding
+from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.xml_safe import safe_iterparse
 
@@ -59,9 +60,12 @@ def official(measure_id: str) -> str:
 class CartReader:
     """One pass over a CART file: yields ``RecordBatch``es, then raises the file's problems."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, limits: Limits | None = None) -> None:
         self.path = path
+        self.limits = limits or Limits()
         self.ns = namespace()
+        self._prefix = f"{{{self.ns}}}"  # tags in our namespace are "{ns}local": no QName needed
+        self._measure_tag = self._prefix + MEASURE
         self.retired = retired()
         self.problems: list[Finding] = []
         self.header: dict[str, str] = {}
@@ -80,11 +84,20 @@ class CartReader:
             self.problems.append(Finding(code=code, message=message, xpath=xpath, line=line,
                                          hint=hint))
 
+    def _local(self, tag: object) -> str:
+        if not isinstance(tag, str):
+            return ""
+        return tag[len(self._prefix):] if tag.startswith(self._prefix) else \
+            etree.QName(tag).localname
+
     def _check_name(self, element: etree._Element, xpath: str) -> str | None:
         """The element's local name, or None (with a problem) when it is not in our namespace."""
-        if not isinstance(element.tag, str):
+        tag = element.tag
+        if not isinstance(tag, str):
             return None
-        qname = etree.QName(element.tag)
+        if tag.startswith(self._prefix):
+            return tag[len(self._prefix):]
+        qname = etree.QName(tag)
         if self.root_ns_wrong and qname.namespace == self.root_ns:
             return None  # already reported on the root
         if qname.namespace != self.ns:
@@ -102,24 +115,26 @@ class CartReader:
         depth = 0
         measure: dict[str, str] | None = None
         measure_path = ""
-        for event, element in safe_iterparse(self.path):
+        for event, element in safe_iterparse(self.path, limits=self.limits):
             if event == "start":
                 depth += 1
-                if depth == 1:
-                    self._start_root(element)
-                elif depth == 2 and etree.QName(element.tag).localname == MEASURE:
+                if depth == 2 and (element.tag == self._measure_tag
+                                   or self._local(element.tag) == MEASURE):
                     self.measures_seen += 1
                     measure_path = f"/{ROOT}/{MEASURE}[{self.measures_seen}]"
                     measure = {"measure_id": (element.get("id") or "").strip(),
                                "__line__": str(element.sourceline or 0)}
+                elif depth == 1:
+                    self._start_root(element)
                 continue
             depth -= 1
             if depth == 1:
                 measure = self._end_top(element, measure, measure_path, rows, xpaths, lines)
                 element.clear()
                 # drop the processed siblings too, so memory stays flat
+                parent = element.getparent()
                 while element.getprevious() is not None:
-                    del element.getparent()[0]
+                    del parent[0]
                 if len(rows) >= BATCH:
                     yield self._batch(rows, xpaths, lines)
                     rows, xpaths, lines = [], [], []
@@ -142,7 +157,7 @@ class CartReader:
     def _end_top(self, element: etree._Element, measure: dict[str, str] | None,
                  measure_path: str, rows: list[dict[str, str]], xpaths: list[str],
                  lines: list[int]) -> dict[str, str] | None:
-        local = etree.QName(element.tag).localname if isinstance(element.tag, str) else ""
+        local = self._local(element.tag)
         if local == MEASURE and measure is not None:
             if self._check_name(element, measure_path) is not None:
                 self._take_measure(measure, measure_path, rows, xpaths, lines)
@@ -168,19 +183,23 @@ class CartReader:
 
     def _measure_field(self, element: etree._Element, measure: dict[str, str],
                        measure_path: str) -> None:
-        local = etree.QName(element.tag).localname if isinstance(element.tag, str) else ""
-        path = f"{measure_path}/{local}"
-        name = self._check_name(element, path)
-        if name is None:
-            return
+        """One field of a measure; the element path is built only for a problem, since this
+        runs for nearly every element of the file."""
+        tag = element.tag
+        if tag.startswith(self._prefix):
+            name: str | None = tag[len(self._prefix):]
+        else:
+            name = self._check_name(element, f"{measure_path}/{self._local(tag)}")
+            if name is None:
+                return
         column = MEASURE_FIELDS.get(name)
         if column is None or len(element):
             self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is not part of a <measure>; a "
                          f"measure holds {', '.join(f'<{f}>' for f in MEASURE_FIELDS)}.",
-                         path, element.sourceline)
+                         f"{measure_path}/{name}", element.sourceline)
         elif column in measure:
             self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is given twice in one <measure>.",
-                         path, element.sourceline)
+                         f"{measure_path}/{name}", element.sourceline)
         else:
             measure[column] = (element.text or "").strip()
             measure[f"__line__{column}"] = str(element.sourceline or 0)
@@ -203,7 +222,7 @@ class CartReader:
 
     def _batch(self, rows: list[dict[str, str]], xpaths: list[str], lines: list[int]
                ) -> RecordBatch:
-        frame = pd.DataFrame(rows, columns=COLUMNS).fillna("").astype(object)
+        frame = pd.DataFrame(rows, columns=COLUMNS, dtype=object).fillna("")
         elements = {column: (name, np.asarray([f[column] for f in self.field_lines],
                                               dtype=np.int64))
                     for name, column in MEASURE_FIELDS.items()}
@@ -212,6 +231,7 @@ class CartReader:
                            places=dict(self.places), elements=elements)
 
 
-def read_cart(path: Path) -> Iterator[RecordBatch]:
-    """The records of a CART file (see ``CartReader``)."""
-    return CartReader(path).batches()
+def read_cart(path: Path, limits: Limits | None = None) -> Iterator[RecordBatch]:
+    """The records of a CART file (see ``CartReader``), read under ``limits`` (the default
+    caps when None)."""
+    return CartReader(path, limits).batches()
