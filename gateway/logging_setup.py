@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any, TextIO
 
 import structlog
@@ -52,6 +53,13 @@ def configure_logging(fmt: str = "auto", level: str = "info",
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    # Python warnings (watchdog raises RuntimeWarnings from its thread) become log records
+    # too, so every line on the stream is rendered alike: one JSON object in production.
+    logging.captureWarnings(True)
+    # watchdog's inotify observer warns when a folder created under a recursive watch is
+    # reached twice (by the folder walk and by its own event); the watch is still right.
+    warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning,
+                            module="watchdog")
     # watchdog narrates every inotify event at debug level; keep its warnings only.
     logging.getLogger("watchdog").setLevel(max(root.level, logging.WARNING))
 

@@ -8,7 +8,8 @@ winner, also where ``rename`` on a network file system cannot be trusted to have
 
 What was renamed is inspected in the spool, where the submitter cannot reach it any more: a
 symlink, a special file or a file with other hard links is rejected without opening it; a regular
-file is opened with ``O_NOFOLLOW`` and hashed.
+file is opened with ``O_NOFOLLOW`` and, once nobody writes it any more, hashed. What is hashed is
+what the worker validates and what is filed: one stable copy.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from gateway.daemon.config import Config
+from gateway.daemon.leases import open_for_writing
 from gateway.daemon.ledger import Ledger, State, Submission
 from gateway.daemon.names import is_valid_upload_name, printable_name, safe_name
-from gateway.daemon.settle import Settled
+from gateway.daemon.settle import Settled, Signature
 from gateway.receipts.model import new_submission_id, utc_now_text
 from gateway.receipts.store import fsync_dir
 
 CHUNK = 1024 * 1024
+COPY_SUFFIX = ".copy"
 
 
 def spool_path(config: Config, submission_id: str) -> Path:
@@ -60,6 +64,9 @@ def claim(settled: Settled, config: Config, ledger: Ledger, owner: str | None = 
     except FileNotFoundError:
         ledger.forget(submission.submission_id)
         return None
+    except OSError:
+        ledger.forget(submission.submission_id)  # nothing was taken; the caller says why
+        raise
     fsync_dir(config.spool)
     fsync_dir(settled.path.parent)
     return submission
@@ -68,44 +75,114 @@ def claim(settled: Settled, config: Config, ledger: Ledger, owner: str | None = 
 @dataclass(frozen=True)
 class Inspection:
     """What the spool copy is. ``problem`` (symlink, hardlink, special, unreadable) means it was
-    not read and ``sha256`` is None; otherwise ``sha256`` is the content hash."""
+    not read and ``sha256`` is None; ``being_written`` that a writer still had it open (or, where
+    the kernel cannot tell, that it changed) and it must be looked at again later; otherwise
+    ``sha256`` is the hash of bytes that will not change any more."""
 
     problem: str | None
     size: int
     sha256: str | None
     mtime_ns: int
+    being_written: bool = False
 
 
-def inspect(path: Path) -> Inspection:
-    """Classify the spool file by ``lstat`` and hash it only if it is a lone regular file."""
+def copy_name(path: Path) -> Path:
+    """The temporary name of a copy that will replace ``path`` in the spool (removed at start
+    when a crash interrupted it)."""
+    return path.with_name(f".{path.name}{COPY_SUFFIX}")
+
+
+def inspect(path: Path, *, by_kernel: bool, expected: Signature | None = None) -> Inspection:
+    """Classify the spool file by ``lstat``; hash it only if it is a lone regular file that
+    nobody writes any more.
+
+    With ``by_kernel`` a read lease tells whether a writer (one that opened the upload before
+    the claim) still holds it; once none does, no one can open it again (the spool is the
+    daemon's), so the file itself is the stable copy. Otherwise (the kernel cannot tell) the file
+    is copied while hashed and the copy replaces it in the spool, unless it changed meanwhile or
+    since ``expected`` (its signature when it settled): bytes a late writer adds afterwards go to
+    the replaced inode, and the receipt, the validation and the filed original all see the same
+    bytes.
+    """
     st = path.lstat()
     problem = _problem(st)
     if problem is not None:
         return Inspection(problem, st.st_size if stat.S_ISREG(st.st_mode) else 0, None,
                           st.st_mtime_ns)
+    if not st.st_mode & 0o444:
+        # Readable by no one: the submitter said so, and the daemon (root or not) respects it.
+        return Inspection("unreadable", st.st_size, None, st.st_mtime_ns)
     try:
-        return _hash(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         # The submitter owns the file and may have made it unreadable (sftp put -p of a 0600
         # file): that is a rejection, not a daemon that dies on it at every restart.
         return Inspection("unreadable", st.st_size, None, st.st_mtime_ns)
-
-
-def _hash(path: Path) -> Inspection:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
         problem = _problem(st)
         if problem is not None:  # swapped between lstat and open
             return Inspection(problem, 0, None, st.st_mtime_ns)
-        digest = hashlib.sha256()
-        size = 0
-        while chunk := os.read(fd, CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+        writing = open_for_writing(fd) if by_kernel else None
+        if writing:
+            return Inspection(None, st.st_size, None, st.st_mtime_ns, being_written=True)
+        if writing is False:
+            digest, size = _read_all(fd, None)
+            if digest is None:
+                return Inspection("unreadable", st.st_size, None, st.st_mtime_ns)
+            return Inspection(None, size, digest, st.st_mtime_ns)
+        if expected is not None and (st.st_size, st.st_mtime_ns) != (expected.size,
+                                                                     expected.mtime_ns):
+            return Inspection(None, st.st_size, None, st.st_mtime_ns, being_written=True)
+        return _replace_by_copy(fd, st, path)
     finally:
         os.close(fd)
-    return Inspection(None, size, digest.hexdigest(), st.st_mtime_ns)
+
+
+def _replace_by_copy(fd: int, before: os.stat_result, path: Path) -> Inspection:
+    temporary = copy_name(path)
+    try:
+        with temporary.open("wb") as copy:
+            digest, size = _read_all(fd, copy)
+            copy.flush()
+            os.fsync(copy.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # a full disk, say: tried again later
+        raise
+    after = os.fstat(fd)
+    if digest is None or _changed(before, after):
+        temporary.unlink()
+        if digest is None:
+            return Inspection("unreadable", before.st_size, None, before.st_mtime_ns)
+        return Inspection(None, after.st_size, None, after.st_mtime_ns, being_written=True)
+    os.replace(temporary, path)
+    fsync_dir(path.parent)
+    return Inspection(None, size, digest, before.st_mtime_ns)
+
+
+def _read_all(fd: int, copy: BinaryIO | None) -> tuple[str | None, int]:
+    """SHA-256 and length of the file from its start (writing each chunk to ``copy``); the hash
+    is None when reading fails (an I/O error on the submitter's file is not the daemon's)."""
+    digest = hashlib.sha256()
+    size = 0
+    offset = 0
+    while True:
+        try:
+            chunk = os.pread(fd, CHUNK, offset)
+        except OSError:
+            return None, size
+        if not chunk:
+            return digest.hexdigest(), size
+        digest.update(chunk)
+        if copy is not None:
+            copy.write(chunk)
+        size += len(chunk)
+        offset += len(chunk)
+
+
+def _changed(before: os.stat_result, after: os.stat_result) -> bool:
+    return ((before.st_size, before.st_mtime_ns, before.st_ctime_ns)
+            != (after.st_size, after.st_mtime_ns, after.st_ctime_ns))
 
 
 def _problem(st: os.stat_result) -> str | None:
@@ -116,4 +193,3 @@ def _problem(st: os.stat_result) -> str | None:
     if st.st_nlink != 1:
         return "hardlink"
     return None
-

@@ -2,8 +2,9 @@
 ``replay``, added to the main ``gateway`` command line by ``register``.
 
 Exit codes follow the CLI's: 0 done, 2 an operational error (bad config, missing folders,
-another daemon running). ``status`` exits 1 when no daemon runs; ``replay`` exits 1 when the new
-receipt rejects the file.
+another daemon running, missing permissions); ``serve`` exits 3 when it stops on a failure it
+cannot serve around (its inbox or state folder lost). ``status`` exits 1 when no daemon runs;
+``replay`` exits 1 when the new receipt rejects the file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ import sqlalchemy as sa
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
-from gateway.daemon.layout import LayoutError, add_submitter, init_layout, write_config
+from gateway.daemon.layout import (
+    LayoutError,
+    add_submitter,
+    chroot_problems,
+    give_ledger,
+    init_layout,
+    write_config,
+)
 from gateway.daemon.ledger import Ledger, State, Submission
 from gateway.daemon.ledger.backends import LedgerUrlError
 from gateway.daemon.ledger.commands import register_ledger_commands
@@ -38,14 +46,16 @@ from gateway.daemon.report import (
     render_status,
     status_report,
 )
-from gateway.logging_setup import configure_logging
+from gateway.logging_setup import configure_logging, get_logger
 from gateway.receipts.model import Status, new_submission_id
 from gateway.submitters.commands import RegistryOption
 from gateway.submitters.registry_edit import add_entry, check_entry
 from gateway.submitters.registry_file import RegistryError, load_registry
 
 EXIT_OPERATIONAL = 2
+EXIT_FAILED = 3
 NOT_READ = ("symlink", "hardlink", "special", "unreadable")
+log = get_logger("gateway.daemon")
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", dir_okay=False,
@@ -63,13 +73,30 @@ def _operational() -> Iterator[None]:
     """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
     try:
         yield
-    except (ConfigError, LayoutError, AlreadyRunning, CommandError, FileNotFoundError,
-            LedgerOutdated, LedgerUrlError, CopyRefused, RegistryError) as err:
+    except (ConfigError, LayoutError, AlreadyRunning, CommandError, RegistryError,
+            LedgerOutdated, LedgerUrlError, CopyRefused) as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
-    except sa.exc.OperationalError as err:  # the database server cannot be reached
-        typer.echo(f"gateway: the ledger database is not available: {err.orig}", err=True)
+    except (OSError, sa.exc.OperationalError) as err:  # a folder, or the database server
+        typer.echo(f"gateway: {_start_error_text(err)}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
+
+
+def _start_error_text(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return _os_error_text(err)
+    if isinstance(err, sa.exc.OperationalError):  # the driver's words, never the password
+        return f"the ledger database is not available: {err.orig}"
+    return str(err)
+
+
+def _os_error_text(err: OSError) -> str:
+    if err.filename is None:
+        return str(err)
+    text = f"{err.filename}: {err.strerror}"
+    if isinstance(err, PermissionError) and os.geteuid() != 0:
+        text += " (setting up an SFTP site needs root; see docs/operations.md)"
+    return text
 
 
 def register(app: typer.Typer) -> None:
@@ -90,31 +117,55 @@ def serve(config: ConfigOption = None) -> None:
     """Run the daemon in the foreground.
 
     Watches every upload folder, validates each file once it has settled and writes its
-    receipt. SIGTERM or SIGINT finish the files in hand and exit 0.
+    receipt. SIGTERM or SIGINT finish the files in hand and exit 0; exit 2 means it could not
+    start, 3 that it stopped on a failure it cannot serve around (the log says which).
     """
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
 
     with _operational():
         source = find_config(config)
         settings = load_config(source)
-        configure_logging(settings.log_format, settings.log_level)
+    configure_logging(settings.log_format, settings.log_level)
+    try:
         if source is None:
             init_layout(settings)  # a local run on the defaults needs no `gateway init`
-        Service(settings).run()
+        service = Service(settings)
+    except (ConfigError, LayoutError, OSError, LedgerOutdated, LedgerUrlError,
+            sa.exc.OperationalError) as err:
+        log.error("cannot_start", reason=_start_error_text(err))
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+    try:
+        service.run()
+    except AlreadyRunning as err:
+        log.error("cannot_start", reason=str(err))
+        raise typer.Exit(EXIT_OPERATIONAL) from None
+    except Exception:  # logged by the service as one JSON line; no raw traceback on stderr
+        raise typer.Exit(EXIT_FAILED) from None
 
 
-def init(directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml, the inbox "
-                                                        "and the state.")] = Path(".")) -> None:
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for gateway.toml, the inbox and the "
+                                                   "state.")] = Path("."),
+    service_user: Annotated[str | None, typer.Option(
+        help="The account `gateway serve` runs as: it gets the state folders, the inbox stays "
+             "root's, as SFTP chroots need (run as root).")] = None,
+) -> None:
     """Create a commented gateway.toml (unless one exists) and the folders it names."""
     target = directory / CONFIG_NAME
     with _operational():
         created = [target] if write_config(target) else []
         settings = load_config(target)
-        created += init_layout(settings)
+        created += init_layout(settings, service_user)
         if not settings.shared_ledger:  # PostgreSQL: `gateway ledger migrate` creates it
             Ledger(settings.ledger).close()
+            give_ledger(settings, service_user)
+        unsafe = chroot_problems(settings.inbox)
     for path in created:
         typer.echo(f"created {path}")
+    if unsafe:
+        typer.echo(f"note: sshd will not chroot submitters under {settings.inbox} until root "
+                   f"owns it and every folder above it: {'; '.join(unsafe)} (fine for a local "
+                   "run; for SFTP see docs/operations.md)", err=True)
     typer.echo(f"next: gateway submitter add ID --name NAME --kind clinic|hospital|program "
                f"--config {target}")
 
@@ -157,7 +208,10 @@ def submitter_add(
         "hospital_type": hospital_type, "nicu_level": nicu_level, "picu": picu,
         "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year}
     with _operational():
-        settings = _config(config)
+        source = find_config(config)
+        settings = load_config(source)
+        if source is None:
+            init_layout(settings)  # the local quick start: no `gateway init` needed
         path = registry or settings.registry
         if fields is not None:
             check_entry(path, fields)

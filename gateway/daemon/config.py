@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 CONFIG_ENV = "GATEWAY_CONFIG"
 CONFIG_NAME = "gateway.toml"
 WATCHERS = ("events", "polling", "off")
+WRITER_CHECKS = ("auto", "quiet_period")
 LATE_POLICIES = ("warn", "reject")
 LOG_FORMATS = ("auto", "json", "console")
 DEFAULT_PIPELINE = "gateway.pipeline:validate_file"
@@ -39,6 +40,7 @@ class Config:
     ledger: Path
     watcher: str = "events"
     quiet_period: float = 3.0
+    writer_check: str = "auto"
     rescan_interval: float = 60.0
     poll_interval: float = 2.0
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -93,6 +95,8 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("folders", "ledger"): ("ledger", str, None, ""),
     ("intake", "watcher"): ("watcher", str, lambda v: v in WATCHERS, f"one of {WATCHERS}"),
     ("intake", "quiet_period"): ("quiet_period", float, lambda v: v >= 0, ">= 0"),
+    ("intake", "writer_check"): ("writer_check", str, lambda v: v in WRITER_CHECKS,
+                                 f"one of {WRITER_CHECKS}"),
     ("intake", "rescan_interval"): ("rescan_interval", float, lambda v: v > 0, "> 0"),
     ("intake", "poll_interval"): ("poll_interval", float, lambda v: v > 0, "> 0"),
     ("workers", "count"): ("workers", int, lambda v: v >= 0, ">= 0 (0 = one per core)"),
@@ -213,6 +217,10 @@ state = "var"
 watcher = "events"
 # Seconds a file's size and modification time must stay unchanged before it is taken.
 quiet_period = 3.0
+# "auto": on a local file system, a file some process still holds open for writing is never
+# taken, however long it pauses (the kernel says so through a read lease; needs CAP_LEASE).
+# "quiet_period": the quiet period alone (network and FUSE mounts get this anyway).
+writer_check = "auto"
 # Seconds between full rescans of every upload folder; the rescan is the truth, events are hints.
 rescan_interval = 60.0
 # Seconds between scans of the polling watcher.

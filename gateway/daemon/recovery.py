@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from gateway.daemon.claim import spool_path
+from gateway.daemon.claim import COPY_SUFFIX, copy_name, spool_path
 from gateway.daemon.config import Config
 from gateway.daemon.layout import STATE_MODE, iter_submitters, submitter_folders
 from gateway.daemon.ledger import Ledger, State, Submission
@@ -31,8 +31,6 @@ from gateway.logging_setup import get_logger
 from gateway.receipts.store import TEMP_PREFIX, fsync_dir
 
 log = get_logger("gateway.daemon.recovery")
-
-REPLAY_COPY_SUFFIX = ".copy"
 
 
 def clean_leftovers(config: Config, membership: Membership, dead: set[str]) -> None:
@@ -52,8 +50,8 @@ def clean_leftovers(config: Config, membership: Membership, dead: set[str]) -> N
                     os.unlink(entry.path)
                     removed += 1
     for name in os.listdir(config.spool):
-        if name.startswith(".") and name.endswith(REPLAY_COPY_SUFFIX):
-            submission = membership.ledger.get(name[1:-len(REPLAY_COPY_SUFFIX)])
+        if name.startswith(".") and name.endswith(COPY_SUFFIX):
+            submission = membership.ledger.get(name[1:-len(COPY_SUFFIX)])
             # A copy is being made only by the live owner of an unfinished replay.
             if (submission is None or submission.state == State.FILED
                     or submission.owner is None or submission.owner in dead):
@@ -108,7 +106,7 @@ def prepare_replay(submission: Submission, config: Config, ledger: Ledger) -> bo
             log.error("replay_original_missing", replaces=submission.replaces)
             ledger.forget(submission.submission_id)
             return False
-        temporary = target.with_name(f".{target.name}{REPLAY_COPY_SUFFIX}")
+        temporary = copy_name(target)
         with source.open("rb") as reader, temporary.open("wb") as writer:
             shutil.copyfileobj(reader, writer, 1024 * 1024)
             writer.flush()

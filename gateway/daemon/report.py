@@ -3,6 +3,7 @@ and the folders; read-only, so they are safe to run beside the daemon."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -32,7 +33,10 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
     submitter's files only, when given), which registry is in force."""
     pid = running_pid(config.lock_file)
     report: dict[str, Any] = {"running": pid is not None, "pid": pid,
-                              "waiting_in_upload": count_waiting(config)}
+                              "waiting_in_upload": count_waiting(config),
+                              "missing_folders": [str(folder) for folder in
+                                                  (config.inbox, config.state)
+                                                  if not folder.is_dir()]}
     try:
         ledger = Ledger(config.ledger_location, create=False)
     except FileNotFoundError:
@@ -51,6 +55,11 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
             "intake_healthy": meta.get("intake_healthy") == "yes" if pid else None,
             "watcher": meta.get("watcher"),
             "started_at": meta.get("started_at"),
+            "writer_check": meta.get("writer_check"),
+            "writer_check_reason": meta.get("writer_check_reason"),
+            "blocked_submitters": json.loads(meta.get("blocked_submitters") or "{}"),
+            "disk_full": meta.get("disk_full") == "yes" if pid else None,
+            "last_failure": meta.get("failure") or None,
             "today": ledger.count_by_status(local_day_start(date.today()), submitter),
             "registry": {key: meta.get(f"registry_{key}") for key in
                          ("state", "submitters", "digest", "refused")},
@@ -71,6 +80,17 @@ def render_status(report: dict[str, Any]) -> str:
         health = "healthy" if report.get("intake_healthy") else "UNHEALTHY (watcher down)"
         lines.append(f"intake:  {health}, watcher {report.get('watcher')}, "
                      f"last rescan {report.get('last_rescan_at') or 'never'}")
+        lines.append(f"writers: {report.get('writer_check')} "
+                     f"({report.get('writer_check_reason')})")
+        if report.get("disk_full"):
+            lines.append("disk:    FULL - files in hand wait for space, nothing new is taken")
+    elif report.get("last_failure"):
+        lines.append(f"stopped: {report['last_failure']}")
+    for folder in report.get("missing_folders") or []:
+        lines.append(f"MISSING: {folder}")
+    if report["running"]:
+        for submitter, reason in sorted((report.get("blocked_submitters") or {}).items()):
+            lines.append(f"waiting: {submitter}: {reason}")
     lines.append(f"queue:   {report['waiting_in_upload']} waiting in upload folders, "
                  f"{report.get('in_progress', 0)} in progress")
     today = report.get("today") or {}

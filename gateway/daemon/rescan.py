@@ -11,20 +11,33 @@ import os
 from pathlib import Path
 
 from gateway.daemon.config import Config
-from gateway.daemon.layout import iter_submitters
+from gateway.daemon.health import SubmitterTrouble, upload_folder_problem
+from gateway.daemon.layout import iter_submitter_roots, iter_submitters
 from gateway.daemon.names import is_temporary
 from gateway.daemon.settle import SettleTracker
 
+RESCAN = "rescan"  # SubmitterTrouble's source for what the rescan finds
 
-def rescan(config: Config, tracker: SettleTracker) -> int:
-    """List every upload folder into ``tracker``; returns how many entries wait there."""
+
+def rescan(config: Config, tracker: SettleTracker, trouble: SubmitterTrouble) -> int:
+    """List every upload folder into ``tracker``; returns how many entries wait there. A
+    submitter whose ``upload/`` cannot be used is reported to ``trouble`` and skipped."""
     waiting = 0
-    for folders in iter_submitters(config):
-        try:
-            with os.scandir(folders.upload) as entries:
-                names = [entry.name for entry in entries]
-        except OSError:
-            continue  # removed or unreadable right now; the next rescan tries again
+    for folders in iter_submitter_roots(config):
+        if not os.path.lexists(folders.upload):
+            continue  # not (yet) a submitter's folder
+        problem = upload_folder_problem(folders.upload)
+        names: list[str] = []
+        if problem is None:
+            try:
+                with os.scandir(folders.upload) as entries:
+                    names = [entry.name for entry in entries]
+            except OSError as err:
+                problem = f"the gateway cannot list its upload/ folder ({err.strerror})"
+        if problem is not None:
+            trouble.report(folders.submitter, problem, RESCAN)
+            continue
+        trouble.clear(folders.submitter, RESCAN)
         for name in names:
             if not is_temporary(name):
                 waiting += 1

@@ -24,7 +24,7 @@ import queue
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -36,7 +36,17 @@ from gateway.catalog import Catalog
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import claim, inspect, spool_path
 from gateway.daemon.config import Config, ConfigError
+from gateway.daemon.health import (
+    GUARD_INTERVAL,
+    SPACE_RETRY,
+    DiskSpace,
+    FolderGuard,
+    FolderLost,
+    SubmitterTrouble,
+    out_of_space,
+)
 from gateway.daemon.layout import check_layout, submitter_folders
+from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
 from gateway.daemon.ledger import Ledger, LostClaim, State, Submission, now_text
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.membership import Membership, new_daemon_id
@@ -49,7 +59,7 @@ from gateway.daemon.recovery import (
     prepare_replay,
 )
 from gateway.daemon.rescan import rescan
-from gateway.daemon.settle import Settled, SettleTracker, Signature
+from gateway.daemon.settle import WRITER_RECHECK, Settled, SettleTracker, Signature
 from gateway.daemon.watch import Hint, Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
 from gateway.logging_setup import get_logger, log_submission
@@ -62,6 +72,7 @@ from gateway.submitters.windows import SubmitterPolicy
 log = get_logger("gateway.daemon")
 
 MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
+CLAIM = "claim"  # SubmitterTrouble's source for a claim that failed
 HINTS_PER_TURN = 10_000
 DUPLICATE_RECHECK = 1.0  # seconds between looks at a first copy another daemon holds
 WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which the pool starts a worker
@@ -76,6 +87,10 @@ class Task:
     not_before: float = 0.0
     claimed_at: float = field(default_factory=time.monotonic)
     dispatched_at: float | None = None
+    held: bool = False  # found still being written after the claim (logged once)
+    receipt: Receipt | None = None  # known, not yet delivered (the disk was full)
+    failure: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class Service:
@@ -104,7 +119,10 @@ class Service:
         self.policy = SubmitterPolicy(late=config.late, timezone=config.timezone)
         self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
         self.watcher = Watcher(config, self.hints)
-        self.tracker = SettleTracker(config.quiet_period)
+        self.writer_check = choose_writer_check(config.inbox, config.writer_check)
+        self.tracker = SettleTracker(
+            config.quiet_period,
+            writer_open=path_open_for_writing if self.writer_check.by_kernel else None)
         self.notifier = Notifier()
         self.tasks: deque[Task] = deque()
         self.running: dict[str, Task] = {}
@@ -118,6 +136,10 @@ class Service:
         self._healthy: bool | None = None
         self._cleaned_after: set[str] = set()  # dead daemons whose leftovers were removed
         self._last_rescan_at: str | None = None
+        self.trouble = SubmitterTrouble()
+        self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
+        self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
+        self._guard_due = 0.0
 
     def _open_pool(self, size: int) -> WorkerPool:
         return WorkerPool(size, pipeline=self.config.pipeline,
@@ -136,9 +158,11 @@ class Service:
         if not self.config.shared_ledger:
             lock.acquire()  # on SQLite this daemon is the only one; on PostgreSQL, one of many
         self._install_signals()
+        ignore_lease_breaks()
         self.pool = self._open_pool(self.config.workers)
         if self.config.metrics_port:
             self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
+        guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
         try:
             self.membership.join(self.config.watcher)
             self._resume()
@@ -146,14 +170,28 @@ class Service:
             log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                      workers=self.config.workers, quiet_period=self.config.quiet_period,
                      rescan_interval=self.config.rescan_interval, pid=os.getpid(),
+                     writer_check=self.writer_check.name, why=self.writer_check.reason,
                      daemon=self.daemon_id, ledger=str(self.ledger),
                      metrics_port=self.config.metrics_port)
             self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
-                                 watcher=self.config.watcher)
+                                 watcher=self.config.watcher,
+                                 writer_check=self.writer_check.name,
+                                 writer_check_reason=self.writer_check.reason,
+                                 failure="", blocked_submitters="{}", disk_full="no")
             self.notifier.ready("serving")
             while not self._stopping or self._in_hand():
                 self._turn()
+                if time.monotonic() >= self._guard_due:
+                    self._guard_due = time.monotonic() + GUARD_INTERVAL
+                    guard.check()
             log.info("stopped")
+        except FolderLost as lost:
+            # Nothing can be served without these folders; say so and let systemd restart
+            # (and alert) rather than watch nothing.
+            log.error("folder_lost", reason=str(lost))
+            self.notifier.status(f"stopped: {lost}")
+            self._set_meta(failure=str(lost))
+            raise
         except Exception:
             # Environmental failures (a full disk, lost permissions) end the process; systemd
             # restarts it and recovery resumes every submission where it stopped.
@@ -162,7 +200,7 @@ class Service:
         finally:
             self.watcher.stop()
             self.pool.close()
-            self.ledger.set_meta(stopped_at=now_text())
+            self._set_meta(stopped_at=now_text())
             self.membership.leave()
             self.notifier.close()
             self.ledger.close()
@@ -172,6 +210,7 @@ class Service:
         """Finish every unfinished submission in the ledger without taking new uploads, then
         return. The caller holds the instance lock."""
         signal.signal(signal.SIGUSR1, self._on_nudge)
+        ignore_lease_breaks()
         self.pool = self._open_pool(1)
         try:
             self.membership.join(None)
@@ -258,23 +297,49 @@ class Service:
 
     def _rescan(self) -> None:
         started = time.monotonic()
-        waiting = rescan(self.config, self.tracker)
+        waiting = rescan(self.config, self.tracker, self.trouble)
         self.metrics.waiting(waiting)
         self._last_rescan_at = now_text()
         self._rescan_due = time.monotonic() + self.config.rescan_interval
-        self.ledger.set_meta(last_rescan_at=now_text(), waiting=str(waiting))
+        self._set_meta(last_rescan_at=now_text(), waiting=str(waiting),
+                       blocked_submitters=self.trouble.as_text())
         log.debug("rescan", waiting=waiting, seconds=round(time.monotonic() - started, 4))
 
     def _claim_settled(self) -> None:
         room = self.capacity - self._in_hand()
-        if room <= 0:
+        now = time.monotonic()
+        if room <= 0 or not self.space.may_claim(now):
             return
-        for settled in self.tracker.settled()[:room]:
+        # A submitter whose folder the rescan found unusable waits for the rescan to clear it;
+        # one whose claim failed is tried again at the rescan's pace.
+        ready = [s for s in self.tracker.settled()
+                 if self.trouble.source(s.submitter) in (None, CLAIM)
+                 and self._claim_retry.get(s.submitter, 0.0) <= now]
+        for settled in ready[:room]:
             self.tracker.forget(settled.path)
-            self._claim(settled)
+            self._claim(settled, now)
 
-    def _claim(self, settled: Settled) -> None:
-        submission = claim(settled, self.config, self.ledger, owner=self.daemon_id)
+    def _claim(self, settled: Settled, now: float) -> None:
+        try:
+            submission = claim(settled, self.config, self.ledger, owner=self.daemon_id)
+        except Exception as err:
+            self.tracker.see(settled.path, settled.submitter)  # it waits in upload/
+            if out_of_space(err):
+                self.space.note(full=True)
+                return
+            if not isinstance(err, OSError):
+                raise
+            # One submitter's folder must not stop the others: its files wait, it is said
+            # once, and the claim is tried again at the pace of the rescan.
+            self.trouble.report(settled.submitter, "the gateway cannot move files out of its "
+                                f"upload/ folder ({err.strerror})", CLAIM)
+            self._claim_retry[settled.submitter] = now + self.config.rescan_interval
+            self._set_meta(blocked_submitters=self.trouble.as_text())
+            return
+        self.space.note(full=False)
+        if self.trouble.blocked(settled.submitter):
+            self.trouble.clear(settled.submitter, CLAIM)
+            self._set_meta(blocked_submitters=self.trouble.as_text())
         if submission is None:
             return
         self.metrics.taken()
@@ -337,10 +402,27 @@ class Service:
                     if self._still_mine(task):
                         raise
                     self._let_go(task)  # the new owner filed the spool file already
+                except Exception as err:
+                    if not out_of_space(err):
+                        raise
+                    task.not_before = now + SPACE_RETRY
+                    self.space.note(full=True)
         self.metrics.queue(self._in_hand())
+
+    def _set_meta(self, **values: str) -> None:
+        """The heartbeat for ``gateway status``; losing one on a full disk is harmless."""
+        try:
+            self.ledger.set_meta(**values)
+        except Exception as err:
+            if not out_of_space(err):
+                raise
 
     def _advance_one(self, task: Task, now: float) -> None:
         submission = task.submission
+        if task.receipt is not None:  # known before the disk filled up
+            self.tasks.remove(task)
+            self._deliver(task, task.receipt, task.failure, **task.timings)
+            return
         if (submission.state == State.REQUESTED
                 and not prepare_replay(submission, self.config, self.ledger)):
             self.tasks.remove(task)
@@ -351,11 +433,11 @@ class Service:
         registry = self.registry.registry
         if registry is not None and registry.active(submission.submitter) is None:
             self.tasks.remove(task)  # isolation: an unknown folder's file is not even read
-            self._finish(task, own_receipts.unknown_folder(submission))
+            self._deliver(task, own_receipts.unknown_folder(submission))
             return
         if submission.problem is not None:
             self.tasks.remove(task)
-            self._finish(task, own_receipts.not_read(submission))
+            self._deliver(task, own_receipts.not_read(submission))
             return
         if submission.replaces is None:
             answer = self._duplicate_answer(task)
@@ -363,7 +445,7 @@ class Service:
                 return
             if isinstance(answer, Receipt):
                 self.tasks.remove(task)
-                self._finish(task, answer)
+                self._deliver(task, answer)
                 return
         if self.pool.idle:
             self.tasks.remove(task)
@@ -375,17 +457,22 @@ class Service:
                                  submission.received_at, registry, self.policy))
 
     def _inspect(self, task: Task, now: float) -> bool:
-        """Hash the spool copy; False when it is still being written (the writer kept its file
-        open across the quiet period): it then gets a new quiet period in the spool."""
+        """Hash the spool copy; False while it is still being written (a writer that opened it
+        before the claim still holds it, or, where the kernel cannot tell, it changed after it
+        settled): it is looked at again later, and no verdict is given on a prefix."""
         submission = task.submission
-        inspection = inspect(spool_path(self.config, submission.submission_id))
-        settled = task.settled
-        if settled is not None and inspection.problem is None and (
-                inspection.size, inspection.mtime_ns) != (settled.size, settled.mtime_ns):
-            log.warning("still_being_written", submitter=submission.submitter)
-            task.settled = Signature(settled.mode, inspection.size, inspection.mtime_ns,
-                                     settled.ctime_ns, settled.inode, settled.links)
-            task.not_before = now + self.config.quiet_period
+        inspection = inspect(spool_path(self.config, submission.submission_id),
+                             by_kernel=self.writer_check.by_kernel, expected=task.settled)
+        if inspection.being_written:
+            if not task.held:
+                task.held = True
+                log.warning("still_being_written", submitter=submission.submitter,
+                            writer_check=self.writer_check.name)
+            if task.settled is not None:
+                task.settled = replace(task.settled, size=inspection.size,
+                                       mtime_ns=inspection.mtime_ns)
+            task.not_before = now + (WRITER_RECHECK if self.writer_check.by_kernel
+                                     else self.config.quiet_period)
             return False
         submission.problem = inspection.problem
         submission.bytes, submission.sha256 = inspection.size, inspection.sha256
@@ -394,7 +481,8 @@ class Service:
         return True
 
     def _duplicate_answer(self, task: Task) -> Receipt | str | None:
-        """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate)."""
+        """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate):
+        only the latest verdict on the same bytes under the same extension is repeated."""
         submission = task.submission
         assert submission.sha256 is not None
         if self.config.shared_ledger and self.ledger.unhashed_before(
@@ -416,11 +504,16 @@ class Service:
                 return "wait"
             return None
         latest = self.ledger.latest_outcome(submission.submitter, submission.sha256)
-        if latest is None or latest.receipt_path is None:
+        if (latest is None or latest.receipt_path is None
+                or _extension(latest.name) != _extension(submission.name)):
+            # The verdict depends on the name through its extension (a workbook named .csv is
+            # refused for that), so the same bytes under another extension are judged afresh.
             return None
         try:
             earlier = json.loads(Path(latest.receipt_path).read_text(encoding="utf-8"))
-            return own_receipts.duplicate(submission, first.submission_id, earlier)
+            # The submission whose verdict is repeated (a replay stands for what it replaced).
+            return own_receipts.duplicate(submission, latest.replaces or latest.submission_id,
+                                          earlier)
         except (OSError, ValueError, KeyError, TypeError):
             log.warning("earlier_receipt_unreadable", first=first.submission_id)
             return None
@@ -441,9 +534,25 @@ class Service:
                                               memory_limit_mb=self.config.memory_limit_mb)
             receipt.replaces = task.submission.replaces
             try:
-                self._finish(task, receipt, failure=outcome.failure, validate=outcome.seconds)
+                self._deliver(task, receipt, outcome.failure, validate=outcome.seconds)
             except LostClaim:
                 self._let_go(task)
+
+    def _deliver(self, task: Task, receipt: Receipt, failure: str | None = None,
+                 **timings: float) -> None:
+        """``_finish``, or, when the disk is full, keep the outcome and try again later: every
+        step is idempotent, so a half-done delivery is simply done again."""
+        try:
+            self._finish(task, receipt, failure, **timings)
+        except Exception as err:
+            if not out_of_space(err):
+                raise
+            task.receipt, task.failure, task.timings = receipt, failure, timings
+            task.not_before = time.monotonic() + SPACE_RETRY
+            self.tasks.append(task)
+            self.space.note(full=True)
+            return
+        self.space.note(full=False)
 
     def _finish(self, task: Task, receipt: Receipt, failure: str | None = None,
                 **timings: float) -> None:
@@ -511,7 +620,7 @@ class Service:
         if healthy != self._healthy:
             self._healthy = healthy
             self.metrics.intake_healthy(healthy)
-            self.ledger.set_meta(intake_healthy="yes" if healthy else "no")
+            self._set_meta(intake_healthy="yes" if healthy else "no")
             self.notifier.status("serving" if healthy else "watcher down; rescanning only")
             if not healthy:
                 log.error("intake_unhealthy", watcher=self.config.watcher)
@@ -521,6 +630,10 @@ class Service:
 
 def _epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _extension(name: str) -> str:
+    return Path(name).suffix.lower()
 
 
 def _status_of(receipt_json: Path) -> str | None:

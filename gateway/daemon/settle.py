@@ -1,10 +1,15 @@
-"""Deciding when an upload is finished: its size and times unchanged over a quiet period.
+"""Deciding when an upload is finished: nobody holds it open for writing, and its size and
+times stayed unchanged over a quiet period.
 
 SFTP has no "upload complete" signal, and OpenSSH's sftp-server renames by link + unlink, which
 arrives as a create with no close. So every sighting of a path (an event or a rescan) only
 records what ``lstat`` says; a path is settled when a later ``lstat``, at least the quiet period
 after the signature last changed, still says the same. The signature includes the inode change
 time, which no client can set back, so a write, truncate, link or unlink in between is seen.
+
+Where the kernel can tell (``leases.py``), a path whose file some process still holds open for
+writing is not settled however long it has been quiet: it is asked again after
+``WRITER_RECHECK`` seconds, or at once when an event (inotify's close-after-write) names it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from gateway.daemon.names import is_temporary
 from gateway.logging_setup import get_logger
 
 log = get_logger("gateway.daemon.settle")
+
+WRITER_RECHECK = 1.0  # seconds between asking again whether a held-open upload was closed
+WriterProbe = Callable[[Path], bool | None]
 
 
 @dataclass(frozen=True)
@@ -53,36 +61,36 @@ class _Watch:
     submitter: str
     signature: Signature
     since: float
+    recheck_at: float = 0.0  # set while a writer holds the file open
 
 
 class SettleTracker:
     """Candidates in the upload folders and the time each was last seen to change."""
 
-    def __init__(self, quiet_period: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, quiet_period: float, clock: Callable[[], float] = time.monotonic,
+                 writer_open: WriterProbe | None = None) -> None:
         self.quiet_period = quiet_period
         self._clock = clock
+        self._writer_open = writer_open
         self._watches: dict[Path, _Watch] = {}
-        self._folders_seen: set[Path] = set()
+        self._held_open: set[Path] = set()  # said so in the log once
 
     def see(self, path: Path, submitter: str) -> None:
-        """Record a sighting. Temporary names are never candidates; folders are skipped (a
-        submitter's folder inside ``upload/`` is not an upload)."""
+        """Record a sighting. Temporary names are never candidates. Anything else is, folders
+        included: once it has settled, the claim answers it (a folder is not an upload)."""
         if is_temporary(path.name):
             return
         try:
             st = path.lstat()
         except OSError:
-            self._watches.pop(path, None)
-            return
-        if stat.S_ISDIR(st.st_mode):
-            if path not in self._folders_seen:
-                self._folders_seen.add(path)
-                log.warning("folder_in_upload_ignored", submitter=submitter)
+            self.forget(path)
             return
         signature = Signature.of(st)
         known = self._watches.get(path)
         if known is None or known.signature != signature:
             self._watches[path] = _Watch(submitter, signature, self._clock())
+        else:
+            known.recheck_at = 0.0  # an event (say, the writer's close): ask again now
 
     def settled(self) -> list[Settled]:
         """Candidates unchanged for the quiet period, checked again now. Those that changed
@@ -90,15 +98,21 @@ class SettleTracker:
         now = self._clock()
         ready: list[Settled] = []
         for path, watch in list(self._watches.items()):
-            if now - watch.since < self.quiet_period:
+            if now - watch.since < self.quiet_period or now < watch.recheck_at:
                 continue
             try:
                 signature = Signature.of(path.lstat())
             except OSError:
-                del self._watches[path]
+                self.forget(path)
                 continue
             if signature != watch.signature:
                 self._watches[path] = _Watch(watch.submitter, signature, now)
+                continue
+            if self._writer_open is not None and self._writer_open(path):
+                if path not in self._held_open:
+                    self._held_open.add(path)
+                    log.info("held_open_by_writer", submitter=watch.submitter)
+                watch.recheck_at = now + WRITER_RECHECK
                 continue
             ready.append(Settled(path, watch.submitter, signature))
         return ready
@@ -106,10 +120,12 @@ class SettleTracker:
     def forget(self, path: Path) -> None:
         """Stop tracking ``path`` (claimed, or to be seen afresh)."""
         self._watches.pop(path, None)
+        self._held_open.discard(path)
 
     def next_due(self) -> float | None:
         """Seconds until the earliest candidate may be settled, or None when there is none."""
         if not self._watches:
             return None
-        earliest = min(watch.since for watch in self._watches.values())
-        return max(0.0, earliest + self.quiet_period - self._clock())
+        earliest = min(max(watch.since + self.quiet_period, watch.recheck_at)
+                       for watch in self._watches.values())
+        return max(0.0, earliest - self._clock())

@@ -28,8 +28,8 @@ RESTART_BACKOFF = 5.0
 
 
 class UploadEventHandler(FileSystemEventHandler):
-    """Puts ``(path, submitter)`` on ``hints`` for every event about a file directly inside an
-    ``inbox/<submitter>/upload/`` folder; ignores the rest (receipts, folders)."""
+    """Puts ``(path, submitter)`` on ``hints`` for every event about an entry directly inside an
+    ``inbox/<submitter>/upload/`` folder; ignores the rest (receipts, deeper entries)."""
 
     def __init__(self, inbox: Path, hints: queue.SimpleQueue[Hint]) -> None:
         self._inbox = inbox
@@ -37,8 +37,7 @@ class UploadEventHandler(FileSystemEventHandler):
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
-            if event.is_directory or event.event_type in ("deleted", "opened",
-                                                          "closed_no_write"):
+            if event.event_type in ("deleted", "opened", "closed_no_write"):
                 return
             for raw in (event.src_path, event.dest_path):
                 if not raw:

@@ -178,7 +178,7 @@ def settings(*, pipeline: str | None = FAKE_PIPELINE, **overrides: Any
              ) -> dict[str, dict[str, Any]]:
     """Test settings: small quiet period, JSON logs, the fake pipeline unless None."""
     intake = {"watcher": "events", "quiet_period": 0.3, "rescan_interval": 30.0,
-              "poll_interval": 0.2}
+              "poll_interval": 0.2, "writer_check": "auto"}
     workers: dict[str, Any] = {"count": 2, "time_limit": 60.0, "memory_limit_mb": 0}
     if pipeline is not None:
         workers["pipeline"] = pipeline

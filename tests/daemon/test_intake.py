@@ -31,8 +31,12 @@ def test_a_dropped_file_gets_exactly_one_receipt_and_leaves_upload(make_gateway)
     archived = {p.parent.parent.name: p for p in gw.filed()}
     assert archived["archive"].read_bytes() == VALID.read_bytes()
     assert archived["quarantine"].read_bytes() == INVALID.read_bytes()
-    rows = gw.ledger()
-    assert sorted(r["state"] for r in rows) == ["filed", "filed"]
+    # The ledger records "filed" just after the rename that the folder shows.
+    def filed_rows() -> list[dict] | None:
+        rows = gw.ledger()
+        return rows if len(rows) == 2 and all(r["state"] == "filed" for r in rows) else None
+
+    rows = wait_until(filed_rows, what="both filed in the ledger")
     assert {r["submission_id"] for r in rows} == {r["submission_id"] for r in receipts}
     status = gw.cli("status", "--json")
     assert '"running": true' in status.stdout and '"in_progress": 0' in status.stdout

@@ -176,7 +176,7 @@ def test_an_upload_the_daemon_may_not_open_is_a_problem_not_a_crash(tmp_path: Pa
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(claim.os, "open", refuse)  # as root, chmod 000 would not stop us
-    inspection = claim.inspect(path)
+    inspection = claim.inspect(path, by_kernel=True)
     assert (inspection.problem, inspection.sha256) == ("unreadable", None)
 
 

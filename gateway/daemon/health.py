@@ -1,0 +1,150 @@
+"""What keeps the daemon from serving, kept apart by cause.
+
+One submitter's broken folder (its ``upload/`` made unreadable, a symbolic link, or a folder the
+daemon cannot rename out of) makes that submitter's files wait and is said once in the log and
+in ``gateway status``; every other submitter is served. A full disk makes the files in hand
+wait until space returns. Losing the inbox or the state folder (removed, or unmounted under the
+running daemon) cannot be served around: the daemon says so and stops with a non-zero exit, so
+systemd restarts it and alerts, instead of watching nothing.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sqlite3
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+from gateway.logging_setup import get_logger
+
+log = get_logger("gateway.daemon.health")
+
+SPACE_RETRY = 5.0  # seconds between attempts to finish a file while the disk is full
+GUARD_INTERVAL = 1.0  # seconds between checks that the inbox and state are still there
+
+
+class FolderLost(RuntimeError):
+    """The inbox or the state folder is gone or is no longer the one the daemon started on."""
+
+
+def out_of_space(err: BaseException) -> bool:
+    """A full disk or exhausted quota, from the file system or from the ledger's database."""
+    if isinstance(err, sa.exc.DBAPIError) and err.orig is not None:
+        err = err.orig  # the ledger's driver error, as SQLAlchemy wrapped it
+    if isinstance(err, OSError):
+        return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(err, psycopg.errors.DiskFull):
+        return True
+    return (isinstance(err, sqlite3.Error)
+            and getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+
+
+class DiskSpace:
+    """Whether the disk was found full, said once when it fills and once when space returns.
+    While it is full, new files are claimed only on a try every ``SPACE_RETRY`` seconds."""
+
+    def __init__(self, record: Callable[[str], None]) -> None:
+        self._record = record  # for `gateway status`: "yes" or "no"
+        self.full = False
+        self._retry_at = 0.0
+
+    def may_claim(self, now: float) -> bool:
+        return not self.full or now >= self._retry_at
+
+    def note(self, *, full: bool) -> None:
+        if full:
+            self._retry_at = time.monotonic() + SPACE_RETRY
+        if full == self.full:
+            return
+        self.full = full
+        if full:
+            log.error("disk_full", retry_s=SPACE_RETRY,
+                      detail="files in hand wait for space; nothing new is taken")
+        else:
+            log.warning("disk_space_back")
+        self._record("yes" if full else "no")
+
+
+class SubmitterTrouble:
+    """Submitters whose files wait, with the reason in words an operator can act on. Each
+    change is logged once (``submitter_blocked`` / ``submitter_unblocked``). ``source`` tells
+    what found the trouble (the rescan looking at the folder, or a claim that failed), and only
+    the same source clears it, so the two never take turns logging."""
+
+    def __init__(self) -> None:
+        self._reasons: dict[str, tuple[str, str]] = {}
+
+    def report(self, submitter: str, reason: str, source: str) -> None:
+        if self._reasons.get(submitter, ("", ""))[0] != reason:
+            log.error("submitter_blocked", submitter=submitter, reason=reason)
+        self._reasons[submitter] = (reason, source)
+
+    def clear(self, submitter: str, source: str) -> None:
+        if self._reasons.get(submitter, ("", ""))[1] == source:
+            del self._reasons[submitter]
+            log.info("submitter_unblocked", submitter=submitter)
+
+    def blocked(self, submitter: str) -> bool:
+        return submitter in self._reasons
+
+    def source(self, submitter: str) -> str | None:
+        return self._reasons[submitter][1] if submitter in self._reasons else None
+
+    def as_text(self) -> str:
+        """For the ledger's meta table, which ``gateway status`` reads."""
+        return json.dumps({s: reason for s, (reason, _) in sorted(self._reasons.items())})
+
+
+def upload_folder_problem(upload: Path) -> str | None:
+    """Why the daemon cannot take files from ``upload`` (None when it can)."""
+    try:
+        st = upload.lstat()
+    except FileNotFoundError:
+        return "its upload/ folder is missing"
+    except OSError as err:
+        return f"its upload/ folder cannot be examined ({err.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return "its upload/ is a symbolic link, which the gateway does not follow"
+    if not stat.S_ISDIR(st.st_mode):
+        return "its upload/ is not a folder"
+    if not os.access(upload, os.R_OK | os.X_OK):
+        return "the gateway may not list its upload/ folder (permissions changed)"
+    if not os.access(upload, os.W_OK | os.X_OK):
+        return "the gateway may not move files out of its upload/ folder (permissions changed)"
+    return None
+
+
+class FolderGuard:
+    """The folders the daemon cannot serve without, as they were at start (device and inode):
+    a removed folder, or another file system mounted or unmounted on it, is noticed within
+    ``GUARD_INTERVAL`` seconds."""
+
+    def __init__(self, folders: dict[str, Path]) -> None:
+        self._identity = {role: (path, _identity(path)) for role, path in folders.items()}
+
+    def check(self) -> None:
+        """Raise ``FolderLost`` naming the folder when one is gone or replaced."""
+        for role, (path, identity) in self._identity.items():
+            now = _identity(path)
+            if now is None:
+                raise FolderLost(f"the {role} folder {path} was removed (or its file system "
+                                 "unmounted)")
+            if now != identity:
+                raise FolderLost(f"the {role} folder {path} is no longer the one the daemon "
+                                 "started on (a file system was mounted or unmounted there, or "
+                                 "it was replaced)")
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
