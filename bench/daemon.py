@@ -1,13 +1,17 @@
-"""Target 4: many small valid files dropped at once into a running ``gateway serve``.
+"""Target 4: many small valid files dropped at once into running ``gateway serve`` daemons.
 
-A real daemon process on a temporary layout (``gateway init``, ``gateway submitter add``, a
+Real daemon processes on a temporary layout (``gateway init``, ``gateway submitter add``, a
 config with a short quiet period); the files are written aside and renamed into ``upload/``
 together, so all of them settle at the same instant: the drop plus the quiet period. Latency
 per file is the ledger's ``receipt_written`` time minus that instant, so it includes the
-queueing a burst causes. Prints one JSON line: files, answered, accepted, seconds, files/s,
-p50 and p95 settled->receipt.
+queueing a burst causes. Prints one JSON line per run: ledger, daemons, files, answered,
+accepted, seconds, files/s, p50 and p95 settled->receipt.
 
-Usage: ``python -m bench.daemon [--files 2000]``.
+With ``--daemons N --postgres`` the N daemons share the inbox and a PostgreSQL ledger in a
+throw-away cluster (with fsync, as in production); ``--several`` runs the whole comparison:
+SQLite with one daemon, PostgreSQL with one, two and three.
+
+Usage: ``python -m bench.daemon [--files 2000] [--daemons N --postgres | --several]``.
 """
 
 from __future__ import annotations
@@ -15,22 +19,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bench.generate import patient_frame
+from gateway.daemon.ledger.backends import create_engine, parse_location
+from gateway.daemon.ledger.schema import transitions
+from tests.support.postgres import temporary_cluster
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 QUIET = 0.5
 
 
-def _config(root: Path) -> Path:
+def _config(root: Path, ledger_url: str | None) -> Path:
     """``gateway init`` writes the commented config; the benchmark shortens the waits."""
     subprocess.run([GATEWAY, "init", str(root)], check=True, capture_output=True)
     config = root / "gateway.toml"
@@ -40,7 +50,12 @@ def _config(root: Path) -> Path:
                  for line in text.splitlines()]
         text = "\n".join(lines) + "\n"
     text = text.replace('format = "auto"', 'format = "json"')
+    if ledger_url is not None:
+        text = re.sub(r"^# url = .*$", f'url = "{ledger_url}"', text, count=1, flags=re.M)
     config.write_text(text)
+    if ledger_url is not None:
+        subprocess.run([GATEWAY, "ledger", "migrate", "--config", str(config)], check=True,
+                       capture_output=True)
     subprocess.run([GATEWAY, "submitter", "add", "bench", "--config", str(config)],
                    check=True, capture_output=True)
     return config
@@ -63,11 +78,16 @@ def _epoch(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def _ledger(path: Path) -> list[float]:
+def _ledger(location: str | Path) -> list[float]:
     """``receipt_written`` times of every submission, seconds since the epoch."""
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT at FROM transitions WHERE state = 'receipt_written'")
-        return sorted(_epoch(at) for (at,) in rows)
+    engine = create_engine(parse_location(location))
+    try:
+        with engine.connect() as db:
+            rows = db.execute(sa.select(transitions.c.at)
+                              .where(transitions.c.state == "receipt_written"))
+            return sorted(_epoch(at) for (at,) in rows)
+    finally:
+        engine.dispose()
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -75,24 +95,41 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def run(count: int, timeout: float) -> dict[str, float | int]:
-    """Start a daemon, drop ``count`` files, wait for their receipts, stop the daemon."""
+def _start(root: Path, config: Path, number: int) -> subprocess.Popen[bytes]:
+    log_path = root / f"serve-{number}.log"
+    with log_path.open("wb") as log:
+        daemon = subprocess.Popen([GATEWAY, "serve", "--config", str(config)],
+                                  stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    deadline = time.time() + 60
+    while b'"serving"' not in log_path.read_bytes():
+        if daemon.poll() is not None or time.time() > deadline:
+            raise RuntimeError(f"gateway serve did not start; see {log_path}")
+        time.sleep(0.1)
+    return daemon
+
+
+def _stop(daemon: subprocess.Popen[bytes]) -> None:
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+
+
+def run(count: int, timeout: float, daemons: int = 1,
+        ledger_url: str | None = None) -> dict[str, float | int | str]:
+    """Start the daemons, drop ``count`` files, wait for their receipts, stop the daemons."""
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         root = Path(tmp)
-        config = _config(root)
+        config = _config(root, ledger_url)
         inbox = root / "inbox" / "bench"
         stage = root / "stage"
         stage.mkdir()
         files = _files(stage, count)
-        log = (root / "serve.log").open("wb")
-        daemon = subprocess.Popen([GATEWAY, "serve", "--config", str(config)],
-                                  stdout=log, stderr=subprocess.STDOUT, cwd=root)
+        running: list[subprocess.Popen[bytes]] = []
         try:
-            deadline = time.time() + 30
-            while b'"serving"' not in (root / "serve.log").read_bytes():
-                if daemon.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("gateway serve did not start; see its log")
-                time.sleep(0.1)
+            for number in range(daemons):
+                running.append(_start(root, config, number))
             for path in files:
                 os.rename(path, inbox / "upload" / path.name)
             settled = time.time() + QUIET
@@ -103,16 +140,14 @@ def run(count: int, timeout: float) -> dict[str, float | int]:
             answered = list(receipts.glob("*.receipt.json"))
             accepted = sum(json.loads(p.read_text())["status"] == "accepted" for p in answered)
         finally:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-            log.close()
-        written = _ledger(root / "var" / "ledger.sqlite3")
+            for daemon in running:
+                _stop(daemon)
+        written = _ledger(ledger_url or root / "var" / "ledger.sqlite3")
     latencies = [t - settled for t in written]
     seconds = (max(written) - settled) if written else float("nan")
-    return {"files": count, "answered": len(answered), "accepted": accepted,
+    return {"ledger": "postgresql" if ledger_url else "sqlite", "daemons": daemons,
+            "load_1min": round(os.getloadavg()[0], 1),  # the machine may be shared
+            "files": count, "answered": len(answered), "accepted": accepted,
             "seconds": round(seconds, 2),
             "files_per_s": round(len(written) / seconds, 1) if written else 0.0,
             "p50_s": round(_percentile(latencies, 0.50), 3) if latencies else float("nan"),
@@ -123,8 +158,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--daemons", type=int, default=1)
+    parser.add_argument("--postgres", action="store_true",
+                        help="share a PostgreSQL ledger (a throw-away local cluster)")
+    parser.add_argument("--several", action="store_true",
+                        help="SQLite x1, then PostgreSQL x1, x2, x3")
     args = parser.parse_args()
-    print(json.dumps(run(args.files, args.timeout)))
+    plan = ([(1, False), (1, True), (2, True), (3, True)] if args.several
+            else [(args.daemons, args.postgres)])
+    with ExitStack() as stack:
+        server = (stack.enter_context(temporary_cluster(durable=True))
+                  if any(postgres for _, postgres in plan) else None)
+        for daemons, postgres in plan:
+            url = server.create_database() if postgres and server else None
+            print(json.dumps(run(args.files, args.timeout, daemons, url)), flush=True)
 
 
 if __name__ == "__main__":

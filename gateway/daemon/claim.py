@@ -2,8 +2,9 @@
 
 The ledger row is written before the rename, so that a crash at any point leaves either a row
 and a spool file (finish it), or a row and no spool file (the rename never happened: forget the
-row; the upload is still in its folder and will be taken again). ``rename`` has one winner, so no
-lock is needed against anything else that moves the file.
+row; the upload is still in its folder and will be taken again). The row's unique upload key
+decides which of several daemons watching one inbox takes the upload (the database has one
+winner, also where ``rename`` on a network file system cannot be trusted to have one).
 
 What was renamed is inspected in the spool, where the submitter cannot reach it any more: a
 symlink, a special file or a file with other hard links is rejected without opening it; a regular
@@ -36,15 +37,28 @@ def spool_path(config: Config, submission_id: str) -> Path:
     return config.spool / submission_id
 
 
-def claim(settled: Settled, config: Config, ledger: Ledger) -> Submission | None:
-    """Rename a settled upload into the spool under a new submission id. Returns None when the
-    upload went away first (nothing was claimed, nothing is owed)."""
+def upload_key(settled: Settled) -> str:
+    """The identity of one upload: its path, inode and times. Every daemon that sees the same
+    upload computes the same key, and the ledger accepts it once: that is the claim."""
+    sig = settled.signature
+    identity = b"\0".join([os.fsencode(settled.path), *(str(n).encode() for n in (
+        sig.inode, sig.ctime_ns, sig.mtime_ns, sig.size))])
+    return hashlib.sha256(identity).hexdigest()
+
+
+def claim(settled: Settled, config: Config, ledger: Ledger, owner: str | None = None
+          ) -> Submission | None:
+    """Claim a settled upload in the ledger and rename it into the spool under a new
+    submission id. Returns None when another daemon claimed it or it went away first (then
+    nothing was claimed here and nothing is owed)."""
     name = settled.path.name
     submission = Submission(
         submission_id=new_submission_id(), submitter=settled.submitter,
         upload_name=printable_name(name), name=safe_name(name), state=State.CLAIMED,
-        received_at=utc_now_text(), problem=None if is_valid_upload_name(name) else "name")
-    ledger.add(submission)
+        received_at=utc_now_text(), problem=None if is_valid_upload_name(name) else "name",
+        owner=owner, upload_key=upload_key(settled))
+    if not ledger.add(submission):
+        return None
     try:
         os.rename(settled.path, spool_path(config, submission.submission_id))
     except FileNotFoundError:

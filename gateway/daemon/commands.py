@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
@@ -32,7 +33,12 @@ from gateway.daemon.layout import (
     write_config,
 )
 from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.daemon.ledger.backends import LedgerUrlError
+from gateway.daemon.ledger.commands import register_ledger_commands
+from gateway.daemon.ledger.copy import CopyRefused
+from gateway.daemon.ledger.migrate import LedgerOutdated
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
+from gateway.daemon.membership import live_daemons
 from gateway.daemon.report import (
     local_day_start,
     render_list,
@@ -67,12 +73,21 @@ def _operational() -> Iterator[None]:
     """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
     try:
         yield
-    except (ConfigError, LayoutError, AlreadyRunning, CommandError, RegistryError) as err:
+    except (ConfigError, LayoutError, AlreadyRunning, CommandError, RegistryError,
+            LedgerOutdated, LedgerUrlError, CopyRefused) as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
-    except OSError as err:
-        typer.echo(f"gateway: {_os_error_text(err)}", err=True)
+    except (OSError, sa.exc.OperationalError) as err:  # a folder, or the database server
+        typer.echo(f"gateway: {_start_error_text(err)}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
+
+
+def _start_error_text(err: Exception) -> str:
+    if isinstance(err, OSError):
+        return _os_error_text(err)
+    if isinstance(err, sa.exc.OperationalError):  # the driver's words, never the password
+        return f"the ledger database is not available: {err.orig}"
+    return str(err)
 
 
 def _os_error_text(err: OSError) -> str:
@@ -95,6 +110,7 @@ def register(app: typer.Typer) -> None:
                             no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     submitter.command("add")(submitter_add)
     app.add_typer(submitter, name="submitter")
+    register_ledger_commands(app, _operational, _config)
 
 
 def serve(config: ConfigOption = None) -> None:
@@ -114,9 +130,9 @@ def serve(config: ConfigOption = None) -> None:
         if source is None:
             init_layout(settings)  # a local run on the defaults needs no `gateway init`
         service = Service(settings)
-    except (ConfigError, LayoutError, OSError) as err:
-        log.error("cannot_start", reason=_os_error_text(err) if isinstance(err, OSError)
-                  else str(err))
+    except (ConfigError, LayoutError, OSError, LedgerOutdated, LedgerUrlError,
+            sa.exc.OperationalError) as err:
+        log.error("cannot_start", reason=_start_error_text(err))
         raise typer.Exit(EXIT_OPERATIONAL) from None
     try:
         service.run()
@@ -140,8 +156,9 @@ def init(
         created = [target] if write_config(target) else []
         settings = load_config(target)
         created += init_layout(settings, service_user)
-        Ledger(settings.ledger).close()
-        give_ledger(settings, service_user)
+        if not settings.shared_ledger:  # PostgreSQL: `gateway ledger migrate` creates it
+            Ledger(settings.ledger).close()
+            give_ledger(settings, service_user)
         unsafe = chroot_problems(settings.inbox)
     for path in created:
         typer.echo(f"created {path}")
@@ -243,7 +260,7 @@ def submissions(
 ) -> None:
     """List submissions from the ledger, or show one with its transitions."""
     with _operational():
-        ledger = Ledger(_config(config).ledger, create=False)
+        ledger = Ledger(_config(config).ledger_location, create=False)
         try:
             if submission_id is not None:
                 found = ledger.get(submission_id)
@@ -311,7 +328,7 @@ def replay(
 
 def _request_replay(settings: Config, submission_id: str, submitter: str | None = None) -> str:
     """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
-    ledger = Ledger(settings.ledger, create=False)
+    ledger = Ledger(settings.ledger_location, create=False)
     try:
         original = ledger.get(submission_id)
         if original is None or submitter not in (None, original.submitter):
@@ -338,11 +355,13 @@ def _request_replay(settings: Config, submission_id: str, submitter: str | None 
 
 def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | None:
     """Wait for the replay to be filed: nudge a running daemon (SIGUSR1), or, whenever none
-    holds the lock, take it and do the work here. Returns the row as it last stood (None when
-    the request was dropped because the original is gone)."""
+    holds the lock, take it and do the work here. With a shared ledger any live daemon takes
+    the request at its next lease renewal; when none is alive, this command does the work.
+    Returns the row as it last stood (None when the request was dropped because the original
+    is gone)."""
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
 
-    ledger = Ledger(settings.ledger, create=False)
+    ledger = Ledger(settings.ledger_location, create=False)
     nudged: set[int] = set()
     deadline = time.monotonic() + wait
     try:
@@ -350,6 +369,12 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
             row = ledger.get(replay_id)
             if row is None or row.state == State.FILED or time.monotonic() >= deadline:
                 return row
+            if settings.shared_ledger:
+                if not live_daemons(ledger):
+                    Service(settings, intake=False).drain()
+                    continue
+                time.sleep(0.2)
+                continue
             pid = running_pid(settings.lock_file)
             if pid is None:
                 lock = InstanceLock(settings.lock_file)

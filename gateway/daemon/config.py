@@ -51,11 +51,25 @@ class Config:
     pipeline: str = DEFAULT_PIPELINE
     log_format: str = "auto"
     log_level: str = "info"
+    ledger_url: str | None = None
+    lease: float = 30.0
+    metrics_port: int = 0
+    metrics_address: str = "127.0.0.1"
     registry: Path = Path("registry.toml")
     registry_configured: bool = False
     late: str = "warn"
     timezone: str = "America/Chicago"
     source: Path | None = None
+
+    @property
+    def ledger_location(self) -> str | Path:
+        """The ledger's database: the ``[ledger] url`` when set, else the SQLite file."""
+        return self.ledger_url or self.ledger
+
+    @property
+    def shared_ledger(self) -> bool:
+        """True when the ledger is a server several daemons (and hosts) can share."""
+        return self.ledger_url is not None and not self.ledger_url.startswith("sqlite:")
 
     @property
     def lock_file(self) -> Path:
@@ -93,6 +107,13 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("workers", "recycle_rss_mb"): ("recycle_rss_mb", int, lambda v: v >= 0,
                                     ">= 0 (0 = never)"),
     ("workers", "max_jobs"): ("max_jobs", int, lambda v: v >= 0, ">= 0 (0 = no limit)"),
+    ("ledger", "url"): ("ledger_url", str,
+                        lambda v: v.startswith(("postgresql://", "postgres://", "sqlite:///")),
+                        "postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"),
+    ("ledger", "lease"): ("lease", float, lambda v: v >= 3, ">= 3 seconds"),
+    ("metrics", "port"): ("metrics_port", int, lambda v: 0 <= v < 65536,
+                          "a TCP port (0 = no metrics)"),
+    ("metrics", "address"): ("metrics_address", str, None, ""),
     ("logging", "format"): ("log_format", str, lambda v: v in LOG_FORMATS,
                             f"one of {LOG_FORMATS}"),
     ("logging", "level"): ("log_level", str,
@@ -231,6 +252,19 @@ max_jobs = 1000
 late = "warn"
 # Deadlines are dates in this time zone (a file is on time until the end of its due day).
 timezone = "America/Chicago"
+
+[ledger]
+# Without a url the ledger is the SQLite file above (one host). Several daemons, on one or more
+# hosts, share one PostgreSQL ledger (see "Running several hosts" in docs/operations.md):
+# url = "postgresql://gateway@db.example.org:5432/gateway"
+# Seconds a daemon's claims outlive it: a daemon that stops renewing its lease (it died, or its
+# host did) loses its unfinished files to the other daemons after this long.
+lease = 30.0
+
+[metrics]
+# Prometheus metrics on http://ADDRESS:PORT/metrics; 0 = none.
+port = 0
+address = "127.0.0.1"
 
 [logging]
 # "json" (one JSON object per line), "console" (for people), or "auto" (console on a terminal).

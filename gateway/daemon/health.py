@@ -19,6 +19,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
+import sqlalchemy as sa
+
 from gateway.logging_setup import get_logger
 
 log = get_logger("gateway.daemon.health")
@@ -33,8 +36,12 @@ class FolderLost(RuntimeError):
 
 def out_of_space(err: BaseException) -> bool:
     """A full disk or exhausted quota, from the file system or from the ledger's database."""
+    if isinstance(err, sa.exc.DBAPIError) and err.orig is not None:
+        err = err.orig  # the ledger's driver error, as SQLAlchemy wrapped it
     if isinstance(err, OSError):
         return err.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(err, psycopg.errors.DiskFull):
+        return True
     return (isinstance(err, sqlite3.Error)
             and getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
 

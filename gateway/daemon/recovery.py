@@ -10,41 +10,52 @@ A daemon killed at any instant restarts into one of these situations, per ledger
 ``receipt_written``  move the original from the spool unless it is already filed;
 ``filed``            nothing.
 
-Temporary files of interrupted atomic writes are removed, so a submitter never sees one.
+Temporary files of interrupted atomic writes are removed, so a submitter never sees one; on a
+shared inbox only those of dead daemons (see ``membership.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 from gateway.daemon.claim import COPY_SUFFIX, copy_name, spool_path
 from gateway.daemon.config import Config
 from gateway.daemon.layout import STATE_MODE, iter_submitters, submitter_folders
 from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.daemon.membership import Membership
 from gateway.logging_setup import get_logger
-from gateway.receipts.store import fsync_dir
+from gateway.receipts.store import TEMP_PREFIX, fsync_dir
 
 log = get_logger("gateway.daemon.recovery")
 
-RECEIPT_TEMP_PREFIX = ".tmp-"  # gateway.receipts.store.atomic_write's temporary names
 
-
-def clean_leftovers(config: Config) -> None:
-    """Remove temporary files that interrupted writes left in receipts folders and the spool.
-    Only safe while this process holds the instance lock (no other writer exists)."""
+def clean_leftovers(config: Config, membership: Membership, dead: set[str]) -> None:
+    """Remove temporary files that interrupted writes of dead daemons (``dead``, ids) left in
+    receipts folders and the spool; a live daemon's files, and this one's, stay."""
     removed = 0
-    folders = [f.receipts for f in iter_submitters(config)] + [config.spool]
-    for folder in folders:
+    now = time.time()
+    for folder in [f.receipts for f in iter_submitters(config)]:
         try:
-            names = os.listdir(folder)
+            entries = [e for e in os.scandir(folder) if e.name.startswith(TEMP_PREFIX)]
         except OSError:
             continue
-        for name in names:
-            if name.startswith(RECEIPT_TEMP_PREFIX) or (
-                    folder == config.spool and name.endswith(COPY_SUFFIX)):
-                Path(folder, name).unlink(missing_ok=True)
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+                if membership.stale_temporary(entry.name, TEMP_PREFIX, age, dead):
+                    os.unlink(entry.path)
+                    removed += 1
+    for name in os.listdir(config.spool):
+        if name.startswith(".") and name.endswith(COPY_SUFFIX):
+            submission = membership.ledger.get(name[1:-len(COPY_SUFFIX)])
+            # A copy is being made only by the live owner of an unfinished replay.
+            if (submission is None or submission.state == State.FILED
+                    or submission.owner is None or submission.owner in dead):
+                Path(config.spool, name).unlink(missing_ok=True)
                 removed += 1
     if removed:
         log.info("removed_temporary_files", count=removed)

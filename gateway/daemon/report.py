@@ -10,6 +10,7 @@ from typing import Any
 from gateway.daemon.config import Config
 from gateway.daemon.ledger import Ledger, Submission
 from gateway.daemon.lock import running_pid
+from gateway.daemon.membership import live_daemons
 from gateway.daemon.rescan import count_waiting
 from gateway.plain_table import plain_table
 
@@ -37,12 +38,18 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
                                                   (config.inbox, config.state)
                                                   if not folder.is_dir()]}
     try:
-        ledger = Ledger(config.ledger, create=False)
+        ledger = Ledger(config.ledger_location, create=False)
     except FileNotFoundError:
         return report | {"in_progress": 0, "today": {}, "meta": {}}
     try:
         meta = ledger.meta()
+        daemons = live_daemons(ledger)
+        if config.shared_ledger:  # several daemons, no instance lock: the ledger knows them
+            pid = daemons[0].pid if daemons else None
+            report |= {"running": bool(daemons), "pid": pid}
         report |= {
+            "daemons": [{"daemon": d.daemon_id, "host": d.host, "pid": d.pid,
+                         "started_at": d.started_at} for d in daemons],
             "in_progress": ledger.count_unfinished(),
             "last_rescan_at": meta.get("last_rescan_at"),
             "intake_healthy": meta.get("intake_healthy") == "yes" if pid else None,
@@ -63,8 +70,12 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
 
 
 def render_status(report: dict[str, Any]) -> str:
+    daemons = report.get("daemons") or []
     lines = [f"gateway: running (pid {report['pid']})" if report["running"]
              else "gateway: not running"]
+    if len(daemons) > 1:
+        lines[0] = f"gateway: running ({len(daemons)} daemons: " + ", ".join(
+            d["daemon"] for d in daemons) + ")"
     if report["running"]:
         health = "healthy" if report.get("intake_healthy") else "UNHEALTHY (watcher down)"
         lines.append(f"intake:  {health}, watcher {report.get('watcher')}, "

@@ -11,7 +11,9 @@ queues hints and worker processes only compute receipts. Each turn of the loop:
 5. keep the watcher alive and tell systemd how things stand.
 
 Every submission passes claimed -> validated -> receipt_written -> filed in the ledger, and a
-starting daemon resumes each unfinished one from the state it reached (``recovery.py``).
+starting daemon resumes each unfinished one from the state it reached (``recovery.py``). Several
+daemons may share one inbox and one PostgreSQL ledger: each row has an owner, each daemon keeps
+a lease (``membership.py``), and the rows of a daemon that died are taken over by the others.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,8 +47,10 @@ from gateway.daemon.health import (
 )
 from gateway.daemon.layout import check_layout, submitter_folders
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
-from gateway.daemon.ledger import Ledger, State, Submission, now_text
+from gateway.daemon.ledger import Ledger, LostClaim, State, Submission, now_text
 from gateway.daemon.lock import InstanceLock
+from gateway.daemon.membership import Membership, new_daemon_id
+from gateway.daemon.metrics import Metrics
 from gateway.daemon.notify import Notifier
 from gateway.daemon.recovery import (
     clean_leftovers,
@@ -70,6 +75,8 @@ log = get_logger("gateway.daemon")
 MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
 CLAIM = "claim"  # SubmitterTrouble's source for a claim that failed
 HINTS_PER_TURN = 10_000
+DUPLICATE_RECHECK = 1.0  # seconds between looks at a first copy another daemon holds
+WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which the pool starts a worker
 
 
 @dataclass
@@ -97,7 +104,12 @@ class Service:
         self.intake = intake
         self.catalog: Catalog = load_plugins().catalog
         resolve_pipeline(config.pipeline)  # fail now, not on every file, when it cannot import
-        self.ledger = Ledger(config.ledger)
+        self.metrics = Metrics()
+        self.ledger = Ledger(config.ledger_location, create=not config.shared_ledger,
+                             owner=new_daemon_id(), timer=self.metrics.ledger_operation)
+        self.membership = Membership(self.ledger, config.lease,
+                                     exclusive=not config.shared_ledger)
+        self.daemon_id = self.membership.daemon_id
         ReferenceStore(config.state).close()  # created before workers open it read-only
         self.registry = RegistryKeeper(config.registry, required=config.registry_configured,
                                        on_change=lambda values: self.ledger.set_meta(**values))
@@ -124,6 +136,8 @@ class Service:
         self._stopping = False
         self._rescan_due = 0.0
         self._healthy: bool | None = None
+        self._cleaned_after: set[str] = set()  # dead daemons whose leftovers were removed
+        self._last_rescan_at: str | None = None
         self.trouble = SubmitterTrouble()
         self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
@@ -143,18 +157,24 @@ class Service:
         """Serve until SIGTERM or SIGINT, then finish the files in hand and return. Raises
         ``AlreadyRunning`` when another daemon uses the same state folder."""
         lock = InstanceLock(self.config.lock_file)
-        lock.acquire()
+        if not self.config.shared_ledger:
+            lock.acquire()  # on SQLite this daemon is the only one; on PostgreSQL, one of many
         self._install_signals()
         ignore_lease_breaks()
         self.pool = self._open_pool(self.config.workers)
+        if self.config.metrics_port:
+            self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
         guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
         try:
+            self.membership.join(self.config.watcher)
             self._resume()
             self.watcher.supervise()
             log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                      workers=self.config.workers, quiet_period=self.config.quiet_period,
                      rescan_interval=self.config.rescan_interval, pid=os.getpid(),
-                     writer_check=self.writer_check.name, why=self.writer_check.reason)
+                     writer_check=self.writer_check.name, why=self.writer_check.reason,
+                     daemon=self.daemon_id, ledger=str(self.ledger),
+                     metrics_port=self.config.metrics_port)
             self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
                                  watcher=self.config.watcher,
                                  writer_check=self.writer_check.name,
@@ -183,6 +203,7 @@ class Service:
             self.watcher.stop()
             self.pool.close()
             self._set_meta(stopped_at=now_text())
+            self.membership.leave()
             self.notifier.close()
             self.ledger.close()
             lock.release()
@@ -194,11 +215,13 @@ class Service:
         ignore_lease_breaks()
         self.pool = self._open_pool(1)
         try:
+            self.membership.join(None)
             self._resume()
             while self._in_hand():
                 self._turn()
         finally:
             self.pool.close()
+            self.membership.leave()
             self.ledger.close()
 
     # -- signals -------------------------------------------------------------------------------
@@ -227,7 +250,9 @@ class Service:
             self._begin_stopping()
         if self._nudged:
             self._nudged = False
-            self._pick_up_replays()
+            self._adopt()
+        if self.membership.renew_due():
+            self._keep_lease()
         self.registry.refresh()  # an edit takes effect from the next file on
         serving = self.intake and not self._stopping
         if serving:
@@ -273,9 +298,10 @@ class Service:
             self.tracker.see(path, submitter)
 
     def _rescan(self) -> None:
-        self._pick_up_replays()
         started = time.monotonic()
         waiting = rescan(self.config, self.tracker, self.trouble)
+        self.metrics.waiting(waiting)
+        self._last_rescan_at = now_text()
         self._rescan_due = time.monotonic() + self.config.rescan_interval
         self._set_meta(last_rescan_at=now_text(), waiting=str(waiting),
                        blocked_submitters=self.trouble.as_text())
@@ -297,7 +323,7 @@ class Service:
 
     def _claim(self, settled: Settled, now: float) -> None:
         try:
-            submission = claim(settled, self.config, self.ledger)
+            submission = claim(settled, self.config, self.ledger, owner=self.daemon_id)
         except Exception as err:
             self.tracker.see(settled.path, settled.submitter)  # it waits in upload/
             if out_of_space(err):
@@ -318,17 +344,43 @@ class Service:
             self._set_meta(blocked_submitters=self.trouble.as_text())
         if submission is None:
             return
+        self.metrics.taken()
         with structlog.contextvars.bound_contextvars(submission_id=submission.submission_id):
             log.info("claimed", submitter=submission.submitter, name=submission.name)
         self.tasks.append(Task(submission, settled.signature))
 
-    def _pick_up_replays(self) -> None:
-        """Replays that ``gateway replay`` recorded while this daemon runs."""
+    def _adopt(self) -> None:
+        """Take over what no live daemon carries on: replays that ``gateway replay`` recorded,
+        and the unfinished submissions of daemons that died (this one's predecessor too)."""
         known = {task.submission.submission_id for task in self._all_tasks()}
-        for submission in self.ledger.unfinished():
-            if (submission.state == State.REQUESTED
-                    and submission.submission_id not in known):
-                self.tasks.append(Task(submission))
+        resumed = 0
+        for submission in self.membership.orphans():
+            if submission.submission_id in known or not self.ledger.take_over(submission):
+                continue
+            with structlog.contextvars.bound_contextvars(
+                    submission_id=submission.submission_id):
+                try:
+                    task = self._resume_one(submission)
+                except LostClaim:
+                    continue
+            if task is not None:
+                self.tasks.append(task)
+                resumed += 1
+        if resumed:
+            log.info("resuming", submissions=resumed)
+
+    def _keep_lease(self) -> None:
+        """Renew this daemon's lease, take over what dead daemons left, and refresh the numbers
+        that describe the whole ledger."""
+        self.membership.renew(intake_healthy=self._healthy, last_rescan_at=self._last_rescan_at)
+        self.metrics.lease(self.membership.lease_until)
+        dead = self.membership.dead()
+        if dead - self._cleaned_after:
+            clean_leftovers(self.config, self.membership, dead)
+            self._cleaned_after |= dead
+        self._adopt()
+        oldest = self.ledger.oldest_unfinished()
+        self.metrics.oldest_unanswered(0.0 if oldest is None else time.time() - _epoch(oldest))
 
     def _all_tasks(self) -> list[Task]:
         return [*self.tasks, *self.running.values(),
@@ -346,11 +398,18 @@ class Service:
                     submission_id=task.submission.submission_id):
                 try:
                     self._advance_one(task, now)
+                except LostClaim:
+                    self._let_go(task)
+                except FileNotFoundError:
+                    if self._still_mine(task):
+                        raise
+                    self._let_go(task)  # the new owner filed the spool file already
                 except Exception as err:
                     if not out_of_space(err):
                         raise
                     task.not_before = now + SPACE_RETRY
                     self.space.note(full=True)
+        self.metrics.queue(self._in_hand())
 
     def _set_meta(self, **values: str) -> None:
         """The heartbeat for ``gateway status``; losing one on a full disk is harmless."""
@@ -429,6 +488,10 @@ class Service:
         only the latest verdict on the same bytes under the same extension is repeated."""
         submission = task.submission
         assert submission.sha256 is not None
+        if self.config.shared_ledger and self.ledger.unhashed_before(
+                submission.submitter, submission.submission_id, self.daemon_id):
+            task.not_before = time.monotonic() + DUPLICATE_RECHECK
+            return "wait"
         first = self.ledger.first_with_content(submission.submitter, submission.sha256,
                                                before=submission.submission_id)
         if first is None:
@@ -438,6 +501,9 @@ class Service:
                    for t in (*self.tasks, *self.running.values())):
                 self.tasks.remove(task)
                 self.waiting.setdefault(first.submission_id, []).append(task)
+                return "wait"
+            if first.owner is not None and first.owner != self.daemon_id:
+                task.not_before = time.monotonic() + DUPLICATE_RECHECK  # another daemon's
                 return "wait"
             return None
         latest = self.ledger.latest_outcome(submission.submitter, submission.sha256)
@@ -460,6 +526,9 @@ class Service:
         with structlog.contextvars.bound_contextvars(
                 submission_id=task.submission.submission_id):
             receipt = outcome.receipt
+            self.metrics.validated(outcome.seconds)
+            if outcome.failure in WORKER_REPLACED:
+                self.metrics.worker_restarted()
             if receipt is None:
                 log.error("worker_failed", failure=outcome.failure, detail=outcome.detail,
                           submitter=task.submission.submitter)
@@ -467,7 +536,10 @@ class Service:
                                               time_limit=self.config.time_limit,
                                               memory_limit_mb=self.config.memory_limit_mb)
             receipt.replaces = task.submission.replaces
-            self._deliver(task, receipt, outcome.failure, validate=outcome.seconds)
+            try:
+                self._deliver(task, receipt, outcome.failure, validate=outcome.seconds)
+            except LostClaim:
+                self._let_go(task)
 
     def _deliver(self, task: Task, receipt: Receipt, failure: str | None = None,
                  **timings: float) -> None:
@@ -493,8 +565,11 @@ class Service:
         self.ledger.validated(receipt, failure)
         # before the receipt: a crash in between validates again and the store skips the copy
         remember(self.config.state, receipt)
-        json_path, _ = write_receipt(receipt, folders.receipts, self.catalog)
+        json_path, _ = write_receipt(receipt, folders.receipts, self.catalog,
+                                     writer=self.daemon_id)
         self.ledger.receipt_written(submission.submission_id, json_path)
+        self.metrics.receipt(receipt.route.family if receipt.route else None,
+                             receipt.status.value)
         file_original(submission, receipt.status is not Status.REJECTED, self.config,
                       self.ledger)
         if task.dispatched_at is not None:
@@ -506,18 +581,25 @@ class Service:
     # -- start and health ----------------------------------------------------------------------
 
     def _resume(self) -> None:
-        """Finish what a previous process left: see ``recovery.py`` for the state machine."""
-        clean_leftovers(self.config)
-        resumed = 0
-        for submission in self.ledger.unfinished():
-            with structlog.contextvars.bound_contextvars(
-                    submission_id=submission.submission_id):
-                task = self._resume_one(submission)
-            if task is not None:
-                self.tasks.append(task)
-                resumed += 1
-        if resumed:
-            log.info("resuming", submissions=resumed)
+        """Finish what previous processes left: see ``recovery.py`` for the state machine."""
+        dead = self.membership.dead()
+        clean_leftovers(self.config, self.membership, dead)
+        self._cleaned_after = dead
+        self._adopt()
+
+    def _still_mine(self, task: Task) -> bool:
+        row = self.ledger.get(task.submission.submission_id)
+        return row is not None and row.owner == self.daemon_id
+
+    def _let_go(self, task: Task) -> None:
+        """Another daemon took this submission over (this one stalled past its lease)."""
+        submission_id = task.submission.submission_id
+        log.warning("claim_lost", submission_id=submission_id)
+        if task in self.tasks:
+            self.tasks.remove(task)
+        self.running.pop(submission_id, None)
+        for waiter in self.waiting.pop(submission_id, []):
+            self.tasks.appendleft(waiter)
 
     def _resume_one(self, submission: Submission) -> Task | None:
         if submission.state == State.REQUESTED:
@@ -542,12 +624,17 @@ class Service:
         healthy = self.watcher.healthy
         if healthy != self._healthy:
             self._healthy = healthy
+            self.metrics.intake_healthy(healthy)
             self._set_meta(intake_healthy="yes" if healthy else "no")
             self.notifier.status("serving" if healthy else "watcher down; rescanning only")
             if not healthy:
                 log.error("intake_unhealthy", watcher=self.config.watcher)
         if healthy:
             self.notifier.ping()
+
+
+def _epoch(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _extension(name: str) -> str:

@@ -16,11 +16,16 @@ from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.receipts.text import render_text
 
+TEMP_PREFIX = ".tmp-"
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that it appears whole or not at all, and survives a crash."""
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, writer: str = "") -> None:
+    """Write ``data`` to ``path`` so that it appears whole or not at all, and survives a crash.
+    The temporary name carries ``writer`` (a daemon id), so that on a shared folder only the
+    leftovers of a dead writer are removed, never a live one's file in the middle of its write."""
     folder = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{writer}." if writer else TEMP_PREFIX,
+                               dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -51,26 +56,27 @@ def receipt_paths(receipt: Receipt, folder: Path) -> tuple[Path, Path]:
 
 
 def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None,
-                  document: Path | None = None) -> tuple[Path, Path]:
+                  document: Path | None = None, writer: str = "") -> tuple[Path, Path]:
     """Write the receipt's annotated copy (made now from ``document``, the uploaded file, when
     the receipt does not carry one yet), then the text receipt, and the JSON last: the JSON's
     presence marks completion."""
     folder.mkdir(parents=True, exist_ok=True)
     receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
     json_path, text_path = receipt_paths(receipt, folder)
-    _write_annotated(receipt, document, folder)
-    atomic_write(text_path, render_text(receipt, catalog).encode("utf-8"))
+    _write_annotated(receipt, document, folder, writer)
+    atomic_write(text_path, render_text(receipt, catalog).encode("utf-8"), writer=writer)
     document = json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False) + "\n"
-    atomic_write(json_path, document.encode("utf-8"))
+    atomic_write(json_path, document.encode("utf-8"), writer=writer)
     return json_path, text_path
 
 
-def _write_annotated(receipt: Receipt, document: Path | None, folder: Path) -> Path | None:
+def _write_annotated(receipt: Receipt, document: Path | None, folder: Path,
+                     writer: str = "") -> Path | None:
     """``<submission_id>.<file name>.annotated.xlsx`` (tables) or ``.findings.csv`` (XML)."""
     if receipt.annotation is None and document is not None:
         annotate(receipt, document)
     if receipt.annotation is None:
         return None
     path = folder / f"{receipt.submission_id}.{receipt.file.name}{receipt.annotation.suffix}"
-    atomic_write(path, receipt.annotation.data)
+    atomic_write(path, receipt.annotation.data, writer=writer)
     return path

@@ -135,8 +135,8 @@ def _lines(chosen: Setting, registry: Registry, years: list[int], submitter: str
     if submitter is not None and registry.active(submitter) is None:
         raise FileNotFoundError(f"{submitter!r} is not an active submitter in the registry")
     rows: list = []
-    if chosen.config.ledger.exists():
-        ledger = Ledger(chosen.config.ledger, create=False)
+    if chosen.config.shared_ledger or chosen.config.ledger.exists():
+        ledger = Ledger(chosen.config.ledger_location, create=False)
         try:
             rows = [(r.submitter, r.submission_id, r.received_at, r.obligations, r.status)
                     for r in ledger.answers(submitter)]

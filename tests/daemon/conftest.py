@@ -20,6 +20,7 @@ import pytest
 from gateway.daemon.config import load_config
 from gateway.daemon.layout import add_submitter, init_layout
 from gateway.daemon.ledger import Ledger
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_PIPELINE = "tests.daemon.fake_pipeline:validate_file"

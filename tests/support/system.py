@@ -9,6 +9,7 @@ across pytest processes with a lock file, because two ``apt-get`` runs at once r
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import shutil
 import subprocess
@@ -24,7 +25,9 @@ def require_command(command: str, package: str, *, extra_paths: tuple[str, ...] 
     """Return the absolute path of ``command``, installing Debian ``package`` when it is missing.
 
     ``extra_paths`` are folders searched besides ``PATH`` (``sshd`` lives in ``/usr/sbin``,
-    PostgreSQL's server programs in ``/usr/lib/postgresql/<version>/bin``). Fails the test with
+    PostgreSQL's server programs in ``/usr/lib/postgresql/<version>/bin``); they may be glob
+    patterns (``/usr/lib/postgresql/*/bin``), expanded at each look, so a folder the package
+    creates is found right after installing it (the newest version first). Fails the test with
     the installer's output when the command cannot be had.
     """
     found = _which(command, extra_paths)
@@ -43,7 +46,9 @@ def require_command(command: str, package: str, *, extra_paths: tuple[str, ...] 
 
 
 def _which(command: str, extra_paths: tuple[str, ...]) -> str | None:
-    search = os.pathsep.join([*extra_paths, os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    folders = [found for pattern in extra_paths
+               for found in sorted(glob.glob(pattern), reverse=True)]
+    search = os.pathsep.join([*folders, os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
     return shutil.which(command, path=search)
 
 

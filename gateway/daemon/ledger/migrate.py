@@ -1,0 +1,71 @@
+"""Versioned changes to the ledger's tables, run by Alembic for SQLite and PostgreSQL alike.
+
+The scripts live in ``migrations/versions`` and are shipped with the package. A SQLite ledger
+made before the migrations existed (tables, no ``alembic_version``) is recognised and marked as
+the baseline revision first, so an upgrade keeps its history. On PostgreSQL the migration runs
+under an advisory lock, so two hosts running ``gateway ledger migrate`` at once do not collide.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001"
+_LOCK_KEY = 4654_0001  # the advisory lock that serialises migrations on PostgreSQL
+
+
+class LedgerOutdated(RuntimeError):
+    """The database's schema is older (or newer) than this gateway's; the message says what
+    to run."""
+
+
+def _alembic(connection: sa.Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head() -> str:
+    revision = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def current(engine: sa.Engine) -> str | None:
+    """The revision the database is at (None: no ledger tables yet)."""
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+        if revision is None and sa.inspect(connection).has_table("submissions"):
+            return BASELINE
+        return revision
+
+
+def upgrade(engine: sa.Engine) -> tuple[str | None, str]:
+    """Bring the database to the newest revision; returns (before, after)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        context = MigrationContext.configure(connection)
+        before = context.get_current_revision()
+        config = _alembic(connection)
+        if before is None and sa.inspect(connection).has_table("submissions"):
+            command.stamp(config, BASELINE)  # a ledger from before the migrations
+            before = BASELINE
+        command.upgrade(config, "head")
+    return before, head()
+
+
+def check_current(engine: sa.Engine, where: str) -> None:
+    """Refuse a ledger whose schema is not this gateway's."""
+    found, wanted = current(engine), head()
+    if found != wanted:
+        raise LedgerOutdated(f"the ledger {where} is at schema revision {found or 'none'}, this "
+                             f"gateway needs {wanted}: run `gateway ledger migrate`")
