@@ -60,11 +60,14 @@ def validate(
     """Run the whole pipeline on one file and print its receipt.
 
     With a registry (``--registry``, or the one the gateway's config names) the submitter layer
-    runs as in the daemon; without one it is skipped and the receipt says so once.
+    runs as in the daemon; without one it is skipped and the receipt says so once. Like the
+    daemon, an accepted file's reference data (a prescribing feed that later forms are judged
+    against) is remembered in the config's state folder.
     """
     from gateway.pipeline import default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
+    from gateway.reference import remember
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 
@@ -80,7 +83,9 @@ def validate(
         judged_by = submitter_commands.registry_for(chosen)
     plugins = default_plugins()
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
-                            received_at=received, registry=judged_by, policy=chosen.policy)
+                            received_at=received, registry=judged_by, policy=chosen.policy,
+                            state=chosen.config.state)
+    remember(chosen.config.state, receipt)
     if judged_by is None and receipt.layer is None:
         receipt.findings.add(skipped())
         receipt.findings.give_hints(plugins.catalog, receipt.file.format)
@@ -110,7 +115,8 @@ def plugins(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    widths = (28, 8, 8, 17, 10)
+    keys = ("plugin", "family", "measure")
+    widths = (*(max([len(h), *(len(str(r[h])) for r in rows)]) + 2 for h in keys), 17, 10)
     typer.echo("".join(h.ljust(w) for h, w in zip(
         ("plugin", "family", "measure", "levels", "years"), widths, strict=True)) + "name")
     for row in rows:
@@ -118,6 +124,19 @@ def plugins(
                  ",".join(str(y) for y in row["reporting_years"]))
         padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
         typer.echo("".join(padded) + row["name"])
+
+
+def _add_plugin_commands(argv: list[str]) -> None:
+    """Plugins' command groups (hook ``gateway_commands``), loaded only when the command line
+    is not one of the core's, so ``gateway status`` does not import every family."""
+    core = {info.name or (info.callback.__name__ if info.callback else "")
+            for info in app.registered_commands}
+    core |= {info.name for info in app.registered_groups}
+    if argv and argv[0] in core:
+        return
+    from gateway.pipeline import default_plugins
+
+    default_plugins().hook.gateway_commands(cli=app)
 
 
 def main() -> None:
@@ -131,6 +150,7 @@ def main() -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
                         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
+        _add_plugin_commands(sys.argv[1:])
         app()
     except KeyboardInterrupt:
         sys.exit(EXIT_OPERATIONAL)

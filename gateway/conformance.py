@@ -8,6 +8,9 @@ fixes them in one pass instead of one failing assertion at a time:
   a description and a description for each column;
 - every declared (measure, level, year) is complete: a schema, a calendar whose last window
   closes in the reporting year, a valid and an invalid example;
+- examples run in the order the families declare their measures, valid before invalid, with
+  one temporary state folder: an accepted valid example's reference data is remembered, so a
+  file that rests on earlier ones (an opioid QI plan on the feed) is judged as in a gateway;
 - every valid example is accepted and routed to its own folder's measure, level and year;
   every invalid one is rejected with exactly the code its name starts with, each finding
   located; every routed example is claimed by exactly one family among all installed plugins;
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.resources.abc import Traversable
@@ -33,6 +37,7 @@ from gateway.contract import FamilyInfo, Route
 from gateway.plugin_manager import ENTRY_POINT_GROUP, Plugins, load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.schema import receipt_errors
+from gateway.reference import remember
 from gateway.schemas import SchemaError, inline_refs
 
 TODO_MARKER = "TODO(new-measure)"
@@ -88,11 +93,14 @@ def example_cases(root: Path | Traversable) -> list[ExampleCase]:
 
 
 def example_problems(case: ExampleCase, plugins: Plugins,
-                     options: dict[str, str] | None = None) -> tuple[Receipt, list[str]]:
-    """Validate an example through the real pipeline; what is wrong with the verdict."""
+                     options: dict[str, str] | None = None, state: Path | None = None
+                     ) -> tuple[Receipt, list[str]]:
+    """Validate an example through the real pipeline (reading reference data from ``state``,
+    when given); what is wrong with the verdict."""
     from gateway.pipeline import validate_file
 
-    receipt = validate_file(case.path, submitter="example", plugins=plugins, options=options)
+    receipt = validate_file(case.path, submitter="example", plugins=plugins, options=options,
+                            state=state)
     problems = [f"receipt does not match its schema: {e}"
                 for e in receipt_errors(receipt.as_dict())]
     codes = sorted(receipt.findings.by_code)
@@ -154,7 +162,9 @@ def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> lis
                                           for case in example_cases(folder)])
     for family in families:
         problems.extend(_layout_problems(plugins, family, cases))
-    problems.extend(_run_examples(plugins, {f.family for f in families}, cases))
+    with tempfile.TemporaryDirectory(prefix="gateway-conformance-") as state:
+        problems.extend(_run_examples(plugins, {f.family for f in families}, cases,
+                                      Path(state)))
     problems.extend(_todo_problems(_source_folders(plugins, name, example_dirs)))
     return problems
 
@@ -272,10 +282,14 @@ def _route_problems(plugins: Plugins, route: Route) -> Iterator[str]:
                "reporting year is the year the data are due)")
 
 
-def _run_examples(plugins: Plugins, families: set[str],
-                  cases: list[ExampleCase]) -> Iterator[Problem]:
+def _run_examples(plugins: Plugins, families: set[str], cases: list[ExampleCase],
+                  state: Path | None = None) -> Iterator[Problem]:
+    """Run the examples in order; with ``state``, an accepted valid example's reference data
+    is remembered there, so later examples are judged against it as in a running gateway."""
     for case in cases:
-        receipt, problems = example_problems(case, plugins)
+        receipt, problems = example_problems(case, plugins, state=state)
+        if state is not None and case.valid and not problems:
+            remember(state, receipt)
         for what in problems:
             yield Problem(f"example {case.id}", what)
         route = receipt.route

@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
+from gateway.reference.model import EMPTY, ReferenceView
 from gateway.submitters.model import (  # the registry and obligations, as plugins see them
     HEALTH_SYSTEM_KINDS,
     KINDS,
@@ -191,13 +192,17 @@ class RecordBatch:
 class RuleContext:
     """What file rules may know besides the records: the route, operator options (such as a
     hospital type given on the command line when no registry is in use), the registry in force
-    (read-only; None when validating without one) and the sending submitter's entry (None when
-    there is no registry)."""
+    (read-only; None when validating without one), the sending submitter's entry (None when
+    there is no registry), and the reference data remembered from earlier accepted files
+    (``gateway.reference``)."""
 
     route: Route
     options: Mapping[str, str] = field(default_factory=dict)
     registry: Registry | None = None
     submitter: Submitter | None = None
+    reference: ReferenceView = EMPTY
+    # the sending submitter's id (its inbox folder), known even without a registry
+    sender: str = ""
 
 
 class FileRule(ABC):

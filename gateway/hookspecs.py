@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -35,6 +36,10 @@ from gateway.contract import (
     RuleContext,
     Submitter,
 )
+from gateway.reference.model import ReferenceCollector, ReferenceView
+
+if TYPE_CHECKING:  # only plugin commands need typer; validating a file should not import it
+    import typer
 
 PROJECT = "gateway"
 
@@ -166,10 +171,28 @@ def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None
 
 @hookspec
 def gateway_obligations(submitter: Submitter, reporting_year: int,
-                        registry: Registry) -> list[Obligation]:
+                        registry: Registry, reference: ReferenceView) -> list[Obligation]:
     """Everything ``submitter`` owes this family for ``reporting_year``, with windows, including
     obligations met elsewhere (``required=False`` with a ``note``) so they are listed. Asked of
     every family for every active submitter; return ``[]`` for a submitter that owes the family
-    nothing. The core decides statuses, lateness, compliance and the calendar. All results are
-    collected.
+    nothing. ``reference`` is the data remembered from accepted files (``gateway.reference``),
+    for obligations that follow from them (the opioid program's QI-required prescribers). The
+    core decides statuses, lateness, compliance and the calendar. All results are collected.
+    """
+
+
+@hookspec
+def gateway_reference_collector(route: Route, context: RuleContext) -> ReferenceCollector | None:
+    """A fresh collector of what this family must remember from a file of ``route`` if it is
+    accepted (``gateway.reference``), or ``None``. It sees the same typed batches as the file
+    rules; its writes are applied to the reference store only on acceptance, and later files
+    read them through ``context.reference``. All results are collected.
+    """
+
+
+@hookspec
+def gateway_commands(cli: typer.Typer) -> None:
+    """Add this plugin's commands to the ``gateway`` command line, as a group named after the
+    family (``cli.add_typer(group, name="opip")``) so plugins never clash with the core's
+    commands or each other's. Called for every command line that is not one of the core's.
     """

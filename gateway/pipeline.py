@@ -31,6 +31,7 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+from gateway.reference.store import reference_view
 from gateway.submitters.layer import SubmitterLayer, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
@@ -59,13 +60,15 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
                   received_at: str | None = None, submission_id: str | None = None,
                   options: Mapping[str, str] | None = None, plugins: Plugins | None = None,
                   limits: Limits | None = None, registry: Registry | None = None,
-                  policy: SubmitterPolicy | None = None) -> Receipt:
+                  policy: SubmitterPolicy | None = None, state: Path | None = None) -> Receipt:
     """Validate one file and return its receipt. A bad file never raises: it is rejected.
 
     ``display_name`` is the name the submitter uploaded (the path may be a spool copy);
     ``options`` are operator settings that rules may consult (e.g. ``hospital_type``). With a
     ``registry`` the submitter layer runs (``policy``: the late switch and time zone): a folder
     that is not registered and active gets E-SUBMITTER-UNKNOWN and nothing else is read.
+    ``state`` is the state folder whose reference data the rules read (none: nothing
+    remembered); reference writes ride on the receipt and the caller applies them on acceptance.
     """
     plugins = plugins or default_plugins()
     limits = limits or Limits()
@@ -82,7 +85,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         return receipt
     if entry is not None:
         receipt.registry_entry = entry.as_dict()
-    sender = _Sender(registry, entry, policy or SubmitterPolicy())
+    sender = _Sender(registry, entry, policy or SubmitterPolicy(), state)
     try:
         _run(path, receipt, plugins, limits, options or {}, sender)
     except FileProblem as problem:
@@ -107,11 +110,13 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
 
 @dataclasses.dataclass(frozen=True)
 class _Sender:
-    """The registry in force and the sending submitter's entry (both None without a registry)."""
+    """The registry in force and the sending submitter's entry (both None without a registry),
+    and the state folder of the reference data."""
 
     registry: Registry | None
     entry: Submitter | None
     policy: SubmitterPolicy
+    state: Path | None = None
 
 
 def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
@@ -128,7 +133,8 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
     route = choose_route(plugins, sample)
     receipt.route = route
     context = RuleContext(route=route, options=dict(options), registry=sender.registry,
-                          submitter=sender.entry)
+                          submitter=sender.entry, reference=reference_view(sender.state),
+                          sender=receipt.submitter)
     submitter_layer = _submitter_layer(plugins, context, sample, sender, receipt)
     try:
         _check_and_run(document, context, receipt, plugins, submitter_layer)
@@ -166,6 +172,7 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
     rules = [rule for found in plugins.hook.gateway_file_rules(route=route, context=context)
              for rule in found]
     calculator = plugins.hook.gateway_results(route=route, context=context)
+    collectors = plugins.hook.gateway_reference_collector(route=route, context=context)
     batches = plugins.hook.gateway_read_records(route=route, document=document)
     if batches is None:
         raise FileProblem.of("E-ROUTE-UNRECOGNISED", f"No reader is installed for "
@@ -186,6 +193,8 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
             calculator.observe(typed)
         if submitter_layer is not None:
             submitter_layer.observe(typed)
+        for collector in collectors:
+            collector.observe(typed)
     if receipt.records == 0:
         raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows."
                              if isinstance(document, TableDocument) else
@@ -199,7 +208,7 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
     record_findings.merge(rule_findings)  # the record layer's warnings (a short row) stay
     receipt.findings = record_findings
     if rule_findings.errors:
-        receipt.layer = Layer.FILE_RULES.value
+        receipt.layer = _rules_layer(rule_findings, plugins)
         return
     if submitter_layer is not None:
         judged = submitter_layer.judge()
@@ -208,3 +217,14 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
             receipt.layer = Layer.SUBMITTER.value
             return
     receipt.results = calculator.finish() if calculator is not None else None
+    receipt.reference_writes = [write for collector in collectors
+                                for write in collector.finish(receipt.results)]
+
+
+def _rules_layer(findings: FindingList, plugins: Plugins) -> str:
+    """The file-rules layer, unless every error is a submitter-layer code: a family may check
+    that records belong to the sender against its own reference data (the opioid program's
+    prescribers), and the receipt then names the layer the check belongs to."""
+    layers = {known.layer if (known := plugins.catalog.get(f.code)) else None
+              for f in findings.listed if f.severity is Severity.ERROR}
+    return Layer.SUBMITTER.value if layers == {Layer.SUBMITTER} else Layer.FILE_RULES.value

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import sysconfig
 import venv
 import zipfile
 from pathlib import Path
 
 from tests.conftest import ODC, ROOT
+from tests.support.packaging import third_party_only
 
 
 def test_wheel_install_validates_like_the_checkout(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_wheel_install_validates_like_the_checkout(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(purelib.stdout.strip())
     # dependencies come from the test environment; the project itself only from the wheel
-    deps = sysconfig.get_path("purelib")
+    deps = str(third_party_only(tmp_path / "deps"))
     example = ODC / "patient" / "valid" / "odc-patient-full.csv"
     # a registry, so the submitter layer (and the registry's schema in the wheel) runs too
     (tmp_path / "registry.toml").write_text(

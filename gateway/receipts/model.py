@@ -14,6 +14,7 @@ from gateway.findings import Finding, FindingList
 
 if TYPE_CHECKING:
     from gateway.receipts.annotated import Annotation
+    from gateway.reference.model import ReferenceWrite
 
 RECEIPT_VERSION = "1"
 
@@ -73,6 +74,9 @@ class Receipt:
     registry_entry: dict[str, Any] | None = None
     # the annotated copy of the upload, made where the upload was read (a worker); not JSON
     annotation: Annotation | None = field(default=None, repr=False, compare=False)
+    # What the family remembers if the file is accepted (``gateway.reference``); never in the
+    # JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
+    reference_writes: list[ReferenceWrite] = field(default_factory=list)
 
     @property
     def status(self) -> Status:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.plugin_manager import PluginConflict, Plugins
+from gateway.reference import EMPTY, ReferenceView
 from gateway.submitters.model import Obligation, Registry, Submitter
 
 
@@ -27,9 +28,10 @@ class Owed:
 
 
 def owed(plugins: Plugins, registry: Registry, years: Iterable[int],
-         submitter_id: str | None = None) -> list[Owed]:
+         submitter_id: str | None = None, reference: ReferenceView = EMPTY) -> list[Owed]:
     """Every obligation of every active submitter (or of one) for the reporting years, in
-    submitter, family, measure, period and subject order."""
+    submitter, family, measure, period and subject order. ``reference``: the data remembered
+    from accepted files, for obligations that follow from them."""
     out: list[Owed] = []
     for submitter in registry:
         if not submitter.active or (submitter_id is not None and submitter.id != submitter_id):
@@ -38,7 +40,8 @@ def owed(plugins: Plugins, registry: Registry, years: Iterable[int],
             seen: set[tuple[str, str, str, str]] = set()
             for answer in plugins.hook.gateway_obligations(submitter=submitter,
                                                            reporting_year=year,
-                                                           registry=registry):
+                                                           registry=registry,
+                                                           reference=reference):
                 for obligation in answer or ():
                     if obligation.key in seen:
                         raise PluginConflict(f"obligation {obligation.key} is declared twice "

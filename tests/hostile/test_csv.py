@@ -32,7 +32,7 @@ def test_a_1_mb_header_cell_names_the_cell_cap_not_no_header(tmp_path: Path) -> 
                                                 FIRST_ROW, "\n"])
     finding = refusal(judged(path))
     assert finding["code"] == "E-FILE-LIMIT" and finding["cell"] == "A1"
-    assert finding["message"] == ("Cell A1 of the header row is longer than the 2,000 "
+    assert finding["message"] == ("Cell A1 of the header row is longer than the 5,000 "
                                   "characters a cell may have.")
 
 

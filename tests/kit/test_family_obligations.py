@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from gateway.pipeline import validate_file
 from gateway.plugin_manager import Plugins
+from gateway.reference import EMPTY
 from gateway.submitters.registry_file import parse_registry
 from gateway.testing import assert_receipt, assert_rejected
 from tests.kit.conftest import DemoCopy
@@ -43,7 +44,8 @@ def test_who_owes_and_what_a_file_answers(demo_copy: DemoCopy,
     plugins = only_plugins(demo_copy.plugin())
     registry = parse_registry(REGISTRY, "registry.toml")
     owed = {s.id: [o for found in plugins.hook.gateway_obligations(
-        submitter=s, reporting_year=2016, registry=registry) for o in found] for s in registry}
+        submitter=s, reporting_year=2016, registry=registry, reference=EMPTY) for o in found]
+        for s in registry}
     assert [(o.measure, o.period, str(o.opens), str(o.due)) for o in owed["kids-clinic"]] == [
         ("VAX", "2016", "2016-01-01", "2016-02-15")]
     assert owed["adult-clinic"] == []
@@ -64,7 +66,7 @@ def test_a_family_without_the_table_owes_nothing(demo_copy: DemoCopy,
     plugins = only_plugins(demo_copy.plugin())
     registry = parse_registry(REGISTRY, "registry.toml")
     assert all(found == [] for s in registry for found in plugins.hook.gateway_obligations(
-        submitter=s, reporting_year=2016, registry=registry))
+        submitter=s, reporting_year=2016, registry=registry, reference=EMPTY))
     receipt = validate_file(demo_copy.folder / VALID, submitter="kids-clinic",
                             plugins=plugins, registry=registry)
     assert receipt.obligations == []

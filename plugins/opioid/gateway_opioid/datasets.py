@@ -1,0 +1,17 @@
+"""Names of the reference datasets the family keeps (``gateway.reference``), per measurement
+year. Prescribers and groups are replaced by each accepted feed; forms are kept per prescriber
+(and measure), the latest accepted one counting."""
+
+from __future__ import annotations
+
+
+def prescribers(year: int) -> str:
+    return f"opip/prescribers/{year}"
+
+
+def specialties(year: int) -> str:
+    return f"opip/specialties/{year}"
+
+
+def forms(kind: str, year: int) -> str:
+    return f"opip/{kind.removeprefix('opip-')}/{year}"

@@ -1,0 +1,316 @@
+"""QI forms and exemption requests (opioid.md, files 2-5): rules that look back at the accepted
+prescribing feed and earlier forms, the receipt's figures, and what an accepted form adds.
+
+Every rule of a form file shares one ``FormFacts``: the reference lookups of the file's
+prescribers, made once. Without accepted prescribing data for the measurement year only
+``E-OPIP-NO-DATA`` is reported; a row whose prescriber is not the sending health system's gets
+``E-SUBMITTER-FACILITY`` and is judged no further (its QI status is another system's business).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from gateway.collected_rules import ROW, CollectedRule
+from gateway.contract import FileRule, ResultCalculator, RuleContext
+from gateway.findings import Finding
+from gateway.reference import ReferenceCollector, ReferenceView, ReferenceWrite
+from gateway_opioid import datasets
+from gateway_opioid.collect import CollectsColumns
+from gateway_opioid.program import (
+    EXEMPTION,
+    QI_EVALUATION,
+    QI_PLAN,
+    SELF_ASSESSMENT,
+    program,
+)
+from gateway_opioid.stats import rate_percent
+
+NPI = "prescriber_npi"
+
+
+def parts(text: object) -> list[str]:
+    """A ``;``-separated cell as upper-case items (empty cell: none)."""
+    if not isinstance(text, str):
+        return []
+    return [item.strip().upper() for item in text.split(";") if item.strip()]
+
+
+def day(value: object) -> str | None:
+    """A typed date cell as ``YYYY-MM-DD``."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).date().isoformat()
+
+
+class FormFacts:
+    """What the reference data say about one form file's prescribers."""
+
+    def __init__(self, reference: ReferenceView, year: int, submitter: str) -> None:
+        self.reference = reference
+        self.year = year
+        self.submitter = submitter
+        self.has_data = reference.info(datasets.prescribers(year)) is not None
+        self._prescribers: dict[str, dict[str, Any] | None] = {}
+
+    def prescriber(self, npi: str) -> dict[str, Any] | None:
+        if npi not in self._prescribers:
+            entry = self.reference.get(datasets.prescribers(self.year), npi)
+            self._prescribers[npi] = entry.value if entry else None
+        return self._prescribers[npi]
+
+    def load(self, npis: Iterable[str]) -> None:
+        wanted = [n for n in dict.fromkeys(npis) if n not in self._prescribers]
+        found = self.reference.get_many(datasets.prescribers(self.year), wanted)
+        for npi in wanted:
+            self._prescribers[npi] = found[npi].value if npi in found else None
+
+    def ours(self, npi: str) -> bool:
+        """The prescriber works for the sending health system in the latest accepted feed."""
+        found = self.prescriber(npi)
+        return found is not None and found.get("health_system") == self.submitter
+
+    def required(self, npi: str) -> list[str]:
+        found = self.prescriber(npi)
+        return list(found.get("qi_required", [])) if found else []
+
+    def form(self, kind: str, key: str) -> dict[str, Any] | None:
+        entry = self.reference.get(datasets.forms(kind, self.year), key)
+        return entry.value if entry else None
+
+
+class FormRule(CollectedRule):
+    """A rule of a form file; silent without prescribing data (only ``E-OPIP-NO-DATA`` is
+    said then). By default it judges each row whose prescriber is the sender's."""
+
+    def __init__(self, facts: FormFacts) -> None:
+        super().__init__()
+        self.facts = facts
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        if not self.facts.has_data:
+            return
+        self.facts.load(table[NPI])
+        yield from self.judge_table(table)
+
+    def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
+        for _, row in table.iterrows():
+            if self.facts.ours(row[NPI]):
+                yield from self.judge_row(row)
+
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        return ()
+
+
+class NoDataRule(CollectedRule):
+    code = "E-OPIP-NO-DATA"
+    title = "The measurement year has accepted prescribing data."
+
+    def __init__(self, facts: FormFacts) -> None:
+        super().__init__()
+        self.facts = facts
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        if not self.facts.has_data:
+            first = table.sort_values(ROW).iloc[0]
+            yield self.at(first, f"there is no accepted prescribing data for measurement year "
+                                 f"{self.facts.year}, so no form for it can be judged yet.",
+                          column="measurement_year")
+
+
+class FacilityRule(FormRule):
+    code = "E-SUBMITTER-FACILITY"
+    title = "Every prescriber belongs to the sending health system."
+
+    def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
+        for _, row in table.iterrows():
+            if not self.facts.ours(row[NPI]):
+                yield self.at(row, f"prescriber {row[NPI]} is not one of your health system's "
+                                   f"prescribers in the accepted prescribing data for "
+                                   f"measurement year {self.facts.year}.", column=NPI)
+
+
+class DuplicateRule(FormRule):
+    code = "E-RULE-DUPLICATE"
+    title = "One row per prescriber (and measure, for self-assessments)."
+
+    def __init__(self, facts: FormFacts, key: tuple[str, ...]) -> None:
+        super().__init__(facts)
+        self.key = key
+
+    def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
+        what = " and ".join(k.replace("prescriber_npi", "prescriber") for k in self.key)
+        for _, row in table[table.duplicated(list(self.key), keep="first")].iterrows():
+            yield self.at(row, f"a second row for the same {what}; send one.",
+                          column=self.key[-1])
+
+
+class RequiredRule(FormRule):
+    """Self-assessments: only for a measure on which the prescriber is QI-required."""
+
+    code = "E-OPIP-NOT-REQUIRED"
+    title = "The form concerns a measure on which the prescriber is QI-required."
+
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        required = self.facts.required(row[NPI])
+        if row["measure"] not in required:
+            yield self.at(row, _not_required(row[NPI], required, f"on {row['measure']}"),
+                          column="measure")
+
+
+class PlanAddressesRule(FormRule):
+    code = "E-OPIP-NOT-REQUIRED"
+    title = "A plan addresses a measure (or its pain phase) on which the prescriber is QI-required."
+
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        measures, phase = parts(row.get("measures_addressed")), row.get("pain_phase")
+        phase = phase if isinstance(phase, str) and phase else None
+        if not measures and phase is None:
+            yield self.at(row, "a plan names what it addresses: fill measures_addressed, "
+                               "pain_phase, or both.", column="measures_addressed",
+                          code="E-RECORD-REQUIRED")
+            return
+        unknown = [m for m in measures if m not in program().measures]
+        if unknown:
+            yield self.at(row, f"measures_addressed names unknown measures "
+                               f"{', '.join(unknown)}.", column="measures_addressed",
+                          code="E-RECORD-CODE")
+            return
+        required = self.facts.required(row[NPI])
+        phases = {program().measures[m].phase for m in required}
+        if not (set(measures) & set(required)) and phase not in phases:
+            yield self.at(row, _not_required(row[NPI], required, "on what this plan addresses"),
+                          column="measures_addressed" if measures else "pain_phase")
+
+
+class SelfAssessedRule(FormRule):
+    code = "E-OPIP-SELF-ASSESSMENT-MISSING"
+    title = "A self-assessment was accepted for every measure the prescriber is QI-required on."
+
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        missing = [m for m in self.facts.required(row[NPI])
+                   if self.facts.form(SELF_ASSESSMENT, f"{row[NPI]}:{m}") is None]
+        if missing:
+            yield self.at(row, f"no accepted self-assessment of prescriber {row[NPI]} for "
+                               f"{', '.join(missing)}; send those before the plan.",
+                          column=NPI)
+
+
+class EvaluationRule(FormRule):
+    """An evaluation needs a QI-required prescriber, an accepted plan, and a later date."""
+
+    code = "E-OPIP-NO-PLAN"
+    title = "An evaluation follows an accepted plan, completed after the plan's start date."
+
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        required = self.facts.required(row[NPI])
+        if not required:
+            yield self.at(row, _not_required(row[NPI], required, "on any measure"),
+                          column=NPI, code="E-OPIP-NOT-REQUIRED")
+            return
+        plan = self.facts.form(QI_PLAN, row[NPI])
+        if plan is None:
+            yield self.at(row, f"no accepted QI plan of prescriber {row[NPI]} for measurement "
+                               f"year {self.facts.year}; the plan comes first.", column=NPI)
+            return
+        completed = day(row["completed_date"])
+        if completed is not None and completed <= plan["start_date"]:
+            yield self.at(row, f"completed_date {completed} is not after the plan's start_date "
+                               f"{plan['start_date']}.", column="completed_date",
+                          code="E-OPIP-FORM-DATES")
+
+
+class PanelRule(FormRule):
+    code = "E-OPIP-PANEL"
+    title = "Counts are no more than the panel, and the count the reason names is above 0."
+
+    def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        panel = int(row["panel_size"])
+        for column in ("patients_chronic_pain", "patients_severe_acute_pain"):
+            if int(row[column]) > panel:
+                yield self.at(row, f"{column} {int(row[column])} is larger than panel_size "
+                                   f"{panel}.", column=column)
+        named = {"CHRONIC_PAIN_PANEL": "patients_chronic_pain",
+                 "SEVERE_ACUTE_PAIN": "patients_severe_acute_pain"}.get(row["reason"])
+        if named is not None and int(row[named]) <= 0:
+            yield self.at(row, f"reason {row['reason']} needs {named} above 0.",
+                          column=named)
+
+
+def _not_required(npi: str, required: list[str], what: str) -> str:
+    if not required:
+        return (f"prescriber {npi} is not QI-required on any measure in the prescribing data, "
+                "so no self-assessment, plan or evaluation is expected.")
+    return (f"prescriber {npi} is not QI-required {what}; QI-required on "
+            f"{', '.join(required)}.")
+
+
+def form_rules(kind: str, context: RuleContext, facts: FormFacts) -> list[FileRule]:
+    common: list[FileRule] = [NoDataRule(facts), FacilityRule(facts)]
+    if kind == SELF_ASSESSMENT:
+        return [*common, DuplicateRule(facts, (NPI, "measure")), RequiredRule(facts)]
+    if kind == QI_PLAN:
+        return [*common, DuplicateRule(facts, (NPI,)), PlanAddressesRule(facts),
+                SelfAssessedRule(facts)]
+    if kind == QI_EVALUATION:
+        return [*common, DuplicateRule(facts, (NPI,)), EvaluationRule(facts)]
+    return [*common, DuplicateRule(facts, (NPI,)), PanelRule(facts)]
+
+
+class FormResults(CollectsColumns, ResultCalculator):
+    """Counts per form; for exemptions each count as a share of the panel (percent, 0.1)."""
+
+    def __init__(self, kind: str, year: int) -> None:
+        super().__init__(_memory_columns(kind))
+        self.kind, self.year = kind, year
+
+    def finish(self) -> dict[str, Any]:
+        table = self.collected.table()
+        results: dict[str, Any] = {"measurement_year": self.year, "rows": len(table),
+                                   "prescribers": int(table[NPI].nunique())}
+        if self.kind == EXEMPTION:
+            results["exemptions"] = {
+                row[NPI]: {"reason": row["reason"], "panel_size": int(row["panel_size"]),
+                           "chronic_pain_percent": rate_percent(
+                               int(row["patients_chronic_pain"]), int(row["panel_size"])),
+                           "severe_acute_pain_percent": rate_percent(
+                               int(row["patients_severe_acute_pain"]), int(row["panel_size"]))}
+                for _, row in table.iterrows()}
+        return results
+
+
+def _memory_columns(kind: str) -> tuple[str, ...]:
+    return {SELF_ASSESSMENT: (NPI, "measure", "completed_date"),
+            QI_PLAN: (NPI, "measures_addressed", "pain_phase", "start_date"),
+            QI_EVALUATION: (NPI, "outcome", "completed_date"),
+            EXEMPTION: (NPI, "reason", "panel_size", "patients_chronic_pain",
+                        "patients_severe_acute_pain")}[kind]
+
+
+class FormMemory(CollectsColumns, ReferenceCollector):
+    """On acceptance: each row's form, per prescriber (and measure), the latest counting."""
+
+    def __init__(self, kind: str, year: int) -> None:
+        super().__init__(_memory_columns(kind))
+        self.kind, self.year = kind, year
+
+    def finish(self, results: Mapping[str, Any] | None) -> list[ReferenceWrite]:
+        entries: dict[str, dict[str, Any]] = {}
+        for _, row in self.collected.table().iterrows():
+            if self.kind == SELF_ASSESSMENT:
+                entries[f"{row[NPI]}:{row['measure']}"] = {
+                    "completed_date": day(row["completed_date"])}
+            elif self.kind == QI_PLAN:
+                phase = row["pain_phase"] if isinstance(row["pain_phase"], str) else None
+                entries[row[NPI]] = {"start_date": day(row["start_date"]),
+                                     "measures_addressed": parts(row["measures_addressed"]),
+                                     "pain_phase": phase or None}
+            elif self.kind == QI_EVALUATION:
+                entries[row[NPI]] = {"completed_date": day(row["completed_date"]),
+                                     "outcome": row["outcome"]}
+            else:
+                entries[row[NPI]] = {"reason": row["reason"]}
+        return [ReferenceWrite(datasets.forms(self.kind, self.year), entries)]

@@ -1,0 +1,165 @@
+"""The program's yearly prescribing feed (``opip-prescribing``): its file rules, the figures in
+its receipt, and what is remembered when it is accepted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gateway.collected_rules import show
+from gateway.contract import FileRule, RecordBatch, ResultCalculator, RuleContext
+from gateway.findings import Finding
+from gateway.reference import ReferenceCollector, ReferenceWrite
+from gateway_opioid import datasets
+from gateway_opioid.collect import CollectsColumns, NarrowRule
+from gateway_opioid.program import YearRules, program
+from gateway_opioid.stats import FeedStats, compute, percent
+
+KEY = ("prescriber_npi", "measure")
+STATS_COLUMNS = ("prescriber_npi", "specialty_group", "measure", "numerator", "denominator")
+PRESCRIBER = ("prescriber_name", "specialty_group", "health_system")
+
+
+class NumeratorRule(FileRule):
+    code = "E-RULE-NUMERATOR-GT-DENOMINATOR"
+    title = "A numerator is no more than its denominator."
+
+    def observe(self, batch: RecordBatch) -> Iterable[Finding]:
+        frame = batch.frame
+        over = (frame["numerator"] > frame["denominator"]).fillna(False).to_numpy(dtype=bool)
+        return [batch.finding(int(i), self.code,
+                              f"numerator {frame['numerator'].iat[i]} is larger than "
+                              f"denominator {frame['denominator'].iat[i]} (measure "
+                              f"{frame['measure'].iat[i]}).", column="numerator",
+                              value=int(frame["numerator"].iat[i]))
+                for i in np.flatnonzero(over)]
+
+    def finish(self) -> Iterable[Finding]:
+        return ()
+
+
+class DuplicateRule(NarrowRule):
+    code = "E-RULE-DUPLICATE"
+    title = "One row per prescriber and measure."
+    columns = KEY
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        repeated = table.duplicated(list(KEY), keep="first")
+        for _, row in table[repeated].iterrows():
+            yield self.at(row, f"prescriber {row['prescriber_npi']} has a second row for "
+                               f"{row['measure']}; send one row per prescriber and measure.",
+                          column="measure")
+
+
+class ConsistencyRule(NarrowRule):
+    code = "E-RULE-CONSISTENCY"
+    title = "One name, specialty group and health system per prescriber."
+    columns = ("prescriber_npi", *PRESCRIBER)
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        # empty cells as "" (not missing), so "first" is the first row's own value
+        values = table[list(PRESCRIBER)].astype(object).fillna("")
+        first = values.groupby(table["prescriber_npi"].to_numpy(), sort=False).transform("first")
+        for column in PRESCRIBER:
+            mine, theirs = values[column], first[column]
+            for index in np.flatnonzero((mine != theirs).to_numpy(dtype=bool)):
+                row = table.iloc[index]
+                yield self.at(row, f"{column} of prescriber {row['prescriber_npi']} is "
+                                   f"{show(mine.iat[index] or None)} here but "
+                                   f"{show(theirs.iat[index] or None)} on the prescriber's "
+                                   "first row.", column=column)
+
+
+class HealthSystemRule(NarrowRule):
+    code = "E-OPIP-UNKNOWN-HEALTH-SYSTEM"
+    title = "A health system is a registered clinic or hospital submitter."
+    columns = ("health_system",)
+
+    def __init__(self, known: frozenset[str] | None) -> None:
+        super().__init__()
+        self.known = known
+
+    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        if self.known is None:  # no registry: the submitter layer says it was skipped
+            return
+        ids = table["health_system"].fillna("")
+        unknown = (ids != "") & ~ids.isin(self.known)
+        for _, row in table[unknown.to_numpy(dtype=bool)].iterrows():
+            yield self.at(row, f"health_system {row['health_system']} is not a registered "
+                               "clinic or hospital submitter.", column="health_system")
+
+
+def prescribing_rules(context: RuleContext, health_systems: frozenset[str] | None
+                      ) -> list[FileRule]:
+    return [NumeratorRule(), DuplicateRule(), ConsistencyRule(),
+            HealthSystemRule(health_systems)]
+
+
+class PrescribingResults(CollectsColumns, ResultCalculator):
+    """The receipt's figures: counts, and per measure the specialty averages and thresholds."""
+
+    def __init__(self, rules: YearRules) -> None:
+        super().__init__((*STATS_COLUMNS, "health_system"))
+        self.rules = rules
+
+    def finish(self) -> dict[str, Any]:
+        table = self.collected.table()
+        stats = compute(table, self.rules)
+        return summary(table, stats, self.rules)
+
+
+def summary(table: pd.DataFrame, stats: FeedStats, rules: YearRules) -> dict[str, Any]:
+    """Counts, per measure each group's average and QI threshold as displayed (percent,
+    rounded half up to 0.1), and the QI-required prescribers with their measures."""
+    measures: dict[str, Any] = {}
+    for measure_id, measure in program().measures.items():
+        groups = {s.specialty: {"prescribers_compared": s.compared,
+                                "average_percent": percent(s.average),
+                                "qi_threshold_percent": percent(s.threshold)}
+                  for (_, m), s in stats.groups.items() if m == measure_id}
+        measures[measure_id] = {
+            "name": measure.name, "qi_requirement": measure_id in rules.qi_measures,
+            "minimum_denominator": rules.min_denominator[measure_id],
+            "prescribers_qi_required": sum(measure_id in ms for ms in stats.required.values()),
+            "specialty_groups": dict(sorted(groups.items()))}
+    systems = sorted({h for h in table["health_system"].dropna() if h})
+    return {"measurement_year": rules.year, "rows": len(table),
+            "prescribers": int(table["prescriber_npi"].nunique()),
+            "health_systems": systems,
+            "prescribers_qi_required": len(stats.required), "measures": measures,
+            # who must take part in QI, and on what (every prescriber's rates are in the
+            # reports and each health system's CSV; the receipt stays readable)
+            "qi_required": dict(sorted(stats.required.items()))}
+
+
+class PrescribingMemory(CollectsColumns, ReferenceCollector):
+    """On acceptance: every prescriber with counts and QI status, and every group's average and
+    threshold, replacing what an earlier feed of the same year left."""
+
+    def __init__(self, rules: YearRules) -> None:
+        super().__init__((*STATS_COLUMNS, "prescriber_name", "health_system"))
+        self.rules = rules
+
+    def finish(self, results: Mapping[str, Any] | None) -> list[ReferenceWrite]:
+        table = self.collected.table()
+        stats = compute(table, self.rules)
+        year = self.rules.year
+        prescribers: dict[str, dict[str, Any]] = {}
+        for row in table.itertuples(index=False):
+            entry = prescribers.get(row.prescriber_npi)
+            if entry is None:
+                hs = row.health_system if isinstance(row.health_system, str) else None
+                entry = prescribers[row.prescriber_npi] = {
+                    "name": row.prescriber_name, "specialty": row.specialty_group,
+                    "health_system": hs or None, "measures": {},
+                    "qi_required": stats.required.get(row.prescriber_npi, [])}
+            entry["measures"][row.measure] = [int(row.numerator), int(row.denominator)]
+        groups: dict[str, dict[str, Any]] = {}
+        for (specialty, measure), stat in stats.groups.items():
+            groups.setdefault(specialty, {})[measure] = {
+                "compared": stat.compared, "average": stat.average, "threshold": stat.threshold}
+        return [ReferenceWrite(datasets.prescribers(year), prescribers, replace=True),
+                ReferenceWrite(datasets.specialties(year), groups, replace=True)]

@@ -1,0 +1,118 @@
+"""``gateway opip reports``: the one-page reports of a measurement year, and each health
+system's CSV and ZIP.
+
+PDFs are drawn by worker processes (one per core, or ``--jobs``) in chunks of prescribers:
+ReportLab draws a page in a few milliseconds, so 30,000 pages take a few minutes on two cores
+(``bench/opioid_reports.py``; figure in docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from gateway_opioid import datasets
+from gateway_opioid.program import program
+from gateway_opioid.report.data import PrescriberReport
+
+EXIT_OPERATIONAL = 2
+CHUNK = 250
+
+
+def group() -> typer.Typer:
+    """The ``opip`` command group."""
+    app = typer.Typer(help="Opioid Prescribing Improvement Program (family opip).",
+                      no_args_is_help=True)
+    app.command("reports")(reports)
+    return app
+
+
+def reports(
+    year: Annotated[int, typer.Option(help="Measurement year of the prescribing data.")],
+    out: Annotated[Path, typer.Option(help="Folder for <npi>.pdf, one page per prescriber.",
+                                      file_okay=False)],
+    npi: Annotated[list[str] | None, typer.Option(
+        help="Only this prescriber (repeatable). Health systems' files are then not "
+             "delivered, so a partial run never replaces a complete one.")] = None,
+    jobs: Annotated[int, typer.Option(help="Processes drawing PDFs (0: one per core).")] = 0,
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", dir_okay=False,
+        help="gateway.toml of the installation (default: as for serve).")] = None,
+    registry: Annotated[Path | None, typer.Option(
+        "--registry", dir_okay=False,
+        help="The registry (default: the one the config names, as for serve).")] = None,
+) -> None:
+    """Write one-page prescriber reports from the latest accepted prescribing data of a year,
+    and deliver each health system of the registry its own prescribers' CSV and ZIP of PDFs."""
+    from gateway.site import SiteError, open_site
+    from gateway_opioid.report.data import reports as load_reports
+    from gateway_opioid.report.delivery import deliver
+
+    try:
+        site = open_site(config, registry)
+        known = site.registry()
+    except SiteError as err:
+        _fail(str(err))
+    rules = program().rules(year)
+    if rules is None:
+        _fail(f"the program has no parameters for measurement year {year}; years: "
+              f"{', '.join(str(y) for y in sorted(program().years))}")
+    view = site.reference()
+    info = view.info(datasets.prescribers(year))
+    if info is None:
+        _fail(f"no prescribing data for measurement year {year} has been accepted")
+    wanted = list(dict.fromkeys(npi)) if npi else None
+    found = list(load_reports(view, year, wanted))
+    if wanted:
+        missing = sorted(set(wanted) - {r.npi for r in found})
+        if missing:
+            _fail(f"not in the accepted prescribing data of {year}: {', '.join(missing)}")
+    names = {s.id: s.name for s in known} if known is not None else {}
+    out.mkdir(parents=True, exist_ok=True)
+    draw_all(found, year, out, jobs, names)
+    typer.echo(f"{len(found)} reports in {out} (prescribing data {info.submission_id})")
+    if wanted:
+        return
+    if known is not None:
+        systems = [s.id for s in known if known.health_system(s.id) is not None]
+    else:  # no registry: the health systems the feed names
+        systems = sorted({r.health_system for r in found if r.health_system})
+    for system in systems:
+        for path in deliver(site, system, year, found, out):
+            typer.echo(f"delivered {path}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"gateway: {message}", err=True)
+    raise typer.Exit(EXIT_OPERATIONAL)
+
+
+def draw_all(found: list[PrescriberReport], year: int, out: Path, jobs: int = 0,
+             names: dict[str, str] | None = None) -> None:
+    """Draw every report (``names``: health system names by id), in worker processes when
+    there are many."""
+    jobs = jobs or os.cpu_count() or 1
+    names = names or {}
+    if jobs == 1 or len(found) <= CHUNK:
+        _draw_chunk(found, year, out, names)
+        return
+    chunks = [found[i:i + CHUNK] for i in range(0, len(found), CHUNK)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for _ in pool.map(_draw_chunk, chunks, [year] * len(chunks), [out] * len(chunks),
+                          [names] * len(chunks)):
+            pass
+
+
+def _draw_chunk(chunk: list[PrescriberReport], year: int, out: Path,
+                names: dict[str, str]) -> int:
+    from gateway_opioid.report.pdf import render
+
+    rules = program().years[year]
+    for report in chunk:
+        render(report, rules, out / f"{report.npi}.pdf",
+               names.get(report.health_system or ""))
+    return len(chunk)

@@ -1,0 +1,208 @@
+"""QI forms and exemption requests judged against the accepted prescribing feed and earlier
+accepted forms (opioid.md, files 2-5), each rejection with the spec's code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gateway_opioid import datasets
+from opip_support import REGISTRY, write_form
+
+from bench.opioid_feed import feed_rows, write_feed
+from gateway.receipts.model import Status
+from gateway.reference import reference_view
+from gateway.submitters.registry_file import parse_registry
+
+
+@pytest.fixture
+def accepted(tmp_path: Path, feed, submit) -> dict[str, dict]:
+    receipt = submit(feed(300), "dhs-opioid-feed")
+    assert receipt.status is Status.ACCEPTED, receipt.findings.by_code
+    view = reference_view(tmp_path / "var")
+    return {e.key: e.value for e in view.entries(datasets.prescribers(2021))}
+
+
+def pick(prescribers: dict[str, dict], system: str, required: bool, *, many: bool = False
+         ) -> tuple[str, dict]:
+    for npi, value in prescribers.items():
+        if value["health_system"] == system and bool(value["qi_required"]) == required and (
+                not many or len(value["qi_required"]) > 1):
+            return npi, value
+    raise AssertionError(f"the feed has no such prescriber in {system}")
+
+
+def codes(receipt) -> set[str]:
+    return {c for c in receipt.findings.by_code if c.startswith("E-")}
+
+
+def test_forms_without_prescribing_data(tmp_path: Path, submit) -> None:
+    plan = write_form(tmp_path, "qi-plan", [{"prescriber_npi": "1234567893",
+                                             "measures_addressed": "M2"}])
+    receipt = submit(plan, "north-clinic")
+    assert codes(receipt) == {"E-OPIP-NO-DATA"}
+    assert receipt.layer == "file_rules"
+
+
+def test_plan_for_a_prescriber_who_is_not_qi_required(tmp_path: Path, accepted, submit
+                                                      ) -> None:
+    npi, _ = pick(accepted, "north-clinic", required=False)
+    plan = write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi, "measures_addressed": "M2",
+                                             "pain_phase": "ACUTE"}])
+    receipt = submit(plan, "north-clinic")
+    assert codes(receipt) == {"E-OPIP-NOT-REQUIRED"}
+    assert receipt.findings.listed[0].row == 2
+
+
+def test_plan_before_its_self_assessments(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "lake-hospital", required=True, many=True)
+    first, second = value["qi_required"][:2]
+    write_form(tmp_path, "self-assessment", [{"prescriber_npi": npi, "measure": first}])
+    assert submit(tmp_path / "opip-self-assessment.csv", "lake-hospital").status \
+        is Status.ACCEPTED
+    plan = write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi, "measures_addressed": first}])
+    receipt = submit(plan, "lake-hospital")
+    assert codes(receipt) == {"E-OPIP-SELF-ASSESSMENT-MISSING"}
+    message = receipt.findings.listed[0].message
+    assert second in message and first not in message.split("for ")[-1]
+
+
+def test_evaluation_without_a_plan(tmp_path: Path, accepted, submit) -> None:
+    npi, _ = pick(accepted, "river-health", required=True)
+    evaluation = write_form(tmp_path, "qi-evaluation", [{"prescriber_npi": npi}])
+    assert codes(submit(evaluation, "river-health")) == {"E-OPIP-NO-PLAN"}
+
+
+def test_prescriber_of_another_health_system(tmp_path: Path, accepted, submit) -> None:
+    npi, _ = pick(accepted, "river-health", required=True)
+    form = write_form(tmp_path, "self-assessment", [
+        {"prescriber_npi": pick(accepted, "north-clinic", required=True)[0],
+         "measure": pick(accepted, "north-clinic", required=True)[1]["qi_required"][0]},
+        {"prescriber_npi": npi, "measure": accepted[npi]["qi_required"][0]}])
+    receipt = submit(form, "north-clinic")
+    assert codes(receipt) == {"E-SUBMITTER-FACILITY"}
+    (finding,) = receipt.findings.listed
+    assert finding.row == 3 and finding.column == "prescriber_npi"
+    assert receipt.layer == "submitter"  # the check belongs to layer 4, made with the feed
+    text = json.dumps(receipt.as_dict())
+    assert "river-health" not in text  # never names the other health system
+
+
+def test_self_assessment_only_for_a_required_measure(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "north-clinic", required=True)
+    other = next(m for m in ("M1", "M2", "M3", "M5", "M6") if m not in value["qi_required"])
+    form = write_form(tmp_path, "self-assessment", [{"prescriber_npi": npi, "measure": other}])
+    assert codes(submit(form, "north-clinic")) == {"E-OPIP-NOT-REQUIRED"}
+
+
+def test_complete_sequence_is_accepted(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "north-clinic", required=True)
+    required = value["qi_required"]
+    steps = [
+        write_form(tmp_path, "self-assessment",
+                   [{"prescriber_npi": npi, "measure": m.lower()} for m in required]),
+        write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
+                                          "measures_addressed": ";".join([*required, "M1"])}]),
+        write_form(tmp_path, "qi-evaluation", [{"prescriber_npi": npi}]),
+    ]
+    for path in steps:
+        receipt = submit(path, "north-clinic")
+        assert receipt.status is not Status.REJECTED, (path.name, receipt.findings.by_code)
+    early = write_form(tmp_path, "qi-evaluation", [{"prescriber_npi": npi,
+                                                    "completed_date": "2022-05-01"}],
+                       name="early.csv")
+    assert codes(submit(early, "north-clinic")) == {"E-OPIP-FORM-DATES"}
+
+
+def test_a_plan_may_address_the_pain_phase(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "north-clinic", required=True)
+    write_form(tmp_path, "self-assessment",
+               [{"prescriber_npi": npi, "measure": m} for m in value["qi_required"]])
+    submit(tmp_path / "opip-self-assessment.csv", "north-clinic")
+    phase = {"M2": "ACUTE", "M3": "POST_ACUTE", "M5": "CHRONIC", "M6": "CHRONIC"}[
+        value["qi_required"][0]]
+    plan = write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi, "pain_phase": phase}])
+    assert submit(plan, "north-clinic").status is Status.ACCEPTED
+    neither = write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi}], name="neither.csv")
+    assert codes(submit(neither, "north-clinic")) == {"E-RECORD-REQUIRED"}
+
+
+def test_exemption_for_anyone_with_shares_of_the_panel(tmp_path: Path, accepted, submit
+                                                       ) -> None:
+    npi, _ = pick(accepted, "lake-hospital", required=False)
+    form = write_form(tmp_path, "exemption", [{"prescriber_npi": npi, "panel_size": "300",
+                                               "patients_chronic_pain": "37",
+                                               "patients_severe_acute_pain": "1"}])
+    receipt = submit(form, "lake-hospital")
+    assert receipt.status is Status.ACCEPTED
+    shares = receipt.results["exemptions"][npi]
+    assert shares["chronic_pain_percent"] == 12.3 and shares["severe_acute_pain_percent"] == 0.3
+    over = write_form(tmp_path, "exemption", [{"prescriber_npi": npi, "panel_size": "30",
+                                               "patients_chronic_pain": "31"}], name="over.csv")
+    assert codes(submit(over, "lake-hospital")) == {"E-OPIP-PANEL"}
+
+
+def test_the_latest_accepted_feed_counts(tmp_path: Path, accepted, feed, submit) -> None:
+    npi, value = pick(accepted, "north-clinic", required=True)
+    newer = feed(300, name="newer.csv", seed=99)  # other rates: other prescribers required
+    assert submit(newer, "dhs-opioid-feed").status is Status.ACCEPTED
+    after = reference_view(tmp_path / "var").get(datasets.prescribers(2021), npi).value
+    assert after["qi_required"] != value["qi_required"] or after["measures"] != value["measures"]
+
+
+def test_feed_names_only_registered_health_systems(tmp_path: Path, submit) -> None:
+    registry = parse_registry(REGISTRY.encode(), "registry.toml")
+    rows = feed_rows(20, ["north-clinic", "ghost-clinic"])
+    receipt = submit(write_feed(tmp_path / "feed.csv", rows), "dhs-opioid-feed",
+                     registry=registry)
+    assert codes(receipt) == {"E-OPIP-UNKNOWN-HEALTH-SYSTEM"}
+    assert {f.row for f in receipt.findings.listed} == {
+        2 + i for i, row in enumerate(rows) if row[4] == "ghost-clinic"}
+    fine = submit(write_feed(tmp_path / "fine.csv", feed_rows(20, ["north-clinic", ""])),
+                  "dhs-opioid-feed", registry=registry)
+    assert fine.status is Status.ACCEPTED, fine.findings.by_code
+
+
+def test_feed_receipt_names_the_qi_required(tmp_path: Path, feed, submit) -> None:
+    receipt = submit(feed(300), "dhs-opioid-feed")
+    remembered = reference_view(tmp_path / "var").entries(datasets.prescribers(2021))
+    required = {e.key: e.value["qi_required"] for e in remembered if e.value["qi_required"]}
+    assert receipt.results["qi_required"] == required
+    assert receipt.results["prescribers_qi_required"] == len(required) > 0
+    m2 = receipt.results["measures"]["M2"]
+    assert m2["qi_requirement"] and m2["minimum_denominator"] == 10
+    assert all(g["qi_threshold_percent"] is not None for g in m2["specialty_groups"].values()
+               if g["prescribers_compared"] >= 5)
+    assert receipt.results["measures"]["M1"]["prescribers_qi_required"] == 0
+
+
+def test_feed_rules_name_the_row_and_the_first_value(tmp_path: Path, submit) -> None:
+    rows = feed_rows(5, ["north-clinic"])
+    rows[0][4] = ""  # the prescriber's first row names no health system, the others do
+    rows[8][6], rows[8][7] = "12", "11"
+    receipt = submit(write_feed(tmp_path / "feed.csv", rows), "dhs-opioid-feed")
+    assert codes(receipt) == {"E-RULE-CONSISTENCY", "E-RULE-NUMERATOR-GT-DENOMINATOR"}
+    consistency = [f for f in receipt.findings.listed if f.code == "E-RULE-CONSISTENCY"]
+    assert [f.row for f in consistency] == [3, 4, 5, 6, 7, 8]
+    assert "(empty) on the prescriber's first row" in consistency[0].message
+    (over,) = [f for f in receipt.findings.listed if f.code.startswith("E-RULE-NUM")]
+    assert over.cell == "G10"
+
+
+def test_a_narrative_of_4000_characters_fits(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "river-health", required=True)
+    write_form(tmp_path, "self-assessment",
+               [{"prescriber_npi": npi, "measure": m} for m in value["qi_required"]])
+    write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
+                                      "measures_addressed": value["qi_required"][0]}])
+    for kind in ("self-assessment", "qi-plan"):
+        assert submit(tmp_path / f"opip-{kind}.csv", "river-health").status \
+            is not Status.REJECTED
+    longest = write_form(tmp_path, "qi-evaluation",
+                         [{"prescriber_npi": npi, "narrative": "n" * 4000}])
+    assert submit(longest, "river-health").status is not Status.REJECTED
+    over = write_form(tmp_path, "qi-evaluation",
+                      [{"prescriber_npi": npi, "narrative": "n" * 4001}], name="over.csv")
+    receipt = submit(over, "river-health")
+    assert receipt.layer == "record" and receipt.findings.listed[0].column == "narrative"

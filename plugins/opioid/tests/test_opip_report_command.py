@@ -1,0 +1,52 @@
+"""``gateway opip reports`` as an operator runs it in a gateway's folder: from what
+``gateway validate`` accepted, every page, and each registered health system's own files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from opip_support import REGISTRY
+
+from bench.opioid_feed import feed_rows, write_feed
+
+GATEWAY = [sys.executable, "-m", "gateway"]
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GATEWAY, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_reports_from_validated_data_with_a_registry(tmp_path: Path) -> None:
+    (tmp_path / "registry.toml").write_text(REGISTRY, encoding="utf-8")
+    none = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "out")
+    assert none.returncode == 2 and "no prescribing data" in none.stderr
+    rows = feed_rows(30, ["north-clinic", "lake-hospital"])  # river-health has nobody
+    feed = write_feed(tmp_path / "feed.csv", rows)
+    accepted = run(tmp_path, "validate", str(feed), "--submitter", "dhs-opioid-feed")
+    assert accepted.returncode == 0, accepted.stdout
+
+    one = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "one", "--npi", rows[0][1])
+    assert one.returncode == 0, one.stderr
+    assert [p.name for p in (tmp_path / "one").iterdir()] == [f"{rows[0][1]}.pdf"]
+    assert not (tmp_path / "inbox").exists()  # a partial run delivers nothing
+    unknown = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "x",
+                  "--npi", "1234567893")
+    assert unknown.returncode == 2 and "1234567893" in unknown.stderr
+
+    done = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "out")
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "out").glob("*.pdf"))) == 30
+    for system, expected in (("north-clinic", 15), ("lake-hospital", 15), ("river-health", 0)):
+        folder = tmp_path / "inbox" / system / "reports"
+        table = list(csv.DictReader(io.StringIO((folder / "opip-2021.csv").read_text())))
+        assert len({row["prescriber_npi"] for row in table}) == expected
+        assert all(row["measurement_year"] == "2021" for row in table)
+        with zipfile.ZipFile(folder / "opip-2021.zip") as archive:
+            assert len(archive.namelist()) == expected
+    assert not (tmp_path / "inbox" / "dhs-opioid-feed").exists()
