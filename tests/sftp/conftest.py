@@ -2,6 +2,14 @@
 deployment recipe (``deploy/setup-site.sh``) exactly as docs/operations.md tells an operator,
 real Unix accounts with key login, and a real ``gateway serve``; driven by the real ``sftp``.
 
+The daemon runs as the recipe's service account with CAP_LEASE alone, as deploy/gateway.service
+runs it (``setpriv`` in place of systemd's ``User=`` and ``AmbientCapabilities=``), so the
+permission model is what is tested: its group renames out of ``upload/``, writes receipts and
+takes read leases on the submitters' files. That account must reach the Python running the tests
+and the checkout: each folder on their paths that others may not enter (``/root`` when Python
+comes from pyenv) gets a POSIX ACL entry letting that one account through; the folders' ACLs
+are restored afterwards.
+
 sshd accepts a chroot only when root owns every folder on its path, so the site lives in a
 fresh folder under ``/srv`` (not under ``/tmp``, which everyone may write). Accounts, group,
 keys and folders are removed afterwards. The suite needs root, as CI has.
@@ -49,6 +57,7 @@ class Site:
     keys: dict[str, Path]
     daemon_log: Path
     env: dict[str, str]
+    service: str
     submitters: list[str] = field(default_factory=list)
 
     def sftp(self, user: str, *commands: str, options: tuple[str, ...] = (),
@@ -126,7 +135,9 @@ def sftp_site() -> Iterator[Site]:
     for variable in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "GATEWAY_CONFIG"):
         env.pop(variable, None)
     processes: list[subprocess.Popen[bytes]] = []
-    site = Site(root, root / "site", _free_port(), sftp, {}, root / "serve.log", env)
+    site = Site(root, root / "site", _free_port(), sftp, {}, root / "serve.log", env,
+                names["service"])
+    granted: list[str] = []  # getfacl's dump of each folder before its entry was added
     try:
         _run([str(RECIPE), "site"], env)
         client = root / "client"
@@ -138,7 +149,10 @@ def sftp_site() -> Iterator[Site]:
             _run([str(RECIPE), "submitter", names[user], f"{key}.pub"], env)
             site.keys[names[user]] = key
         processes.append(_start_sshd(sshd, keygen, site, env))
-        processes.append(_start_daemon(site, env))
+        setfacl = require_command("setfacl", "acl")
+        setpriv = require_command("setpriv", "util-linux")
+        _grant_passage(setfacl, names["service"], granted, env)
+        processes.append(_start_daemon(setpriv, site, env))
         yield site
     finally:
         for process in reversed(processes):
@@ -148,6 +162,9 @@ def sftp_site() -> Iterator[Site]:
                     process.wait(30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        for saved in granted:  # each folder's ACL exactly as it was
+            subprocess.run(["setfacl", "--restore=-"], input=saved, text=True,
+                           capture_output=True, check=False)
         for user in site.submitters:
             subprocess.run([str(RECIPE), "remove-submitter", user], env=env,
                            capture_output=True, check=False)
@@ -186,11 +203,46 @@ def _start_sshd(sshd: str, keygen: str, site: Site, env: dict[str, str]
     return process
 
 
-def _start_daemon(site: Site, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _grant_passage(setfacl: str, account: str, granted: list[str],
+                   env: dict[str, str]) -> None:
+    """Let ``account`` through every folder that others may not enter on the way to this
+    Python (the venv's link and the interpreter it points to), its libraries and the checkout:
+    an ACL entry ``u:account:x`` on each. ``granted`` gets each folder's ACL as it was before
+    (``getfacl``'s dump), for the teardown to restore exactly."""
+    targets = {Path(sys.executable).parent, Path(os.path.realpath(sys.executable)).parent,
+               Path(sys.prefix), Path(sys.base_prefix), ROOT}
+    targets.update(Path(entry) for entry in sys.path if entry and Path(entry).is_dir())
+    folders: set[Path] = set()
+    for target in targets:
+        for path in (target, Path(os.path.realpath(target))):
+            folders.update([path, *path.parents])
+    for folder in sorted(folders):
+        if folder.is_dir() and not folder.stat().st_mode & 0o001:
+            saved = subprocess.run(["getfacl", "--absolute-names", str(folder)],
+                                   capture_output=True, text=True, check=True, timeout=30)
+            granted.append(saved.stdout)
+            _run([setfacl, "-m", f"u:{account}:x", str(folder)], env)
+
+
+def _start_daemon(setpriv: str, site: Site, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``gateway serve`` as deploy/gateway.service starts it: the service account and its
+    groups, CAP_LEASE as its only (ambient and bounding) capability, no new privileges, umask
+    0027, home the account's own."""
+    home = site.site / "var"
+    as_service = [setpriv, f"--reuid={site.service}", f"--regid={site.service}",
+                  "--init-groups", "--inh-caps=-all,+lease", "--ambient-caps=-all,+lease",
+                  "--bounding-set=-all,+lease", "--no-new-privs", "--"]
+    daemon_env = {**env, "HOME": str(home), "USER": site.service, "LOGNAME": site.service}
+    probe = subprocess.run([*as_service, sys.executable, "-c", "import gateway"],
+                           capture_output=True, text=True, env=daemon_env, cwd=home, timeout=60)
+    assert probe.returncode == 0, (
+        f"the service account {site.service} cannot run {sys.executable} with the checkout "
+        f"{ROOT}: every file there must be readable by others\n{probe.stderr}")
     log = site.daemon_log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--config", str(site.site / "gateway.toml")],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+        [*as_service, sys.executable, "-m", "gateway", "serve",
+         "--config", str(site.site / "gateway.toml")],
+        stdout=log, stderr=subprocess.STDOUT, env=daemon_env, cwd=home, umask=0o027)
     log.close()
 
     def serving() -> bool:

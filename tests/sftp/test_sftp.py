@@ -4,6 +4,7 @@ configured by the deployment recipe, with ``gateway serve`` answering every uplo
 from __future__ import annotations
 
 import hashlib
+import pwd
 import subprocess
 import time
 from pathlib import Path
@@ -163,3 +164,15 @@ def test_a_submitter_gets_no_shell_and_no_password_login(sftp_site: Site) -> Non
          "-o", "PubkeyAuthentication=no", "-o", "BatchMode=yes", f"{user}@127.0.0.1", "true"],
         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert password.returncode != 0 and "Permission denied" in password.stderr
+
+
+def test_the_daemon_runs_as_the_service_account_with_read_leases(sftp_site: Site) -> None:
+    """As deploy/gateway.service runs it: the recipe's service account, CAP_LEASE its only
+    capability, and therefore the kernel's word on writers, not the quiet period alone."""
+    [serving] = [e for e in sftp_site.events() if e.get("event") == "serving"]
+    assert serving["writer_check"] == "lease", serving
+    status = Path(f"/proc/{serving['pid']}/status").read_text(encoding="utf-8")
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    uid = pwd.getpwnam(sftp_site.service).pw_uid
+    assert fields["Uid"].split() == [str(uid)] * 4
+    assert int(fields["CapEff"], 16) == int(fields["CapBnd"], 16) == 1 << 28  # CAP_LEASE
