@@ -5,7 +5,11 @@ health system's CSV and ZIP delivered, through the real ``gateway`` command line
 Run from the repository root with the plugin installed
 (``.venv/bin/pip install -e plugins/opioid``)::
 
-    .venv/bin/python -m bench.opioid_reports [--prescribers 30000] [--jobs 0]
+    .venv/bin/python -m bench.opioid_reports [--prescribers 30000] [--jobs 0] [--ledger URL]
+
+With ``--ledger postgresql://...`` (an empty database) the feed is remembered in, and the reports
+read from, that PostgreSQL ledger, as on a deployment of several hosts; by default it is the
+SQLite ledger of a local gateway.
 
 Prints one line per step with wall seconds (and the PDFs per second of the report step).
 """
@@ -43,9 +47,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prescribers", type=int, default=30_000)
     parser.add_argument("--jobs", type=int, default=0, help="report processes (0: per core)")
+    parser.add_argument("--ledger", help="a PostgreSQL ledger URL (default: local SQLite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="opip-bench-") as folder:
         root = Path(folder)
+        if args.ledger:
+            (root / "gateway.toml").write_text(f'[ledger]\nurl = "{args.ledger}"\n',
+                                               encoding="utf-8")
+            timed([GATEWAY, "ledger", "migrate"], root)
         started = time.perf_counter()
         feed = write_feed(root / "opip-feed.csv", feed_rows(args.prescribers, HEALTH_SYSTEMS))
         print(f"generate {args.prescribers} prescribers x 7 measures: "

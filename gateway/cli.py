@@ -62,12 +62,12 @@ def validate(
     With a registry (``--registry``, or the one the gateway's config names) the submitter layer
     runs as in the daemon; without one it is skipped and the receipt says so once. Like the
     daemon, an accepted file's reference data (a prescribing feed that later forms are judged
-    against) is remembered in the config's state folder.
+    against) is remembered in the config's ledger.
     """
     from gateway.pipeline import default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
-    from gateway.reference import remember
+    from gateway.reference.store import remember
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 
@@ -84,8 +84,9 @@ def validate(
     plugins = default_plugins()
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
                             received_at=received, registry=judged_by, policy=chosen.policy,
-                            state=chosen.config.state)
-    remember(chosen.config.state, receipt)
+                            ledger=chosen.config.ledger_location)
+    with daemon_commands.operational():  # the ledger's database may refuse
+        remember(chosen.config.ledger_location, receipt)
     if judged_by is None and receipt.layer is None:
         receipt.findings.add(skipped())
         receipt.findings.give_hints(plugins.catalog, receipt.file.format)

@@ -9,7 +9,7 @@ fixes them in one pass instead of one failing assertion at a time:
 - every declared (measure, level, year) is complete: a schema, a calendar whose last window
   closes in the reporting year, a valid and an invalid example;
 - examples run in the order the families declare their measures, valid before invalid, with
-  one temporary state folder: an accepted valid example's reference data is remembered, so a
+  one temporary ledger: an accepted valid example's reference data is remembered, so a
   file that rests on earlier ones (an opioid QI plan on the feed) is judged as in a gateway;
 - every valid example is accepted and routed to its own folder's measure, level and year;
   every invalid one is rejected with exactly the code its name starts with, each finding
@@ -37,7 +37,7 @@ from gateway.contract import FamilyInfo, Route
 from gateway.plugin_manager import ENTRY_POINT_GROUP, Plugins, load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.schema import receipt_errors
-from gateway.reference import remember
+from gateway.reference.store import remember
 from gateway.schemas import SchemaError, inline_refs
 
 TODO_MARKER = "TODO(new-measure)"
@@ -93,14 +93,14 @@ def example_cases(root: Path | Traversable) -> list[ExampleCase]:
 
 
 def example_problems(case: ExampleCase, plugins: Plugins,
-                     options: dict[str, str] | None = None, state: Path | None = None
+                     options: dict[str, str] | None = None, ledger: Path | None = None
                      ) -> tuple[Receipt, list[str]]:
-    """Validate an example through the real pipeline (reading reference data from ``state``,
-    when given); what is wrong with the verdict."""
+    """Validate an example through the real pipeline (reading reference data from the SQLite
+    ``ledger``, when given); what is wrong with the verdict."""
     from gateway.pipeline import validate_file
 
     receipt = validate_file(case.path, submitter="example", plugins=plugins, options=options,
-                            state=state)
+                            ledger=ledger)
     problems = [f"receipt does not match its schema: {e}"
                 for e in receipt_errors(receipt.as_dict())]
     codes = sorted(receipt.findings.by_code)
@@ -164,7 +164,7 @@ def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> lis
         problems.extend(_layout_problems(plugins, family, cases))
     with tempfile.TemporaryDirectory(prefix="gateway-conformance-") as state:
         problems.extend(_run_examples(plugins, {f.family for f in families}, cases,
-                                      Path(state)))
+                                      Path(state) / "ledger.sqlite3"))
     problems.extend(_todo_problems(_source_folders(plugins, name, example_dirs)))
     return problems
 
@@ -283,13 +283,14 @@ def _route_problems(plugins: Plugins, route: Route) -> Iterator[str]:
 
 
 def _run_examples(plugins: Plugins, families: set[str], cases: list[ExampleCase],
-                  state: Path | None = None) -> Iterator[Problem]:
-    """Run the examples in order; with ``state``, an accepted valid example's reference data
-    is remembered there, so later examples are judged against it as in a running gateway."""
+                  ledger: Path | None = None) -> Iterator[Problem]:
+    """Run the examples in order; with a SQLite ``ledger``, an accepted valid example's
+    reference data is remembered there, so later examples are judged against it as in a running
+    gateway."""
     for case in cases:
-        receipt, problems = example_problems(case, plugins, state=state)
-        if state is not None and case.valid and not problems:
-            remember(state, receipt)
+        receipt, problems = example_problems(case, plugins, ledger=ledger)
+        if ledger is not None and case.valid and not problems:
+            remember(ledger, receipt)
         for what in problems:
             yield Problem(f"example {case.id}", what)
         route = receipt.route

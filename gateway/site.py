@@ -20,7 +20,7 @@ from gateway.daemon.layout import RECEIPTS_MODE, SUBMITTER_MODE
 from gateway.daemon.names import is_submitter_id
 from gateway.receipts.store import atomic_write
 from gateway.reference.model import ReferenceView
-from gateway.reference.store import reference_view
+from gateway.reference.store import Location, reference_view
 from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import RegistryError, load_registry
 
@@ -34,15 +34,16 @@ class SiteError(RuntimeError):
 
 @dataclass(frozen=True)
 class Site:
-    """The folders of one installation (absolute paths)."""
+    """The folders of one installation (absolute paths) and its ledger."""
 
     inbox: Path
     state: Path
     registry_file: Path | None = None  # None: no registry (the submitter layer is off)
+    ledger: Location | None = None  # database URL or SQLite file; None: nothing remembered
 
     def reference(self) -> ReferenceView:
         """The reference data remembered from accepted files, read-only."""
-        return reference_view(self.state)
+        return reference_view(self.ledger)
 
     def registry(self) -> Registry | None:
         """The registry the installation uses (as ``gateway serve`` would load it now), or
@@ -94,7 +95,8 @@ def open_site(config: Path | None = None, registry: Path | None = None) -> Site:
     if not chosen.exists() and (registry is not None or settings.registry_configured):
         raise SiteError(f"there is no registry file {chosen}")
     return Site(inbox=settings.inbox, state=settings.state,
-                registry_file=chosen if chosen.exists() else None)
+                registry_file=chosen if chosen.exists() else None,
+                ledger=settings.ledger_location)
 
 
 __all__ = ["REPORTS", "Site", "SiteError", "open_site"]

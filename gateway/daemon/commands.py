@@ -69,7 +69,7 @@ class CommandError(RuntimeError):
 
 
 @contextmanager
-def _operational() -> Iterator[None]:
+def operational() -> Iterator[None]:
     """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
     try:
         yield
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
                             no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     submitter.command("add")(submitter_add)
     app.add_typer(submitter, name="submitter")
-    register_ledger_commands(app, _operational, _config)
+    register_ledger_commands(app, operational, _config)
 
 
 def serve(config: ConfigOption = None) -> None:
@@ -122,7 +122,7 @@ def serve(config: ConfigOption = None) -> None:
     """
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
 
-    with _operational():
+    with operational():
         source = find_config(config)
         settings = load_config(source)
     configure_logging(settings.log_format, settings.log_level)
@@ -152,7 +152,7 @@ def init(
 ) -> None:
     """Create a commented gateway.toml (unless one exists) and the folders it names."""
     target = directory / CONFIG_NAME
-    with _operational():
+    with operational():
         created = [target] if write_config(target) else []
         settings = load_config(target)
         created += init_layout(settings, service_user)
@@ -207,7 +207,7 @@ def submitter_add(
         "emr_since": _date(emr_since) if emr_since else None, "ccn": ccn or None,
         "hospital_type": hospital_type, "nicu_level": nicu_level, "picu": picu,
         "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year}
-    with _operational():
+    with operational():
         source = find_config(config)
         settings = load_config(source)
         if source is None:
@@ -238,7 +238,7 @@ def status(config: ConfigOption = None, as_json: JsonOption = False,
                help="Count only this submitter's files.")] = None) -> None:
     """Show whether the daemon runs, intake health, queue depth, today's counts and the
     registry in force."""
-    with _operational():
+    with operational():
         report = status_report(_config(config), submitter)
     typer.echo(json.dumps(report, indent=2) if as_json else render_status(report), nl=as_json)
     raise typer.Exit(0 if report["running"] else 1)
@@ -259,7 +259,7 @@ def submissions(
     as_json: JsonOption = False,
 ) -> None:
     """List submissions from the ledger, or show one with its transitions."""
-    with _operational():
+    with operational():
         ledger = Ledger(_config(config).ledger_location, create=False)
         try:
             if submission_id is not None:
@@ -305,7 +305,7 @@ def replay(
     A running daemon does the work (this command asks it with SIGUSR1 and waits); when none
     runs, this command does it itself.
     """
-    with _operational():
+    with operational():
         settings = _config(config)
         configure_logging(settings.log_format, settings.log_level)
         replay_id = _request_replay(settings, submission_id, submitter)

@@ -66,7 +66,7 @@ from gateway.logging_setup import get_logger, log_submission
 from gateway.plugin_manager import load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
-from gateway.reference import ReferenceStore, remember
+from gateway.reference.store import ReferenceStore
 from gateway.submitters.keeper import RegistryKeeper, RegistryUnavailable
 from gateway.submitters.windows import SubmitterPolicy
 
@@ -110,7 +110,7 @@ class Service:
         self.membership = Membership(self.ledger, config.lease,
                                      exclusive=not config.shared_ledger)
         self.daemon_id = self.membership.daemon_id
-        ReferenceStore(config.state).close()  # created before workers open it read-only
+        self.reference = ReferenceStore(self.ledger.engine)
         self.registry = RegistryKeeper(config.registry, required=config.registry_configured,
                                        on_change=lambda values: self.ledger.set_meta(**values))
         try:
@@ -457,7 +457,7 @@ class Service:
                                  str(spool_path(self.config, submission.submission_id)),
                                  submission.submitter, submission.name,
                                  submission.received_at, registry, self.policy,
-                                 str(self.config.state)))
+                                 self.config.ledger_location))
 
     def _inspect(self, task: Task, now: float) -> bool:
         """Hash the spool copy; False while it is still being written (a writer that opened it
@@ -564,7 +564,7 @@ class Service:
         folders = submitter_folders(self.config, submission.submitter)
         self.ledger.validated(receipt, failure)
         # before the receipt: a crash in between validates again and the store skips the copy
-        remember(self.config.state, receipt)
+        self.reference.remember(receipt)
         json_path, _ = write_receipt(receipt, folders.receipts, self.catalog,
                                      writer=self.daemon_id)
         self.ledger.receipt_written(submission.submission_id, json_path)

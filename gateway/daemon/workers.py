@@ -55,7 +55,7 @@ class Job:
     received_at: str
     registry: Registry | None = None  # the registry in force when the job was handed out
     policy: SubmitterPolicy | None = None
-    state: str | None = None  # the state folder whose reference data the rules read
+    ledger: str | Path | None = None  # the ledger whose reference data the rules read
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     validate = resolve_pipeline(pipeline)
-    reads_state = "state" in inspect.signature(validate).parameters
+    reads_reference = "ledger" in inspect.signature(validate).parameters
     while True:
         try:
             job: Job | None = conn.recv()
@@ -124,8 +124,8 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
             # written before the registry existed keeps working
             layer4 = {} if job.registry is None else {"registry": job.registry,
                                                        "policy": job.policy}
-            if job.state is not None and reads_state:  # likewise, for older pipelines
-                layer4["state"] = Path(job.state)
+            if job.ledger is not None and reads_reference:  # likewise, for older pipelines
+                layer4["ledger"] = job.ledger
             with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
                 receipt = validate(Path(job.path), submitter=job.submitter,
                                    display_name=job.display_name, received_at=job.received_at,

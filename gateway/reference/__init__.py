@@ -4,8 +4,13 @@ A family hands the core a ``ReferenceCollector`` for a file (hook
 ``gateway_reference_collector``); when the file's rules pass, the collector's ``ReferenceWrite``s
 ride on the receipt, and the daemon and ``gateway validate`` apply them to the store only when
 the file is accepted. Later files read the store through ``RuleContext.reference`` (a read-only
-``ReferenceView``). The store is a SQLite file in the state folder, apart from the ledger's
-transition tables: the ledger records what happened to files, the store what the program knows.
+``ReferenceView``). The store is three tables in the ledger's database: the ledger's own tables
+say what happened to files, these what the program knows from them, and both are shared by
+every daemon of a deployment.
+
+This package exports the types of the contract; the store (``gateway.reference.store``:
+``reference_view``, ``remember``) reaches the ledger's database and is imported by those who
+open it, so that loading the contract never loads the database layer.
 """
 
 from gateway.reference.model import (
@@ -16,17 +21,12 @@ from gateway.reference.model import (
     ReferenceView,
     ReferenceWrite,
 )
-from gateway.reference.store import ReferenceStore, reference_path, reference_view, remember
 
 __all__ = [
     "EMPTY",
     "DatasetInfo",
     "ReferenceCollector",
     "ReferenceEntry",
-    "ReferenceStore",
     "ReferenceView",
     "ReferenceWrite",
-    "reference_path",
-    "reference_view",
-    "remember",
 ]

@@ -128,7 +128,7 @@ def _lines(chosen: Setting, registry: Registry, years: list[int], submitter: str
            as_of: date) -> list[Line]:
     from gateway.daemon.ledger import Ledger
     from gateway.pipeline import default_plugins
-    from gateway.reference import reference_view
+    from gateway.reference.store import reference_view
     from gateway.submitters.compliance import answers_from, report
     from gateway.submitters.obligations import owed
 
@@ -145,7 +145,7 @@ def _lines(chosen: Setting, registry: Registry, years: list[int], submitter: str
     else:
         typer.echo(f"gateway: no ledger at {chosen.config.ledger}: nothing has been received "
                    "here", err=True)
-    reference = reference_view(chosen.config.state)
+    reference = reference_view(chosen.config.ledger_location)
     return report(owed(default_plugins(), registry, years, submitter, reference),
                   answers_from(rows), as_of, chosen.policy.timezone)
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from gateway.daemon.config import load_config
+from gateway.daemon.layout import init_layout
 from gateway.daemon.ledger import Ledger
 from gateway.daemon.metrics import Metrics
 from tests.daemon.conftest import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
@@ -169,6 +172,42 @@ def test_a_duplicate_is_recognised_across_daemons(fleet) -> None:
     assert len(gateway.receipts("clinic-b")) == 13
     for daemon in daemons[:2]:
         assert daemon.stop() == 0
+
+
+def test_reference_data_accepted_on_one_host_judge_the_files_another_host_takes(
+        fleet, tmp_path: Path) -> None:
+    """What an accepted file taught the program (a prescribing feed) lives in the shared
+    ledger, not on the host that took it: a daemon on another host, with a state folder of its
+    own, judges later files against it."""
+    gateway, daemons, _ = fleet
+    upload = gateway.add_submitter("clinic-e")
+    first = daemons[0]
+    first.start()
+    first.wait_serving()
+    _drop(upload, "feed.csv", b"REMEMBER npi-1\n")
+    assert gateway.wait_receipts("clinic-e", 1)[0]["status"] == "accepted"
+    assert first.stop() == 0
+
+    config = tomllib.loads(daemons[1].config.read_text(encoding="utf-8"))
+    shared = {name: str(gateway.var / name) for name in ("spool", "archive", "quarantine")}
+    config["folders"] = {**config.get("folders", {}), **shared,
+                         "state": str(tmp_path / "host-b" / "var")}
+    init_layout(load_config(_write_config(tmp_path / "host-b.toml", config)))
+    second = Daemon(gateway, 4, config)
+    second.start()
+    second.wait_serving()
+    _drop(upload, "plan.csv", b"KNOWN npi-1\n")
+    _drop(upload, "stray.csv", b"KNOWN npi-2\n")
+    receipts = {r["file"]["name"]: r for r in gateway.wait_receipts("clinic-e", 3)}
+    assert second.stop() == 0
+    assert receipts["plan.csv"]["status"] == "accepted"
+    assert receipts["stray.csv"]["status"] == "rejected"
+    assert not (tmp_path / "host-b" / "var" / "ledger.sqlite3").exists()
+
+
+def _write_config(path: Path, config: dict[str, dict[str, Any]]) -> Path:
+    path.write_text(toml_text(config), encoding="utf-8")
+    return path
 
 
 def test_metrics_move_during_a_run(fleet) -> None:

@@ -16,10 +16,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.daemon.ledger.migrate import upgrade
-from gateway.daemon.ledger.schema import meta, submissions, transitions
+from gateway.daemon.ledger.schema import (
+    meta,
+    reference_applied,
+    reference_datasets,
+    reference_entries,
+    submissions,
+    transitions,
+)
 
 BATCH = 5000
-_TABLES = (submissions, transitions, meta)  # daemons are not copied: they belong to a host
+# daemons are not copied: they belong to a host; the reference data go with the files
+_TABLES = (submissions, transitions, meta, reference_entries, reference_datasets,
+           reference_applied)
 
 
 class CopyRefused(RuntimeError):

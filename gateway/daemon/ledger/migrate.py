@@ -15,6 +15,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import URL
+
+from gateway.daemon.ledger.backends import create_engine, is_postgres, parse_location, safe_text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"
@@ -69,3 +72,30 @@ def check_current(engine: sa.Engine, where: str) -> None:
     if found != wanted:
         raise LedgerOutdated(f"the ledger {where} is at schema revision {found or 'none'}, this "
                              f"gateway needs {wanted}: run `gateway ledger migrate`")
+
+
+def open_database(location: str | Path, *, create: bool) -> tuple[URL, sa.Engine]:
+    """The engine of a ledger database, ready for this gateway's code.
+
+    ``location`` is a database URL or the path of a SQLite file. With ``create`` a SQLite
+    ledger is made when missing and brought to the newest schema (one host migrates its own
+    file); otherwise, and always for PostgreSQL (whose schema only ``gateway ledger migrate``
+    changes), the schema must already be current. Raises ``FileNotFoundError`` for a missing
+    SQLite file when not creating, ``LedgerOutdated`` for a schema of another version."""
+    url = parse_location(location)
+    if not is_postgres(url):
+        path = Path(url.database or "")
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.exists():
+            raise FileNotFoundError(f"no ledger at {path}; has the gateway run here?")
+    engine = create_engine(url)
+    try:
+        if create and not is_postgres(url):
+            upgrade(engine)
+        else:
+            check_current(engine, safe_text(url))
+    except BaseException:
+        engine.dispose()
+        raise
+    return url, engine

@@ -74,3 +74,33 @@ daemons = sa.Table(
     sa.Column("last_rescan_at", sa.Text),
     sa.Column("waiting", sa.Integer),
 )
+
+# Reference data (``gateway.reference``): what the program knows from accepted files, kept in
+# the ledger's database so that every daemon, on every host, judges later files against the same
+# facts, and so that a backup or ``gateway ledger copy`` carries them with the record of the
+# files they came from.
+reference_entries = sa.Table(
+    "reference_entries", metadata,
+    sa.Column("dataset", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),  # JSON
+    sa.Column("submission_id", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False),
+)
+
+reference_datasets = sa.Table(
+    "reference_datasets", metadata,
+    sa.Column("dataset", sa.Text, primary_key=True),
+    sa.Column("submission_id", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False),
+)
+
+# One row per accepted submission whose writes were applied: a daemon that restarts between
+# applying them and writing the receipt validates the file again and must not apply twice.
+reference_applied = sa.Table(
+    "reference_applied", metadata,
+    sa.Column("submission_id", sa.Text, primary_key=True),
+    sa.Column("applied_at", sa.Text, nullable=False),
+)

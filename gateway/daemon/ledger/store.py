@@ -17,14 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.daemon.ledger.backends import (
-    READ_ONLY,
-    create_engine,
-    is_postgres,
-    parse_location,
-    safe_text,
-)
-from gateway.daemon.ledger.migrate import check_current, upgrade
+from gateway.daemon.ledger.backends import READ_ONLY, is_postgres, safe_text
+from gateway.daemon.ledger.migrate import open_database
 from gateway.daemon.ledger.model import (
     COLUMNS,
     UNFINISHED,
@@ -66,25 +60,20 @@ class Ledger:
 
     def __init__(self, location: str | Path, *, create: bool = True, owner: str | None = None,
                  timer: Timer | None = None) -> None:
-        self.url = parse_location(location)
+        self.url, self._engine = open_database(location, create=create)
         self.shared = is_postgres(self.url)
-        if not self.shared:
-            path = Path(self.url.database or "")
-            if not create and not path.exists():
-                raise FileNotFoundError(f"no ledger at {path}; has the gateway run here?")
-            self.path: Path | None = path
-        else:
-            self.path = None
+        self.path: Path | None = None if self.shared else Path(self.url.database or "")
         self.owner = owner
         self._timer = timer
-        self._engine = create_engine(self.url)
-        if create and not self.shared:
-            upgrade(self._engine)
-        else:
-            check_current(self._engine, safe_text(self.url))
 
     def close(self) -> None:
         self._engine.dispose()
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The database's engine, for the services that keep their tables beside the ledger's
+        (``gateway.reference``)."""
+        return self._engine
 
     def __str__(self) -> str:
         return safe_text(self.url)

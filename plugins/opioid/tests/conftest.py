@@ -1,4 +1,4 @@
-"""Fixtures of the opip plugin's tests: feeds, a state folder with accepted data, PDF tools."""
+"""Fixtures of the opip plugin's tests: feeds, a ledger with accepted data, PDF tools."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.pipeline import validate_file
 from gateway.receipts.model import Receipt, Status
-from gateway.reference import remember
+from gateway.reference.store import remember
 from tests.support.system import require_command
 
 HEALTH_SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
@@ -18,20 +18,20 @@ HEALTH_SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
 
 @pytest.fixture(scope="session")
 def poppler() -> dict[str, str]:
-    """pdfinfo, pdftotext and pdftoppm from poppler-utils (installed when missing)."""
+    """pdfinfo, pdftotext, pdftoppm and pdffonts from poppler-utils (installed when missing)."""
     return {command: require_command(command, "poppler-utils")
-            for command in ("pdfinfo", "pdftotext", "pdftoppm")}
+            for command in ("pdfinfo", "pdftotext", "pdftoppm", "pdffonts")}
 
 
 @pytest.fixture
 def submit(tmp_path: Path) -> Callable[..., Receipt]:
     """Validate a file as the daemon would, remembering what an accepted one adds."""
-    state = tmp_path / "var"
+    ledger = tmp_path / "var" / "ledger.sqlite3"
 
     def run(path: Path, submitter: str, **kwargs: object) -> Receipt:
-        receipt = validate_file(path, submitter=submitter, state=state, **kwargs)
+        receipt = validate_file(path, submitter=submitter, ledger=ledger, **kwargs)
         if receipt.status is not Status.REJECTED:
-            remember(state, receipt)
+            remember(ledger, receipt)
         return receipt
     return run
 

@@ -17,7 +17,7 @@ from gateway_opioid import datasets
 from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.reference import reference_view
+from gateway.reference.store import reference_view
 from tests.daemon.conftest import Gateway, settings
 
 SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
@@ -26,7 +26,7 @@ FEED = "dhs-opioid-feed"
 
 def qi_required(gateway: Gateway, system: str) -> tuple[str, list[str]]:
     """A QI-required prescriber of ``system`` and its measures, from the reference data."""
-    for entry in reference_view(gateway.var).entries(datasets.prescribers(2021)):
+    for entry in reference_view(gateway.var / "ledger.sqlite3").entries(datasets.prescribers(2021)):
         if entry.value["health_system"] == system and entry.value["qi_required"]:
             return entry.key, entry.value["qi_required"]
     raise AssertionError(f"no QI-required prescriber in {system}")

@@ -12,15 +12,17 @@ from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.receipts.model import Status
-from gateway.reference import reference_view
+from gateway.reference.store import reference_view
 from gateway.submitters.registry_file import parse_registry
+
+LEDGER = Path("var", "ledger.sqlite3")  # where the submit fixture remembers accepted files
 
 
 @pytest.fixture
 def accepted(tmp_path: Path, feed, submit) -> dict[str, dict]:
     receipt = submit(feed(300), "dhs-opioid-feed")
     assert receipt.status is Status.ACCEPTED, receipt.findings.by_code
-    view = reference_view(tmp_path / "var")
+    view = reference_view(tmp_path / LEDGER)
     return {e.key: e.value for e in view.entries(datasets.prescribers(2021))}
 
 
@@ -147,7 +149,7 @@ def test_the_latest_accepted_feed_counts(tmp_path: Path, accepted, feed, submit)
     npi, value = pick(accepted, "north-clinic", required=True)
     newer = feed(300, name="newer.csv", seed=99)  # other rates: other prescribers required
     assert submit(newer, "dhs-opioid-feed").status is Status.ACCEPTED
-    after = reference_view(tmp_path / "var").get(datasets.prescribers(2021), npi).value
+    after = reference_view(tmp_path / LEDGER).get(datasets.prescribers(2021), npi).value
     assert after["qi_required"] != value["qi_required"] or after["measures"] != value["measures"]
 
 
@@ -166,7 +168,7 @@ def test_feed_names_only_registered_health_systems(tmp_path: Path, submit) -> No
 
 def test_feed_receipt_names_the_qi_required(tmp_path: Path, feed, submit) -> None:
     receipt = submit(feed(300), "dhs-opioid-feed")
-    remembered = reference_view(tmp_path / "var").entries(datasets.prescribers(2021))
+    remembered = reference_view(tmp_path / LEDGER).entries(datasets.prescribers(2021))
     required = {e.key: e.value["qi_required"] for e in remembered if e.value["qi_required"]}
     assert receipt.results["qi_required"] == required
     assert receipt.results["prescribers_qi_required"] == len(required) > 0
