@@ -1,15 +1,19 @@
 """The one-page prescriber report as a PDF (US Letter), drawn with ReportLab.
 
-Text is set in the standard Helvetica faces, so every word on the page can be copied and
-searched; the chart beside each measure is a ReportLab graphics drawing (two bars, the
-prescriber and the specialty average, and the QI threshold as a dashed line). The layout is
-fixed: every element has a box, long names and group names shrink or wrap within their box,
-so the page never overflows, whatever the names (the tests render the longest to PNG).
+Text is set in DejaVu Sans, regular and bold, shipped in ``fonts/`` beside this module and
+embedded in every file as a subset of the glyphs the page uses: a prescriber's name, specialty
+and health system may carry letters outside Windows-1252 (Vietnamese, Polish, Cyrillic, Greek,
+combining marks), which the standard Helvetica faces, never embedded, cannot show. Every word
+on the page can be copied and searched (each subset carries its ToUnicode map). The chart
+beside each measure is a ReportLab graphics drawing (two bars, the prescriber and the specialty
+average, and the QI threshold as a dashed line). The layout is fixed: every element has a box,
+long names and group names shrink or wrap within their box, so the page never overflows,
+whatever the names (the tests render the longest to PNG).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from reportlab.graphics import renderPDF
@@ -17,7 +21,8 @@ from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import registerFont, registerFontFamily, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from gateway_opioid.program import YearRules, program
@@ -27,7 +32,8 @@ from gateway_opioid.stats import percent, shown
 WIDTH, HEIGHT = letter
 MARGIN = 40
 CONTENT = WIDTH - 2 * MARGIN
-REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
+FONTS = Path(__file__).with_name("fonts")  # package data: the TTF files and their LICENSE
+REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 INK = colors.HexColor("#1a1a1a")
 MUTED = colors.HexColor("#5c5c5c")
 YOU = colors.HexColor("#1f4e79")
@@ -43,6 +49,22 @@ NUMBERS = (("Numerator", 48), ("Denominator", 56), ("Your\nrate", 46), ("Special
 CHART_GAP = 8
 ROW_HEIGHT = 60
 PHASE_WORDS = {"ACUTE": "acute", "POST_ACUTE": "post-acute", "CHRONIC": "chronic"}
+
+
+@cache
+def register_fonts() -> None:
+    """Register the two DejaVu Sans faces with ReportLab, once per process: parsing them takes
+    some 50 ms, so each worker process pays it once, on importing this module.
+
+    ``asciiReadable=False``: a page's subsets hold only the characters it uses, rather than all
+    of ASCII besides (about 5 KB less a file). The family lets ReportLab's own bold lookup (as
+    for ``<b>`` in a paragraph) find the bold face."""
+    registerFont(TTFont(REGULAR, str(FONTS / "DejaVuSans.ttf"), asciiReadable=False))
+    registerFont(TTFont(BOLD, str(FONTS / "DejaVuSans-Bold.ttf"), asciiReadable=False))
+    registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR, boldItalic=BOLD)
+
+
+register_fonts()  # before any width is measured (fit_lines), not only before a page is drawn
 
 
 @lru_cache(maxsize=512)  # measure descriptions and notes repeat on every page
@@ -95,7 +117,8 @@ def _width(text: str, font: str, size: float) -> float:
 def render(report: PrescriberReport, rules: YearRules, path: Path,
            health_system_name: str | None = None) -> None:
     """Write ``report`` as a one-page PDF at ``path``."""
-    pdf = Canvas(str(path), pagesize=letter, pageCompression=1)
+    # The initial font, too: ReportLab's default (Helvetica) would sit unembedded in every file.
+    pdf = Canvas(str(path), pagesize=letter, pageCompression=1, initialFontName=REGULAR)
     pdf.setTitle(f"{program().title} - prescriber report {report.npi} - MY {rules.year}")
     pdf.setAuthor(program().title)
     pdf.setSubject(f"Opioid prescribing of NPI {report.npi}, measurement year {rules.year}")
@@ -113,7 +136,7 @@ def _header(pdf: Canvas, rules: YearRules) -> float:
     pdf.setFillColor(INK)
     pdf.setFont(BOLD, 15)
     pdf.drawString(MARGIN, top - 14, program().title)
-    pdf.setFont(REGULAR, 10)
+    pdf.setFont(REGULAR, 9)  # DejaVu Sans is wider than Helvetica: 10 pt would join the two
     pdf.setFillColor(MUTED)
     pdf.drawString(MARGIN, top - 29, f"One-page prescriber report  |  Measurement year "
                                      f"{rules.year}")
@@ -186,7 +209,7 @@ def _table(pdf: Canvas, report: PrescriberReport, rules: YearRules, y: float) ->
     pdf.setStrokeColor(SHADE)
     pdf.rect(MARGIN, y - header, CONTENT, header, stroke=0, fill=1)
     pdf.setFillColor(INK)
-    pdf.setFont(BOLD, 8)
+    pdf.setFont(BOLD, 7)  # "Denominator" in DejaVu Sans Bold 8 pt is wider than its column
     pdf.drawString(MARGIN + 4, y - 15, "Measure (lower is better)")
     right = MARGIN + MEASURE_WIDTH
     for title, width in NUMBERS:
@@ -259,7 +282,7 @@ def chart(line: MeasureLine, width: float, height: float) -> Drawing:
     threshold as a dashed line; the scale's end is labelled."""
     values = [v for v in (line.rate, line.average, line.threshold) if v is not None]
     top = scale_end(max(values, default=0.0))
-    drawing = Drawing(width, height)
+    drawing = Drawing(width, height, initialFontName=REGULAR)  # not ReportLab's Helvetica
     label_width, bar_height = 30, 11
     span = width - label_width - 4
     rows = ((line.rate, "You", ALERT if line.required else YOU),
