@@ -23,6 +23,10 @@ def test_version_order(found: str, accepted: bool) -> None:
 def test_rates_per_100_and_per_1000() -> None:
     results = validate_file(VALID, submitter="t").results["indicators"]
     assert results["IQI-15"]["per"] == 100 and results["PSI-04"]["per"] == 1000
+    # only PSI-04, 18 and 19 are per 1,000 (hospital.md); composite parts are per 100
+    assert results["PSI-03"]["per"] == 100 and results["PDI-12"]["per"] == 100
+    part = results["PSI-03"]
+    assert part["rate"] == round(100 * part["numerator"] / part["denominator"], 2)
     psi = results["PSI-04"]
     assert psi["rate"] == round(1000 * psi["numerator"] / psi["denominator"], 2)
     assert results["PSI-90"] == {"composite_value": 0.87}
