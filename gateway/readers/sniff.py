@@ -15,6 +15,7 @@ import olefile
 from gateway.readers.problems import FileProblem
 
 CSV, XLSX, XML = "csv", "xlsx", "xml"
+_ARCHIVE = "zip"  # a ZIP that is no workbook: never a format the gateway reads
 
 _UNSUPPORTED_WORKBOOK_SUFFIXES = {".xls": "an Excel 97-2003 workbook (.xls)",
                                   ".xlsm": "a macro-enabled workbook (.xlsm)",
@@ -31,16 +32,15 @@ def _unsupported(what: str) -> FileProblem:
 
 
 def _zip_kind(path: Path) -> str:
-    """Which kind of ZIP: an XLSX, a macro-enabled or OpenDocument workbook, or none."""
+    """Which kind of ZIP: an XLSX, a macro-enabled or OpenDocument workbook, or a plain archive
+    (``_ARCHIVE``)."""
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
             if "mimetype" in names and "content.xml" in names:
                 raise _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[".ods"])
             if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                raise FileProblem.of(
-                    "E-FILE-FORMAT", "The file is a ZIP archive but not an Excel workbook.",
-                    hint="Upload the CSV, XLSX or XML file itself, not an archive.")
+                return _ARCHIVE
             info = archive.getinfo("[Content_Types].xml")
             if info.file_size > 1024 * 1024:
                 raise FileProblem.of("E-FILE-UNSAFE-ZIP",
@@ -52,6 +52,21 @@ def _zip_kind(path: Path) -> str:
                              hint="Save the workbook again from Excel and upload the new copy."
                              ) from None
     return XLSX
+
+
+def _archive_problem(suffix: str) -> FileProblem:
+    """A plain ZIP archive: named as CSV or XML it is a mismatch that names both (a tool that
+    compressed the export, or a file renamed by hand); otherwise simply not a format we read."""
+    expected = _SUFFIX_FORMAT.get(suffix)
+    if expected in (CSV, XML):
+        return FileProblem.of(
+            "E-FILE-FORMAT-MISMATCH",
+            f"The file is named {suffix} but its content is a ZIP archive, not "
+            f"{_FORMAT_WORDS[expected]}.",
+            hint=f"Unpack the archive and upload the {suffix} file inside it, or save the data "
+                 f"again as {_FORMAT_WORDS[expected]}.")
+    return FileProblem.of("E-FILE-FORMAT", "The file is a ZIP archive but not an Excel workbook.",
+                          hint="Upload the CSV, XLSX or XML file itself, not an archive.")
 
 
 def _ole_kind(path: Path) -> FileProblem:
@@ -89,6 +104,8 @@ def sniff(path: Path, head: bytes, display_name: str) -> str:
         raise _unsupported(_UNSUPPORTED_WORKBOOK_SUFFIXES[suffix])
     if head.startswith(b"PK\x03\x04"):
         found = _zip_kind(path)
+        if found == _ARCHIVE:
+            raise _archive_problem(suffix)
     elif _utf16(head):
         xml = head.replace(b"\x00", b"").lstrip(b"\xff\xfe").lstrip().startswith(b"<")
         raise FileProblem.of(

@@ -79,6 +79,21 @@ def test_a_csv_that_is_really_a_workbook_names_both_formats(tmp_path: Path) -> N
     assert ".csv" in message and "XLSX" in message
 
 
+@pytest.mark.parametrize(("name", "code", "words"), [
+    ("export.csv", "E-FILE-FORMAT-MISMATCH", (".csv", "ZIP", "CSV")),
+    ("cart.xml", "E-FILE-FORMAT-MISMATCH", (".xml", "ZIP", "XML")),
+    ("export.zip", "E-FILE-FORMAT", ("ZIP",))])
+def test_a_zip_archive_is_refused_naming_the_name_and_the_content(
+        tmp_path: Path, name: str, code: str, words: tuple[str, ...]) -> None:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("odc.csv", "clinic_npi,measure_id\n")
+    receipt = validate_file(path, submitter="t")
+    assert receipt.layer == "file" and codes(receipt) == [code]
+    finding = receipt.findings.listed[0]
+    assert all(word in finding.message for word in words) and finding.hint
+
+
 @pytest.mark.parametrize("name", ["old.xls", "macros.xlsm", "calc.ods"])
 def test_other_workbook_kinds_are_refused_with_advice(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
