@@ -7,6 +7,17 @@ from gateway.plugin_manager import Plugins
 from gateway.readers.problems import FileProblem
 
 
+def lacking(lacks: tuple[str, ...]) -> str:
+    """What a near miss lacks, in one phrase: the plugins say ``column x`` item by item, the
+    submitter reads ``columns a1c_value, bp_date`` (other items, such as a ``measure_id``
+    value, come first, as the plugin gave them)."""
+    columns = [item.removeprefix("column ") for item in lacks if item.startswith("column ")]
+    others = [item for item in lacks if not item.startswith("column ")]
+    if columns:
+        others.append(("column " if len(columns) == 1 else "columns ") + ", ".join(columns))
+    return ", ".join(others)
+
+
 def choose_route(plugins: Plugins, sample: FileSample) -> Route:
     """The route of the file, or a ``FileProblem`` that says why there is none."""
     answer = plugins.route(sample)
@@ -22,9 +33,11 @@ def choose_route(plugins: Plugins, sample: FileSample) -> Route:
                 "E-ROUTE-UNRECOGNISED", "The file matches no measure layout the gateway knows "
                 "(no family recognised its columns or root element).",
                 hint="Start from the measure's template (gateway template) and keep its header.")
+        year = closest.reporting_year if closest.reporting_year is not None else ""
+        looks = f"{closest.measure} {closest.level}-level {year}".strip()
         raise FileProblem.of(
-            "E-ROUTE-UNRECOGNISED", f"The file looks like {closest.label} but lacks "
-            f"{', '.join(closest.lacks)}.",
+            "E-ROUTE-UNRECOGNISED", f"The file looks like {looks} but lacks "
+            f"{lacking(closest.lacks)}.",
             hint="Add what is missing; the measure's template has every column.")
     candidate, _ = answer.claims[0]
     if candidate.refusal:

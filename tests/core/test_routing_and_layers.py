@@ -78,6 +78,18 @@ def test_unrecognised_file_names_the_closest_layout_and_what_it_lacks(
     assert "ODC patient-level" in message and "measure_id" in message and "bp_date" in message
 
 
+def test_the_closest_layout_is_the_one_the_columns_fit_not_the_shortest_list(
+        write_csv, odc_patient_rows) -> None:
+    """Without a1c_value and bp_date an ODC file lacks more than an OVC one would, but it still
+    carries ODC's own columns (a1c_date, diabetes_type): it looks like ODC, in the spec's words."""
+    header, rows = odc_patient_rows
+    header = [c for c in header if c not in ("measure_id", "a1c_value", "bp_date")]
+    receipt = validate_file(write_csv("z.csv", header, rows), submitter="t")
+    assert receipt.findings.listed[0].message == (
+        "The file looks like ODC patient-level 2015 but lacks columns measure_id, a1c_value, "
+        "bp_date.")
+
+
 def test_record_layer_reports_every_failing_record_up_to_the_cap(write_csv,
                                                                  odc_patient_rows) -> None:
     header, rows = odc_patient_rows

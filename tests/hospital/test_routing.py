@@ -21,7 +21,7 @@ def test_a_table_without_its_signature_column_is_a_named_near_miss(tmp_path: Pat
     receipt = validate_file(path, submitter="t")
     (finding,) = receipt.findings.listed
     assert finding.code == "E-ROUTE-UNRECOGNISED"
-    assert "nhsn CLABSI" in finding.message and "location_type" in finding.message
+    assert "looks like CLABSI summary-level 2015 but lacks column location_type" in finding.message
 
 
 def test_header_after_measures_is_out_of_place(tmp_path: Path) -> None:

@@ -43,7 +43,10 @@ def recognise(sample: FileSample) -> list[Candidate]:
 
 
 def _near_misses(present: set[str], year: int | None, measure_id: str) -> list[Candidate]:
-    out = []
+    """The layouts the file comes closest to: fewest things lacking plus fewest columns the
+    layout does not know (an ODC file without ``a1c_value`` and ``bp_date`` still carries
+    ``a1c_date``, which OVC lacks, so it looks like ODC, not like OVC)."""
+    scored: list[tuple[int, Candidate]] = []
     for measure, spec in measures().items():
         for level in ("patient", "summary"):
             for known_year in spec.years:
@@ -55,6 +58,8 @@ def _near_misses(present: set[str], year: int | None, measure_id: str) -> list[C
                     lacks.insert(0, f"measure_id {measure}" + (
                         f" (the file says {measure_id})" if measure_id else " (it is empty)"))
                 if lacks:
-                    out.append(Candidate(FAMILY, measure, level, year or known_year,
-                                         tuple(lacks)))
-    return out
+                    unknown = len(present - set(every))
+                    scored.append((len(lacks) + unknown, Candidate(
+                        FAMILY, measure, level, year or known_year, tuple(lacks))))
+    best = min((score for score, _ in scored), default=0)
+    return [candidate for score, candidate in scored if score == best]
