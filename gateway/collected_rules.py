@@ -25,8 +25,9 @@ def plain(value: object) -> object:
     """numpy/pandas scalars to plain Python for the JSON receipt; NA to None."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
+    if isinstance(value, pd.Timestamp):  # as sent: a date alone, or a date-time to the minute
+        return (value.date().isoformat() if value == value.normalize()
+                else value.isoformat(timespec="minutes"))
     return value.item() if hasattr(value, "item") else value
 
 

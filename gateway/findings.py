@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from gateway.catalog import Catalog, Severity
@@ -68,8 +69,19 @@ class Finding:
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+    """A value as the submitter wrote it, near enough: rules often echo the typed value, and a
+    workbook's ``30`` or a date without a time must not come back as ``30.0`` or
+    ``2015-04-01T00:00:00``."""
+    if value is None or isinstance(value, str | int | bool):
         return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, datetime):  # pandas' Timestamp too
+        if value.time() == time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 

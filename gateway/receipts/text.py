@@ -91,8 +91,12 @@ def _groups(findings: list[Finding]) -> list[list[Finding]]:
     return list(grouped.values())
 
 
-def _format_number(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else str(value)
+def _format_number(value: Any, key: str = "") -> str:
+    """Counts with thousands separators; a year (``measurement_year``, ``reporting_year``)
+    never, since ``2,021`` is not how anyone writes one."""
+    if isinstance(value, int) and not isinstance(value, bool) and not key.endswith("year"):
+        return f"{value:,}"
+    return str(value)
 
 
 def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
@@ -100,7 +104,9 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
     data = receipt.as_dict()
     out: list[str] = [_HEADLINE[receipt.status], ""]
     if receipt.status is Status.REJECTED and receipt.layer:
-        out.append(f"Stopped at: {_LAYER_WORDS.get(receipt.layer, receipt.layer)}.")
+        # the layer's name as the JSON gives it, so a help desk and a portal speak alike
+        out.append(f"Stopped at layer {receipt.layer}: "
+                   f"{_LAYER_WORDS.get(receipt.layer, receipt.layer)}.")
     if receipt.duplicate_of:
         out.append(f"This file is identical to submission {receipt.duplicate_of}; it was not "
                    "validated again and that submission's outcome stands.")
@@ -174,7 +180,7 @@ def _is_table(value: Any) -> bool:
 
 def _render_table(table: dict[str, dict[str, Any]], indent: str) -> list[str]:
     columns = list(next(iter(table.values())))
-    cells = [["", *columns]] + [[str(key), *("-" if row[c] is None else _format_number(row[c])
+    cells = [["", *columns]] + [[str(key), *("-" if row[c] is None else _format_number(row[c], c)
                                               for c in columns)] for key, row in table.items()]
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
     return [indent + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
@@ -192,5 +198,5 @@ def _render_results(results: dict[str, Any], indent: str = "  ") -> list[str]:
             out.append(f"{indent}{key}:")
             out += _render_results(value, indent + "  ")
         else:
-            out.append(f"{indent}{key}: {_format_number(value)}")
+            out.append(f"{indent}{key}: {_format_number(value, key)}")
     return out

@@ -36,3 +36,11 @@ def test_ineligible_patient_given_a_thrombolytic_is_not_in_dtn_60(tmp_path: Path
     path = _edited(tmp_path, 0, thrombolytic_eligible="N")
     results = validate_file(path, submitter="t").results["indicators"]
     assert (results["DTN-60"]["numerator"], results["DTN-60"]["denominator"]) == (1, 2)
+
+
+def test_a_date_outside_the_quarter_is_echoed_as_it_was_sent(tmp_path: Path) -> None:
+    path = _edited(tmp_path, 0, discharge_date="2015-04-02")
+    (finding,) = validate_file(path, submitter="t").findings.listed
+    assert finding.code == "E-RULE-PERIOD"
+    assert finding.as_dict()["value"] == "2015-04-02"  # not 2015-04-02T00:00:00
+    assert finding.as_dict()["column"] == "discharge_date"

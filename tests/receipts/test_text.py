@@ -55,3 +55,24 @@ def test_one_error_is_one_error_and_no_zero_with_errors(tmp_path: Path) -> None:
     assert document["counts"]["errors"] == 1 and document["counts"]["records_rejected"] == 0
     assert "0 with errors" not in text and "(1 error)" in text
     assert "read; 1 error, 0 warnings" in text
+
+
+def test_a_rejection_names_its_layer_as_the_json_does(tmp_path: Path) -> None:
+    rows = read_rows(ODC_PATIENT)
+    rows[5][rows[0].index("age")] = "forty"
+    text, document = _text(write_table(rows, tmp_path / "one.csv"))
+    assert document["layer"] == "record"
+    assert "Stopped at layer record: individual rows or records." in text
+
+
+def test_years_in_the_results_read_as_years_and_counts_as_counts() -> None:
+    from gateway.receipts.model import FileFacts, Receipt
+
+    receipt = Receipt(submission_id="s", submitter="feed",
+                      file=FileFacts(name="feed.csv", bytes=1, sha256="0" * 64, format="csv",
+                                     received_at="2022-02-01T00:00:00Z"),
+                      results={"measurement_year": 2021, "rows": 210000,
+                               "groups": {"A": {"reporting_year": 2022, "prescribers": 1500}}})
+    text = render_text(receipt)
+    assert "measurement_year: 2021" in text and "rows: 210,000" in text
+    assert " 2022 " in text + " " and "1,500" in text and "2,022" not in text
