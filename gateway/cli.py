@@ -71,16 +71,16 @@ def validate(
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 
-    received = None
-    if received_at is not None:
-        try:
-            received = parse_instant(received_at).isoformat()
-        except ValueError:
-            raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
-                                     param_hint="--received-at") from None
     with submitter_commands.operational():
         chosen = submitter_commands.setting(registry, config)
         judged_by = submitter_commands.registry_for(chosen)
+    received = None
+    if received_at is not None:  # without an offset: the program's time zone, as configured
+        try:
+            received = parse_instant(received_at, chosen.policy.timezone).isoformat()
+        except ValueError:
+            raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
+                                     param_hint="--received-at") from None
     plugins = default_plugins()
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
                             received_at=received, registry=judged_by, policy=chosen.policy,

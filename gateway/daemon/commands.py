@@ -10,6 +10,7 @@ cannot serve around (its inbox or state folder lost). ``status`` exits 1 when no
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -113,7 +114,7 @@ def register(app: typer.Typer) -> None:
     register_ledger_commands(app, operational, _config)
 
 
-def serve(config: ConfigOption = None) -> None:
+def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
     """Run the daemon in the foreground.
 
     Watches every upload folder, validates each file once it has settled and writes its
@@ -124,7 +125,7 @@ def serve(config: ConfigOption = None) -> None:
 
     with operational():
         source = find_config(config)
-        settings = load_config(source)
+        settings = _named_registry(load_config(source), registry)
     configure_logging(settings.log_format, settings.log_level)
     try:
         if source is None:
@@ -298,6 +299,7 @@ def replay(
     submitter: Annotated[str | None, typer.Option(
         help="Only when the submission is this submitter's (acting on its behalf).")] = None,
     config: ConfigOption = None,
+    registry: RegistryOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Validate a filed original again, with a new receipt that names the one it replaces.
@@ -306,7 +308,7 @@ def replay(
     runs, this command does it itself.
     """
     with operational():
-        settings = _config(config)
+        settings = _named_registry(_config(config), registry)
         configure_logging(settings.log_format, settings.log_level)
         replay_id = _request_replay(settings, submission_id, submitter)
         done = _carry_out(settings, replay_id, wait)
@@ -397,3 +399,13 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
 
 def _config(path: Path | None) -> Config:
     return load_config(find_config(path))
+
+
+def _named_registry(settings: Config, registry: Path | None) -> Config:
+    """The settings with the registry ``--registry`` names, which must exist (as for every
+    command that takes it): a typo must not start a gateway that judges no submitter."""
+    if registry is None:
+        return settings
+    if not registry.is_file():
+        raise ConfigError(f"there is no registry file {registry}")
+    return dataclasses.replace(settings, registry=registry.resolve(), registry_configured=True)

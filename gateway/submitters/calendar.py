@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from gateway.plain_table import plain_table
+from gateway.receipts.text import plural
 from gateway.submitters.compliance import DONE, Line
 
 COLUMNS = ("due", "opens", "family", "measure", "period", "submitter", "status")
@@ -32,6 +33,7 @@ def render_calendar(lines: list[Line], start: date, end: date) -> str:
     span = f"{start.isoformat()}..{end.isoformat()}"
     if not deadlines:
         return f"No deadlines {span}.\n"
-    summary = (f"{len(deadlines)} deadlines {span}: {len(owing)} submissions still owed, "
-               f"{len(lines) - len(owing)} received\n")
+    summary = (f"{plural(len(deadlines), 'deadline')} {span}: "
+               f"{plural(len(owing), 'submission')} still owed, "
+               f"{len(lines) - len(owing):,} received\n")
     return (plain_table(COLUMNS, rows) if rows else "") + summary

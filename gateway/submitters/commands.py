@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from gateway.receipts.text import plural
 from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
@@ -88,12 +89,17 @@ def registry_check(
     file: Annotated[Path | None, typer.Argument(
         help="The registry file to check (default: the one the gateway uses).",
         dir_okay=False)] = None,
+    registry: RegistryOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Check a registry file before it goes live: exit 0 when the gateway would take it, 1 with
-    every problem and its line when it would refuse it."""
+    every problem and its line when it would refuse it. The file may be named as FILE or, like
+    every other command, with --registry."""
+    if file is not None and registry is not None and file != registry:
+        raise typer.BadParameter("name the registry once, as FILE or with --registry",
+                                 param_hint="--registry")
     with operational():
-        path = file if file is not None else setting(None, config).path
+        path = file or registry or setting(None, config).path
         if not path.exists():
             raise FileNotFoundError(f"there is no registry file {path}")
     try:
@@ -101,8 +107,8 @@ def registry_check(
     except RegistryError as err:
         for problem in err.problems:
             typer.echo(f"{path}: {problem}", err=True)
-        typer.echo(f"{path}: refused ({len(err.problems)} problems); the gateway keeps the "
-                   "registry it has", err=True)
+        typer.echo(f"{path}: refused ({plural(len(err.problems), 'problem')}); the gateway "
+                   "keeps the registry it has", err=True)
         raise typer.Exit(EXIT_REFUSED) from None
     kinds = {kind: sum(1 for s in registry if s.kind == kind)
              for kind in ("clinic", "hospital", "program")}
@@ -111,7 +117,7 @@ def registry_check(
         typer.echo(f"{path}: OK, 0 submitters (no folder may submit yet)")
         return
     detail = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
-    typer.echo(f"{path}: OK, {len(registry)} submitters ({detail}"
+    typer.echo(f"{path}: OK, {plural(len(registry), 'submitter')} ({detail}"
                f"{f'; {inactive} inactive' if inactive else ''})")
 
 
@@ -159,7 +165,8 @@ def _required_registry(chosen: Setting) -> Registry:
 
 
 def compliance(
-    year: Annotated[int, typer.Option(help="The reporting year.")],
+    year: Annotated[int | None, typer.Option(
+        help="The reporting year (default: the year of --as-of, i.e. this year).")] = None,
     submitter: SubmitterOption = None,
     csv_file: Annotated[Path | None, typer.Option(
         "--csv", dir_okay=False, help="Also write the lines as CSV to this file ('-': print "
@@ -170,13 +177,16 @@ def compliance(
     config: ConfigOption = None,
 ) -> None:
     """Every required submission of every active submitter for a reporting year, with its
-    status: accepted, accepted_late, rejected, missing, not_due or not_required."""
+    status: accepted, accepted_late, rejected, missing, not_due or not_required.
+
+    Without --year the report is of the reporting year the day falls in (the year whose
+    deadlines are running), which is what an operator asks about on an ordinary day."""
     from gateway.submitters.compliance import render_csv, render_terminal
 
     with operational():
         chosen = setting(registry, config)
         day = _day(as_of, today(chosen.policy.timezone))
-        lines = _lines(chosen, _required_registry(chosen), [year], submitter, day)
+        lines = _lines(chosen, _required_registry(chosen), [year or day.year], submitter, day)
         if csv_file is not None and str(csv_file) != "-":
             csv_file.write_text(render_csv(lines), encoding="utf-8", newline="")
     printed = render_csv(lines) if str(csv_file) == "-" else render_terminal(lines)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from gateway.plain_table import plain_table
+from gateway.receipts.text import plural
 from gateway.submitters.obligations import Owed
 from gateway.submitters.windows import DEFAULT_TIMEZONE, program_day
 
@@ -131,4 +132,4 @@ def render_terminal(lines: list[Line]) -> str:
     for line in lines:
         counts[line.status] = counts.get(line.status, 0) + 1
     summary = ", ".join(f"{status} {counts[status]}" for status in STATUSES if status in counts)
-    return table + f"{len(lines)} obligations: {summary or 'none'}\n"
+    return table + f"{plural(len(lines), 'obligation')}: {summary or 'none'}\n"

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gateway.catalog import Catalog
 from gateway.contract import RecordBatch, Route
 from gateway.findings import Finding
 from gateway.submitters.model import Obligation, ObligationReader, Submitter
@@ -30,9 +31,12 @@ SAMPLE = "SAMPLE"
 
 
 def unknown_submitter(submitter_id: str) -> Finding:
-    """The only thing a file from an unregistered (or inactive) folder is told."""
-    return Finding("E-SUBMITTER-UNKNOWN", f"The folder {submitter_id!r} is not registered to "
-                   "submit files, so this file was not validated.")
+    """The only thing a file from an unregistered (or inactive) folder is told. It carries its
+    hint itself: the pipeline returns this receipt before findings are given the catalog's
+    hints, and every finding of a receipt must say how to fix it (specs/README.md)."""
+    code = "E-SUBMITTER-UNKNOWN"
+    return Finding(code, f"The folder {submitter_id!r} is not registered to submit files, so "
+                   "this file was not validated.", hint=Catalog()[code].hint)
 
 
 def skipped() -> Finding:

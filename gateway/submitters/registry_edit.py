@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from gateway.submitters.model import Registry
-from gateway.submitters.registry_file import parse_registry
+from gateway.submitters.registry_file import RegistryError, parse_registry
 
 HEADER = 'registry_version = "1"\n'
+_PROBLEM_LINE = re.compile(r"line (?P<line>\d+): (?P<rest>.*)", re.DOTALL)
 # the order keys are written in, as the spec's example has them
 ORDER = ("id", "name", "kind", "active", "npi", "urgent_care", "well_child", "emr_since", "ccn",
          "hospital_type", "nicu_level", "picu", "submits_to_cms", "admissions_last_year")
@@ -45,10 +47,30 @@ def entry_text(fields: dict[str, Any]) -> str:
 def add_entry(path: Path, fields: dict[str, Any]) -> Registry:
     """Append an entry to the registry at ``path`` (created when missing) and return the new
     registry. Raises ``RegistryError`` (the file unchanged) when the result would be refused."""
-    text = _current(path) + entry_text(fields)
-    registry = parse_registry(text.encode("utf-8"), str(path))  # a taken id is refused here
-    _replace(path, text)
+    current = _current(path)
+    registry = _checked(path, current, fields)  # a taken id is refused here
+    _replace(path, current + entry_text(fields))
     return registry
+
+
+def _checked(path: Path, current: str, fields: dict[str, Any]) -> Registry:
+    """The registry that ``current`` with the new entry appended makes, or ``RegistryError``.
+    A problem of the new entry is said to be in it, not on a line number: the operator looking
+    for that line in the file would not find it, since the entry was never written."""
+    try:
+        return parse_registry((current + entry_text(fields)).encode("utf-8"), str(path))
+    except RegistryError as err:
+        last_line = current.count("\n")  # the lines after it are the new entry's
+        raise RegistryError(str(path), [_placed(problem, last_line, fields.get("id"))
+                                        for problem in err.problems]) from None
+
+
+def _placed(problem: str, last_line: int, ident: Any) -> str:
+    """``problem`` as the operator can find it: beyond ``last_line`` it is the new entry's."""
+    found = _PROBLEM_LINE.match(problem)
+    if found is None or int(found["line"]) <= last_line:
+        return problem
+    return f"the new entry {ident!r}: {found['rest']}"
 
 
 def _current(path: Path) -> str:
@@ -78,5 +100,5 @@ def _replace(path: Path, text: str) -> None:
 def check_entry(path: Path, fields: dict[str, Any]) -> None:
     """Raise ``RegistryError`` when ``fields`` would not be taken into the registry at
     ``path``; the file is not touched."""
-    parse_registry((_current(path) + entry_text(fields)).encode("utf-8"), str(path))
+    _checked(path, _current(path), fields)
 

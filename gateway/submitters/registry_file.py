@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_schemas import schema_root
 
-from gateway.submitters.model import Registry, Submitter
+from gateway.submitters.model import KINDS, Registry, Submitter
 
 if TYPE_CHECKING:  # jsonschema is imported when a registry is read, not by `gateway --help`
     from jsonschema import ValidationError
@@ -30,6 +30,8 @@ REGISTRY_NAME = "registry.toml"
 SCHEMA_FILE = ("registry", "registry-1.schema.json")
 _HEADER = re.compile(r"\s*\[\[\s*submitter\s*\]\]")
 _TABLE = re.compile(r"\s*\[")
+_SYNTAX_AT = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)")
+_AT_END = "(at end of document)"
 
 
 class RegistryError(ValueError):
@@ -64,9 +66,10 @@ def parse_registry(data: bytes, source: str) -> Registry:
         text = data.decode("utf-8")
         document = tomllib.loads(text)
     except UnicodeDecodeError as err:
-        raise RegistryError(source, [f"byte {err.start}: not UTF-8 text"]) from None
+        line = data[:err.start].count(b"\n") + 1
+        raise RegistryError(source, [f"line {line}: not UTF-8 text (byte {err.start})"]) from None
     except tomllib.TOMLDecodeError as err:
-        raise RegistryError(source, [f"not valid TOML: {err}"]) from None
+        raise RegistryError(source, [_syntax_problem(str(err), text)]) from None
     lines = _Lines(text)
     problems = sorted(set(_schema_problems(document, lines) + _cross_problems(document, lines)))
     if problems:
@@ -74,6 +77,21 @@ def parse_registry(data: bytes, source: str) -> Registry:
     entries = [_entry(raw, lines.entry(i)) for i, raw in enumerate(document.get("submitter", []))]
     return Registry(submitters={entry.id: entry for entry in entries}, source=source,
                     digest=hashlib.sha256(data).hexdigest())
+
+
+def _syntax_problem(message: str, text: str) -> str:
+    """A TOML syntax error worded like every other problem, ``line N: ...`` first, so an
+    operator (or a script) finds the line the same way whatever went wrong; an error "at end
+    of document" (an unclosed list, say) is on the last line."""
+    found = _SYNTAX_AT.search(message)
+    if found is not None:
+        return f"line {found['line']}: not valid TOML: {message[:found.start()].rstrip()} " \
+               f"(column {found['column']})"
+    if message.endswith(_AT_END):
+        last = max(len(text.splitlines()), 1)
+        return f"line {last}: not valid TOML: {message.removesuffix(_AT_END).rstrip()} " \
+               "(the file ends before it is complete)"
+    return f"not valid TOML: {message}"
 
 
 class _Lines:
@@ -119,9 +137,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def _schema_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
-    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema import Draft202012Validator, FormatChecker, validators
 
-    validator = Draft202012Validator(registry_schema(), format_checker=FormatChecker())
+    # JSON Schema counts 3.0 as an integer; in TOML it is a float, which the operator did not
+    # mean for `nicu_level` or `admissions_last_year`: a wrong type, refused like any other.
+    checker = Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool))
+    strict = validators.extend(Draft202012Validator, type_checker=checker)
+    validator = strict(registry_schema(), format_checker=FormatChecker())
     problems = []
     for error in validator.iter_errors(_jsonable(document)):
         for leaf in _leaves(error):
@@ -230,6 +253,7 @@ def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, 
     seen_facilities: dict[tuple[str, str], str] = {}
     entries = document.get("submitter", [])
     for index, raw in enumerate(entries if isinstance(entries, list) else []):
+        problems += _keys_of_unknown_kind(raw, index, document, lines)
         ident = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(ident, str):
             continue  # the schema's problem
@@ -251,6 +275,19 @@ def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, 
                     problems.append((lines.key(index, key), f"{key} {value} is listed under "
                                      f"two submitters, {owner!r} and {ident!r}"))
     return problems
+
+
+def _keys_of_unknown_kind(raw: Any, index: int, document: dict[str, Any],
+                          lines: _Lines) -> list[tuple[int, str]]:
+    """Unknown keys of an entry whose ``kind`` is missing or wrong. The schema checks keys per
+    kind, so without a kind it says nothing about them; keys no kind knows are named here, so
+    one edit fixes every problem."""
+    if not isinstance(raw, dict) or raw.get("kind") in KINDS:
+        return []
+    known = registry_schema()["$defs"]["submitter"]["properties"]
+    where = _entry_label(document, index)
+    return [(lines.key(index, key), f"unknown key {key!r}{where}")
+            for key in raw if key not in known]
 
 
 def _entry(raw: dict[str, Any], line: int) -> Submitter:

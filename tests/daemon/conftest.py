@@ -80,12 +80,13 @@ class Gateway:
 
     # -- the daemon -------------------------------------------------------------------------
 
-    def start(self, extra_env: dict[str, str] | None = None) -> None:
+    def start(self, extra_env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+              ) -> None:
         assert self.process is None or self.process.poll() is not None
         self.runs += 1
         log = self.log_path(self.runs).open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
+            [sys.executable, "-m", "gateway", "serve", "--config", str(self.config), *args],
             stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(extra_env or {})})
         log.close()
         process, run = self.process, self.runs

@@ -166,3 +166,53 @@ def test_submitter_add_without_an_entry_warns_that_files_will_be_refused(tmp_pat
     code, _, err = gateway("submitter", "add", "newcomer")
     assert code == 0
     assert "'newcomer' is not in the registry" in err
+
+
+def test_registry_check_takes_the_file_with_registry_like_every_command(tmp_path: Path) -> None:
+    path = write_registry(tmp_path, name="elsewhere.toml")
+    code, out, _ = gateway("registry", "check", "--registry", str(path))
+    assert code == 0 and out.startswith(f"{path}: OK, 6 submitters")
+    code, _, err = gateway("registry", "check", str(path), "--registry",
+                           str(tmp_path / "other.toml"))
+    assert code == 2 and "once" in err
+
+
+def test_registry_check_counts_in_words(tmp_path: Path) -> None:
+    path = write_registry(tmp_path, 'registry_version = "2"\n')
+    code, _, err = gateway("registry", "check", str(path))
+    assert code == 1
+    assert err.splitlines()[-1] == f"{path}: refused (1 problem); the gateway keeps the " \
+        "registry it has"
+    path = write_registry(tmp_path, DEMO.split("\n[[submitter]]\nid = \"cart-hospital\"")[0])
+    code, out, _ = gateway("registry", "check", str(path))
+    assert code == 0 and out == f"{path}: OK, 1 submitter (1 clinic)\n"
+
+
+@pytest.mark.parametrize(("received_at", "codes", "shown"), [
+    ("2015-02-16", ["W-SUBMITTER-LATE"], "2015-02-16T00:00:00-06:00"),
+    ("2015-02-15T23:30", [], "2015-02-15T23:30:00-06:00"),
+], ids=["a-date", "local-time"])
+def test_received_at_without_an_offset_is_the_programs_local_time(
+        tmp_path: Path, received_at: str, codes: list[str], shown: str) -> None:
+    path = write_registry(tmp_path)
+    code, out, _ = gateway("validate", str(files.ODC), "--submitter", "demo-clinic", "--json",
+                           "--registry", str(path), "--received-at", received_at)
+    assert code == 0
+    receipt = receipt_of(out)
+    assert [f["code"] for f in receipt["findings"]] == codes
+    assert receipt["file"]["received_at"] == shown
+
+
+def test_a_refused_entry_is_named_as_the_new_entry_not_by_a_line_that_does_not_exist(
+        tmp_path: Path) -> None:
+    assert gateway("init", ".")[0] == 0
+    write_registry(tmp_path)
+    code, _, err = gateway("submitter", "add", "demo-clinic", "--name", "Again",
+                           "--kind", "clinic", "--npi", "1234567893")
+    assert code == 2
+    line = DEMO.splitlines().index('id = "demo-clinic"') + 1
+    assert f"the new entry 'demo-clinic': duplicate id 'demo-clinic': it is already used on " \
+           f"line {line}" in err
+    code, _, err = gateway("submitter", "add", "no-npi", "--name", "No NPI Clinic",
+                           "--kind", "clinic")
+    assert code == 2 and "the new entry 'no-npi': missing key 'npi'" in err

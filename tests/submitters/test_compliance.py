@@ -228,3 +228,10 @@ def test_csv_to_standard_output(deployment: dict) -> None:
                        "2015-12-31")
     assert code == 0
     assert list(csv.DictReader(io.StringIO(out))) == expected(deployment["sent"])
+
+
+def test_without_year_the_report_is_of_the_reporting_year_the_day_is_in(deployment: dict
+                                                                        ) -> None:
+    code, out, err = run(deployment["root"], "--csv", "-", "--as-of", "2015-12-31")
+    assert code == 0, err
+    assert list(csv.DictReader(io.StringIO(out))) == expected(deployment["sent"])

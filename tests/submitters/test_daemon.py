@@ -204,3 +204,20 @@ def test_serve_refuses_to_start_on_a_broken_or_missing_named_registry(gateway: G
         config.write('[registry]\nfile = "elsewhere.toml"\n')
     run = gateway.cli("serve", check=False)
     assert run.returncode == 2 and "elsewhere.toml" in run.stderr and "does not exist" in run.stderr
+
+
+def test_serve_takes_the_registry_named_on_the_command_line(gateway: Gateway) -> None:
+    elsewhere = gateway.root / "registries" / "2015.toml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(registry_text(CLINIC), encoding="utf-8")
+    for submitter in ("demo-clinic", "stranger"):
+        gateway.add_submitter(submitter)
+    gateway.start(args=("--registry", str(elsewhere)))
+    drop(gateway, "stranger", files.ODC_SUMMARY)
+    (refused,) = gateway.wait_receipts("stranger", 1)
+    assert codes(refused) == ["E-SUBMITTER-UNKNOWN"]
+    status = json.loads(gateway.cli("status", "--json").stdout)
+    assert status["registry"]["submitters"] == "1"  # the named registry is the one in force
+    assert gateway.stop() == 0
+    missing = gateway.cli("serve", "--registry", str(gateway.root / "typo.toml"), check=False)
+    assert missing.returncode == 2 and "typo.toml" in missing.stderr

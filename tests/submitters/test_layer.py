@@ -264,3 +264,12 @@ def test_obligations_sharing_a_deadline_make_one_finding(received: str, code: st
     assert [f.code for f in findings] == [code]
     assert says in findings[0].message
     assert {o["timing"] for o in layer.answered()} == {code.split("-")[-1].lower()}
+
+
+def test_the_unknown_folder_receipt_says_how_to_fix_it_and_fits_the_receipt_schema() -> None:
+    receipt = check(files.ODC, "stranger")
+    document = receipt.as_dict()
+    finding = document["findings"][0]
+    assert finding["code"] == "E-SUBMITTER-UNKNOWN"
+    assert finding["hint"] == "Contact the program to be registered before submitting."
+    assert receipt_errors(document) == []

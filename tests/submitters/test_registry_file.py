@@ -125,3 +125,42 @@ def test_a_toml_syntax_error_names_its_line() -> None:
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="cannot be read"):
         load_registry(tmp_path / "registry.toml")
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("nicu_level = 3", "nicu_level = 3.0", "nicu_level"),
+    ("admissions_last_year = 4200", "admissions_last_year = 4200.0", "admissions_last_year"),
+])
+def test_a_float_where_a_whole_number_belongs_is_a_wrong_type(old: str, new: str,
+                                                              key: str) -> None:
+    with pytest.raises(RegistryError) as refused:
+        parse_registry(DEMO.replace(old, new).encode(), "registry.toml")
+    line = DEMO.replace(old, new).splitlines().index(new) + 1
+    assert refused.value.problems == [f"line {line}: {key}: must be a whole number (submitter "
+                                      f"'{'nicu' if key == 'nicu_level' else 'stroke'}-hospital')"]
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('registry_version = "1"\n[[submitter]]\nid = "a"\nid = "b"\n',
+     "line 4: not valid TOML: Cannot overwrite a value (column 9)"),
+    ('registry_version = "1"\nnpi = [\n', "line 2: not valid TOML: Invalid value (the file ends "
+                                          "before it is complete)"),
+    ('registry_version = "1"\n# caf\xe9\n', "line 2: not UTF-8 text (byte 28)"),
+], ids=["syntax", "unfinished", "encoding"])
+def test_a_file_that_does_not_parse_is_refused_naming_the_line(text: str, problem: str) -> None:
+    data = text.encode("latin-1")
+    with pytest.raises(RegistryError) as refused:
+        parse_registry(data, "registry.toml")
+    assert refused.value.problems == [problem]
+
+
+def test_keys_of_an_entry_with_a_wrong_kind_are_checked_too() -> None:
+    text = DEMO.replace('kind = "program"', 'kind = "feed"\nfeed_url = "sftp://x"')
+    with pytest.raises(RegistryError) as refused:
+        parse_registry(text.encode(), "registry.toml")
+    lines = text.splitlines()
+    kind, url = lines.index('kind = "feed"') + 1, lines.index('feed_url = "sftp://x"') + 1
+    assert refused.value.problems == [
+        f"line {kind}: kind: must be one of \"clinic\", \"hospital\", \"program\" "
+        "(submitter 'dhs-feed')",
+        f"line {url}: unknown key 'feed_url' (submitter 'dhs-feed')"]
