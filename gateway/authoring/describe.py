@@ -166,9 +166,10 @@ def record_rules(layout: Layout) -> list[RecordRule]:
     """The schema's required-if rules with the message a failing record gets."""
     rules = []
     for node in _walk_rules(layout.schema):
-        if "if" in node:
-            rules.append(RecordRule(_condition(node["if"]), _effect(node["then"]),
-                                    _message(node["then"], node)))
+        if "if" in node:  # JSON Schema allows an ``if`` with only ``then`` or only ``else``
+            if "then" in node:
+                rules.append(RecordRule(_condition(node["if"]), _effect(node["then"]),
+                                        _message(node["then"], node)))
             if "else" in node:
                 rules.append(RecordRule(f"not ({_condition(node['if'])})", _effect(node["else"]),
                                         _message(node["else"], node)))

@@ -3,11 +3,12 @@ per rule as a few narrow columns rather than whole frames."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
-from gateway.collected_rules import CollectedRule
+from gateway.collected_rules import ROW, CollectedRule
 from gateway.contract import RecordBatch
 from gateway.findings import Finding
 
@@ -49,3 +50,15 @@ class CollectsColumns:
 
     def observe(self, batch: RecordBatch) -> None:
         self.collected.add(batch)
+
+
+def repeated_rows(table: pd.DataFrame, key: Sequence[str]) -> Iterator[tuple[pd.Series, int]]:
+    """Each row whose ``key`` an earlier row already had, with that earlier row's number, so a
+    duplicate's message names both rows (the catalog's fix for ``E-RULE-DUPLICATE`` says so)."""
+    repeated = table.duplicated(list(key), keep=False).to_numpy(dtype=bool)
+    if not repeated.any():
+        return
+    both = table[repeated]
+    firsts = both.groupby(list(key), sort=False)[ROW].transform("first")
+    for index in np.flatnonzero(both.duplicated(list(key), keep="first").to_numpy(dtype=bool)):
+        yield both.iloc[index], int(firsts.iat[index])

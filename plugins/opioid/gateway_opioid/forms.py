@@ -10,6 +10,7 @@ prescribers, made once. Without accepted prescribing data for the measurement ye
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ from gateway.contract import FileRule, ResultCalculator, RuleContext
 from gateway.findings import Finding
 from gateway.reference import ReferenceCollector, ReferenceView, ReferenceWrite
 from gateway_opioid import datasets
-from gateway_opioid.collect import CollectsColumns
+from gateway_opioid.collect import CollectsColumns, repeated_rows
 from gateway_opioid.program import (
     EXEMPTION,
     QI_EVALUATION,
@@ -121,6 +122,13 @@ class NoDataRule(CollectedRule):
                           column="measurement_year")
 
 
+# The core's fix for E-SUBMITTER-FACILITY points to the registry, which lists clinic NPIs only:
+# a prescriber belongs to a health system through the program's prescribing data.
+FACILITY_HINT = ("Send forms only for prescribers the program's prescribing report lists under "
+                 "your health system (check the NPI); if a prescriber is listed under the "
+                 "wrong health system, ask the program to correct its data.")
+
+
 class FacilityRule(FormRule):
     code = "E-SUBMITTER-FACILITY"
     title = "Every prescriber belongs to the sending health system."
@@ -130,7 +138,8 @@ class FacilityRule(FormRule):
             if not self.facts.ours(row[NPI]):
                 yield self.at(row, f"prescriber {row[NPI]} is not one of your health system's "
                                    f"prescribers in the accepted prescribing data for "
-                                   f"measurement year {self.facts.year}.", column=NPI)
+                                   f"measurement year {self.facts.year}.", column=NPI,
+                              hint=FACILITY_HINT)
 
 
 class DuplicateRule(FormRule):
@@ -142,10 +151,10 @@ class DuplicateRule(FormRule):
         self.key = key
 
     def judge_table(self, table: pd.DataFrame) -> Iterable[Finding]:
-        what = " and ".join(k.replace("prescriber_npi", "prescriber") for k in self.key)
-        for _, row in table[table.duplicated(list(self.key), keep="first")].iterrows():
-            yield self.at(row, f"a second row for the same {what}; send one.",
-                          column=self.key[-1])
+        for row, first in repeated_rows(table, self.key):
+            what = " and ".join(f"{k.replace(NPI, 'prescriber')} {row[k]}" for k in self.key)
+            yield self.at(row, f"a second row for {what} (the first is row {first}); send "
+                               "one.", column=self.key[-1])
 
 
 class RequiredRule(FormRule):
@@ -166,19 +175,8 @@ class PlanAddressesRule(FormRule):
     title = "A plan addresses a measure (or its pain phase) on which the prescriber is QI-required."
 
     def judge_row(self, row: pd.Series) -> Iterable[Finding]:
+        # The schema has made sure the plan names measures (ids M1-M7), a phase, or both.
         measures, phase = parts(row.get("measures_addressed")), row.get("pain_phase")
-        phase = phase if isinstance(phase, str) and phase else None
-        if not measures and phase is None:
-            yield self.at(row, "a plan names what it addresses: fill measures_addressed, "
-                               "pain_phase, or both.", column="measures_addressed",
-                          code="E-RECORD-REQUIRED")
-            return
-        unknown = [m for m in measures if m not in program().measures]
-        if unknown:
-            yield self.at(row, f"measures_addressed names unknown measures "
-                               f"{', '.join(unknown)}.", column="measures_addressed",
-                          code="E-RECORD-CODE")
-            return
         required = self.facts.required(row[NPI])
         phases = {program().measures[m].phase for m in required}
         if not (set(measures) & set(required)) and phase not in phases:
@@ -218,9 +216,11 @@ class EvaluationRule(FormRule):
             return
         completed = day(row["completed_date"])
         if completed is not None and completed <= plan["start_date"]:
-            yield self.at(row, f"completed_date {completed} is not after the plan's start_date "
-                               f"{plan['start_date']}.", column="completed_date",
-                          code="E-OPIP-FORM-DATES")
+            finding = self.at(row, f"completed_date {completed} is not after the plan's "
+                                   f"start_date {plan['start_date']}.", column="completed_date",
+                              code="E-OPIP-FORM-DATES")
+            # the date as a date (YYYY-MM-DD), not the typed column's timestamp
+            yield replace(finding, value=completed)
 
 
 class PanelRule(FormRule):

@@ -14,9 +14,9 @@ from gateway.contract import FileRule, RecordBatch, ResultCalculator, RuleContex
 from gateway.findings import Finding
 from gateway.reference import ReferenceCollector, ReferenceWrite
 from gateway_opioid import datasets
-from gateway_opioid.collect import CollectsColumns, NarrowRule
+from gateway_opioid.collect import CollectsColumns, NarrowRule, repeated_rows
 from gateway_opioid.program import YearRules, program
-from gateway_opioid.stats import FeedStats, compute, percent
+from gateway_opioid.stats import FeedStats, compute, percent, rate_percent
 
 KEY = ("prescriber_npi", "measure")
 STATS_COLUMNS = ("prescriber_npi", "specialty_group", "measure", "numerator", "denominator")
@@ -47,11 +47,10 @@ class DuplicateRule(NarrowRule):
     columns = KEY
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        repeated = table.duplicated(list(KEY), keep="first")
-        for _, row in table[repeated].iterrows():
+        for row, first in repeated_rows(table, KEY):
             yield self.at(row, f"prescriber {row['prescriber_npi']} has a second row for "
-                               f"{row['measure']}; send one row per prescriber and measure.",
-                          column="measure")
+                               f"{row['measure']} (the first is row {first}); send one row "
+                               "per prescriber and measure.", column="measure")
 
 
 class ConsistencyRule(NarrowRule):
@@ -113,7 +112,8 @@ class PrescribingResults(CollectsColumns, ResultCalculator):
 
 def summary(table: pd.DataFrame, stats: FeedStats, rules: YearRules) -> dict[str, Any]:
     """Counts, per measure each group's average and QI threshold as displayed (percent,
-    rounded half up to 0.1), and the QI-required prescribers with their measures."""
+    rounded half up to 0.1), the QI-required prescribers with their measures, and every
+    prescriber's rates (opioid.md: computed on acceptance, in the receipt's results)."""
     measures: dict[str, Any] = {}
     for measure_id, measure in program().measures.items():
         groups = {s.specialty: {"prescribers_compared": s.compared,
@@ -130,9 +130,23 @@ def summary(table: pd.DataFrame, stats: FeedStats, rules: YearRules) -> dict[str
             "prescribers": int(table["prescriber_npi"].nunique()),
             "health_systems": systems,
             "prescribers_qi_required": len(stats.required), "measures": measures,
-            # who must take part in QI, and on what (every prescriber's rates are in the
-            # reports and each health system's CSV; the receipt stays readable)
-            "qi_required": dict(sorted(stats.required.items()))}
+            # who must take part in QI, and on what
+            "qi_required": dict(sorted(stats.required.items())),
+            "rates_percent": rates(table)}
+
+
+def rates(table: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Each prescriber's rate on every measure in percent (half up to 0.1, from the exact
+    counts), by NPI; None where the denominator is 0 or the feed has no row for the measure, so
+    every prescriber has the same seven keys (the text receipt shows them as one table)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for npi, measure, numerator, denominator in zip(
+            table["prescriber_npi"], table["measure"], table["numerator"],
+            table["denominator"], strict=True):
+        if npi not in out:
+            out[npi] = dict.fromkeys(program().measures)
+        out[npi][measure] = rate_percent(int(numerator), int(denominator))
+    return dict(sorted(out.items()))
 
 
 class PrescribingMemory(CollectsColumns, ReferenceCollector):

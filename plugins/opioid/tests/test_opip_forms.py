@@ -208,3 +208,79 @@ def test_a_narrative_of_4000_characters_fits(tmp_path: Path, accepted, submit) -
                       [{"prescriber_npi": npi, "narrative": "n" * 4001}], name="over.csv")
     receipt = submit(over, "river-health")
     assert receipt.layer == "record" and receipt.findings.listed[0].column == "narrative"
+
+
+def test_duplicates_name_both_rows(tmp_path: Path, accepted, submit) -> None:
+    rows = feed_rows(3, ["north-clinic"])
+    rows.append(list(rows[1]))  # the prescriber's M2 again, as row 23
+    receipt = submit(write_feed(tmp_path / "twice.csv", rows), "dhs-opioid-feed")
+    (finding,) = receipt.findings.listed
+    assert finding.code == "E-RULE-DUPLICATE" and finding.row == 23
+    assert "row 3" in finding.message  # the first row with that prescriber and measure
+    npi, value = pick(accepted, "north-clinic", required=True)
+    measure = value["qi_required"][0]
+    form = write_form(tmp_path, "self-assessment", [{"prescriber_npi": npi, "measure": measure},
+                                                    {"prescriber_npi": npi, "measure": measure}])
+    (finding,) = submit(form, "north-clinic").findings.listed
+    assert finding.row == 3 and "row 2" in finding.message and npi in finding.message
+
+
+def test_a_plan_naming_nothing_fails_its_record(tmp_path: Path, accepted, submit) -> None:
+    npi, _ = pick(accepted, "north-clinic", required=True)
+    plan = write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi}])
+    receipt = submit(plan, "north-clinic")
+    assert receipt.layer == "record" and codes(receipt) == {"E-RECORD-REQUIRED"}
+    (finding,) = receipt.findings.listed
+    assert finding.row == 2 and finding.cell == "D2"
+    assert "measures_addressed" in finding.hint and "pain_phase" in finding.hint
+
+
+def test_evaluation_dates_echo_the_date(tmp_path: Path, accepted, submit) -> None:
+    npi, value = pick(accepted, "lake-hospital", required=True)
+    write_form(tmp_path, "self-assessment",
+               [{"prescriber_npi": npi, "measure": m} for m in value["qi_required"]])
+    write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
+                                      "measures_addressed": value["qi_required"][0]}])
+    for kind in ("self-assessment", "qi-plan"):
+        assert submit(tmp_path / f"opip-{kind}.csv", "lake-hospital").status \
+            is not Status.REJECTED
+    early = write_form(tmp_path, "qi-evaluation", [{"prescriber_npi": npi,
+                                                    "completed_date": "4/30/2022"}])
+    (finding,) = submit(early, "lake-hospital").findings.listed
+    assert finding.code == "E-OPIP-FORM-DATES"
+    assert (finding.row, finding.cell, finding.value) == (2, "F2", "2022-04-30")
+
+
+def test_another_systems_prescriber_is_explained_by_the_feed(tmp_path: Path, accepted, submit
+                                                           ) -> None:
+    npi, _ = pick(accepted, "river-health", required=False)
+    form = write_form(tmp_path, "exemption", [{"prescriber_npi": npi}])
+    (finding,) = submit(form, "north-clinic").findings.listed
+    assert finding.code == "E-SUBMITTER-FACILITY" and finding.value == npi
+    assert "registry" not in finding.hint and "prescribing report" in finding.hint
+
+
+def test_an_exemption_needs_a_panel(tmp_path: Path, accepted, submit) -> None:
+    npi, _ = pick(accepted, "north-clinic", required=False)
+    form = write_form(tmp_path, "exemption", [{"prescriber_npi": npi, "reason": "OTHER",
+                                               "panel_size": "0", "patients_chronic_pain": "0"}])
+    receipt = submit(form, "north-clinic")
+    assert receipt.layer == "record" and codes(receipt) == {"E-RECORD-RANGE"}
+    assert receipt.findings.listed[0].column == "panel_size"
+
+
+def test_feed_receipt_gives_every_prescribers_rates(tmp_path: Path, submit) -> None:
+    rows = feed_rows(6, ["north-clinic"])
+    rows[0][6], rows[0][7] = "1", "16"  # 6.25 % rounds half up to 6.3
+    rows[1][6], rows[1][7] = "0", "0"  # no patients: no rate
+    del rows[2]  # the first prescriber has no row for M3
+    receipt = submit(write_feed(tmp_path / "feed.csv", rows), "dhs-opioid-feed")
+    assert receipt.status is Status.ACCEPTED, receipt.findings.by_code
+    rates = receipt.results["rates_percent"]
+    assert len(rates) == 6 and all(list(r) == [f"M{i}" for i in range(1, 8)]
+                                   for r in rates.values())
+    first = rates[rows[0][1]]
+    assert first["M1"] == 6.3 and first["M2"] is None and first["M3"] is None
+    rows[-1][6], rows[-1][7] = "2", "3"
+    again = submit(write_feed(tmp_path / "again.csv", rows), "dhs-opioid-feed")
+    assert again.results["rates_percent"][rows[-1][1]]["M7"] == 66.7

@@ -9,6 +9,7 @@ from typing import Any
 from gateway.reference import ReferenceView
 from gateway_opioid import datasets
 from gateway_opioid.program import Measure, YearRules, program
+from gateway_opioid.stats import rate_percent
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,14 @@ class MeasureLine:
     qi_measure: bool
     compared: bool
     required: bool
+
+    @property
+    def rate_percent(self) -> float | None:
+        """The rate as shown: percent rounded half up to 0.1 from the exact counts, as in the
+        feed's receipt (None without a row or with no patients)."""
+        if self.numerator is None or self.denominator is None:
+            return None
+        return rate_percent(self.numerator, self.denominator)
 
 
 @dataclass(frozen=True)

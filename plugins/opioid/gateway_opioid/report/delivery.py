@@ -37,7 +37,7 @@ def csv_bytes(year: int, reports: Iterable[PrescriberReport]) -> bytes:
                 year, report.npi, inert(report.name), report.specialty, line.measure.id,
                 "" if line.numerator is None else line.numerator,
                 "" if line.denominator is None else line.denominator,
-                _number(percent(line.rate)), _number(percent(line.average)),
+                _number(line.rate_percent), _number(percent(line.average)),
                 _number(percent(line.threshold)) if line.qi_measure else "",
                 "Y" if line.required else "N", report.status_words])
     return out.getvalue().encode("utf-8")

@@ -250,7 +250,7 @@ def _row(pdf: Canvas, line: MeasureLine, top: float, chart_x: float, chart_width
     pdf.setFont(REGULAR, size)
     for number, text in enumerate(words):
         pdf.drawString(MARGIN + 4, top - 23 - number * (size + 1.6), text)
-    rate = percent(line.rate)
+    rate = line.rate_percent
     cells = (
         "—" if line.numerator is None else f"{line.numerator:,}",
         "—" if line.denominator is None else f"{line.denominator:,}",
