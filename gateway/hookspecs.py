@@ -36,6 +36,7 @@ from gateway.contract import (
     RuleContext,
     Submitter,
 )
+from gateway.findings import Finding
 from gateway.reference.model import ReferenceCollector, ReferenceView
 
 if TYPE_CHECKING:  # only plugin commands need typer; validating a file should not import it
@@ -99,6 +100,17 @@ def gateway_read_records(route: Route, document: Document) -> Iterator[RecordBat
     Families whose files are tables may leave this to the core's table reader (it answers last);
     families with their own layout (XML) yield records built from the elements, positioned by
     element path and line. First non-None result wins.
+    """
+
+
+@hookspec
+def gateway_preconditions(route: Route, context: RuleContext) -> list[Finding]:
+    """What must hold before any record of a file of ``route`` is judged: facts kept outside
+    the file, such as the accepted data a form is judged against (the opioid program's
+    ``E-OPIP-NO-DATA``: "without data nothing else is judged"). Asked after routing and the
+    header check; an error among the answers rejects the file at once, at the file-rules layer
+    (or the submitter layer when every error's code belongs to it), and nothing is read. Return
+    ``[]`` when all holds or the route is not the plugin's. All results are collected.
     """
 
 

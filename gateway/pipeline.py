@@ -158,13 +158,31 @@ def _check_and_run(document: Document, context: RuleContext, receipt: Receipt,
                    plugins: Plugins, submitter_layer: SubmitterLayer | None) -> None:
     route = context.route
     layer = record_layer(plugins, route.schema)
+    letters: dict[str, str] = {}
     if isinstance(document, TableDocument):
         layout = f"{route.measure} {route.level}-level {route.reporting_year}"
         problems = check_header(document.columns, document.cells, layer.columns,
                                 layer.header_required, layout)
         if problems:
             raise FileProblem(*problems)
+        letters = dict(document.cells)
+    unmet = FindingList()
+    for findings in plugins.hook.gateway_preconditions(route=route, context=context):
+        unmet.extend(_with_cell(finding, letters) for finding in findings)
+    if unmet.errors:  # nothing in the file can be judged without what is missing
+        receipt.findings = unmet
+        receipt.layer = _rules_layer(unmet, plugins)
+        return
     _run_layers(document, context, layer, receipt, plugins, submitter_layer)
+
+
+def _with_cell(finding: Finding, letters: dict[str, str]) -> Finding:
+    """A finding at a row and column, given its spreadsheet cell (``A2``) where the header
+    says which letter the column has."""
+    letter = letters.get(finding.column or "")
+    if finding.cell is None and finding.row is not None and letter:
+        return dataclasses.replace(finding, cell=f"{letter}{finding.row}")
+    return finding
 
 
 def _run_layers(document: object, context: RuleContext, layer: RecordLayer, receipt: Receipt,

@@ -2,9 +2,11 @@
 prescribing feed and earlier forms, the receipt's figures, and what an accepted form adds.
 
 Every rule of a form file shares one ``FormFacts``: the reference lookups of the file's
-prescribers, made once. Without accepted prescribing data for the measurement year only
-``E-OPIP-NO-DATA`` is reported; a row whose prescriber is not the sending health system's gets
-``E-SUBMITTER-FACILITY`` and is judged no further (its QI status is another system's business).
+prescribers, made once. Without accepted prescribing data for the measurement year the file is
+refused with ``E-OPIP-NO-DATA`` before any record is read (``no_data``, a precondition: the
+spec's "checked first: without data nothing else is judged"); a row whose prescriber is not
+the sending health system's gets ``E-SUBMITTER-FACILITY`` and is judged no further (its QI
+status is another system's business).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from gateway.collected_rules import ROW, CollectedRule
+from gateway.collected_rules import CollectedRule
 from gateway.contract import FileRule, ResultCalculator, RuleContext
 from gateway.findings import Finding
 from gateway.reference import ReferenceCollector, ReferenceView, ReferenceWrite
@@ -84,16 +86,14 @@ class FormFacts:
 
 
 class FormRule(CollectedRule):
-    """A rule of a form file; silent without prescribing data (only ``E-OPIP-NO-DATA`` is
-    said then). By default it judges each row whose prescriber is the sender's."""
+    """A rule of a form file (run only when the year has prescribing data: ``no_data``). By
+    default it judges each row whose prescriber is the sender's."""
 
     def __init__(self, facts: FormFacts) -> None:
         super().__init__()
         self.facts = facts
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        if not self.facts.has_data:
-            return
         self.facts.load(table[NPI])
         yield from self.judge_table(table)
 
@@ -106,20 +106,14 @@ class FormRule(CollectedRule):
         return ()
 
 
-class NoDataRule(CollectedRule):
-    code = "E-OPIP-NO-DATA"
-    title = "The measurement year has accepted prescribing data."
-
-    def __init__(self, facts: FormFacts) -> None:
-        super().__init__()
-        self.facts = facts
-
-    def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        if not self.facts.has_data:
-            first = table.sort_values(ROW).iloc[0]
-            yield self.at(first, f"there is no accepted prescribing data for measurement year "
-                                 f"{self.facts.year}, so no form for it can be judged yet.",
-                          column="measurement_year")
+def no_data(facts: FormFacts) -> list[Finding]:
+    """``E-OPIP-NO-DATA`` when the measurement year has no accepted prescribing data, at the
+    first row's ``measurement_year`` (the year every row of the file carries)."""
+    if facts.has_data:
+        return []
+    return [Finding("E-OPIP-NO-DATA", f"There is no accepted prescribing data for measurement "
+                    f"year {facts.year}, so no form for it can be judged yet.", row=2,
+                    column="measurement_year", value=str(facts.year))]
 
 
 # The core's fix for E-SUBMITTER-FACILITY points to the registry, which lists clinic NPIs only:
@@ -249,7 +243,7 @@ def _not_required(npi: str, required: list[str], what: str) -> str:
 
 
 def form_rules(kind: str, context: RuleContext, facts: FormFacts) -> list[FileRule]:
-    common: list[FileRule] = [NoDataRule(facts), FacilityRule(facts)]
+    common: list[FileRule] = [FacilityRule(facts)]
     if kind == SELF_ASSESSMENT:
         return [*common, DuplicateRule(facts, (NPI, "measure")), RequiredRule(facts)]
     if kind == QI_PLAN:

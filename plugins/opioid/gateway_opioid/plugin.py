@@ -23,6 +23,7 @@ from gateway.contract import (
     RuleContext,
     Submitter,
 )
+from gateway.findings import Finding
 from gateway.hookspecs import hookimpl
 from gateway.reference import ReferenceCollector, ReferenceView
 from gateway_opioid.program import (
@@ -125,6 +126,16 @@ def gateway_schema_id(route: Route) -> str | None:
     if not _ours(route):
         return None
     return f"urn:mn-sqrms:schema:opip:{route.reporting_year}:{route.measure.removeprefix('opip-')}"
+
+
+@hookimpl
+def gateway_preconditions(route: Route, context: RuleContext) -> list[Finding]:
+    if not _ours(route) or route.measure == PRESCRIBING:
+        return []
+    from gateway_opioid.context import form_facts
+    from gateway_opioid.forms import no_data
+
+    return no_data(form_facts(route, context))
 
 
 @hookimpl

@@ -45,6 +45,19 @@ def test_forms_without_prescribing_data(tmp_path: Path, submit) -> None:
     receipt = submit(plan, "north-clinic")
     assert codes(receipt) == {"E-OPIP-NO-DATA"}
     assert receipt.layer == "file_rules"
+    (finding,) = receipt.findings.listed
+    assert (finding.row, finding.column, finding.cell) == (2, "measurement_year", "A2")
+    assert finding.hint
+
+
+def test_without_prescribing_data_nothing_else_is_judged(tmp_path: Path, submit) -> None:
+    """opioid.md: E-OPIP-NO-DATA is "checked first: without data nothing else is judged", so
+    rows that would fail their record checks are not reported: the data must come first."""
+    plan = write_form(tmp_path, "qi-plan", [{"prescriber_npi": "1234567890",  # bad check digit
+                                             "measures_addressed": "M9", "team_size": "0"}])
+    receipt = submit(plan, "north-clinic")
+    assert [f.code for f in receipt.findings.listed] == ["E-OPIP-NO-DATA"]
+    assert receipt.records == 0
 
 
 def test_plan_for_a_prescriber_who_is_not_qi_required(tmp_path: Path, accepted, submit
