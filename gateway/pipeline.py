@@ -21,7 +21,7 @@ import structlog
 from gateway.catalog import Layer, Severity
 from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.engine.complete import complete_findings
-from gateway.engine.records import RecordLayer, once_per_place
+from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
 from gateway.findings import Finding, FindingList
 from gateway.plugin_manager import Plugins, load_plugins
@@ -198,12 +198,16 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
                              f"{route.family} files in this format.")
     record_findings, rule_findings = FindingList(), FindingList()
     reported: set[tuple[object, ...]] = set()  # findings at places every record shares
+    # columns of the layout the header lacks: their "required on this row" is one finding
+    absent = (set(layer.columns) - set(document.columns)
+              if isinstance(document, TableDocument) else set())
     for raw in batches:
         typed, bad, findings = layer.check(raw)
         receipt.records += len(raw)
         receipt.records_rejected += int(bad.sum())
         record_findings.extend(raw.notes)
-        record_findings.extend(once_per_place(findings, raw.places, reported))
+        record_findings.extend(once_per_missing_column(
+            once_per_place(findings, raw.places, reported), absent, reported))
         if record_findings.errors:
             continue  # the record layer has failed: later layers' work would be discarded
         for rule in rules:

@@ -14,6 +14,7 @@ Schema annotations a plugin author may use on a property or an ``if``/``then`` b
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -416,6 +417,27 @@ def once_per_place(findings: Iterable[Finding], places: Mapping[str, tuple[str, 
                 continue
             reported.add(key)
         yield finding
+
+
+def once_per_missing_column(findings: Iterable[Finding], absent: set[str],
+                            reported: set[tuple[Any, ...]]) -> Iterator[Finding]:
+    """A column the header lacks but some rows need (``sample_size`` in a SAMPLE file) is one
+    problem, not one per row (specs README section 1): its first finding is kept, saying the
+    column is missing, the others are dropped; ``reported`` remembers it across batches."""
+    for finding in findings:
+        if finding.column not in absent or finding.code != "E-RECORD-REQUIRED":
+            yield finding
+            continue
+        key = (finding.code, finding.column)
+        if key in reported:
+            continue
+        reported.add(key)
+        yield dataclasses.replace(
+            finding, cell=None, value=None,
+            message=f"The file has no {finding.column} column, which this file needs (first "
+                    f"at row {finding.row}): {finding.message}",
+            hint=f"Add the {finding.column} column to the header (the measure's template has "
+                 f"it) and fill it where the rule above says.")
 
 
 def one_per_cell(findings: Iterable[Finding]) -> list[Finding]:

@@ -159,3 +159,19 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
                    for n in range(1, len(relative) + 1)):
                 continue  # a separate distribution in the tree (plugins/opioid)
             assert ".".join((name, *relative)) in listed, f"{init.parent} missing in packages"
+
+
+def test_a_column_only_some_rows_need_is_one_finding_when_the_header_lacks_it(
+        tmp_path: Path) -> None:
+    """A SAMPLE summary file without sample_size and oversample columns: two findings (one a
+    column), not two for every total row."""
+    source = ODC / "summary" / "valid" / "odc-summary-full.csv"
+    path = tmp_path / "odc-sample.csv"
+    path.write_text(source.read_text().replace(",FULL,", ",SAMPLE,"))
+    receipt = validate_file(path, submitter="t")
+    assert receipt.layer == "record" and receipt.records_rejected == 5
+    assert [(f.code, f.column) for f in receipt.findings.listed] == [
+        ("E-RECORD-REQUIRED", "sample_size"), ("E-RECORD-REQUIRED", "oversample")]
+    first = receipt.findings.listed[0]
+    assert first.message.startswith("The file has no sample_size column")
+    assert first.row == 2 and first.cell is None and "Add the sample_size column" in first.hint
