@@ -9,6 +9,7 @@ by batch while the file rules, result calculators and the submitter layer (with 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import traceback
@@ -81,6 +82,10 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
     started = time.perf_counter()
     entry = registry.active(submitter) if registry is not None else None
     if registry is not None and entry is None:
+        with contextlib.suppress(FileProblem):  # its size and digest only: nothing is judged
+            facts = inspect_upload(path, limits)
+            receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes,
+                                               sha256=facts.sha256)
         receipt.reject(Layer.SUBMITTER.value, unknown_submitter(submitter))
         receipt.timings["total"] = round(time.perf_counter() - started, 4)
         return receipt

@@ -3,6 +3,7 @@ applicability, sampling, window."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -273,3 +274,6 @@ def test_the_unknown_folder_receipt_says_how_to_fix_it_and_fits_the_receipt_sche
     assert finding["code"] == "E-SUBMITTER-UNKNOWN"
     assert finding["hint"] == "Contact the program to be registered before submitting."
     assert receipt_errors(document) == []
+    # the file is not judged, but the receipt still says which bytes it speaks of
+    assert document["file"]["bytes"] == files.ODC.stat().st_size
+    assert document["file"]["sha256"] == hashlib.sha256(files.ODC.read_bytes()).hexdigest()
