@@ -314,10 +314,11 @@ class Service:
             return
         # A submitter whose folder the rescan found unusable waits for the rescan to clear it;
         # one whose claim failed is tried again at the rescan's pace.
-        ready = [s for s in self.tracker.settled()
-                 if self.trouble.source(s.submitter) in (None, CLAIM)
-                 and self._claim_retry.get(s.submitter, 0.0) <= now]
-        for settled in ready[:room]:
+        ready = self.tracker.settled(
+            limit=room, eligible=lambda submitter: (
+                self.trouble.source(submitter) in (None, CLAIM)
+                and self._claim_retry.get(submitter, 0.0) <= now))
+        for settled in ready:
             self.tracker.forget(settled.path)
             self._claim(settled, now)
 

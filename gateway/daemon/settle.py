@@ -92,13 +92,22 @@ class SettleTracker:
         else:
             known.recheck_at = 0.0  # an event (say, the writer's close): ask again now
 
-    def settled(self) -> list[Settled]:
-        """Candidates unchanged for the quiet period, checked again now. Those that changed
-        start a new quiet period; those that vanished are dropped."""
+    def settled(self, limit: int | None = None,
+                eligible: Callable[[str], bool] | None = None) -> list[Settled]:
+        """Candidates unchanged for the quiet period, checked again now, oldest sighting
+        first. Those that changed start a new quiet period; those that vanished are dropped.
+
+        At most ``limit`` are checked through to the end, and only those of ``eligible``
+        submitters: each check costs a ``stat`` and a lease probe, and a burst of thousands of
+        uploads must not cost thousands of them on every turn when only a few can be claimed."""
         now = self._clock()
         ready: list[Settled] = []
         for path, watch in list(self._watches.items()):
+            if limit is not None and len(ready) >= limit:
+                break
             if now - watch.since < self.quiet_period or now < watch.recheck_at:
+                continue
+            if eligible is not None and not eligible(watch.submitter):
                 continue
             try:
                 signature = Signature.of(path.lstat())

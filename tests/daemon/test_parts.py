@@ -86,6 +86,29 @@ def test_a_path_settles_only_after_a_quiet_period_without_change(tmp_path: Path)
     assert {s.path.name for s in tracker.settled()} == {"a.csv"}
 
 
+def test_a_burst_is_checked_only_as_far_as_files_can_be_claimed(tmp_path: Path) -> None:
+    """With thousands of settled uploads and room for four, a turn probes four files (and
+    none of a submitter that may not claim now), oldest sighting first; the rest wait."""
+    now = [0.0]
+    probed: list[str] = []
+
+    def writer_open(path: Path) -> bool:
+        probed.append(path.name)
+        return False
+
+    tracker = SettleTracker(1.0, clock=lambda: now[0], writer_open=writer_open)
+    for n in range(3000):
+        path = tmp_path / f"{'held' if n % 2 else 'ok'}-{n:04}.csv"
+        path.write_bytes(b"x")
+        tracker.see(path, "held" if n % 2 else "ok")
+    now[0] = 5.0
+    ready = tracker.settled(limit=4, eligible=lambda submitter: submitter == "ok")
+    assert [s.path.name for s in ready] == ["ok-0000.csv", "ok-0002.csv", "ok-0004.csv",
+                                            "ok-0006.csv"]
+    assert probed == [s.path.name for s in ready]
+    assert len(tracker.settled()) == 3000  # nothing was forgotten
+
+
 def test_the_event_handler_queues_upload_paths_and_never_raises(tmp_path: Path) -> None:
     hints: queue.SimpleQueue = queue.SimpleQueue()
     handler = watch.UploadEventHandler(tmp_path, hints)
