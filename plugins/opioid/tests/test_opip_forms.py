@@ -205,15 +205,21 @@ def test_feed_rules_name_the_row_and_the_first_value(tmp_path: Path, submit) -> 
     assert over.cell == "G10"
 
 
-def test_a_narrative_of_4000_characters_fits(tmp_path: Path, accepted, submit) -> None:
-    npi, value = pick(accepted, "river-health", required=True)
+def plan_accepted(tmp_path: Path, accepted: dict[str, dict], submit, system: str) -> str:
+    """A QI-required prescriber of ``system`` with accepted self-assessments and plan: the
+    state an evaluation is judged in. Returns the prescriber's NPI."""
+    npi, value = pick(accepted, system, required=True)
     write_form(tmp_path, "self-assessment",
                [{"prescriber_npi": npi, "measure": m} for m in value["qi_required"]])
     write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
                                       "measures_addressed": value["qi_required"][0]}])
     for kind in ("self-assessment", "qi-plan"):
-        assert submit(tmp_path / f"opip-{kind}.csv", "river-health").status \
-            is not Status.REJECTED
+        assert submit(tmp_path / f"opip-{kind}.csv", system).status is not Status.REJECTED
+    return npi
+
+
+def test_a_narrative_of_4000_characters_fits(tmp_path: Path, accepted, submit) -> None:
+    npi = plan_accepted(tmp_path, accepted, submit, "river-health")
     longest = write_form(tmp_path, "qi-evaluation",
                          [{"prescriber_npi": npi, "narrative": "n" * 4000}])
     assert submit(longest, "river-health").status is not Status.REJECTED
@@ -249,14 +255,7 @@ def test_a_plan_naming_nothing_fails_its_record(tmp_path: Path, accepted, submit
 
 
 def test_evaluation_dates_echo_the_date(tmp_path: Path, accepted, submit) -> None:
-    npi, value = pick(accepted, "lake-hospital", required=True)
-    write_form(tmp_path, "self-assessment",
-               [{"prescriber_npi": npi, "measure": m} for m in value["qi_required"]])
-    write_form(tmp_path, "qi-plan", [{"prescriber_npi": npi,
-                                      "measures_addressed": value["qi_required"][0]}])
-    for kind in ("self-assessment", "qi-plan"):
-        assert submit(tmp_path / f"opip-{kind}.csv", "lake-hospital").status \
-            is not Status.REJECTED
+    npi = plan_accepted(tmp_path, accepted, submit, "lake-hospital")
     early = write_form(tmp_path, "qi-evaluation", [{"prescriber_npi": npi,
                                                     "completed_date": "4/30/2022"}])
     (finding,) = submit(early, "lake-hospital").findings.listed
