@@ -21,7 +21,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
@@ -33,20 +32,9 @@ from gateway.daemon.layout import (
     init_layout,
     write_config,
 )
-from gateway.daemon.ledger import Ledger, State, Submission
-from gateway.daemon.ledger.backends import LedgerUrlError
 from gateway.daemon.ledger.commands import register_ledger_commands
-from gateway.daemon.ledger.copy import CopyRefused
-from gateway.daemon.ledger.migrate import LedgerOutdated
+from gateway.daemon.ledger.model import State, Submission
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
-from gateway.daemon.membership import live_daemons
-from gateway.daemon.report import (
-    local_day_start,
-    render_list,
-    render_one,
-    render_status,
-    status_report,
-)
 from gateway.logging_setup import configure_logging, get_logger
 from gateway.receipts.model import Status, new_submission_id
 from gateway.submitters.commands import RegistryOption
@@ -69,16 +57,34 @@ class CommandError(RuntimeError):
     """A request the operator must change (unknown id, nothing to replay)."""
 
 
+def _ledger_refusals() -> tuple[type[Exception], ...]:
+    """The ledger's refusals an operator fixes (a bad URL, an old schema, a non-empty copy
+    target). An ``except`` clause evaluates this only when something was raised, so the
+    commands that never reach the database do not load SQLAlchemy and Alembic for it."""
+    from gateway.daemon.ledger.backends import LedgerUrlError
+    from gateway.daemon.ledger.copy import CopyRefused
+    from gateway.daemon.ledger.migrate import LedgerOutdated
+
+    return LedgerOutdated, LedgerUrlError, CopyRefused
+
+
+def _unavailable() -> tuple[type[Exception], ...]:
+    """A folder, or the database server, that is not there (evaluated as above)."""
+    import sqlalchemy as sa
+
+    return OSError, sa.exc.OperationalError
+
+
 @contextmanager
 def operational() -> Iterator[None]:
     """Errors an operator can fix become a one-line message and exit code 2, not a traceback."""
     try:
         yield
     except (ConfigError, LayoutError, AlreadyRunning, CommandError, RegistryError,
-            LedgerOutdated, LedgerUrlError, CopyRefused) as err:
+            *_ledger_refusals()) as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
-    except (OSError, sa.exc.OperationalError) as err:  # a folder, or the database server
+    except _unavailable() as err:
         typer.echo(f"gateway: {_start_error_text(err)}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
 
@@ -86,8 +92,9 @@ def operational() -> Iterator[None]:
 def _start_error_text(err: Exception) -> str:
     if isinstance(err, OSError):
         return _os_error_text(err)
-    if isinstance(err, sa.exc.OperationalError):  # the driver's words, never the password
-        return f"the ledger database is not available: {err.orig}"
+    orig = getattr(err, "orig", None)
+    if orig is not None:  # the database driver's words, never the password
+        return f"the ledger database is not available: {orig}"
     return str(err)
 
 
@@ -131,8 +138,7 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
         if source is None:
             init_layout(settings)  # a local run on the defaults needs no `gateway init`
         service = Service(settings)
-    except (ConfigError, LayoutError, OSError, LedgerOutdated, LedgerUrlError,
-            sa.exc.OperationalError) as err:
+    except (ConfigError, LayoutError, *_ledger_refusals(), *_unavailable()) as err:
         log.error("cannot_start", reason=_start_error_text(err))
         raise typer.Exit(EXIT_OPERATIONAL) from None
     try:
@@ -152,6 +158,8 @@ def init(
              "root's, as SFTP chroots need (run as root).")] = None,
 ) -> None:
     """Create a commented gateway.toml (unless one exists) and the folders it names."""
+    from gateway.daemon.ledger import Ledger  # the database layer, only where it is used
+
     target = directory / CONFIG_NAME
     with operational():
         created = [target] if write_config(target) else []
@@ -239,6 +247,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False,
                help="Count only this submitter's files.")] = None) -> None:
     """Show whether the daemon runs, intake health, queue depth, today's counts and the
     registry in force."""
+    from gateway.daemon.report import render_status, status_report  # reads the ledger
+
     with operational():
         report = status_report(_config(config), submitter)
     typer.echo(json.dumps(report, indent=2) if as_json else render_status(report), nl=as_json)
@@ -260,6 +270,9 @@ def submissions(
     as_json: JsonOption = False,
 ) -> None:
     """List submissions from the ledger, or show one with its transitions."""
+    from gateway.daemon.ledger import Ledger
+    from gateway.daemon.report import local_day_start, render_list, render_one
+
     with operational():
         ledger = Ledger(_config(config).ledger_location, create=False)
         try:
@@ -330,6 +343,8 @@ def replay(
 
 def _request_replay(settings: Config, submission_id: str, submitter: str | None = None) -> str:
     """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
+    from gateway.daemon.ledger import Ledger
+
     ledger = Ledger(settings.ledger_location, create=False)
     try:
         original = ledger.get(submission_id)
@@ -361,6 +376,8 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
     the request at its next lease renewal; when none is alive, this command does the work.
     Returns the row as it last stood (None when the request was dropped because the original
     is gone)."""
+    from gateway.daemon.ledger import Ledger
+    from gateway.daemon.membership import live_daemons
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
 
     ledger = Ledger(settings.ledger_location, create=False)

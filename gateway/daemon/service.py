@@ -66,7 +66,7 @@ from gateway.logging_setup import get_logger, log_submission
 from gateway.plugin_manager import load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
-from gateway.reference.store import ReferenceStore
+from gateway.reference.database import ReferenceStore
 from gateway.submitters.keeper import RegistryKeeper, RegistryUnavailable
 from gateway.submitters.windows import SubmitterPolicy
 

@@ -1,5 +1,8 @@
 """``gateway ledger migrate`` and ``gateway ledger copy``: the commands an operator runs when
-the gateway is upgraded or moved from one host (SQLite) to several (PostgreSQL)."""
+the gateway is upgraded or moved from one host (SQLite) to several (PostgreSQL).
+
+The database modules are imported when a command runs, not when the command line is built:
+every ``gateway`` invocation builds it, and SQLAlchemy with Alembic is a fifth of a second."""
 
 from __future__ import annotations
 
@@ -11,14 +14,6 @@ from typing import Annotated
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config
-from gateway.daemon.ledger.backends import (
-    create_engine,
-    parse_location,
-    parse_url,
-    safe_text,
-)
-from gateway.daemon.ledger.copy import CopyRefused, copy_ledger
-from gateway.daemon.ledger.migrate import upgrade
 from gateway.daemon.lock import running_pid
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -41,6 +36,9 @@ def register_ledger_commands(app: typer.Typer,
 
         Run it once per upgrade, from any host, before the daemons start (several at once
         are serialised)."""
+        from gateway.daemon.ledger.backends import create_engine, parse_location, safe_text
+        from gateway.daemon.ledger.migrate import upgrade
+
         with operational():
             settings = load(config)
             url = parse_location(settings.ledger_location)
@@ -63,6 +61,14 @@ def register_ledger_commands(app: typer.Typer,
         """Copy the SQLite ledger, with its whole history, into a new, empty database.
 
         Stop the daemon first; afterwards set [ledger] url and start the daemons."""
+        from gateway.daemon.ledger.backends import (
+            create_engine,
+            parse_location,
+            parse_url,
+            safe_text,
+        )
+        from gateway.daemon.ledger.copy import CopyRefused, copy_ledger
+
         with operational():
             settings = load(config)
             if source is None and running_pid(settings.lock_file) is not None:
