@@ -11,7 +11,7 @@ import pytest
 from gateway.authoring.layouts import Layout, all_layouts
 from gateway.pipeline import default_plugins
 from gateway.plugin_manager import ENTRY_POINT_GROUP
-from tests.conftest import ROOT
+from tests.conftest import shipped
 
 PLUGINS = default_plugins()
 # Templates are filled with the families' valid examples: those this distribution ships. An
@@ -31,8 +31,7 @@ def layout_params(layouts: list[Layout]) -> list[pytest.param]:
 def valid_example(layout: Layout) -> Path | None:
     """The first valid CSV example of a layout, found by the kit's folder convention
     ``examples/<year>/<measure>/<level>/valid/`` (measure folders in any case)."""
-    for path in sorted((ROOT / "plugins").glob(f"**/examples/{layout.year}/*/{layout.level}"
-                                               "/valid/*.csv")):
+    for path in shipped(f"**/examples/{layout.year}/*/{layout.level}/valid/*.csv"):
         if path.parents[2].name.lower() == layout.measure.measure.lower():
             return path
     return None

@@ -22,10 +22,10 @@ from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import inspect_upload, open_document
+from tests.conftest import shipped
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(p for p in (ROOT / "plugins").rglob("examples/**/*")
-                  if p.suffix in (".csv", ".xlsx"))
+EXAMPLES = [p for p in shipped("**/examples/**/*") if p.suffix in (".csv", ".xlsx")]
 
 
 def _schema_ids() -> list[str]:

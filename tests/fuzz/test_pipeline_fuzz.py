@@ -26,10 +26,10 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import inspect_upload, open_document
 from gateway.receipts.schema import receipt_errors
+from tests.conftest import shipped
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = sorted(p for p in (ROOT / "plugins").rglob("examples/**/valid/*")
-               if p.suffix in (".csv", ".xlsx", ".xml"))
+SEEDS = [p for p in shipped("**/examples/**/valid/*") if p.suffix in (".csv", ".xlsx", ".xml")]
 TEXT_SEEDS = [p for p in SEEDS if p.suffix != ".xlsx"]
 WORKBOOK_SEEDS = [p for p in SEEDS if p.suffix == ".xlsx"]
 NAMES = ["upload.csv", "upload.xlsx", "upload.xml", "upload.txt", "upload"]

@@ -11,9 +11,10 @@ from gateway.catalog import Catalog
 from gateway.pipeline import default_plugins
 from gateway.receipts.schema import receipt_errors
 from gateway.receipts.text import render_text
+from tests.conftest import shipped
 from tests.receipts.files import ODC_PATIENT, ROOT, check, read_rows, write_table
 
-INVALID = sorted(p for p in (ROOT / "plugins").glob("**/examples/**/invalid/*") if p.is_file())
+INVALID = shipped("**/examples/**/invalid/*")
 # Words that make a fix wrong for the other kind of file.
 NOT_FOR_XML = re.compile(r"\b(CSV|Excel|cells?|rows?|columns?|header)\b")
 NOT_FOR_TABLES = re.compile(r"\belements?\b|<[a-z-]+>")
