@@ -24,9 +24,10 @@ import multiprocessing
 import pickle
 import resource
 import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -169,7 +170,8 @@ class WorkerPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_worker_main, args=(child, *self._args),
                                         name="gateway-worker", daemon=True)
-        process.start()
+        with _stop_signals_ignored_by_children():
+            process.start()  # starts the fork server first when it is not running
         child.close()
         return _Worker(process, parent)
 
@@ -283,6 +285,33 @@ class WorkerPool:
                 worker.process.kill()
                 worker.process.join()
             worker.conn.close()
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _stop_signals_ignored_by_children() -> Iterator[None]:
+    """Start processes that ignore SIGTERM and SIGINT, without the daemon missing either.
+
+    The fork server is exec'd from the daemon, and an exec keeps an ignored signal ignored.
+    Without this, a stop signal sent to the whole process group (``kill -TERM -PGID``,
+    ``timeout``, a supervisor that signals the group) killed the fork server, the daemon could
+    no longer read its workers' exit status, and a file being validated got a "the gateway
+    failed" receipt. The daemon decides when workers stop; the fork server ends when the
+    daemon does (it watches a pipe). Signals that arrive meanwhile are held, not lost: they
+    are blocked first and delivered once the daemon's own handlers are back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change handlers; the daemon starts workers there
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 def _exit_text(exitcode: int | None) -> str:

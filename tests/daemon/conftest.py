@@ -85,9 +85,12 @@ class Gateway:
         assert self.process is None or self.process.poll() is not None
         self.runs += 1
         log = self.log_path(self.runs).open("wb")
+        # a session of its own, as under a terminal or a supervisor: the daemon leads a process
+        # group holding its fork server and workers, which a test may signal as a whole
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--config", str(self.config), *args],
-            stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(extra_env or {})})
+            stdout=log, stderr=subprocess.STDOUT, env={**self.env, **(extra_env or {})},
+            start_new_session=True)
         log.close()
         process, run = self.process, self.runs
 
@@ -102,6 +105,13 @@ class Gateway:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = DEADLINE) -> int:
         assert self.process is not None
         self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+    def stop_group(self, sig: int = signal.SIGTERM, timeout: float = DEADLINE) -> int:
+        """Signal the daemon's whole process group (``kill -TERM -PGID``, Ctrl-C, ``timeout``),
+        fork server and workers included."""
+        assert self.process is not None
+        os.killpg(self.process.pid, sig)
         return self.process.wait(timeout)
 
     def kill9(self) -> None:

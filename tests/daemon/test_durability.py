@@ -8,6 +8,8 @@ import random
 import signal
 import time
 
+import pytest
+
 from tests.daemon.conftest import wait_until
 
 
@@ -79,6 +81,26 @@ def test_sigterm_mid_batch_exits_0_and_the_rest_is_processed_after_restart(
     wait_until(lambda: len(gw.filed()) == 20, what="everything filed")
     assert gw.stop() == 0
     _assert_exactly_one_each(gw, "clinic-a", names)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_whole_process_group_finishes_the_files_in_hand(
+        make_gateway, sig: int) -> None:
+    """Files being validated when the group is signalled get their real verdict: the fork
+    server and the workers ignore stop signals; only the daemon decides when they end."""
+    gw = make_gateway(quiet_period=0.1)
+    upload = gw.add_submitter("clinic-a")
+    gw.start()
+    names = ["slow-1.csv", "slow-2.csv"]
+    for name in names:
+        _drop(upload, name, f"SLEEP 2\n{name}\n".encode())
+    wait_until(lambda: sum(e["event"] == "claimed" for e in gw.events(1)) == 2, what="claims")
+    time.sleep(0.5)  # both are being validated now
+    assert gw.stop_group(sig) == 0
+    receipts = gw.receipts("clinic-a")
+    assert sorted(r["file"]["name"] for r in receipts) == names
+    assert {r["status"] for r in receipts} == {"accepted"}
+    assert not [e for e in gw.events(1) if e["event"] in ("worker_failed", "worker_replaced")]
 
 
 def test_an_identical_resubmission_gets_a_receipt_with_duplicate_of(make_gateway) -> None:
