@@ -1,0 +1,185 @@
+"""The ASGI application: routes, the headers every answer carries, and error pages.
+
+Pages are rendered on the server (Jinja2) and work without JavaScript; one small script
+(``static/console.js``, allowed by the Content-Security-Policy as a same-origin file, never
+inline) lets an upload show its receipt without a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.web import api, operator_pages, pages
+from gateway.web.accounts import Accounts
+from gateway.web.auth import LOGIN_COOKIE, SESSION_COOKIE, Authenticator, Principal, Refusal
+from gateway.web.checks import RecentChecks
+from gateway.web.site import Site
+
+HERE = Path(__file__).parent
+log = logging.getLogger("gateway.web")
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the spec's headers to every answer, errors and static files included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in SECURITY_HEADERS if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class Console:
+    """What every handler needs: the site, the accounts, templates and cookie policy."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.accounts = Accounts(site.engine)
+        config = site.config
+        self.secure_cookies = config.web_public_url.startswith("https://")
+        self.auth = Authenticator(self.accounts, config.web_trusted_user_header,
+                                  config.web_trusted_proxies)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.globals["public_url"] = config.web_public_url
+        self.checks = RecentChecks()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def identify(self, request: Request) -> Principal | None:
+        principal, cookie = self.auth.identify(request)
+        if cookie is not None:
+            request.state.new_session_cookie = cookie
+        return principal
+
+    def require(self, request: Request, *, operator: bool = False,
+                submitter: bool = False) -> Principal:
+        """The signed-in principal; 401 without one, 403 when the role does not fit."""
+        principal = self.identify(request)
+        if principal is None:
+            raise Refusal(401, "unauthorized", "Sign in first.")
+        if operator and not principal.account.is_operator:
+            raise Refusal(403, "forbidden", "This page is for the program's operators.")
+        if submitter and principal.submitter is None:
+            raise Refusal(403, "forbidden", "This page is for a submitter's accounts.")
+        return principal
+
+    def audit(self, request: Request, principal: Principal | None, action: str,
+              **fields: Any) -> None:
+        self.accounts.audit(action, principal.name if principal else None,
+                            address=request.client.host if request.client else None, **fields)
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def render(self, request: Request, template: str, principal: Principal | None,
+               status: int = 200, **context: Any) -> Response:
+        response = self.templates.TemplateResponse(
+            request, template, {"me": principal, "csrf": principal.session.csrf
+                                if principal and principal.session else "", **context},
+            status_code=status)
+        return self.finish(request, response)
+
+    def finish(self, request: Request, response: Response) -> Response:
+        """Set a session cookie the request started (single sign-on)."""
+        cookie = getattr(request.state, "new_session_cookie", None)
+        if cookie is not None:
+            self.set_session_cookie(response, cookie)
+        return response
+
+    def set_session_cookie(self, response: Response, value: str) -> None:
+        response.set_cookie(SESSION_COOKIE, value, httponly=True, samesite="lax",
+                            secure=self.secure_cookies, path="/")
+
+    def set_login_cookie(self, response: Response, value: str) -> None:
+        response.set_cookie(LOGIN_COOKIE, value, max_age=3600, httponly=True, samesite="lax",
+                            secure=self.secure_cookies, path="/login")
+
+    def redirect(self, request: Request, url: str) -> Response:
+        return self.finish(request, RedirectResponse(url, status_code=303))
+
+
+def _refusal_handler(console: Console):
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refusal)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": exc.code, "message": exc.message}},
+                                status_code=exc.status)
+        if exc.status == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return console.render(request, "error.html", None, status=exc.status,
+                              title=_TITLES.get(exc.status, "Refused"), message=exc.message)
+    return handle
+
+
+_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Already there",
+           413: "Too large", 429: "Too many requests"}
+
+
+def _server_error_handler(console: Console):
+    async def handle(request: Request, exc: Exception) -> Response:
+        # the type only: an exception's text may quote a submitted value
+        log.error("web_request_failed path=%s error_type=%s", request.url.path,
+                  type(exc).__name__)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"code": "internal", "message": "the server failed; "
+                                           "the operators have the details"}}, status_code=500)
+        return console.render(request, "error.html", None, status=500, title="Server error",
+                              message="The server failed; the operators have the details.")
+    return handle
+
+
+def _not_found_handler(console: Console):
+    async def handle(request: Request, exc: Exception) -> Response:
+        return await _refusal_handler(console)(request, Refusal(
+            404, "not_found", "There is no such item, or it is not yours to see."))
+    return handle
+
+
+def create_app(site: Site) -> Starlette:
+    """The console and API for ``site``."""
+    console = Console(site)
+    routes = [
+        *pages.routes(console),
+        *operator_pages.routes(console),
+        Mount("/api/v1", routes=api.routes(console)),
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+        Route("/healthz", lambda request: Response("ok\n", media_type="text/plain")),
+    ]
+    app = Starlette(
+        routes=routes, middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={Refusal: _refusal_handler(console), 404: _not_found_handler(console),
+                            405: _not_found_handler(console),
+                            Exception: _server_error_handler(console)})
+    app.state.console = console
+    return app

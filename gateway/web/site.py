@@ -1,0 +1,140 @@
+"""The site as the console reads it: the one module of ``gateway.web`` that imports the
+gateway's config, ledger, folder layout, names, registry, compliance and receipts.
+
+Everything the console knows comes from the same files and database ``gateway serve`` uses;
+nothing here imports the daemon's service (the console runs in its own process, possibly on
+another host).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.daemon.config import Config, find_config, load_config
+from gateway.daemon.ledger import Ledger, State, Submission, now_text
+from gateway.daemon.ledger.backends import READ_ONLY
+from gateway.daemon.ledger.schema import submissions as submissions_table
+from gateway.daemon.ledger.schema import (
+    web_accounts,
+    web_audit,
+    web_failures,
+    web_sessions,
+    web_tokens,
+    web_uploads,
+)
+from gateway.daemon.lock import running_pid
+from gateway.daemon.names import is_submitter_id, is_temporary, is_valid_upload_name
+from gateway.daemon.report import status_report
+from gateway.readers.limits import Limits
+from gateway.receipts.model import new_submission_id
+from gateway.submitters.compliance import Line, answers_from, report
+from gateway.submitters.model import Registry
+from gateway.submitters.registry_file import RegistryError, load_registry
+from gateway.submitters.windows import SubmitterPolicy, today
+
+__all__ = ["READ_ONLY", "Config", "Ledger", "Line", "Registry", "RegistryError", "Site", "State",
+           "Submission", "is_submitter_id", "is_temporary", "is_valid_upload_name",
+           "load_site", "now_text", "submissions_table", "web_accounts", "web_audit",
+           "web_failures", "web_sessions", "web_tokens", "web_uploads"]
+
+NOT_READ = ("symlink", "hardlink", "special", "unreadable")
+
+
+class ReplayRefused(RuntimeError):
+    """The submission cannot be validated again (never read, or not filed yet)."""
+
+
+@dataclass
+class Site:
+    """One installation as the console serves it: its settings and its open ledger."""
+
+    config: Config
+    ledger: Ledger
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.ledger.engine
+
+    @property
+    def policy(self) -> SubmitterPolicy:
+        return SubmitterPolicy(late=self.config.late, timezone=self.config.timezone)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        megabytes = self.config.web_max_upload_mb
+        return megabytes * 1024 * 1024 if megabytes else Limits().max_file_bytes
+
+    def today(self) -> date:
+        return today(self.config.timezone)
+
+    def upload_folder(self, submitter: str) -> Path:
+        if not is_submitter_id(submitter):
+            raise ValueError("not a submitter id")
+        return self.config.inbox / submitter / "upload"
+
+    def registry(self) -> Registry | None:
+        """The registry as ``gateway serve`` would load it now (None: there is none);
+        raises ``RegistryError`` for a file the gateway refuses."""
+        if not self.config.registry.exists():
+            return None
+        return load_registry(self.config.registry)
+
+    def status(self) -> dict[str, Any]:
+        """What ``gateway status`` says (daemons, queue, blocked submitters, registry)."""
+        return status_report(self.config)
+
+    def compliance(self, years: list[int], submitter: str | None,
+                   as_of: date | None = None) -> list[Line]:
+        """The lines of ``gateway compliance`` for ``years`` (one submitter's, or all)."""
+        from gateway.pipeline import default_plugins
+        from gateway.reference.store import reference_view
+        from gateway.submitters.obligations import owed
+
+        registry = self.registry()
+        if registry is None:
+            return []
+        if submitter is not None and registry.active(submitter) is None:
+            return []
+        rows = [(r.submitter, r.submission_id, r.received_at, r.obligations, r.status)
+                for r in self.ledger.answers(submitter)]
+        reference = reference_view(self.config.ledger_location)
+        return report(owed(default_plugins(), registry, years, submitter, reference),
+                      answers_from(rows), as_of or self.today(), self.config.timezone)
+
+    def request_replay(self, original: Submission) -> str:
+        """Record a ``requested`` replay of ``original`` (as ``gateway replay`` does) and nudge
+        a daemon running on this host; any daemon takes the request at its next rescan."""
+        if original.problem in NOT_READ:
+            raise ReplayRefused("the file was never read; there is nothing to validate")
+        if original.state != State.FILED or not original.stored_path:
+            raise ReplayRefused("the submission is not filed yet")
+        replay_id = new_submission_id()
+        self.ledger.add(Submission(
+            submission_id=replay_id, submitter=original.submitter,
+            upload_name=original.upload_name, name=original.name, state=State.REQUESTED,
+            received_at=original.received_at,
+            problem="name" if original.problem == "name" else None,
+            replaces=original.submission_id))
+        pid = None if self.config.shared_ledger else running_pid(self.config.lock_file)
+        if pid:
+            # not ours to signal? the daemon's next rescan takes the request anyway
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
+        return replay_id
+
+
+def load_site(config_path: Path | None) -> Site:
+    """The site the config names (found as ``gateway serve`` finds it), its ledger migrated
+    when it is a local SQLite file (as ``serve`` does) and required current otherwise."""
+    config = load_config(find_config(config_path))
+    if not config.shared_ledger:
+        config.state.mkdir(parents=True, exist_ok=True)
+    return Site(config=config, ledger=Ledger(config.ledger_location, create=True))
