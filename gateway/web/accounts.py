@@ -198,7 +198,7 @@ class Accounts:
                 .where(web_sessions.c.session_hash == key)).first()
         if row is None:
             return None
-        if (row.created < now - SESSION_LIFETIME or row.last_seen < now - SESSION_IDLE
+        if (row.created <= now - SESSION_LIFETIME or row.last_seen <= now - SESSION_IDLE
                 or row.disabled):
             self.end_session(key)
             return None

@@ -178,3 +178,38 @@ def wait_for(condition: Callable[[], Any], timeout: float = 60.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.1)
+
+
+def file_submission(site: Site, submitter: str, source: Path, name: str | None = None) -> str:
+    """Record ``source`` as a filed submission of ``submitter`` the way the daemon leaves one
+    (ledger row through every state, receipts in ``receipts/``, the original archived), without
+    running the daemon. Returns the submission id."""
+    import shutil
+
+    from gateway.daemon.config import load_config
+    from gateway.daemon.ledger import Ledger, State, Submission, now_text
+    from gateway.pipeline import default_plugins, validate_file
+    from gateway.receipts.store import write_receipt
+    from gateway.submitters.registry_file import load_registry
+
+    config = load_config(site.config)
+    receipt = validate_file(source, submitter=submitter, display_name=name or source.name,
+                            registry=load_registry(config.registry),
+                            ledger=config.ledger_location)
+    ledger = Ledger(config.ledger_location, create=False)
+    try:
+        ledger.add(Submission(submission_id=receipt.submission_id, submitter=submitter,
+                              upload_name=receipt.file.name, name=receipt.file.name,
+                              state=State.CLAIMED, received_at=now_text()))
+        ledger.inspected(receipt.submission_id, None, receipt.file.bytes, receipt.file.sha256)
+        ledger.validated(receipt)
+        json_path, _ = write_receipt(receipt, config.inbox / submitter / "receipts",
+                                     default_plugins().catalog, document=source)
+        ledger.receipt_written(receipt.submission_id, json_path)
+        config.archive.mkdir(parents=True, exist_ok=True)
+        stored = config.archive / f"{receipt.submission_id}.{receipt.file.name}"
+        shutil.copyfile(source, stored)
+        ledger.filed(receipt.submission_id, stored)
+    finally:
+        ledger.close()
+    return receipt.submission_id
