@@ -61,6 +61,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def count_of(number: int | None, word: str) -> str:
+    """``1 error``, ``2 errors``: counts as a person writes them."""
+    number = number or 0
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
+
+
 class Console:
     """What every handler needs: the site, the accounts, templates and cookie policy."""
 
@@ -73,6 +79,7 @@ class Console:
                                   config.web_trusted_proxies)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["public_url"] = config.web_public_url
+        self.templates.env.filters["count_of"] = count_of
         self.checks = RecentChecks()
 
     # -- requests ------------------------------------------------------------------------------
@@ -175,6 +182,7 @@ def create_app(site: Site) -> Starlette:
         Mount("/api/v1", routes=api.routes(console)),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         Route("/healthz", lambda request: Response("ok\n", media_type="text/plain")),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
     app = Starlette(
         routes=routes, middleware=[Middleware(SecurityHeaders)],

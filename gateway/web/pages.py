@@ -22,8 +22,10 @@ from gateway.web.receipt_files import (
     grouped_findings,
     original_path,
     read_receipt,
+    read_text_receipt,
     receipt_json_path,
     receipt_text_path,
+    results_text,
 )
 from gateway.web.site import RegistryError
 
@@ -117,6 +119,7 @@ def routes(console) -> list[Route]:
             request, "submission.html", principal, row=row, receipt=receipt,
             groups=grouped_findings(receipt) if receipt else [],
             has_text=receipt_text_path(console.site, row) is not None,
+            results_text=results_text(read_text_receipt(console.site, row)),
             has_annotated=annotated_path(console.site, row) is not None,
             has_original=principal.account.is_operator
             and original_path(console.site, row) is not None,
@@ -169,6 +172,7 @@ def routes(console) -> list[Route]:
         check_id = console.checks.keep(principal.name, result) if result.annotated else None
         return console.render(request, "check.html", principal, result=result, name=name,
                               check_id=check_id, groups=grouped_findings(result.receipt),
+                              results_text=results_text(result.text),
                               cap=console.site.max_upload_bytes)
 
     async def check_annotated(request: Request) -> Response:

@@ -70,6 +70,27 @@ def read_receipt(site: Site, row: Submission) -> dict[str, Any] | None:
         return None
 
 
+RESULTS_HEADING = "RESULTS computed by the gateway"
+
+
+def results_text(text: str | None) -> str | None:
+    """The results part of a text receipt (rates and counts the gateway computed), as the
+    receipt spells them out; None when it has none."""
+    if not text or RESULTS_HEADING not in text:
+        return None
+    return text.split(RESULTS_HEADING, 1)[1].strip("\n") or None
+
+
+def read_text_receipt(site: Site, row: Submission) -> str | None:
+    path = receipt_text_path(site, row)
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def grouped_findings(receipt: dict[str, Any]) -> list[dict[str, Any]]:
     """Findings by code, each code's meaning and fix once (from the catalog), the way the text
     receipt reads; the places of one problem listed together."""
