@@ -77,21 +77,24 @@ def parse_filters(params: dict[str, str], own_submitter: str | None) -> Filters:
                    until=_day(params.get("until"), "until"))
 
 
-def encode_cursor(submission_id: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([submission_id]).encode()).decode().rstrip("=")
+def encode_cursor(row: Submission) -> str:
+    text = json.dumps([row.received_at, row.submission_id])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> str | None:
+def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
+    """(received_at, submission_id) of the last row of the previous page."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))[0]
-    except (ValueError, binascii.Error, IndexError, TypeError, KeyError):
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, TypeError):
         raise BadFilter("cursor is not one this list gave") from None
-    if not isinstance(value, str):
+    if not (isinstance(value, list) and len(value) == 2
+            and all(isinstance(part, str) for part in value)):
         raise BadFilter("cursor is not one this list gave")
-    return value
+    return value[0], value[1]
 
 
 def utc_start(day: date, timezone: str) -> str:
@@ -102,18 +105,24 @@ def utc_start(day: date, timezone: str) -> str:
 
 def page(engine: sa.Engine, filters: Filters, cursor: str | None, timezone: str,
          size: int = PAGE_SIZE) -> tuple[list[Submission], str | None]:
-    """One page of submissions, newest first, and the cursor of the next (None: last page).
-    Dates are the program's calendar days (``timezone``)."""
-    query = sa.select(submissions_table).order_by(_c.submission_id.desc()).limit(size + 1)
+    """One page of submissions, newest first (by when the gateway received them; a replay
+    stands beside its original), and the cursor of the next (None: last page). Dates are the
+    program's calendar days (``timezone``)."""
+    query = (sa.select(submissions_table)
+             .order_by(_c.received_at.desc(), _c.submission_id.desc()).limit(size + 1))
     if filters.submitter:
         query = query.where(_c.submitter == filters.submitter)
     if filters.status == "waiting":
         query = query.where(_c.status.is_(None))
     elif filters.status:
         query = query.where(_c.status == filters.status)
+    # The indexes (received_at, submission_id), (submitter, received_at, submission_id) and
+    # (status, received_at, submission_id) give the newest-first order and the date range
+    # directly: the database walks one of them and stops after a page. Family and measure are
+    # filters on the way.
     if filters.family:
         prefix = f"{filters.family}/"
-        query = query.where(_c.route >= prefix, _c.route < f"{filters.family}0")
+        query = query.where(sa.func.substr(_c.route, 1, len(prefix)) == prefix)
     if filters.measure:
         query = query.where(_c.route.like(f"%/{filters.measure}/%"))
     if filters.since:
@@ -123,12 +132,12 @@ def page(engine: sa.Engine, filters: Filters, cursor: str | None, timezone: str,
         query = query.where(_c.received_at < utc_start(day_after, timezone))
     after = decode_cursor(cursor)
     if after is not None:
-        query = query.where(_c.submission_id < after)
+        query = query.where(sa.tuple_(_c.received_at, _c.submission_id) < after)
     with engine.connect().execution_options(**{READ_ONLY: True}) as db:
         rows = [Submission(**{k: v for k, v in row._mapping.items()}) for row in db.execute(query)]
     more = len(rows) > size
     rows = rows[:size]
-    return rows, encode_cursor(rows[-1].submission_id) if more and rows else None
+    return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
 def route_parts(row: Submission) -> dict[str, Any]:

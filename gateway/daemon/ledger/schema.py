@@ -45,9 +45,11 @@ submissions = sa.Table(
     sa.Index("submissions_received", "received_at"),
     sa.Index("submissions_upload_key", "upload_key", unique=True),
     # a page of the web console's list, newest first, with any one filter (migration 0005)
-    sa.Index("submissions_submitter_id", "submitter", "submission_id"),
-    sa.Index("submissions_status_id", "status", "submission_id"),
-    sa.Index("submissions_route_id", "route", "submission_id"),
+    sa.Index("submissions_submitter_newest", "submitter", "received_at", "submission_id"),
+    sa.Index("submissions_status_newest", "status", "received_at", "submission_id"),
+    sa.Index("submissions_submitter_status_newest", "submitter", "status", "received_at",
+             "submission_id"),
+    sa.Index("submissions_newest", "received_at", "submission_id"),
 )
 
 transitions = sa.Table(

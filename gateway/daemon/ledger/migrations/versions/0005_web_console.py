@@ -72,13 +72,19 @@ def upgrade() -> None:
         sa.Column("address", sa.Text),
     )
     op.create_index("web_audit_at", "web_audit", ["at"])
-    op.create_index("submissions_submitter_id", "submissions", ["submitter", "submission_id"])
-    op.create_index("submissions_status_id", "submissions", ["status", "submission_id"])
-    op.create_index("submissions_route_id", "submissions", ["route", "submission_id"])
+    op.create_index("submissions_submitter_newest", "submissions",
+                    ["submitter", "received_at", "submission_id"])
+    op.create_index("submissions_status_newest", "submissions",
+                    ["status", "received_at", "submission_id"])
+    op.create_index("submissions_submitter_status_newest", "submissions",
+                    ["submitter", "status", "received_at", "submission_id"])
+    op.create_index("submissions_newest", "submissions", ["received_at", "submission_id"])
 
 
 def downgrade() -> None:
-    for index in ("submissions_route_id", "submissions_status_id", "submissions_submitter_id"):
+    for index in ("submissions_newest", "submissions_submitter_status_newest",
+                  "submissions_status_newest",
+                  "submissions_submitter_newest"):
         op.drop_index(index, table_name="submissions")
     for table in ("web_audit", "web_uploads", "web_failures", "web_tokens", "web_sessions",
                   "web_accounts"):
