@@ -86,7 +86,7 @@ def build_site(root: Path, submissions: int, submitters: int) -> Path:
     return config
 
 
-def timed(client, path: str, repeat: int) -> list[float]:  # noqa: ANN001
+def timed(client, path: str, repeat: int) -> list[float]:
     client.get(path)  # warm: compiled templates, plugin load, first connection
     out = []
     for _ in range(repeat):

@@ -3,6 +3,8 @@ POSTs carry the CSRF token in ``X-CSRF-Token``). Errors are ``{"error": {"code",
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,8 +18,11 @@ from gateway.web.pages import attachment
 from gateway.web.receipt_files import annotated_path, receipt_json_path, receipt_text_path
 from gateway.web.site import RegistryError
 
+if TYPE_CHECKING:
+    from gateway.web.app import Console
 
-def routes(console) -> list[Route]:
+
+def routes(console: Console) -> list[Route]:
     site = console.site
 
     async def list_submissions(request: Request) -> Response:

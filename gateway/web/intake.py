@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from starlette.requests import Request
@@ -17,6 +18,9 @@ from gateway.web.site import Site, now_text
 from gateway.web.uploads import Received, UploadRefused, place, receive
 
 CHECK_FOLDER = "web-checks"
+
+if TYPE_CHECKING:
+    from gateway.web.app import Console
 
 
 def _refuse(err: UploadRefused) -> Refusal:
@@ -43,7 +47,7 @@ async def _receive(site: Site, request: Request, principal: Principal, folder: P
         raise _refuse(err) from None
 
 
-async def take_upload(console, request: Request, principal: Principal,
+async def take_upload(console: Console, request: Request, principal: Principal,
                       from_form: bool) -> tuple[str, str]:
     """Put the sent file into the submitter's ``upload/`` folder; returns (upload id, name)."""
     site: Site = console.site
@@ -66,7 +70,7 @@ async def take_upload(console, request: Request, principal: Principal,
     return upload_id, received.name
 
 
-async def take_check(console, request: Request, principal: Principal,
+async def take_check(console: Console, request: Request, principal: Principal,
                      from_form: bool, submitter: str) -> tuple[CheckResult, str]:
     """Run a check on the sent file in a private temporary folder removed afterwards."""
     site: Site = console.site

@@ -4,7 +4,9 @@ submitter's rows, and any other id answers exactly like one that does not exist.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from gateway.web.accounts import Accounts
 from gateway.web.auth import Principal, not_found
 from gateway.web.site import Site, Submission
 
@@ -23,10 +25,10 @@ def submission_for(site: Site, principal: Principal, submission_id: str) -> Subm
     return row
 
 
-def upload_for(console_accounts, principal: Principal, upload_id: str) -> dict:
+def upload_for(accounts: Accounts, principal: Principal, upload_id: str) -> dict[str, Any]:
     if not _ID.fullmatch(upload_id):
         raise not_found()
-    upload = console_accounts.upload(upload_id)
+    upload = accounts.upload(upload_id)
     if upload is None:
         raise not_found()
     if principal.submitter is not None and upload["submitter"] != principal.submitter:

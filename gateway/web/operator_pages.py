@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +17,9 @@ from gateway.web.site import RegistryError, ReplayRefused, Site
 
 CALENDAR_DAYS = 60
 DONE = ("accepted", "accepted_late", "not_required")
+
+if TYPE_CHECKING:
+    from gateway.web.app import Console
 
 
 def _registry_state(site: Site) -> tuple[Any, str | None]:
@@ -40,7 +43,7 @@ def compliance_matrix(lines: list) -> tuple[list[str], list[dict[str, Any]]]:
     return list(columns), [rows[key] for key in sorted(rows)]
 
 
-def routes(console) -> list[Route]:
+def routes(console: Console) -> list[Route]:
     site: Site = console.site
 
     async def overview(request: Request) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import mimetypes
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -31,6 +31,9 @@ from gateway.web.site import RegistryError
 
 SIGN_IN_REFUSED = "The user name or password is not right, or the account may not sign in now."
 
+if TYPE_CHECKING:
+    from gateway.web.app import Console
+
 
 def attachment(path: Path, name: str | None = None) -> Response:
     """A download: always an attachment, never shown inline."""
@@ -44,7 +47,7 @@ def _safe_next(target: str | None) -> str:
         and "\\" not in target else "/"
 
 
-def routes(console) -> list[Route]:
+def routes(console: Console) -> list[Route]:
     async def home(request: Request) -> Response:
         principal = console.identify(request)
         if principal is None:
