@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from tests.daemon.conftest import Gateway, settings
 from tests.submitters.registries import CLINIC
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 PASSWORD = "correct horse battery staple"
 OTHER_CLINIC = """
@@ -53,9 +54,18 @@ class Site:
         return run
 
 
-def make_site(root: Path, web: dict[str, Any] | None = None) -> Site:
+def make_site(root: Path, web: dict[str, Any] | None = None,
+              ledger_url: str | None = None) -> Site:
     conf = settings(pipeline=None, count=1)
     conf["web"] = web or {}
+    if ledger_url is not None:  # PostgreSQL: migrated once, as `gateway ledger migrate` does
+        from gateway.daemon.ledger.backends import create_engine, parse_location
+        from gateway.daemon.ledger.migrate import upgrade
+
+        conf["ledger"] = {"url": ledger_url}
+        engine = create_engine(parse_location(ledger_url))
+        upgrade(engine)
+        engine.dispose()
     gateway = Gateway(root, conf)
     (root / "registry.toml").write_text('registry_version = "1"\n' + CLINIC + OTHER_CLINIC,
                                         encoding="utf-8")
