@@ -299,3 +299,32 @@ def test_a_name_already_waiting_is_not_overwritten(console: Console, site: Site)
     folder = site.gateway.upload("demo-clinic")
     assert (folder / "odc.csv").read_bytes() == b"first\n"
     assert sorted(p.name for p in folder.iterdir()) == ["odc.csv"]
+
+
+def test_single_sign_on_trusts_the_header_only_from_the_proxy(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from tests.web.conftest import make_site
+
+    made = make_site(tmp_path / "sso", {"trusted_user_header": "X-Remote-User",
+                                        "trusted_proxies": ["10.0.0.1"]})
+    console = Console(made)
+    try:
+        def client(address: str) -> TestClient:
+            return TestClient(console.app, base_url="http://testserver", client=(address, 5000),
+                              follow_redirects=False)
+
+        proxy = client("10.0.0.1")
+        answer = proxy.get("/submissions", headers={"X-Remote-User": "abby"})
+        assert answer.status_code == 200 and "demo-clinic" in answer.text
+        assert "gateway_session" in answer.cookies  # forms still carry CSRF tokens
+        stranger = client("10.0.0.66")
+        refused = stranger.get("/submissions", headers={"X-Remote-User": "olive"})
+        assert refused.status_code == 303 and "/login" in refused.headers["location"]
+        unknown = client("10.0.0.1").get("/submissions", headers={"X-Remote-User": "mallory"})
+        assert unknown.status_code == 403
+        as_operator = client("10.0.0.1").get("/overview", headers={"X-Remote-User": "olive"})
+        assert as_operator.status_code == 200
+    finally:
+        console.close()
+        made.gateway.close()
