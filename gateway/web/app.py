@@ -7,6 +7,7 @@ inline) lets an upload show its receipt without a reload.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,19 @@ def _not_found_handler(console: Console):
         return await _refusal_handler(console)(request, Refusal(
             404, "not_found", "There is no such item, or it is not yours to see."))
     return handle
+
+
+class NoTracebacks:
+    """The outermost layer under the server: Starlette answers a failure with the 500 page (its
+    handler logs the path and the error's type) and then raises it again for the server to log
+    with its traceback and message, and a message may quote a submitted value. It stops here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with contextlib.suppress(Exception):  # answered and logged by _server_error_handler
+            await self.app(scope, receive, send)
 
 
 def create_app(site: Site) -> Starlette:

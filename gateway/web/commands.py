@@ -75,13 +75,13 @@ def web(
     import uvicorn
 
     from gateway.logging_setup import configure_logging
-    from gateway.web.app import create_app
+    from gateway.web.app import NoTracebacks, create_app
     from gateway.web.site import load_site
 
     with _operational():
         site = load_site(config)
     configure_logging(site.config.log_format, site.config.log_level)
-    app = create_app(site)
+    app = NoTracebacks(create_app(site))
     try:
         uvicorn.run(app, host=host or site.config.web_host, port=port or site.config.web_port,
                     log_config=None, access_log=True, server_header=False,
