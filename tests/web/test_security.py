@@ -94,8 +94,20 @@ def test_forms_without_their_csrf_token_are_refused(console: Console, site: Site
     api = abby.post("/api/v1/uploads", files={"file": ("odc.csv", ODC.read_bytes())})
     assert api.status_code == 403 and api.json()["error"]["code"] == "csrf"
     assert list(site.gateway.upload("demo-clinic").iterdir()) == []
+    assert abby.post("/check", files={"file": ("odc.csv", ODC.read_bytes())}).status_code == 403
     assert abby.post("/logout").status_code == 403
     assert abby.get("/submissions").status_code == 200  # still signed in
+    submission = file_submission(site, "demo-clinic", ODC)
+    olive = console.signed_in("olive")
+    replay = olive.post(f"/submissions/{submission}/replay", data={"confirm": "yes"})
+    assert replay.status_code == 403
+    unconfirmed = olive.post(f"/submissions/{submission}/replay",
+                             data={"csrf_token": csrf_of(olive)})
+    assert unconfirmed.status_code == 400
+    with console.opened.engine.connect() as db:
+        import sqlalchemy as sa
+
+        assert db.scalar(sa.text("SELECT count(*) FROM submissions")) == 1  # no replay asked
 
 
 def test_a_bearer_token_needs_no_csrf_and_a_revoked_one_stops_working(console: Console,
