@@ -67,7 +67,7 @@ def validate(
     from gateway.pipeline import default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
-    from gateway.reference.store import remember
+    from gateway.site.reference.store import remember
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 

@@ -37,7 +37,7 @@ from gateway.contract import FamilyInfo, Route
 from gateway.plugin_manager import ENTRY_POINT_GROUP, Plugins, load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.schema import receipt_errors
-from gateway.reference.store import remember
+from gateway.site.reference.store import remember
 from gateway.schemas import SchemaError, inline_refs
 
 TODO_MARKER = "TODO(new-measure)"

@@ -32,7 +32,7 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
-from gateway.reference.store import Location, reference_view
+from gateway.site.reference.store import Location, reference_view
 from gateway.submitters.layer import SubmitterLayer, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 

@@ -23,8 +23,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
-from gateway.daemon.layout import (
+from gateway.site.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from gateway.site.layout import (
     LayoutError,
     add_submitter,
     chroot_problems,
@@ -32,10 +32,10 @@ from gateway.daemon.layout import (
     init_layout,
     write_config,
 )
-from gateway.daemon.ledger.commands import register_ledger_commands
-from gateway.daemon.ledger.model import State, Submission
+from gateway.site.ledger.commands import register_ledger_commands
+from gateway.site.ledger.model import State, Submission
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
-from gateway.logging_setup import configure_logging, get_logger
+from gateway.site.logs import configure_logging, get_logger
 from gateway.receipts.model import Status, new_submission_id
 from gateway.submitters.commands import RegistryOption
 from gateway.submitters.registry_edit import add_entry, check_entry
@@ -61,9 +61,9 @@ def _ledger_refusals() -> tuple[type[Exception], ...]:
     """The ledger's refusals an operator fixes (a bad URL, an old schema, a non-empty copy
     target). An ``except`` clause evaluates this only when something was raised, so the
     commands that never reach the database do not load SQLAlchemy and Alembic for it."""
-    from gateway.daemon.ledger.backends import LedgerUrlError
-    from gateway.daemon.ledger.copy import CopyRefused
-    from gateway.daemon.ledger.migrate import LedgerOutdated
+    from gateway.site.ledger.backends import LedgerUrlError
+    from gateway.site.ledger.copy import CopyRefused
+    from gateway.site.ledger.migrate import LedgerOutdated
 
     return LedgerOutdated, LedgerUrlError, CopyRefused
 
@@ -158,7 +158,7 @@ def init(
              "root's, as SFTP chroots need (run as root).")] = None,
 ) -> None:
     """Create a commented gateway.toml (unless one exists) and the folders it names."""
-    from gateway.daemon.ledger import Ledger  # the database layer, only where it is used
+    from gateway.site.ledger import Ledger  # the database layer, only where it is used
 
     target = directory / CONFIG_NAME
     with operational():
@@ -270,7 +270,7 @@ def submissions(
     as_json: JsonOption = False,
 ) -> None:
     """List submissions from the ledger, or show one with its transitions."""
-    from gateway.daemon.ledger import Ledger
+    from gateway.site.ledger import Ledger
     from gateway.daemon.report import local_day_start, render_list, render_one
 
     with operational():
@@ -343,7 +343,7 @@ def replay(
 
 def _request_replay(settings: Config, submission_id: str, submitter: str | None = None) -> str:
     """Record a ``requested`` row for the replay; the daemon (or ``drain``) carries it out."""
-    from gateway.daemon.ledger import Ledger
+    from gateway.site.ledger import Ledger
 
     ledger = Ledger(settings.ledger_location, create=False)
     try:
@@ -376,7 +376,7 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
     the request at its next lease renewal; when none is alive, this command does the work.
     Returns the row as it last stood (None when the request was dropped because the original
     is gone)."""
-    from gateway.daemon.ledger import Ledger
+    from gateway.site.ledger import Ledger
     from gateway.daemon.membership import live_daemons
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
 

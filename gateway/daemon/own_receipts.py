@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.catalog import Layer
 from gateway.contract import Route
-from gateway.daemon.ledger import Submission
+from gateway.site.ledger import Submission
 from gateway.findings import Finding, FindingList
 from gateway.receipts.model import FileFacts, Receipt
 from gateway.submitters.layer import unknown_submitter

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from gateway.daemon.config import Config
-from gateway.daemon.ledger import Ledger, Submission
+from gateway.site.config import Config
+from gateway.site.ledger import Ledger, Submission
 from gateway.daemon.lock import running_pid
 from gateway.daemon.membership import live_daemons
 from gateway.daemon.rescan import count_waiting

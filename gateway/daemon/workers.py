@@ -35,8 +35,8 @@ from typing import Any
 
 import structlog
 
-from gateway.daemon.config import ConfigError
-from gateway.logging_setup import configure_logging, get_logger
+from gateway.site.config import ConfigError
+from gateway.site.logs import configure_logging, get_logger
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.submitters.model import Registry

@@ -8,7 +8,7 @@ the file is accepted. Later files read the store through ``RuleContext.reference
 say what happened to files, these what the program knows from them, and both are shared by
 every daemon of a deployment.
 
-This package exports the types of the contract; the store (``gateway.reference.store``:
+This package exports the types of the contract; the store (``gateway.site.reference.store``:
 ``reference_view``, ``remember``) reaches the ledger's database and is imported by those who
 open it, so that loading the contract never loads the database layer.
 """

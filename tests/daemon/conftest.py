@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from gateway.daemon.config import load_config
-from gateway.daemon.layout import add_submitter, init_layout
-from gateway.daemon.ledger import Ledger
+from gateway.site.config import load_config
+from gateway.site.layout import add_submitter, init_layout
+from gateway.site.ledger import Ledger
 from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]

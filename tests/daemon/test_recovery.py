@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.daemon.config import Config, load_config
-from gateway.daemon.layout import add_submitter, init_layout
-from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.site.config import Config, load_config
+from gateway.site.layout import add_submitter, init_layout
+from gateway.site.ledger import Ledger, State, Submission
 from gateway.daemon.service import Service
 from gateway.findings import Finding
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text

@@ -13,15 +13,15 @@ from typing import Any
 import pytest
 
 from gateway.contract import FileRule, RecordBatch, Route, RuleContext
-from gateway.daemon.ledger.backends import create_engine, parse_location
-from gateway.daemon.ledger.migrate import upgrade
+from gateway.site.ledger.backends import create_engine, parse_location
+from gateway.site.ledger.migrate import upgrade
 from gateway.findings import Finding
 from gateway.hookspecs import hookimpl
 from gateway.pipeline import validate_file
 from gateway.plugin_manager import load_plugins
 from gateway.receipts.model import Status
 from gateway.reference import ReferenceCollector, ReferenceWrite
-from gateway.reference.store import open_store, reference_view, remember
+from gateway.site.reference.store import open_store, reference_view, remember
 from tests.conftest import ODC
 
 VALID = ODC / "summary" / "valid" / "odc-summary-full.csv"

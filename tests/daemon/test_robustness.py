@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gateway.daemon import rescan
-from gateway.daemon.config import load_config
+from gateway.site.config import load_config
 from gateway.daemon.health import SubmitterTrouble
 from gateway.daemon.settle import SettleTracker
 from tests.conftest import ODC

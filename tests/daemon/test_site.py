@@ -14,9 +14,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from gateway.daemon.config import load_config
-from gateway.daemon.layout import add_submitter
-from gateway.logging_setup import configure_logging
+from gateway.site.config import load_config
+from gateway.site.layout import add_submitter
+from gateway.site.logs import configure_logging
 from tests.conftest import ODC
 from tests.daemon.conftest import ROOT, wait_until
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.site.ledger import Ledger, State, Submission
 from gateway.pipeline import validate_file
 from gateway.receipts.model import new_submission_id
 from gateway.submitters.registry_file import load_registry

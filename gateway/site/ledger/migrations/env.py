@@ -1,5 +1,5 @@
 """Alembic's entry point: migrations always run on the connection the gateway hands over
-(``gateway.daemon.ledger.migrate``), never on a URL from an ini file."""
+(``gateway.site.ledger.migrate``), never on a URL from an ini file."""
 
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.daemon.ledger.migrate import upgrade
-from gateway.daemon.ledger.schema import (
+from gateway.site.ledger.migrate import upgrade
+from gateway.site.ledger.schema import (
     meta,
     reference_applied,
     reference_datasets,

@@ -1,5 +1,5 @@
 """The reference store on the ledger's database: three tables, SQLAlchemy Core, the same SQL
-for SQLite and PostgreSQL (see ``gateway.reference.store`` for why the data live there)."""
+for SQLite and PostgreSQL (see ``gateway.site.reference.store`` for why the data live there)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.daemon.ledger.backends import READ_ONLY
-from gateway.daemon.ledger.model import now_text
-from gateway.daemon.ledger.schema import reference_applied, reference_datasets, reference_entries
+from gateway.site.ledger.backends import READ_ONLY
+from gateway.site.ledger.model import now_text
+from gateway.site.ledger.schema import reference_applied, reference_datasets, reference_entries
 from gateway.reference.model import DatasetInfo, ReferenceEntry, ReferenceView, ReferenceWrite
 
 if TYPE_CHECKING:

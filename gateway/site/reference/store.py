@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from gateway.receipts.model import Receipt
-    from gateway.reference.database import ReferenceStore
+    from gateway.site.reference.database import ReferenceStore
 
 Location = str | Path  # a ledger: database URL, or the path of its SQLite file
 
@@ -39,8 +39,8 @@ Location = str | Path  # a ledger: database URL, or the path of its SQLite file
 def open_store(location: Location) -> tuple[ReferenceStore, sa.Engine]:
     """A store on the ledger at ``location`` for writing, and its engine (the caller disposes
     of it). A missing SQLite ledger is created, as ``gateway serve`` would."""
-    from gateway.daemon.ledger.migrate import open_database
-    from gateway.reference.database import ReferenceStore
+    from gateway.site.ledger.migrate import open_database
+    from gateway.site.reference.database import ReferenceStore
 
     _, engine = open_database(location, create=True)
     return ReferenceStore(engine), engine
@@ -68,8 +68,8 @@ def reference_view(location: Location | None) -> ReferenceView:
             return EMPTY
         location = location.resolve()
     if location not in _READERS:
-        from gateway.daemon.ledger.migrate import open_database
-        from gateway.reference.database import ReferenceStore
+        from gateway.site.ledger.migrate import open_database
+        from gateway.site.reference.database import ReferenceStore
 
         if len(_READERS) == _KEEP_READERS:
             _READERS.pop(next(iter(_READERS))).engine.dispose()

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.daemon.config import CONFIG_TEMPLATE, Config
-from gateway.daemon.names import is_submitter_id
+from gateway.site.config import CONFIG_TEMPLATE, Config
+from gateway.site.names import is_submitter_id
 
 INBOX_MODE = 0o755
 SUBMITTER_MODE = 0o755

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.daemon.ledger.backends import READ_ONLY, is_postgres, safe_text
-from gateway.daemon.ledger.migrate import open_database
-from gateway.daemon.ledger.model import (
+from gateway.site.ledger.backends import READ_ONLY, is_postgres, safe_text
+from gateway.site.ledger.migrate import open_database
+from gateway.site.ledger.model import (
     COLUMNS,
     UNFINISHED,
     Daemon,
@@ -27,7 +27,7 @@ from gateway.daemon.ledger.model import (
     Submission,
     now_text,
 )
-from gateway.daemon.ledger.schema import daemons, meta, submissions, transitions
+from gateway.site.ledger.schema import daemons, meta, submissions, transitions
 from gateway.receipts.model import Receipt
 
 Timer = Callable[[str, float], None]  # (operation, seconds): ledger latency for the metrics

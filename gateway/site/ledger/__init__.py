@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.daemon.ledger.model import UNFINISHED, Daemon, State, Submission, now_text
+from gateway.site.ledger.model import UNFINISHED, Daemon, State, Submission, now_text
 
 if TYPE_CHECKING:
-    from gateway.daemon.ledger.store import Ledger, LostClaim
+    from gateway.site.ledger.store import Ledger, LostClaim
 
 __all__ = ["UNFINISHED", "Daemon", "Ledger", "LostClaim", "State", "Submission", "now_text"]
 
 
 def __getattr__(name: str) -> Any:
     if name in ("Ledger", "LostClaim"):
-        from gateway.daemon.ledger import store
+        from gateway.site.ledger import store
 
         return getattr(store, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

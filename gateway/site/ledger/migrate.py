@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
-from gateway.daemon.ledger.backends import create_engine, is_postgres, parse_location, safe_text
+from gateway.site.ledger.backends import create_engine, is_postgres, parse_location, safe_text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"

@@ -15,12 +15,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.daemon.config import ConfigError, find_config, load_config
-from gateway.daemon.layout import RECEIPTS_MODE, SUBMITTER_MODE
-from gateway.daemon.names import is_submitter_id
+from gateway.site.config import ConfigError, find_config, load_config
+from gateway.site.layout import RECEIPTS_MODE, SUBMITTER_MODE
+from gateway.site.names import is_submitter_id
 from gateway.receipts.store import atomic_write
 from gateway.reference.model import ReferenceView
-from gateway.reference.store import Location, reference_view
+from gateway.site.reference.store import Location, reference_view
 from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import RegistryError, load_registry
 

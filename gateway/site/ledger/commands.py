@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.daemon.config import CONFIG_NAME, Config
+from gateway.site.config import CONFIG_NAME, Config
 from gateway.daemon.lock import running_pid
 
 ConfigOption = Annotated[Path | None, typer.Option(
@@ -36,8 +36,8 @@ def register_ledger_commands(app: typer.Typer,
 
         Run it once per upgrade, from any host, before the daemons start (several at once
         are serialised)."""
-        from gateway.daemon.ledger.backends import create_engine, parse_location, safe_text
-        from gateway.daemon.ledger.migrate import upgrade
+        from gateway.site.ledger.backends import create_engine, parse_location, safe_text
+        from gateway.site.ledger.migrate import upgrade
 
         with operational():
             settings = load(config)
@@ -61,13 +61,13 @@ def register_ledger_commands(app: typer.Typer,
         """Copy the SQLite ledger, with its whole history, into a new, empty database.
 
         Stop the daemon first; afterwards set [ledger] url and start the daemons."""
-        from gateway.daemon.ledger.backends import (
+        from gateway.site.ledger.backends import (
             create_engine,
             parse_location,
             parse_url,
             safe_text,
         )
-        from gateway.daemon.ledger.copy import CopyRefused, copy_ledger
+        from gateway.site.ledger.copy import CopyRefused, copy_ledger
 
         with operational():
             settings = load(config)
