@@ -62,7 +62,8 @@ def gateway_warm(path: Path) -> tuple[Run, float]:
     """The pipeline in a process that has already imported it, as a daemon worker runs it:
     (the whole process measured, the seconds of ``validate_file`` alone)."""
     code = ("import sys, time; from pathlib import Path; "
-            "from gateway.pipeline import default_plugins, validate_file; default_plugins(); "
+            "from gateway.engine.pipeline import default_plugins, validate_file; "
+            "default_plugins(); "
             "t = time.perf_counter(); r = validate_file(Path(sys.argv[1]), submitter='bench'); "
             "print('VALIDATED', time.perf_counter() - t, r.records, r.status.value)")
     run = measure([PYTHON, "-c", code, str(path)])

@@ -64,7 +64,7 @@ def validate(
     daemon, an accepted file's reference data (a prescribing feed that later forms are judged
     against) is remembered in the config's ledger.
     """
-    from gateway.pipeline import default_plugins, validate_file
+    from gateway.engine.pipeline import default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
     from gateway.site.reference.store import remember
@@ -104,7 +104,7 @@ def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List plugins, families, measures, levels and reporting years."""
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     loaded = default_plugins()
     rows = [
@@ -135,7 +135,7 @@ def _add_plugin_commands(argv: list[str]) -> None:
     core |= {info.name for info in app.registered_groups}
     if argv and argv[0] in core:
         return
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     default_plugins().hook.gateway_commands(cli=app)
 

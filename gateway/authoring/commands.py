@@ -48,7 +48,7 @@ def template(
     """Write a blank submission template generated from the measure's schema."""
     from gateway.authoring.layouts import find_layout
     from gateway.authoring.template import write_template
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     try:
         plugins = default_plugins()
@@ -68,7 +68,7 @@ def docs(
 ) -> None:
     """Generate the submission specification (Markdown) from the plugins' schemas and rules."""
     from gateway.authoring.docs import write_docs
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     written = write_docs(default_plugins(), out)
     typer.echo(f"wrote {len(written)} pages to {out}")
@@ -91,7 +91,7 @@ def new_measure(
     source tree, and print what the author must still decide."""
     from gateway.authoring.scaffold import ScaffoldError
     from gateway.authoring.scaffold import new_measure as scaffold
-    from gateway.family_manifest import ManifestError
+    from gateway.kit.manifest import ManifestError
 
     try:
         notes = scaffold(family, measure.upper(), year, from_year=from_year,
@@ -109,7 +109,7 @@ def check_plugin(
 ) -> None:
     """Run the conformance kit on an installed plugin (what its tests' check_plugin runs): every
     schema, every declared year, every example; list every problem. Exit 1 when there are."""
-    from gateway.conformance import plugin_problems
+    from gateway.kit.conformance import plugin_problems
 
     try:
         problems = plugin_problems(plugin)
@@ -139,7 +139,7 @@ def schema_diff(
     import json
 
     from gateway.authoring.schemadiff import diff_years, render
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     try:
         changes = diff_years(default_plugins(), family, measure, old_year, new_year)

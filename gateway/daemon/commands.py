@@ -23,6 +23,8 @@ from typing import Annotated
 
 import typer
 
+from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
+from gateway.receipts.model import Status, new_submission_id
 from gateway.site.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
 from gateway.site.layout import (
     LayoutError,
@@ -34,9 +36,7 @@ from gateway.site.layout import (
 )
 from gateway.site.ledger.commands import register_ledger_commands
 from gateway.site.ledger.model import State, Submission
-from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
 from gateway.site.logs import configure_logging, get_logger
-from gateway.receipts.model import Status, new_submission_id
 from gateway.submitters.commands import RegistryOption
 from gateway.submitters.registry_edit import add_entry, check_entry
 from gateway.submitters.registry_file import RegistryError, load_registry
@@ -270,8 +270,8 @@ def submissions(
     as_json: JsonOption = False,
 ) -> None:
     """List submissions from the ledger, or show one with its transitions."""
-    from gateway.site.ledger import Ledger
     from gateway.daemon.report import local_day_start, render_list, render_one
+    from gateway.site.ledger import Ledger
 
     with operational():
         ledger = Ledger(_config(config).ledger_location, create=False)
@@ -376,9 +376,9 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
     the request at its next lease renewal; when none is alive, this command does the work.
     Returns the row as it last stood (None when the request was dropped because the original
     is gone)."""
-    from gateway.site.ledger import Ledger
     from gateway.daemon.membership import live_daemons
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
+    from gateway.site.ledger import Ledger
 
     ledger = Ledger(settings.ledger_location, create=False)
     nudged: set[int] = set()

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.site.names import is_temporary
 from gateway.site.logs import get_logger
+from gateway.site.names import is_temporary
 
 log = get_logger("gateway.daemon.settle")
 

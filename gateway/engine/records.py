@@ -29,8 +29,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import structlog
 
-from gateway.contract import RecordBatch
-from gateway.engine.columnwise import (
+from gateway.contract.findings import Finding
+from gateway.contract.formats import FORMAT_CHECKER, NORMALISERS
+from gateway.contract.records import RecordBatch
+from gateway.engine.schemas import SchemaStore
+from gateway.readers.columnwise import (
     INTEGER_PATTERN,
     NUMBER_PATTERN,
     CompiledFilter,
@@ -43,9 +46,6 @@ from gateway.engine.columnwise import (
     filled,
     map_distinct,
 )
-from gateway.engine.formats import FORMAT_CHECKER, NORMALISERS
-from gateway.findings import Finding
-from gateway.schemas import SchemaStore
 
 log = structlog.get_logger("gateway.records")
 

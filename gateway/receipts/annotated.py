@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from gateway.findings import Finding, column_letter
+from gateway.contract.findings import Finding, column_letter
 from gateway.receipts.model import Receipt, Status
 
 if TYPE_CHECKING:

@@ -9,12 +9,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.contract import Route
-from gateway.findings import Finding, FindingList
+from gateway.contract.findings import Finding, FindingList
+from gateway.contract.records import Route
 
 if TYPE_CHECKING:
+    from gateway.contract.reference import ReferenceWrite
     from gateway.receipts.annotated import Annotation
-    from gateway.reference.model import ReferenceWrite
 
 RECEIPT_VERSION = "1"
 
@@ -74,8 +74,8 @@ class Receipt:
     registry_entry: dict[str, Any] | None = None
     # the annotated copy of the upload, made where the upload was read (a worker); not JSON
     annotation: Annotation | None = field(default=None, repr=False, compare=False)
-    # What the family remembers if the file is accepted (``gateway.reference``); never in the
-    # JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
+    # What the family remembers if the file is accepted (``gateway.contract.reference``); never
+    # in the JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
     reference_writes: list[ReferenceWrite] = field(default_factory=list)
 
     @property

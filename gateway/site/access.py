@@ -15,13 +15,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.contract.reference import ReferenceView
+from gateway.contract.registry import Registry
+from gateway.receipts.store import atomic_write
 from gateway.site.config import ConfigError, find_config, load_config
 from gateway.site.layout import RECEIPTS_MODE, SUBMITTER_MODE
 from gateway.site.names import is_submitter_id
-from gateway.receipts.store import atomic_write
-from gateway.reference.model import ReferenceView
 from gateway.site.reference.store import Location, reference_view
-from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import RegistryError, load_registry
 
 REPORTS = "reports"

@@ -21,7 +21,7 @@ WATCHERS = ("events", "polling", "off")
 WRITER_CHECKS = ("auto", "quiet_period")
 LATE_POLICIES = ("warn", "reject")
 LOG_FORMATS = ("auto", "json", "console")
-DEFAULT_PIPELINE = "gateway.pipeline:validate_file"
+DEFAULT_PIPELINE = "gateway.engine.pipeline:validate_file"
 
 
 class ConfigError(ValueError):
@@ -238,7 +238,7 @@ memory_limit_mb = 4096
 recycle_rss_mb = 512
 max_jobs = 1000
 # The validation function, as module:function.
-# pipeline = "gateway.pipeline:validate_file"
+# pipeline = "gateway.engine.pipeline:validate_file"
 
 [registry]
 # Who may submit (docs/registry.md). Default: registry.toml beside this file. Reloaded when it

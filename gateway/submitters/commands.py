@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gateway.site.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from gateway.contract.registry import Registry
 from gateway.receipts.text import plural
-from gateway.submitters.model import Registry
+from gateway.site.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
 
@@ -132,8 +132,8 @@ def _day(text: str | None, fallback: date) -> date:
 
 def _lines(chosen: Setting, registry: Registry, years: list[int], submitter: str | None,
            as_of: date) -> list[Line]:
+    from gateway.engine.pipeline import default_plugins
     from gateway.site.ledger import Ledger
-    from gateway.pipeline import default_plugins
     from gateway.site.reference.store import reference_view
     from gateway.submitters.compliance import answers_from, report
     from gateway.submitters.obligations import owed

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.plugin_manager import PluginConflict, Plugins
-from gateway.reference import EMPTY, ReferenceView
-from gateway.submitters.model import Obligation, Registry, Submitter
+from gateway.contract.reference import EMPTY, ReferenceView
+from gateway.contract.registry import Obligation, Registry, Submitter
+from gateway.engine.plugins import PluginConflict, Plugins
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gateway.authoring.layouts import Layout, all_layouts
-from gateway.pipeline import default_plugins
-from gateway.plugin_manager import ENTRY_POINT_GROUP
+from gateway.engine.pipeline import default_plugins
+from gateway.engine.plugins import ENTRY_POINT_GROUP
 from tests.conftest import shipped
 
 PLUGINS = default_plugins()

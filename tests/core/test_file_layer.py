@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Status
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.contract import Candidate, FamilyInfo, FileSample, MeasureInfo
-from gateway.engine.formats import npi_is_valid, parse_date, parse_datetime
-from gateway.hookspecs import hookimpl
-from gateway.pipeline import validate_file
-from gateway.plugin_manager import PluginConflict, load_plugins
+from gateway.contract.formats import npi_is_valid, parse_date, parse_datetime
+from gateway.contract.hooks import hookimpl
+from gateway.contract.records import Candidate, FamilyInfo, FileSample, MeasureInfo
+from gateway.engine.pipeline import validate_file
+from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.testing import check_example, example_params
 from tests.conftest import ODC
 

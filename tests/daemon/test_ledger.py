@@ -12,12 +12,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from gateway.daemon.membership import Membership, live_daemons, new_daemon_id, writer_of
+from gateway.receipts.model import FileFacts, Receipt
 from gateway.site.ledger import Daemon, Ledger, LostClaim, State, Submission, now_text
 from gateway.site.ledger.backends import create_engine, parse_location
 from gateway.site.ledger.migrate import upgrade
 from gateway.site.ledger.schema import metadata
-from gateway.daemon.membership import Membership, live_daemons, new_daemon_id, writer_of
-from gateway.receipts.model import FileFacts, Receipt
 from tests.daemon.conftest import ROOT, Gateway, settings
 
 # The schema of the one-host ledger before migrations existed, as deployed sites have it.

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway.contract.findings import Finding
+from gateway.daemon.service import Service
+from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+from gateway.receipts.store import write_receipt
 from gateway.site.config import Config, load_config
 from gateway.site.layout import add_submitter, init_layout
 from gateway.site.ledger import Ledger, State, Submission
-from gateway.daemon.service import Service
-from gateway.findings import Finding
-from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
-from gateway.receipts.store import write_receipt
 from tests.daemon.conftest import FAKE_PIPELINE, settings, toml_text
 
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from gateway.contract import FileRule, RecordBatch, Route, RuleContext
+from gateway.contract.findings import Finding
+from gateway.contract.hooks import hookimpl
+from gateway.contract.records import FileRule, RecordBatch, Route, RuleContext
+from gateway.contract.reference import ReferenceCollector, ReferenceWrite
+from gateway.engine.pipeline import validate_file
+from gateway.engine.plugins import load_plugins
+from gateway.receipts.model import Status
 from gateway.site.ledger.backends import create_engine, parse_location
 from gateway.site.ledger.migrate import upgrade
-from gateway.findings import Finding
-from gateway.hookspecs import hookimpl
-from gateway.pipeline import validate_file
-from gateway.plugin_manager import load_plugins
-from gateway.receipts.model import Status
-from gateway.reference import ReferenceCollector, ReferenceWrite
 from gateway.site.reference.store import open_store, reference_view, remember
 from tests.conftest import ODC
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from gateway.daemon import rescan
-from gateway.site.config import load_config
 from gateway.daemon.health import SubmitterTrouble
 from gateway.daemon.settle import SettleTracker
+from gateway.site.config import load_config
 from tests.conftest import ODC
 from tests.daemon.conftest import Gateway, settings, wait_until
 

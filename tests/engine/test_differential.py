@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gateway.contract import RecordBatch
+from gateway.contract.findings import column_letter
+from gateway.contract.records import RecordBatch
+from gateway.engine.pipeline import default_plugins, record_layer
 from gateway.engine.records import RecordLayer
-from gateway.findings import column_letter
-from gateway.pipeline import default_plugins, record_layer
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from gateway.authoring.scaffold import scaffold_data_year
 from gateway.authoring.schemadiff import diff_years
 from gateway.cli import app
-from gateway.family_manifest import parse_manifest
-from gateway.plugin_manager import Plugins
+from gateway.engine.plugins import Plugins
+from gateway.kit.manifest import parse_manifest
 from tests.kit.conftest import DemoCopy
 
 ODC_2016 = [

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.site.config import CONFIG_NAME, Config
 from gateway.daemon.lock import running_pid
+from gateway.site.config import CONFIG_NAME, Config
 
 ConfigOption = Annotated[Path | None, typer.Option(
     "--config", "-c", dir_okay=False,

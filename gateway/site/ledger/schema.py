@@ -75,8 +75,9 @@ daemons = sa.Table(
     sa.Column("waiting", sa.Integer),
 )
 
-# Reference data (``gateway.reference``): what the program knows from accepted files, kept in
-# the ledger's database so that every daemon, on every host, judges later files against the same
+# Reference data (``gateway.contract.reference``): what the program knows from accepted files,
+# kept in the ledger's database so that every daemon, on every host, judges later files
+# against the same
 # facts, and so that a backup or ``gateway ledger copy`` carries them with the record of the
 # files they came from.
 reference_entries = sa.Table(

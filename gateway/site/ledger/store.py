@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.receipts.model import Receipt
 from gateway.site.ledger.backends import READ_ONLY, is_postgres, safe_text
 from gateway.site.ledger.migrate import open_database
 from gateway.site.ledger.model import (
@@ -28,7 +29,6 @@ from gateway.site.ledger.model import (
     now_text,
 )
 from gateway.site.ledger.schema import daemons, meta, submissions, transitions
-from gateway.receipts.model import Receipt
 
 Timer = Callable[[str, float], None]  # (operation, seconds): ledger latency for the metrics
 
@@ -72,7 +72,7 @@ class Ledger:
     @property
     def engine(self) -> sa.Engine:
         """The database's engine, for the services that keep their tables beside the ledger's
-        (``gateway.reference``)."""
+        (``gateway.contract.reference``)."""
         return self._engine
 
     def __str__(self) -> str:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.contract.reference import DatasetInfo, ReferenceEntry, ReferenceView, ReferenceWrite
 from gateway.site.ledger.backends import READ_ONLY
 from gateway.site.ledger.model import now_text
 from gateway.site.ledger.schema import reference_applied, reference_datasets, reference_entries
-from gateway.reference.model import DatasetInfo, ReferenceEntry, ReferenceView, ReferenceWrite
 
 if TYPE_CHECKING:
     from gateway.receipts.model import Receipt

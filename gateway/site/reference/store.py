@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.reference.model import EMPTY, ReferenceView
+from gateway.contract.reference import EMPTY, ReferenceView
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

@@ -80,7 +80,7 @@ class SchemaStore:
         """A meta-validated, compiled validator for one schema, cached for the process."""
         validator = self._validators.get(schema_id)
         if validator is None:
-            from gateway.engine.formats import FORMAT_CHECKER
+            from gateway.contract.formats import FORMAT_CHECKER
 
             schema = self.get(schema_id)
             Draft202012Validator.check_schema(schema)

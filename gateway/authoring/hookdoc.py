@@ -1,13 +1,14 @@
 """The hook reference table of ``docs/plugins.md``, generated from ``gateway/hookspecs.py``, and
 the check that the contract only grew since the table was last written.
 
-    python -m gateway.hookdoc            # print the table
-    python -m gateway.hookdoc --write    # update docs/plugins.md (refuses a shrinking contract)
+    python -m gateway.authoring.hookdoc            # print the table
+    python -m gateway.authoring.hookdoc --write    # update docs/plugins.md (refuses a
+                                                   # shrinking contract)
 
 The table sits between ``<!-- hooks:begin -->`` and ``<!-- hooks:end -->``. Each row is a hook's
 signature, the first paragraph of its docstring and how results combine; the committed table is
 therefore also the record of every argument a hook has had, which ``contract_violations`` holds
-the current specs to (see ``gateway.deprecation`` for how something may still go away).
+the current specs to (see ``gateway.contract.deprecation`` for how something may still go away).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import re
 import sys
 from pathlib import Path
 
-from gateway import deprecation, hookspecs
+from gateway.contract import deprecation
+from gateway.contract import hooks as hookspecs
 
 BEGIN, END = "<!-- hooks:begin -->", "<!-- hooks:end -->"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
@@ -70,7 +72,7 @@ def contract_violations(before: dict[str, tuple[str, ...]],
         if name not in now:
             if name not in deprecation.RETIRED:
                 problems.append(f"hook {name} was removed; hooks are deprecated first "
-                                "(gateway.deprecation) and retired only after that")
+                                "(gateway.contract.deprecation) and retired only after that")
             continue
         for arg in args:
             if arg not in now[name] and f"{name}({arg})" not in deprecation.RETIRED:

@@ -1,9 +1,9 @@
 """``DataFamily``: the hooks of a table family whose measures are data, written once.
 
-An outside plugin laid out as ``gateway.family_manifest`` describes (``manifest.toml``,
+An outside plugin laid out as ``gateway.kit.manifest`` describes (``manifest.toml``,
 ``schemas/``, ``examples/``) needs only::
 
-    from gateway.family import DataFamily
+    from gateway.kit.family import DataFamily
     FAMILY = DataFamily(__package__)                 # entry point: "my_family.plugin:FAMILY"
 
 and, for checks across records or computed results, ``rules=`` and ``results=`` callables. It
@@ -11,7 +11,7 @@ recognises a CSV/XLSX file by its header (every column the layout requires) and 
 column's value, routes it to the year in the year column, validates records against the year's
 schema, answers the calendar and examples hooks the conformance kit asks, and the submitter
 layer's obligation hooks from the manifest's optional ``[obligation]`` table
-(``gateway.family_obligations``).
+(``gateway.kit.obligations``).
 
 This is part of the plugin contract (docs/plugins.md): its constructor only gains keyword
 arguments, as hooks only gain arguments.
@@ -25,8 +25,9 @@ from functools import cached_property
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-from gateway.catalog import ErrorCode
-from gateway.contract import (
+from gateway.contract.catalog import ErrorCode
+from gateway.contract.hooks import hookimpl
+from gateway.contract.records import (
     Candidate,
     FamilyInfo,
     FileRule,
@@ -39,9 +40,8 @@ from gateway.contract import (
     RuleContext,
     Submitter,
 )
-from gateway.family_manifest import MANIFEST, DataManifest, parse_manifest, schema_path
-from gateway.family_obligations import DataObligations, owed
-from gateway.hookspecs import hookimpl
+from gateway.kit.manifest import MANIFEST, DataManifest, parse_manifest, schema_path
+from gateway.kit.obligations import DataObligations, owed
 
 NEAR_MISS_SHARE = 0.5
 Rules = Callable[[Route, RuleContext], list[FileRule]]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from gateway.catalog import Catalog, Severity
+from gateway.contract.catalog import Catalog, Severity
 
 MAX_LISTED_FINDINGS = 1000
 FALLBACK_HINT = ("Correct what the message describes and upload the whole file again; the "

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.contract import Obligation, ObligationReader, Route, Submitter
-from gateway.family_manifest import DataManifest
+from gateway.contract.records import Obligation, ObligationReader, Route, Submitter
+from gateway.kit.manifest import DataManifest
 
 
 def not_applicable(rules: Mapping[str, Any], submitter: Submitter) -> str | None:

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from gateway.contract import FileRule, RecordBatch
-from gateway.findings import Finding
+from gateway.contract.findings import Finding
+from gateway.contract.records import FileRule, RecordBatch
 
 ROW, XPATH, LINE = "__row__", "__xpath__", "__line__"
 

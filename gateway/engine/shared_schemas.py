@@ -7,7 +7,7 @@ from importlib.resources.abc import Traversable
 
 from gateway_schemas import schema_root
 
-from gateway.hookspecs import hookimpl
+from gateway.contract.hooks import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """The registry and obligations as plain data, the form plugins see them in.
 
-``gateway.contract`` re-exports every name here, so a family (even one installed separately)
+``gateway.contract.records`` re-exports every name here, so a family (even one installed separately)
 imports them from the contract. Everything is frozen: a rule may consult the registry, never
 change it, and a registry in force in a running daemon is replaced whole, never edited.
 """
@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gateway.contract import RecordBatch
+    from gateway.contract.records import RecordBatch
 
 KINDS = ("clinic", "hospital", "program")
 HEALTH_SYSTEM_KINDS = ("clinic", "hospital")

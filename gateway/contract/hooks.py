@@ -1,7 +1,8 @@
 """The plugin contract: hooks a measure family implements to take part in validation.
 
 Every hook is prefixed ``gateway_``. A family implements the hooks it needs with
-``@gateway.hookimpl`` and registers the module in the ``gateway.plugins`` entry-point group.
+``@hookimpl`` (``from gateway.contract import hookimpl``) and registers the module in the
+``gateway.plugins`` entry-point group.
 Hooks only ever gain arguments: pluggy lets an implementation accept fewer than the spec, so an
 implementation written today keeps working when the core passes more later.
 
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from gateway.catalog import ErrorCode
-from gateway.contract import (
+from gateway.contract.catalog import ErrorCode
+from gateway.contract.findings import Finding
+from gateway.contract.records import (
     Candidate,
     Document,
     FamilyInfo,
@@ -36,8 +38,7 @@ from gateway.contract import (
     RuleContext,
     Submitter,
 )
-from gateway.findings import Finding
-from gateway.reference.model import ReferenceCollector, ReferenceView
+from gateway.contract.reference import ReferenceCollector, ReferenceView
 
 if TYPE_CHECKING:  # only plugin commands need typer; validating a file should not import it
     import typer
@@ -58,7 +59,7 @@ def gateway_families() -> list[FamilyInfo]:
 
 @hookspec
 def gateway_error_codes() -> list[ErrorCode]:
-    """Finding codes this plugin emits beyond the core catalog (``gateway.catalog``).
+    """Finding codes this plugin emits beyond the core catalog (``gateway.contract.catalog``).
 
     All results are collected into one catalog; a code defined twice differently is an error.
     """
@@ -176,7 +177,7 @@ def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None
     ``gateway.authoring.scaffold``) when the files are not under ``root``: an installed copy is
     never edited.
 
-    Families laid out as ``gateway.family`` teaches need not implement it: the core scaffolds
+    Families laid out as ``gateway.kit.family`` teaches need not implement it: the core scaffolds
     them from their ``manifest.toml``. First non-None result wins.
     """
 
@@ -187,8 +188,9 @@ def gateway_obligations(submitter: Submitter, reporting_year: int,
     """Everything ``submitter`` owes this family for ``reporting_year``, with windows, including
     obligations met elsewhere (``required=False`` with a ``note``) so they are listed. Asked of
     every family for every active submitter; return ``[]`` for a submitter that owes the family
-    nothing. ``reference`` is the data remembered from accepted files (``gateway.reference``),
-    for obligations that follow from them (the opioid program's QI-required prescribers). The
+    nothing. ``reference`` is the data remembered from accepted files
+    (``gateway.contract.reference``), for obligations that follow from them (the opioid
+    program's QI-required prescribers). The
     core decides statuses, lateness, compliance and the calendar. All results are collected.
     """
 
@@ -196,8 +198,9 @@ def gateway_obligations(submitter: Submitter, reporting_year: int,
 @hookspec
 def gateway_reference_collector(route: Route, context: RuleContext) -> ReferenceCollector | None:
     """A fresh collector of what this family must remember from a file of ``route`` if it is
-    accepted (``gateway.reference``), or ``None``. It sees the same typed batches as the file
-    rules; its writes are applied to the reference store only on acceptance, and later files
+    accepted (``gateway.contract.reference``), or ``None``. It sees the same typed batches as
+    the file rules; its writes are applied to the reference store only on acceptance, and
+    later files
     read them through ``context.reference``. All results are collected.
     """
 

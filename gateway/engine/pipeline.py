@@ -19,13 +19,13 @@ from pathlib import Path
 
 import structlog
 
-from gateway.catalog import Layer, Severity
-from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
+from gateway.contract.catalog import Layer, Severity
+from gateway.contract.findings import Finding, FindingList
+from gateway.contract.records import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.engine.complete import complete_findings
+from gateway.engine.plugins import Plugins, load_plugins
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
-from gateway.findings import Finding, FindingList
-from gateway.plugin_manager import Plugins, load_plugins
 from gateway.readers.header import check_header
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -36,7 +36,7 @@ from gateway.site.reference.store import Location, reference_view
 from gateway.submitters.layer import SubmitterLayer, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
-log = structlog.get_logger("gateway.pipeline")
+log = structlog.get_logger("gateway.engine.pipeline")
 
 
 @lru_cache(maxsize=1)

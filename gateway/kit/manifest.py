@@ -5,7 +5,7 @@ A data family is the layout ``docs/plugins.md`` teaches and ``gateway new-measur
 
     my_family/
       __init__.py
-      plugin.py        FAMILY = DataFamily(__package__)  (gateway.family)
+      plugin.py        FAMILY = DataFamily(__package__)  (gateway.kit.family)
       manifest.toml    this file
       schemas/<year>/<measure>.<level>.schema.json
       examples/<year>/<measure>/<level>/valid/  and  .../invalid/
@@ -40,7 +40,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gateway.contract import LEVELS, FamilyInfo, MeasureInfo, ReportingPeriod
+from gateway.contract.records import LEVELS, FamilyInfo, MeasureInfo, ReportingPeriod
 
 MANIFEST = "manifest.toml"
 PathLike = TypeVar("PathLike", Path, Traversable)
@@ -70,7 +70,7 @@ class DataManifest:
     measure_column: str | None
     year_column: str
     measures: dict[str, DataMeasure]
-    obligation: dict[str, Any] | None = None  # see gateway.family_obligations
+    obligation: dict[str, Any] | None = None  # see gateway.kit.obligations
 
     def info(self) -> FamilyInfo:
         return FamilyInfo(self.family, self.title, self.formats, tuple(

@@ -13,10 +13,10 @@ from functools import cached_property
 
 import pluggy
 
-from gateway import hookspecs
-from gateway.catalog import Catalog
-from gateway.contract import Candidate, FamilyInfo, FileSample, MeasureInfo
-from gateway.schemas import SchemaStore
+from gateway.contract import hooks as hookspecs
+from gateway.contract.catalog import Catalog
+from gateway.contract.records import Candidate, FamilyInfo, FileSample, MeasureInfo
+from gateway.engine.schemas import SchemaStore
 
 ENTRY_POINT_GROUP = "gateway.plugins"
 
@@ -93,7 +93,7 @@ def load_plugins(extra: Iterable[object] = (), *, entry_points: bool = True) -> 
     Raises ``PluginConflict`` when an implementation names a hook the contract does not have or
     two plugins declare one family, so a broken plugin set never starts validating.
     """
-    from gateway import shared_schemas
+    from gateway.engine import shared_schemas
     from gateway.readers import table_records  # the core's fallback reader for tables
 
     pm = _new_manager()

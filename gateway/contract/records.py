@@ -1,8 +1,8 @@
 """The types a measure-family plugin exchanges with the core.
 
 Plugins receive and return these dataclasses; the hooks that carry them are in
-``gateway.hookspecs``. Everything here is plain data or a small abstract base, so a family can be
-written and tested without the rest of the gateway running.
+``gateway.contract.hooks``. Everything here is plain data or a small abstract base, so a family
+can be written and tested without the rest of the gateway running.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from gateway.findings import Finding
-from gateway.reference.model import EMPTY, ReferenceView
-from gateway.submitters.model import (  # the registry and obligations, as plugins see them
+from gateway.contract.findings import Finding
+from gateway.contract.reference import EMPTY, ReferenceView
+from gateway.contract.registry import (  # the registry and obligations, as plugins see them
     HEALTH_SYSTEM_KINDS,
     KINDS,
     Obligation,
@@ -194,7 +194,7 @@ class RuleContext:
     hospital type given on the command line when no registry is in use), the registry in force
     (read-only; None when validating without one), the sending submitter's entry (None when
     there is no registry), and the reference data remembered from earlier accepted files
-    (``gateway.reference``)."""
+    (``gateway.contract.reference``)."""
 
     route: Route
     options: Mapping[str, str] = field(default_factory=dict)

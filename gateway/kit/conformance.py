@@ -33,12 +33,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as MetaschemaError
 
-from gateway.contract import FamilyInfo, Route
-from gateway.plugin_manager import ENTRY_POINT_GROUP, Plugins, load_plugins
+from gateway.contract.records import FamilyInfo, Route
+from gateway.engine.plugins import ENTRY_POINT_GROUP, Plugins, load_plugins
+from gateway.engine.schemas import SchemaError, inline_refs
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.schema import receipt_errors
 from gateway.site.reference.store import remember
-from gateway.schemas import SchemaError, inline_refs
 
 TODO_MARKER = "TODO(new-measure)"
 EXAMPLE_SUFFIXES = {".csv", ".xlsx", ".xml"}
@@ -97,7 +97,7 @@ def example_problems(case: ExampleCase, plugins: Plugins,
                      ) -> tuple[Receipt, list[str]]:
     """Validate an example through the real pipeline (reading reference data from the SQLite
     ``ledger``, when given); what is wrong with the verdict."""
-    from gateway.pipeline import validate_file
+    from gateway.engine.pipeline import validate_file
 
     receipt = validate_file(case.path, submitter="example", plugins=plugins, options=options,
                             ledger=ledger)
