@@ -106,6 +106,10 @@ MOVED: dict[str, str] = {
     "gateway.daemon.layout": "gateway.site.layout",
     "gateway.daemon.names": "gateway.site.names",
     "gateway.daemon.ledger": "gateway.site.ledger",
+    "gateway.daemon.ledger.commands": "gateway.cli.ledger",
+    "gateway.daemon.commands": "gateway.cli.daemon",
+    "gateway.submitters.commands": "gateway.cli.submitters",
+    "gateway.authoring.commands": "gateway.cli.authoring",
 }
 
 

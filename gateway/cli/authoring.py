@@ -1,10 +1,9 @@
-"""The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``,
-``check-plugin``), added to the main ``gateway`` command line by ``register`` (as the daemon's
-commands are).
+"""The authoring commands: ``template``, ``docs``, ``new-measure``, ``schema diff`` and
+``check-plugin``.
 
-Exit codes follow the CLI's: 0 written (or a plugin conforms), 1 a plugin that does not
-conform, 2 a request that cannot be met (unknown or ambiguous measure, a level or year the
-measure lacks, a template for an XML family, a scaffold in an installed copy, an unknown plugin).
+``check-plugin`` exits 1 for a plugin that does not conform; a request that cannot be met
+(unknown or ambiguous measure, a level or year the measure lacks, a template for an XML family,
+a scaffold in an installed copy, an unknown plugin) is an operational error (exit 2).
 """
 
 from __future__ import annotations
@@ -15,10 +14,9 @@ from typing import Annotated
 
 import typer
 
-from gateway.authoring.layouts import LayoutError
+from gateway.cli.common import EXIT_NO, EXIT_OK, CommandError, operational
 from gateway.readers.sniff import CSV, XLSX, XML
 
-EXIT_USAGE = 2
 DEFAULT_DOCS = Path("docs") / "spec"
 
 
@@ -50,15 +48,12 @@ def template(
     from gateway.authoring.template import write_template
     from gateway.engine.pipeline import default_plugins
 
-    try:
+    with operational():
         plugins = default_plugins()
         layout = find_layout(plugins, measure, level=level, year=year, family=family)
         chosen = fmt.value if fmt else (XLSX if XLSX in layout.family.formats
                                         else layout.family.formats[0])
         path = write_template(layout, chosen, out or Path(f"{layout.slug}.{chosen}"), plugins)
-    except LayoutError as err:
-        typer.echo(f"gateway: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(f"wrote {layout.label} template: {path}")
 
 
@@ -89,16 +84,11 @@ def new_measure(
 ) -> None:
     """Scaffold a reporting year (copied from the previous one) or a new measure in a plugin's
     source tree, and print what the author must still decide."""
-    from gateway.authoring.scaffold import ScaffoldError
     from gateway.authoring.scaffold import new_measure as scaffold
-    from gateway.kit.manifest import ManifestError
 
-    try:
+    with operational():
         notes = scaffold(family, measure.upper(), year, from_year=from_year,
                          root=path or Path.cwd(), levels=level or ["patient"], package=package)
-    except (ScaffoldError, ManifestError) as err:
-        typer.echo(f"gateway: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
     typer.echo(f"scaffolded {family} {measure.upper()} {year}. Still to decide:")
     for note in notes:
         typer.echo(f"  - {note}")
@@ -111,22 +101,17 @@ def check_plugin(
     schema, every declared year, every example; list every problem. Exit 1 when there are."""
     from gateway.kit.conformance import plugin_problems
 
-    try:
-        problems = plugin_problems(plugin)
-    except LookupError as err:
-        typer.echo(f"gateway: {err.args[0]}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
+    with operational():
+        try:
+            problems = plugin_problems(plugin)
+        except LookupError as err:  # no installed plugin or family of that name
+            raise CommandError(err.args[0]) from None
     for problem in problems:
         typer.echo(f"- {problem}")
     typer.echo(f"{plugin}: {len(problems)} problem(s)" if problems else f"{plugin}: conforms")
-    raise typer.Exit(1 if problems else 0)
+    raise typer.Exit(EXIT_NO if problems else EXIT_OK)
 
 
-schema_app = typer.Typer(help="Compare the schemas of a measure's reporting years.",
-                         no_args_is_help=True, rich_markup_mode=None)
-
-
-@schema_app.command("diff")
 def schema_diff(
     family: Annotated[str, typer.Argument(help="The family id, e.g. mncm.")],
     measure: Annotated[str, typer.Argument(help="The measure id, e.g. ODC.")],
@@ -141,11 +126,8 @@ def schema_diff(
     from gateway.authoring.schemadiff import diff_years, render
     from gateway.engine.pipeline import default_plugins
 
-    try:
+    with operational():
         changes = diff_years(default_plugins(), family, measure, old_year, new_year)
-    except LayoutError as err:
-        typer.echo(f"gateway: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         typer.echo(json.dumps({"family": family, "measure": measure.upper(),
                                "from": old_year, "to": new_year,
@@ -153,12 +135,3 @@ def schema_diff(
                               ensure_ascii=False, default=str))
         return
     typer.echo(render(family, measure.upper(), old_year, new_year, changes), nl=False)
-
-
-def register(app: typer.Typer) -> None:
-    """Add the authoring commands to the ``gateway`` command line."""
-    app.command("template")(template)
-    app.command("docs")(docs)
-    app.command("new-measure")(new_measure)
-    app.command("check-plugin")(check_plugin)
-    app.add_typer(schema_app, name="schema")

@@ -1,32 +1,28 @@
-"""The ``gateway`` command line: validate a file, list plugins, (from gateway.daemon) run and
-inspect the daemon, and (from gateway.authoring) write templates and the specification.
+"""The commands about files and plugins: ``validate`` (one file through the whole pipeline, as
+the daemon would) and ``plugins`` (what is installed).
 
-Exit codes: 0 accepted (with or without warnings), 1 rejected, 2 usage or operational error.
+``validate`` exits 0 when the file is accepted (with or without warnings), 1 when it is
+rejected; other codes are the CLI's (``gateway.cli.common``).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gateway.authoring import commands as authoring_commands
-from gateway.daemon import commands as daemon_commands
+from gateway.cli.common import (
+    EXIT_NO,
+    EXIT_OK,
+    ConfigOption,
+    RegistryOption,
+    operational,
+    registry_for,
+    setting,
+)
 from gateway.receipts.model import Status
-from gateway.submitters import commands as submitter_commands
-
-# Plain help (no Rich panels): Rich help labels every flag ``<bool>``, which reads as noise.
-HELP_STYLE = None
-app = typer.Typer(help="Validating gateway for statewide quality reporting files.",
-                  no_args_is_help=True, add_completion=False, rich_markup_mode=HELP_STYLE)
-
-EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
-daemon_commands.register(app)
-authoring_commands.register(app)
-submitter_commands.register(app)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -39,7 +35,6 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
-@app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="The file to validate.", exists=True,
                                          dir_okay=False)],
@@ -51,11 +46,11 @@ def validate(
                                              file_okay=False)] = None,
     option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
                                                    "e.g. hospital_type=CAH.")] = [],  # noqa: B006
-    registry: submitter_commands.RegistryOption = None,
+    registry: RegistryOption = None,
     received_at: Annotated[str | None, typer.Option(
         help="Preview the deadline check as if the gateway took the file at this time "
              "(ISO 8601, e.g. 2015-07-01T09:00:00-05:00; default now).")] = None,
-    config: submitter_commands.ConfigOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Run the whole pipeline on one file and print its receipt.
 
@@ -71,9 +66,9 @@ def validate(
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 
-    with submitter_commands.operational():
-        chosen = submitter_commands.setting(registry, config)
-        judged_by = submitter_commands.registry_for(chosen)
+    with operational():
+        chosen = setting(registry, config)
+        judged_by = registry_for(chosen)
     received = None
     if received_at is not None:  # without an offset: the program's time zone, as configured
         try:
@@ -85,7 +80,7 @@ def validate(
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
                             received_at=received, registry=judged_by, policy=chosen.policy,
                             ledger=chosen.config.ledger_location)
-    with daemon_commands.operational():  # the ledger's database may refuse
+    with operational():  # the ledger's database may refuse
         remember(chosen.config.ledger_location, receipt)
     if judged_by is None and receipt.layer is None:
         receipt.findings.add(skipped())
@@ -96,10 +91,9 @@ def validate(
         typer.echo(json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False))
     else:
         typer.echo(render_text(receipt, plugins.catalog), nl=False)
-    raise typer.Exit(EXIT_REJECTED if receipt.status is Status.REJECTED else EXIT_ACCEPTED)
+    raise typer.Exit(EXIT_NO if receipt.status is Status.REJECTED else EXIT_OK)
 
 
-@app.command()
 def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
@@ -125,33 +119,3 @@ def plugins(
                  ",".join(str(y) for y in row["reporting_years"]))
         padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
         typer.echo("".join(padded) + row["name"])
-
-
-def _add_plugin_commands(argv: list[str]) -> None:
-    """Plugins' command groups (hook ``gateway_commands``), loaded only when the command line
-    is not one of the core's, so ``gateway status`` does not import every family."""
-    core = {info.name or (info.callback.__name__ if info.callback else "")
-            for info in app.registered_commands}
-    core |= {info.name for info in app.registered_groups}
-    if argv and argv[0] in core:
-        return
-    from gateway.engine.pipeline import default_plugins
-
-    default_plugins().hook.gateway_commands(cli=app)
-
-
-def main() -> None:
-    """Console entry point; typer's usage errors already exit 2."""
-    import logging
-
-    import structlog
-
-    # stdout carries the receipt; warnings and errors go to stderr (``serve`` configures its
-    # own JSON logging)
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-                        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    try:
-        _add_plugin_commands(sys.argv[1:])
-        app()
-    except KeyboardInterrupt:
-        sys.exit(EXIT_OPERATIONAL)

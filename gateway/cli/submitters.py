@@ -1,88 +1,102 @@
-"""The operator's commands about submitters: ``registry check``, ``compliance`` and
-``calendar``, added to the main command line by ``register``; and how ``validate`` finds the
-registry and the ``[submitter]`` switches (the same way the daemon does).
+"""The operator's commands about submitters: ``submitter add`` (its folders and registry
+entry), ``registry check``, ``compliance`` and ``calendar``.
 
-Exit codes: 0 done, 1 ``registry check`` refused the file, 2 an operational error (no registry,
-a broken one named with ``--registry``, a bad config).
+``registry check`` exits 1 when it refuses the file; other codes are the CLI's
+(``gateway.cli.common``).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gateway.contract.registry import Registry
+from gateway.cli.common import (
+    EXIT_NO,
+    ConfigOption,
+    RegistryOption,
+    Setting,
+    SubmitterOption,
+    operational,
+    parse_day,
+    registry_for,
+    setting,
+)
 from gateway.receipts.text import plural
-from gateway.site.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from gateway.site.config import find_config, load_config
+from gateway.site.layout import add_submitter, init_layout
+from gateway.submitters.registry_edit import add_entry, check_entry
 from gateway.submitters.registry_file import RegistryError, load_registry
-from gateway.submitters.windows import SubmitterPolicy, today
+from gateway.submitters.windows import today
 
 if TYPE_CHECKING:
+    from gateway.contract.registry import Registry
     from gateway.submitters.compliance import Line
 
-EXIT_REFUSED, EXIT_OPERATIONAL = 1, 2
 
-RegistryOption = Annotated[Path | None, typer.Option(
-    "--registry", dir_okay=False,
-    help="The registry file (default: the file the config names in its registry section, "
-         "else registry.toml beside the config, else in the working folder).")]
-ConfigOption = Annotated[Path | None, typer.Option(
-    "--config", "-c", dir_okay=False,
-    help=f"Config file (default: $GATEWAY_CONFIG, else ./{CONFIG_NAME} if present).")]
-SubmitterOption = Annotated[str | None, typer.Option(help="Only this submitter id.")]
+def submitter_add(
+    submitter_id: Annotated[str, typer.Argument(metavar="ID", help="The submitter id.")],
+    user: Annotated[str | None, typer.Option(
+        help="The SFTP account of this submitter: owns upload/, reads receipts/ (needs root).")]
+        = None,
+    name: Annotated[str | None, typer.Option(
+        help="Add the registry entry too: the organisation's name (with --kind).")] = None,
+    kind: Annotated[str | None, typer.Option(help="clinic, hospital or program.")] = None,
+    npi: Annotated[list[str], typer.Option(help="A clinic NPI (repeat for several).")]
+        = [],  # noqa: B006
+    urgent_care: Annotated[bool | None, typer.Option(help="Clinic: an urgent care center.")]
+        = None,
+    well_child: Annotated[bool | None, typer.Option(help="Clinic: provides well-child visits.")]
+        = None,
+    emr_since: Annotated[str | None, typer.Option(
+        help="Clinic: first day of its electronic record (YYYY-MM-DD).")] = None,
+    ccn: Annotated[list[str], typer.Option(help="A hospital CCN (repeat for several).")]
+        = [],  # noqa: B006
+    hospital_type: Annotated[str | None, typer.Option(help="Hospital: PPS or CAH.")] = None,
+    nicu_level: Annotated[int | None, typer.Option(help="Hospital: NICU level 0-3.")] = None,
+    picu: Annotated[bool | None, typer.Option(help="Hospital: has a PICU.")] = None,
+    submits_to_cms: Annotated[bool | None, typer.Option(
+        help="Hospital: submits CART and NHSN to CMS (not owed here).")] = None,
+    admissions_last_year: Annotated[int | None, typer.Option(
+        help="Hospital: admissions last year.")] = None,
+    registry: RegistryOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create inbox/ID/upload/ and inbox/ID/receipts/ with the modes SFTP needs and, with
+    --name and --kind, add the submitter's entry to the registry (checked first, so a refused
+    entry changes nothing)."""
+    fields = None if kind is None and name is None else {
+        "id": submitter_id, "name": name, "kind": kind, "npi": npi or None,
+        "urgent_care": urgent_care, "well_child": well_child,
+        "emr_since": parse_day(emr_since) if emr_since else None, "ccn": ccn or None,
+        "hospital_type": hospital_type, "nicu_level": nicu_level, "picu": picu,
+        "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year}
+    with operational():
+        source = find_config(config)
+        settings = load_config(source)
+        if source is None:
+            init_layout(settings)  # the local quick start: no `gateway init` needed
+        path = registry or settings.registry
+        if fields is not None:
+            check_entry(path, fields)
+        folders = add_submitter(settings, submitter_id, user)
+        if fields is not None:
+            add_entry(path, fields)
+    typer.echo(f"uploads:  {folders.upload}\nreceipts: {folders.receipts}")
+    if fields is not None:
+        typer.echo(f"registry: {path} (entry {submitter_id!r} added)")
+    elif not _registered(path, submitter_id):
+        typer.echo(f"gateway: {submitter_id!r} is not in the registry {path}; its files are "
+                   "rejected until it is (add --name and --kind)", err=True)
 
 
-@dataclass(frozen=True)
-class Setting:
-    """Where the registry is, whether it must exist, and the ``[submitter]`` switches."""
-
-    path: Path
-    required: bool
-    policy: SubmitterPolicy
-    config: Config
-
-
-def setting(registry: Path | None, config: Path | None) -> Setting:
-    """Resolve ``--registry`` and ``--config`` as the daemon would."""
-    settings = load_config(find_config(config))
-    policy = SubmitterPolicy(late=settings.late, timezone=settings.timezone)
-    if registry is not None:
-        return Setting(registry, True, policy, settings)
-    return Setting(settings.registry, settings.registry_configured, policy, settings)
-
-
-@contextlib.contextmanager
-def operational() -> Iterator[None]:
-    """A problem the operator must fix becomes one line on stderr and exit code 2."""
+def _registered(path: Path, submitter_id: str) -> bool:
     try:
-        yield
-    except (ConfigError, RegistryError, FileNotFoundError) as err:
-        typer.echo(f"gateway: {err}", err=True)
-        raise typer.Exit(EXIT_OPERATIONAL) from None
-
-
-def registry_for(chosen: Setting) -> Registry | None:
-    """The registry to judge with: None when none exists where one is only looked for; a
-    named (or configured) one that is missing or broken raises ``RegistryError``."""
-    if not chosen.path.exists() and not chosen.required:
-        return None
-    return load_registry(chosen.path)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``registry check``, ``compliance`` and ``calendar`` to ``app``."""
-    group = typer.Typer(help="Check the submitter registry (registry.toml).",
-                        no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
-    group.command("check")(registry_check)
-    app.add_typer(group, name="registry")
-    app.command()(compliance)
-    app.command()(calendar)
+        return load_registry(path).get(submitter_id) is not None
+    except RegistryError:
+        return False
 
 
 def registry_check(
@@ -109,7 +123,7 @@ def registry_check(
             typer.echo(f"{path}: {problem}", err=True)
         typer.echo(f"{path}: refused ({plural(len(err.problems), 'problem')}); the gateway "
                    "keeps the registry it has", err=True)
-        raise typer.Exit(EXIT_REFUSED) from None
+        raise typer.Exit(EXIT_NO) from None
     kinds = {kind: sum(1 for s in registry if s.kind == kind)
              for kind in ("clinic", "hospital", "program")}
     inactive = sum(1 for s in registry if not s.active)
