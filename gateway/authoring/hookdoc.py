@@ -18,11 +18,11 @@ import re
 import sys
 from pathlib import Path
 
-from gateway.contract import deprecation
-from gateway.contract import hooks as hookspecs
+import gateway.contract.deprecation as deprecation
+import gateway.contract.hooks as hookspecs
 
 BEGIN, END = "<!-- hooks:begin -->", "<!-- hooks:end -->"
-DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 _ROW = re.compile(r"^\| `(?P<name>gateway_\w+)\((?P<args>[^)]*)\)`")
 
 

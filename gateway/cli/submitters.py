@@ -146,11 +146,11 @@ def _day(text: str | None, fallback: date) -> date:
 
 def _lines(chosen: Setting, registry: Registry, years: list[int], submitter: str | None,
            as_of: date) -> list[Line]:
+    from gateway.engine.obligations import owed
     from gateway.engine.pipeline import default_plugins
     from gateway.site.ledger import Ledger
     from gateway.site.reference.store import reference_view
     from gateway.submitters.compliance import answers_from, report
-    from gateway.submitters.obligations import owed
 
     if submitter is not None and registry.active(submitter) is None:
         raise FileNotFoundError(f"{submitter!r} is not an active submitter in the registry")

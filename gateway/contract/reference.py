@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the contract's RuleContext carries a ReferenceView: no runtime import back
-    from gateway.contract.records import RecordBatch
+    from gateway.contract.batch import RecordBatch
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gateway.contract.records import RecordBatch
+    from gateway.contract.batch import RecordBatch
 
 KINDS = ("clinic", "hospital", "program")
 HEALTH_SYSTEM_KINDS = ("clinic", "hospital")

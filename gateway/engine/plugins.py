@@ -13,7 +13,7 @@ from functools import cached_property
 
 import pluggy
 
-from gateway.contract import hooks as hookspecs
+import gateway.contract.hooks as hookspecs
 from gateway.contract.catalog import Catalog
 from gateway.contract.records import Candidate, FamilyInfo, FileSample, MeasureInfo
 from gateway.engine.schemas import SchemaStore
@@ -93,7 +93,7 @@ def load_plugins(extra: Iterable[object] = (), *, entry_points: bool = True) -> 
     Raises ``PluginConflict`` when an implementation names a hook the contract does not have or
     two plugins declare one family, so a broken plugin set never starts validating.
     """
-    from gateway.engine import shared_schemas
+    import gateway.engine.shared_schemas as shared_schemas
     from gateway.readers import table_records  # the core's fallback reader for tables
 
     pm = _new_manager()

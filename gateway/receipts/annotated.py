@@ -27,14 +27,13 @@ import io
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
 from gateway.contract.findings import Finding, column_letter
-from gateway.receipts.model import Receipt, Status
+from gateway.receipts.model import Annotation, Receipt, Status
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
@@ -60,14 +59,6 @@ _PROBLEM_COLUMNS = ("severity", "code", "row", "column", "cell", "value", "messa
 _MESSAGE_CHARS, _HINT_CHARS = 70, 60  # widths of the problems sheet's text columns
 _XML_COLUMNS = ("severity", "code", "line", "xpath", "column", "value", "message",
                 "how to fix")
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """An annotated copy: the file name suffix to write it under, and its bytes."""
-
-    suffix: str
-    data: bytes
 
 
 def is_risky(text: str) -> bool:

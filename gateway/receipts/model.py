@@ -14,7 +14,6 @@ from gateway.contract.records import Route
 
 if TYPE_CHECKING:
     from gateway.contract.reference import ReferenceWrite
-    from gateway.receipts.annotated import Annotation
 
 RECEIPT_VERSION = "1"
 
@@ -33,6 +32,14 @@ def new_submission_id(now: datetime | None = None) -> str:
 
 def utc_now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """An annotated copy: the file name suffix to write it under, and its bytes."""
+
+    suffix: str
+    data: bytes
 
 
 @dataclass(frozen=True)
