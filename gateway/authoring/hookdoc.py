@@ -1,4 +1,4 @@
-"""The hook reference table of ``docs/plugins.md``, generated from ``gateway/hookspecs.py``, and
+"""The hook reference table of ``docs/plugins.md``, generated from ``gateway/contract/hooks.py``, and
 the check that the contract only grew since the table was last written.
 
     python -m gateway.authoring.hookdoc            # print the table
@@ -13,6 +13,7 @@ the current specs to (see ``gateway.contract.deprecation`` for how something may
 
 from __future__ import annotations
 
+import enum
 import inspect
 import re
 import sys
@@ -22,7 +23,9 @@ import gateway.contract.deprecation as deprecation
 import gateway.contract.hooks as hookspecs
 
 BEGIN, END = "<!-- hooks:begin -->", "<!-- hooks:end -->"
+API_BEGIN, API_END = "<!-- api:begin -->", "<!-- api:end -->"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
+_ADDRESS = re.compile(r" at 0x[0-9a-f]+")  # a default's repr names its address
 _ROW = re.compile(r"^\| `(?P<name>gateway_\w+)\((?P<args>[^)]*)\)`")
 
 
@@ -52,6 +55,59 @@ def table() -> str:
         rows.append(f"| `{name}({', '.join(args)})` | "
                     f"{_summary(getattr(hookspecs, name))}{''.join(notes)} | {_combined(name)} |")
     return "\n".join(rows) + "\n"
+
+
+def _api_signature(name: str, value: object) -> str:
+    if inspect.isclass(value) and issubclass(value, enum.Enum):
+        return f"enum `{name}`: {', '.join(member.name for member in value)}"
+    if inspect.isclass(value):
+        if issubclass(value, BaseException):
+            return f"exception `{name}`"
+        signature = str(inspect.signature(value))
+        if signature in ("(*args, **kwargs)", "()"):
+            signature = ""  # an abstract base: subclassed, not constructed with arguments
+        return f"class `{name}{signature}`"
+    if inspect.isfunction(value):
+        return f"function `{name}{inspect.signature(value)}`"
+    if callable(value):
+        return f"`{name}` (a {type(value).__name__})"
+    return f"`{name} = {value!r}`"
+
+
+def _first_sentence(value: object) -> str:
+    """The first sentence of an object's own docstring ('' for a dataclass's generated one)."""
+    if not (inspect.isclass(value) or inspect.isroutine(value)) or not value.__doc__:
+        return ""
+    doc = " ".join((inspect.getdoc(value) or "").split("\n\n", 1)[0].split())
+    if inspect.isclass(value) and doc.startswith(f"{value.__name__}("):
+        return ""
+    sentence, stop, _ = doc.partition(". ")
+    return sentence + ("." if stop else "")
+
+
+def _cell(text: str) -> str:
+    return _ADDRESS.sub("", text).replace("|", "\\|")
+
+
+def api_table() -> str:
+    """The Markdown table of ``gateway.contract.__all__``: each name, its signature (or value)
+    and the first paragraph of its docstring."""
+    import gateway.contract as contract
+
+    rows = ["| name | signature | what it is |", "|---|---|---|"]
+    for name in contract.__all__:
+        value = getattr(contract, name)
+        where = contract._HOME[name]
+        rows.append(f"| `{name}` | {_cell(_api_signature(name, value))} | "
+                    f"{_cell(_first_sentence(value)) or f'(from `{where}`)'} |")
+    return "\n".join(rows) + "\n"
+
+
+def api_block(text: str) -> str:
+    """The API table a document carries now ('' when it has none)."""
+    if API_BEGIN not in text or API_END not in text:
+        return ""
+    return text.split(API_BEGIN, 1)[1].split(API_END, 1)[0].strip("\n") + "\n"
 
 
 def documented(text: str) -> dict[str, tuple[str, ...]]:
@@ -93,7 +149,10 @@ def write(doc: Path = DOC) -> list[str]:
     if problems:
         return problems
     head, rest = text.split(BEGIN, 1)
-    doc.write_text(f"{head}{BEGIN}\n{table()}{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+    text = f"{head}{BEGIN}\n{table()}{END}{rest.split(END, 1)[1]}"
+    head, rest = text.split(API_BEGIN, 1)
+    text = f"{head}{API_BEGIN}\n{api_table()}{API_END}{rest.split(API_END, 1)[1]}"
+    doc.write_text(text, encoding="utf-8")
     return []
 
 

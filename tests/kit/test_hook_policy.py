@@ -27,7 +27,7 @@ def test_the_reference_table_is_generated_from_the_specs() -> None:
     text = hookdoc.DOC.read_text(encoding="utf-8")
     committed = text.split(hookdoc.BEGIN, 1)[1].split(hookdoc.END, 1)[0].lstrip("\n")
     assert committed == hookdoc.table(), (
-        "docs/plugins.md's hook table differs from gateway/hookspecs.py: run "
+        "docs/plugins.md's hook table differs from gateway/contract/hooks.py: run "
         "python -m gateway.authoring.hookdoc --write")
 
 
