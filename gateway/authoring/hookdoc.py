@@ -1,5 +1,6 @@
 """The hook reference table of ``docs/plugins.md``, generated from
-``gateway/contract/hooks.py``, and the check that the contract only grew since the table was last written.
+``gateway/contract/hooks.py``, and the check that the contract only grew since the table was
+last written.
 
     python -m gateway.authoring.hookdoc            # print the table
     python -m gateway.authoring.hookdoc --write    # update docs/plugins.md (refuses a
