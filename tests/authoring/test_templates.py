@@ -29,14 +29,14 @@ from gateway.engine.plugins import load_plugins
 from gateway.engine.records import Column
 from gateway.readers.tables import DATA_SHEET
 from gateway.receipts.model import Status
-from tests.authoring.conftest import (
+from tests.support.layouts import (
     PLUGINS,
     TABLE_LAYOUTS,
     example_rows,
     layout_params,
     valid_example,
 )
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 FORMATS = ("csv", "xlsx")
 

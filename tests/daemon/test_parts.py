@@ -19,7 +19,7 @@ from gateway.daemon.settle import SettleTracker
 from gateway.site.config import ConfigError, load_config
 from gateway.site.layout import LayoutError, add_submitter, init_layout
 from gateway.site.names import is_temporary, is_valid_upload_name, safe_name
-from tests.daemon.conftest import FAKE_PIPELINE, settings, toml_text, wait_until
+from tests.support.daemon import FAKE_PIPELINE, settings, toml_text, wait_until
 
 
 @pytest.mark.parametrize("name", [".hidden.csv", "x.csv.part", "x.filepart", "X.TMP",

@@ -18,7 +18,7 @@ from gateway.receipts.store import write_receipt
 from gateway.site.config import Config, load_config
 from gateway.site.layout import add_submitter, init_layout
 from gateway.site.ledger import Ledger, State, Submission
-from tests.daemon.conftest import FAKE_PIPELINE, settings, toml_text
+from tests.support.daemon import FAKE_PIPELINE, settings, toml_text
 
 
 @pytest.fixture

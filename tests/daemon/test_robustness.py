@@ -18,8 +18,8 @@ from gateway.daemon import rescan
 from gateway.daemon.health import SubmitterTrouble
 from gateway.daemon.settle import SettleTracker
 from gateway.site.config import load_config
-from tests.conftest import ODC
-from tests.daemon.conftest import Gateway, settings, wait_until
+from tests.support.daemon import Gateway, settings, wait_until
+from tests.support.paths import ODC
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
 WORKBOOK = Path(__file__).resolve().parents[2] / (

@@ -25,8 +25,8 @@ from gateway.daemon.metrics import Metrics
 from gateway.site.config import load_config
 from gateway.site.layout import init_layout
 from gateway.site.ledger import Ledger
-from tests.daemon.conftest import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
 from tests.daemon.test_durability import _drop
+from tests.support.daemon import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
 from tests.support.postgres import free_port
 
 

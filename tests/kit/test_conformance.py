@@ -11,7 +11,7 @@ from gateway.contract.hooks import hookimpl
 from gateway.contract.records import Candidate, FileSample
 from gateway.engine.plugins import load_plugins
 from gateway.testing import check_plugin
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
 
 VAX_SCHEMA = "schemas/2016/vax.patient.schema.json"
 VALID = "examples/2016/vax/patient/valid/vax-two-patients.csv"

@@ -10,7 +10,7 @@ from gateway.engine.pipeline import validate_file
 from gateway.engine.plugins import Plugins
 from gateway.submitters.registry_file import parse_registry
 from gateway.testing import assert_receipt, assert_rejected
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
 
 OBLIGATION = """
 [obligation]

@@ -17,8 +17,8 @@ import pytest
 
 from gateway.engine.pipeline import validate_file
 from gateway.testing import assert_receipt, assert_rejected
-from tests.conftest import ROOT
-from tests.daemon.conftest import Gateway, settings
+from tests.support.daemon import Gateway, settings
+from tests.support.paths import ROOT
 
 EXAMPLES = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 YEARS = (2015, 2016)

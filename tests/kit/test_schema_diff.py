@@ -12,7 +12,7 @@ from gateway.authoring.schemadiff import diff_years
 from gateway.cli import app
 from gateway.engine.plugins import Plugins
 from gateway.kit.manifest import parse_manifest
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
 
 ODC_2016 = [
     "numerator target A1C: a1c_value below 7.0 (was below 8.0)",

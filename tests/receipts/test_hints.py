@@ -11,8 +11,8 @@ from gateway.contract.catalog import Catalog
 from gateway.engine.pipeline import default_plugins
 from gateway.receipts.schema import receipt_errors
 from gateway.receipts.text import render_text
-from tests.conftest import shipped
 from tests.receipts.files import ODC_PATIENT, ROOT, check, read_rows, write_table
+from tests.support.paths import shipped
 
 INVALID = shipped("**/examples/**/invalid/*")
 # Words that make a fix wrong for the other kind of file.

@@ -2,7 +2,7 @@
 
 One definition serves SQLite and PostgreSQL: SQLAlchemy Core renders it for each. The tables
 themselves are created and changed only by the versioned migrations in ``migrations/versions``;
-``tests/daemon/test_ledger.py`` checks that the migrated database matches this file. The
+``tests/site/test_ledger.py`` checks that the migrated database matches this file. The
 migrations spell their tables out again on purpose: a migration is history and must not change
 when this file does.
 """

@@ -12,7 +12,7 @@ from gateway.contract.records import Candidate, FamilyInfo, FileSample, MeasureI
 from gateway.engine.pipeline import validate_file
 from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.testing import check_example, example_params
-from tests.conftest import ODC
+from tests.support.paths import ODC
 
 
 class GreedyFamily:

@@ -18,7 +18,7 @@ from gateway.site.ledger import Daemon, Ledger, LostClaim, State, Submission, no
 from gateway.site.ledger.backends import create_engine, parse_location
 from gateway.site.ledger.migrate import upgrade
 from gateway.site.ledger.schema import metadata
-from tests.daemon.conftest import ROOT, Gateway, settings
+from tests.support.daemon import ROOT, Gateway, settings
 
 # The schema of the one-host ledger before migrations existed, as deployed sites have it.
 LEGACY_SCHEMA = """

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from gateway.receipts.schema import receipt_errors
-from tests.conftest import ODC
+from tests.support.paths import ODC
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
 NUM_GT_DEN = (ODC / "summary" / "invalid"

@@ -22,7 +22,7 @@ from gateway.receipts.model import Status
 from gateway.site.ledger.backends import create_engine, parse_location
 from gateway.site.ledger.migrate import upgrade
 from gateway.site.reference.store import open_store, reference_view, remember
-from tests.conftest import ODC
+from tests.support.paths import ODC
 
 VALID = ODC / "summary" / "valid" / "odc-summary-full.csv"
 INVALID = ODC / "summary" / "invalid" / "E-RULE-DUPLICATE--stratum-twice.csv"

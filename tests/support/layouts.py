@@ -11,7 +11,7 @@ import pytest
 from gateway.authoring.layouts import Layout, all_layouts
 from gateway.engine.pipeline import default_plugins
 from gateway.engine.plugins import ENTRY_POINT_GROUP
-from tests.conftest import shipped
+from tests.support.paths import shipped
 
 PLUGINS = default_plugins()
 # Templates are filled with the families' valid examples: those this distribution ships. An

@@ -17,8 +17,8 @@ from pathlib import Path
 from gateway.site.config import load_config
 from gateway.site.layout import add_submitter
 from gateway.site.logs import configure_logging
-from tests.conftest import ODC
-from tests.daemon.conftest import ROOT, wait_until
+from tests.support.daemon import ROOT, wait_until
+from tests.support.paths import ODC
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
 
