@@ -17,6 +17,7 @@ import typer
 
 from gateway.cli import authoring, daemon, ledger, submitters, validate
 from gateway.cli.common import EXIT_OPERATIONAL
+from gateway.contract.lazylog import before_first_log
 
 # Plain help (no Rich panels): Rich help labels every flag ``<bool>``, which reads as noise.
 HELP_STYLE = None
@@ -79,16 +80,20 @@ def _add_plugin_commands(argv: list[str]) -> None:
     default_plugins().hook.gateway_commands(cli=app)
 
 
-def main() -> None:
-    """Console entry point; typer's usage errors already exit 2."""
+def _warnings_to_stderr() -> None:
+    """stdout carries the receipt; warnings and errors go to stderr (``serve`` configures its
+    own JSON logging)."""
     import logging
 
     import structlog
 
-    # stdout carries the receipt; warnings and errors go to stderr (``serve`` configures its
-    # own JSON logging)
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
                         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def main() -> None:
+    """Console entry point; typer's usage errors already exit 2."""
+    before_first_log(_warnings_to_stderr)
     try:
         _add_plugin_commands(sys.argv[1:])
         app()

@@ -34,9 +34,6 @@ from gateway.receipts.model import Status
 from gateway.site.config import CONFIG_NAME, ConfigError, find_config, load_config
 from gateway.site.layout import LayoutError, chroot_problems, give_ledger, init_layout, write_config
 from gateway.site.ledger.model import State
-from gateway.site.logs import configure_logging, get_logger
-
-log = get_logger("gateway.daemon")
 
 
 def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
@@ -47,7 +44,9 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
     start, 3 that it stopped on a failure it cannot serve around (the log says which).
     """
     from gateway.daemon.service import Service  # imports the pipeline; only needed here
+    from gateway.site.logs import configure_logging, get_logger
 
+    log = get_logger("gateway.daemon")
     with operational():
         source = find_config(config)
         settings = with_registry(load_config(source), registry)
@@ -169,6 +168,7 @@ def replay(
     runs, this command does it itself.
     """
     from gateway.daemon.replay import carry_out, request_replay
+    from gateway.site.logs import configure_logging
 
     with operational():
         settings = with_registry(load_settings(config), registry)

@@ -19,7 +19,6 @@ Public helpers that are not hooks (``DataFamily`` keyword arguments, kit functio
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import types
@@ -124,7 +123,7 @@ def moved_module(name: str) -> str | None:
     return None
 
 
-class _Alias(importlib.abc.Loader):
+class _Alias:
     """Loads an old name as the module it moved to (the very same object, so a patch or an
     ``isinstance`` through either name sees one thing)."""
 
@@ -140,8 +139,10 @@ class _Alias(importlib.abc.Loader):
         """The module ran under its new name already."""
 
 
-class MovedModules(importlib.abc.MetaPathFinder):
-    """Finds the old name of a moved module (see ``MOVED``); installed by ``import gateway``."""
+class MovedModules:
+    """Finds the old name of a moved module (see ``MOVED``); installed by ``import gateway``.
+    (A finder and a loader by protocol: ``importlib.abc`` would cost every command its import.)
+    """
 
     def find_spec(self, fullname: str, path: object = None,
                   target: object = None) -> importlib.machinery.ModuleSpec | None:

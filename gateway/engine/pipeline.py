@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-import structlog
-
 from gateway.contract.catalog import Layer, Severity
 from gateway.contract.findings import Finding, FindingList
+from gateway.contract.lazylog import LazyLogger
 from gateway.contract.records import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.engine.complete import complete_findings
 from gateway.engine.plugins import Plugins, load_plugins
@@ -36,7 +35,7 @@ from gateway.site.reference.store import Location, reference_view
 from gateway.submitters.layer import SubmitterLayer, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
-log = structlog.get_logger("gateway.engine.pipeline")
+log = LazyLogger("gateway.engine.pipeline")
 
 
 @lru_cache(maxsize=1)

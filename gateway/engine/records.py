@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import structlog
 
 from gateway.contract.findings import Finding
 from gateway.contract.formats import FORMAT_CHECKER, NORMALISERS
+from gateway.contract.lazylog import LazyLogger
 from gateway.contract.records import RecordBatch
 from gateway.engine.schemas import SchemaStore
 from gateway.readers.columnwise import (
@@ -46,7 +46,7 @@ from gateway.readers.columnwise import (
     map_distinct,
 )
 
-log = structlog.get_logger("gateway.records")
+log = LazyLogger("gateway.records")
 
 _INTEGER = re.compile(INTEGER_PATTERN)
 _NUMBER = re.compile(NUMBER_PATTERN)

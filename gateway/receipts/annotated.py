@@ -30,9 +30,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
-
 from gateway.contract.findings import Finding, column_letter
+from gateway.contract.lazylog import LazyLogger
 from gateway.receipts.model import Annotation, Receipt, Status
 
 if TYPE_CHECKING:
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
 
-log = structlog.get_logger("gateway.receipts")
+log = LazyLogger("gateway.receipts")
 
 MAX_COPIED_ROWS = 10_000
 MAX_SCANNED_ROWS = 1_000_000  # rows read at most, looking for marked ones

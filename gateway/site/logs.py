@@ -16,9 +16,12 @@ from typing import Any, TextIO
 
 import structlog
 
+from gateway.contract.lazylog import apply_pending
 from gateway.receipts.model import Receipt
 
 SUMMARY_EVENT = "submission"
+# a command line's own set-up (gateway.cli) comes first; ``configure_logging`` may then replace it
+apply_pending()
 
 _SHARED: list[Any] = [
     structlog.contextvars.merge_contextvars,
