@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon import make_gateway  # noqa: F401 - the fixture, for every folder
+from tests.support.daemon import make_gateway  # noqa: F401 - fixtures for every folder
 from tests.support.paths import ODC
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import pytest
 from gateway.site.config import load_config
 from gateway.site.layout import add_submitter, init_layout
 from gateway.site.ledger import Ledger
-from tests.support.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_PIPELINE = "tests.daemon.fake_pipeline:validate_file"
