@@ -42,8 +42,8 @@ def npi(number: int) -> str:
 def build_site(root: Path, submissions: int, submitters: int) -> Path:
     import sqlalchemy as sa
 
-    from gateway.daemon.ledger import Ledger
-    from gateway.daemon.ledger.schema import submissions as table
+    from gateway.site.ledger import Ledger
+    from gateway.site.ledger.schema import submissions as table
 
     (root / "inbox").mkdir(parents=True)
     config = root / "gateway.toml"

@@ -19,7 +19,7 @@ from gateway.web.receipt_files import annotated_path, receipt_json_path, receipt
 from gateway.web.site import RegistryError
 
 if TYPE_CHECKING:
-    from gateway.web.app import Console
+    from gateway.web.console import Console
 
 
 def routes(console: Console) -> list[Route]:

@@ -33,7 +33,7 @@ class CheckResult:
 def run_check(site: Site, path: Path, name: str, submitter: str) -> CheckResult:
     """Validate the file at ``path`` (sent as ``name``) for ``submitter`` and return its
     receipt; the pipeline never raises for a bad file."""
-    from gateway.pipeline import default_plugins, validate_file
+    from gateway.engine.pipeline import default_plugins, validate_file
     from gateway.receipts.annotated import annotate
     from gateway.receipts.text import render_text
 

@@ -20,7 +20,7 @@ from gateway.web.uploads import Received, UploadRefused, place, receive
 CHECK_FOLDER = "web-checks"
 
 if TYPE_CHECKING:
-    from gateway.web.app import Console
+    from gateway.web.console import Console
 
 
 def _refuse(err: UploadRefused) -> Refusal:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ CALENDAR_DAYS = 60
 DONE = ("accepted", "accepted_late", "not_required")
 
 if TYPE_CHECKING:
-    from gateway.web.app import Console
+    from gateway.web.console import Console
 
 
 def _registry_state(site: Site) -> tuple[Any, str | None]:
@@ -53,12 +52,8 @@ def routes(console: Console) -> list[Route]:
         registry, refused = _registry_state(site)
         since = queries.utc_start(site.today() - timedelta(days=1), site.config.timezone)
         last_day = site.ledger.count_by_status(since)
-        now = time.time()
-        leases = {d.daemon_id: max(0, round(d.lease_until - now))
-                  for d in site.ledger.daemons() if d.alive(now)}
         return console.render(request, "overview.html", principal, daemon=status,
-                              registry=registry, refused=refused, last_day=last_day,
-                              leases=leases)
+                              registry=registry, refused=refused, last_day=last_day)
 
     def _lines(request: Request) -> tuple[int, list]:
         text = request.query_params.get("year") or str(site.today().year)

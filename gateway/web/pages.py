@@ -32,7 +32,7 @@ from gateway.web.site import RegistryError
 SIGN_IN_REFUSED = "The user name or password is not right, or the account may not sign in now."
 
 if TYPE_CHECKING:
-    from gateway.web.app import Console
+    from gateway.web.console import Console
 
 
 def attachment(path: Path, name: str | None = None) -> Response:

@@ -94,7 +94,7 @@ def read_text_receipt(site: Site, row: Submission) -> str | None:
 def grouped_findings(receipt: dict[str, Any]) -> list[dict[str, Any]]:
     """Findings by code, each code's meaning and fix once (from the catalog), the way the text
     receipt reads; the places of one problem listed together."""
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     catalog = default_plugins().catalog
     fmt = (receipt.get("file") or {}).get("format")

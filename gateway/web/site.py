@@ -9,8 +9,9 @@ another host).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import signal
+import time as clock
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,11 +21,16 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from gateway.daemon.config import Config, find_config, load_config
-from gateway.daemon.ledger import Ledger, State, Submission, now_text
-from gateway.daemon.ledger.backends import READ_ONLY
-from gateway.daemon.ledger.schema import submissions as submissions_table
-from gateway.daemon.ledger.schema import (
+from gateway.contract.reference import DatasetInfo, ReferenceEntry, ReferenceView
+from gateway.contract.registry import Registry
+from gateway.readers.limits import Limits
+from gateway.receipts.model import new_submission_id
+from gateway.site.config import Config, find_config, load_config
+from gateway.site.layout import iter_submitters
+from gateway.site.ledger import Ledger, State, Submission, now_text
+from gateway.site.ledger.backends import READ_ONLY
+from gateway.site.ledger.schema import submissions as submissions_table
+from gateway.site.ledger.schema import (
     web_accounts,
     web_audit,
     web_failures,
@@ -32,14 +38,8 @@ from gateway.daemon.ledger.schema import (
     web_tokens,
     web_uploads,
 )
-from gateway.daemon.lock import running_pid
-from gateway.daemon.names import is_submitter_id, is_temporary, is_valid_upload_name
-from gateway.daemon.report import status_report
-from gateway.readers.limits import Limits
-from gateway.receipts.model import new_submission_id
-from gateway.reference.model import DatasetInfo, ReferenceEntry, ReferenceView
+from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
 from gateway.submitters.compliance import Line, answers_from, report
-from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
 
@@ -98,15 +98,46 @@ class Site:
         return self._registry[1]
 
     def status(self) -> dict[str, Any]:
-        """What ``gateway status`` says (daemons, queue, blocked submitters, registry)."""
-        return status_report(self.config)
+        """What ``gateway status`` shows, read from the ledger the daemons keep (so it is
+        true on any host): the daemons whose lease is alive, intake health, files waiting and
+        in progress, blocked submitters and why, the registry in force or refused."""
+        now = clock.time()
+        meta = self.ledger.meta()
+        alive = [d for d in self.ledger.daemons() if d.alive(now)]
+        return {
+            "running": bool(alive),
+            "daemons": [{"daemon": d.daemon_id, "host": d.host, "pid": d.pid,
+                         "started_at": d.started_at,
+                         "lease_left": max(0, round(d.lease_until - now))} for d in alive],
+            "intake_healthy": meta.get("intake_healthy") == "yes" if alive else None,
+            "watcher": meta.get("watcher"), "last_rescan_at": meta.get("last_rescan_at"),
+            "disk_full": meta.get("disk_full") == "yes" if alive else None,
+            "last_failure": meta.get("failure") or None,
+            "blocked_submitters": json.loads(meta.get("blocked_submitters") or "{}"),
+            "waiting_in_upload": self._waiting(),
+            "in_progress": self.ledger.count_unfinished(),
+            "missing_folders": [str(folder) for folder in (self.config.inbox,
+                                                           self.config.state)
+                                if not folder.is_dir()],
+            "registry": {key: meta.get(f"registry_{key}")
+                         for key in ("state", "submitters", "digest", "refused")},
+        }
+
+    def _waiting(self) -> int:
+        """Finished uploads waiting in every ``upload/`` folder (not the ones in progress)."""
+        total = 0
+        for folders in iter_submitters(self.config):
+            with contextlib.suppress(OSError):
+                total += sum(1 for name in os.listdir(folders.upload)
+                             if not is_temporary(name))
+        return total
 
     def compliance(self, years: list[int], submitter: str | None,
                    as_of: date | None = None) -> list[Line]:
         """The lines of ``gateway compliance`` for ``years`` (one submitter's, or all)."""
-        from gateway.pipeline import default_plugins
-        from gateway.reference.store import reference_view
-        from gateway.submitters.obligations import owed
+        from gateway.engine.obligations import owed
+        from gateway.engine.pipeline import default_plugins
+        from gateway.site.reference.store import reference_view
 
         registry = self.registry()
         if registry is None:
@@ -147,8 +178,9 @@ class Site:
         return out
 
     def request_replay(self, original: Submission) -> str:
-        """Record a ``requested`` replay of ``original`` (as ``gateway replay`` does) and nudge
-        a daemon running on this host; any daemon takes the request at its next rescan."""
+        """Record a ``requested`` replay of ``original`` (as ``gateway replay`` does); a live
+        daemon takes the request when it next renews its lease (a few seconds: the console
+        may run on another host, so it signals no process)."""
         if original.problem in NOT_READ:
             raise ReplayRefused("the file was never read; there is nothing to validate")
         if original.state != State.FILED or not original.stored_path:
@@ -160,11 +192,6 @@ class Site:
             received_at=original.received_at,
             problem="name" if original.problem == "name" else None,
             replaces=original.submission_id))
-        pid = None if self.config.shared_ledger else running_pid(self.config.lock_file)
-        if pid:
-            # not ours to signal? the daemon's next rescan takes the request anyway
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGUSR1)
         return replay_id
 
 

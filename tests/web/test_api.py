@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from gateway.web.accounts import Accounts
 from tests.submitters.files import ODC
-from tests.web.conftest import Console, Site, csrf_of, file_submission
+from tests.support.web import Console, Site, csrf_of, file_submission
 
 
 def _token(console: Console, name: str) -> dict[str, str]:
@@ -72,7 +72,7 @@ def test_an_upload_is_waiting_until_the_daemon_answers(console: Console, site: S
     assert vendor.get(f"/api/v1/uploads/{upload_id}").json() == {
         "upload_id": upload_id, "state": "waiting", "submission_id": None}
     site.gateway.start()
-    from tests.daemon.conftest import wait_until
+    from tests.support.daemon import wait_until
 
     state = wait_until(lambda: (s := vendor.get(f"/api/v1/uploads/{upload_id}").json())
                        ["state"] == "answered" and s, 90, "the daemon's answer")
@@ -142,7 +142,7 @@ def test_user_commands(site: Site) -> None:
         assert refused.status_code == 401
         site.cli("user", "password", "dave", "--password-stdin", stdin="another long one!\n")
         client = console.client()
-        from tests.web.conftest import login_token
+        from tests.support.web import login_token
 
         ok = client.post("/login", data={"username": "dave", "password": "another long one!",
                                          "csrf_token": login_token(client)})

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.daemon.conftest import wait_until
 from tests.submitters.files import ODC
-from tests.web.browser import axe_source, axe_violations, chromium
-from tests.web.conftest import PASSWORD, Site, WebServer, make_site
+from tests.support.browser import axe_source, axe_violations, chromium
+from tests.support.daemon import wait_until
+from tests.support.web import PASSWORD, Site, WebServer, make_site
 
 MARKER = "ZQXPAYERMARK"  # a cell value: it may show on its submitter's pages, never in a log
 
@@ -95,7 +95,7 @@ class Run:
     def ledger_rows(self) -> list[tuple]:
         import sqlalchemy as sa
 
-        from gateway.daemon.ledger.backends import create_engine, parse_location
+        from gateway.site.ledger.backends import create_engine, parse_location
 
         engine = create_engine(parse_location(self.site.gateway.var / "ledger.sqlite3"))
         try:

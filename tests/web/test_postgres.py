@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.submitters.files import ODC
-from tests.web.conftest import PASSWORD, Console, csrf_of, file_submission, login_token, make_site
+from tests.support.web import PASSWORD, Console, csrf_of, file_submission, login_token, make_site
 
 
 def test_the_console_works_on_a_postgresql_ledger(tmp_path: Path, postgres_url: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.web.accounts import SESSION_IDLE, SESSION_LIFETIME, Accounts
 from tests.submitters.files import ODC
-from tests.web.conftest import PASSWORD, Console, Site, csrf_of, file_submission, login_token
+from tests.support.web import PASSWORD, Console, Site, csrf_of, file_submission, login_token
 
 INVALID = ODC.parents[1] / "invalid" / "E-RECORD-CODE--unknown-payer.csv"
 
@@ -258,7 +258,7 @@ def test_path_ids_never_reach_outside_the_site(console: Console, site: Site,
 
 @pytest.fixture
 def small_site(tmp_path: Path) -> Site:
-    from tests.web.conftest import make_site
+    from tests.support.web import make_site
 
     made = make_site(tmp_path / "small", {"max_upload_mb": 1})
     yield made
@@ -316,7 +316,7 @@ def test_a_name_already_waiting_is_not_overwritten(console: Console, site: Site)
 def test_single_sign_on_trusts_the_header_only_from_the_proxy(tmp_path: Path) -> None:
     from starlette.testclient import TestClient
 
-    from tests.web.conftest import make_site
+    from tests.support.web import make_site
 
     made = make_site(tmp_path / "sso", {"trusted_user_header": "X-Remote-User",
                                         "trusted_proxies": ["10.0.0.1"]})
