@@ -29,8 +29,8 @@ from gateway.site.config import Config, find_config, load_config
 from gateway.site.layout import iter_submitters
 from gateway.site.ledger import Ledger, State, Submission, now_text
 from gateway.site.ledger.backends import READ_ONLY
-from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.ledger.schema import (
+    ANSWERS_WHERE,
     web_accounts,
     web_audit,
     web_failures,
@@ -38,6 +38,7 @@ from gateway.site.ledger.schema import (
     web_tokens,
     web_uploads,
 )
+from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
 from gateway.submitters.compliance import Line, answers_from, report
 from gateway.submitters.registry_file import RegistryError, load_registry
@@ -157,20 +158,23 @@ class Site:
         of ``day``: the compliance report only ever uses the latest accepted and the latest
         rejected answer of an obligation, and grouping by the exact obligations text keeps
         each obligation's latest. A ledger of 200,000 submissions gives some thousand rows."""
-        c = submissions_table.c
         end = datetime.combine(day + timedelta(days=1), time(),
                                tzinfo=ZoneInfo(self.config.timezone)).astimezone(UTC)
-        latest = sa.func.max(c.received_at + " " + c.submission_id)
-        query = (sa.select(c.submitter, c.obligations, c.status, latest)
-                 .where(c.obligations.is_not(None), c.obligations != "[]",
-                        c.duplicate_of.is_(None), c.status.is_not(None),
-                        c.state.in_((State.RECEIPT_WRITTEN, State.FILED)),
-                        c.received_at < end.isoformat().replace("+00:00", "Z"))
-                 .group_by(c.submitter, c.obligations, c.status))
+        # The terms of ``ANSWERS_WHERE`` spelt exactly as the partial index
+        # ``submissions_answers`` has them, so that the database reads the groups in order
+        # from that index alone. SQLite is told to (it would otherwise walk every filed row
+        # through ``submissions_state`` and sort them: 1.9 s instead of 0.4 s for 200,000).
+        hint = " INDEXED BY submissions_answers" if self.engine.dialect.name == "sqlite" else ""
+        one = " AND submitter = :submitter" if submitter is not None else ""
+        query = sa.text(
+            "SELECT submitter, obligations, status, max(received_at || ' ' || submission_id) "
+            f"FROM submissions{hint} WHERE {ANSWERS_WHERE} AND received_at < :end{one} "
+            "GROUP BY submitter, obligations, status")
+        values = {"end": end.isoformat().replace("+00:00", "Z")}
         if submitter is not None:
-            query = query.where(c.submitter == submitter)
+            values["submitter"] = submitter
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
-            rows = db.execute(query).all()
+            rows = db.execute(query, values).all()
         out = []
         for sender, obligations, status, last in rows:
             received_at, _, submission_id = last.partition(" ")
