@@ -13,7 +13,7 @@ import json
 import os
 import time as clock
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from gateway.site.ledger.schema import (
 from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
 from gateway.submitters.compliance import Line, answers_from, report
+from gateway.submitters.obligations import Owed
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
 
@@ -63,6 +64,7 @@ class Site:
     config: Config
     ledger: Ledger
     _registry: tuple[tuple[int, int, int], Registry] | None = None
+    _owed: dict[tuple[tuple[int, ...], str | None], _OwedOnce] = field(default_factory=dict)
 
     @property
     def engine(self) -> sa.Engine:
@@ -147,8 +149,15 @@ class Site:
             return []
         day = as_of or self.today()
         reference = _InfoOnce(reference_view(self.config.ledger_location))
-        return report(owed(default_plugins(), registry, years, submitter, reference),
-                      answers_from(self._latest_answers(submitter, day)), day,
+        key = (tuple(years), submitter)
+        known = self._owed.get(key)
+        if known is None or not known.holds(registry, reference):
+            lines = owed(default_plugins(), registry, years, submitter, reference)
+            known = _OwedOnce(registry, dict(reference.known), lines)
+            if len(self._owed) >= 8:  # a few years and calendars; never unbounded
+                self._owed.clear()
+            self._owed[key] = known
+        return report(known.lines, answers_from(self._latest_answers(submitter, day)), day,
                       self.config.timezone)
 
     def _latest_answers(self, submitter: str | None, day: date
@@ -217,6 +226,25 @@ class _InfoOnce(ReferenceView):
 
     def entries(self, dataset: str) -> Iterator[ReferenceEntry]:
         return self.inner.entries(dataset)
+
+
+@dataclass(frozen=True)
+class _OwedOnce:
+    """What every submitter owed for some years, with what it was computed from: the
+    families' answer is a function of the registry and the reference datasets they asked
+    about (the opioid family's health systems owe forms for the prescribers of the feed last
+    accepted), so it holds while the registry is the same object and every dataset asked
+    about still has the same last writer. Expanding 2,000 submitters' obligations through
+    every family takes most of a second; checking costs one query per dataset."""
+
+    registry: Registry
+    consulted: dict[str, DatasetInfo | None]
+    lines: list[Owed]
+
+    def holds(self, registry: Registry, reference: ReferenceView) -> bool:
+        return (registry is self.registry
+                and all(reference.info(dataset) == info
+                        for dataset, info in self.consulted.items()))
 
 
 def load_site(config_path: Path | None) -> Site:
