@@ -15,6 +15,7 @@ import typer
 
 from gateway.authoring import commands as authoring_commands
 from gateway.daemon import commands as daemon_commands
+from gateway.notify import commands as notify_commands
 from gateway.receipts.model import Status
 from gateway.submitters import commands as submitter_commands
 
@@ -27,6 +28,7 @@ EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
 daemon_commands.register(app)
 authoring_commands.register(app)
 submitter_commands.register(app)
+notify_commands.register(app)
 
 
 def _options(pairs: list[str]) -> dict[str, str]:

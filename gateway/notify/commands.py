@@ -1,0 +1,160 @@
+"""``gateway notify``: the outbox as operators see and steer it.
+
+``status`` shows the messages by state and, per destination, what waits and the last error;
+``retry ID`` puts a failed message back in the queue; ``reminders --as-of DATE`` and
+``digest --day DATE`` queue a day's reminders or digests by hand (nothing already queued is
+queued again); the running daemons send them.
+
+Exit codes: 0 done, 1 ``retry`` found no failed message with that id, 2 an operational error.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from gateway.daemon.commands import ConfigOption, JsonOption, operational
+from gateway.daemon.config import Config, load_config
+from gateway.receipts.text import plural
+from gateway.submitters.commands import RegistryOption
+
+if TYPE_CHECKING:
+    from gateway.daemon.ledger.store import Ledger
+
+EXIT_NOT_FOUND = 1
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gateway notify ...`` to ``app``."""
+    group = typer.Typer(help="E-mail and webhook notifications: the outbox and the calendar.",
+                        no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
+    group.command("status")(notify_status)
+    group.command("retry")(notify_retry)
+    group.command("reminders")(notify_reminders)
+    group.command("digest")(notify_digest)
+    app.add_typer(group, name="notify")
+
+
+def _settings(config: ConfigOption) -> Config:
+    from gateway.daemon.config import find_config
+
+    return load_config(find_config(config))
+
+
+def _ledger(settings: Config) -> Ledger:
+    from gateway.daemon.ledger.store import Ledger
+
+    return Ledger(settings.ledger_location, create=not settings.shared_ledger)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def notify_status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Messages queued, sent, retrying and failed, and the last error per destination."""
+    from gateway.notify import overview
+
+    with operational():
+        settings = _settings(config)
+        ledger = _ledger(settings)
+        try:
+            counts = overview.counts(ledger.engine)
+            places = overview.destinations(ledger.engine)
+            failed = overview.messages(ledger.engine, state="failed", limit=20)
+        finally:
+            ledger.close()
+    report = {"email": "on" if settings.smtp_url else "off (no [notify] smtp_url)",
+              "counts": counts,
+              "destinations": [vars(d) for d in places],
+              "failed": [vars(m) for m in failed]}
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(f"e-mail: {report['email']}")
+    typer.echo("messages: " + ", ".join(f"{state} {n:,}" for state, n in counts.items()))
+    for place in places:
+        error = f"; last error: {place.last_error}" if place.last_error else ""
+        typer.echo(f"  {place.channel} {place.destination}: {place.unsent:,} unsent, "
+                   f"{place.failed:,} failed{error}")
+    if failed:
+        typer.echo("failed (gateway notify retry ID sends one again):")
+        for message in failed:
+            typer.echo(f"  {message.message_id}  {message.kind}  {message.destination}  "
+                       f"{message.subject}  ({message.last_error})")
+
+
+def notify_retry(
+    message_id: Annotated[int, typer.Argument(metavar="ID", help="The failed message's id "
+                                                                 "(see notify status).")],
+    config: ConfigOption = None,
+) -> None:
+    """Send a failed message again: it goes back in the queue, due now."""
+    from gateway.notify.outbox import retry
+
+    with operational():
+        ledger = _ledger(_settings(config))
+        try:
+            done = retry(ledger.engine, message_id)
+        finally:
+            ledger.close()
+    if not done:
+        typer.echo(f"gateway: no failed message {message_id}", err=True)
+        raise typer.Exit(EXIT_NOT_FOUND)
+    typer.echo(f"message {message_id} queued again")
+
+
+def notify_reminders(
+    as_of: Annotated[str, typer.Option(help="The day whose reminders to queue (YYYY-MM-DD).")],
+    days: Annotated[int, typer.Option(min=1, max=3660,
+                                      help="Also the days after it, this many in all.")] = 1,
+    registry: RegistryOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Queue the deadline reminders of a day (14 and 3 days before a due date, and the day
+    after it), as the daemons do at 06:00; nothing already queued is queued again."""
+    from gateway.notify.schedule import queue_reminders, reminders_for_day
+    from gateway.submitters.commands import registry_for, setting
+
+    first = _day(as_of)
+    with operational():
+        chosen = setting(registry, config)
+        entries = registry_for(chosen)
+        if entries is None:
+            raise FileNotFoundError(f"there is no registry at {chosen.path}; name one with "
+                                    "--registry")
+        ledger = _ledger(chosen.config)
+        try:
+            for offset in range(days):
+                day = first + timedelta(days=offset)
+                reminders = reminders_for_day(ledger, entries, day, chosen.policy.timezone)
+                added = queue_reminders(ledger.engine, day, reminders) or 0
+                typer.echo(f"{day.isoformat()}: {plural(added, 'reminder')} queued"
+                           + (f" ({len(reminders) - added:,} queued before)"
+                              if len(reminders) > added else ""))
+        finally:
+            ledger.close()
+
+
+def notify_digest(
+    day: Annotated[str, typer.Option(help="The day whose receipts to gather (YYYY-MM-DD).")],
+    config: ConfigOption = None,
+) -> None:
+    """Queue the daily digests of a day, as the daemons do at 07:00 the next morning."""
+    from gateway.notify.schedule import queue_digests
+
+    chosen = _day(day)
+    with operational():
+        settings = _settings(config)
+        ledger = _ledger(settings)
+        try:
+            added = queue_digests(ledger.engine, chosen, settings.public_url) or 0
+        finally:
+            ledger.close()
+    typer.echo(f"{chosen.isoformat()}: {plural(added, 'digest')} queued")

@@ -1,0 +1,216 @@
+"""The outbox: messages waiting in the ledger's database until a daemon sends them.
+
+A message is queued in the same transaction as what it announces (a receipt's ledger row, a
+day's calendar run), so a crash either loses both or keeps both. ``dedup_key`` is unique:
+queueing a message again (a receipt recorded twice after a crash, a reminder run by two
+daemons) does nothing. Senders claim messages with a short lease (``sending``); a sender that
+dies leaves its claims to run out and another sends them. Per destination, only the oldest
+unsent message may be claimed, with the ones queued right after it: messages to one recipient
+go out in the order they were queued, even across outages and daemons.
+
+States: ``queued`` -> ``sending`` -> ``sent``; a failed attempt -> ``retrying`` (back-off) ->
+``sending`` ...; past ``give_up_at`` (or refused for good) -> ``failed``, which ``retry``
+puts back in the queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gateway.daemon.ledger.model import now_text
+from gateway.daemon.ledger.schema import outbox, outbox_attempts
+
+QUEUED, SENDING, SENT, RETRYING, FAILED = "queued", "sending", "sent", "retrying", "failed"
+STATES = (QUEUED, SENDING, SENT, RETRYING, FAILED)
+UNSENT = (QUEUED, SENDING, RETRYING)
+EMAIL, WEBHOOK = "email", "webhook"
+ERROR_LENGTH = 500  # the last error kept per message: the server's words, shortened
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox row as a sender sees it. ``content`` is the channel's JSON: for e-mail
+    ``{"text", "html"}``, for a webhook ``{"body", "secret_file", "event"}``."""
+
+    message_id: int
+    dedup_key: str
+    kind: str
+    channel: str
+    destination: str
+    submitter: str | None
+    subject: str
+    content: dict[str, Any]
+    message_key: str
+    state: str
+    attempts: int
+    give_up_at: float | None
+
+
+def stable_key(dedup_key: str) -> str:
+    """The identity of a message, derived from what it announces and its recipient: the
+    local part of its ``Message-ID`` and its webhook delivery id, equal on every attempt."""
+    return hashlib.sha256(dedup_key.encode("utf-8")).hexdigest()[:32]
+
+
+def _insert(db: sa.Connection) -> Any:
+    dialect = postgresql if db.dialect.name == "postgresql" else sqlite
+    return dialect.insert(outbox)
+
+
+def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destination: str,
+          subject: str, content: dict[str, Any], submitter: str | None = None,
+          not_before: float | None = None) -> int | None:
+    """Queue one message inside the caller's transaction. Returns its id, or None when a
+    message with this ``dedup_key`` was queued before (then nothing changes)."""
+    if channel not in (EMAIL, WEBHOOK):
+        raise ValueError(f"unknown channel {channel!r}")
+    row = db.execute(_insert(db).values(
+        dedup_key=dedup_key, kind=kind, channel=channel, destination=destination,
+        submitter=submitter, subject=subject, content=json.dumps(content, sort_keys=True),
+        message_key=stable_key(dedup_key), state=QUEUED, attempts=0, queued_at=now_text(),
+        next_attempt_at=time.time() if not_before is None else not_before)
+        .on_conflict_do_nothing(index_elements=[outbox.c.dedup_key])
+        .returning(outbox.c.message_id)).first()
+    return None if row is None else int(row[0])
+
+
+def claim(engine: sa.Engine, sender: str, *, lease: float, limit: int = 50,
+          run: int = 20, channels: tuple[str, ...] = (EMAIL, WEBHOOK),
+          now: float | None = None) -> list[Message]:
+    """Claim messages to send now, in queue order: for each destination whose oldest unsent
+    message is due, that message and up to ``run`` - 1 due ones right behind it. A claim
+    lasts ``lease`` seconds; one that runs out (its sender died) may be claimed again."""
+    now = time.time() if now is None else now
+    c = outbox.c
+    older = outbox.alias("older")
+    head = sa.select(outbox).where(
+        c.state.in_(UNSENT),
+        ~sa.exists().where(older.c.destination == c.destination,
+                           older.c.state.in_(UNSENT), older.c.message_id < c.message_id),
+        _claimable(now), c.channel.in_(channels)).order_by(c.message_id).limit(limit)
+    claimed: list[Message] = []
+    with engine.connect() as db:
+        heads = list(db.execute(head))
+        for first in heads:
+            with db.begin():
+                rows = list(db.execute(sa.select(outbox).where(
+                    c.destination == first.destination, c.state.in_(UNSENT),
+                    c.message_id >= first.message_id).order_by(c.message_id).limit(run)))
+                if not rows or rows[0].message_id != first.message_id:
+                    continue  # another sender got there first
+                batch = []
+                for row in rows:
+                    if not _due(row, now):
+                        break
+                    batch.append(row)
+                done = 0
+                for row in batch:  # each guarded by the state it was read in
+                    guard = sa.and_(c.message_id == row.message_id, c.state == row.state)
+                    if row.state == SENDING:
+                        guard = sa.and_(guard, c.claim_until == row.claim_until)
+                    done += db.execute(outbox.update().where(guard).values(
+                        state=SENDING, claimed_by=sender, claim_until=now + lease)).rowcount
+                if done != len(batch):
+                    db.rollback()  # raced with another sender: leave the run to it
+                    continue
+            claimed += [_message(row) for row in batch]
+    return claimed
+
+
+def _claimable(now: float) -> sa.ColumnElement[bool]:
+    c = outbox.c
+    return sa.or_(sa.and_(c.state.in_((QUEUED, RETRYING)), c.next_attempt_at <= now),
+                  sa.and_(c.state == SENDING, c.claim_until < now))
+
+
+def _due(row: sa.Row[Any], now: float) -> bool:
+    if row.state == SENDING:
+        return row.claim_until is not None and row.claim_until < now
+    return bool(row.next_attempt_at <= now)
+
+
+def _message(row: sa.Row[Any]) -> Message:
+    return Message(message_id=row.message_id, dedup_key=row.dedup_key, kind=row.kind,
+                   channel=row.channel, destination=row.destination, submitter=row.submitter,
+                   subject=row.subject, content=json.loads(row.content),
+                   message_key=row.message_key, state=SENDING, attempts=row.attempts,
+                   give_up_at=row.give_up_at)
+
+
+def _log_attempt(db: sa.Connection, message: Message, outcome: str, detail: str | None,
+                 sender: str) -> None:
+    db.execute(outbox_attempts.insert().values(
+        message_id=message.message_id, attempt=message.attempts + 1, at=now_text(),
+        outcome=outcome, detail=detail, daemon=sender))
+
+
+def mark_sent(engine: sa.Engine, message: Message, sender: str, detail: str | None = None
+              ) -> bool:
+    """Record a delivery. False when the claim had been taken over meanwhile (this sender
+    stalled past its lease): the other sender records its own attempt."""
+    with engine.begin() as db:
+        done = db.execute(outbox.update().where(
+            outbox.c.message_id == message.message_id, outbox.c.claimed_by == sender,
+            outbox.c.state == SENDING).values(
+            state=SENT, sent_at=now_text(), attempts=message.attempts + 1, claimed_by=None,
+            claim_until=None, last_error=None)).rowcount
+        if done:
+            _log_attempt(db, message, SENT, detail, sender)
+    return bool(done)
+
+
+def mark_failed_attempt(engine: sa.Engine, message: Message, sender: str, error: str, *,
+                        retry_first: float, retry_max: float, retry_for: float,
+                        permanent: bool = False, now: float | None = None) -> str:
+    """Record a failed attempt: ``retrying`` after an exponential back-off, or ``failed``
+    once ``retry_for`` seconds have passed since the first failure (or at once when the
+    destination refused the message for good). Returns the new state."""
+    now = time.time() if now is None else now
+    give_up_at = message.give_up_at if message.give_up_at is not None else now + retry_for
+    attempts = message.attempts + 1
+    state = FAILED if permanent or now >= give_up_at else RETRYING
+    # the last try falls on give_up_at itself; failing then is final
+    next_at = min(now + min(retry_max, retry_first * 2 ** (attempts - 1)), give_up_at)
+    error = error[:ERROR_LENGTH]
+    with engine.begin() as db:
+        done = db.execute(outbox.update().where(
+            outbox.c.message_id == message.message_id, outbox.c.claimed_by == sender,
+            outbox.c.state == SENDING).values(
+            state=state, attempts=attempts, give_up_at=give_up_at, next_attempt_at=next_at,
+            claimed_by=None, claim_until=None, last_error=error)).rowcount
+        if done:
+            _log_attempt(db, message, state, error, sender)
+    return state
+
+
+def release(engine: sa.Engine, messages: Iterable[Message], sender: str) -> None:
+    """Give back claims not tried (an earlier message of the run failed, or the daemon is
+    stopping): they keep their place in the queue, no attempt is counted."""
+    ids = [m.message_id for m in messages]
+    if not ids:
+        return
+    with engine.begin() as db:
+        for message in messages:
+            db.execute(outbox.update().where(
+                outbox.c.message_id == message.message_id, outbox.c.claimed_by == sender,
+                outbox.c.state == SENDING).values(
+                state=RETRYING if message.attempts else QUEUED, claimed_by=None,
+                claim_until=None))
+
+
+def retry(engine: sa.Engine, message_id: int) -> bool:
+    """Put a failed message back in the queue, due now, with a fresh back-off. False when
+    there is no failed message with this id."""
+    with engine.begin() as db:
+        return bool(db.execute(outbox.update().where(
+            outbox.c.message_id == message_id, outbox.c.state == FAILED).values(
+            state=QUEUED, next_attempt_at=time.time(), give_up_at=None,
+            last_error=None)).rowcount)
