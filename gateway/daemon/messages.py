@@ -44,7 +44,8 @@ class Messages:
         ledger.with_validated.append(ReceiptAnnouncer(
             registry=registry, catalog=catalog, public_url=config.public_url,
             timezone=config.timezone, email=settings.smtp is not None))
-        self.sender = Sender(ledger, settings, daemon_id, registry, count=metrics.notified)
+        self.sender = Sender(ledger, settings, daemon_id, registry, count=metrics.notified,
+                             exclusive=not config.shared_ledger)
 
     def start(self) -> None:
         self.sender.start()

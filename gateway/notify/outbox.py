@@ -25,8 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.daemon.ledger.backends import READ_ONLY
 from gateway.daemon.ledger.model import now_text
-from gateway.daemon.ledger.schema import outbox, outbox_attempts
+from gateway.daemon.ledger.schema import daemons, outbox, outbox_attempts
 
 QUEUED, SENDING, SENT, RETRYING, FAILED = "queued", "sending", "sent", "retrying", "failed"
 STATES = (QUEUED, SENDING, SENT, RETRYING, FAILED)
@@ -84,57 +85,80 @@ def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destina
 
 def claim(engine: sa.Engine, sender: str, *, lease: float, limit: int = 50,
           run: int = 20, channels: tuple[str, ...] = (EMAIL, WEBHOOK),
-          now: float | None = None) -> list[Message]:
+          exclusive: bool = False, now: float | None = None) -> list[Message]:
     """Claim messages to send now, in queue order: for each destination whose oldest unsent
     message is due, that message and up to ``run`` - 1 due ones right behind it. A claim
-    lasts ``lease`` seconds; one that runs out (its sender died) may be claimed again."""
+    lasts ``lease`` seconds; one whose sender died may be claimed again: at once when its
+    daemon's lease ran out (or, ``exclusive``: this daemon is the only one, any other
+    sender's), else when the claim runs out."""
     now = time.time() if now is None else now
+    abandoned = _abandoned(sender, now, exclusive)
     c = outbox.c
     older = outbox.alias("older")
     head = sa.select(outbox).where(
         c.state.in_(UNSENT),
         ~sa.exists().where(older.c.destination == c.destination,
                            older.c.state.in_(UNSENT), older.c.message_id < c.message_id),
-        _claimable(now), c.channel.in_(channels)).order_by(c.message_id).limit(limit)
+        _claimable(abandoned, now), c.channel.in_(channels)).order_by(c.message_id).limit(limit)
     claimed: list[Message] = []
-    with engine.connect() as db:
-        heads = list(db.execute(head))
-        for first in heads:
-            with db.begin():
-                rows = list(db.execute(sa.select(outbox).where(
-                    c.destination == first.destination, c.state.in_(UNSENT),
-                    c.message_id >= first.message_id).order_by(c.message_id).limit(run)))
-                if not rows or rows[0].message_id != first.message_id:
-                    continue  # another sender got there first
-                batch = []
-                for row in rows:
-                    if not _due(row, now):
-                        break
-                    batch.append(row)
-                done = 0
-                for row in batch:  # each guarded by the state it was read in
-                    guard = sa.and_(c.message_id == row.message_id, c.state == row.state)
-                    if row.state == SENDING:
-                        guard = sa.and_(guard, c.claim_until == row.claim_until)
-                    done += db.execute(outbox.update().where(guard).values(
-                        state=SENDING, claimed_by=sender, claim_until=now + lease)).rowcount
-                if done != len(batch):
-                    db.rollback()  # raced with another sender: leave the run to it
-                    continue
-            claimed += [_message(row) for row in batch]
+    with engine.connect() as reader, \
+            reader.execution_options(**{READ_ONLY: True}).begin():
+        heads = list(reader.execute(head))
+    for first in heads:
+        try:
+            with engine.begin() as db:
+                claimed += _claim_run(db, first, sender, abandoned, lease, run, now)
+        except _Raced:
+            continue  # another sender got there first: leave the run to it
     return claimed
 
 
-def _claimable(now: float) -> sa.ColumnElement[bool]:
+class _Raced(Exception):
+    """Another sender claimed part of a run first (the transaction is rolled back)."""
+
+
+def _claim_run(db: sa.Connection, first: sa.Row[Any], sender: str,
+               abandoned: sa.ColumnElement[bool], lease: float, run: int,
+               now: float) -> list[Message]:
+    """Claim ``first`` and the due messages right behind it to the same destination."""
+    c = outbox.c
+    rows = list(db.execute(sa.select(outbox).where(
+        c.destination == first.destination, c.state.in_(UNSENT),
+        c.message_id >= first.message_id).order_by(c.message_id).limit(run)))
+    if not rows or rows[0].message_id != first.message_id:
+        raise _Raced
+    due = set(db.scalars(sa.select(c.message_id).where(
+        c.message_id.in_([row.message_id for row in rows]), _claimable(abandoned, now))))
+    batch = []
+    for row in rows:
+        if row.message_id not in due:
+            break
+        batch.append(row)
+    for row in batch:  # each guarded by the state it was read in
+        guard = sa.and_(c.message_id == row.message_id, c.state == row.state)
+        if row.state == SENDING:
+            guard = sa.and_(guard, c.claimed_by == row.claimed_by,
+                            c.claim_until == row.claim_until)
+        if db.execute(outbox.update().where(guard).values(
+                state=SENDING, claimed_by=sender, claim_until=now + lease)).rowcount != 1:
+            raise _Raced
+    return [_message(row) for row in batch]
+
+
+def _abandoned(sender: str, now: float, exclusive: bool) -> sa.ColumnElement[bool]:
+    """Claims whose sender is gone."""
+    c = outbox.c
+    if exclusive:
+        return c.claimed_by != sender
+    alive = sa.select(daemons.c.daemon_id).where(daemons.c.lease_until > now,
+                                                 daemons.c.stopped_at.is_(None))
+    return sa.or_(c.claim_until < now, c.claimed_by.not_in(alive))
+
+
+def _claimable(abandoned: sa.ColumnElement[bool], now: float) -> sa.ColumnElement[bool]:
     c = outbox.c
     return sa.or_(sa.and_(c.state.in_((QUEUED, RETRYING)), c.next_attempt_at <= now),
-                  sa.and_(c.state == SENDING, c.claim_until < now))
-
-
-def _due(row: sa.Row[Any], now: float) -> bool:
-    if row.state == SENDING:
-        return row.claim_until is not None and row.claim_until < now
-    return bool(row.next_attempt_at <= now)
+                  sa.and_(c.state == SENDING, abandoned))
 
 
 def _message(row: sa.Row[Any]) -> Message:

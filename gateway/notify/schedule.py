@@ -179,7 +179,7 @@ def days_to_run(now: datetime, timezone: str, job: str, engine: sa.Engine) -> li
     if job == REMINDERS:
         newest = today if local.time() >= REMINDERS_AT else today - timedelta(days=1)
         last = last_run(engine, REMINDERS)
-        first = newest if last is None else max(last + timedelta(days=1), oldest)
+        first = today if last is None else max(last + timedelta(days=1), oldest)
         return [first + timedelta(days=n) for n in range((newest - first).days + 1)]
     newest = today - timedelta(days=1 if local.time() >= DIGESTS_AT else 2)
     done = runs_done(engine, DIGESTS, oldest)

@@ -63,12 +63,14 @@ class Sender:
     """Sends the outbox of ``ledger``'s database as daemon ``daemon_id``."""
 
     def __init__(self, ledger: Ledger, settings: SenderSettings, daemon_id: str,
-                 registry: Callable[[], Registry | None], count: Count | None = None) -> None:
+                 registry: Callable[[], Registry | None], count: Count | None = None,
+                 exclusive: bool = False) -> None:
         self.ledger = ledger
         self.engine = ledger.engine
         self.settings = settings
         self.daemon_id = daemon_id
         self.registry = registry
+        self.exclusive = exclusive  # the only daemon of its ledger (SQLite)
         self.count = count or (lambda kind, outcome: None)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -112,7 +114,7 @@ class Sender:
             self.run_calendar(datetime.now(UTC))
         # without [notify] smtp_url, e-mail (queued through the public API) stays queued
         messages = claim(self.engine, self.daemon_id, lease=CLAIM_LEASE,
-                         channels=self.channels)
+                         channels=self.channels, exclusive=self.exclusive)
         if not messages:
             return False
         self.send(messages)
