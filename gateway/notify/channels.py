@@ -22,6 +22,7 @@ import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -30,6 +31,9 @@ from urllib.parse import urlsplit
 from gateway.notify.outbox import Message
 
 SMTP_TIMEOUT = 30.0
+# Headers folded only past 998 characters (RFC 5322's limit): a subject of 80-odd characters
+# folded right after "Subject:" reads with a leading space in some clients.
+MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 USER_AGENT = "sqrms-gateway-webhook/1"
 
 
@@ -64,7 +68,7 @@ def message_id(message: Message, domain: str) -> str:
 
 def build_email(message: Message, settings: SmtpSettings) -> EmailMessage:
     """The MIME message: plain text with the HTML alternative made from the same letter."""
-    mail = EmailMessage()
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = settings.sender
     mail["To"] = message.destination
     mail["Subject"] = message.subject
