@@ -46,7 +46,7 @@ def counts(engine: sa.Engine) -> dict[str, int]:
     """Messages by state: queued, sending, sent, retrying, failed (every state, 0 too)."""
     with engine.connect() as db:
         found = dict(db.execute(sa.select(outbox.c.state, sa.func.count())
-                                .group_by(outbox.c.state)).tuples().all())
+                                .group_by(outbox.c.state)).all())
     return {state: int(found.get(state, 0)) for state in STATES}
 
 
