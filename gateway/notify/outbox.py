@@ -61,9 +61,20 @@ def stable_key(dedup_key: str) -> str:
     return hashlib.sha256(dedup_key.encode("utf-8")).hexdigest()[:32]
 
 
-def _insert(db: sa.Connection) -> Any:
-    dialect = postgresql if db.dialect.name == "postgresql" else sqlite
-    return dialect.insert(outbox)
+_QUEUE: dict[str, Any] = {}  # the INSERT of ``queue``, compiled once per dialect
+
+
+def _queue_statement(db: sa.Connection) -> Any:
+    """INSERT ... ON CONFLICT (dedup_key) DO NOTHING RETURNING message_id, built once: the
+    daemon queues a receipt's messages inside its ledger transaction, where every
+    microsecond counts."""
+    name = db.dialect.name
+    if name not in _QUEUE:
+        dialect: Any = postgresql if name == "postgresql" else sqlite
+        _QUEUE[name] = (dialect.insert(outbox)
+                        .on_conflict_do_nothing(index_elements=[outbox.c.dedup_key])
+                        .returning(outbox.c.message_id))
+    return _QUEUE[name]
 
 
 def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destination: str,
@@ -73,18 +84,17 @@ def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destina
     message with this ``dedup_key`` was queued before (then nothing changes)."""
     if channel not in (EMAIL, WEBHOOK):
         raise ValueError(f"unknown channel {channel!r}")
-    row = db.execute(_insert(db).values(
-        dedup_key=dedup_key, kind=kind, channel=channel, destination=destination,
-        submitter=submitter, subject=subject, content=json.dumps(content, sort_keys=True),
-        message_key=stable_key(dedup_key), state=QUEUED, attempts=0, queued_at=now_text(),
-        next_attempt_at=time.time() if not_before is None else not_before)
-        .on_conflict_do_nothing(index_elements=[outbox.c.dedup_key])
-        .returning(outbox.c.message_id)).first()
+    row = db.execute(_queue_statement(db), {
+        "dedup_key": dedup_key, "kind": kind, "channel": channel, "destination": destination,
+        "submitter": submitter, "subject": subject,
+        "content": json.dumps(content, sort_keys=True), "message_key": stable_key(dedup_key),
+        "state": QUEUED, "attempts": 0, "queued_at": now_text(),
+        "next_attempt_at": time.time() if not_before is None else not_before}).first()
     return None if row is None else int(row[0])
 
 
 def claim(engine: sa.Engine, sender: str, *, lease: float, limit: int = 50,
-          run: int = 20, channels: tuple[str, ...] = (EMAIL, WEBHOOK),
+          run: int = 100, channels: tuple[str, ...] = (EMAIL, WEBHOOK),
           exclusive: bool = False, now: float | None = None) -> list[Message]:
     """Claim messages to send now, in queue order: for each destination whose oldest unsent
     message is due, that message and up to ``run`` - 1 due ones right behind it. A claim
@@ -176,19 +186,23 @@ def _log_attempt(db: sa.Connection, message: Message, outcome: str, detail: str 
         outcome=outcome, detail=detail, daemon=sender))
 
 
-def mark_sent(engine: sa.Engine, message: Message, sender: str, detail: str | None = None
-              ) -> bool:
-    """Record a delivery. False when the claim had been taken over meanwhile (this sender
-    stalled past its lease): the other sender records its own attempt."""
+def mark_sent(engine: sa.Engine, sent: Iterable[tuple[Message, str | None]],
+              sender: str) -> list[Message]:
+    """Record deliveries (message, the server's answer), in one transaction. Returns those
+    recorded: a claim taken over meanwhile (this sender stalled past its lease) is left to
+    the sender that holds it now, which records its own attempt."""
+    recorded = []
     with engine.begin() as db:
-        done = db.execute(outbox.update().where(
-            outbox.c.message_id == message.message_id, outbox.c.claimed_by == sender,
-            outbox.c.state == SENDING).values(
-            state=SENT, sent_at=now_text(), attempts=message.attempts + 1, claimed_by=None,
-            claim_until=None, last_error=None)).rowcount
-        if done:
-            _log_attempt(db, message, SENT, detail, sender)
-    return bool(done)
+        for message, detail in sent:
+            done = db.execute(outbox.update().where(
+                outbox.c.message_id == message.message_id, outbox.c.claimed_by == sender,
+                outbox.c.state == SENDING).values(
+                state=SENT, sent_at=now_text(), attempts=message.attempts + 1,
+                claimed_by=None, claim_until=None, last_error=None)).rowcount
+            if done:
+                _log_attempt(db, message, SENT, detail, sender)
+                recorded.append(message)
+    return recorded
 
 
 def mark_failed_attempt(engine: sa.Engine, message: Message, sender: str, error: str, *,

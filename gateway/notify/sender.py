@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,43 +122,51 @@ class Sender:
         return True
 
     def send(self, messages: list[Message]) -> None:
+        """Send each destination's run in order; the deliveries of the turn are recorded
+        together at its end (a crash before that sends them again, under the same
+        ``Message-ID``)."""
         runs: dict[str, list[Message]] = {}
         for message in messages:
             runs.setdefault(message.destination, []).append(message)
         smtp = SmtpConnection(self.settings.smtp) if self.settings.smtp is not None else None
+        sent: list[tuple[Message, str | None]] = []
         try:
             for run in runs.values():
                 for index, message in enumerate(run):
-                    if self._stop.is_set() or not self._send_one(message, smtp):
-                        release(self.engine, run[index + (0 if self._stop.is_set() else 1):],
-                                self.daemon_id)
+                    if self._stop.is_set():
+                        release(self.engine, run[index:], self.daemon_id)
+                        break
+                    try:
+                        sent.append((message, self._attempt(message, smtp)))
+                    except SendFailed as err:
+                        self._failed(message, err)
+                        release(self.engine, run[index + 1:], self.daemon_id)
                         break
         finally:
             if smtp is not None:
                 smtp.close()
-
-    def _send_one(self, message: Message, smtp: SmtpConnection | None) -> bool:
-        try:
-            if message.channel == EMAIL:
-                assert smtp is not None
-                detail = smtp.send(message)
-            else:
-                detail = post_webhook(message, self.settings.webhook_timeout)
-        except SendFailed as err:
-            state = mark_failed_attempt(
-                self.engine, message, self.daemon_id, str(err),
-                retry_first=self.settings.retry_first, retry_max=self.settings.retry_max,
-                retry_for=self.settings.retry_for, permanent=err.permanent)
-            self.count(message.kind, "failed" if state == FAILED else "retried")
-            log.warning("notify_attempt_failed", message=message.message_id,
-                        kind=message.kind, channel=message.channel, state=state,
-                        error=str(err))
-            return False
-        if mark_sent(self.engine, message, self.daemon_id, detail):
+            recorded = mark_sent(self.engine, sent, self.daemon_id) if sent else []
+        for message in recorded:
             self.count(message.kind, "sent")
-            log.info("notify_sent", message=message.message_id, kind=message.kind,
-                     channel=message.channel, attempts=message.attempts + 1)
-        return True
+        if recorded:
+            log.info("notify_sent", messages=len(recorded),
+                     kinds=dict(Counter(m.kind for m in recorded)))
+
+    def _attempt(self, message: Message, smtp: SmtpConnection | None) -> str:
+        if message.channel == EMAIL:
+            assert smtp is not None
+            return smtp.send(message)
+        return post_webhook(message, self.settings.webhook_timeout)
+
+    def _failed(self, message: Message, err: SendFailed) -> None:
+        state = mark_failed_attempt(
+            self.engine, message, self.daemon_id, str(err),
+            retry_first=self.settings.retry_first, retry_max=self.settings.retry_max,
+            retry_for=self.settings.retry_for, permanent=err.permanent)
+        self.count(message.kind, "failed" if state == FAILED else "retried")
+        log.warning("notify_attempt_failed", message=message.message_id, kind=message.kind,
+                    channel=message.channel, state=state, attempts=message.attempts + 1,
+                    error=str(err))
 
     def run_calendar(self, now: datetime) -> None:
         """Queue the reminders and digests that are due and not yet done by any daemon."""

@@ -149,8 +149,7 @@ def test_messages_to_one_recipient_are_claimed_in_order_and_wait_behind_a_failur
                                 retry_max=60, retry_for=3600, now=now)
     assert state == "retrying"
     release(engine, first[1:3], "one")  # the rest of a's run, untried
-    for message in first[3:]:
-        assert mark_sent(engine, message, "one")
+    assert mark_sent(engine, [(m, "250") for m in first[3:]], "one") == first[3:]
     # a1 and a2 wait behind a0 until its back-off is over; then a0 goes first
     assert claim(engine, "two", lease=60, now=now + 10) == []
     again = claim(engine, "two", lease=60, now=now + 31)
@@ -173,8 +172,8 @@ def test_claims_of_a_sender_that_is_gone_are_taken_over(ledger: Ledger) -> None:
     [taken] = claim(ledger.engine, "one", lease=600)
     assert claim(ledger.engine, "two", lease=600) == []  # "one" lives: its claim holds
     assert taken.message_id == held.message_id
-    assert not mark_sent(ledger.engine, held, "dead-daemon")  # its late answer is ignored
-    assert mark_sent(ledger.engine, taken, "one")
+    assert mark_sent(ledger.engine, [(held, None)], "dead-daemon") == []  # its late answer
+    assert mark_sent(ledger.engine, [(taken, None)], "one") == [taken]
 
 
 def test_enqueue_email_is_idempotent_and_part_of_the_callers_transaction(
