@@ -44,10 +44,11 @@ def _settings(config: ConfigOption) -> Config:
     return load_config(find_config(config))
 
 
-def _ledger(settings: Config) -> Ledger:
+def _ledger(settings: Config, *, create: bool = False) -> Ledger:
+    """The installation's ledger; only the commands that queue make a missing SQLite one."""
     from gateway.daemon.ledger.store import Ledger
 
-    return Ledger(settings.ledger_location, create=not settings.shared_ledger)
+    return Ledger(settings.ledger_location, create=create and not settings.shared_ledger)
 
 
 def _day(text: str) -> date:
@@ -129,7 +130,7 @@ def notify_reminders(
         if entries is None:
             raise FileNotFoundError(f"there is no registry at {chosen.path}; name one with "
                                     "--registry")
-        ledger = _ledger(chosen.config)
+        ledger = _ledger(chosen.config, create=True)
         try:
             for offset in range(days):
                 day = first + timedelta(days=offset)
@@ -152,7 +153,7 @@ def notify_digest(
     chosen = _day(day)
     with operational():
         settings = _settings(config)
-        ledger = _ledger(settings)
+        ledger = _ledger(settings, create=True)
         try:
             added = queue_digests(ledger.engine, chosen, settings.public_url) or 0
         finally:

@@ -219,8 +219,11 @@ def test_a_webhook_answered_500_then_200_is_delivered_once_with_a_valid_signatur
     assert body["submission_id"] == receipt["submission_id"] and body["event"] == "receipt"
     log = [(a["attempt"], a["outcome"], a["detail"]) for a in attempts(ledger)]
     assert sorted(log) == [(1, "retrying", "HTTP 500"), (2, "sent", "HTTP 200")]
-    # e-mail is off without smtp_url, and status says so
+    # e-mail is off without smtp_url, and both status commands say so, once
     assert "off" in gateway.cli("notify", "status").stdout.splitlines()[0]
+    status = gateway.cli("status", check=False).stdout
+    assert status.count("e-mail off") == 1 and "webhooks queued 0, retrying 0, failed 0" \
+        in status
 
 
 def test_a_receiver_that_never_answers_is_marked_failed_and_can_be_retried(
