@@ -102,11 +102,12 @@ def _record_run(db: sa.Connection, job: str, day: date, daemon: str | None) -> b
 
 def queue_reminders(engine: sa.Engine, day: date, reminders: Iterable[Reminder], *,
                     daemon: str | None = None, once: bool = False) -> int | None:
-    """Queue a day's reminders with the record of the run, in one transaction. ``once``
-    (the daemons): nothing when the day had run already (returns None). Returns how many
-    messages were new."""
+    """Queue a day's reminders, in one transaction. ``once`` (the daemons' calendar) records
+    the run with them, and queues nothing when the day had run already (returns None); by
+    hand (``gateway notify reminders``) the day is not recorded, so previewing a future day
+    never keeps the daemons from running it. Returns how many messages were new."""
     with engine.begin() as db:
-        if not _record_run(db, REMINDERS, day, daemon) and once:
+        if once and not _record_run(db, REMINDERS, day, daemon):
             return None
         added = 0
         for reminder in reminders:
@@ -129,7 +130,7 @@ def queue_digests(engine: sa.Engine, day: date, public_url: str | None, *,
     """Queue one digest per contact and submitter of the receipts made on ``day``, with the
     record of the run, in one transaction (``once``: as for reminders)."""
     with engine.begin() as db:
-        if not _record_run(db, DIGESTS, day, daemon) and once:
+        if once and not _record_run(db, DIGESTS, day, daemon):
             return None
         groups: dict[tuple[str, str], list[ReceiptFacts]] = {}
         for row in db.execute(sa.select(digest_items).where(
@@ -154,10 +155,12 @@ def runs_done(engine: sa.Engine, job: str, since: date) -> set[date]:
                                                  calendar_runs.c.day >= since.isoformat()))}
 
 
-def last_run(engine: sa.Engine, job: str) -> date | None:
+def last_run(engine: sa.Engine, job: str, until: date) -> date | None:
+    """The latest day up to ``until`` on which the daemons ran ``job``."""
     with engine.connect() as db:
         day = db.scalar(sa.select(sa.func.max(calendar_runs.c.day))
-                        .where(calendar_runs.c.job == job))
+                        .where(calendar_runs.c.job == job,
+                               calendar_runs.c.day <= until.isoformat()))
     return date.fromisoformat(day) if day else None
 
 
@@ -178,7 +181,7 @@ def days_to_run(now: datetime, timezone: str, job: str, engine: sa.Engine) -> li
     oldest = today - timedelta(days=CATCH_UP_DAYS)
     if job == REMINDERS:
         newest = today if local.time() >= REMINDERS_AT else today - timedelta(days=1)
-        last = last_run(engine, REMINDERS)
+        last = last_run(engine, REMINDERS, today)
         first = today if last is None else max(last + timedelta(days=1), oldest)
         return [first + timedelta(days=n) for n in range((newest - first).days + 1)]
     newest = today - timedelta(days=1 if local.time() >= DIGESTS_AT else 2)

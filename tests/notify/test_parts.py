@@ -197,6 +197,8 @@ def test_the_calendar_runs_today_from_six_and_catches_up_a_missed_week(
     early = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)  # 05:00 in Minnesota
     assert days_to_run(early, zone, REMINDERS, ledger.engine) == []
     six = early + timedelta(hours=1)
+    queue_reminders(ledger.engine, date(2026, 5, 1), [])  # an operator previews a later day
+    queue_reminders(ledger.engine, date(2026, 3, 20), [])  # or queues today's by hand
     assert days_to_run(six, zone, REMINDERS, ledger.engine) == [date(2026, 3, 20)]
     queue_reminders(ledger.engine, date(2026, 3, 20), [], once=True)
     assert queue_reminders(ledger.engine, date(2026, 3, 20), [], once=True) is None
