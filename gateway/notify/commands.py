@@ -1,11 +1,12 @@
 """``gateway notify``: the outbox as operators see and steer it.
 
 ``status`` shows the messages by state and, per destination, what waits and the last error;
-``retry ID`` puts a failed message back in the queue; ``reminders --as-of DATE`` and
-``digest --day DATE`` queue a day's reminders or digests by hand (nothing already queued is
-queued again); the running daemons send them.
+``show ID`` one message and its delivery log; ``retry ID`` puts a failed message back in the
+queue; ``reminders --as-of DATE`` and ``digest --day DATE`` queue a day's reminders or digests
+by hand (nothing already queued is queued again); the running daemons send them.
 
-Exit codes: 0 done, 1 ``retry`` found no failed message with that id, 2 an operational error.
+Exit codes: 0 done, 1 ``show`` or ``retry`` found no such (failed) message, 2 an operational
+error.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="E-mail and webhook notifications: the outbox and the calendar.",
                         no_args_is_help=True, rich_markup_mode=app.rich_markup_mode)
     group.command("status")(notify_status)
+    group.command("show")(notify_show)
     group.command("retry")(notify_retry)
     group.command("reminders")(notify_reminders)
     group.command("digest")(notify_digest)
@@ -89,6 +91,37 @@ def notify_status(config: ConfigOption = None, as_json: JsonOption = False) -> N
         for message in failed:
             typer.echo(f"  {message.message_id}  {message.kind}  {message.destination}  "
                        f"{message.subject}  ({message.last_error})")
+
+
+def notify_show(
+    message_id: Annotated[int, typer.Argument(metavar="ID", help="The message's id.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One message (kind, destination, subject, state) and its delivery log: every attempt,
+    when, by which daemon, and the answer it got."""
+    from gateway.notify import overview
+
+    with operational():
+        ledger = _ledger(_settings(config))
+        try:
+            found = overview.message(ledger.engine, message_id)
+        finally:
+            ledger.close()
+    if found is None:
+        typer.echo(f"gateway: no message {message_id}", err=True)
+        raise typer.Exit(EXIT_NOT_FOUND)
+    shown, tries = found
+    if as_json:
+        typer.echo(json.dumps({**vars(shown), "attempts_log": [vars(t) for t in tries]},
+                              indent=2))
+        return
+    for key, value in vars(shown).items():
+        typer.echo(f"{key:<12} {'-' if value is None else value}")
+    typer.echo("attempts:")
+    for attempt in tries:
+        typer.echo(f"  {attempt.attempt}  {attempt.at}  {attempt.outcome:<8}  "
+                   f"{attempt.detail or ''}  ({attempt.daemon})")
 
 
 def notify_retry(

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.daemon.ledger.schema import outbox
+from gateway.daemon.ledger.schema import outbox, outbox_attempts
 from gateway.notify.outbox import FAILED, RETRYING, STATES, UNSENT
 
 
@@ -86,3 +86,26 @@ def messages(engine: sa.Engine, *, state: str | None = None, submitter: str | No
 
 def _shown(row: Any) -> OutboxMessage:
     return OutboxMessage(**{name: row[name] for name in OutboxMessage.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try to send a message: the delivery log."""
+
+    attempt: int
+    at: str
+    outcome: str
+    detail: str | None
+    daemon: str | None
+
+
+def message(engine: sa.Engine, message_id: int) -> tuple[OutboxMessage, list[Attempt]] | None:
+    """One message and every attempt to send it, oldest first (None: no such message)."""
+    with engine.connect() as db:
+        row = db.execute(sa.select(outbox).where(outbox.c.message_id == message_id)).first()
+        if row is None:
+            return None
+        tries = db.execute(sa.select(outbox_attempts).where(
+            outbox_attempts.c.message_id == message_id).order_by(outbox_attempts.c.attempt))
+        return _shown(row._mapping), [
+            Attempt(t.attempt, t.at, t.outcome, t.detail, t.daemon) for t in tries]

@@ -30,8 +30,9 @@ class MailServer:
     """``tests/support/smtp_server.py`` as a process; stopped and started again on the same
     port by the outage tests."""
 
-    def __init__(self, folder: Path, cert: Path, key: Path) -> None:
+    def __init__(self, folder: Path, cert: Path, key: Path, mode: str = "starttls") -> None:
         self.folder = folder
+        self.mode = mode
         self.cert, self.key = cert, key
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
@@ -40,7 +41,8 @@ class MailServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.support.smtp_server", str(self.port),
-             str(self.folder), str(self.cert), str(self.key), SMTP_USER, SMTP_PASSWORD],
+             str(self.folder), str(self.cert), str(self.key), SMTP_USER, SMTP_PASSWORD,
+             self.mode],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -166,7 +168,8 @@ def notify_settings(root: Path, server: MailServer | None, **extra: Any) -> dict
                               "reply_to": "sqrms-help@health.example.org",
                               "retry_first": 0.2, "retry_max": 1.0, "retry_for": 600.0}
     if server is not None:
-        values |= {"smtp_url": f"smtp://127.0.0.1:{server.port}", "username": SMTP_USER,
+        scheme = "smtps" if server.mode == "tls" else "smtp"
+        values |= {"smtp_url": f"{scheme}://127.0.0.1:{server.port}", "username": SMTP_USER,
                    "password_file": str(password)}
     return values | extra
 

@@ -219,6 +219,10 @@ def test_a_webhook_answered_500_then_200_is_delivered_once_with_a_valid_signatur
     assert body["submission_id"] == receipt["submission_id"] and body["event"] == "receipt"
     log = [(a["attempt"], a["outcome"], a["detail"]) for a in attempts(ledger)]
     assert sorted(log) == [(1, "retrying", "HTTP 500"), (2, "sent", "HTTP 200")]
+    shown = json.loads(gateway.cli("notify", "show", "1", "--json").stdout)
+    assert shown["state"] == "sent" and shown["destination"] == hook.url
+    assert [(a["outcome"], a["detail"]) for a in shown["attempts_log"]] == [
+        ("retrying", "HTTP 500"), ("sent", "HTTP 200")]
     # e-mail is off without smtp_url, and both status commands say so, once
     assert "off" in gateway.cli("notify", "status").stdout.splitlines()[0]
     status = gateway.cli("status", check=False).stdout
@@ -259,3 +263,30 @@ def test_a_receiver_that_never_answers_is_marked_failed_and_can_be_retried(
     missing = gateway.cli("notify", "retry", "999", check=False)
     assert missing.returncode == 1 and "no failed message 999" in missing.stderr
     assert gateway.stop() == 0
+
+
+def test_smtps_sends_over_tls_from_the_first_byte_and_a_wrong_password_is_retried(
+        tmp_path: Path, certificate: tuple[Path, Path]) -> None:
+    server = MailServer(tmp_path / "mail", *certificate, mode="tls")
+    server.start()
+    gateway = make_notifying_gateway(tmp_path, server, registry(), pipeline=FAKE_PIPELINE)
+    password = tmp_path / "secrets" / "smtp.password"
+    right = password.read_text(encoding="utf-8")
+    password.write_text("not the password\n", encoding="utf-8")
+    upload = gateway.add_submitter("clinic-a")
+    ledger = gateway.var / "ledger.sqlite3"
+    try:
+        gateway.start()
+        _drop(upload, "one.csv", b"OK\n1\n")
+        gateway.wait_receipts("clinic-a", 1)
+        wait_until(lambda: any(a["outcome"] == "retrying" for a in attempts(ledger)),
+                   what="the refused login")
+        assert any("535" in a["detail"] for a in attempts(ledger))
+        assert not any("not the password" in line for line in gateway.log_lines())
+        password.write_text(right, encoding="utf-8")  # the operator fixes the file
+        messages = server.wait_for(2)
+        assert gateway.stop() == 0
+    finally:
+        server.stop()
+    assert sorted(m["rcpt"][0] for m in messages) == sorted(RECIPIENTS)
+    assert all(m["subject"] == "[SQRMS] clinic-a: one.csv ACCEPTED" for m in messages)

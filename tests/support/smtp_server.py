@@ -1,11 +1,12 @@
 """A real SMTP server for the notification tests, run as its own process:
 
-    python -m tests.support.smtp_server PORT MAILDIR CERT KEY USER PASSWORD
+    python -m tests.support.smtp_server PORT MAILDIR CERT KEY USER PASSWORD [starttls|tls]
 
-aiosmtpd on 127.0.0.1:PORT that requires STARTTLS (with the throw-away certificate) and AUTH
-(USER/PASSWORD) before it takes mail, and writes each message it accepts into MAILDIR as
-``<n>.json`` (envelope recipients and the raw message), written whole then renamed, so a
-reader never sees half a message. It prints ``ready`` once it listens; SIGTERM stops it.
+aiosmtpd on 127.0.0.1:PORT that requires STARTTLS with the throw-away certificate (``tls``:
+TLS from the first byte instead, as on port 465) and AUTH (USER/PASSWORD) before it takes
+mail, and writes each message it accepts into MAILDIR as ``<time>-<n>.json`` (envelope
+recipients and the raw message), written whole then renamed, so a reader never sees half a
+message. It prints ``ready`` once it listens; SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Keeper:
 
 def main() -> None:
     port, folder, cert, key, user, password = sys.argv[1:7]
+    implicit = sys.argv[7:8] == ["tls"]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
 
@@ -56,9 +58,15 @@ def main() -> None:
               and auth_data.password == password.encode())
         return AuthResult(success=ok, handled=False)
 
-    controller = Controller(Keeper(Path(folder)), hostname="127.0.0.1", port=int(port),
-                            tls_context=context, require_starttls=True, auth_required=True,
-                            auth_require_tls=True, authenticator=authenticate)
+    if implicit:
+        controller = Controller(Keeper(Path(folder)), hostname="127.0.0.1", port=int(port),
+                                ssl_context=context, auth_required=True,
+                                auth_require_tls=True, authenticator=authenticate)
+    else:
+        controller = Controller(Keeper(Path(folder)), hostname="127.0.0.1", port=int(port),
+                                tls_context=context, require_starttls=True,
+                                auth_required=True, auth_require_tls=True,
+                                authenticator=authenticate)
     controller.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
