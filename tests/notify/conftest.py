@@ -26,6 +26,23 @@ SMTP_USER, SMTP_PASSWORD = "gateway", "s3cret-smtp-password"
 WEBHOOK_SECRET = "hook-secret-of-the-tests"
 
 
+def _started(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a receiver process with its output in ``log`` (never a pipe nobody drains) and
+    wait until it says ``ready``."""
+    with log.open("ab") as out:
+        out.write(b"--- start\n")  # a server started again on the same log
+        out.flush()
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"{argv[2]} exited:\n{log.read_text(errors='replace')}")
+        return "ready" in log.read_text(errors="replace").split("--- start")[-1]
+
+    wait_until(ready, timeout=30, what=f"{argv[2]} to listen")
+    return process
+
+
 class MailServer:
     """``tests/support/smtp_server.py`` as a process; stopped and started again on the same
     port by the outage tests."""
@@ -35,18 +52,14 @@ class MailServer:
         self.mode = mode
         self.cert, self.key = cert, key
         self.port = free_port()
-        self.process: subprocess.Popen[str] | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
+        self.process = _started(
             [sys.executable, "-m", "tests.support.smtp_server", str(self.port),
              str(self.folder), str(self.cert), str(self.key), SMTP_USER, SMTP_PASSWORD,
-             self.mode],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.strip() == "ready", line + self.process.stdout.read()
+             self.mode], self.folder.with_name(self.folder.name + ".log"))
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -86,13 +99,9 @@ class Receiver:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
-        self.process = subprocess.Popen(
+        self.process = _started(
             [sys.executable, "-m", "tests.support.webhook_receiver", str(self.port),
-             str(folder), answers], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, cwd=ROOT)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert line.strip() == "ready", line
+             str(folder), answers], folder.with_name(folder.name + ".log"))
 
     @property
     def url(self) -> str:

@@ -61,7 +61,8 @@ def main() -> None:
     if implicit:
         controller = Controller(Keeper(Path(folder)), hostname="127.0.0.1", port=int(port),
                                 ssl_context=context, auth_required=True,
-                                auth_require_tls=True, authenticator=authenticate)
+                                # the whole session is TLS; aiosmtpd counts only STARTTLS
+                                auth_require_tls=False, authenticator=authenticate)
     else:
         controller = Controller(Keeper(Path(folder)), hostname="127.0.0.1", port=int(port),
                                 tls_context=context, require_starttls=True,
