@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from gateway.daemon.config import ConfigError, load_config
 from gateway.daemon.ledger import Daemon, Ledger
 from gateway.notify import contacts_of, enqueue_email, outbox_counts, outbox_messages
+from gateway.notify.channels import SmtpSettings
 from gateway.notify.letters import Letter, ReceiptFacts, receipt_letter, receipt_subject
 from gateway.notify.outbox import (
     EMAIL,
@@ -23,6 +24,7 @@ from gateway.notify.outbox import (
     release,
 )
 from gateway.notify.schedule import REMINDERS, days_to_run, queue_reminders, which_reminder
+from gateway.notify.sender import Sender, SenderSettings
 from gateway.submitters.registry_file import RegistryError, parse_registry
 
 CLINIC = '''registry_version = "1"
@@ -220,3 +222,28 @@ def test_notify_settings_are_checked(tmp_path: Path) -> None:
         config.write_text(f"[notify]\n{wrong}\n", encoding="utf-8")
         with pytest.raises(ConfigError):
             load_config(config)
+
+
+def test_the_daemons_calendar_queues_a_days_reminders_once_and_catches_up(
+        ledger: Ledger) -> None:
+    registry = parse_registry((
+        'registry_version = "1"\n[[submitter]]\nid = "stroke-hospital"\nname = "Stroke"\n'
+        'kind = "hospital"\nccn = ["240020"]\nhospital_type = "PPS"\n'
+        + contact(name="Quality", email="quality@stroke.example.org",
+                  notify=["deadlines"])).encode(), "registry.toml")
+    settings = SenderSettings(smtp=SmtpSettings(url="smtp://127.0.0.1:1"))
+    one = Sender(ledger, settings, "one", lambda: registry)
+    two = Sender(ledger, settings, "two", lambda: registry)
+    # 06:30 in Minnesota on 2015-02-01: 14 days before stroke 2014Q3 is due (2015-02-15)
+    morning = datetime(2015, 2, 1, 12, 30, tzinfo=UTC)
+    one.run_calendar(morning)
+    two.run_calendar(morning)  # another daemon, the same morning: nothing more
+    subjects = [m.subject for m in outbox_messages(ledger.engine)]
+    assert "[SQRMS] stroke-hospital: stroke STROKE 2014Q3 due 2015-02-15 in 14 days" \
+        in subjects
+    assert len(subjects) == len(set(subjects))
+    # down until the 13th: the days missed are run, the 3-day reminder of the 12th with them
+    two.run_calendar(datetime(2015, 2, 13, 13, 0, tzinfo=UTC))
+    later = [m.subject for m in outbox_messages(ledger.engine, limit=500)]
+    assert "[SQRMS] stroke-hospital: stroke STROKE 2014Q3 due 2015-02-15 in 3 days" in later
+    assert len(later) == len(set(later))
