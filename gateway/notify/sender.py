@@ -91,10 +91,6 @@ class Sender:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def wake(self) -> None:
-        """Look at the outbox now (something was queued)."""
-        self._wake.set()
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
