@@ -30,14 +30,14 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gateway.daemon.ledger import Ledger, Submission
-from gateway.findings import Finding
+from gateway.contract.findings import Finding
+from gateway.engine.pipeline import default_plugins
 from gateway.notify.announce import ReceiptAnnouncer
 from gateway.notify.channels import SmtpSettings
 from gateway.notify.outbox import WEBHOOK
 from gateway.notify.sender import Sender, SenderSettings
-from gateway.pipeline import default_plugins
 from gateway.receipts.model import FileFacts, Receipt
+from gateway.site.ledger import Ledger, Submission
 from gateway.submitters.registry_file import parse_registry
 
 ROOT = Path(__file__).resolve().parents[1]

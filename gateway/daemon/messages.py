@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.catalog import Catalog
-from gateway.daemon.config import Config
-from gateway.daemon.ledger.store import Ledger
+from gateway.contract.catalog import Catalog
+from gateway.contract.registry import Registry
 from gateway.daemon.metrics import Metrics
 from gateway.notify.announce import ReceiptAnnouncer
 from gateway.notify.channels import SmtpSettings
 from gateway.notify.sender import Sender, SenderSettings
-from gateway.submitters.model import Registry
+from gateway.site.config import Config
+from gateway.site.ledger.store import Ledger
 
 
 def sender_settings(config: Config) -> SenderSettings:

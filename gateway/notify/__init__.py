@@ -5,7 +5,7 @@ records what it announces, and the daemons send it (``sender``), each message on
 many daemons run. Modules: ``outbox`` (the queue and its states), ``announce`` (a receipt's
 messages), ``schedule`` (reminders and digests), ``letters`` (what messages say, text and
 HTML from one letter), ``channels`` (SMTP and webhooks), ``overview`` (what people see),
-``commands`` (``gateway notify``).
+and ``gateway.cli.notify`` holds the ``gateway notify ...`` commands.
 
 Public API for other parts of the gateway (loaded on first use; SQLAlchemy comes with it):
 
@@ -35,12 +35,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gateway.submitters.model import Contact, Registry, Webhook
+from gateway.contract.registry import Contact, Registry, Webhook
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-    from gateway.daemon.ledger.store import Ledger
+    from gateway.site.ledger.store import Ledger
 
 __all__ = ["contacts_of", "enqueue_email", "outbox_counts", "outbox_destinations",
            "outbox_messages", "webhooks_of"]

@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.catalog import Catalog
-from gateway.daemon.ledger.schema import digest_items
+from gateway.contract.catalog import Catalog
+from gateway.contract.registry import DAILY, RECEIPTS, Registry
 from gateway.notify.letters import (
     TOP_CODES,
     ReceiptFacts,
@@ -30,7 +30,7 @@ from gateway.notify.letters import (
 )
 from gateway.notify.outbox import EMAIL, WEBHOOK, queue
 from gateway.receipts.model import Receipt
-from gateway.submitters.model import DAILY, RECEIPTS, Registry
+from gateway.site.ledger.schema import digest_items
 from gateway.submitters.windows import today
 
 RECEIPT_EVENT = "receipt"

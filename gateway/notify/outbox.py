@@ -25,9 +25,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.daemon.ledger.backends import READ_ONLY
-from gateway.daemon.ledger.model import now_text
-from gateway.daemon.ledger.schema import daemons, outbox, outbox_attempts
+from gateway.site.ledger.backends import READ_ONLY
+from gateway.site.ledger.model import now_text
+from gateway.site.ledger.schema import daemons, outbox, outbox_attempts
 
 QUEUED, SENDING, SENT, RETRYING, FAILED = "queued", "sending", "sent", "retrying", "failed"
 STATES = (QUEUED, SENDING, SENT, RETRYING, FAILED)

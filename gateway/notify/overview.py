@@ -9,8 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.daemon.ledger.schema import outbox, outbox_attempts
 from gateway.notify.outbox import FAILED, RETRYING, STATES, UNSENT
+from gateway.site.ledger.schema import outbox, outbox_attempts
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.daemon.ledger.model import now_text
-from gateway.daemon.ledger.schema import calendar_runs, digest_items
-from gateway.daemon.ledger.store import Ledger
+from gateway.contract.registry import DEADLINES, Registry
 from gateway.notify.letters import (
     ReceiptFacts,
     digest_letter,
@@ -37,8 +35,10 @@ from gateway.notify.letters import (
     reminder_subject,
 )
 from gateway.notify.outbox import EMAIL, queue
+from gateway.site.ledger.model import now_text
+from gateway.site.ledger.schema import calendar_runs, digest_items
+from gateway.site.ledger.store import Ledger
 from gateway.submitters.compliance import DONE, Line
-from gateway.submitters.model import DEADLINES, Registry
 
 REMINDERS, DIGESTS = "reminders", "digests"
 REMINDERS_AT, DIGESTS_AT = clock(6, 0), clock(7, 0)
@@ -193,10 +193,10 @@ def compliance_lines(ledger: Ledger, registry: Registry, day: date, timezone: st
     """Every obligation due around ``day`` with its status as it stood at the end of ``day``
     (the reporting years before, of and after the day: a year's windows may run into the
     next)."""
-    from gateway.pipeline import default_plugins
-    from gateway.reference.database import ReferenceStore
+    from gateway.engine.obligations import owed
+    from gateway.engine.pipeline import default_plugins
+    from gateway.site.reference.database import ReferenceStore
     from gateway.submitters.compliance import answers_from, report
-    from gateway.submitters.obligations import owed
 
     rows = [(r.submitter, r.submission_id, r.received_at, r.obligations, r.status)
             for r in ledger.answers()]

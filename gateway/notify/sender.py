@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from gateway.daemon.ledger.store import Ledger
-from gateway.logging_setup import get_logger
+from gateway.contract.registry import Registry
 from gateway.notify.channels import SendFailed, SmtpConnection, SmtpSettings, post_webhook
 from gateway.notify.outbox import (
     EMAIL,
@@ -38,7 +37,8 @@ from gateway.notify.schedule import (
     queue_reminders,
     reminders_for_day,
 )
-from gateway.submitters.model import Registry
+from gateway.site.ledger.store import Ledger
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.notify")
 

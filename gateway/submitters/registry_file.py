@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_schemas import schema_root
 
-from gateway.submitters.model import (
+from gateway.contract.registry import (
     DEADLINES,
     KINDS,
     RECEIPTS,
@@ -299,7 +299,7 @@ def _kind(document: dict[str, Any], index: int | None) -> str | None:
 
 def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
     """Rules across entries: ids unique, every NPI/CCN under one submitter, NPI check digits."""
-    from gateway.engine.formats import npi_is_valid
+    from gateway.contract.formats import npi_is_valid
 
     problems: list[tuple[int, str]] = []
     seen_ids: dict[str, int] = {}

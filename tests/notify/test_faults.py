@@ -14,12 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.daemon.ledger.backends import create_engine, parse_location
-from gateway.daemon.ledger.schema import calendar_runs, outbox, outbox_attempts
-from tests.daemon.conftest import FAKE_PIPELINE, Gateway, wait_until
+from gateway.site.ledger.backends import create_engine, parse_location
+from gateway.site.ledger.schema import calendar_runs, outbox, outbox_attempts
 from tests.daemon.test_durability import _drop
 from tests.daemon.test_several import Daemon
-from tests.notify.conftest import (
+from tests.support.daemon import FAKE_PIPELINE, Gateway, wait_until
+from tests.support.notify import (
     WEBHOOK_SECRET,
     MailServer,
     make_notifying_gateway,

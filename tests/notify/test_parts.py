@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gateway.daemon.config import ConfigError, load_config
-from gateway.daemon.ledger import Daemon, Ledger
 from gateway.notify import contacts_of, enqueue_email, outbox_counts, outbox_messages
 from gateway.notify.channels import SmtpSettings
 from gateway.notify.letters import Letter, ReceiptFacts, receipt_letter, receipt_subject
@@ -25,6 +23,8 @@ from gateway.notify.outbox import (
 )
 from gateway.notify.schedule import REMINDERS, days_to_run, queue_reminders, which_reminder
 from gateway.notify.sender import Sender, SenderSettings
+from gateway.site.config import ConfigError, load_config
+from gateway.site.ledger import Daemon, Ledger
 from gateway.submitters.registry_file import RegistryError, parse_registry
 
 CLINIC = '''registry_version = "1"

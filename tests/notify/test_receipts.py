@@ -13,14 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.daemon.conftest import wait_until
-from tests.notify.conftest import (
+from tests.submitters.files import ODC
+from tests.support.daemon import wait_until
+from tests.support.notify import (
     WEBHOOK_SECRET,
     MailServer,
     make_notifying_gateway,
     webhook_secret_file,
 )
-from tests.submitters.files import ODC
 
 STATUS_WORDS = {"accepted": "ACCEPTED", "accepted_with_warnings": "ACCEPTED WITH WARNINGS",
                 "rejected": "REJECTED"}

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.daemon.ledger import Ledger, Submission
-from gateway.daemon.ledger.schema import outbox
-from tests.notify.conftest import MailServer, make_notifying_gateway
+from gateway.site.ledger import Ledger, Submission
+from gateway.site.ledger.schema import outbox
 from tests.submitters.registries import CLINIC, HOSPITALS, PROGRAM
+from tests.support.notify import MailServer, make_notifying_gateway
 
 ZONE = ZoneInfo("America/Chicago")
 FIRST, LAST = date(2015, 1, 1), date(2015, 12, 31)
