@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from gateway.cli import authoring, daemon, ledger, notify, submitters, validate
+from gateway.cli import authoring, daemon, ledger, notify, submitters, validate, web
 from gateway.cli.common import EXIT_OPERATIONAL
 from gateway.contract.lazylog import before_first_log
 
@@ -29,6 +29,7 @@ GROUPS: dict[str, str] = {
     "ledger": "Create, upgrade and move the ledger database.",
     "schema": "Compare the schemas of a measure's reporting years.",
     "registry": "Check the submitter registry (registry.toml).",
+    "user": "Accounts of the web console and API.",
     "notify": "E-mail and webhook notifications: the outbox and the calendar.",
 }
 
@@ -52,6 +53,12 @@ COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     ("ledger", "copy", ledger.copy),
     ("schema", "diff", authoring.schema_diff),
     ("registry", "check", submitters.registry_check),
+    (None, "web", web.web),
+    ("user", "add", web.user_add),
+    ("user", "list", web.user_list),
+    ("user", "disable", web.user_disable),
+    ("user", "password", web.user_password),
+    ("user", "token", web.user_token),
     ("notify", "status", notify.notify_status),
     ("notify", "show", notify.notify_show),
     ("notify", "retry", notify.notify_retry),

@@ -171,7 +171,7 @@ def notify_digest(
         settings = load_settings(config)
         ledger = _ledger(settings, create=True)
         try:
-            added = queue_digests(ledger.engine, chosen, settings.public_url) or 0
+            added = queue_digests(ledger.engine, chosen, settings.web_public_url or None) or 0
         finally:
             ledger.close()
     typer.echo(f"{chosen.isoformat()}: {plural(added, 'digest')} queued")

@@ -31,7 +31,8 @@ def sender_settings(config: Config) -> SenderSettings:
     return SenderSettings(smtp=smtp, retry_first=config.notify_retry_first,
                           retry_max=config.notify_retry_max,
                           retry_for=config.notify_retry_for,
-                          webhook_timeout=config.webhook_timeout, public_url=config.public_url,
+                          webhook_timeout=config.webhook_timeout,
+                          public_url=config.web_public_url or None,
                           timezone=config.timezone)
 
 
@@ -42,7 +43,7 @@ class Messages:
                  catalog: Catalog, metrics: Metrics, daemon_id: str) -> None:
         settings = sender_settings(config)
         ledger.with_validated.append(ReceiptAnnouncer(
-            registry=registry, catalog=catalog, public_url=config.public_url,
+            registry=registry, catalog=catalog, public_url=config.web_public_url or None,
             timezone=config.timezone, email=settings.smtp is not None))
         self.sender = Sender(ledger, settings, daemon_id, registry, count=metrics.notified,
                              exclusive=not config.shared_ledger)

@@ -217,7 +217,7 @@ def test_notify_settings_are_checked(tmp_path: Path) -> None:
                       '[web]\npublic_url = "https://sqrms.example.org"\n', encoding="utf-8")
     settings = load_config(config)
     assert settings.smtp_password_file == tmp_path / "secrets" / "smtp"
-    assert settings.smtp_starttls is False and settings.public_url == "https://sqrms.example.org"
+    assert settings.smtp_starttls is False and settings.web_public_url == "https://sqrms.example.org"
     for wrong in ('starttls = "no"', 'smtp_url = "mail.example.org"', 'password = "x"'):
         config.write_text(f"[notify]\n{wrong}\n", encoding="utf-8")
         with pytest.raises(ConfigError):
