@@ -25,6 +25,7 @@ import pyarrow.csv as pacsv
 from gateway.contract import Document, FileSample, RecordBatch
 from gateway.engine.columnwise import as_text, bools, filled
 from gateway.findings import Finding, column_letter
+from gateway.readers.arrow_memory import use_returning_pool
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -38,6 +39,8 @@ _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,
 # Rows of a sheet converted to Python at a time: calamine already holds the whole sheet, so the
 # batch adds little speed but much memory.
 _XLSX_BLOCK = 10_000
+
+use_returning_pool()  # before the first batch is allocated
 
 
 class TableDocument(Document):
