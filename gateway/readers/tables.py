@@ -358,24 +358,25 @@ class XlsxDocument(TableDocument):
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            # column-wise: rows shorter than the header are padded with empty cells
-            columns = list(zip(*(values[:width] for values in block), strict=False)) \
-                if all(len(values) >= width for values in block) else \
+            # column-wise (cells right of the header's last column are not read); rows
+            # shorter than the header are padded with empty cells
+            columns = list(zip(*block, strict=False)) if min(map(len, block)) >= width \
+                else \
                 list(zip(*([*values[:width], *[""] * (width - len(values))]
                            for values in block), strict=True))
-            batch = self._batch({name: as_text(_column_text(columns[j]))
+            batch = self._batch({name: pa.array(_column_text(columns[j]), type=pa.string())
                                  for j, name in enumerate(self.columns)}, first)
             if batch is not None:
                 yield batch
 
 
-def _column_text(values: Sequence[object]) -> list[str]:
+def _column_text(values: Sequence[object]) -> Sequence[str]:
     """A column of calamine cells as text: each distinct value converted once. Booleans go
     cell by cell, since ``True == 1`` would share a dictionary entry with the number 1."""
     kinds = set(map(type, values))
     if kinds == {str}:
-        return list(values)  # type: ignore[arg-type]
+        return values  # type: ignore[return-value]
     if bool in kinds:
         return [_cell_text(v) for v in values]
     texts = {v: _cell_text(v) for v in set(values)}
-    return [texts[v] for v in values]
+    return list(map(texts.__getitem__, values))
