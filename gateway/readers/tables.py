@@ -360,10 +360,11 @@ class XlsxDocument(TableDocument):
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
             # column-wise (cells right of the header's last column are not read); rows
             # shorter than the header are padded with empty cells
-            columns = list(zip(*block, strict=False)) if min(map(len, block)) >= width \
-                else \
-                list(zip(*([*values[:width], *[""] * (width - len(values))]
-                           for values in block), strict=True))
+            if min(map(len, block)) >= width:
+                columns = list(zip(*block, strict=False))
+            else:
+                columns = list(zip(*([*values[:width], *[""] * (width - len(values))]
+                                     for values in block), strict=True))
             batch = self._batch({name: pa.array(_column_text(columns[j]), type=pa.string())
                                  for j, name in enumerate(self.columns)}, first)
             if batch is not None:
