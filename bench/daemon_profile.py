@@ -85,10 +85,10 @@ def _instrument(recorder: Recorder) -> None:
     import gateway.daemon.claim as claim_module
     import gateway.daemon.recovery as recovery
     import gateway.daemon.service as service
-    from gateway.daemon.ledger import Ledger
     from gateway.daemon.settle import SettleTracker
     from gateway.daemon.workers import WorkerPool
-    from gateway.reference.database import ReferenceStore
+    from gateway.site.ledger import Ledger
+    from gateway.site.reference.database import ReferenceStore
 
     w = recorder.wrap
     w(service.Service, "_turn", "loop turn")
@@ -133,9 +133,9 @@ def _instrument(recorder: Recorder) -> None:
 
 
 def run(count: int, ledger_url: str | None) -> dict[str, Any]:
-    from gateway.daemon.config import load_config
     from gateway.daemon.service import Service
-    from gateway.logging_setup import configure_logging
+    from gateway.site.config import load_config
+    from gateway.site.logs import configure_logging
 
     recorder = Recorder()
     with tempfile.TemporaryDirectory(prefix="gateway-profile-") as tmp:
