@@ -175,15 +175,26 @@ class Site:
         # through ``submissions_state`` and sort them: 1.9 s instead of 0.4 s for 200,000).
         hint = " INDEXED BY submissions_answers" if self.engine.dialect.name == "sqlite" else ""
         one = " AND submitter = :submitter" if submitter is not None else ""
-        query = sa.text(
-            "SELECT submitter, obligations, status, max(received_at || ' ' || submission_id) "
-            f"FROM submissions{hint} WHERE {ANSWERS_WHERE} AND received_at < :end{one} "
-            "GROUP BY submitter, obligations, status")
         values = {"end": end.isoformat().replace("+00:00", "Z")}
         if submitter is not None:
             values["submitter"] = submitter
+
+        def query(hint: str) -> sa.TextClause:
+            return sa.text(
+                "SELECT submitter, obligations, status, "
+                "max(received_at || ' ' || submission_id) "
+                f"FROM submissions{hint} WHERE {ANSWERS_WHERE} AND received_at < :end{one} "
+                "GROUP BY submitter, obligations, status")
+
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
-            rows = db.execute(query, values).all()
+            try:
+                rows = db.execute(query(hint), values).all()
+            except sa.exc.OperationalError:
+                if not hint:
+                    raise
+                # a ledger migrated by an early build of 0005 lacks the index: slower, same rows
+                db.rollback()
+                rows = db.execute(query(""), values).all()
         out = []
         for sender, obligations, status, last in rows:
             received_at, _, submission_id = last.partition(" ")

@@ -262,3 +262,28 @@ def test_the_web_console_reads_the_same_lines_as_the_command(deployment: dict, d
                           ).splitlines() == one.splitlines()
     finally:
         site.ledger.close()
+
+
+def test_the_console_gives_the_same_lines_on_a_ledger_without_its_index(
+        deployment: dict, tmp_path: Path) -> None:
+    """A ledger migrated by an early build of migration 0005 lacks ``submissions_answers``:
+    the console reads the same answers without it."""
+    import shutil
+    import sqlite3
+    from datetime import date
+
+    from gateway.submitters.compliance import render_csv
+    from gateway.web.site import load_site
+
+    root = tmp_path / "copy"
+    shutil.copytree(deployment["root"], root)
+    with sqlite3.connect(root / "var" / "ledger.sqlite3") as db:
+        db.execute("DROP INDEX submissions_answers")
+    code, out, err = run(root, "--year", "2015", "--csv", "-", "--as-of", "2015-12-31")
+    assert code == 0, err
+    site = load_site(root / "gateway.toml")
+    try:
+        lines = site.compliance([2015], None, date(2015, 12, 31))
+        assert render_csv(lines).splitlines() == out.splitlines()
+    finally:
+        site.ledger.close()
