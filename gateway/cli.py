@@ -24,6 +24,9 @@ app = typer.Typer(help="Validating gateway for statewide quality reporting files
                   no_args_is_help=True, add_completion=False, rich_markup_mode=HELP_STYLE)
 
 EXIT_ACCEPTED, EXIT_REJECTED, EXIT_OPERATIONAL = 0, 1, 2
+DisableOption = Annotated[list[str], typer.Option(
+    "--disable", help="Leave this plugin out (as `gateway plugins` names it), besides those "
+                      "gateway.toml's [plugins] disable lists; repeatable.")]
 daemon_commands.register(app)
 authoring_commands.register(app)
 submitter_commands.register(app)
@@ -56,6 +59,7 @@ def validate(
         help="Preview the deadline check as if the gateway took the file at this time "
              "(ISO 8601, e.g. 2015-07-01T09:00:00-05:00; default now).")] = None,
     config: submitter_commands.ConfigOption = None,
+    disable: DisableOption = [],  # noqa: B006
 ) -> None:
     """Run the whole pipeline on one file and print its receipt.
 
@@ -71,9 +75,12 @@ def validate(
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 
+    from gateway.pipeline import choose_plugins
+
     with submitter_commands.operational():
         chosen = submitter_commands.setting(registry, config)
         judged_by = submitter_commands.registry_for(chosen)
+    choose_plugins(chosen.config.plugin_choice.disabling(disable))
     received = None
     if received_at is not None:  # without an offset: the program's time zone, as configured
         try:
@@ -101,30 +108,86 @@ def validate(
 
 @app.command()
 def plugins(
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON (with each plugin's "
+                                                         "origin).")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Also where each plugin "
+                                          "comes from: distribution, version, location, "
+                                          "editable or local.")] = False,
+    config: submitter_commands.ConfigOption = None,
 ) -> None:
-    """List plugins, families, measures, levels and reporting years."""
+    """List plugins, families, measures, levels and reporting years, and which plugins the
+    installation's gateway.toml disables."""
     from gateway.pipeline import default_plugins
+    from gateway.plugin_sources import origins
 
-    loaded = default_plugins()
+    with submitter_commands.operational():
+        _choose_plugins(config, [])
+        loaded = default_plugins()
+    where = origins(loaded)
     rows = [
         {"plugin": loaded.owners[family.family], "family": family.family, "title": family.title,
          "formats": list(family.formats), "measure": m.measure, "name": m.name,
          "levels": list(m.levels), "reporting_years": list(m.reporting_years)}
         for family in loaded.families.values() for m in family.measures
     ]
+    with_family = {row["plugin"] for row in rows}
+    rows += [{"plugin": name, "family": None, "title": None, "formats": [], "measure": None,
+              "name": _plugin_summary(loaded.pm.get_plugin(name)), "levels": [],
+              "reporting_years": []}
+             for name in where if name not in with_family]
+    for row in rows:
+        row.update({k: v for k, v in where[row["plugin"]].items() if k != "plugin"},
+                   disabled=False)
+    rows += [{"plugin": name, "family": None, "disabled": True}
+             for name in loaded.choice.disable]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    listed = [row for row in rows if not row["disabled"]]
     keys = ("plugin", "family", "measure")
-    widths = (*(max([len(h), *(len(str(r[h])) for r in rows)]) + 2 for h in keys), 17, 10)
+    widths = (*(max([len(h), *(len(str(r[h] or "-")) for r in listed)]) + 2 for h in keys),
+              17, 10)
     typer.echo("".join(h.ljust(w) for h, w in zip(
         ("plugin", "family", "measure", "levels", "years"), widths, strict=True)) + "name")
-    for row in rows:
-        cells = (row["plugin"], row["family"], row["measure"], ",".join(row["levels"]),
-                 ",".join(str(y) for y in row["reporting_years"]))
+    for row in listed:
+        cells = (row["plugin"], row["family"] or "-", row["measure"] or "-",
+                 ",".join(row["levels"]) or "-",
+                 ",".join(str(y) for y in row["reporting_years"]) or "-")
         padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-        typer.echo("".join(padded) + row["name"])
+        typer.echo("".join(padded) + (row["name"] or ""))
+    if verbose:
+        typer.echo("\nwhere each plugin comes from:")
+        for name, origin in where.items():
+            typer.echo(f"  {name}: {_origin_words(origin)}")
+    if loaded.choice.disable:
+        typer.echo(f"\ndisabled ([plugins] disable in gateway.toml or --disable): "
+                   f"{', '.join(loaded.choice.disable)}")
+
+
+def _plugin_summary(plugin: object) -> str:
+    """One line about a plugin that declares no family (a built-in refusal)."""
+    summary = getattr(plugin, "summary", None)
+    if isinstance(summary, str):
+        return summary
+    return ((getattr(plugin, "__doc__", None) or "").strip().splitlines() or [""])[0]
+
+
+def _origin_words(origin: dict[str, object]) -> str:
+    if origin["local"]:
+        return f"local plugin at {origin['location']} (gateway.toml [plugins] paths)"
+    mode = {True: "editable install", False: "installed copy", None: "install mode unknown"}
+    return (f"{origin['distribution']} {origin['version']}, {mode[origin['editable']]}, "
+            f"at {origin['location']}")
+
+
+def _choose_plugins(config: Path | None, disable: list[str]) -> None:
+    """This process's plugins as the installation's gateway.toml (found as ``serve`` finds it)
+    chooses them, with ``disable`` (``--disable``) also left out."""
+    from gateway.daemon.config import find_config, load_config
+    from gateway.pipeline import choose_plugins
+
+    choice = load_config(find_config(config)).plugin_choice
+    choose_plugins(choice.disabling(disable))
 
 
 def _add_plugin_commands(argv: list[str]) -> None:
@@ -140,6 +203,19 @@ def _add_plugin_commands(argv: list[str]) -> None:
     default_plugins().hook.gateway_commands(cli=app)
 
 
+def _default_choice() -> None:
+    """The plugins of the installation found as ``serve`` finds it ($GATEWAY_CONFIG or
+    ./gateway.toml), for every command; one with ``--config`` chooses again. A config that
+    cannot be read is left to the command that needs it to report."""
+    from gateway.daemon.config import ConfigError, find_config, load_config
+    from gateway.pipeline import choose_plugins
+
+    try:
+        choose_plugins(load_config(find_config(None)).plugin_choice)
+    except ConfigError:
+        return
+
+
 def main() -> None:
     """Console entry point; typer's usage errors already exit 2."""
     import logging
@@ -151,6 +227,7 @@ def main() -> None:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
                         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     try:
+        _default_choice()
         _add_plugin_commands(sys.argv[1:])
         app()
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ from gateway.engine.complete import complete_findings
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
 from gateway.findings import Finding, FindingList
-from gateway.plugin_manager import Plugins, load_plugins
+from gateway.plugin_manager import PluginChoice, Plugins, load_plugins
 from gateway.readers.header import check_header
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -39,10 +39,22 @@ from gateway.submitters.windows import SubmitterPolicy
 log = structlog.get_logger("gateway.pipeline")
 
 
+_choice = PluginChoice()
+
+
+def choose_plugins(choice: PluginChoice) -> None:
+    """Make ``choice`` (an installation's ``[plugins]`` table) this process's plugin set: the
+    command line sets it from ``gateway.toml``, the daemon in each worker."""
+    global _choice
+    if choice != _choice:
+        _choice = choice
+        default_plugins.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def default_plugins() -> Plugins:
-    """The installed plugins, loaded once per process."""
-    return load_plugins()
+    """The installed plugins as chosen (``choose_plugins``), loaded once per process."""
+    return load_plugins(choice=_choice)
 
 
 _record_layers: dict[tuple[int, str], RecordLayer] = {}

@@ -106,16 +106,35 @@ def new_measure(
 
 def check_plugin(
     plugin: Annotated[str, typer.Argument(help="An installed plugin's name or a family id.")],
+    disable: Annotated[list[str], typer.Option(
+        "--disable", help="Leave this plugin out of the installed set the examples are routed "
+                          "among (as `gateway plugins` names it); repeatable.")] = [],  # noqa: B006
+    config: Annotated[Path | None, typer.Option(
+        help="The gateway.toml whose [plugins] table chooses the plugins (default: "
+             "$GATEWAY_CONFIG, else ./gateway.toml when it exists).", dir_okay=False)] = None,
 ) -> None:
     """Run the conformance kit on an installed plugin (what its tests' check_plugin runs): every
-    schema, every declared year, every example; list every problem. Exit 1 when there are."""
-    from gateway.conformance import plugin_problems
+    schema, every declared year, every example, every generated file; list every problem. Exit
+    1 when there are. Warns when the plugin checked is not the copy in this checkout."""
+    from gateway import conformance
+    from gateway.daemon.config import ConfigError, find_config, load_config
+    from gateway.plugin_manager import PluginConflict
+    from gateway.plugin_sources import checkout_warning
 
     try:
-        problems = plugin_problems(plugin)
+        choice = load_config(find_config(config)).plugin_choice.disabling(disable)
+        plugins = conformance.load_plugins(choice=choice)
+        problems = conformance.plugin_problems(plugin, plugins)
+    except (ConfigError, PluginConflict) as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     except LookupError as err:
         typer.echo(f"gateway: {err.args[0]}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    name = plugins.owners.get(plugin, plugin)
+    warning = checkout_warning(plugins, name, Path.cwd())
+    if warning:
+        typer.echo(warning, err=True)
     for problem in problems:
         typer.echo(f"- {problem}")
     typer.echo(f"{plugin}: {len(problems)} problem(s)" if problems else f"{plugin}: conforms")

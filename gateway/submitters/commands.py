@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gateway.daemon.config import CONFIG_NAME, Config, ConfigError, find_config, load_config
+from gateway.plugin_manager import PluginConflict
 from gateway.receipts.text import plural
 from gateway.submitters.model import Registry
 from gateway.submitters.registry_file import RegistryError, load_registry
@@ -62,7 +63,7 @@ def operational() -> Iterator[None]:
     """A problem the operator must fix becomes one line on stderr and exit code 2."""
     try:
         yield
-    except (ConfigError, RegistryError, FileNotFoundError) as err:
+    except (ConfigError, RegistryError, FileNotFoundError, PluginConflict) as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_OPERATIONAL) from None
 

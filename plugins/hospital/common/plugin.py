@@ -1,22 +1,23 @@
 """Hooks shared by the hospital families (entry point ``hospital``): the hospital schema
-definitions, the codes the families add, and the refusal of data that is not sent as a file.
+definitions and the codes the families add.
 
-Refusals (hospital.md, "Not file submissions"): CMS computes 30-day mortality from claims,
-HCAHPS and CG-CAHPS come through certified survey vendors, and the HIT surveys are web surveys.
-A table is taken for one of them by its content (see ``refusals.py``) and rejected with
-E-ROUTE-NOT-ACCEPTED-HERE naming where the data go instead.
+The refusal of data that is not sent as a file (hospital.md, "Not file submissions": CMS
+computes 30-day mortality from claims, HCAHPS and CG-CAHPS come through certified survey
+vendors, the HIT surveys are web surveys) is three plugins of its own in ``refusals.py``
+(entry points ``refuse-mortality``, ``refuse-hcahps``, ``refuse-hit``), so an installation can
+disable one without the others.
 """
 
 from __future__ import annotations
 
 from importlib.resources.abc import Traversable
 
-from gateway_plugins.hospital.common.refusals import refuse
 from gateway_schemas import schema_root
 
 from gateway.catalog import ErrorCode, Layer
-from gateway.contract import Candidate, FileSample
 from gateway.hookspecs import hookimpl
+
+summary = "hospital schema definitions and the codes the hospital families add"
 
 
 @hookimpl
@@ -38,8 +39,3 @@ def gateway_error_codes() -> list[ErrorCode]:
                   "A time is before the time it must follow (imaging or treatment before arrival).",
                   "Check both times against the chart; the message shows them."),
     ]
-
-
-@hookimpl
-def gateway_recognise(sample: FileSample) -> list[Candidate]:
-    return refuse(sample)
