@@ -68,14 +68,12 @@ def validate(
     daemon, an accepted file's reference data (a prescribing feed that later forms are judged
     against) is remembered in the config's ledger.
     """
-    from gateway.pipeline import default_plugins, validate_file
+    from gateway.pipeline import choose_plugins, default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
     from gateway.reference.store import remember
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
-
-    from gateway.pipeline import choose_plugins
 
     with submitter_commands.operational():
         chosen = submitter_commands.setting(registry, config)
