@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.findings import Finding
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a com
     import pandas as pd
 
 LEVELS = ("summary", "patient")
-__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Candidate", "Document", "FamilyInfo",
+__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Artifact", "Candidate", "Document", "FamilyInfo",
            "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
            "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
 
@@ -106,6 +107,23 @@ class Candidate:
     def label(self) -> str:
         year = self.reporting_year if self.reporting_year is not None else "(year unknown)"
         return f"{self.family} {self.measure} {self.level}-level {year}"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file a plugin generates from its own data (a schema from a manifest, an example
+    derived from another example): where it lives and what the generator makes of the data
+    today. The conformance kit fails when the file differs; ``gateway regenerate FAMILY``
+    writes every artifact of the family (``regenerate_command``)."""
+
+    family: str
+    path: Path
+    content: str
+    generator: str  # what makes it, in words: "schema generator", "summary derived from ..."
+
+    @property
+    def regenerate_command(self) -> str:
+        return f"gateway regenerate {self.family}"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import pluggy
 
 from gateway.catalog import ErrorCode
 from gateway.contract import (
+    Artifact,
     Candidate,
     Document,
     FamilyInfo,
@@ -163,6 +164,16 @@ def gateway_example_dirs() -> list[Traversable]:
     ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
     (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
     invalid example per measure and level. All results are collected.
+    """
+
+
+@hookspec
+def gateway_artifacts() -> list[Artifact]:
+    """Files this plugin generates from its own data (schemas from its manifest, examples
+    derived from other examples), each with the text its generator makes from the data as they
+    are now. The conformance kit fails naming ``gateway regenerate FAMILY`` when a file on disk
+    differs (a manifest edited without regenerating); that command writes them. A plugin whose
+    files are all written by hand implements nothing. All results are collected.
     """
 
 

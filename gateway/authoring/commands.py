@@ -1,5 +1,5 @@
 """The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``,
-``check-plugin``), added to the main ``gateway`` command line by ``register`` (as the daemon's
+``check-plugin``, ``regenerate``), added to the main ``gateway`` command line by ``register`` (as the daemon's
 commands are).
 
 Exit codes follow the CLI's: 0 written (or a plugin conforms), 1 a plugin that does not
@@ -141,6 +141,29 @@ def check_plugin(
     raise typer.Exit(1 if problems else 0)
 
 
+def regenerate(
+    family: Annotated[str, typer.Argument(help="The family id, e.g. mncm.")],
+) -> None:
+    """Rewrite every file the family generates from its data (schemas from its manifest,
+    derived examples) that is stale or missing, in the plugin's source tree."""
+    from gateway.authoring.regenerate import regenerate as write_artifacts
+    from gateway.authoring.scaffold import ScaffoldError
+    from gateway.pipeline import default_plugins
+
+    try:
+        written, total = write_artifacts(default_plugins(), family)
+    except ScaffoldError as err:
+        typer.echo(f"gateway: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if not total:
+        typer.echo(f"{family}: the family generates no files (all are written by hand)")
+        return
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{family}: {len(written)} of {total} generated file(s) rewritten"
+               if written else f"{family}: all {total} generated files are up to date")
+
+
 schema_app = typer.Typer(help="Compare the schemas of a measure's reporting years.",
                          no_args_is_help=True, rich_markup_mode=None)
 
@@ -180,4 +203,5 @@ def register(app: typer.Typer) -> None:
     app.command("docs")(docs)
     app.command("new-measure")(new_measure)
     app.command("check-plugin")(check_plugin)
+    app.command("regenerate")(regenerate)
     app.add_typer(schema_app, name="schema")

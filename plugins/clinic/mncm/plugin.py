@@ -17,6 +17,7 @@ from gateway_schemas import schema_root
 
 from gateway.catalog import ErrorCode, Layer
 from gateway.contract import (
+    Artifact,
     Candidate,
     FamilyInfo,
     FileRule,
@@ -33,6 +34,13 @@ from gateway.contract import (
 from gateway.hookspecs import hookimpl
 
 LEVELS = ("summary", "patient")
+
+
+@hookimpl
+def gateway_artifacts() -> list[Artifact]:
+    from gateway_plugins.clinic.mncm.artifacts import artifacts  # pandas: only when asked
+
+    return artifacts()
 
 
 @hookimpl
