@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a com
     import pandas as pd
 
 LEVELS = ("summary", "patient")
-__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Artifact", "Candidate", "Document", "FamilyInfo",
-           "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
+__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Artifact", "Candidate", "Document",
+           "FamilyInfo", "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
            "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
 
 

@@ -1,6 +1,6 @@
 """The authoring commands (``template``, ``docs``, ``new-measure``, ``schema diff``,
-``check-plugin``, ``regenerate``), added to the main ``gateway`` command line by ``register`` (as the daemon's
-commands are).
+``check-plugin``, ``regenerate``), added to the main ``gateway`` command line by ``register``
+(as the daemon's commands are).
 
 Exit codes follow the CLI's: 0 written (or a plugin conforms), 1 a plugin that does not
 conform, 2 a request that cannot be met (unknown or ambiguous measure, a level or year the
