@@ -8,7 +8,7 @@ written and tested without the rest of the gateway running.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -114,12 +114,18 @@ class Artifact:
     """A file a plugin generates from its own data (a schema from a manifest, an example
     derived from another example): where it lives and what the generator makes of the data
     today. The conformance kit fails when the file differs; ``gateway regenerate FAMILY``
-    writes every artifact of the family (``regenerate_command``)."""
+    writes every artifact of the family (``regenerate_command``). ``render`` makes the text
+    when asked, so a command that needs only the schemas never derives the examples."""
 
     family: str
     path: Path
-    content: str
     generator: str  # what makes it, in words: "schema generator", "summary derived from ..."
+    render: Callable[[], str | None]  # the text; None when the data cannot make it now
+
+    @property
+    def schema(self) -> bool:
+        """A JSON Schema (what ``schema diff`` reads), not an example."""
+        return self.path.name.endswith(".json")
 
     @property
     def regenerate_command(self) -> str:

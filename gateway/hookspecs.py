@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -164,6 +164,16 @@ def gateway_example_dirs() -> list[Traversable]:
     ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
     (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
     invalid example per measure and level. All results are collected.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_year_data(route: Route) -> dict[str, Any] | None:
+    """The values ``route``'s reporting year is checked with that the family declares as data
+    outside its schema (code lists, ranges, limits, thresholds in its manifest), by the name a
+    reader of release notes knows them by, or ``None`` when the route is not the family's.
+    ``gateway schema diff`` reports each that differs between two years. First non-None result
+    wins.
     """
 
 

@@ -181,13 +181,21 @@ def schema_diff(
     import json
 
     from gateway.authoring.schemadiff import diff_years, render
+    from gateway.conformance import stale_artifacts
     from gateway.pipeline import default_plugins
 
+    plugins = default_plugins()
     try:
-        changes = diff_years(default_plugins(), family, measure, old_year, new_year)
+        changes = diff_years(plugins, family, measure, old_year, new_year)
     except LayoutError as err:
         typer.echo(f"gateway: {err}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
+    stale = list(stale_artifacts(plugins, plugins.owners[family], schemas_only=True)) \
+        if family in plugins.owners else []
+    if stale:
+        typer.echo(f"warning: {len(stale)} generated schema(s) of {family} are not what its "
+                   "generator makes from the data today, so this diff may leave changes out: "
+                   f"run `gateway regenerate {family}` first", err=True)
     if as_json:
         typer.echo(json.dumps({"family": family, "measure": measure.upper(),
                                "from": old_year, "to": new_year,

@@ -27,14 +27,20 @@ def family_artifacts(plugins: Plugins, family: str) -> list[Artifact]:
 
 def regenerate(plugins: Plugins, family: str) -> tuple[list[Path], int]:
     """Write the family's stale or missing artifacts; (the paths written, artifacts in all).
-    Raises ``ScaffoldError`` before writing anything when one lies in an installed copy."""
+    Raises ``ScaffoldError`` before writing anything when one lies in an installed copy. The
+    schemas are written before the examples derived through them."""
     artifacts = family_artifacts(plugins, family)
-    stale = [a for a in artifacts if not Path(a.path).is_file()
-             or Path(a.path).read_text("utf-8") != a.content]
-    for artifact in stale:
+    # schemas first: a derived example is typed through the schemas as they are on disk
+    artifacts.sort(key=lambda a: not a.schema)
+    written: list[Path] = []
+    for artifact in artifacts:
         refuse_installed(Path(artifact.path))
-    for artifact in stale:
+    for artifact in artifacts:
         path = Path(artifact.path)
+        text = artifact.render()
+        if text is None or (path.is_file() and path.read_text("utf-8") == text):
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(artifact.content, encoding="utf-8")
-    return [Path(a.path) for a in stale], len(artifacts)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written, len(artifacts)

@@ -37,8 +37,10 @@ from gateway.family_manifest import (
 
 INSTALLED = ("site-packages", "dist-packages")
 SKIPPED = {".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__", *INSTALLED}
-_DATES = re.compile(r"\b(?P<iso>\d{4}-\d{2}-\d{2})\b|\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/"
-                    r"(?P<usyear>\d{4})\b|\b(?P<year>(?:19|20)\d{2})\b")
+_DATES = re.compile(r"(?<![0-9])(?P<iso>\d{4}-\d{2}-\d{2})(?![0-9])"
+                    r"|\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<usyear>\d{4})\b"
+                    r"|(?<![0-9A-Za-z])(?P<qyear>(?:19|20)\d{2})(?P<q>[Qq][1-4])\b"
+                    r"|\b(?P<year>(?:19|20)\d{2})\b")
 PROSE = ("title", "description", "x-message", "x-hint")
 _FAMILY_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _MEASURE_ID = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
@@ -73,6 +75,8 @@ def _shifter(years: int, whole_years: bool) -> Callable[[re.Match[str]], str]:
     def shift(match: re.Match[str]) -> str:
         iso, us_month, us_day, us_year, year = (match.group(k) for k in (
             "iso", "month", "day", "usyear", "year"))
+        if match.group("qyear"):  # a quarter, 2015Q1 (or 2015q1 in a file name)
+            return f"{int(match.group('qyear')) + years}{match.group('q')}"
         try:
             if iso:
                 return shift_date(date.fromisoformat(iso), years).isoformat()
@@ -87,8 +91,9 @@ def _shifter(years: int, whole_years: bool) -> Callable[[re.Match[str]], str]:
 
 
 def shift_dates_in(text: str, years: int, *, whole_years: bool = False) -> str:
-    """Every ISO (``2015-03-01``) or US (``3/1/2015``) date in ``text`` moved ``years`` later;
-    with ``whole_years``, also every other four-digit year (descriptions, titles)."""
+    """Every ISO (``2015-03-01``) or US (``3/1/2015``) date and every quarter (``2015Q1``) in
+    ``text`` moved ``years`` later; with ``whole_years``, also every other four-digit year
+    (descriptions, titles)."""
     return _DATES.sub(_shifter(years, whole_years), text)
 
 
@@ -128,8 +133,9 @@ def _shift_workbook(source: Path, target: Path, years: int, year_column: str,
 
 def copy_examples(source: Path, target: Path, from_year: int, year: int,
                   year_column: str = "reporting_year") -> list[Path]:
-    """Copy an example tree of ``from_year`` to ``year``: the year column set to ``year`` and
-    every date moved by the years between. A file-layer example (``E-FILE-*``: a broken
+    """Copy an example tree of ``from_year`` to ``year``: the year column (an XML element
+    holding just the year) set to ``year`` and every date and quarter moved by the years
+    between. A file-layer example (``E-FILE-*``: a broken
     encoding, a malformed table) is copied byte for byte, since rewriting it could mend the very
     fault it shows. Refuses to write over existing examples."""
     if target.exists() and any(target.iterdir()):
@@ -145,6 +151,10 @@ def copy_examples(source: Path, target: Path, from_year: int, year: int,
         elif path.suffix.lower() == ".csv":
             out.write_text(_shift_csv(path.read_text("utf-8"), years, year_column, from_year,
                                       year), encoding="utf-8", newline="")
+        elif path.suffix.lower() == ".xml":  # an element holding just the year is its year
+            text = re.sub(rf">(\s*){from_year}(\s*)<", rf">\g<1>{year}\g<2><",
+                          shift_dates_in(path.read_text("utf-8"), years))
+            out.write_text(text, encoding="utf-8")
         else:
             out.write_text(shift_dates_in(path.read_text("utf-8"), years), encoding="utf-8")
         written.append(out)

@@ -24,7 +24,9 @@ def test_a_target_edited_without_regenerating_fails_the_kit(tmp_path: Path) -> N
     assert {line.split(":")[0].split("/")[-1] for line in problems} == {
         "odc.summary.schema.json", "odc.patient.schema.json", "odc-summary-full.csv"}
     assert all("run `gateway regenerate mncm`" in line for line in problems)
-    assert "below 6.5" not in copy.gateway("schema", "diff", "mncm", "ODC", "2015", "2016").stdout
+    early = copy.gateway("schema", "diff", "mncm", "ODC", "2015", "2016")
+    assert "below 6.5" not in early.stdout
+    assert "run `gateway regenerate mncm` first" in early.stderr
 
     written = copy.gateway("regenerate", "mncm", check=True)
     assert "mncm: 3 of " in written.stdout

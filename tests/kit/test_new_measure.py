@@ -117,9 +117,12 @@ def test_a_new_family_gets_a_package_an_entry_point_and_a_test(tmp_path: Path) -
     assert code == 2 and "already has reporting year 2016" in output
 
 
-def test_a_family_with_its_own_manifest_shape_is_not_scaffolded_as_data() -> None:
-    code, output = run("edtc", "EDTC", "--year", "2016", "--path", str(ROOT))
-    assert code == 2 and "declares family edtc but is not a data-family manifest" in output
+def test_a_hospital_family_is_scaffolded_only_in_its_own_source_tree(tmp_path: Path) -> None:
+    code, output = run("edtc", "EDTC", "--year", "2016", "--path", str(tmp_path))
+    assert code == 2 and f"is not under {tmp_path.resolve()}" in output
+    code, output = run("edtc", "NEWM", "--year", "2016", "--path", str(tmp_path))
+    assert code == 2 and "a new hospital measure is a table family in code" in output
+    assert not list(tmp_path.iterdir())
 
 
 def test_ids_and_levels_are_checked_before_anything_is_written(tmp_path: Path) -> None:

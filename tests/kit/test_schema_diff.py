@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 from gateway.authoring.scaffold import scaffold_data_year
 from gateway.authoring.schemadiff import diff_years
 from gateway.cli import app
+from gateway.contract import Route
 from gateway.family_manifest import parse_manifest
-from gateway.plugin_manager import Plugins
+from gateway.hookspecs import hookimpl
+from gateway.plugin_manager import Plugins, load_plugins
 from tests.kit.conftest import DemoCopy
 
 ODC_2016 = [
@@ -74,3 +76,22 @@ def test_each_kind_of_change_is_named(demo_copy: DemoCopy,
         "record rule added: vaccine is empty but vaccinated is Y.",
     ]
     assert texts[-2].startswith("dates of service moved")
+
+
+class _YearData:
+    """A plugin that declares ODC's code list and limit as data, differently per year."""
+
+    @hookimpl
+    def gateway_year_data(self, route: Route) -> dict[str, object] | None:
+        if (route.family, route.measure) != ("mncm", "ODC"):
+            return None
+        if route.reporting_year == 2015:
+            return {"insulin codes": ["A", "B"], "largest sample": 45}
+        return {"insulin codes": ["A", "C"], "largest sample": 60}
+
+
+def test_code_lists_and_limits_declared_as_data_are_named() -> None:
+    plugins = load_plugins([_YearData()])
+    texts = [c.text for c in diff_years(plugins, "mncm", "ODC", 2015, 2016)]
+    assert texts == [*ODC_2016[:1], "insulin codes: added C; removed B",
+                     "largest sample: 45 -> 60", *ODC_2016[1:]]

@@ -11,6 +11,7 @@ disable one without the others.
 from __future__ import annotations
 
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
 from gateway_schemas import schema_root
 
@@ -39,3 +40,11 @@ def gateway_error_codes() -> list[ErrorCode]:
                   "A time is before the time it must follow (imaging or treatment before arrival).",
                   "Check both times against the chart; the message shows them."),
     ]
+
+
+@hookimpl
+def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None,
+                     root: Path) -> list[str] | None:
+    from gateway_plugins.hospital.common.scaffold import scaffold_year
+
+    return scaffold_year(family, measure, year, from_year, root)
