@@ -76,8 +76,9 @@ def test_an_installed_family_takes_over_what_a_refusal_refused(tmp_path: Path) -
     # the kit, without and with the built-in refusal
     refused = run(python, "-m", "gateway", "check-plugin", "hcahps", cwd=tmp_path)
     assert refused.returncode == 1 and "E-ROUTE-NOT-ACCEPTED-HERE" in refused.stdout
-    kit = run(python, "-m", "gateway", "check-plugin", "hcahps", "--disable", "refuse-hcahps",
-              cwd=source)
+    # -P: the working folder is not put on sys.path, as for the `gateway` console script
+    kit = run(python, "-P", "-m", "gateway", "check-plugin", "hcahps", "--disable",
+              "refuse-hcahps", cwd=source)
     assert kit.returncode == 0 and "hcahps: conforms" in kit.stdout, kit.stdout + kit.stderr
     # run in the family's checkout, the kit says it checked the installed copy instead
     assert f"not from the checkout {source}" in kit.stderr
