@@ -67,7 +67,7 @@ def test_a_local_plugin_loads_like_an_installed_one(site: Path) -> None:
 def test_a_local_plugin_that_cannot_load_is_one_clear_line(site: Path) -> None:
     (site / "plugins" / "demo_local" / "plugin.py").write_text("import not_a_module\n")
     gateway_toml = config(site, 'paths = ["plugins/demo_local"]')
-    with pytest.raises(PluginConflict, match="local plugin .*demo_local cannot be imported"):
+    with pytest.raises(PluginConflict, match=r"local plugin .*demo_local cannot be imported"):
         load_plugins(choice=load_config(gateway_toml).plugin_choice)
     listed = CliRunner().invoke(app, ["plugins", "--config", str(gateway_toml)])
     assert listed.exit_code == 2 and "cannot be imported: ModuleNotFoundError" in listed.output
