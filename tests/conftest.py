@@ -11,6 +11,22 @@ ROOT = Path(__file__).resolve().parents[1]
 ODC = ROOT / "plugins" / "clinic" / "mncm" / "examples" / "2015" / "odc"
 
 
+def declared_years(family: str, measure: str) -> tuple[int, ...]:
+    """The reporting years the installed plugins declare for a measure (the registry of
+    years a test asks instead of naming one)."""
+    from gateway.pipeline import default_plugins
+
+    info = default_plugins().measure(family, measure)
+    assert info is not None, f"no installed measure {family} {measure}"
+    return info.reporting_years
+
+
+def undeclared_year(family: str, measure: str) -> int:
+    """A reporting year the measure does not have: the one after its latest, so adding a year
+    to a family never turns a test's "unknown year" into a known one."""
+    return max(declared_years(family, measure)) + 1
+
+
 def shipped(pattern: str) -> list[Path]:
     """Files under ``plugins/`` matching ``pattern``, in the source tree only: a pip build
     leaves copies under ``build/`` (git-ignored) that would be collected twice."""

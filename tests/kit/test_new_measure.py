@@ -16,7 +16,7 @@ from gateway.authoring.scaffold import copy_examples
 from gateway.cli import app
 from gateway.plugin_manager import Plugins
 from gateway.testing import check_plugin
-from tests.conftest import ROOT
+from tests.conftest import ROOT, undeclared_year
 from tests.kit.conftest import DemoCopy
 
 CLINIC = ROOT / "plugins" / "clinic" / "mncm" / "examples"
@@ -35,7 +35,8 @@ def test_an_installed_copy_is_never_edited() -> None:
 
 
 def test_the_clinic_family_refuses_a_tree_without_its_source(tmp_path: Path) -> None:
-    code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
+    code, output = run("mncm", "ODC", "--year", str(undeclared_year("mncm", "ODC")), "--path",
+                       str(tmp_path))
     assert code == 2 and "no clinic source (plugins/clinic/mncm/measures.toml)" in output
 
 
@@ -49,24 +50,29 @@ def clinic_copy(tmp_path: Path) -> Path:
 
 def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Path) -> None:
     """In a copy of the checkout's clinic source: the manifest year, the generated schemas and
-    the examples of ODC 2017, carrying 2016's tightened target; the checkout is untouched."""
+    the examples of ODC's next year (the one after its latest, asked of the registry of
+    years), carrying the latest year's targets; the checkout is untouched."""
     clinic_copy(tmp_path)
+    year = undeclared_year("mncm", "ODC")
+    latest = year - 1
     before = (ROOT / "plugins/clinic/mncm/measures.toml").read_text()
-    code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
+    code, output = run("mncm", "ODC", "--year", str(year), "--path", str(tmp_path))
     assert code == 0, output
-    assert "numerator targets copied from 2016 (A1C: a1c_value < 7.0;" in output
+    assert f"numerator targets copied from {latest} (A1C: a1c_value <" in output
     assert (ROOT / "plugins/clinic/mncm/measures.toml").read_text() == before
     manifest = (tmp_path / "plugins/clinic/mncm/measures.toml").read_text()
-    assert '[ODC.years.2017]\ndates_of_service = ["2016-01-01", "2016-12-31"]' in manifest
+    assert (f'[ODC.years.{year}]\ndates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]'
+            in manifest)
     schemas = tmp_path / "schemas" / "mncm"
     for level in ("summary", "patient"):
-        made = json.loads((schemas / "2017" / f"odc.{level}.schema.json").read_text())
-        last = json.loads((schemas / "2016" / f"odc.{level}.schema.json").read_text())
+        made = json.loads((schemas / str(year) / f"odc.{level}.schema.json").read_text())
+        last = json.loads((schemas / str(latest) / f"odc.{level}.schema.json").read_text())
         assert made["x-targets"] == last["x-targets"]
-        assert made["properties"]["reporting_year"]["const"] == 2017
+        assert made["properties"]["reporting_year"]["const"] == year
         assert set(made["properties"]) == set(last["properties"])
-    assert not (ROOT / "schemas" / "mncm" / "2017").exists()
-    assert len(list((tmp_path / "plugins/clinic/mncm/examples/2017/odc").rglob("*.csv"))) == 21
+    assert not (ROOT / "schemas" / "mncm" / str(year)).exists()
+    made = list((tmp_path / f"plugins/clinic/mncm/examples/{year}/odc").rglob("*.csv"))
+    assert len(made) == len(list((CLINIC / str(latest) / "odc").rglob("*.csv")))
 
 
 def test_the_committed_odc_2016_examples_are_2015_moved_a_year(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from gateway.contract import Route
 from gateway.family_manifest import parse_manifest
 from gateway.hookspecs import hookimpl
 from gateway.plugin_manager import Plugins, load_plugins
+from tests.conftest import declared_years, undeclared_year
 from tests.kit.conftest import DemoCopy
 
 ODC_2016 = [
@@ -38,9 +39,11 @@ def test_odc_2016_names_the_a1c_target_and_the_dates_and_nothing_else() -> None:
 
 
 def test_a_year_the_measure_lacks_is_a_usage_error() -> None:
-    result = CliRunner().invoke(app, ["schema", "diff", "mncm", "OVC", "2015", "2016"])
-    assert result.exit_code == 2 and "OVC has no reporting year 2016; years: 2015" in \
-        result.output
+    year, known = undeclared_year("mncm", "OVC"), declared_years("mncm", "OVC")
+    result = CliRunner().invoke(app, ["schema", "diff", "mncm", "OVC", str(known[0]),
+                                      str(year)])
+    assert result.exit_code == 2 and f"OVC has no reporting year {year}; years: " \
+        f"{', '.join(map(str, known))}" in result.output
 
 
 def test_each_kind_of_change_is_named(demo_copy: DemoCopy,
