@@ -322,8 +322,8 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
         encoding="utf-8")
     notes = [f"created the package {package}/ and tests/test_conformance.py"]
     if not (root / "pyproject.toml").exists():
-        (root / "pyproject.toml").write_text(_PYPROJECT.format(family=family, package=package),
-                                             encoding="utf-8")
+        (root / "pyproject.toml").write_text(_PYPROJECT.format(
+            family=family, package=package, core=core_requirement()), encoding="utf-8")
         notes.append(f"created pyproject.toml (distribution gateway-{family}, entry point "
                      f"{family} = {package}.plugin:FAMILY)")
     else:
@@ -331,6 +331,26 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
                      f'{family} = "{package}.plugin:FAMILY" and the package data')
     manifest = parse_manifest((folder / MANIFEST).read_text("utf-8"))
     return [*notes, *scaffold_data_measure(folder, manifest, measure, year, levels)]
+
+
+CORE = "sqrms-gateway"
+
+
+def core_requirement(version: str | None = None) -> str:
+    """The core a new plugin may run on: this gateway's release up to the next one allowed to
+    break plugins (the next minor release before 1.0, the next major after), since hooks only
+    gain arguments within it (docs/plugins.md, "How hooks evolve")."""
+    import importlib.metadata
+
+    if version is None:
+        try:
+            version = importlib.metadata.version(CORE)
+        except importlib.metadata.PackageNotFoundError:
+            return CORE
+    parts = [int(p) for p in re.findall(r"\d+", version)[:2]] + [0]
+    major, minor = parts[0], parts[1]
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f"{CORE}>={major}.{minor},<{upper}"
 
 
 _PYPROJECT = """[build-system]
@@ -342,7 +362,7 @@ name = "gateway-{family}"
 version = "0.1.0"
 description = "The {family} measure family for the sqrms gateway"
 requires-python = ">=3.11"
-dependencies = ["sqrms-gateway"]
+dependencies = ["{core}"]
 
 [project.entry-points."gateway.plugins"]
 {family} = "{package}.plugin:FAMILY"

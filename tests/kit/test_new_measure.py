@@ -7,12 +7,13 @@ import json
 import shutil
 import sysconfig
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from gateway.authoring.scaffold import copy_examples
+from gateway.authoring.scaffold import copy_examples, core_requirement
 from gateway.cli import app
 from gateway.plugin_manager import Plugins
 from gateway.testing import check_plugin
@@ -117,10 +118,19 @@ def test_a_new_family_gets_a_package_an_entry_point_and_a_test(tmp_path: Path) -
     code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
     assert code == 0, output
     assert 'opx = "opx_plugin.plugin:FAMILY"' in (tmp_path / "pyproject.toml").read_text()
+    major, minor = version("sqrms-gateway").split(".")[:2]
+    pinned = f'dependencies = ["sqrms-gateway>={major}.{minor},<'
+    assert pinned in (tmp_path / "pyproject.toml").read_text()
     assert (tmp_path / "opx_plugin" / "schemas" / "2016" / "rx.patient.schema.json").is_file()
     assert 'check_plugin("opx")' in (tmp_path / "tests" / "test_conformance.py").read_text()
     code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
     assert code == 2 and "already has reporting year 2016" in output
+
+
+def test_the_core_range_allows_releases_that_keep_hooks_compatible() -> None:
+    assert core_requirement("0.1.0") == "sqrms-gateway>=0.1,<0.2"
+    assert core_requirement("0.3.0rc1") == "sqrms-gateway>=0.3,<0.4"
+    assert core_requirement("1.4.2") == "sqrms-gateway>=1.4,<2"
 
 
 def test_a_hospital_family_is_scaffolded_only_in_its_own_source_tree(tmp_path: Path) -> None:
