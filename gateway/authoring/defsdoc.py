@@ -1,7 +1,7 @@
 """The shared schema definitions table of ``docs/plugins.md``, generated from the definitions
 files the gateway ships (every first-party schema whose ``$id`` ends ``:defs``: the core's
-common ones, the clinic and hospital families' own), so an author finds ``ccn``, ``quarter``, ``count`` or
-``rate_percent`` without reading the sources.
+common ones, the clinic and hospital families' own), so an author finds ``ccn``, ``quarter``,
+``count`` or ``rate_percent`` without reading the sources.
 
     python -m gateway.authoring.defsdoc            # print the table
     python -m gateway.authoring.defsdoc --write    # update docs/plugins.md
