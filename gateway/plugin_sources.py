@@ -31,19 +31,23 @@ def module_folder(module: str) -> Path | None:
 
 def editable(distribution: str | None) -> bool | None:
     """Whether ``distribution`` is an editable install (``pip install -e``), from the
-    ``direct_url.json`` pip writes (PEP 610); None when unknown."""
+    ``direct_url.json`` pip writes (PEP 610; without one, from an index: not editable); None
+    when no metadata is found. Every copy of its metadata on
+    ``sys.path`` is asked: a checkout's own ``*.egg-info`` (found first when the checkout is
+    the working folder) has no such file."""
     if distribution is None:
         return None
-    try:
-        text = importlib.metadata.distribution(distribution).read_text("direct_url.json")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    if not text:
-        return False
-    try:
-        return bool(json.loads(text).get("dir_info", {}).get("editable", False))
-    except (ValueError, AttributeError):
-        return None
+    found = False
+    for dist in importlib.metadata.distributions(name=distribution):
+        found = True
+        text = dist.read_text("direct_url.json")
+        if not text:
+            continue
+        try:
+            return bool(json.loads(text).get("dir_info", {}).get("editable", False))
+        except (ValueError, AttributeError):
+            return None
+    return False if found else None  # installed from an index: never editable
 
 
 def describe(source: PluginSource) -> dict[str, Any]:
