@@ -86,7 +86,8 @@ def validate(
         except ValueError:
             raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
                                      param_hint="--received-at") from None
-    plugins = default_plugins()
+    with submitter_commands.operational():  # a local plugin that cannot load
+        plugins = default_plugins()
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
                             received_at=received, registry=judged_by, policy=chosen.policy,
                             ledger=chosen.config.ledger_location)

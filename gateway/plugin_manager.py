@@ -24,6 +24,7 @@ import pluggy
 from gateway import hookspecs
 from gateway.catalog import Catalog
 from gateway.contract import Candidate, FamilyInfo, FileSample, MeasureInfo
+from gateway.plugin_choice import PluginChoice
 from gateway.schemas import SchemaStore
 
 ENTRY_POINT_GROUP = "gateway.plugins"
@@ -32,19 +33,6 @@ ENTRY_POINT_GROUP = "gateway.plugins"
 class PluginConflict(RuntimeError):
     """Two plugins declare the same family, an implementation names an unknown hook, or a
     local plugin folder cannot be loaded."""
-
-
-@dataclass(frozen=True)
-class PluginChoice:
-    """Which plugins an installation uses: the installed ones except those named in
-    ``disable`` (as ``gateway plugins`` lists them), plus the local plugins in ``paths``."""
-
-    disable: tuple[str, ...] = ()
-    paths: tuple[Path, ...] = ()
-
-    def disabling(self, names: Iterable[str]) -> PluginChoice:
-        """This choice with ``names`` disabled as well (``--disable`` on a command)."""
-        return PluginChoice(tuple(dict.fromkeys((*self.disable, *names))), self.paths)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from gateway.plugin_manager import PluginChoice
+from gateway.plugin_choice import PluginChoice
 
 CONFIG_ENV = "GATEWAY_CONFIG"
 CONFIG_NAME = "gateway.toml"

@@ -37,7 +37,7 @@ import structlog
 
 from gateway.daemon.config import ConfigError
 from gateway.logging_setup import configure_logging, get_logger
-from gateway.plugin_manager import PluginChoice
+from gateway.plugin_choice import PluginChoice
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.submitters.model import Registry
