@@ -207,6 +207,24 @@ def _prose_shift(node: Any, years: int) -> Any:
             else _prose_shift(v, years) for k, v in node.items()}
 
 
+_YEARISH = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
+NOT_PERIODS = ("$schema", "$id")
+
+
+def undecided(node: Any, where: str = "#") -> list[str]:
+    """Values of a moved schema that still name a year outside its wording (a year inside a
+    pattern, a code list of years): the scaffold cannot tell whether they move, so it lists
+    them for the author."""
+    if isinstance(node, list):
+        return [item for i, n in enumerate(node) for item in undecided(n, f"{where}/{i}")]
+    if isinstance(node, dict):
+        return [item for k, v in node.items() if k not in (*PROSE, *NOT_PERIODS)
+                for item in undecided(v, f"{where}/{k}")]
+    if isinstance(node, str) and _YEARISH.search(node) and not _DATES.fullmatch(node):
+        return [f"{where} = {node!r}"]
+    return []
+
+
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -223,6 +241,7 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
         raise ScaffoldError(f"{measure} has no reporting year {from_year or 'before ' + str(year)}"
                             f" to copy; it has {', '.join(map(str, sorted(spec.years)))}")
     years = year - from_year
+    left: list[str] = []
     text = (folder / MANIFEST).read_text("utf-8")
     (folder / MANIFEST).write_text(copy_toml_year(text, f"measures.{measure}.years", from_year,
                                                   year), encoding="utf-8")
@@ -233,6 +252,8 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
         column = document.get("properties", {}).get(manifest.year_column, {})
         if column.get("const") == from_year:
             column["const"] = year
+        left += [f"schemas/{year}/{measure.lower()}.{level}: {item}" for item in
+                 undecided(document)]
         _write_json(schema_path(folder, measure, level, year), document)
     copy_examples(folder / "examples" / str(from_year) / measure.lower(),
                   folder / "examples" / str(year) / measure.lower(), from_year, year,
@@ -249,6 +270,7 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
         f"examples: examples/{year}/{measure.lower()}/ are {from_year}'s, dates moved; each "
         "invalid one must still break its rule and the valid ones' results reflect any change: "
         "the conformance run (pytest) checks both",
+        *(f"could not decide, left as it is: {item}" for item in left),
     ]
 
 

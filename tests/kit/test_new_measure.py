@@ -88,6 +88,15 @@ def test_the_committed_odc_2016_examples_are_2015_moved_a_year(tmp_path: Path) -
             assert path.read_bytes() == committed.read_bytes(), committed.name
 
 
+def test_what_names_a_period_but_cannot_be_moved_is_listed(demo_copy: DemoCopy) -> None:
+    demo_copy.edit("schemas/2016/vax.patient.schema.json", '"minLength": 1',
+                   '"minLength": 1, "pattern": "^P(2015|2016)-"')
+    code, output = run("demo", "VAX", "--year", "2017", "--path", str(demo_copy.folder))
+    assert code == 0, output
+    assert ("could not decide, left as it is: schemas/2017/vax.patient: "
+            "#/properties/patient_id/pattern = '^P(2015|2016)-'") in output
+
+
 def test_a_data_family_year_is_scaffolded_and_conforms(demo_copy: DemoCopy) -> None:
     code, output = run("demo", "VAX", "--year", "2017", "--path", str(demo_copy.folder))
     assert code == 0, output

@@ -25,13 +25,13 @@ from gateway.authoring.scaffold import (
     copy_examples,
     refuse_installed,
     shift_dates_in,
+    undecided,
 )
 
 HOSPITAL = "gateway_plugins.hospital"
 PROSE = ("title", "description", "x-message", "x-hint")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ENTRY = re.compile(r'^\s*"?(?P<key>[^"=\s]+)"?\s*=')
-_YEARISH = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
 
 
 def hospital_packages() -> dict[str, str]:
@@ -155,12 +155,12 @@ def _add_year_definition(defs: Path, from_year: int, year: int) -> bool:
     return True
 
 
-def _moved_schema(node: Any, from_year: int, year: int, where: str,
-                  left: list[str]) -> Any:
+def _moved_schema(node: Any, from_year: int, year: int) -> Any:
+    """The schema of ``from_year`` as ``year``'s: its ``$id``, reporting-year definition and
+    year constant, its dates and quarters, and the years in its wording moved."""
     years = year - from_year
     if isinstance(node, list):
-        return [_moved_schema(n, from_year, year, f"{where}[{i}]", left)
-                for i, n in enumerate(node)]
+        return [_moved_schema(n, from_year, year) for n in node]
     if isinstance(node, dict):
         moved = {}
         for key, value in node.items():
@@ -176,14 +176,9 @@ def _moved_schema(node: Any, from_year: int, year: int, where: str,
             elif key == "const" and value == from_year:
                 moved[key] = year
             else:
-                moved[key] = _moved_schema(value, from_year, year, f"{where}/{key}", left)
+                moved[key] = _moved_schema(value, from_year, year)
         return moved
-    if isinstance(node, str):
-        moved_text = shift_dates_in(node, years)
-        if moved_text == node and _YEARISH.search(node):
-            left.append(f"{where} = {node!r}")
-        return moved_text
-    return node
+    return shift_dates_in(node, years) if isinstance(node, str) else node
 
 
 def scaffold_year(family: str, measure: str, year: int, from_year: int | None,
@@ -221,8 +216,8 @@ def scaffold_year(family: str, measure: str, year: int, from_year: int | None,
     defs_added = _add_year_definition(schemas.parent / "hospital" / "defs.schema.json",
                                       from_year, year)
     for path in sorted(source_schemas.glob("*.json")):
-        document = json.loads(path.read_text("utf-8"))
-        moved = _moved_schema(document, from_year, year, f"{family}/{year}/{path.name}#", left)
+        moved = _moved_schema(json.loads(path.read_text("utf-8")), from_year, year)
+        left += [f"schemas/{family}/{year}/{path.name}: {item}" for item in undecided(moved)]
         target = schemas / str(year) / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(moved, indent=1, ensure_ascii=False), encoding="utf-8")
