@@ -137,7 +137,8 @@ def plugins(
     for row in rows:
         row.update({k: v for k, v in where[row["plugin"]].items() if k != "plugin"},
                    disabled=False)
-    rows += [{"plugin": name, "family": None, "disabled": True}
+    known = _installed_names(loaded.choice.paths)
+    rows += [{"plugin": name, "family": None, "disabled": True, "installed": name in known}
              for name in loaded.choice.disable]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -159,8 +160,21 @@ def plugins(
         for name, origin in where.items():
             typer.echo(f"  {name}: {_origin_words(origin)}")
     if loaded.choice.disable:
+        names = (name if name in known else f"{name} (no such plugin is installed)"
+                 for name in loaded.choice.disable)
         typer.echo(f"\ndisabled ([plugins] disable in gateway.toml or --disable): "
-                   f"{', '.join(loaded.choice.disable)}")
+                   f"{', '.join(names)}")
+
+
+def _installed_names(paths: tuple[Path, ...]) -> set[str]:
+    """Every plugin name that could be loaded: entry points and local folders, so a misspelt
+    ``disable`` entry shows."""
+    from importlib.metadata import entry_points
+
+    from gateway.plugin_manager import ENTRY_POINT_GROUP
+
+    return {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | {
+        path.stem if path.suffix == ".py" else path.name for path in paths}
 
 
 def _plugin_summary(plugin: object) -> str:

@@ -83,7 +83,7 @@ def test_each_refusal_is_a_plugin_that_can_be_disabled(site: Path) -> None:
     assert "Refused by the gateway's plugin refuse-hcahps" in finding.message
     assert '[plugins] disable = ["refuse-hcahps"] in gateway.toml' in finding.message
 
-    gateway_toml = config(site, 'disable = ["refuse-hcahps"]')
+    gateway_toml = config(site, 'disable = ["refuse-hcahps", "refuse-hcaps"]')
     plugins = load_plugins(choice=load_config(gateway_toml).plugin_choice)
     assert plugins.pm.get_plugin("refuse-hcahps") is None
     assert plugins.pm.get_plugin("refuse-mortality") is not None
@@ -96,8 +96,8 @@ def test_each_refusal_is_a_plugin_that_can_be_disabled(site: Path) -> None:
     listed = CliRunner().invoke(app, ["plugins", "--config", str(gateway_toml)])
     assert "refuse-hcahps" not in listed.output.split("\n\ndisabled")[0]
     assert "refuse-mortality" in listed.output
-    assert "disabled ([plugins] disable in gateway.toml or --disable): refuse-hcahps" in \
-        listed.output
+    assert ("disabled ([plugins] disable in gateway.toml or --disable): refuse-hcahps, "
+            "refuse-hcaps (no such plugin is installed)") in listed.output
     checked = CliRunner().invoke(app, ["validate", str(hcahps), "--submitter", "t",
                                        "--disable", "refuse-hit", "--config",
                                        str(gateway_toml)])

@@ -110,7 +110,8 @@ def test_an_installed_family_takes_over_what_a_refusal_refused(tmp_path: Path) -
     assert (family["plugin"], family["distribution"], family["version"], family["editable"],
             family["local"]) == ("hcahps", "gateway-hcahps", "0.3.0", False, False)
     assert str(tmp_path / "env") in family["location"]
-    assert {"plugin": "refuse-hcahps", "family": None, "disabled": True} in listed
+    assert {"plugin": "refuse-hcahps", "family": None, "disabled": True,
+            "installed": True} in listed
     text = run(python, "-m", "gateway", "plugins", "-v", "--config", config, cwd=site).stdout
     assert "hcahps: gateway-hcahps 0.3.0, installed copy, at " in text
     assert "disabled ([plugins] disable in gateway.toml or --disable): refuse-hcahps" in text
