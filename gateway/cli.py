@@ -212,19 +212,24 @@ def _add_plugin_commands(argv: list[str]) -> None:
     if argv and argv[0] in core:
         return
     from gateway.pipeline import default_plugins
+    from gateway.plugin_manager import PluginConflict
 
-    default_plugins().hook.gateway_commands(cli=app)
+    try:
+        default_plugins().hook.gateway_commands(cli=app)
+    except PluginConflict as err:  # a local plugin that cannot load, two plugins clash
+        typer.echo(f"gateway: {err}", err=True)
+        sys.exit(EXIT_OPERATIONAL)
 
 
 def _default_choice() -> None:
     """The plugins of the installation found as ``serve`` finds it ($GATEWAY_CONFIG or
     ./gateway.toml), for every command; one with ``--config`` chooses again. A config that
     cannot be read is left to the command that needs it to report."""
+    from gateway import plugin_choice
     from gateway.daemon.config import ConfigError, find_config, load_config
-    from gateway.pipeline import choose_plugins
 
     try:
-        choose_plugins(load_config(find_config(None)).plugin_choice)
+        plugin_choice.choose(load_config(find_config(None)).plugin_choice)
     except ConfigError:
         return
 

@@ -19,13 +19,15 @@ from pathlib import Path
 
 import structlog
 
+from gateway import plugin_choice
 from gateway.catalog import Layer, Severity
 from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.engine.complete import complete_findings
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
 from gateway.findings import Finding, FindingList
-from gateway.plugin_manager import PluginChoice, Plugins, load_plugins
+from gateway.plugin_choice import PluginChoice
+from gateway.plugin_manager import Plugins, load_plugins
 from gateway.readers.header import check_header
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -39,22 +41,20 @@ from gateway.submitters.windows import SubmitterPolicy
 log = structlog.get_logger("gateway.pipeline")
 
 
-_choice = PluginChoice()
-
-
 def choose_plugins(choice: PluginChoice) -> None:
-    """Make ``choice`` (an installation's ``[plugins]`` table) this process's plugin set: the
-    command line sets it from ``gateway.toml``, the daemon in each worker."""
-    global _choice
-    if choice != _choice:
-        _choice = choice
-        default_plugins.cache_clear()
+    """Make ``choice`` (an installation's ``[plugins]`` table) this process's plugin set."""
+    plugin_choice.choose(choice)
+
+
+def default_plugins() -> Plugins:
+    """The installed plugins as chosen (``choose_plugins``), loaded once per process and
+    choice."""
+    return _loaded(plugin_choice.chosen())
 
 
 @lru_cache(maxsize=1)
-def default_plugins() -> Plugins:
-    """The installed plugins as chosen (``choose_plugins``), loaded once per process."""
-    return load_plugins(choice=_choice)
+def _loaded(choice: PluginChoice) -> Plugins:
+    return load_plugins(choice=choice)
 
 
 _record_layers: dict[tuple[int, str], RecordLayer] = {}
