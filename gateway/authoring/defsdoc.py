@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.plugin_manager import Plugins
+from gateway.engine.plugins import Plugins
 
 BEGIN, END = "<!-- defs:begin -->", "<!-- defs:end -->"
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
@@ -58,7 +58,7 @@ def current(doc: str, table: str) -> str:
 
 
 def main(argv: list[str]) -> None:
-    from gateway.plugin_manager import load_plugins
+    from gateway.engine.plugins import load_plugins
 
     table = render(load_plugins())
     if "--write" in argv:

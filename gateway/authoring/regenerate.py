@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.authoring.scaffold import ScaffoldError, refuse_installed
-from gateway.contract import Artifact
-from gateway.plugin_manager import Plugins
+from gateway.contract.records import Artifact
+from gateway.engine.plugins import Plugins
 
 
 def family_artifacts(plugins: Plugins, family: str) -> list[Artifact]:

@@ -35,12 +35,12 @@ from typing import Any
 
 import structlog
 
-from gateway.daemon.config import ConfigError
-from gateway.logging_setup import configure_logging, get_logger
-from gateway.plugin_choice import PluginChoice
+from gateway.contract.registry import Registry
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
-from gateway.submitters.model import Registry
+from gateway.site.config import ConfigError
+from gateway.site.logs import configure_logging, get_logger
+from gateway.site.plugin_choice import PluginChoice
 from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")
@@ -113,7 +113,7 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     if choice is not None:  # the installation's [plugins] table, for the pipeline's plugins
-        from gateway.pipeline import choose_plugins
+        from gateway.engine.pipeline import choose_plugins
 
         choose_plugins(choice)
     validate = resolve_pipeline(pipeline)

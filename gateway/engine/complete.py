@@ -17,8 +17,8 @@ import dataclasses
 from functools import cached_property
 from pathlib import Path
 
-from gateway.catalog import Catalog
-from gateway.findings import Finding, FindingList
+from gateway.contract.catalog import Catalog
+from gateway.contract.findings import Finding, FindingList
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XML
 from gateway.readers.xml_safe import safe_iterparse

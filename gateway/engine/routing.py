@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.contract import Candidate, FileSample, Route
-from gateway.plugin_manager import Plugins
+from gateway.contract.records import Candidate, FileSample, Route
+from gateway.engine.plugins import Plugins
 from gateway.readers.problems import FileProblem
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.contract import Document, FileSample
+from gateway.contract.records import Document, FileSample
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import XML

@@ -14,10 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.daemon.config import ConfigError, load_config
-from gateway.pipeline import choose_plugins, validate_file
-from gateway.plugin_manager import PluginChoice, PluginConflict, load_plugins
-from tests.kit.conftest import DEMO
+from gateway.engine.pipeline import choose_plugins, validate_file
+from gateway.engine.plugins import PluginConflict, load_plugins
+from gateway.site.config import ConfigError, load_config
+from gateway.site.plugin_choice import PluginChoice
+from tests.support.demo import DEMO
 
 REFUSED = Path(__file__).resolve().parents[2] / "plugins" / "hospital" / "common" / "refused"
 

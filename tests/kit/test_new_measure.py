@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from gateway.authoring.scaffold import copy_examples, core_requirement
 from gateway.cli import app
-from gateway.plugin_manager import Plugins
+from gateway.engine.plugins import Plugins
 from gateway.testing import check_plugin
-from tests.conftest import ROOT, undeclared_year
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
+from tests.support.paths import ROOT
+from tests.support.years import undeclared_year
 
 CLINIC = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 

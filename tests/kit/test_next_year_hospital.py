@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gateway_plugins.hospital.common.scaffold import hospital_packages
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from tests.support.source_copy import source_copy
 
 

@@ -10,12 +10,11 @@ from typer.testing import CliRunner
 from gateway.authoring.scaffold import scaffold_data_year
 from gateway.authoring.schemadiff import diff_years
 from gateway.cli import app
-from gateway.contract import Route
-from gateway.family_manifest import parse_manifest
-from gateway.hookspecs import hookimpl
-from gateway.plugin_manager import Plugins, load_plugins
-from tests.conftest import declared_years, undeclared_year
-from tests.kit.conftest import DemoCopy
+from gateway.contract import Route, hookimpl
+from gateway.engine.plugins import Plugins, load_plugins
+from gateway.kit.manifest import parse_manifest
+from tests.support.demo import DemoCopy
+from tests.support.years import declared_years, undeclared_year
 
 ODC_2016 = [
     "numerator target A1C: a1c_value below 7.0 (was below 8.0)",

@@ -15,13 +15,14 @@ from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
 from gateway_plugins.clinic.mncm.summary_rules import summary_rules
 from gateway_schemas import schema_root
 
-from gateway.catalog import ErrorCode, Layer
 from gateway.contract import (
     Artifact,
     Candidate,
+    ErrorCode,
     FamilyInfo,
     FileRule,
     FileSample,
+    Layer,
     MeasureInfo,
     Obligation,
     ObligationReader,
@@ -30,8 +31,8 @@ from gateway.contract import (
     Route,
     RuleContext,
     Submitter,
+    hookimpl,
 )
-from gateway.hookspecs import hookimpl
 
 LEVELS = ("summary", "patient")
 
@@ -82,7 +83,7 @@ def gateway_error_codes() -> list[ErrorCode]:
 
 @hookimpl
 def gateway_schema_dirs() -> list[Traversable]:
-    # the shared common definitions are registered by the core (gateway.shared_schemas)
+    # the shared common definitions are registered by the core (gateway.engine.shared_schemas)
     return [schema_root() / "mncm"]
 
 

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from gateway_schemas import schema_root
 
-from gateway.catalog import ErrorCode, Layer
-from gateway.hookspecs import hookimpl
+from gateway.contract import ErrorCode, Layer, hookimpl
 
 summary = "hospital schema definitions and the codes the hospital families add"
 

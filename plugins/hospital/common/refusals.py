@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.contract import Candidate, FileSample
-from gateway.hookspecs import hookimpl
+from gateway.contract import Candidate, FileSample, hookimpl
 
 FAMILY = "not-submitted-here"
 ID_COLUMNS = ("measure", "measure_id", "indicator")

@@ -11,6 +11,7 @@ year's, such as CART's retirement quarters, or a year inside a pattern) is liste
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import tomllib
@@ -20,7 +21,7 @@ from typing import Any
 
 from gateway_schemas import schema_root
 
-from gateway.authoring.scaffold import (
+from gateway.contract import (
     ScaffoldError,
     copy_examples,
     refuse_installed,
@@ -44,6 +45,13 @@ def hospital_packages() -> dict[str, str]:
             if family:
                 found[family] = f"{HOSPITAL}.{entry.name}"
     return found
+
+
+def family_measures(package: str) -> list[str]:
+    """The measure ids the family's plugin object (or module) declares."""
+    module = importlib.import_module(f"{package}.plugin")
+    plugin = getattr(module, "FAMILY", module)
+    return [m.measure for info in plugin.gateway_families() for m in info.measures]
 
 
 def _in_tree(path: Path, root: Path) -> Path:
@@ -185,13 +193,10 @@ def scaffold_year(family: str, measure: str, year: int, from_year: int | None,
                   root: Path) -> list[str] | None:
     """Reporting ``year`` of a hospital family, in the source tree under ``root``; None when
     ``family`` is not a hospital family."""
-    from gateway.pipeline import default_plugins
-
     package = hospital_packages().get(family)
     if package is None:
         return None
-    info = default_plugins().families.get(family)
-    measures = [m.measure for m in info.measures] if info else []
+    measures = family_measures(package)
     if measure.upper() not in (m.upper() for m in measures):
         raise ScaffoldError(f"{family} has the measures {', '.join(measures)}; a new hospital "
                             "measure is a table family in code (plugins/hospital/*/plugin.py), "
