@@ -32,6 +32,7 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+from gateway.reference.model import ReferenceView
 from gateway.reference.store import Location, reference_view
 from gateway.submitters.layer import SubmitterLayer, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
@@ -61,7 +62,8 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
                   received_at: str | None = None, submission_id: str | None = None,
                   options: Mapping[str, str] | None = None, plugins: Plugins | None = None,
                   limits: Limits | None = None, registry: Registry | None = None,
-                  policy: SubmitterPolicy | None = None, ledger: Location | None = None) -> Receipt:
+                  policy: SubmitterPolicy | None = None, ledger: Location | None = None,
+                  reference: ReferenceView | None = None) -> Receipt:
     """Validate one file and return its receipt. A bad file never raises: it is rejected.
 
     ``display_name`` is the name the submitter uploaded (the path may be a spool copy);
@@ -69,8 +71,9 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
     ``registry`` the submitter layer runs (``policy``: the late switch and time zone): a folder
     that is not registered and active gets E-SUBMITTER-UNKNOWN and nothing else is read.
     ``ledger`` is the ledger (database URL or SQLite file) whose reference data the rules read
-    (none: nothing remembered); reference writes ride on the receipt and the caller applies them
-    on acceptance.
+    (none: nothing remembered); ``reference`` replaces the ledger's view (``gateway validate``
+    reads the site's data with earlier files' writes in memory on top). Reference writes ride
+    on the receipt: only the daemon applies them, on acceptance.
     """
     plugins = plugins or default_plugins()
     limits = limits or Limits()
@@ -91,7 +94,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         return receipt
     if entry is not None:
         receipt.registry_entry = entry.as_dict()
-    sender = _Sender(registry, entry, policy or SubmitterPolicy(), ledger)
+    sender = _Sender(registry, entry, policy or SubmitterPolicy(), ledger, reference)
     try:
         _run(path, receipt, plugins, limits, options or {}, sender)
     except FileProblem as problem:
@@ -117,12 +120,18 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
 @dataclasses.dataclass(frozen=True)
 class _Sender:
     """The registry in force and the sending submitter's entry (both None without a registry),
-    and the ledger of the reference data."""
+    and the ledger of the reference data (or a view of them the caller chose)."""
 
     registry: Registry | None
     entry: Submitter | None
     policy: SubmitterPolicy
     ledger: Location | None = None
+    reference: ReferenceView | None = None
+
+    def view(self) -> ReferenceView:
+        """The reference data the rules read (the ledger is opened only when a file gets
+        that far)."""
+        return self.reference if self.reference is not None else reference_view(self.ledger)
 
 
 def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
@@ -139,7 +148,7 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
     route = choose_route(plugins, sample)
     receipt.route = route
     context = RuleContext(route=route, options=dict(options), registry=sender.registry,
-                          submitter=sender.entry, reference=reference_view(sender.ledger),
+                          submitter=sender.entry, reference=sender.view(),
                           sender=receipt.submitter)
     submitter_layer = _submitter_layer(plugins, context, sample, sender, receipt)
     try:
