@@ -18,6 +18,8 @@ from gateway.reference.model import EMPTY, ReferenceView
 from gateway.submitters.model import (  # the registry and obligations, as plugins see them
     HEALTH_SYSTEM_KINDS,
     KINDS,
+    WAIVER_GRANTED,
+    WAIVER_REQUESTED,
     Obligation,
     ObligationReader,
     Registry,
@@ -29,9 +31,27 @@ if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a com
     import pandas as pd
 
 LEVELS = ("summary", "patient")
-__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Candidate", "Document", "FamilyInfo",
-           "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
-           "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
+__all__ = [
+    "HEALTH_SYSTEM_KINDS",
+    "KINDS",
+    "LEVELS",
+    "WAIVER_GRANTED",
+    "WAIVER_REQUESTED",
+    "Candidate",
+    "Document",
+    "FamilyInfo",
+    "FileRule",
+    "FileSample",
+    "MeasureInfo",
+    "Obligation",
+    "ObligationReader",
+    "RecordBatch",
+    "Registry",
+    "ResultCalculator",
+    "Route",
+    "RuleContext",
+    "Submitter",
+]
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,8 @@ def compliance(
     config: ConfigOption = None,
 ) -> None:
     """Every required submission of every active submitter for a reporting year, with its
-    status: accepted, accepted_late, rejected, missing, not_due or not_required.
+    status: accepted, accepted_late, rejected, missing, not_due, not_required, exempt or
+    exemption_requested.
 
     Without --year the report is of the reporting year the day falls in (the year whose
     deadlines are running), which is what an operator asks about on an ordinary day."""

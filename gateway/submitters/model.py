@@ -92,6 +92,9 @@ class Registry:
         return len(self.submitters)
 
 
+WAIVER_REQUESTED, WAIVER_GRANTED = "requested", "granted"  # Obligation.waiver
+
+
 @dataclass(frozen=True)
 class Obligation:
     """One submission a submitter owes, or one a file answers.
@@ -102,7 +105,9 @@ class Obligation:
     prescriber and measure in the opioid program), else empty. The window runs from ``opens``
     to ``due`` (both inclusive, in the program's time zone). ``levels`` are the levels that
     satisfy it (several: the submitter chooses). ``required`` False lists an obligation that is
-    met elsewhere (``note`` says where), so nobody asks for it.
+    met elsewhere (``note`` says where), so nobody asks for it. ``waiver`` says the program was
+    asked to waive it (``WAIVER_REQUESTED``: still owed while the request waits) or waived it
+    (``WAIVER_GRANTED``: owed no more unless a file already answered it), e.g. an exemption.
     """
 
     family: str
@@ -115,6 +120,7 @@ class Obligation:
     levels: tuple[str, ...] = ()
     required: bool = True
     note: str = ""
+    waiver: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:

@@ -164,7 +164,7 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
         return PrescribingResults(program().years[year])
     from gateway_opioid.forms import FormResults
 
-    return FormResults(route.measure, year)
+    return FormResults(route.measure, program().years[year])
 
 
 @hookimpl
@@ -178,7 +178,7 @@ def gateway_reference_collector(route: Route, context: RuleContext) -> Reference
         return PrescribingMemory(program().years[year])
     from gateway_opioid.forms import FormMemory
 
-    return FormMemory(route.measure, year)
+    return FormMemory(route.measure, program().years[year])
 
 
 @hookimpl
@@ -188,7 +188,7 @@ def gateway_obligation_reader(route: Route, context: RuleContext, sample: FileSa
         return None
     from gateway_opioid.obligations import reader
 
-    return reader(route, sample)
+    return reader(route, sample, context)
 
 
 @hookimpl

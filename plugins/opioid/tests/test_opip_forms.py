@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gateway_opioid import datasets
-from opip_support import REGISTRY, write_form
+from opip_support import REGISTRY, TEXT, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.receipts.model import Status
@@ -275,7 +275,8 @@ def test_another_systems_prescriber_is_explained_by_the_feed(tmp_path: Path, acc
 def test_an_exemption_needs_a_panel(tmp_path: Path, accepted, submit) -> None:
     npi, _ = pick(accepted, "north-clinic", required=False)
     form = write_form(tmp_path, "exemption", [{"prescriber_npi": npi, "reason": "OTHER",
-                                               "panel_size": "0", "patients_chronic_pain": "0"}])
+                                               "panel_size": "0", "patients_chronic_pain": "0",
+                                               "description": TEXT * 2}])
     receipt = submit(form, "north-clinic")
     assert receipt.layer == "record" and codes(receipt) == {"E-RECORD-RANGE"}
     assert receipt.findings.listed[0].column == "panel_size"
