@@ -18,8 +18,6 @@ from functools import lru_cache
 
 from gateway.contract import (
     HEALTH_SYSTEM_KINDS,
-    WAIVER_GRANTED,
-    WAIVER_REQUESTED,
     FileSample,
     Obligation,
     ObligationReader,
@@ -30,6 +28,7 @@ from gateway.contract import (
 )
 from gateway.reference import ReferenceView
 from gateway_opioid import datasets
+from gateway_opioid.exemptions import waivers
 from gateway_opioid.program import (
     EXEMPTION,
     FAMILY,
@@ -52,24 +51,6 @@ def obligation(kind: str, reporting_year: int, subject: str, waiver: str = ""
         return None
     return Obligation(FAMILY, kind, reporting_year, str(reporting_year), rules.due[kind],
                       opens=rules.forms_open, subject=subject, waiver=waiver)
-
-
-def waivers(reference: ReferenceView, year: int, npis: Iterable[str]) -> dict[str, str]:
-    """Each prescriber's exemption as it stands: ``granted``, ``requested`` (an accepted
-    request no decision has answered yet), or absent (none, or denied)."""
-    npis = list(npis)
-    requests = reference.get_many(datasets.forms(EXEMPTION, year), npis)
-    decided = reference.get_many(datasets.decisions(year), npis)
-    out: dict[str, str] = {}
-    for npi in npis:
-        decision = decided.get(npi)
-        request = requests.get(npi)
-        if decision is not None and decision.value["decision"] == "granted":
-            out[npi] = WAIVER_GRANTED
-        elif request is not None and (decision is None or decision.value.get("request")
-                                      != request.submission_id):
-            out[npi] = WAIVER_REQUESTED
-    return out
 
 
 def owed(submitter: Submitter, reporting_year: int, reference: ReferenceView

@@ -92,7 +92,8 @@ def gateway_error_codes() -> list[ErrorCode]:
         ErrorCode("E-OPIP-PANEL", fr,
                   "An exemption's patient counts exceed the panel, or the count its reason "
                   "rests on is 0.",
-                  "Count patients within the panel; the reason's own count must be above 0."),
+                  "Correct the prescriber's request: neither count may exceed panel_size, and "
+                  "the count its reason names must be above 0."),
     ]
 
 

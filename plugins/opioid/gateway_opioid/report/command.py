@@ -27,7 +27,10 @@ def group() -> typer.Typer:
     """The ``opip`` command group."""
     app = typer.Typer(help="Opioid Prescribing Improvement Program (family opip).",
                       no_args_is_help=True)
+    from gateway_opioid.exemptions import group as exemption_group
+
     app.command("reports")(reports)
+    app.add_typer(exemption_group(), name="exemption")
     return app
 
 
