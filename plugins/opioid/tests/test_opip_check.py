@@ -16,6 +16,8 @@ from opip_support import REGISTRY, write_form
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.pipeline import validate_file
 from gateway.receipts.model import Status
+from gateway.reference.model import EMPTY
+from gateway.reference.overlay import Overlay
 from gateway.reference.store import reference_view, remember
 
 GATEWAY = [sys.executable, "-m", "gateway"]
@@ -106,9 +108,6 @@ def test_plan_alone_in_a_site_misses_its_self_assessments(tmp_path: Path) -> Non
 def test_a_feed_and_its_forms_checked_together_without_a_site(tmp_path: Path) -> None:
     rows = feed_rows(300, ["north-clinic"])
     feed = write_feed(tmp_path / "feed.csv", rows)
-    from gateway.reference.overlay import Overlay
-    from gateway.reference.model import EMPTY
-
     seen = Overlay(EMPTY)  # the test's own reading of the feed, to choose a prescriber
     seen.remember(validate_file(feed, submitter=FEED))
     npi, measures = required_prescriber(None, rows, "north-clinic", view=seen)
