@@ -203,6 +203,11 @@ class PrescribingMemory(CollectsColumns, ReferenceCollector):
         groups: dict[str, dict[str, Any]] = {}
         for (specialty, measure), stat in stats.groups.items():
             groups.setdefault(specialty, {})[measure] = {
-                "compared": stat.compared, "average": stat.average, "threshold": stat.threshold}
+                "compared": stat.compared, "average": stat.average, "threshold": stat.threshold,
+                "sd": stat.sd,
+                # where each prescriber stands (the page's percentile and quartiles), kept
+                # only for groups large enough to be shown at all
+                "rates": list(stat.rates) if stat.compared >= self.rules.min_prescribers
+                else []}
         return [ReferenceWrite(datasets.prescribers(year), prescribers, replace=True),
                 ReferenceWrite(datasets.specialties(year), groups, replace=True)]

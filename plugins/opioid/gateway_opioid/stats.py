@@ -30,6 +30,8 @@ class GroupStat:
     compared: int  # prescribers at the minimum denominator
     average: float | None
     threshold: float | None
+    sd: float = 0.0  # population SD of the compared rates
+    rates: tuple[float, ...] = ()  # the compared rates, ascending
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,13 @@ def compute(frame: pd.DataFrame, rules: YearRules) -> FeedStats:
         if measure in rules.qi_measures and row["compared"] >= rules.min_prescribers:
             threshold = float(row["average"] + rules.threshold_sd * row["sd"])
         groups[specialty, measure] = GroupStat(specialty, measure, int(row["compared"]),
-                                               float(row["average"]), threshold)
+                                               float(row["average"]), threshold,
+                                               float(row["sd"]))
+    for (specialty, measure), members in compared.groupby(["specialty", "measure"], sort=True):
+        stat = groups[specialty, measure]
+        groups[specialty, measure] = GroupStat(
+            stat.specialty, stat.measure, stat.compared, stat.average, stat.threshold, stat.sd,
+            tuple(float(r) for r in np.sort(members["rate"].to_numpy())))
     required: dict[str, list[str]] = {}
     for (specialty, measure), members in compared.groupby(["specialty", "measure"], sort=True):
         threshold = groups[specialty, measure].threshold
