@@ -192,15 +192,18 @@ def test_feed_receipt_names_the_qi_required(tmp_path: Path, feed, submit) -> Non
     assert receipt.results["measures"]["M1"]["prescribers_qi_required"] == 0
 
 
-def test_feed_rules_name_the_row_and_the_first_value(tmp_path: Path, submit) -> None:
+def test_feed_rules_name_every_row_and_value(tmp_path: Path, submit) -> None:
+    """opioid.md, smaller rules: E-RULE-CONSISTENCY names every row of the prescriber and the
+    differing values; the first row is not trusted (here it is the wrong one)."""
     rows = feed_rows(5, ["north-clinic"])
     rows[0][4] = ""  # the prescriber's first row names no health system, the others do
     rows[8][6], rows[8][7] = "12", "11"
     receipt = submit(write_feed(tmp_path / "feed.csv", rows), "dhs-opioid-feed")
     assert codes(receipt) == {"E-RULE-CONSISTENCY", "E-RULE-NUMERATOR-GT-DENOMINATOR"}
     consistency = [f for f in receipt.findings.listed if f.code == "E-RULE-CONSISTENCY"]
-    assert [f.row for f in consistency] == [3, 4, 5, 6, 7, 8]
-    assert "(empty) on the prescriber's first row" in consistency[0].message
+    assert sorted(f.row for f in consistency) == [2, 3, 4, 5, 6, 7, 8]
+    assert all("differs between its rows: (empty) on row 2; north-clinic on rows 3, 4, 5, 6, 7 "
+               "and 8" in f.message for f in consistency)
     (over,) = [f for f in receipt.findings.listed if f.code.startswith("E-RULE-NUM")]
     assert over.cell == "G10"
 
