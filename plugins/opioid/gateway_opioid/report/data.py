@@ -139,16 +139,25 @@ def and_list(items: tuple[str, ...] | list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def standing(rate: float | None, peers: list[float], compared: bool) -> Standing | None:
-    """The prescriber's place among ``peers`` (ascending rates), when both can be compared."""
+def quartiles(peers: list[float]) -> tuple[float, float, float, float, float]:
+    """Lowest, Q1, median, Q3 and highest of ascending rates (linear interpolation)."""
+    low, q1, median, q3, high = (float(v) for v in np.percentile(np.asarray(peers),
+                                                                  [0, 25, 50, 75, 100]))
+    return low, q1, median, q3, high
+
+
+def standing(rate: float | None, stat: dict[str, Any], compared: bool) -> Standing | None:
+    """The prescriber's place among the group's compared rates (``stat["rates"]``,
+    ascending), when both can be compared."""
+    peers = stat.get("rates") or []
     if rate is None or not compared or not peers:
         return None
     below = bisect_left(peers, rate)
     equal = bisect_right(peers, rate) - below
     share = Fraction(2 * below + equal, 2 * len(peers))
-    values = np.percentile(np.asarray(peers), [0, 25, 50, 75, 100])
-    return Standing(int(share * 100 + Fraction(1, 2)),
-                    tuple(float(v) for v in values), len(peers))  # type: ignore[arg-type]
+    if "quartiles" not in stat:  # once per group and measure, not once per prescriber
+        stat["quartiles"] = quartiles(peers)
+    return Standing(int(share * 100 + Fraction(1, 2)), stat["quartiles"], len(peers))
 
 
 def report(npi: str, value: dict[str, Any], groups: dict[str, Any], rules: YearRules,
@@ -177,7 +186,7 @@ def report(npi: str, value: dict[str, Any], groups: dict[str, Any], rules: YearR
             required=measure_id in required, group_compared=int(stat.get("compared", 0)),
             min_denominator=rules.min_denominator[measure_id],
             min_prescribers=rules.min_prescribers, specialty_name=specialty_name,
-            standing=standing(rate, stat.get("rates") or [], compared),
+            standing=standing(rate, stat, compared),
             last_rate=before[0] / before[1] if before and before[1] else None,
             last_required=measure_id in last_required))
     return PrescriberReport(npi, value["name"], specialty, specialty_name,

@@ -5,7 +5,7 @@ embedded in every file as a subset of the glyphs the page uses: a prescriber's n
 and health system may carry letters outside Windows-1252 (Vietnamese, Polish, Cyrillic, Greek,
 combining marks), which the standard Helvetica faces, never embedded, cannot show. Every word
 on the page can be copied and searched (each subset carries its ToUnicode map). The chart
-beside each measure is a ReportLab graphics drawing on the page's one scale (the same for every
+beside each measure is drawn on the page's one scale (the same for every
 measure, so bar lengths compare across measures): two bars, the prescriber and the specialty
 average, the QI threshold as a dashed line, and a strip of the group's quartiles with the
 prescriber as a dot; a row without a comparison says why instead. Below the table a box says
@@ -21,8 +21,6 @@ from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.shapes import Circle, Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.utils import simpleSplit
@@ -46,6 +44,7 @@ GROUP = colors.HexColor("#a6a6a6")
 ALERT = colors.HexColor("#b00020")
 RULE = colors.HexColor("#c8c8c8")
 SHADE = colors.HexColor("#f2f2f2")
+BOX = colors.HexColor("#dcdcdc")
 
 # Table columns: (title, width) after the measure column; the chart takes the rest.
 MEASURE_WIDTH = 138
@@ -337,58 +336,73 @@ def _row(pdf: Canvas, line: MeasureLine, top: float, chart_x: float, chart_width
     for (_, width), cell in zip(NUMBERS, cells, strict=True):
         right += width
         _cell(pdf, right, middle, cell)
-    renderPDF.draw(chart(line, chart_width, ROW_HEIGHT - 6, scale), pdf, chart_x, bottom + 3)
+    chart(pdf, line, chart_x, bottom + 3, chart_width, ROW_HEIGHT - 6, scale)
 
 
-def chart(line: MeasureLine, width: float, height: float, scale: float) -> Drawing:
-    """On the page's scale: two bars (the prescriber, the group average) with the QI threshold
-    as a dashed line, then the group's quartiles as a strip with the prescriber as a dot, or,
-    without a comparison, the reason in words."""
-    drawing = Drawing(width, height, initialFontName=REGULAR)  # not ReportLab's Helvetica
+def chart(pdf: Canvas, line: MeasureLine, left: float, bottom: float, width: float,
+          height: float, scale: float) -> None:
+    """On the page's scale, in the box at (``left``, ``bottom``): two bars (the prescriber,
+    the group average) with the QI threshold as a dashed line, then the group's quartiles as a
+    strip with the prescriber as a dot, or, without a comparison, the reason in words. Drawn
+    straight on the canvas: ReportLab's graphics shapes cost several times more a page."""
     span = width - LABEL_WIDTH - 4
+    top = bottom + height
 
     def x(value: float) -> float:
-        return LABEL_WIDTH + span * min(max(value / scale, 0.0), 1.0)
+        return left + LABEL_WIDTH + span * min(max(value / scale, 0.0), 1.0)
 
+    pdf.saveState()
+    pdf.setLineWidth(0.5)
+    pdf.setStrokeColor(SHADE)
     for tenth in range(1, round(scale * 10)):  # faint lines every 10%
-        drawing.add(Line(x(tenth / 10), 2, x(tenth / 10), height - 2, strokeColor=SHADE,
-                         strokeWidth=0.5))
+        pdf.line(x(tenth / 10), bottom + 2, x(tenth / 10), top - 2)
     bar = 8
-    rows = ((line.rate, "You", ALERT if line.required else YOU),
-            (line.shown_average, "Group", GROUP))
-    for number, (value, label, colour) in enumerate(rows):
-        y = height - 3 - (number + 1) * (bar + 3)
-        drawing.add(String(0, y + 1.5, label, fontName=REGULAR, fontSize=6.5, fillColor=MUTED))
+    pdf.setFont(REGULAR, 6.5)
+    for number, (value, label, colour) in enumerate((
+            (line.rate, "You", ALERT if line.required else YOU),
+            (line.shown_average, "Group", GROUP))):
+        y = top - 3 - (number + 1) * (bar + 3)
+        pdf.setFillColor(MUTED)
+        pdf.drawString(left, y + 1.5, label)
         if value is not None:  # a zero rate still shows as a hairline; no rate shows nothing
-            drawing.add(Rect(LABEL_WIDTH, y, max(x(value) - LABEL_WIDTH, 0.6), bar,
-                             fillColor=colour, strokeColor=None))
+            pdf.setFillColor(colour)
+            pdf.rect(left + LABEL_WIDTH, y, max(x(value) - left - LABEL_WIDTH, 0.6), bar,
+                     stroke=0, fill=1)
     if line.shown_threshold is not None:
-        drawing.add(Line(x(line.shown_threshold), height - 2 * (bar + 3) - 5,
-                         x(line.shown_threshold), height - 1, strokeColor=ALERT,
-                         strokeWidth=0.8, strokeDashArray=[2, 1.5]))
-    low = height - 2 * (bar + 3) - 8  # the top of what is under the bars
+        pdf.setStrokeColor(ALERT)
+        pdf.setLineWidth(0.8)
+        pdf.setDash(2, 1.5)
+        pdf.line(x(line.shown_threshold), top - 2 * (bar + 3) - 5, x(line.shown_threshold),
+                 top - 1)
+        pdf.setDash()
+    low = top - 2 * (bar + 3) - 8  # the top of what is under the bars
     if line.reason is not None:
+        pdf.setFillColor(INK)
+        pdf.setFont(REGULAR, 6)
         for number, text in enumerate(fit_lines(f"No comparison: {line.reason}.", width,
                                                 (6,), 3)[0]):
-            drawing.add(String(0, low - 6 - number * 7, text, fontName=REGULAR, fontSize=6,
-                               fillColor=INK))
-        return drawing
-    if line.standing is not None:
+            pdf.drawString(left, low - 6 - number * 7, text)
+    elif line.standing is not None:
         lowest, q1, median, q3, highest = line.standing.quartiles
         middle = low - 8
-        drawing.add(String(0, middle - 2, "Peers", fontName=REGULAR, fontSize=6.5,
-                           fillColor=MUTED))
-        drawing.add(Line(x(lowest), middle, x(highest), middle, strokeColor=GROUP,
-                         strokeWidth=0.8))
-        drawing.add(Rect(x(q1), middle - 3.5, max(x(q3) - x(q1), 0.6), 7,
-                         fillColor=colors.HexColor("#dcdcdc"), strokeColor=GROUP,
-                         strokeWidth=0.5))
-        drawing.add(Line(x(median), middle - 3.5, x(median), middle + 3.5, strokeColor=INK,
-                         strokeWidth=0.8))
+        pdf.setFillColor(MUTED)
+        pdf.setFont(REGULAR, 6.5)
+        pdf.drawString(left, middle - 2, "Peers")
+        pdf.setStrokeColor(GROUP)
+        pdf.setLineWidth(0.8)
+        pdf.line(x(lowest), middle, x(highest), middle)
+        pdf.setLineWidth(0.5)
+        pdf.setFillColor(BOX)
+        pdf.rect(x(q1), middle - 3.5, max(x(q3) - x(q1), 0.6), 7, stroke=1, fill=1)
+        pdf.setStrokeColor(INK)
+        pdf.setLineWidth(0.8)
+        pdf.line(x(median), middle - 3.5, x(median), middle + 3.5)
         if line.rate is not None:
-            drawing.add(Circle(x(line.rate), middle, 2.6, fillColor=ALERT if line.required
-                               else YOU, strokeColor=colors.white, strokeWidth=0.5))
-    return drawing
+            pdf.setStrokeColor(colors.white)
+            pdf.setLineWidth(0.5)
+            pdf.setFillColor(ALERT if line.required else YOU)
+            pdf.circle(x(line.rate), middle, 2.6, stroke=1, fill=1)
+    pdf.restoreState()
 
 
 def long_date(day: date) -> str:
