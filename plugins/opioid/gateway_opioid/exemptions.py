@@ -46,7 +46,7 @@ def waivers(reference: ReferenceView, year: int, npis: Iterable[str]) -> dict[st
     return out
 
 
-def decision(npi: str, request: str, granted: bool, note: str, by: str) -> dict[str, Any]:
+def decision(request: str, granted: bool, note: str, by: str) -> dict[str, Any]:
     """The remembered decision on one request."""
     return {"decision": GRANTED if granted else DENIED, "note": note, "request": request,
             "decided_by": by, "decided_at": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -89,7 +89,7 @@ def decide(
                   f"{year}")
         by = getpass.getuser()
         write = ReferenceWrite(datasets.decisions(year), {npi: decision(
-            npi, request.submission_id, grant, note.strip(), by)})
+            request.submission_id, grant, note.strip(), by)})
         site.record_decision([write], by=by)
     except SiteError as err:
         _fail(str(err))

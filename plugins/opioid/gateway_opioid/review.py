@@ -110,6 +110,7 @@ def review(view: ReferenceView, year: int) -> list[ReviewRow]:
     groups_before = {e.key: e.value for e in view.entries(datasets.specialties(year - 1))}
     groups_now = {e.key: e.value for e in view.entries(datasets.specialties(year))}
     flagged = _above_review_threshold(now, rules)
+    improving = rules.review_improving or Fraction(0)
     granted = {npi for npi, e in view.get_many(datasets.decisions(year - 1), before).items()
                if e.value.get("decision") == GRANTED}
     forms = _forms_received(view, year - 1, before)
@@ -136,7 +137,7 @@ def review(view: ReferenceView, year: int) -> list[ReviewRow]:
                 klass=_class(npi in granted, threshold is not None
                              and measure not in current.get("qi_required", []),
                              Fraction(counts[0], counts[1])
-                             <= rules.review_improving * Fraction(old[0], old[1]),  # type: ignore[operator]
+                             <= improving * Fraction(old[0], old[1]),
                              measure in flagged.get(npi, ()))))
     return rows
 

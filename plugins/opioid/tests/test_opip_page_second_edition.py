@@ -81,7 +81,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[Overlay, dict[str, s
     assert request.status is not Status.REJECTED, request.findings.by_code
     view.remember(request)
     view.apply([ReferenceWrite(datasets.decisions(2022), {exempt: decision(
-        exempt, request.submission_id, True, "panel of chronic pain", "staff")})],
+        request.submission_id, True, "panel of chronic pain", "staff")})],
         submission_id="decision-1", submitter="staff", received_at="2023-05-02T00:00:00Z")
     who["exempt"] = exempt
     return view, who, folder
