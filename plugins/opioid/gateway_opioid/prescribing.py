@@ -204,7 +204,6 @@ class PrescribingMemory(CollectsColumns, ReferenceCollector):
         for (specialty, measure), stat in stats.groups.items():
             groups.setdefault(specialty, {})[measure] = {
                 "compared": stat.compared, "average": stat.average, "threshold": stat.threshold,
-                "sd": stat.sd,
                 # where each prescriber stands (the page's percentile and quartiles), kept
                 # only for groups large enough to be shown at all
                 "rates": list(stat.rates) if stat.compared >= self.rules.min_prescribers

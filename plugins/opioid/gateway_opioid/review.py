@@ -38,7 +38,7 @@ from gateway_opioid.program import (
     YearRules,
     program,
 )
-from gateway_opioid.stats import compute, percent
+from gateway_opioid.stats import FeedStats, GroupStat, compute, percent
 
 EXEMPT, IMPROVED, IMPROVING = "exempt", "improved", "improving"
 FOR_REVIEW, NOT_IMPROVED = "for review", "not improved"
@@ -132,13 +132,14 @@ def review(view: ReferenceView, year: int) -> list[ReviewRow]:
                 threshold_previous=groups_before.get(then["specialty"], {}).get(
                     measure, {}).get("threshold"),
                 rate=counts[0] / counts[1], threshold=threshold,
-                review_threshold=_review_threshold(group, rules),
+                review_threshold=flagged.groups.get((current["specialty"], measure),
+                                                    _NO_GROUP).threshold,
                 forms_received=forms.get(npi, ()),
                 klass=_class(npi in granted, threshold is not None
                              and measure not in current.get("qi_required", []),
                              Fraction(counts[0], counts[1])
                              <= improving * Fraction(old[0], old[1]),
-                             measure in flagged.get(npi, ()))))
+                             measure in flagged.required.get(npi, ()))))
     return rows
 
 
@@ -151,20 +152,15 @@ def _class(exempt: bool, improved: bool, improving: bool, for_review: bool) -> s
     return NOT_IMPROVED
 
 
-def _review_threshold(group: dict[str, Any], rules: YearRules) -> float | None:
-    """The group's mean plus ``review_sd`` SD, for groups large enough for a QI threshold."""
-    if group.get("compared", 0) < rules.min_prescribers or group.get("average") is None:
-        return None
-    return float(group["average"] + (rules.review_sd or 0) * group.get("sd", 0.0))
+_NO_GROUP = GroupStat("", "", 0, None, None)
 
 
-def _above_review_threshold(now: dict[str, dict[str, Any]], rules: YearRules
-                            ) -> dict[str, list[str]]:
-    """Prescribers above their group's review threshold, per measure, decided as the QI
-    threshold is (``stats.compute`` with the review's multiple of the SD)."""
+def _above_review_threshold(now: dict[str, dict[str, Any]], rules: YearRules) -> FeedStats:
+    """The MY computed as the QI threshold is, with the review's multiple of the SD: each
+    group's review threshold, and who is above it on which measure."""
     table = pd.DataFrame(_feed_rows(now), columns=["prescriber_npi", "specialty_group",
                                                    "measure", "numerator", "denominator"])
-    return compute(table, replace(rules, threshold_sd=float(rules.review_sd or 0))).required
+    return compute(table, replace(rules, threshold_sd=float(rules.review_sd or 0)))
 
 
 def _feed_rows(now: dict[str, dict[str, Any]]) -> Iterator[tuple[str, str, str, int, int]]:

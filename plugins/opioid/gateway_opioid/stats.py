@@ -30,7 +30,6 @@ class GroupStat:
     compared: int  # prescribers at the minimum denominator
     average: float | None
     threshold: float | None
-    sd: float = 0.0  # population SD of the compared rates
     rates: tuple[float, ...] = ()  # the compared rates, ascending
 
 
@@ -66,12 +65,11 @@ def compute(frame: pd.DataFrame, rules: YearRules) -> FeedStats:
         if measure in rules.qi_measures and row["compared"] >= rules.min_prescribers:
             threshold = float(row["average"] + rules.threshold_sd * row["sd"])
         groups[specialty, measure] = GroupStat(specialty, measure, int(row["compared"]),
-                                               float(row["average"]), threshold,
-                                               float(row["sd"]))
+                                               float(row["average"]), threshold)
     for (specialty, measure), members in compared.groupby(["specialty", "measure"], sort=True):
         stat = groups[specialty, measure]
         groups[specialty, measure] = GroupStat(
-            stat.specialty, stat.measure, stat.compared, stat.average, stat.threshold, stat.sd,
+            stat.specialty, stat.measure, stat.compared, stat.average, stat.threshold,
             tuple(float(r) for r in np.sort(members["rate"].to_numpy())))
     required: dict[str, list[str]] = {}
     for (specialty, measure), members in compared.groupby(["specialty", "measure"], sort=True):
