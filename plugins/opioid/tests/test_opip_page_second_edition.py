@@ -10,6 +10,7 @@ import io
 import math
 import re
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,15 @@ def test_parameters_of_the_page_come_from_the_year() -> None:
     rules = program().years[2022]
     assert rules.due["opip-qi-evaluation"].isoformat() == "2023-11-01"
     assert rules.min_prescribers == 5
+
+
+def test_a_waiting_request_leaves_the_forms_owed(year, poppler) -> None:
+    view, who, folder = year
+    (page,) = reports(view, 2022, [who["hot"]])
+    waiting = replace(page, exemption="requested")
+    out = folder / "waiting"
+    out.mkdir()
+    draw_all([waiting], 2022, out, jobs=1)
+    text = text_of(out / f"{page.npi}.pdf", poppler)
+    assert "Your exemption request is being decided" in text
+    assert "Forms owed: a self-assessment for M2, M3 and M5" in text
