@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.pipeline import validate_file
-from gateway.reference.store import remember
+from gateway.engine.pipeline import validate_file
+from gateway.site.reference.store import remember
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 HEALTH_SYSTEMS = [f"health-system-{n:02d}" for n in range(1, 21)]

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.daemon.ledger import Ledger, State, Submission
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import new_submission_id
+from gateway.site.ledger import Ledger, State, Submission
 from gateway.submitters.registry_file import load_registry
 from gateway.submitters.windows import SubmitterPolicy
 from tests.submitters import files
@@ -243,14 +243,14 @@ def test_waived_obligations_are_exempt_or_still_owed_while_requested() -> None:
     ``exemption_requested`` and still owed (the calendar lists it)."""
     from datetime import date
 
-    from gateway.submitters.calendar import render_calendar, upcoming
-    from gateway.submitters.compliance import Answer, report
-    from gateway.submitters.model import (
+    from gateway.contract.registry import (
         WAIVER_GRANTED,
         WAIVER_REQUESTED,
         Obligation,
         Submitter,
     )
+    from gateway.submitters.calendar import render_calendar, upcoming
+    from gateway.submitters.compliance import Answer, report
     from gateway.submitters.obligations import Owed
 
     who = Submitter(id="north-clinic", name="North Clinic", kind="clinic")

@@ -20,8 +20,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from gateway.contract import WAIVER_GRANTED, WAIVER_REQUESTED
-from gateway.reference import ReferenceView, ReferenceWrite
+from gateway.contract import WAIVER_GRANTED, WAIVER_REQUESTED, ReferenceView, ReferenceWrite
 from gateway_opioid import datasets
 from gateway_opioid.program import EXEMPTION, program
 
@@ -72,7 +71,7 @@ def decide(
     """Decide a prescriber's accepted exemption request of a measurement year: a grant ends
     the QI obligations no form has met yet (compliance shows them exempt), a denial returns
     them to their ordinary status."""
-    from gateway.site import SiteError, open_site
+    from gateway.contract import SiteError, open_site
 
     if grant == deny:
         _fail("give exactly one of --grant and --deny")

@@ -22,11 +22,11 @@ from gateway.contract import (
     Obligation,
     ObligationReader,
     RecordBatch,
+    ReferenceView,
     Route,
     RuleContext,
     Submitter,
 )
-from gateway.reference import ReferenceView
 from gateway_opioid import datasets
 from gateway_opioid.exemptions import waivers
 from gateway_opioid.program import (

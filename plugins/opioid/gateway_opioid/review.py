@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from gateway.reference import ReferenceView
+from gateway.contract import ReferenceView
 from gateway_opioid import datasets
 from gateway_opioid.exemptions import GRANTED
 from gateway_opioid.program import (

@@ -14,11 +14,11 @@ from gateway_opioid import datasets
 from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.pipeline import validate_file
+from gateway.contract.reference import EMPTY
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Status
-from gateway.reference.model import EMPTY
-from gateway.reference.overlay import Overlay
-from gateway.reference.store import reference_view, remember
+from gateway.site.reference.overlay import Overlay
+from gateway.site.reference.store import reference_view, remember
 
 GATEWAY = [sys.executable, "-m", "gateway"]
 FEED = "dhs-opioid-feed"

@@ -58,8 +58,8 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
     assert all(str(env_dir) in line for line in where.split())  # the wheels ran
     # a check writes nothing; the installed gateway remembers the feed as its daemon would
     subprocess.run([str(python), "-c", "import sys; from pathlib import Path; "
-                    "from gateway.pipeline import validate_file; "
-                    "from gateway.reference.store import remember; "
+                    "from gateway.engine.pipeline import validate_file; "
+                    "from gateway.site.reference.store import remember; "
                     "sys.exit(0 if remember(Path('var/ledger.sqlite3'), validate_file("
                     "Path('feed.csv'), submitter='dhs-feed')) else 1)"],
                    env=env, cwd=tmp_path, check=True, capture_output=True)
@@ -69,7 +69,7 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 1
 
     # the conformance kit, run by the installed gateway on the installed plugin
-    kit = subprocess.run([str(python), "-c", "import sys; from gateway.conformance import "
+    kit = subprocess.run([str(python), "-c", "import sys; from gateway.kit.conformance import "
                           "plugin_problems; problems = plugin_problems('opip'); "
                           "print(*problems, sep='\\n'); sys.exit(1 if problems else 0)"],
                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)

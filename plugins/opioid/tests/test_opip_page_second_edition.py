@@ -24,11 +24,11 @@ from gateway_opioid.report.pdf import page_scale
 from opip_support import write_form
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.pipeline import validate_file
+from gateway.contract import ReferenceWrite
+from gateway.contract.reference import EMPTY
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Status
-from gateway.reference import ReferenceWrite
-from gateway.reference.model import EMPTY
-from gateway.reference.overlay import Overlay
+from gateway.site.reference.overlay import Overlay
 
 SYSTEMS = ("north-clinic", "lake-hospital")
 LONG = "Maximiliana-Wilhelmina Featherstonehaugh-Cholmondeley Nguyễn Thị Hương"

@@ -14,8 +14,8 @@ from pathlib import Path
 from opip_support import REGISTRY
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.pipeline import validate_file
-from gateway.reference.store import remember
+from gateway.engine.pipeline import validate_file
+from gateway.site.reference.store import remember
 
 GATEWAY = [sys.executable, "-m", "gateway"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway.reference import ReferenceEntry, ReferenceView
+from gateway.contract import ReferenceEntry, ReferenceView
 from gateway_opioid import datasets
 from gateway_opioid.program import Measure, YearRules, program
 from gateway_opioid.stats import percent, rate_percent

@@ -1,0 +1,157 @@
+"""The commands about files and plugins: ``validate`` (files through the whole pipeline, as the
+daemon would, writing nothing) and ``plugins`` (what is installed).
+
+``validate`` exits 0 when every file is accepted (with or without warnings), 1 when one is
+rejected; other codes are the CLI's (``gateway.cli.common``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.common import (
+    EXIT_NO,
+    EXIT_OK,
+    ConfigOption,
+    RegistryOption,
+    operational,
+    registry_for,
+    setting,
+)
+from gateway.receipts.model import Status
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _sent(files: list[str], submitter: str | None) -> list[tuple[str, Path]]:
+    """Each FILE as (submitter, path): ``SUBMITTER:PATH`` names its sender, a plain path is
+    sent by ``--submitter``. A path that exists as written is a path, even with a colon."""
+    from gateway.site.names import is_submitter_id
+
+    out = []
+    for text in files:
+        sender, sep, rest = text.partition(":")
+        if sep and not Path(text).exists() and is_submitter_id(sender):
+            who, path = sender, Path(rest)
+        elif submitter is None:
+            raise typer.BadParameter(f"{text}: name the sender as SUBMITTER:PATH or give "
+                                     "--submitter", param_hint="FILE")
+        else:
+            who, path = submitter, Path(text)
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file", param_hint="FILE")
+        out.append((who, path))
+    return out
+
+
+def validate(
+    files: Annotated[list[str], typer.Argument(
+        help="The files to judge, in order; SUBMITTER:PATH to judge one as sent by that "
+             "submitter.", metavar="FILE...")],
+    submitter: Annotated[str | None, typer.Option(
+        help="The submitter id (its inbox folder name) of each FILE without one.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON receipt (several "
+                                                         "files: an array, in order).")] = False,
+    out: Annotated[Path | None, typer.Option(help="Also write the JSON and text receipts "
+                                                  "(and, for a file with problems, its "
+                                                  "annotated copy) into this folder.",
+                                             file_okay=False)] = None,
+    option: Annotated[list[str], typer.Option(help="Operator setting KEY=VALUE for the rules, "
+                                                   "e.g. hospital_type=CAH.")] = [],  # noqa: B006
+    registry: RegistryOption = None,
+    received_at: Annotated[str | None, typer.Option(
+        help="Preview the deadline check as if the gateway took the file at this time "
+             "(ISO 8601, e.g. 2015-07-01T09:00:00-05:00; default now).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Run the whole pipeline on files and print their receipts; change nothing.
+
+    With a registry (``--registry``, or the one the gateway's config names) the submitter layer
+    runs as in the daemon; without one it is skipped and the receipt says so once. Files are
+    judged against the reference data the site accepted (a prescribing feed that forms rest
+    on), which a check never changes: only ``gateway serve`` remembers. Files are judged in the
+    order given, and what an accepted earlier file would remember counts, in memory only, for
+    the later ones, so a feed and its forms can be tried together without a site.
+    """
+    from gateway.engine.pipeline import default_plugins, validate_file
+    from gateway.receipts.store import write_receipt
+    from gateway.receipts.text import render_text
+    from gateway.site.reference.overlay import Overlay
+    from gateway.site.reference.store import reference_view
+    from gateway.submitters.layer import skipped
+    from gateway.submitters.windows import parse_instant
+
+    sent = _sent(files, submitter)
+    with operational():
+        chosen = setting(registry, config)
+        judged_by = registry_for(chosen)
+    received = None
+    if received_at is not None:  # without an offset: the program's time zone, as configured
+        try:
+            received = parse_instant(received_at, chosen.policy.timezone).isoformat()
+        except ValueError:
+            raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
+                                     param_hint="--received-at") from None
+    plugins = default_plugins()
+    with operational():  # the ledger's database may refuse
+        checked = Overlay(reference_view(chosen.config.ledger_location))
+        receipts = []
+        for who, path in sent:
+            receipt = validate_file(path, submitter=who, options=_options(option),
+                                    plugins=plugins, received_at=received, registry=judged_by,
+                                    policy=chosen.policy, reference=checked)
+            checked.remember(receipt)
+            receipts.append((receipt, path))
+    for receipt, path in receipts:
+        if judged_by is None and receipt.layer is None:
+            receipt.findings.add(skipped())
+            receipt.findings.give_hints(plugins.catalog, receipt.file.format)
+        if out is not None:
+            write_receipt(receipt, out, plugins.catalog, document=path)
+    if as_json:
+        shown = [r.as_dict() for r, _ in receipts]
+        typer.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2,
+                              ensure_ascii=False))
+    else:
+        typer.echo("\n".join(render_text(r, plugins.catalog) for r, _ in receipts), nl=False)
+    rejected = any(r.status is Status.REJECTED for r, _ in receipts)
+    raise typer.Exit(EXIT_NO if rejected else EXIT_OK)
+
+
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List plugins, families, measures, levels and reporting years."""
+    from gateway.engine.pipeline import default_plugins
+
+    loaded = default_plugins()
+    rows = [
+        {"plugin": loaded.owners[family.family], "family": family.family, "title": family.title,
+         "formats": list(family.formats), "measure": m.measure, "name": m.name,
+         "levels": list(m.levels), "reporting_years": list(m.reporting_years)}
+        for family in loaded.families.values() for m in family.measures
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    keys = ("plugin", "family", "measure")
+    widths = (*(max([len(h), *(len(str(r[h])) for r in rows)]) + 2 for h in keys), 17, 10)
+    typer.echo("".join(h.ljust(w) for h, w in zip(
+        ("plugin", "family", "measure", "levels", "years"), widths, strict=True)) + "name")
+    for row in rows:
+        cells = (row["plugin"], row["family"], row["measure"], ",".join(row["levels"]),
+                 ",".join(str(y) for y in row["reporting_years"]))
+        padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+        typer.echo("".join(padded) + row["name"])
