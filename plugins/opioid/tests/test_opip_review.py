@@ -14,9 +14,9 @@ from pathlib import Path
 
 from opip_support import REGISTRY, TEXT, write_form
 from test_opip_end_to_end import drop
-from tests.daemon.conftest import Gateway, settings
 
 from bench.opioid_feed import feed_rows, write_feed
+from tests.support.daemon import Gateway, settings
 
 SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
 FEED = "dhs-opioid-feed"
