@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.submitters.compliance import DONE
 from gateway.web import queries
 from gateway.web.auth import Refusal, check_csrf
 from gateway.web.lookups import submission_for
 from gateway.web.site import RegistryError, ReplayRefused, Site
 
 CALENDAR_DAYS = 60
-DONE = ("accepted", "accepted_late", "not_required")
 
 if TYPE_CHECKING:
     from gateway.web.console import Console

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.submitters.compliance import DONE
 from gateway.web import queries
 from gateway.web.auth import LOGIN_COOKIE, Refusal, check_csrf, new_login_token, not_found, same
 from gateway.web.intake import take_check, take_upload
@@ -196,7 +197,7 @@ def routes(console: Console) -> list[Route]:
             site, sorted({today.year, (today + timedelta(days=120)).year}),
             principal.submitter)
             if line.owed.obligation.required and line.owed.obligation.due >= today
-            and line.status not in ("accepted", "accepted_late", "not_required")),
+            and line.status not in DONE),
             key=lambda line: line.owed.obligation.due)[:10]
         return console.render(request, "obligations.html", principal, year=year,
                               lines=lines, upcoming=upcoming)
