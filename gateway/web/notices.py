@@ -57,7 +57,7 @@ def contact_receives(contact: Contact) -> tuple[str, ...]:
     """What the contact is sent, in the words of notifications.md."""
     said = []
     if contact.wants("receipts"):
-        said.append("one daily digest of the day's receipts, at 07:00"
+        said.append("one daily digest at 07:00 of the previous day's receipts"
                     if contact.digest == "daily" else "a message for each receipt")
     if contact.wants("deadlines"):
         said.append("deadline reminders 14 and 3 days before each due date, "

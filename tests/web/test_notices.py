@@ -17,7 +17,8 @@ def test_a_submitter_sees_its_own_contacts_and_what_each_receives(site: Site,
     assert page.status_code == 200
     text = page.text
     for shown in ("Pat Lee", "pat.lee@example.org", "Quinn Digest", "Sam Silent",
-                  "a message for each receipt", "one daily digest of the day&#39;s receipts",
+                  "a message for each receipt",
+                  "one daily digest at 07:00 of the previous day&#39;s receipts",
                   "deadline reminders 14 and 3 days before each due date",
                   "nothing (no e-mail is sent to this contact)", "general contact",
                   "https://hooks.example.org/sqrms", "a signed POST for each receipt"):
