@@ -22,6 +22,7 @@ import structlog
 from gateway.catalog import Layer, Severity
 from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.engine.complete import complete_findings
+from gateway.engine.naming import RecordNamer
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
 from gateway.findings import Finding, FindingList
@@ -87,8 +88,12 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
             receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes,
                                                sha256=facts.sha256)
         receipt.reject(Layer.SUBMITTER.value, unknown_submitter(submitter))
+        receipt.skipped = [{"layer": name, "reason": "the sender is not a registered, active "
+                            "submitter, so the file was not read"}
+                           for name in ("file", "record", "file_rules")]
         receipt.timings["total"] = round(time.perf_counter() - started, 4)
         return receipt
+    receipt.registry_used = registry is not None
     if entry is not None:
         receipt.registry_entry = entry.as_dict()
     sender = _Sender(registry, entry, policy or SubmitterPolicy(), ledger)
@@ -206,17 +211,19 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
     # columns of the layout the header lacks: their "required on this row" is one finding
     absent = (set(layer.columns) - set(document.columns)
               if isinstance(document, TableDocument) else set())
+    namer = RecordNamer(layer.schema, route.measure)
     for raw in batches:
         typed, bad, findings = layer.check(raw)
         receipt.records += len(raw)
         receipt.records_rejected += int(bad.sum())
-        record_findings.extend(raw.notes)
-        record_findings.extend(once_per_missing_column(
-            once_per_place(findings, raw.places, reported), absent, reported))
+        namer.observe(raw)
+        record_findings.extend(namer.named_in(raw, raw.notes))
+        record_findings.extend(namer.named_in(raw, list(once_per_missing_column(
+            once_per_place(findings, raw.places, reported), absent, reported))))
         if record_findings.errors:
             continue  # the record layer has failed: later layers' work would be discarded
         for rule in rules:
-            rule_findings.extend(rule.observe(typed))
+            rule_findings.extend(namer.named_in(raw, list(rule.observe(typed))))
         if calculator is not None:
             calculator.observe(typed)
         if submitter_layer is not None:
@@ -232,7 +239,7 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
         receipt.layer = Layer.RECORD.value
         return
     for rule in rules:
-        rule_findings.extend(rule.finish())
+        rule_findings.extend(namer.named(rule.finish()))
     record_findings.merge(rule_findings)  # the record layer's warnings (a short row) stay
     receipt.findings = record_findings
     if rule_findings.errors:

@@ -1,0 +1,139 @@
+"""Naming the record a finding is about, by the key the abstractor knows it by.
+
+A data abstractor finds a problem in the source system by the patient id, the measure id, the
+prescriber's NPI or the summary row's component and strata, not by a row number alone (specs
+README section 4, ``findings[].record``). The key is read off the layout's columns, in the
+order the specification gives them:
+
+- a ``patient_id`` column: ``{"patient_id": ...}`` (patient-level files);
+- a ``prescriber_npi`` column: ``{"prescriber_npi": ..., "measure": ...}`` (measure where the
+  row has one);
+- strata (the schema's ``x-strata``) with a ``component``: ``{"measure", "component",
+  "stratum"}``, ``stratum`` null on a total row (every stratum ``ALL``);
+- a ``measure_id``/``measure``/``indicator``/``cohort`` column: ``{"measure": ...}`` (a CART
+  measure, an EDTC measure, an AHRQ indicator, a VON cohort); a NHSN unit adds its location;
+- a schema may name its own key columns with ``x-record-key``.
+
+Values are the submitter's own text (trimmed), so the key reads as the file writes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from gateway.contract import RecordBatch
+from gateway.findings import Finding
+
+REMEMBERED = 20_000  # records whose key is kept for findings made after the whole file is read
+_MEASURE_COLUMNS = ("measure_id", "measure", "indicator", "cohort")
+_UNIT_COLUMNS = ("location_code", "birthweight_category")
+
+
+class RecordNamer:
+    """Keys of records as they stream past, and findings given the key of their record."""
+
+    def __init__(self, schema: Mapping[str, Any], measure: str) -> None:
+        columns = list(schema.get("properties", {}))
+        self.measure = measure
+        self.strata: list[str] = list(schema.get("x-strata") or [])
+        own = schema.get("x-record-key")
+        self.kind = "columns"
+        if own:
+            self.columns = list(own)
+        elif "patient_id" in columns:
+            self.columns = ["patient_id"]
+        elif "prescriber_npi" in columns:
+            self.columns = ["prescriber_npi", *[c for c in ("measure",) if c in columns]]
+        elif self.strata and "component" in columns:
+            self.kind = "summary"
+            self.columns = [*[c for c in ("measure_id",) if c in columns], "component",
+                            *self.strata]
+        else:
+            found = next((c for c in _MEASURE_COLUMNS if c in columns), None)
+            self.kind = "measure" if found else "none"
+            self.columns = ([found] if found else []) + [c for c in _UNIT_COLUMNS
+                                                         if c in columns]
+        self.known: dict[Any, dict[str, Any]] = {}
+
+    def key(self, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The record's key from its column texts (missing columns read as empty)."""
+        text = {c: str(values.get(c) or "").strip() for c in self.columns}
+        if self.kind == "none" or not any(text.values()):
+            return None
+        if self.kind == "summary":
+            stratum = {s: text[s] for s in self.strata if text[s] and text[s].upper() != "ALL"}
+            return {"measure": text.get("measure_id") or self.measure,
+                    "component": text["component"], "stratum": stratum or None}
+        if self.kind == "measure":
+            first, *rest = self.columns
+            return {"measure": text[first], **{c: text[c] for c in rest if text[c]}}
+        return {c: text[c] for c in self.columns if text[c] or c == self.columns[0]}
+
+    def observe(self, batch: RecordBatch) -> None:
+        """Remember the keys of the first ``REMEMBERED`` records, by their place."""
+        if self.kind == "none" or len(self.known) >= REMEMBERED:
+            return
+        room = REMEMBERED - len(self.known)
+        frame = batch.frame.head(room)
+        places = _places(batch, len(frame))
+        lists = {c: frame[c].tolist() if c in frame.columns else [""] * len(frame)
+                 for c in self.columns}
+        for i, place in enumerate(places):
+            if place is not None:
+                self.known[place] = self.key({c: lists[c][i] for c in self.columns})
+
+    def named_in(self, batch: RecordBatch, findings: Sequence[Finding]) -> list[Finding]:
+        """Findings about records of ``batch``, named from the batch itself (a file's later
+        records are not remembered, but their findings are made while the batch is at hand)."""
+        if not findings or self.kind == "none":
+            return list(findings)
+        index = {place: i for i, place in enumerate(_places(batch, len(batch)))
+                 if place is not None}
+        out = []
+        for finding in findings:
+            i = index.get(finding.row) if finding.row is not None else None
+            if i is None and finding.xpath is not None:
+                path = finding.xpath
+                while i is None and "/" in path.strip("/"):
+                    i = index.get(path)
+                    path = path.rsplit("/", 1)[0]
+            if i is not None and finding.record is None:
+                values = {c: batch.frame[c].iat[i] if c in batch.frame.columns else ""
+                          for c in self.columns}
+                record = self.key(values)
+                if record is not None:
+                    finding = dataclasses.replace(finding, record=record)
+            out.append(finding)
+        return out
+
+    def named(self, findings: Iterable[Finding]) -> list[Finding]:
+        """The findings, each with its record's key where the finding has a record."""
+        return [self._named(f) for f in findings]
+
+    def _named(self, finding: Finding) -> Finding:
+        if finding.record is not None:
+            return finding
+        record = None
+        if finding.row is not None:
+            record = self.known.get(finding.row)
+        elif finding.xpath is not None:
+            path = finding.xpath
+            while record is None and "/" in path.strip("/"):
+                record = self.known.get(path)
+                path = path.rsplit("/", 1)[0]
+        if record is None and len(self.columns) == 1 and self.kind == "columns" \
+                and finding.column == self.columns[0] and finding.value is not None \
+                and finding.row is not None:
+            record = self.key({finding.column: finding.value})  # a key beyond the remembered
+        return dataclasses.replace(finding, record=record) if record is not None else finding
+
+
+def _places(batch: RecordBatch, count: int) -> Sequence[Any]:
+    """Each record's place: its sheet row (tables) or element path (XML)."""
+    if batch.rows is not None:
+        return [int(r) for r in batch.rows[:count]]
+    if batch.xpaths is not None:
+        return batch.xpaths[:count]
+    return [None] * count
