@@ -139,9 +139,11 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
     receipt.file = dataclasses.replace(receipt.file, format=document.format)
     sample = document.sample()
     if isinstance(document, TableDocument) and not sample.rows:
-        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
+        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows (the "
+                             f"header was read from {document.header_place()}).",
                              row=2, hint="Add one row per record below the header.")
-    route = choose_route(plugins, sample)
+    route = choose_route(plugins, sample, document.header_place()
+                         if isinstance(document, TableDocument) else None)
     receipt.route = route
     context = RuleContext(route=route, options=dict(options), registry=sender.registry,
                           submitter=sender.entry, reference=reference_view(sender.ledger),

@@ -18,8 +18,18 @@ def lacking(lacks: tuple[str, ...]) -> str:
     return ", ".join(others)
 
 
-def choose_route(plugins: Plugins, sample: FileSample) -> Route:
-    """The route of the file, or a ``FileProblem`` that says why there is none."""
+def _read_from(sample: FileSample, where: str | None) -> str:
+    """What routing read and where: the header's place and its first names."""
+    if where is None or not sample.columns:
+        return ""
+    names = ", ".join(f"'{c}'" for c in sample.columns[:6])
+    more = ", ..." if len(sample.columns) > 6 else ""
+    return f" The header was read from {where}: {names}{more}."
+
+
+def choose_route(plugins: Plugins, sample: FileSample, where: str | None = None) -> Route:
+    """The route of the file, or a ``FileProblem`` that says why there is none. ``where`` is
+    where a table's header was looked for (the sheet and row), told when nothing matches."""
     answer = plugins.route(sample)
     if len(answer.claims) > 1:
         claimants = " and ".join(f"{c.label} (plugin {name})" for c, name in answer.claims)
@@ -31,13 +41,18 @@ def choose_route(plugins: Plugins, sample: FileSample) -> Route:
         if closest is None:
             raise FileProblem.of(
                 "E-ROUTE-UNRECOGNISED", "The file matches no measure layout the gateway knows "
-                "(no family recognised its columns or root element).",
-                hint="Start from the measure's template (gateway template) and keep its header.")
+                "(no family recognised its columns or root element)."
+                + _read_from(sample, where),
+                hint="Put the measure's column names on row 1, with no title rows above them "
+                     "and the records from row 2; the measure's template from the program "
+                     "has every column." if where else
+                     "Start from the measure's template from the program and keep its "
+                     "structure.")
         year = closest.reporting_year if closest.reporting_year is not None else ""
         looks = f"{closest.measure} {closest.level}-level {year}".strip()
         raise FileProblem.of(
             "E-ROUTE-UNRECOGNISED", f"The file looks like {looks} but lacks "
-            f"{lacking(closest.lacks)}.",
+            f"{lacking(closest.lacks)}.{_read_from(sample, where)}",
             hint="Add what is missing; the measure's template has every column.")
     candidate, _ = answer.claims[0]
     if candidate.refusal:
