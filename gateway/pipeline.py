@@ -242,6 +242,11 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
         return
     for rule in rules:
         rule_findings.extend(namer.named(rule.finish()))
+    for rule in rules:
+        rule_findings.listed = rule.explain(rule_findings.listed)
+    shift = len(record_findings.listed)  # roots are indexed in the receipt's whole list
+    rule_findings.listed = [f if f.caused_by is None else dataclasses.replace(
+        f, caused_by=f.caused_by + shift) for f in rule_findings.listed]
     record_findings.merge(rule_findings)  # the record layer's warnings (a short row) stay
     receipt.findings = record_findings
     if rule_findings.errors:

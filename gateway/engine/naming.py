@@ -20,6 +20,7 @@ Values are the submitter's own text (trimmed), so the key reads as the file writ
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -56,11 +57,15 @@ class RecordNamer:
             self.columns = ([found] if found else []) + [c for c in _UNIT_COLUMNS
                                                          if c in columns]
         self.known: dict[Any, dict[str, Any]] = {}
+        # a key value a schema conceals (a patient id that looks like an SSN) names nothing
+        self.concealed = [re.compile(pattern) for pattern in _concealed_patterns(
+            schema, self.columns)]
 
     def key(self, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """The record's key from its column texts (missing columns read as empty)."""
         text = {c: str(values.get(c) or "").strip() for c in self.columns}
-        if self.kind == "none" or not any(text.values()):
+        if self.kind == "none" or not any(text.values()) or any(
+                pattern.search(t) for pattern in self.concealed for t in text.values()):
             return None
         if self.kind == "summary":
             stratum = {s: text[s] for s in self.strata if text[s] and text[s].upper() != "ALL"}
@@ -128,6 +133,27 @@ class RecordNamer:
                 and finding.row is not None:
             record = self.key({finding.column: finding.value})  # a key beyond the remembered
         return dataclasses.replace(finding, record=record) if record is not None else finding
+
+
+def _concealed_patterns(schema: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """Patterns of ``x-conceal`` subschemas (``not: {pattern}``) on the key columns."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("x-conceal"):
+                inner = node.get("not") if isinstance(node.get("not"), dict) else node
+                if isinstance(inner.get("pattern"), str):
+                    found.append(inner["pattern"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for column in columns:
+        walk(schema.get("properties", {}).get(column))
+    return found
 
 
 def _places(batch: RecordBatch, count: int) -> Sequence[Any]:

@@ -52,7 +52,7 @@ def choose_route(plugins: Plugins, sample: FileSample, where: str | None = None)
         looks = f"{closest.measure} {closest.level}-level {year}".strip()
         raise FileProblem.of(
             "E-ROUTE-UNRECOGNISED", f"The file looks like {looks} but lacks "
-            f"{lacking(closest.lacks)}.{_read_from(sample, where)}",
+            f"{lacking(closest.lacks)}.",
             hint="Add what is missing; the measure's template has every column.")
     candidate, _ = answer.claims[0]
     if candidate.refusal:

@@ -103,7 +103,7 @@ def test_an_xml_file_gets_its_findings_as_a_neutralised_csv(tmp_path: Path) -> N
     assert table[0] == ["severity", "code", "line", "xpath", "column", "value", "message",
                         "how to fix"]
     values = [line[5] for line in table[1:]]
-    assert "'=CMD|' /C CALC'!A0" in values  # codes are read upper case
+    assert "'=cmd|' /C calc'!A0" in values  # echoed as written, neutralised
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for line in table
                for cell in line)
     finding = receipt.findings.listed[0]
