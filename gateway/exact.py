@@ -18,14 +18,12 @@ from typing import Any
 def exact(value: Any) -> Fraction:
     """The number ``value`` was written as: ints and fractions exactly, a float as the
     shortest decimal that reads back as it (``8.8``, not ``8.800000000000000710...``)."""
-    if isinstance(value, Fraction | int | Rational):
-        return Fraction(value)
-    if isinstance(value, Decimal):
-        return Fraction(value)
-    if hasattr(value, "item"):  # numpy and pandas scalars
+    if hasattr(value, "item"):  # numpy and pandas scalars, as plain Python numbers
         value = value.item()
-    if isinstance(value, int):
+    if isinstance(value, Fraction | int | Decimal):
         return Fraction(value)
+    if isinstance(value, Rational):
+        return Fraction(int(value.numerator), int(value.denominator))
     return Fraction(Decimal(repr(float(value))))
 
 

@@ -25,6 +25,7 @@ from gateway.engine.complete import complete_findings
 from gateway.engine.naming import RecordNamer
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
+from gateway.engine.xml_words import XmlWords
 from gateway.findings import Finding, FindingList
 from gateway.plugin_manager import Plugins, load_plugins
 from gateway.readers.header import check_header
@@ -199,6 +200,17 @@ def _with_cell(finding: Finding, letters: dict[str, str]) -> Finding:
 
 def _run_layers(document: object, context: RuleContext, layer: RecordLayer, receipt: Receipt,
                 plugins: Plugins, submitter_layer: SubmitterLayer | None) -> None:
+    names: dict[str, str] = {}  # an XML file's columns as its elements
+    try:
+        _layers(document, context, layer, receipt, plugins, submitter_layer, names)
+    finally:
+        if names:
+            receipt.findings.listed = XmlWords(names).findings(receipt.findings.listed)
+
+
+def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt: Receipt,
+            plugins: Plugins, submitter_layer: SubmitterLayer | None,
+            names: dict[str, str]) -> None:
     route = context.route
     rules = [rule for found in plugins.hook.gateway_file_rules(route=route, context=context)
              for rule in found]
@@ -219,6 +231,7 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
         receipt.records += len(raw)
         receipt.records_rejected += int(bad.sum())
         namer.observe(raw)
+        names.update(raw.names)
         record_findings.extend(namer.named_in(raw, raw.notes))
         record_findings.extend(namer.named_in(raw, list(once_per_missing_column(
             once_per_place(findings, raw.places, reported), absent, reported))))

@@ -112,9 +112,9 @@ def explain_date(text: str, with_time: bool = False) -> DateTrouble | None:
 def date_hint(trouble: DateTrouble) -> str:
     """How to fix the mistake ``explain_date`` named."""
     if "Excel date serial" in trouble.reason:
-        return ("Format the column as a date in the workbook (Format Cells > Date, e.g. "
-                "YYYY-MM-DD) and save again; the date shown in the message is the one the "
-                "number stands for.")
+        return ("The number is how a spreadsheet stores the date the message shows: format "
+                "the data as dates (Format Cells > Date, e.g. YYYY-MM-DD) before saving, or "
+                "type the date.")
     if "day-month order" in trouble.reason:
         return "Write the month first (MM/DD/YYYY) or write the date as YYYY-MM-DD."
     if "two-digit year" in trouble.reason:

@@ -281,7 +281,8 @@ class RecordLayer:
         elements = batch.elements if kept is None else {
             c: (name, at[keep]) for c, (name, at) in batch.elements.items()}
         typed_batch = RecordBatch(frame=typed, rows=rows, xpaths=xpaths, lines=lines,
-                                  cells=batch.cells, places=batch.places, elements=elements)
+                                  cells=batch.cells, places=batch.places, elements=elements,
+                                  names=batch.names)
         return typed_batch, bad, findings
 
     def reference_check(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:

@@ -178,7 +178,8 @@ def _as_root(finding: Finding, suspect: Suspect, cells: Mapping[str, str],
     return dataclasses.replace(
         finding, row=suspect.row, column=suspect.column, value=value,
         cell=f"{letter}{suspect.row}" if letter else None, suggestion=suspect.suggestion,
-        message=f"{message} Did you mean {suspect.suggestion}? ({suspect.why}.)",
+        message=f"{message} Did you mean {suspect.suggestion}? "
+                f"{suspect.why[0].upper()}{suspect.why[1:]}.",
         hint=f"Enter {suspect.suggestion} as {suspect.column} on row {suspect.row} if the "
              "source agrees; the other problems listed under this one follow from it.")
 

@@ -33,6 +33,9 @@ MEASURE = "measure"
 MEASURE_FIELDS = {"denominator": "denominator", "numerator": "numerator", "rate": "rate",
                   "cases": "cases", "median-minutes": "median_minutes"}
 COLUMNS = [*HEADER.values(), "measure_id", *MEASURE_FIELDS.values()]
+# each column's element (or attribute) as the file writes it, for findings in its own words
+NAMES = {**{c: e for e, c in HEADER.items()}, **{c: e for e, c in MEASURE_FIELDS.items()},
+         "measure_id": "measure/@id"}
 BATCH = 1000
 MAX_PROBLEMS = 200
 
@@ -55,6 +58,14 @@ def official(measure_id: str) -> str:
         if name.upper() == measure_id.upper():
             return name
     return measure_id
+
+
+def measure_xpath(measure_id: str, position: int) -> str:
+    """A ``<measure>`` located as the abstractor knows it, by its id
+    (``/hospital-measures/measure[@id='AMI-7a']``); by its position when it has no usable id."""
+    if measure_id and "'" not in measure_id and len(measure_id) <= 40:
+        return f"/{ROOT}/{MEASURE}[@id='{measure_id}']"
+    return f"/{ROOT}/{MEASURE}[{position}]"
 
 
 class CartReader:
@@ -121,8 +132,9 @@ class CartReader:
                 if depth == 2 and (element.tag == self._measure_tag
                                    or self._local(element.tag) == MEASURE):
                     self.measures_seen += 1
-                    measure_path = f"/{ROOT}/{MEASURE}[{self.measures_seen}]"
-                    measure = {"measure_id": (element.get("id") or "").strip(),
+                    measure_id = (element.get("id") or "").strip()
+                    measure_path = measure_xpath(measure_id, self.measures_seen)
+                    measure = {"measure_id": measure_id,
                                "__line__": str(element.sourceline or 0)}
                 elif depth == 1:
                     self._start_root(element)
@@ -228,7 +240,7 @@ class CartReader:
                     for name, column in MEASURE_FIELDS.items()}
         self.field_lines = []
         return RecordBatch(frame=frame, xpaths=xpaths, lines=np.asarray(lines, dtype=np.int64),
-                           places=dict(self.places), elements=elements)
+                           places=dict(self.places), elements=elements, names=NAMES)
 
 
 def read_cart(path: Path, limits: Limits | None = None) -> Iterator[RecordBatch]:
