@@ -90,10 +90,11 @@ class CartReader:
         self.root_ns: str | None = None
 
     def problem(self, code: str, message: str, xpath: str, line: int | None,
-                hint: str | None = None) -> None:
+                hint: str | None = None, measure: str | None = None) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Finding(code=code, message=message, xpath=xpath, line=line,
-                                         hint=hint))
+                                         hint=hint, record={"measure": measure}
+                                         if measure else None))
 
     def _local(self, tag: object) -> str:
         if not isinstance(tag, str):
@@ -208,10 +209,12 @@ class CartReader:
         if column is None or len(element):
             self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is not part of a <measure>; a "
                          f"measure holds {', '.join(f'<{f}>' for f in MEASURE_FIELDS)}.",
-                         f"{measure_path}/{name}", element.sourceline)
+                         f"{measure_path}/{name}", element.sourceline,
+                         measure=measure.get("measure_id"))
         elif column in measure:
             self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is given twice in one <measure>.",
-                         f"{measure_path}/{name}", element.sourceline)
+                         f"{measure_path}/{name}", element.sourceline,
+                         measure=measure.get("measure_id"))
         else:
             measure[column] = (element.text or "").strip()
             measure[f"__line__{column}"] = str(element.sourceline or 0)
@@ -227,7 +230,8 @@ class CartReader:
         if retired_with and quarter_order(quarter) >= quarter_order(retired_with):
             self.problem("E-MEASURE-RETIRED", f"{official(measure_id)} was retired with "
                          f"{retired_with} discharges; this file is for {quarter.upper()}.",
-                         path, line, hint="Remove the retired measure from the file.")
+                         path, line, hint="Remove the retired measure from the file.",
+                         measure=measure["measure_id"])
         rows.append({**self.header, **measure})
         xpaths.append(path)
         lines.append(line)
