@@ -43,6 +43,7 @@ class Suspect:
     total_row: int
     breakdown_rows: tuple[int, ...]
     why: str
+    stratum: dict[str, str] | None = None  # the row's strata other than ALL (None: total)
 
 
 def _rate_agrees(row: pd.Series, numerator: object, denominator: object) -> bool | None:
@@ -73,11 +74,22 @@ def _row_broken(row: pd.Series) -> bool:
     return _rate_agrees(row, n, d) is False
 
 
-def find_suspects(totals: pd.DataFrame, strata: pd.DataFrame, counts: Sequence[str]
-                  ) -> list[Suspect]:
+def _stratum(row: pd.Series, names: Sequence[str]) -> dict[str, str] | None:
+    found = {s: str(row[s]) for s in names if str(row[s]).upper() != "ALL"}
+    return found or None
+
+
+def find_suspects(totals: pd.DataFrame, strata: pd.DataFrame, counts: Sequence[str],
+                  names: Sequence[str], flagged: set[tuple[int, str]]) -> list[Suspect]:
     """The wrong cells the numbers single out (see the module's docstring). ``totals`` is
-    indexed by component, ``strata`` carries ``_breakdown``."""
+    indexed by component, ``strata`` carries ``_breakdown``; ``names`` are the strata
+    columns; ``flagged`` the (row, column) cells other findings already name (a composite
+    larger than its part), which count as a row breaking its own checks."""
     out: list[Suspect] = []
+
+    def broken(row: pd.Series, count: str) -> bool:
+        return _row_broken(row) or (int(row[ROW]), count) in flagged
+
     for component, total in totals.iterrows():
         parts = strata[strata["component"] == component]
         for count in counts:
@@ -93,7 +105,7 @@ def find_suspects(totals: pd.DataFrame, strata: pd.DataFrame, counts: Sequence[s
             agreed = set(sums.values())
             total_fix = next(iter(agreed)) if len(agreed) == 1 else None
             total_evidence = total_fix is not None and (
-                len(sums) > 1 or (_row_broken(total) and _row_ok(total, count, total_fix)))
+                len(sums) > 1 or (broken(total, count) and _row_ok(total, count, total_fix)))
             if total_evidence and total_fix is not None:
                 out.append(Suspect(int(total[ROW]), count, total_fix, str(total_fix),
                                    str(component), int(total[ROW]), rows,
@@ -106,14 +118,15 @@ def find_suspects(totals: pd.DataFrame, strata: pd.DataFrame, counts: Sequence[s
                 group = groups[breakdown]
                 feasible = [(r, int(r[count]) - delta) for _, r in group.iterrows()
                             if pd.notna(r[count]) and _row_ok(r, count, int(r[count]) - delta)]
-                broken = [(r, v) for r, v in feasible if _row_broken(r)]
-                chosen = broken if len(broken) == 1 else feasible
+                evident = [(r, v) for r, v in feasible if broken(r, count)]
+                chosen = evident if len(evident) == 1 else feasible
                 group_rows = tuple(int(r) for r in group[ROW])
                 if total_right and len(chosen) == 1:
                     row, fixed = chosen[0]
                     out.append(Suspect(int(row[ROW]), count, fixed, str(fixed), str(component),
                                        int(total[ROW]), group_rows,
-                                       f"the other rows and the total row agree on {fixed}"))
+                                       f"the other rows and the total row agree on {fixed}",
+                                       _stratum(row, names)))
                 else:
                     out.append(Suspect(int(total[ROW]), count, None, None, str(component),
                                        int(total[ROW]), group_rows, ""))
@@ -154,8 +167,12 @@ def _follows(finding: Finding, suspect: Suspect) -> bool:
             finding.column in (suspect.column, RATE)
             or finding.code == "E-RULE-NUMERATOR-GT-DENOMINATOR"):
         return True
-    return finding.code == "E-RULE-TOTALS" and finding.row == suspect.total_row \
-        and finding.column == suspect.column
+    if finding.code == "E-RULE-TOTALS":
+        return finding.row == suspect.total_row and finding.column == suspect.column
+    # a composite compared with a part: the same stratum, the suspect's count, either side
+    return finding.code == "E-RULE-COMPOSITE" and finding.column == suspect.column \
+        and finding.record is not None and finding.record.get("stratum") == suspect.stratum \
+        and (finding.row == suspect.row or f" {suspect.component} " in finding.message)
 
 
 def _movable(findings: list[Finding], related: list[int]) -> int:
@@ -189,7 +206,8 @@ def _consequence(finding: Finding, root: int) -> Finding:
     if finding.code == "E-RULE-RATE-MISMATCH" or finding.code.startswith("E-RULE-NUMERATOR"):
         hint = ("This follows from the count named in the problem above it; once that is "
                 "corrected this check agrees.")
-    return dataclasses.replace(finding, caused_by=root, hint=hint)
+    # a value computed from the mistyped count is no suggestion
+    return dataclasses.replace(finding, caused_by=root, hint=hint, suggestion=None)
 
 
 def _ambiguous(finding: Finding, suspect: Suspect) -> Finding:

@@ -141,7 +141,9 @@ class StrataAddUp(SummaryRule):
         if self._table is None or not any(f.code == "E-RULE-TOTALS" for f in findings):
             return findings
         totals, strata = self.breakdowns(self._table)
-        suspects = find_suspects(totals, strata, self.counts())
+        flagged = {(f.row, f.column) for f in findings if f.row is not None and f.column
+                   and f.code != "E-RULE-TOTALS"}
+        suspects = find_suspects(totals, strata, self.counts(), self.strata, flagged)
         return explain_findings(findings, suspects, self._cells, self._table)
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
