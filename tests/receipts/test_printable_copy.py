@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
