@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from gateway.contract import RecordBatch
 from gateway.findings import Finding
 
@@ -94,12 +96,17 @@ class RecordNamer:
         records are not remembered, but their findings are made while the batch is at hand)."""
         if not findings or self.kind == "none":
             return list(findings)
-        index = {place: i for i, place in enumerate(_places(batch, len(batch)))
-                 if place is not None}
+        rows = batch.rows
+        index = {} if rows is not None or batch.xpaths is None else {
+            place: i for i, place in enumerate(batch.xpaths)}
         out = []
         for finding in findings:
-            i = index.get(finding.row) if finding.row is not None else None
-            if i is None and finding.xpath is not None:
+            i = None
+            if rows is not None and finding.row is not None and len(rows):
+                # sheet rows ascend within a batch: a binary search, no per-row dictionary
+                at = int(np.searchsorted(rows, finding.row))
+                i = at if at < len(rows) and int(rows[at]) == finding.row else None
+            elif finding.xpath is not None:
                 path = finding.xpath
                 while i is None and "/" in path.strip("/"):
                     i = index.get(path)

@@ -262,7 +262,7 @@ class RecordLayer:
             if not errors:
                 continue
             bad[i] = True
-            written = _as_written(raw, i, names)
+            written = _as_written(raw, i, _echoed(errors))
             findings.extend(one_per_cell(
                 self._described(error, batch, i, instance, error.missing, written)
                 for error in errors))
@@ -303,7 +303,7 @@ class RecordLayer:
             if errors:
                 bad[i] = True
                 columns = _missing_in_order(errors, instance)
-                written = _as_written(raw, i, names)
+                written = _as_written(raw, i, _echoed(errors))
                 findings.extend(one_per_cell(
                     self.describe(e, batch, i, instance, c, written)
                     for e, c in zip(errors, columns, strict=True)))
@@ -414,6 +414,12 @@ class RecordLayer:
             required = error.validator_value.get("required") or []
             return required[0] if required else None
         return error.schema.get("x-column") if isinstance(error.schema, dict) else None
+
+
+def _echoed(errors: Sequence[SchemaError]) -> list[str]:
+    """The columns whose value a finding echoes as written: codes and dates."""
+    return [str(e.path[0]) for e in errors
+            if e.path and str(e.validator) in ("enum", "const", "format")]
 
 
 def _as_written(raw: pd.DataFrame, i: int, names: Sequence[str]) -> dict[str, str]:
