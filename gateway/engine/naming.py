@@ -19,7 +19,6 @@ Values are the submitter's own text (trimmed), so the key reads as the file writ
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -58,7 +57,8 @@ class RecordNamer:
             self.kind = "measure" if found else "none"
             self.columns = ([found] if found else []) + [c for c in _UNIT_COLUMNS
                                                          if c in columns]
-        self.known: dict[Any, dict[str, Any]] = {}
+        # place -> the record's key cells (the key is worked out only for a finding there)
+        self.known: dict[Any, tuple[Any, ...]] = {}
         # a key value a schema conceals (a patient id that looks like an SSN) names nothing
         self.concealed = [re.compile(pattern) for pattern in _concealed_patterns(
             schema, self.columns)]
@@ -85,11 +85,10 @@ class RecordNamer:
         room = REMEMBERED - len(self.known)
         frame = batch.frame.head(room)
         places = _places(batch, len(frame))
-        lists = {c: frame[c].tolist() if c in frame.columns else [""] * len(frame)
-                 for c in self.columns}
-        for i, place in enumerate(places):
-            if place is not None:
-                self.known[place] = self.key({c: lists[c][i] for c in self.columns})
+        lists = [frame[c].tolist() if c in frame.columns else [""] * len(frame)
+                 for c in self.columns]
+        rows = zip(places, zip(*lists, strict=True), strict=True)
+        self.known.update((place, cells) for place, cells in rows if place is not None)
 
     def named_in(self, batch: RecordBatch, findings: Sequence[Finding]) -> list[Finding]:
         """Findings about records of ``batch``, named from the batch itself (a file's later
@@ -99,10 +98,12 @@ class RecordNamer:
         rows = batch.rows
         index = {} if rows is not None or batch.xpaths is None else {
             place: i for i, place in enumerate(batch.xpaths)}
-        out = []
+        positions: list[int | None] = []
         for finding in findings:
             i = None
-            if rows is not None and finding.row is not None and len(rows):
+            if finding.record is not None:
+                pass
+            elif rows is not None and finding.row is not None and len(rows):
                 # sheet rows ascend within a batch: a binary search, no per-row dictionary
                 at = int(np.searchsorted(rows, finding.row))
                 i = at if at < len(rows) and int(rows[at]) == finding.row else None
@@ -111,14 +112,16 @@ class RecordNamer:
                 while i is None and "/" in path.strip("/"):
                     i = index.get(path)
                     path = path.rsplit("/", 1)[0]
-            if i is not None and finding.record is None:
-                values = {c: batch.frame[c].iat[i] if c in batch.frame.columns else ""
-                          for c in self.columns}
-                record = self.key(values)
-                if record is not None:
-                    finding = dataclasses.replace(finding, record=record)
-            out.append(finding)
-        return out
+            positions.append(i)
+        wanted = sorted({i for i in positions if i is not None})
+        if not wanted:
+            return list(findings)
+        # the key cells of those records, one column at a time (not a lookup per finding)
+        cells = {c: dict(zip(wanted, batch.frame[c].iloc[wanted].tolist(), strict=True))
+                 if c in batch.frame.columns else {} for c in self.columns}
+        keys = {i: self.key({c: cells[c].get(i, "") for c in self.columns}) for i in wanted}
+        return [finding if i is None or keys[i] is None else finding.about(keys[i])
+                for finding, i in zip(findings, positions, strict=True)]
 
     def named(self, findings: Iterable[Finding]) -> list[Finding]:
         """The findings, each with its record's key where the finding has a record."""
@@ -127,19 +130,20 @@ class RecordNamer:
     def _named(self, finding: Finding) -> Finding:
         if finding.record is not None:
             return finding
-        record = None
+        cells = None
         if finding.row is not None:
-            record = self.known.get(finding.row)
+            cells = self.known.get(finding.row)
         elif finding.xpath is not None:
             path = finding.xpath
-            while record is None and "/" in path.strip("/"):
-                record = self.known.get(path)
+            while cells is None and "/" in path.strip("/"):
+                cells = self.known.get(path)
                 path = path.rsplit("/", 1)[0]
+        record = self.key(dict(zip(self.columns, cells, strict=True))) if cells else None
         if record is None and len(self.columns) == 1 and self.kind == "columns" \
                 and finding.column == self.columns[0] and finding.value is not None \
                 and finding.row is not None:
             record = self.key({finding.column: finding.value})  # a key beyond the remembered
-        return dataclasses.replace(finding, record=record) if record is not None else finding
+        return finding.about(record) if record is not None else finding
 
 
 def _concealed_patterns(schema: Mapping[str, Any], columns: Sequence[str]) -> list[str]:

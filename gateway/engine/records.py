@@ -256,13 +256,15 @@ class RecordLayer:
         values = [[json_value(kind, t) for t in column] if kind in ("integer", "number")
                   else column for kind, column in
                   zip(kinds, (texts[n].take(taken).to_pylist() for n in names), strict=True)]
-        for i, row in zip(suspects.tolist(), zip(*values, strict=True), strict=True):
+        as_written = _AsWritten(raw, taken)
+        for k, (i, row) in enumerate(zip(suspects.tolist(), zip(*values, strict=True),
+                                         strict=True)):
             instance = {n: v for n, v in zip(names, row, strict=True) if v != ""}
             errors = self.engine_errors(instance)
             if not errors:
                 continue
             bad[i] = True
-            written = _as_written(raw, i, _echoed(errors))
+            written = as_written.cells(k, _echoed(errors))
             findings.extend(one_per_cell(
                 self._described(error, batch, i, instance, error.missing, written)
                 for error in errors))
@@ -303,7 +305,8 @@ class RecordLayer:
             if errors:
                 bad[i] = True
                 columns = _missing_in_order(errors, instance)
-                written = _as_written(raw, i, _echoed(errors))
+                written = {n: str(raw[n].iat[i]).strip() for n in _echoed(errors)
+                           if n in raw.columns}
                 findings.extend(one_per_cell(
                     self.describe(e, batch, i, instance, c, written)
                     for e, c in zip(errors, columns, strict=True)))
@@ -422,9 +425,26 @@ def _echoed(errors: Sequence[SchemaError]) -> list[str]:
             if e.path and str(e.validator) in ("enum", "const", "format")]
 
 
-def _as_written(raw: pd.DataFrame, i: int, names: Sequence[str]) -> dict[str, str]:
-    """The ``i``-th record's cells as the submitter wrote them (before upper-casing codes)."""
-    return {n: str(raw[n].iat[i]).strip() for n in names if n in raw.columns}
+class _AsWritten:
+    """Cells of the suspect rows as the submitter wrote them (before upper-casing codes),
+    read a column at a time, and only for the columns a finding echoes."""
+
+    def __init__(self, raw: pd.DataFrame, taken: pa.Array) -> None:
+        self.raw, self.taken = raw, taken
+        self.columns: dict[str, list[str]] = {}
+
+    def cells(self, k: int, names: Sequence[str]) -> dict[str, str]:
+        """The ``k``-th suspect row's cells of ``names``."""
+        out = {}
+        for name in names:
+            if name not in self.raw.columns:
+                continue
+            column = self.columns.get(name)
+            if column is None:
+                column = self.columns[name] = as_text(self.raw[name]).take(
+                    self.taken).to_pylist()
+            out[name] = str(column[k]).strip()
+        return out
 
 
 def _missing(error: SchemaError, instance: dict[str, Any]) -> list[str]:
