@@ -57,6 +57,12 @@ class Finding:
                        self.value, self.xpath, self.line, record, self.suggestion,
                        self.caused_by)
 
+    def suggesting(self, suggestion: str | None) -> Finding:
+        """This finding with ``suggestion`` (a direct copy, as ``about``)."""
+        return Finding(self.code, self.message, self.hint, self.row, self.column, self.cell,
+                       self.value, self.xpath, self.line, self.record, suggestion,
+                       self.caused_by)
+
     @property
     def severity(self) -> Severity:
         return Severity.WARNING if self.code.startswith("W-") else Severity.ERROR

@@ -20,7 +20,14 @@ from pathlib import Path
 import structlog
 
 from gateway.catalog import Layer, Severity
-from gateway.contract import Document, FileSample, Registry, RuleContext, Submitter
+from gateway.contract import (
+    Document,
+    FileSample,
+    RecordBatch,
+    Registry,
+    RuleContext,
+    Submitter,
+)
 from gateway.engine.complete import complete_findings
 from gateway.engine.naming import RecordNamer
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
@@ -232,13 +239,15 @@ def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt:
         receipt.records_rejected += int(bad.sum())
         namer.observe(raw)
         names.update(raw.names)
-        record_findings.extend(namer.named_in(raw, raw.notes))
-        record_findings.extend(namer.named_in(raw, list(once_per_missing_column(
-            once_per_place(findings, raw.places, reported), absent, reported))))
+        record_findings.extend(_named_in(namer, raw, raw.notes, record_findings))
+        record_findings.extend(_named_in(namer, raw, list(once_per_missing_column(
+            once_per_place(findings, raw.places, reported), absent, reported)),
+            record_findings))
         if record_findings.errors:
             continue  # the record layer has failed: later layers' work would be discarded
         for rule in rules:
-            rule_findings.extend(namer.named_in(raw, list(rule.observe(typed))))
+            rule_findings.extend(_named_in(namer, raw, list(rule.observe(typed)),
+                                           rule_findings))
         if calculator is not None:
             calculator.observe(typed)
         if submitter_layer is not None:
@@ -274,6 +283,14 @@ def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt:
     receipt.results = calculator.finish() if calculator is not None else None
     receipt.reference_writes = [write for collector in collectors
                                 for write in collector.finish(receipt.results)]
+
+
+def _named_in(namer: RecordNamer, raw: RecordBatch, findings: list[Finding],
+              into: FindingList) -> list[Finding]:
+    """``findings`` with their records named, only those ``into`` will still list (a bad
+    file's hundred-thousandth finding is counted, not shown)."""
+    room = max(into.cap - len(into.listed), 0)
+    return namer.named_in(raw, findings[:room]) + findings[room:]
 
 
 def _rules_layer(findings: FindingList, plugins: Plugins) -> str:

@@ -99,14 +99,13 @@ class RecordNamer:
         index = {} if rows is not None or batch.xpaths is None else {
             place: i for i, place in enumerate(batch.xpaths)}
         positions: list[int | None] = []
-        for finding in findings:
+        found = _row_positions(rows, findings) if rows is not None else None
+        for n, finding in enumerate(findings):
             i = None
             if finding.record is not None:
                 pass
-            elif rows is not None and finding.row is not None and len(rows):
-                # sheet rows ascend within a batch: a binary search, no per-row dictionary
-                at = int(np.searchsorted(rows, finding.row))
-                i = at if at < len(rows) and int(rows[at]) == finding.row else None
+            elif found is not None:
+                i = found[n]
             elif finding.xpath is not None:
                 path = finding.xpath
                 while i is None and "/" in path.strip("/"):
@@ -144,6 +143,17 @@ class RecordNamer:
                 and finding.row is not None:
             record = self.key({finding.column: finding.value})  # a key beyond the remembered
         return finding.about(record) if record is not None else finding
+
+
+def _row_positions(rows: np.ndarray, findings: Sequence[Finding]) -> list[int | None]:
+    """Each finding's record in the batch by its sheet row: rows ascend within a batch, so
+    one vectorised binary search, no per-row dictionary."""
+    if not len(rows):
+        return [None] * len(findings)
+    wanted = np.array([-1 if f.row is None else f.row for f in findings], dtype=np.int64)
+    at = np.minimum(np.searchsorted(rows, wanted), len(rows) - 1)
+    hit = (rows[at] == wanted) & (wanted >= 0)
+    return [int(a) if h else None for a, h in zip(at.tolist(), hit.tolist(), strict=True)]
 
 
 def _concealed_patterns(schema: Mapping[str, Any], columns: Sequence[str]) -> list[str]:

@@ -354,9 +354,8 @@ class RecordLayer:
                                   found.hint, found.suggestion)
             return found
         code, message, column, shown, hint, suggestion = parts
-        return dataclasses.replace(
-            batch.finding(i, code, message, column=column, value=shown, hint=hint),
-            suggestion=suggestion)
+        found = batch.finding(i, code, message, column=column, value=shown, hint=hint)
+        return found.suggesting(suggestion) if suggestion else found
 
     def reference_errors(self, instance: dict[str, Any]) -> list[SchemaError]:
         """Every error of one record from the reference ``jsonschema`` package."""
@@ -406,7 +405,7 @@ class RecordLayer:
                 hint = date_hint(trouble)
                 suggestion = trouble.suggestion
         found = batch.finding(i, code, message, column=column, value=value, hint=hint)
-        return dataclasses.replace(found, suggestion=suggestion) if suggestion else found
+        return found.suggesting(suggestion) if suggestion else found
 
     @staticmethod
     def _column_of(error: SchemaError, instance: dict[str, Any]) -> str | None:
