@@ -32,10 +32,9 @@ from typing import Any
 
 import structlog
 
-from gateway.catalog import Catalog
+from gateway.contract.catalog import Catalog
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import claim, inspect, spool_path
-from gateway.daemon.config import Config, ConfigError
 from gateway.daemon.health import (
     GUARD_INTERVAL,
     SPACE_RETRY,
@@ -45,9 +44,7 @@ from gateway.daemon.health import (
     SubmitterTrouble,
     out_of_space,
 )
-from gateway.daemon.layout import check_layout, submitter_folders
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
-from gateway.daemon.ledger import Ledger, LostClaim, State, Submission, now_text
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.membership import Membership, new_daemon_id
 from gateway.daemon.metrics import Metrics
@@ -62,11 +59,14 @@ from gateway.daemon.rescan import rescan
 from gateway.daemon.settle import WRITER_RECHECK, Settled, SettleTracker, Signature
 from gateway.daemon.watch import Hint, Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
-from gateway.logging_setup import get_logger, log_submission
-from gateway.plugin_manager import load_plugins
+from gateway.engine.plugins import load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
-from gateway.reference.database import ReferenceStore
+from gateway.site.config import Config, ConfigError
+from gateway.site.layout import check_layout, submitter_folders
+from gateway.site.ledger import Ledger, LostClaim, State, Submission, now_text
+from gateway.site.logs import get_logger, log_submission
+from gateway.site.reference.database import ReferenceStore
 from gateway.submitters.keeper import RegistryKeeper, RegistryUnavailable
 from gateway.submitters.windows import SubmitterPolicy
 

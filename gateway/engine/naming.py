@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from gateway.contract import RecordBatch
-from gateway.findings import Finding
+from gateway.contract.batch import RecordBatch
+from gateway.contract.findings import Finding
 
 REMEMBERED = 20_000  # records whose key is kept for findings made after the whole file is read
 _MEASURE_COLUMNS = ("measure_id", "measure", "indicator", "cohort")

@@ -12,7 +12,7 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 
-from gateway.findings import Finding
+from gateway.contract.findings import Finding
 
 
 def _shown(name: str) -> tuple[str, str]:

@@ -27,14 +27,12 @@ import io
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
-
-from gateway.findings import Finding, column_letter
-from gateway.receipts.model import Receipt, Status
+from gateway.contract.findings import Finding, column_letter
+from gateway.contract.lazylog import LazyLogger
+from gateway.receipts.model import Annotation, Receipt, Status
 from gateway.receipts.source_layout import SourceLayout, workbook_layout
 
 if TYPE_CHECKING:
@@ -42,7 +40,7 @@ if TYPE_CHECKING:
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
 
-log = structlog.get_logger("gateway.receipts")
+log = LazyLogger("gateway.receipts")
 
 MAX_COPIED_ROWS = 10_000
 MAX_SCANNED_ROWS = 1_000_000  # rows read at most, looking for marked ones
@@ -70,14 +68,6 @@ _MIN_WIDTH, _MAX_WIDTH = 6, 40
 _NOTES_CHARS = 120  # width of the printed notes block
 _XML_COLUMNS = ("severity", "code", "line", "xpath", "column", "value", "message",
                 "how to fix")
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """An annotated copy: the file name suffix to write it under, and its bytes."""
-
-    suffix: str
-    data: bytes
 
 
 def is_risky(text: str) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.model import Receipt
 from gateway.receipts.schema import receipt_errors
 from gateway.receipts.text import render_text

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from gateway.authoring.layouts import all_layouts
-from gateway.contract import RecordBatch
+from gateway.contract.batch import RecordBatch
 from gateway.engine.records import RecordLayer
-from gateway.pipeline import default_plugins, record_layer
-from tests.conftest import shipped
+from gateway.engine.pipeline import default_plugins, record_layer
+from tests.support.paths import shipped
 from tests.receipts.files import check
 
 # words of advice about how to write a value: wrong for a cell that is only missing or extra

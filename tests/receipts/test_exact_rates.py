@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gateway.collected_rules import CollectedRule
-from gateway.contract import RuleContext
+from gateway.kit.collected_rules import CollectedRule
+from gateway.contract.records import RuleContext
 from gateway.engine.routing import choose_route
-from gateway.exact import decimal_text, exact, ratio, within
-from gateway.pipeline import default_plugins, record_layer
+from gateway.contract.exact import decimal_text, exact, ratio, within
+from gateway.engine.pipeline import default_plugins, record_layer
 from gateway.readers.limits import Limits
 from gateway.readers.upload import inspect_upload, open_document
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 from tests.receipts.files import check
 
 EXAMPLES = [ROOT / "plugins" / p for p in (

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 from openpyxl import load_workbook
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.source_layout import workbook_layout
 from gateway.receipts.store import write_receipt
 from tests.receipts.files import ODC_PATIENT, check, read_rows

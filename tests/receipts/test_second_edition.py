@@ -9,9 +9,9 @@ import pytest
 
 from gateway.authoring.docs import ERROR_CODES, render_docs
 from gateway.engine.synonyms import synonym_lists
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.schema import receipt_errors
-from tests.conftest import shipped
+from tests.support.paths import shipped
 from tests.receipts.files import check
 
 # the invalid examples' receipts are checked against the schema by test_hints

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.findings import Finding
-from gateway.pipeline import default_plugins
+from gateway.contract.findings import Finding
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.schema import receipt_errors
 from gateway.receipts.text import render_text
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 from tests.receipts.files import check
 
 VALID = ROOT / "plugins/hospital/cart/examples/2015/CART/summary/valid/cart-2015q1-pps.xml"

@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gateway.collected_rules import ROW, plain
-from gateway.exact import exact, ratio, within
-from gateway.findings import Finding
+from gateway.contract import ROW, Finding, exact, plain, ratio, within
 
 RATE = "reported_rate"
 TOLERANCE = "0.05"

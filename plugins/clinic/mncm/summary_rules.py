@@ -9,13 +9,19 @@ import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
 from gateway_plugins.clinic.mncm.one_mistake import explain_findings, find_suspects
 
-from gateway.collected_rules import ROW, CollectedRule
-from gateway.contract import FileRule
-from gateway.exact import decimal_text, exact, ratio, within
-from gateway.findings import Finding
+from gateway.contract import (
+    ROW,
+    CollectedRule,
+    FileRule,
+    Finding,
+    decimal_text,
+    exact,
+    ratio,
+    within,
+)
 
 RATE_TOLERANCE = 0.05
-RATE_TOLERANCE_TEXT = "0.05"  # compared exactly (gateway.exact)
+RATE_TOLERANCE_TEXT = "0.05"  # compared exactly (gateway.contract.exact)
 MIN_SAMPLE, MIN_OVERSAMPLE = 60, 20
 
 
