@@ -31,7 +31,9 @@ from gateway.contract.findings import Finding
 from gateway.contract.formats import FORMAT_CHECKER, NORMALISERS
 from gateway.contract.lazylog import LazyLogger
 from gateway.contract.records import RecordBatch
+from gateway.engine.dates import date_hint, explain_date
 from gateway.engine.schemas import SchemaStore
+from gateway.engine.synonyms import suggest_code
 from gateway.readers.columnwise import (
     INTEGER_PATTERN,
     NUMBER_PATTERN,
@@ -45,8 +47,6 @@ from gateway.readers.columnwise import (
     filled,
     map_distinct,
 )
-from gateway.engine.dates import date_hint, explain_date
-from gateway.engine.synonyms import suggest_code
 
 log = LazyLogger("gateway.records")
 

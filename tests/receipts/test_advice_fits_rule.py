@@ -12,10 +12,10 @@ import pytest
 
 from gateway.authoring.layouts import all_layouts
 from gateway.contract.batch import RecordBatch
-from gateway.engine.records import RecordLayer
 from gateway.engine.pipeline import default_plugins, record_layer
-from tests.support.paths import shipped
+from gateway.engine.records import RecordLayer
 from tests.receipts.files import check
+from tests.support.paths import shipped
 
 # words of advice about how to write a value: wrong for a cell that is only missing or extra
 FORM_WORDS = ("YYYY", "MM/DD", "digits", "Write the", "Copy the", "as a whole number",

@@ -9,15 +9,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gateway.kit.collected_rules import CollectedRule
-from gateway.contract.records import RuleContext
-from gateway.engine.routing import choose_route
 from gateway.contract.exact import decimal_text, exact, ratio, within
+from gateway.contract.records import RuleContext
 from gateway.engine.pipeline import default_plugins, record_layer
+from gateway.engine.routing import choose_route
+from gateway.kit.collected_rules import CollectedRule
 from gateway.readers.limits import Limits
 from gateway.readers.upload import inspect_upload, open_document
-from tests.support.paths import ROOT
 from tests.receipts.files import check
+from tests.support.paths import ROOT
 
 EXAMPLES = [ROOT / "plugins" / p for p in (
     "clinic/mncm/examples/2015/odc/summary/valid/odc-summary-full.csv",

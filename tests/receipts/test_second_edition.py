@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from gateway.authoring.docs import ERROR_CODES, render_docs
-from gateway.engine.synonyms import synonym_lists
 from gateway.engine.pipeline import default_plugins
+from gateway.engine.synonyms import synonym_lists
 from gateway.receipts.schema import receipt_errors
-from tests.support.paths import shipped
 from tests.receipts.files import check
+from tests.support.paths import shipped
 
 # the invalid examples' receipts are checked against the schema by test_hints
 EXAMPLES = shipped("**/examples/**/valid/*")

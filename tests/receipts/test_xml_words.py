@@ -12,8 +12,8 @@ from gateway.contract.findings import Finding
 from gateway.engine.pipeline import default_plugins
 from gateway.receipts.schema import receipt_errors
 from gateway.receipts.text import render_text
-from tests.support.paths import ROOT
 from tests.receipts.files import check
+from tests.support.paths import ROOT
 
 VALID = ROOT / "plugins/hospital/cart/examples/2015/CART/summary/valid/cart-2015q1-pps.xml"
 
