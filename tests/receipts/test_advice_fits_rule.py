@@ -39,7 +39,7 @@ def _batch(instance: dict[str, Any]) -> RecordBatch:
 
 def _findings(layer: RecordLayer, instance: dict[str, Any]) -> list:
     batch = _batch(instance)
-    return [layer.describe(e, batch, 0, instance) for e in layer.reference_errors(instance)]
+    return [layer.describe(e, batch, 0, instance) for e in layer.validator.iter_errors(instance)]
 
 
 def _assert_fits(finding: Any, layer: RecordLayer | None) -> None:

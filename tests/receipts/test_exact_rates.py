@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gateway.contract.exact import decimal_text, exact, ratio, within
+from gateway.contract.arithmetic import decimal_text, exact, ratio, within
 from gateway.contract.records import RuleContext
 from gateway.engine.pipeline import default_plugins, record_layer
 from gateway.engine.routing import choose_route

@@ -21,7 +21,7 @@ from gateway.contract import (
 )
 
 RATE_TOLERANCE = 0.05
-RATE_TOLERANCE_TEXT = "0.05"  # compared exactly (gateway.contract.exact)
+RATE_TOLERANCE_TEXT = "0.05"  # compared exactly (gateway.contract.arithmetic)
 MIN_SAMPLE, MIN_OVERSAMPLE = 60, 20
 
 
