@@ -2,9 +2,10 @@
 
 A command lives in the module of what the operator is doing (``validate``: files and plugins;
 ``daemon``: running and inspecting the daemon; ``submitters``: the folders, the registry and
-what submitters owe; ``ledger``: the database; ``authoring``: templates, specifications and
-plugins); options, exit codes and error handling are ``gateway.cli.common``'s. Plugins add
-their command groups through the ``gateway_commands`` hook.
+what submitters owe; ``ledger``: the database; ``notify``: the notifications' outbox;
+``authoring``: templates, specifications and plugins); options, exit codes and error handling
+are ``gateway.cli.common``'s. Plugins add their command groups through the ``gateway_commands``
+hook.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import typer
 
-from gateway.cli import authoring, daemon, ledger, submitters, validate, web
+from gateway.cli import authoring, daemon, ledger, notify, submitters, validate, web
 from gateway.cli.common import EXIT_OPERATIONAL
 from gateway.contract.lazylog import before_first_log
 
@@ -29,6 +30,7 @@ GROUPS: dict[str, str] = {
     "schema": "Compare the schemas of a measure's reporting years.",
     "registry": "Check the submitter registry (registry.toml).",
     "user": "Accounts of the web console and API.",
+    "notify": "E-mail and webhook notifications: the outbox and the calendar.",
 }
 
 # (group, name, function), in the order ``gateway --help`` lists them
@@ -57,6 +59,11 @@ COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     ("user", "disable", web.user_disable),
     ("user", "password", web.user_password),
     ("user", "token", web.user_token),
+    ("notify", "status", notify.notify_status),
+    ("notify", "show", notify.notify_show),
+    ("notify", "retry", notify.notify_retry),
+    ("notify", "reminders", notify.notify_reminders),
+    ("notify", "digest", notify.notify_digest),
 ]
 
 

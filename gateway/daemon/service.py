@@ -47,6 +47,7 @@ from gateway.daemon.health import (
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.membership import Membership, new_daemon_id
+from gateway.daemon.messages import Messages
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.notify import Notifier
 from gateway.daemon.recovery import (
@@ -90,6 +91,7 @@ class Task:
     dispatched_at: float | None = None
     held: bool = False  # found still being written after the claim (logged once)
     receipt: Receipt | None = None  # known, not yet delivered (the disk was full)
+    first_copy: bool = False  # the duplicate check said "validate"; not asked again each turn
     failure: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -119,6 +121,8 @@ class Service:
             self.ledger.close()
             raise ConfigError(str(err)) from None
         self.policy = SubmitterPolicy(late=config.late, timezone=config.timezone)
+        self.messages = Messages(config, self.ledger, lambda: self.registry.registry,
+                                 self.catalog, self.metrics, self.daemon_id)
         self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
         self.watcher = Watcher(config, self.hints)
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
@@ -168,6 +172,7 @@ class Service:
         try:
             self.membership.join(self.config.watcher)
             self._resume()
+            self.messages.start()
             self.watcher.supervise()
             log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                      workers=self.config.workers, quiet_period=self.config.quiet_period,
@@ -200,6 +205,7 @@ class Service:
             log.exception("daemon_failed")
             raise
         finally:
+            self.messages.stop()
             self.watcher.stop()
             self.pool.close()
             self._set_meta(stopped_at=now_text())
@@ -442,7 +448,7 @@ class Service:
             self.tasks.remove(task)
             self._deliver(task, own_receipts.not_read(submission))
             return
-        if submission.replaces is None:
+        if submission.replaces is None and not task.first_copy:
             answer = self._duplicate_answer(task)
             if answer == "wait":
                 return
@@ -450,6 +456,7 @@ class Service:
                 self.tasks.remove(task)
                 self._deliver(task, answer)
                 return
+            task.first_copy = True
         if self.pool.idle:
             self.tasks.remove(task)
             task.dispatched_at = now
