@@ -44,6 +44,7 @@ COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     (None, "docs", authoring.docs),
     (None, "new-measure", authoring.new_measure),
     (None, "check-plugin", authoring.check_plugin),
+    (None, "regenerate", authoring.regenerate),
     (None, "compliance", submitters.compliance),
     (None, "calendar", submitters.calendar),
     (None, "validate", validate.validate),
@@ -90,8 +91,26 @@ def _add_plugin_commands(argv: list[str]) -> None:
     if argv and argv[0] in core:
         return
     from gateway.engine.pipeline import default_plugins
+    from gateway.engine.plugins import PluginConflict
 
-    default_plugins().hook.gateway_commands(cli=app)
+    try:
+        default_plugins().hook.gateway_commands(cli=app)
+    except PluginConflict as err:  # a local plugin that cannot load, two plugins clash
+        typer.echo(f"gateway: {err}", err=True)
+        sys.exit(EXIT_OPERATIONAL)
+
+
+def _default_choice() -> None:
+    """The plugins of the installation found as ``serve`` finds it ($GATEWAY_CONFIG or
+    ./gateway.toml), for every command; one with ``--config`` chooses again. A config that
+    cannot be read is left to the command that needs it to report."""
+    from gateway.site import plugin_choice
+    from gateway.site.config import ConfigError, find_config, load_config
+
+    try:
+        plugin_choice.choose(load_config(find_config(None)).plugin_choice)
+    except ConfigError:
+        return
 
 
 def _warnings_to_stderr() -> None:
@@ -109,6 +128,7 @@ def main() -> None:
     """Console entry point; typer's usage errors already exit 2."""
     before_first_log(_warnings_to_stderr)
     try:
+        _default_choice()
         _add_plugin_commands(sys.argv[1:])
         app()
     except KeyboardInterrupt:

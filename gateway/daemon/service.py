@@ -60,7 +60,7 @@ from gateway.daemon.rescan import rescan
 from gateway.daemon.settle import WRITER_RECHECK, Settled, SettleTracker, Signature
 from gateway.daemon.watch import Hint, Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
-from gateway.engine.plugins import load_plugins
+from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
 from gateway.site.config import Config, ConfigError
@@ -104,7 +104,11 @@ class Service:
         check_layout(config)
         self.config = config
         self.intake = intake
-        self.catalog: Catalog = load_plugins().catalog
+        # the plugins gateway.toml chooses: a local plugin that cannot load stops the start
+        try:
+            self.catalog: Catalog = load_plugins(choice=config.plugin_choice).catalog
+        except PluginConflict as err:
+            raise ConfigError(str(err)) from None
         resolve_pipeline(config.pipeline)  # fail now, not on every file, when it cannot import
         self.metrics = Metrics()
         self.ledger = Ledger(config.ledger_location, create=not config.shared_ledger,
@@ -153,7 +157,7 @@ class Service:
                           memory_limit_mb=self.config.memory_limit_mb,
                           log_format=self.config.log_format, log_level=self.config.log_level,
                           recycle_rss_mb=self.config.recycle_rss_mb,
-                          max_jobs=self.config.max_jobs)
+                          max_jobs=self.config.max_jobs, choice=self.config.plugin_choice)
 
     # -- the two ways to run -------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.site.plugin_choice import PluginChoice
+
 CONFIG_ENV = "GATEWAY_CONFIG"
 CONFIG_NAME = "gateway.toml"
 WATCHERS = ("events", "polling", "off")
@@ -59,6 +61,8 @@ class Config:
     registry_configured: bool = False
     late: str = "warn"
     timezone: str = "America/Chicago"
+    plugins_disable: tuple[str, ...] = ()
+    plugins_paths: tuple[Path, ...] = ()
     # [notify] (gateway.notify; docs/operations.md "Telling people"); no smtp_url: no e-mail
     smtp_url: str | None = None
     smtp_starttls: bool = True
@@ -78,6 +82,11 @@ class Config:
     web_trusted_user_header: str = ""
     web_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     source: Path | None = None
+
+    @property
+    def plugin_choice(self) -> PluginChoice:
+        """The ``[plugins]`` table: which installed plugins are off, which local ones on."""
+        return PluginChoice(self.plugins_disable, self.plugins_paths)
 
     @property
     def ledger_location(self) -> str | Path:
@@ -101,6 +110,10 @@ def _is_timezone(name: str) -> bool:
     except (ValueError, ZoneInfoNotFoundError):
         return False
     return True
+
+
+def _is_names(value: list[Any]) -> bool:
+    return all(isinstance(item, str) and item.strip() for item in value)
 
 
 # (section, key) -> (Config field, type, check, what the check requires)
@@ -141,6 +154,10 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("submitter", "late"): ("late", str, lambda v: v in LATE_POLICIES,
                             f"one of {LATE_POLICIES}"),
     ("submitter", "timezone"): ("timezone", str, _is_timezone, "an IANA time zone name"),
+    ("plugins", "disable"): ("plugins_disable", list, _is_names,
+                             'a list of plugin names as `gateway plugins` shows them'),
+    ("plugins", "paths"): ("plugins_paths", list, _is_names,
+                           "a list of folders (local plugins), relative to this file"),
     ("notify", "smtp_url"): ("smtp_url", str,
                              lambda v: v.startswith(("smtp://", "smtps://")) and len(v) > 8,
                              "smtp://HOST:PORT or smtps://HOST:PORT"),
@@ -236,6 +253,8 @@ def _resolve(values: dict[str, Any], base: Path, source: Path | None) -> Config:
     # folder); only a configured one must exist before the daemon starts.
     values["registry_configured"] = "registry" in values
     values["registry"] = (base / values.pop("registry", "registry.toml")).resolve()
+    values["plugins_disable"] = tuple(values.get("plugins_disable", ()))
+    values["plugins_paths"] = tuple((base / p).resolve() for p in values.get("plugins_paths", ()))
     if "smtp_password_file" in values:
         values["smtp_password_file"] = (base / values["smtp_password_file"]).resolve()
     return Config(**paths, **values, source=source)
@@ -328,6 +347,15 @@ lease = 30.0
 # Prometheus metrics on http://ADDRESS:PORT/metrics; 0 = none.
 port = 0
 address = "127.0.0.1"
+
+[plugins]
+# Installed plugins the gateway leaves out, named as `gateway plugins` lists them: e.g.
+# "refuse-hcahps" when the program collects HCAHPS files through a plugin of its own
+# (docs/plugins.md, "Choosing plugins").
+disable = []
+# Local plugin folders (a package folder with plugin.py, or a .py file of hooks), loaded like
+# installed plugins without packaging, for trying a family out (relative to this file).
+paths = []
 
 [web]
 # The web console and API (`gateway web`), normally behind a TLS-terminating reverse proxy.
