@@ -37,6 +37,7 @@ _HOME: dict[str, str] = {
                      "ReferenceWrite"), "gateway.contract.reference"),
     **dict.fromkeys(("npi_is_valid", "parse_date", "parse_datetime", "quarter_bounds"),
                     "gateway.contract.formats"),
+    **dict.fromkeys(("decimal_text", "exact", "ratio", "within"), "gateway.contract.arithmetic"),
     **dict.fromkeys(("MIB", "Limits"), "gateway.readers.limits"),
     **dict.fromkeys(("FileProblem",), "gateway.readers.problems"),
     **dict.fromkeys(("safe_iterparse",), "gateway.readers.xml_safe"),
