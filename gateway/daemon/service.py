@@ -18,6 +18,7 @@ a lease (``membership.py``), and the rows of a daemon that died are taken over b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -36,6 +37,7 @@ from gateway.catalog import Catalog
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import claim, inspect, spool_path
 from gateway.daemon.config import Config, ConfigError
+from gateway.daemon.handle_log import SessionLog, Writes
 from gateway.daemon.health import (
     GUARD_INTERVAL,
     SPACE_RETRY,
@@ -45,10 +47,20 @@ from gateway.daemon.health import (
     SubmitterTrouble,
     out_of_space,
 )
-from gateway.daemon.layout import check_layout, submitter_folders
+from gateway.daemon.layout import check_layout, iter_submitter_roots, submitter_folders
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
 from gateway.daemon.ledger import Ledger, LostClaim, State, Submission, now_text
 from gateway.daemon.lock import InstanceLock
+from gateway.daemon.markers import (
+    MARKER_RECHECK,
+    age,
+    data_file_of,
+    is_marker,
+    marker_of,
+    marker_settled,
+    read_marker,
+    spool_marker,
+)
 from gateway.daemon.membership import Membership, new_daemon_id
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.notify import Notifier
@@ -91,6 +103,7 @@ class Task:
     held: bool = False  # found still being written after the claim (logged once)
     receipt: Receipt | None = None  # known, not yet delivered (the disk was full)
     failure: str | None = None
+    writes: Writes | None = None  # what the SFTP server said about its writers
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -142,6 +155,7 @@ class Service:
         self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self._guard_due = 0.0
+        self.sessions: SessionLog | None = None  # the SFTP servers' handle log (``run`` only)
 
     def _open_pool(self, size: int) -> WorkerPool:
         return WorkerPool(size, pipeline=self.config.pipeline,
@@ -166,6 +180,8 @@ class Service:
             self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
         guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
         try:
+            self.sessions = SessionLog(self._chroots())
+            self.sessions.start()
             self.membership.join(self.config.watcher)
             self._resume()
             self.watcher.supervise()
@@ -202,6 +218,8 @@ class Service:
         finally:
             self.watcher.stop()
             self.pool.close()
+            if self.sessions is not None:
+                self.sessions.close()
             self._set_meta(stopped_at=now_text())
             self.membership.leave()
             self.notifier.close()
@@ -303,8 +321,11 @@ class Service:
         self.metrics.waiting(waiting)
         self._last_rescan_at = now_text()
         self._rescan_due = time.monotonic() + self.config.rescan_interval
+        if self.sessions is not None:
+            self.sessions.update(self._chroots())
         self._set_meta(last_rescan_at=now_text(), waiting=str(waiting),
-                       blocked_submitters=self.trouble.as_text())
+                       blocked_submitters=self.trouble.as_text(),
+                       **self._signal_meta())
         log.debug("rescan", waiting=waiting, seconds=round(time.monotonic() - started, 4))
 
     def _claim_settled(self) -> None:
@@ -319,8 +340,32 @@ class Service:
                 self.trouble.source(submitter) in (None, CLAIM)
                 and self._claim_retry.get(submitter, 0.0) <= now))
         for settled in ready:
+            if self._waits_for_marker(settled):
+                self.tracker.defer(settled.path, MARKER_RECHECK)
+                continue
             self.tracker.forget(settled.path)
             self._claim(settled, now)
+
+    def _marker_required(self, submitter: str) -> bool:
+        registry = self.registry.registry
+        entry = registry.active(submitter) if registry is not None else None
+        return entry is not None and entry.complete_marker is not None
+
+    def _waits_for_marker(self, settled: Settled) -> bool:
+        """A completion-marker submitter's data file waits for its settled ``NAME.sha256`` (or
+        for ``marker_wait`` to pass); the marker itself waits for its data file, and is taken
+        as an upload of its own only when it has none after the same wait."""
+        if not self._marker_required(settled.submitter):
+            return False
+        path = settled.path
+        if is_marker(path.name):
+            return (os.path.lexists(data_file_of(path))
+                    or age(path) < self.config.marker_wait)
+        marker = marker_of(path)
+        writer = (path_open_for_writing(marker) if self.writer_check.by_kernel else None)
+        if marker_settled(marker, self.config.quiet_period, writer):
+            return False
+        return age(path) < self.config.marker_wait
 
     def _claim(self, settled: Settled, now: float) -> None:
         try:
@@ -346,9 +391,20 @@ class Service:
         if submission is None:
             return
         self.metrics.taken()
+        writes = (self.sessions.take(submission.submitter, settled.path.name)
+                  if self.sessions is not None else None)
+        if self._marker_required(submission.submitter):
+            self._take_marker(settled.path, submission)
         with structlog.contextvars.bound_contextvars(submission_id=submission.submission_id):
-            log.info("claimed", submitter=submission.submitter, name=submission.name)
-        self.tasks.append(Task(submission, settled.signature))
+            log.info("claimed", submitter=submission.submitter, name=submission.name,
+                     signal="sftp_log" if writes is not None else None)
+        self.tasks.append(Task(submission, settled.signature, writes=writes))
+
+    def _take_marker(self, upload: Path, submission: Submission) -> None:
+        """The marker goes into the spool beside its file (a restart still checks it)."""
+        with contextlib.suppress(FileNotFoundError):  # never came: answered as such
+            os.rename(marker_of(upload), spool_marker(self.config.spool,
+                                                      submission.submission_id))
 
     def _adopt(self) -> None:
         """Take over what no live daemon carries on: replays that ``gateway replay`` recorded,
@@ -440,7 +496,8 @@ class Service:
             return
         if submission.problem is not None:
             self.tasks.remove(task)
-            self._deliver(task, own_receipts.not_read(submission))
+            self._deliver(task, own_receipts.not_read(
+                submission, _duration(self.config.marker_wait)))
             return
         if submission.replaces is None:
             answer = self._duplicate_answer(task)
@@ -478,11 +535,33 @@ class Service:
             task.not_before = now + (WRITER_RECHECK if self.writer_check.by_kernel
                                      else self.config.quiet_period)
             return False
-        submission.problem = inspection.problem
+        problem = inspection.problem
+        if problem is None and task.writes is not None and self.sessions is not None:
+            self.sessions.sync()
+            if task.writes.writing and not self.writer_check.by_kernel:
+                # the server still holds a handle on it: not finished, however quiet
+                task.not_before = now + self.config.quiet_period
+                return False
+            if task.writes.interrupted:
+                problem = "interrupted"
+                log.warning("upload_interrupted", submitter=submission.submitter,
+                            bytes=inspection.size)
+        if problem is None and self._marker_required(submission.submitter):
+            problem = self._marker_problem(submission, inspection.sha256)
+        submission.problem = problem
         submission.bytes, submission.sha256 = inspection.size, inspection.sha256
-        self.ledger.inspected(submission.submission_id, inspection.problem, inspection.size,
+        self.ledger.inspected(submission.submission_id, problem, inspection.size,
                               inspection.sha256)
         return True
+
+    def _marker_problem(self, submission: Submission, sha256: str | None) -> str | None:
+        marker = spool_marker(self.config.spool, submission.submission_id)
+        if not os.path.lexists(marker):
+            return "marker_missing"
+        expected = read_marker(marker, submission.upload_name)
+        if expected is None:
+            return "marker_unreadable"
+        return None if expected == sha256 else "marker_mismatch"
 
     def _duplicate_answer(self, task: Task) -> Receipt | str | None:
         """A duplicate receipt, "wait" (the first copy is still in hand), or None (validate):
@@ -573,6 +652,7 @@ class Service:
                              receipt.status.value)
         file_original(submission, receipt.status is not Status.REJECTED, self.config,
                       self.ledger)
+        spool_marker(self.config.spool, submission.submission_id).unlink(missing_ok=True)
         if task.dispatched_at is not None:
             timings["queue"] = task.dispatched_at - task.claimed_at
         log_submission(log, receipt, **timings, total=time.monotonic() - task.claimed_at)
@@ -621,6 +701,16 @@ class Service:
         log.info("filed_after_restart", submitter=submission.submitter)
         return None
 
+    def _chroots(self) -> list[tuple[str, Path, Path]]:
+        return [(f.submitter, f.upload.parent, f.upload) for f in iter_submitter_roots(self.config)]
+
+    def _signal_meta(self) -> dict[str, str]:
+        """For ``gateway status``: whose uploads the SFTP server's handle log covers."""
+        if self.sessions is None:
+            return {}
+        return {"interruption_signal": json.dumps({"listening": self.sessions.listening,
+                                                   "missing": self.sessions.missing})}
+
     def _report_health(self) -> None:
         healthy = self.watcher.healthy
         if healthy != self._healthy:
@@ -632,6 +722,14 @@ class Service:
                 log.error("intake_unhealthy", watcher=self.config.watcher)
         if healthy:
             self.notifier.ping()
+
+
+def _duration(seconds: float) -> str:
+    """A wait in the words a receipt uses (24 hours, 90 minutes, 30 seconds)."""
+    for unit, size in (("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} seconds"
 
 
 def _epoch(text: str) -> float:
