@@ -76,6 +76,11 @@ def not_read(submission: Submission, marker_wait_text: str = "24 hours") -> Rece
             "E-FILE-INTERRUPTED", _INTERRUPTED[submission.problem].format(
                 bytes=submission.bytes or 0, marker=f"{submission.name}{MARKER_SUFFIX}",
                 wait=marker_wait_text)))
+    if submission.problem == "folder_unreadable":
+        return receipt.reject(Layer.FILE.value, Finding(
+            "E-PROCESSING-FAILED", "The gateway could not read this file because of a fault in "
+            "its own folder set-up, which its operators have been told about. The file was not "
+            "judged and does not count as a submission; send it again later."))
     problem = submission.problem or "special"
     code = "E-FILE-UNREADABLE" if problem == "unreadable" else "E-FILE-NOT-REGULAR"
     return receipt.reject(Layer.FILE.value, Finding(code, _NOT_READ[problem]))

@@ -42,10 +42,13 @@ from gateway.daemon.health import (
     GUARD_INTERVAL,
     SPACE_RETRY,
     DiskSpace,
+    FolderFault,
     FolderGuard,
     FolderLost,
     SubmitterTrouble,
     out_of_space,
+    receipts_folder_problem,
+    upload_folder_problem,
 )
 from gateway.daemon.layout import check_layout, iter_submitter_roots, submitter_folders
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
@@ -70,7 +73,7 @@ from gateway.daemon.recovery import (
     file_original,
     prepare_replay,
 )
-from gateway.daemon.rescan import rescan
+from gateway.daemon.rescan import RESCAN, rescan
 from gateway.daemon.settle import WRITER_RECHECK, Settled, SettleTracker, Signature
 from gateway.daemon.watch import Hint, Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
@@ -88,7 +91,8 @@ MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
 CLAIM = "claim"  # SubmitterTrouble's source for a claim that failed
 HINTS_PER_TURN = 10_000
 DUPLICATE_RECHECK = 1.0  # seconds between looks at a first copy another daemon holds
-WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which the pool starts a worker
+WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which a worker is started
+KEPT_REGISTRY = "registry.last-good.toml"  # in the state folder: what a refused file falls to
 
 
 @dataclass
@@ -125,7 +129,8 @@ class Service:
         self.daemon_id = self.membership.daemon_id
         self.reference = ReferenceStore(self.ledger.engine)
         self.registry = RegistryKeeper(config.registry, required=config.registry_configured,
-                                       on_change=lambda values: self.ledger.set_meta(**values))
+                                       on_change=self._registry_changed,
+                                       keep=config.state / KEPT_REGISTRY)
         try:
             self.registry.start()
         except RegistryUnavailable as err:
@@ -151,11 +156,15 @@ class Service:
         self._healthy: bool | None = None
         self._cleaned_after: set[str] = set()  # dead daemons whose leftovers were removed
         self._last_rescan_at: str | None = None
-        self.trouble = SubmitterTrouble()
+        self.trouble = SubmitterTrouble(on_change=self.metrics.submitter_blocked)
         self._claim_retry: dict[str, float] = {}  # submitter -> when to try its claims again
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self._guard_due = 0.0
         self.sessions: SessionLog | None = None  # the SFTP servers' handle log (``run`` only)
+
+    def _registry_changed(self, values: dict[str, str]) -> None:
+        self.ledger.set_meta(**values)
+        self.metrics.registry_refused(self.registry.refused)
 
     def _open_pool(self, size: int) -> WorkerPool:
         return WorkerPool(size, pipeline=self.config.pipeline,
@@ -195,7 +204,8 @@ class Service:
                                  watcher=self.config.watcher,
                                  writer_check=self.writer_check.name,
                                  writer_check_reason=self.writer_check.reason,
-                                 failure="", blocked_submitters="{}", disk_full="no")
+                                 failure="", blocked_submitters="{}", disk_full="no",
+                                 **self._signal_meta())
             self.notifier.ready("serving")
             while not self._stopping or self._in_hand():
                 self._turn()
@@ -323,6 +333,7 @@ class Service:
         self._rescan_due = time.monotonic() + self.config.rescan_interval
         if self.sessions is not None:
             self.sessions.update(self._chroots())
+            self.metrics.interruption_signal_missing(len(self.sessions.missing))
         self._set_meta(last_rescan_at=now_text(), waiting=str(waiting),
                        blocked_submitters=self.trouble.as_text(),
                        **self._signal_meta())
@@ -368,6 +379,12 @@ class Service:
         return age(path) < self.config.marker_wait
 
     def _claim(self, settled: Settled, now: float) -> None:
+        problem = upload_folder_problem(settled.path.parent)
+        if problem is not None:  # e.g. setgid lost since the rescan: files there would be
+            self.trouble.report(settled.submitter, problem, RESCAN)  # unreadable to us
+            self._set_meta(blocked_submitters=self.trouble.as_text())
+            self.tracker.see(settled.path, settled.submitter)
+            return
         try:
             submission = claim(settled, self.config, self.ledger, owner=self.daemon_id)
         except Exception as err:
@@ -536,6 +553,14 @@ class Service:
                                      else self.config.quiet_period)
             return False
         problem = inspection.problem
+        if problem == "unreadable" and _unreadable_by_group(
+                spool_path(self.config, submission.submission_id)):
+            # The file kept its group-read bit but got another group: upload/ lost its setgid
+            # bit. The gateway's fault, not the submitter's `put -p`.
+            problem = "folder_unreadable"
+            self.trouble.report(submission.submitter, upload_folder_problem(
+                submitter_folders(self.config, submission.submitter).upload)
+                or "files in its upload/ arrive with a group the gateway is not in", RESCAN)
         if problem is None and task.writes is not None and self.sessions is not None:
             self.sessions.sync()
             if task.writes.writing and not self.writer_check.by_kernel:
@@ -628,20 +653,50 @@ class Service:
         try:
             self._finish(task, receipt, failure, **timings)
         except Exception as err:
-            if not out_of_space(err):
-                raise
-            task.receipt, task.failure, task.timings = receipt, failure, timings
-            task.not_before = time.monotonic() + SPACE_RETRY
-            self.tasks.append(task)
-            self.space.note(full=True)
-            return
+            if out_of_space(err):
+                self._hold(task, receipt, failure, timings, SPACE_RETRY)
+                self.space.note(full=True)
+                return
+            if isinstance(err, FolderFault) or self._submitter_fault(
+                    task.submission.submitter, err):
+                self._hold(task, receipt, failure, timings, self.config.rescan_interval)
+                return
+            raise
         self.space.note(full=False)
+
+    def _hold(self, task: Task, receipt: Receipt, failure: str | None,
+              timings: dict[str, float], delay: float) -> None:
+        """Keep an outcome that could not be delivered yet and try again after ``delay``."""
+        task.receipt, task.failure, task.timings = receipt, failure, timings
+        task.not_before = time.monotonic() + delay
+        self.tasks.append(task)
+
+    def _submitter_fault(self, submitter: str, err: BaseException) -> bool:
+        """Did delivering fail on this submitter's own folders (its receipts/ deleted,
+        replaced or made unwritable)? Then only this submitter waits: the folder is repaired
+        where the daemon safely can, otherwise reported with the operator's fix."""
+        root = submitter_folders(self.config, submitter).upload.parent
+        filename = getattr(err, "filename", None)
+        if not isinstance(err, OSError) or filename is None or not Path(
+                os.fsdecode(filename)).is_relative_to(root):
+            return False
+        folders = submitter_folders(self.config, submitter)
+        problem = (receipts_folder_problem(folders.receipts, folders.upload)
+                   or f"writing its receipt failed ({err.strerror}) in {root}")
+        self.trouble.report(submitter, problem, RESCAN)
+        self._set_meta(blocked_submitters=self.trouble.as_text())
+        return True
 
     def _finish(self, task: Task, receipt: Receipt, failure: str | None = None,
                 **timings: float) -> None:
         """Record the outcome, write the receipt, file the original, log the summary."""
         submission = task.submission
         folders = submitter_folders(self.config, submission.submitter)
+        problem = receipts_folder_problem(folders.receipts, folders.upload)
+        if problem is not None:  # never written through a link or into a stranger's folder
+            self.trouble.report(submission.submitter, problem, RESCAN)
+            self._set_meta(blocked_submitters=self.trouble.as_text())
+            raise FolderFault(problem)
         self.ledger.validated(receipt, failure)
         # before the receipt: a crash in between validates again and the store skips the copy
         self.reference.remember(receipt)
@@ -722,6 +777,15 @@ class Service:
                 log.error("intake_unhealthy", watcher=self.config.watcher)
         if healthy:
             self.notifier.ping()
+
+
+def _unreadable_by_group(path: Path) -> bool:
+    """Readable by its group, but the group is not one of the daemon's."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return bool(st.st_mode & 0o040) and st.st_gid not in {os.getegid(), *os.getgroups()}
 
 
 def _duration(seconds: float) -> str:
