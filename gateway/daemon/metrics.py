@@ -2,8 +2,8 @@
 
 Labels carry only the gateway's own vocabulary (a family name from a plugin, a receipt status,
 a ledger operation, a submitter id from the registry), never a submitter's file name or a
-value from a file, so nothing a submitter sent reaches the monitoring system. Each daemon serves its own numbers; Prometheus
-adds them up across daemons and hosts (see ``deploy/prometheus/``).
+value from a file, so nothing a submitter sent reaches the monitoring system. Each daemon serves
+its own numbers; Prometheus adds them up across daemons and hosts (see ``deploy/prometheus/``).
 """
 
 from __future__ import annotations
