@@ -128,7 +128,7 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
     receipt. SIGTERM or SIGINT finish the files in hand and exit 0; exit 2 means it could not
     start, 3 that it stopped on a failure it cannot serve around (the log says which).
     """
-    from gateway.daemon.service import Service  # imports the pipeline; only needed here
+    from gateway.daemon.service import Service, record_failure  # imports the pipeline
 
     with operational():
         source = find_config(config)
@@ -140,7 +140,12 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
         service = Service(settings)
     except (ConfigError, LayoutError, *_ledger_refusals(), *_unavailable()) as err:
         log.error("cannot_start", reason=_start_error_text(err))
+        record_failure(settings, f"cannot start: {_start_error_text(err)}")
         raise typer.Exit(EXIT_OPERATIONAL) from None
+    except Exception as err:  # anything else on the way up (a plugin that fails to load...)
+        log.exception("cannot_start", reason=f"{type(err).__name__}: {err}")
+        record_failure(settings, f"cannot start: {type(err).__name__}: {err}")
+        raise typer.Exit(EXIT_FAILED) from None
     try:
         service.run()
     except AlreadyRunning as err:
@@ -381,7 +386,7 @@ def _carry_out(settings: Config, replay_id: str, wait: float) -> Submission | No
     is gone)."""
     from gateway.daemon.ledger import Ledger
     from gateway.daemon.membership import live_daemons
-    from gateway.daemon.service import Service  # imports the pipeline; only needed here
+    from gateway.daemon.service import Service  # imports the pipeline
 
     ledger = Ledger(settings.ledger_location, create=False)
     nudged: set[int] = set()

@@ -178,41 +178,24 @@ class Service:
 
     def run(self) -> None:
         """Serve until SIGTERM or SIGINT, then finish the files in hand and return. Raises
-        ``AlreadyRunning`` when another daemon uses the same state folder."""
+        ``AlreadyRunning`` when another daemon uses the same state folder. Every other way it
+        ends is said in one log line, and a failure is kept for ``gateway status``."""
         lock = InstanceLock(self.config.lock_file)
         if not self.config.shared_ledger:
             lock.acquire()  # on SQLite this daemon is the only one; on PostgreSQL, one of many
-        self._install_signals()
-        ignore_lease_breaks()
-        self.pool = self._open_pool(self.config.workers)
-        if self.config.metrics_port:
-            self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
+        self._note_previous_run()
         guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
+        pool_open = False
         try:
-            self.sessions = SessionLog(self._chroots())
-            self.sessions.start()
-            self.membership.join(self.config.watcher)
-            self._resume()
-            self.watcher.supervise()
-            log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
-                     workers=self.config.workers, quiet_period=self.config.quiet_period,
-                     rescan_interval=self.config.rescan_interval, pid=os.getpid(),
-                     writer_check=self.writer_check.name, why=self.writer_check.reason,
-                     daemon=self.daemon_id, ledger=str(self.ledger),
-                     metrics_port=self.config.metrics_port)
-            self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
-                                 watcher=self.config.watcher,
-                                 writer_check=self.writer_check.name,
-                                 writer_check_reason=self.writer_check.reason,
-                                 failure="", blocked_submitters="{}", disk_full="no",
-                                 **self._signal_meta())
-            self.notifier.ready("serving")
-            while not self._stopping or self._in_hand():
-                self._turn()
-                if time.monotonic() >= self._guard_due:
-                    self._guard_due = time.monotonic() + GUARD_INTERVAL
-                    guard.check()
-            log.info("stopped")
+            self._install_signals()
+            ignore_lease_breaks()
+            self.pool = self._open_pool(self.config.workers)
+            pool_open = True
+            if self.config.metrics_port:
+                self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
+            self._serve(guard)
+            log.info("stopped", reason=signal.Signals(self._stop_signal or 0).name
+                     if self._stop_signal else "asked to stop")
         except FolderLost as lost:
             # Nothing can be served without these folders; say so and let systemd restart
             # (and alert) rather than watch nothing.
@@ -220,14 +203,18 @@ class Service:
             self.notifier.status(f"stopped: {lost}")
             self._set_meta(failure=str(lost))
             raise
-        except Exception:
-            # Environmental failures (a full disk, lost permissions) end the process; systemd
-            # restarts it and recovery resumes every submission where it stopped.
-            log.exception("daemon_failed")
+        except Exception as err:
+            # Environmental failures (a full disk, lost permissions, a worker pool that cannot
+            # start) end the process; systemd restarts it and recovery resumes every submission
+            # where it stopped.
+            stage = "serving" if pool_open else "starting the worker pool"
+            log.exception("daemon_failed", stage=stage, reason=f"{type(err).__name__}: {err}")
+            self._set_meta(failure=f"daemon_failed while {stage}: {type(err).__name__}: {err}")
             raise
         finally:
             self.watcher.stop()
-            self.pool.close()
+            if pool_open:
+                self.pool.close()
             if self.sessions is not None:
                 self.sessions.close()
             self._set_meta(stopped_at=now_text())
@@ -235,6 +222,43 @@ class Service:
             self.notifier.close()
             self.ledger.close()
             lock.release()
+
+    def _serve(self, guard: FolderGuard) -> None:
+        self.sessions = SessionLog(self._chroots())
+        self.sessions.start()
+        self.membership.join(self.config.watcher)
+        self._resume()
+        self.watcher.supervise()
+        log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
+                 workers=self.config.workers, quiet_period=self.config.quiet_period,
+                 rescan_interval=self.config.rescan_interval, pid=os.getpid(),
+                 writer_check=self.writer_check.name, why=self.writer_check.reason,
+                 daemon=self.daemon_id, ledger=str(self.ledger),
+                 metrics_port=self.config.metrics_port,
+                 interruption_signal=self.sessions.listening)
+        self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
+                             watcher=self.config.watcher,
+                             writer_check=self.writer_check.name,
+                             writer_check_reason=self.writer_check.reason,
+                             failure="", blocked_submitters="{}", disk_full="no",
+                             **self._signal_meta())
+        self.notifier.ready("serving")
+        while not self._stopping or self._in_hand():
+            self._turn()
+            if time.monotonic() >= self._guard_due:
+                self._guard_due = time.monotonic() + GUARD_INTERVAL
+                guard.check()
+
+    def _note_previous_run(self) -> None:
+        """A previous daemon that ended without a word (SIGKILL, power loss) is said now."""
+        if self.config.shared_ledger:
+            return
+        meta = self.ledger.meta()
+        started, stopped = meta.get("started_at"), meta.get("stopped_at")
+        if started and (not stopped or stopped < started):
+            log.warning("previous_run_vanished", started_at=started, pid=meta.get("pid"),
+                        detail="the previous daemon stopped without a word (killed, or the "
+                               "machine lost power); its files are resumed")
 
     def drain(self) -> None:
         """Finish every unfinished submission in the ledger without taking new uploads, then
@@ -777,6 +801,20 @@ class Service:
                 log.error("intake_unhealthy", watcher=self.config.watcher)
         if healthy:
             self.notifier.ping()
+
+
+def record_failure(config: Config, reason: str) -> None:
+    """Keep why ``serve`` could not start for ``gateway status`` (when the ledger opens)."""
+    try:
+        ledger = Ledger(config.ledger_location, create=False)
+    except Exception:  # the ledger itself may be what failed
+        return
+    try:
+        ledger.set_meta(failure=reason, stopped_at=now_text())
+    except Exception:
+        pass
+    finally:
+        ledger.close()
 
 
 def _unreadable_by_group(path: Path) -> bool:
