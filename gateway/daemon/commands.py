@@ -111,6 +111,7 @@ def register(app: typer.Typer) -> None:
     """Add the daemon's commands to ``app`` (the main ``gateway`` command line)."""
     app.command()(serve)
     app.command()(init)
+    app.command()(doctor)
     app.command()(status)
     app.command()(submissions)
     app.command()(replay)
@@ -153,6 +154,43 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
         raise typer.Exit(EXIT_OPERATIONAL) from None
     except Exception:  # logged by the service as one JSON line; no raw traceback on stderr
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def doctor(
+    config: ConfigOption = None,
+    account: Annotated[str | None, typer.Option(
+        help="The service account (default: the owner of the state folder).")] = None,
+    sshd_config_dir: Annotated[Path, typer.Option(
+        help="Where setup-site.sh put the sshd fragment.")] = Path("/etc/ssh/sshd_config.d"),
+    sshd_config: Annotated[Path | None, typer.Option(
+        help="sshd's main configuration for `sshd -t` (default: the system's).")] = None,
+    as_account_only: Annotated[bool, typer.Option(hidden=True)] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the site as the service account will meet it, before it serves: the interpreter
+    and packages, folders, owners and modes, the ledger with the account's credentials,
+    CAP_LEASE, each submitter's folders; as root also sshd, /run/sshd and the chroots. Each
+    problem is printed with its fix; exit 1 when there is one."""
+    from gateway.daemon import doctor as checks
+
+    with operational():
+        source = find_config(config)
+        settings = load_config(source)
+        if as_account_only or os.geteuid() != 0:
+            findings = checks.account_checks(settings)
+            if not as_account_only:
+                findings.append(checks.Finding(
+                    "sshd, /run/sshd and the chroots", "not checked: run as root",
+                    "sudo gateway doctor (it runs the other checks as the service account)"))
+        else:
+            target = account or checks.service_account(settings)
+            findings = [*checks.root_checks(settings, sshd_config_dir, sshd_config),
+                        *checks.as_account((source or Path(CONFIG_NAME)).resolve(), target)]
+    if as_json:
+        typer.echo(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2))
+    else:
+        typer.echo(checks.render(findings), nl=False)
+    raise typer.Exit(1 if any(f.problem for f in findings) else 0)
 
 
 def init(

@@ -147,14 +147,18 @@ def upload_folder_problem(upload: Path) -> str | None:
     return None
 
 
-def receipts_folder_problem(receipts: Path, upload: Path) -> str | None:
-    """Why the daemon cannot write receipts into ``receipts`` (None when it can). A missing
-    folder is made again and a wrong mode set right when the daemon may do so: its own folder,
-    readable by the group of the owner of ``upload/`` (the submitter's account)."""
+def receipts_folder_problem(receipts: Path, upload: Path, *, repair: bool = True
+                            ) -> str | None:
+    """Why the daemon cannot write receipts into ``receipts`` (None when it can). With
+    ``repair``, a missing folder is made again and a wrong mode set right when the daemon may
+    do so: its own folder, readable by the group of the owner of ``upload/`` (the submitter's
+    account)."""
     submitter = receipts.parent.name
     try:
         st = receipts.lstat()
     except FileNotFoundError:
+        if not repair:
+            return f"its receipts/ folder is missing; {_fix(submitter)}"
         return _recreate_receipts(receipts, upload)
     except OSError as err:
         return f"its receipts/ folder cannot be examined ({err.strerror}); {_fix(submitter)}"
@@ -162,7 +166,7 @@ def receipts_folder_problem(receipts: Path, upload: Path) -> str | None:
         kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a folder"
         return (f"its receipts/ is {kind}, which the gateway does not write through; move it "
                 f"aside, then {_fix(submitter)}")
-    if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) != RECEIPTS_MODE:
+    if repair and st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) != RECEIPTS_MODE:
         try:
             os.chmod(receipts, RECEIPTS_MODE)
             log.warning("receipts_folder_repaired", submitter=submitter,
