@@ -33,7 +33,7 @@ from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
 from gateway.reference.store import Location, reference_view
-from gateway.submitters.layer import SubmitterLayer, unknown_submitter
+from gateway.submitters.layer import SubmitterLayer, admitted, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
 log = structlog.get_logger("gateway.pipeline")
@@ -80,8 +80,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         file=FileFacts(name=name, bytes=0, sha256="", format=None,
                        received_at=received_at or utc_now_text()))
     started = time.perf_counter()
-    entry = registry.active(submitter) if registry is not None else None
-    if registry is not None and entry is None:
+    if not admitted(registry, submitter):
         with contextlib.suppress(FileProblem):  # its size and digest only: nothing is judged
             facts = inspect_upload(path, limits)
             receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes,
@@ -89,6 +88,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         receipt.reject(Layer.SUBMITTER.value, unknown_submitter(submitter))
         receipt.timings["total"] = round(time.perf_counter() - started, 4)
         return receipt
+    entry = registry.active(submitter) if registry is not None else None
     if entry is not None:
         receipt.registry_entry = entry.as_dict()
     sender = _Sender(registry, entry, policy or SubmitterPolicy(), ledger)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from tests.daemon.conftest import wait_until
@@ -58,8 +59,11 @@ def test_a_submitter_that_drops_its_setgid_bit_blocks_only_itself(sftp_site: Sit
         mended = subprocess.run([str(RECIPE), "submitter", user, str(key)], env=sftp_site.env,
                                 capture_output=True, text=True, timeout=300)
         assert mended.returncode == 0, mended.stderr
-        subprocess.run(["chgrp", sftp_site.service, str(upload / "after-chmod.csv")],
-                       check=True)
+    # The file that came meanwhile still has the submitter's group: it waits for the chgrp.
+    time.sleep(5)
+    assert (upload / "after-chmod.csv").exists()
+    assert "chgrp" in _status(sftp_site)["blocked_submitters"][user]
+    subprocess.run(["chgrp", sftp_site.service, str(upload / "after-chmod.csv")], check=True)
     [receipt] = sftp_site.wait_receipts(user, "after-chmod.csv")
     assert receipt["status"] == "accepted"
     wait_until(lambda: user not in _status(sftp_site).get("blocked_submitters", {}), 90,
