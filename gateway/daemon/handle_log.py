@@ -43,6 +43,7 @@ DEV_FOLDER = "dev"
 DEV_MODE = 0o755  # the service account's; the submitter may look but not write
 RECEIVE_BUFFER = 4 * 1024 * 1024
 MAX_DATAGRAM = 8192
+_PROCESSES_VISIBLE = os.path.exists("/proc/1")  # other accounts' processes (no hidepid)
 
 _SYSLOG = re.compile(r"^<\d{1,3}>(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d )?"
                      r"[^\[\]:]*(?:\[\d+\])?: (?P<message>.*)$", re.S)
@@ -276,6 +277,8 @@ class SessionLog:
         with self._lock:
             for endpoint in self._endpoints.values():
                 self._drain(endpoint)
+            if not _PROCESSES_VISIBLE:
+                return  # /proc mounted with hidepid: a session's absence proves nothing
             for submitter, pid in self.book.sessions():
                 if not os.path.exists(f"/proc/{pid}"):
                     self.book.session_gone(submitter, pid)
