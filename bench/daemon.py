@@ -32,8 +32,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bench.generate import patient_frame
-from gateway.daemon.ledger.backends import create_engine, parse_location
-from gateway.daemon.ledger.schema import transitions
+from gateway.site.ledger.backends import create_engine, parse_location
+from gateway.site.ledger.schema import transitions
 from tests.support.postgres import temporary_cluster
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))

@@ -88,7 +88,7 @@ def write_patient_xlsx(path: Path, rows: int) -> Path:
     if not path.exists():
         import xlsxwriter
 
-        from gateway.engine.formats import parse_date
+        from gateway.contract.formats import parse_date
 
         path.parent.mkdir(parents=True, exist_ok=True)
         book = xlsxwriter.Workbook(str(path))

@@ -66,7 +66,7 @@ def read_all(path: Path) -> dict[str, object]:
 
 def refuse(path: Path) -> dict[str, object]:
     """Child process: the whole pipeline under the default limits."""
-    from gateway.pipeline import validate_file
+    from gateway.engine.pipeline import validate_file
 
     started = time.perf_counter()
     receipt = validate_file(path, submitter="bench").as_dict()

@@ -5,3 +5,7 @@ families arrive as pluggy plugins through the ``gateway.plugins`` entry-point gr
 """
 
 __version__ = "0.1.0"
+
+from gateway.contract.deprecation import MovedModules
+
+MovedModules.install()  # old module paths keep working, with a warning, for one release

@@ -2,7 +2,7 @@
 it is also registered through the ``pytest11`` entry point, so installing the gateway enables it).
 
 - ``check_plugin(name)``: one call that checks a whole installed plugin (see
-  ``gateway.conformance``) and fails with every shortfall listed;
+  ``gateway.kit.conformance``) and fails with every shortfall listed;
 - fixtures ``only_plugins`` (a plugin set holding only the given plugins) and
   ``register_plugin`` (an installed set plus one plugin, for one test, seen by every command);
 - ``assert_accepted`` / ``assert_rejected`` / ``assert_receipt``: receipt checks with messages
@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from gateway.conformance import (
+from gateway.engine.plugins import Plugins, load_plugins
+from gateway.kit.conformance import (
     ExampleCase,
     Problem,
     example_cases,
@@ -30,7 +31,6 @@ from gateway.conformance import (
     resolve_plugin,
     with_plugin,
 )
-from gateway.plugin_manager import Plugins, load_plugins
 from gateway.receipts.model import Receipt, Status
 
 __all__ = [
@@ -71,7 +71,7 @@ def check_example(case: ExampleCase, plugins: Plugins | None = None,
                   options: dict[str, str] | None = None) -> Receipt:
     """Validate an example and assert what a submitter would rely on: the verdict, exactly the
     expected code, a location for every finding and the receipt's schema."""
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     receipt, problems = example_problems(case, plugins or default_plugins(), options)
     assert not problems, f"{case.id}: " + "; ".join(problems)
@@ -163,11 +163,11 @@ def register_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[objec
     makes that set this process's default (``gateway validate`` and ``gateway plugins`` run
     through typer's ``CliRunner``, ``validate_file`` without ``plugins=``, ``gateway_validate``
     see it) until the test ends. Worker processes the daemon starts load installed plugins."""
-    import gateway.pipeline
+    import gateway.engine.pipeline
 
     def register(plugin: object) -> Plugins:
         plugins = with_plugin(plugin)
-        monkeypatch.setattr(gateway.pipeline, "default_plugins", lambda: plugins)
+        monkeypatch.setattr(gateway.engine.pipeline, "default_plugins", lambda: plugins)
         return plugins
     yield register
 
@@ -176,7 +176,7 @@ def register_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[objec
 def gateway_validate() -> Callable[..., Receipt]:
     """Validate a path with the process's plugins (installed, or as ``register_plugin`` set
     them) and return the receipt; keyword arguments are operator options."""
-    from gateway.pipeline import validate_file
+    from gateway.engine.pipeline import validate_file
 
     def run(path: Path, submitter: str = "test", **options: str) -> Receipt:
         return validate_file(path, submitter=submitter, options=options)

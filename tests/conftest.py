@@ -1,4 +1,5 @@
-"""Shared fixtures: paths of the shipped examples and small file builders."""
+"""Fixtures every test folder shares: the shipped examples' rows, small file builders and a
+real daemon (``make_gateway``); helpers that are imported live in ``tests/support/``."""
 
 from __future__ import annotations
 
@@ -7,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-ODC = ROOT / "plugins" / "clinic" / "mncm" / "examples" / "2015" / "odc"
-
-
-def shipped(pattern: str) -> list[Path]:
-    """Files under ``plugins/`` matching ``pattern``, in the source tree only: a pip build
-    leaves copies under ``build/`` (git-ignored) that would be collected twice."""
-    return sorted(p for p in (ROOT / "plugins").glob(pattern)
-                  if p.is_file() and "build" not in p.relative_to(ROOT).parts)
+from tests.support.daemon import make_gateway  # noqa: F401 - fixtures for every folder
+from tests.support.paths import ODC
+from tests.support.postgres import postgres_server, postgres_url  # noqa: F401
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import venv
 import zipfile
 from pathlib import Path
 
-from tests.conftest import ODC, ROOT
 from tests.support.packaging import third_party_only
+from tests.support.paths import ODC, ROOT
 
 
 def test_wheel_install_validates_like_the_checkout(tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.authoring.layouts import Layout
-from gateway.contract import RuleContext
+from gateway.contract.records import RuleContext
+from gateway.engine.plugins import Plugins
 from gateway.engine.records import Column
-from gateway.plugin_manager import Plugins
 
-# The value forms of gateway.engine.formats, as the specification (README section 1) states them.
+# The value forms of gateway.contract.formats, as the specification (README section 1) states them.
 FORMAT_WORDS = {
     "date": "date YYYY-MM-DD (MM/DD/YYYY and M/D/YYYY accepted)",
     "local-date-time": "date-time YYYY-MM-DDTHH:MM or MM/DD/YYYY HH:MM, 24-hour local time",

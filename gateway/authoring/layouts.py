@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from gateway.contract import FamilyInfo, MeasureInfo, Route
+from gateway.contract.records import FamilyInfo, MeasureInfo, Route
+from gateway.engine.plugins import Plugins
 from gateway.engine.records import Column
-from gateway.plugin_manager import Plugins
 from gateway.readers.sniff import CSV, XLSX
 
 TABLE_FORMATS = (CSV, XLSX)

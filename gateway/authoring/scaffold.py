@@ -5,7 +5,7 @@ author can know (did a threshold, a code list or a date change?) is printed. A n
 a schema and manifest skeleton whose open questions carry ``TODO(new-measure)`` markers, which
 the conformance run (``gateway.testing.check_plugin``) refuses until they are resolved.
 
-Data families (``gateway.family_manifest``) are scaffolded here from their files; a family with
+Data families (``gateway.kit.manifest``) are scaffolded here from their files; a family with
 another layout (the clinic family, whose schemas are generated) scaffolds itself through the
 ``gateway_scaffold`` hook using the helpers below. Installed copies (site-packages) are never
 edited: a year added there would vanish on the next upgrade.
@@ -25,9 +25,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.conformance import TODO_MARKER
-from gateway.contract import LEVELS
-from gateway.family_manifest import (
+from gateway.contract.records import LEVELS
+from gateway.kit.conformance import TODO_MARKER
+from gateway.kit.manifest import (
     MANIFEST,
     DataManifest,
     ManifestError,
@@ -297,7 +297,7 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
                                         encoding="utf-8")
     (folder / "plugin.py").write_text(
         '"""The plugin object the entry point names: the family is its data files."""\n\n'
-        "from gateway.family import DataFamily\n\nFAMILY = DataFamily(__package__)\n",
+        "from gateway.kit.family import DataFamily\n\nFAMILY = DataFamily(__package__)\n",
         encoding="utf-8")
     (folder / MANIFEST).write_text(
         f'[family]\nid = "{family}"\ntitle = "{TODO_MARKER}: the family\'s title"\n'
@@ -350,7 +350,7 @@ def new_measure(family: str, measure: str, year: int, *, from_year: int | None, 
     """What ``gateway new-measure`` does, in the order it looks: an installed family that
     scaffolds itself (``gateway_scaffold``); a data family's files under ``root``; else a new
     data family in ``root``. Returns the notes to print."""
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     root = refuse_installed(root)
     if not _FAMILY_ID.fullmatch(family) or not _MEASURE_ID.fullmatch(measure):

@@ -18,8 +18,8 @@ from typing import Any
 
 from gateway.authoring.describe import target_words
 from gateway.authoring.layouts import LayoutError, find_measure, layout_for
-from gateway.contract import Route, RuleContext
-from gateway.plugin_manager import Plugins
+from gateway.contract.records import Route, RuleContext
+from gateway.engine.plugins import Plugins
 
 PROSE = {"title", "description", "x-message", "x-hint", "$comment", "examples"}
 IDENTITY = {"$id", "$schema"}

@@ -19,9 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from gateway.authoring.describe import column_docs
 from gateway.authoring.layouts import Layout, LayoutError
+from gateway.contract.findings import column_letter
+from gateway.engine.plugins import Plugins
 from gateway.engine.records import Column
-from gateway.findings import column_letter
-from gateway.plugin_manager import Plugins
 from gateway.readers.sniff import CSV, XLSX
 from gateway.readers.tables import DATA_SHEET
 

@@ -13,8 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.catalog import Catalog
-from gateway.daemon.config import Config
+from gateway.contract.catalog import Catalog
 from gateway.daemon.health import (
     SPACE_RETRY,
     DiskSpace,
@@ -23,17 +22,18 @@ from gateway.daemon.health import (
     out_of_space,
     receipts_folder_problem,
 )
-from gateway.daemon.layout import submitter_folders
-from gateway.daemon.ledger import Ledger
 from gateway.daemon.markers import spool_marker
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.recovery import file_original
 from gateway.daemon.rescan import RESCAN
 from gateway.daemon.tasks import Task, TaskBoard
-from gateway.logging_setup import get_logger, log_submission
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
-from gateway.reference.database import ReferenceStore
+from gateway.site.config import Config
+from gateway.site.layout import submitter_folders
+from gateway.site.ledger import Ledger
+from gateway.site.logs import get_logger, log_submission
+from gateway.site.reference.database import ReferenceStore
 
 log = get_logger("gateway.daemon")
 

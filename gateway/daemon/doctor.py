@@ -19,11 +19,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.daemon.config import Config
-from gateway.daemon.handle_log import DEV_FOLDER
 from gateway.daemon.health import receipts_folder_problem, upload_folder_problem
-from gateway.daemon.layout import chroot_problems, iter_submitter_roots
 from gateway.daemon.leases import choose_writer_check
+from gateway.site.config import Config
+from gateway.site.layout import DEV_FOLDER, chroot_problems, iter_submitter_roots
 
 SSHD_DROP_IN = Path("/etc/ssh/sshd_config.d")
 PRIVSEP_FOLDER = Path("/run/sshd")
@@ -48,8 +47,8 @@ def service_account(config: Config) -> str:
 
 def account_checks(config: Config) -> list[Finding]:
     """What the running process (the service account) can do on this site."""
-    from gateway.daemon.ledger import Ledger  # the database layer, only when checked
     from gateway.daemon.workers import resolve_pipeline
+    from gateway.site.ledger import Ledger  # the database layer, only when checked
     from gateway.submitters.registry_file import RegistryError, load_registry
 
     found = [Finding(f"the interpreter {sys.executable} and the gateway's packages run")]

@@ -34,13 +34,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from gateway.logging_setup import get_logger
+from gateway.site.layout import DEV_FOLDER
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.daemon.handle_log")
 
 SOCKET_NAME = "log"
-DEV_FOLDER = "dev"
-DEV_MODE = 0o755  # the service account's; the submitter may look but not write
 RECEIVE_BUFFER = 4 * 1024 * 1024
 MAX_DATAGRAM = 8192
 _PROCESSES_VISIBLE = os.path.exists("/proc/1")  # other accounts' processes (no hidepid)

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import sqlalchemy as sa
 
-from gateway.logging_setup import get_logger
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.daemon.health")
 

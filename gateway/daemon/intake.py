@@ -20,12 +20,9 @@ from pathlib import Path
 import structlog
 
 from gateway.daemon.claim import claim
-from gateway.daemon.config import Config
 from gateway.daemon.handle_log import SessionLog
 from gateway.daemon.health import DiskSpace, SubmitterTrouble, out_of_space, upload_folder_problem
-from gateway.daemon.layout import iter_submitter_roots
 from gateway.daemon.leases import WriterCheck, path_open_for_writing
-from gateway.daemon.ledger import Ledger, now_text
 from gateway.daemon.markers import (
     MARKER_RECHECK,
     age,
@@ -40,7 +37,10 @@ from gateway.daemon.rescan import RESCAN, rescan
 from gateway.daemon.settle import Settled, SettleTracker
 from gateway.daemon.tasks import Task
 from gateway.daemon.watch import Hint
-from gateway.logging_setup import get_logger
+from gateway.site.config import Config
+from gateway.site.layout import iter_submitter_roots
+from gateway.site.ledger import Ledger, now_text
+from gateway.site.logs import get_logger
 from gateway.submitters.keeper import RegistryKeeper
 
 log = get_logger("gateway.daemon")

@@ -16,7 +16,7 @@ import secrets
 import socket
 import time
 
-from gateway.daemon.ledger import Daemon, Ledger, Submission, now_text
+from gateway.site.ledger import Daemon, Ledger, Submission, now_text
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]")
 FORGET_DAEMONS_AFTER = 7 * 86400.0  # seconds a dead daemon owning nothing stays listed

@@ -12,7 +12,7 @@ import os
 import socket
 import time
 
-from gateway.logging_setup import get_logger
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.daemon.notify")
 

@@ -11,11 +11,11 @@ from collections import Counter
 from dataclasses import fields
 from typing import Any
 
-from gateway.catalog import Layer
-from gateway.contract import Route
-from gateway.daemon.ledger import Submission
-from gateway.findings import Finding, FindingList
+from gateway.contract.catalog import Layer
+from gateway.contract.findings import Finding, FindingList
+from gateway.contract.records import Route
 from gateway.receipts.model import FileFacts, Receipt
+from gateway.site.ledger import Submission
 from gateway.submitters.layer import unknown_submitter
 
 _NOT_READ = {

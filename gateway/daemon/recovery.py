@@ -23,12 +23,12 @@ import time
 from pathlib import Path
 
 from gateway.daemon.claim import COPY_SUFFIX, copy_name, spool_path
-from gateway.daemon.config import Config
-from gateway.daemon.layout import STATE_MODE, iter_submitters, submitter_folders
-from gateway.daemon.ledger import Ledger, State, Submission
 from gateway.daemon.membership import Membership
-from gateway.logging_setup import get_logger
 from gateway.receipts.store import TEMP_PREFIX, fsync_dir
+from gateway.site.config import Config
+from gateway.site.layout import STATE_MODE, iter_submitters, submitter_folders
+from gateway.site.ledger import Ledger, State, Submission
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.daemon.recovery")
 

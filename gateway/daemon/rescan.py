@@ -10,15 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gateway.daemon.config import Config
 from gateway.daemon.health import (
     SubmitterTrouble,
     receipts_folder_problem,
     upload_folder_problem,
 )
-from gateway.daemon.layout import iter_submitter_roots, iter_submitters
-from gateway.daemon.names import is_temporary
 from gateway.daemon.settle import SettleTracker
+from gateway.site.config import Config
+from gateway.site.layout import iter_submitter_roots, iter_submitters
+from gateway.site.names import is_temporary
 
 RESCAN = "rescan"  # SubmitterTrouble's source for what the rescan finds
 

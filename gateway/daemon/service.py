@@ -29,7 +29,6 @@ import structlog
 
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import spool_path
-from gateway.daemon.config import Config, ConfigError
 from gateway.daemon.delivery import Delivery
 from gateway.daemon.health import (
     GUARD_INTERVAL,
@@ -41,9 +40,7 @@ from gateway.daemon.health import (
     out_of_space,
 )
 from gateway.daemon.intake import Intake
-from gateway.daemon.layout import check_layout
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks
-from gateway.daemon.ledger import Ledger, LostClaim, State, now_text
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.membership import Membership, new_daemon_id
 from gateway.daemon.metrics import Metrics
@@ -54,10 +51,13 @@ from gateway.daemon.tasks import Task, TaskBoard
 from gateway.daemon.triage import WAIT, Triage
 from gateway.daemon.watch import Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
-from gateway.logging_setup import get_logger
-from gateway.plugin_manager import load_plugins
+from gateway.engine.plugins import load_plugins
 from gateway.receipts.model import Receipt
-from gateway.reference.database import ReferenceStore
+from gateway.site.config import Config, ConfigError
+from gateway.site.layout import check_layout
+from gateway.site.ledger import Ledger, LostClaim, State, now_text
+from gateway.site.logs import get_logger
+from gateway.site.reference.database import ReferenceStore
 from gateway.submitters.keeper import RegistryKeeper, RegistryUnavailable
 from gateway.submitters.windows import SubmitterPolicy
 

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.daemon.names import is_temporary
-from gateway.logging_setup import get_logger
+from gateway.site.logs import get_logger
+from gateway.site.names import is_temporary
 
 log = get_logger("gateway.daemon.settle")
 

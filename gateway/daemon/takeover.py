@@ -16,14 +16,14 @@ from typing import Any
 import structlog
 
 from gateway.daemon.claim import spool_path
-from gateway.daemon.config import Config
-from gateway.daemon.ledger import Ledger, LostClaim, State, Submission
 from gateway.daemon.membership import Membership
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.recovery import clean_leftovers, existing_receipt, file_original
 from gateway.daemon.tasks import Task, TaskBoard
-from gateway.logging_setup import get_logger
 from gateway.receipts.model import Status
+from gateway.site.config import Config
+from gateway.site.ledger import Ledger, LostClaim, State, Submission
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.daemon")
 

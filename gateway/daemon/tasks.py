@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from gateway.daemon.handle_log import Writes
-from gateway.daemon.ledger import Submission
 from gateway.daemon.settle import Signature
 from gateway.receipts.model import Receipt
+from gateway.site.ledger import Submission
 
 
 @dataclass

@@ -18,18 +18,18 @@ from pathlib import Path
 
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import inspect, spool_path
-from gateway.daemon.config import Config
 from gateway.daemon.health import SubmitterTrouble, upload_folder_problem
 from gateway.daemon.intake import Intake
-from gateway.daemon.layout import submitter_folders
 from gateway.daemon.leases import WriterCheck
-from gateway.daemon.ledger import Ledger, State
 from gateway.daemon.markers import read_marker, spool_marker
 from gateway.daemon.rescan import RESCAN
 from gateway.daemon.settle import WRITER_RECHECK
 from gateway.daemon.tasks import Task, TaskBoard
-from gateway.logging_setup import get_logger
 from gateway.receipts.model import Receipt
+from gateway.site.config import Config
+from gateway.site.layout import submitter_folders
+from gateway.site.ledger import Ledger, State
+from gateway.site.logs import get_logger
 from gateway.submitters.keeper import RegistryKeeper
 from gateway.submitters.layer import admitted
 

@@ -17,8 +17,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from gateway.daemon.config import Config
-from gateway.logging_setup import get_logger
+from gateway.site.config import Config
+from gateway.site.logs import get_logger
 
 log = get_logger("gateway.daemon.watch")
 

@@ -35,11 +35,11 @@ from typing import Any
 
 import structlog
 
-from gateway.daemon.config import ConfigError
-from gateway.logging_setup import configure_logging, get_logger
+from gateway.contract.registry import Registry
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
-from gateway.submitters.model import Registry
+from gateway.site.config import ConfigError
+from gateway.site.logs import configure_logging, get_logger
 from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")

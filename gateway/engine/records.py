@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,10 +26,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import structlog
 
-from gateway.contract import RecordBatch
-from gateway.engine.columnwise import (
+from gateway.contract.findings import Finding
+from gateway.contract.formats import FORMAT_CHECKER, NORMALISERS
+from gateway.contract.lazylog import LazyLogger
+from gateway.contract.records import RecordBatch
+from gateway.engine.schemas import SchemaStore
+from gateway.readers.columnwise import (
     INTEGER_PATTERN,
     NUMBER_PATTERN,
     CompiledFilter,
@@ -43,11 +45,8 @@ from gateway.engine.columnwise import (
     filled,
     map_distinct,
 )
-from gateway.engine.formats import FORMAT_CHECKER, NORMALISERS
-from gateway.findings import Finding
-from gateway.schemas import SchemaStore
 
-log = structlog.get_logger("gateway.records")
+log = LazyLogger("gateway.records")
 
 _INTEGER = re.compile(INTEGER_PATTERN)
 _NUMBER = re.compile(NUMBER_PATTERN)
@@ -183,15 +182,6 @@ class RecordLayer:
             text = map_distinct(text, lambda v, f=normalise: f(v) if v != "" else v, text.type)
         return text
 
-    def _reference_normalised(self, column: Column, text: list[str]) -> list[str]:
-        """The same normalisation, cell by cell in plain Python: the oracle's version."""
-        if column.codes is not None and column.kind == "string":
-            text = [t.upper() for t in text]
-        normalise = NORMALISERS.get(column.format or "")
-        if normalise is not None:
-            text = [normalise(t) if t != "" else t for t in text]
-        return text
-
     @staticmethod
     def _typed(column: Column, text: pd.Series) -> pd.Series:
         """The typed column the file rules see (element-wise, so it may run on distinct texts)."""
@@ -278,29 +268,6 @@ class RecordLayer:
                                   cells=batch.cells, places=batch.places, elements=elements)
         return typed_batch, bad, findings
 
-    def reference_check(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:
-        """The oracle: every record through the reference ``jsonschema`` validator, cell by
-        cell in plain Python, as the record layer worked before the column-wise filter. Slow;
-        the differential tests compare ``check`` against it."""
-        raw = batch.frame
-        names = [n for n in raw.columns if n in self.columns]
-        lists = {n: self._reference_normalised(self.columns[n],
-                                               [str(v) for v in raw[n].tolist()])
-                 for n in names}
-        bad = np.zeros(len(raw), dtype=bool)
-        findings: list[Finding] = []
-        for i in range(len(raw)):
-            instance = {n: json_value(self.columns[n].kind, lists[n][i]) for n in names
-                        if lists[n][i] != ""}
-            errors = self.reference_errors(instance)
-            if errors:
-                bad[i] = True
-                columns = _missing_in_order(errors, instance)
-                findings.extend(one_per_cell(
-                    self.describe(e, batch, i, instance, c)
-                    for e, c in zip(errors, columns, strict=True)))
-        return bad, findings
-
     def engine_errors(self, instance: dict[str, Any]) -> list[EngineError]:
         """Every error of one record from jsonschema-rs, in the reference validator's order."""
         errors = []
@@ -342,10 +309,6 @@ class RecordLayer:
             return found
         code, message, column, shown, hint = parts
         return batch.finding(i, code, message, column=column, value=shown, hint=hint)
-
-    def reference_errors(self, instance: dict[str, Any]) -> list[SchemaError]:
-        """Every error of one record from the reference ``jsonschema`` package."""
-        return list(self.validator.iter_errors(instance))
 
     def describe(self, error: SchemaError, batch: RecordBatch, i: int,
                  instance: dict[str, Any], missing: str | None = None) -> Finding:
@@ -389,21 +352,7 @@ def _missing(error: SchemaError, instance: dict[str, Any]) -> list[str]:
     return []
 
 
-def _missing_in_order(errors: Sequence[SchemaError], instance: dict[str, Any]
-                      ) -> list[str | None]:
-    """The reference validator yields one ``required`` error per absent column, in the
-    keyword's order, without naming it: the k-th error of a keyword is its k-th absent column."""
-    seen: Counter[tuple[Any, ...]] = Counter()
-    out: list[str | None] = []
-    for error in errors:
-        if str(error.validator) not in _REQUIRED_KEYWORDS:
-            out.append(None)
-            continue
-        key = (str(error.validator), id(error.schema))
-        absent = _missing(error, instance)
-        out.append(absent[seen[key]] if seen[key] < len(absent) else None)
-        seen[key] += 1
-    return out
+
 
 
 def once_per_place(findings: Iterable[Finding], places: Mapping[str, tuple[str, int]],

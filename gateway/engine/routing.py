@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.contract import FileSample, Route
-from gateway.plugin_manager import Plugins
+from gateway.contract.records import FileSample, Route
+from gateway.engine.plugins import Plugins
 from gateway.readers.problems import FileProblem
 
 

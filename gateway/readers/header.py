@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
-from gateway.findings import Finding
+from gateway.contract.findings import Finding
 
 
 def normalise_name(name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.findings import Finding
+from gateway.contract.findings import Finding
 
 
 class FileProblem(Exception):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gateway.contract import Document, RecordBatch, Route
-from gateway.hookspecs import hookimpl
+from gateway.contract.hooks import hookimpl
+from gateway.contract.records import Document, RecordBatch, Route
 from gateway.readers.tables import TableDocument
 
 

@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from gateway.contract import Document, FileSample, RecordBatch
-from gateway.engine.columnwise import as_text, bools, filled
-from gateway.findings import Finding, column_letter
+from gateway.contract.findings import Finding, column_letter
+from gateway.contract.records import Document, FileSample, RecordBatch
+from gateway.readers.columnwise import as_text, bools, filled
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem

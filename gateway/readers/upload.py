@@ -9,7 +9,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.contract import Document
+from gateway.contract.records import Document
 from gateway.readers.encoding import check_utf8
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem

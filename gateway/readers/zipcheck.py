@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
-from gateway.findings import column_letter
+from gateway.contract.findings import column_letter
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.xml_safe import prolog_declaration

@@ -27,21 +27,19 @@ import io
 import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import structlog
-
-from gateway.findings import Finding, column_letter
-from gateway.receipts.model import Receipt, Status
+from gateway.contract.findings import Finding, column_letter
+from gateway.contract.lazylog import LazyLogger
+from gateway.receipts.model import Annotation, Receipt, Status
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
 
-log = structlog.get_logger("gateway.receipts")
+log = LazyLogger("gateway.receipts")
 
 MAX_COPIED_ROWS = 10_000
 MAX_SCANNED_ROWS = 1_000_000  # rows read at most, looking for marked ones
@@ -61,14 +59,6 @@ _PROBLEM_COLUMNS = ("severity", "code", "row", "column", "cell", "value", "messa
 _MESSAGE_CHARS, _HINT_CHARS = 70, 60  # widths of the problems sheet's text columns
 _XML_COLUMNS = ("severity", "code", "line", "xpath", "column", "value", "message",
                 "how to fix")
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """An annotated copy: the file name suffix to write it under, and its bytes."""
-
-    suffix: str
-    data: bytes
 
 
 def is_risky(text: str) -> bool:

@@ -9,12 +9,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.contract import Route
-from gateway.findings import Finding, FindingList
+from gateway.contract.findings import Finding, FindingList
+from gateway.contract.records import Route
 
 if TYPE_CHECKING:
-    from gateway.receipts.annotated import Annotation
-    from gateway.reference.model import ReferenceWrite
+    from gateway.contract.reference import ReferenceWrite
 
 RECEIPT_VERSION = "1"
 
@@ -33,6 +32,14 @@ def new_submission_id(now: datetime | None = None) -> str:
 
 def utc_now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """An annotated copy: the file name suffix to write it under, and its bytes."""
+
+    suffix: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,8 @@ class Receipt:
     registry_entry: dict[str, Any] | None = None
     # the annotated copy of the upload, made where the upload was read (a worker); not JSON
     annotation: Annotation | None = field(default=None, repr=False, compare=False)
-    # What the family remembers if the file is accepted (``gateway.reference``); never in the
-    # JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
+    # What the family remembers if the file is accepted (``gateway.contract.reference``); never
+    # in the JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
     reference_writes: list[ReferenceWrite] = field(default_factory=list)
 
     @property

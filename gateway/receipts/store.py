@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from gateway.catalog import Catalog
+from gateway.contract.catalog import Catalog
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.receipts.text import render_text

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from gateway.catalog import Catalog
-from gateway.findings import Finding
+from gateway.contract.catalog import Catalog
+from gateway.contract.findings import Finding
 from gateway.receipts.model import Receipt, Status
 
 _HEADLINE = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from gateway.plain_table import plain_table
+from gateway.receipts.plain_table import plain_table
 from gateway.receipts.text import plural
 from gateway.submitters.compliance import DONE, Line
 

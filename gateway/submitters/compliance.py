@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from gateway.plain_table import plain_table
+from gateway.receipts.plain_table import plain_table
 from gateway.receipts.text import plural
 from gateway.submitters.obligations import Owed
 from gateway.submitters.windows import DEFAULT_TIMEZONE, program_day

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import structlog
 
-from gateway.submitters.model import Registry
+from gateway.contract.registry import Registry
 from gateway.submitters.registry_file import RegistryError, parse_registry
 
 log = structlog.get_logger("gateway.registry")

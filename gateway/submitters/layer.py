@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from gateway.catalog import Catalog
-from gateway.contract import RecordBatch, Route
-from gateway.findings import Finding
-from gateway.submitters.model import Obligation, ObligationReader, Registry, Submitter
+from gateway.contract.catalog import Catalog
+from gateway.contract.findings import Finding
+from gateway.contract.records import RecordBatch, Route
+from gateway.contract.registry import Obligation, ObligationReader, Registry, Submitter
 from gateway.submitters.windows import LATE_REJECT, SubmitterPolicy, Timing, program_day, timing
 
 MAX_FOREIGN_IDS = 50  # distinct foreign ids named; more means the whole file is someone else's

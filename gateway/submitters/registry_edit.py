@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gateway.submitters.model import Registry
+from gateway.contract.registry import Registry
 from gateway.submitters.registry_file import RegistryError, parse_registry
 
 HEADER = 'registry_version = "1"\n'

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_schemas import schema_root
 
-from gateway.submitters.model import KINDS, Registry, Submitter
+from gateway.contract.registry import KINDS, Registry, Submitter
 
 if TYPE_CHECKING:  # jsonschema is imported when a registry is read, not by `gateway --help`
     from jsonschema import ValidationError
@@ -246,7 +246,7 @@ def _kind(document: dict[str, Any], index: int | None) -> str | None:
 
 def _cross_problems(document: dict[str, Any], lines: _Lines) -> list[tuple[int, str]]:
     """Rules across entries: ids unique, every NPI/CCN under one submitter, NPI check digits."""
-    from gateway.engine.formats import npi_is_valid
+    from gateway.contract.formats import npi_is_valid
 
     problems: list[tuple[int, str]] = []
     seen_ids: dict[str, int] = {}

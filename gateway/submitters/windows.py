@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from gateway.submitters.model import Obligation
+from gateway.contract.registry import Obligation
 
 DEFAULT_TIMEZONE = "America/Chicago"
 LATE_WARN, LATE_REJECT = "warn", "reject"

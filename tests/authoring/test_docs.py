@@ -13,7 +13,7 @@ from gateway.authoring.docs import ERROR_CODES, INDEX, write_docs
 from gateway.authoring.layouts import Layout
 from gateway.cli import app
 from gateway.engine.records import FORMAT_CHECKS
-from tests.authoring.conftest import LAYOUTS, PLUGINS, layout_params
+from tests.support.layouts import LAYOUTS, PLUGINS, layout_params
 
 
 @pytest.fixture(scope="module")

@@ -22,21 +22,21 @@ from gateway.authoring.template import (
     write_template,
 )
 from gateway.cli import app
-from gateway.contract import FamilyInfo, MeasureInfo
+from gateway.contract.hooks import hookimpl
+from gateway.contract.records import FamilyInfo, MeasureInfo
+from gateway.engine.pipeline import validate_file
+from gateway.engine.plugins import load_plugins
 from gateway.engine.records import Column
-from gateway.hookspecs import hookimpl
-from gateway.pipeline import validate_file
-from gateway.plugin_manager import load_plugins
 from gateway.readers.tables import DATA_SHEET
 from gateway.receipts.model import Status
-from tests.authoring.conftest import (
+from tests.support.layouts import (
     PLUGINS,
     TABLE_LAYOUTS,
     example_rows,
     layout_params,
     valid_example,
 )
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 FORMATS = ("csv", "xlsx")
 

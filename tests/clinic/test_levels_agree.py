@@ -12,7 +12,7 @@ from gateway_plugins.clinic.mncm import layouts, schemagen
 from gateway_plugins.clinic.mncm.derive import summary_rows, typed_patients
 from gateway_plugins.clinic.mncm.manifest import measures
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Status
 
 ROOT = Path(__file__).resolve().parents[2]

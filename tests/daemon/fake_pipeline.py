@@ -14,10 +14,10 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from gateway.findings import Finding
+from gateway.contract.findings import Finding
+from gateway.contract.reference import ReferenceWrite
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
-from gateway.reference import ReferenceWrite
-from gateway.reference.store import Location, reference_view
+from gateway.site.reference.store import Location, reference_view
 
 KEYS = "test/keys"
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.daemon.conftest import wait_until
+from tests.support.daemon import wait_until
 
 
 def _drop(upload, name: str, data: bytes) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon.conftest import Gateway, wait_until
+from tests.support.daemon import Gateway, wait_until
 from tests.support.postgres import free_port
 
 NOBODY = 65534

@@ -7,8 +7,8 @@ import shutil
 import time
 from pathlib import Path
 
-from tests.conftest import ODC
-from tests.daemon.conftest import wait_until
+from tests.support.daemon import wait_until
+from tests.support.paths import ODC
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
 INVALID = ODC / "patient" / "invalid" / "E-RECORD-SSN--ssn-as-patient-id.csv"

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 
-from tests.daemon.conftest import Gateway
+from tests.support.daemon import Gateway
 
 # The refusal a service account meets when the interpreter lies in a folder it may not enter
 # (root's home), played by the call that starts the pool: as root nothing is unreadable.

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ODC
-from tests.daemon.conftest import ROOT, wait_until
+from tests.support.daemon import ROOT, wait_until
+from tests.support.paths import ODC
 
 EXAMPLES = sorted(ODC.glob("*/*/*.csv"))
 PLANTED = ("LEAKY-PATIENT-0001", "LEAKY-A1C-VALUE")

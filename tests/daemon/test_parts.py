@@ -12,14 +12,14 @@ import pytest
 from watchdog.events import FileCreatedEvent, FileMovedEvent
 
 from gateway.daemon import claim, watch
-from gateway.daemon.config import ConfigError, load_config
-from gateway.daemon.layout import LayoutError, add_submitter, init_layout
 from gateway.daemon.lock import AlreadyRunning, InstanceLock, running_pid
-from gateway.daemon.names import is_temporary, is_valid_upload_name, safe_name
 from gateway.daemon.notify import Notifier
 from gateway.daemon.service import Service
 from gateway.daemon.settle import SettleTracker
-from tests.daemon.conftest import FAKE_PIPELINE, settings, toml_text, wait_until
+from gateway.site.config import ConfigError, load_config
+from gateway.site.layout import LayoutError, add_submitter, init_layout
+from gateway.site.names import is_temporary, is_valid_upload_name, safe_name
+from tests.support.daemon import FAKE_PIPELINE, settings, toml_text, wait_until
 
 
 @pytest.mark.parametrize("name", [".hidden.csv", "x.csv.part", "x.filepart", "X.TMP",

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.daemon.config import Config, load_config
-from gateway.daemon.layout import add_submitter, init_layout
-from gateway.daemon.ledger import Ledger, State, Submission
+from gateway.contract.findings import Finding
 from gateway.daemon.service import Service
-from gateway.findings import Finding
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
 from gateway.receipts.store import write_receipt
-from tests.daemon.conftest import FAKE_PIPELINE, settings, toml_text
+from gateway.site.config import Config, load_config
+from gateway.site.layout import add_submitter, init_layout
+from gateway.site.ledger import Ledger, State, Submission
+from tests.support.daemon import FAKE_PIPELINE, settings, toml_text
 
 
 @pytest.fixture

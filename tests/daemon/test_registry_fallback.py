@@ -12,7 +12,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from tests.daemon.conftest import Gateway, wait_until
+from tests.support.daemon import Gateway, wait_until
 from tests.support.postgres import free_port
 
 GOOD = """registry_version = "1"

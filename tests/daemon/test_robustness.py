@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from gateway.daemon import rescan
-from gateway.daemon.config import load_config
 from gateway.daemon.health import SubmitterTrouble
 from gateway.daemon.settle import SettleTracker
-from tests.conftest import ODC
-from tests.daemon.conftest import Gateway, settings, wait_until
+from gateway.site.config import load_config
+from tests.support.daemon import Gateway, settings, wait_until
+from tests.support.paths import ODC
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
 WORKBOOK = Path(__file__).resolve().parents[2] / (

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.daemon.config import load_config
-from gateway.daemon.layout import init_layout
-from gateway.daemon.ledger import Ledger
 from gateway.daemon.metrics import Metrics
-from tests.daemon.conftest import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
+from gateway.site.config import load_config
+from gateway.site.layout import init_layout
+from gateway.site.ledger import Ledger
 from tests.daemon.test_durability import _drop
+from tests.support.daemon import DEADLINE, ROOT, Gateway, settings, toml_text, wait_until
 from tests.support.postgres import free_port
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.daemon.conftest import wait_until
+from tests.support.daemon import wait_until
 
 
 def _codes(receipt: dict) -> list[str]:

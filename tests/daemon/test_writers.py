@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gateway.daemon.leases import choose_writer_check, path_open_for_writing
 from gateway.daemon.settle import SettleTracker
-from tests.daemon.conftest import wait_until
+from tests.support.daemon import wait_until
 
 CHUNK = b"x" * 32767 + b"\n"
 

@@ -20,13 +20,13 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import inspect_upload, open_document
 from gateway.receipts.schema import receipt_errors
-from tests.conftest import shipped
+from tests.support.paths import shipped
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = [p for p in shipped("**/examples/**/valid/*") if p.suffix in (".csv", ".xlsx", ".xml")]

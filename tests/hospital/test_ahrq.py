@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gateway_plugins.hospital.ahrq.rules import version_key
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 
 VALID = (Path(__file__).resolve().parents[2] / "plugins" / "hospital" / "ahrq" / "examples"
          / "2015" / "AHRQ-QI" / "summary" / "valid" / "ahrq-2014-discharges.csv")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Status
 
 EXAMPLES = (Path(__file__).resolve().parents[2] / "plugins" / "hospital" / "cart" / "examples"

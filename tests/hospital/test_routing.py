@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 
 HOSPITAL = Path(__file__).resolve().parents[2] / "plugins" / "hospital"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 
 FAMILIES = ("cart", "edtc", "nhsn", "stroke", "von", "ahrq")
 

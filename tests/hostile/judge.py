@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.schema import receipt_errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _MEASURED = """
 import json, sys
 from pathlib import Path
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 import gateway.readers.upload, gateway_plugins.hospital.cart.reader
 def rss_mb(field="VmRSS:"):
     for line in open("/proc/self/status"):

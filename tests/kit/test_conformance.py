@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from gateway.contract import Candidate, FileSample
-from gateway.hookspecs import hookimpl
-from gateway.plugin_manager import load_plugins
+from gateway.contract.hooks import hookimpl
+from gateway.contract.records import Candidate, FileSample
+from gateway.engine.plugins import load_plugins
 from gateway.testing import check_plugin
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
 
 VAX_SCHEMA = "schemas/2016/vax.patient.schema.json"
 VALID = "examples/2016/vax/patient/valid/vax-two-patients.csv"
@@ -112,13 +112,13 @@ def test_the_command_line_lists_every_problem_and_exits_1(
         demo_copy: DemoCopy, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import gateway.conformance
+    import gateway.kit.conformance
     from gateway.cli import app
 
     assert CliRunner().invoke(app, ["check-plugin", "edtc"]).output == "edtc: conforms\n"
     demo_copy.edit(VALID, "P2,61,N", "P2,61,X")
     broken = load_plugins([demo_copy.plugin()], entry_points=False)
-    monkeypatch.setattr(gateway.conformance, "load_plugins", lambda: broken)
+    monkeypatch.setattr(gateway.kit.conformance, "load_plugins", lambda: broken)
     result = CliRunner().invoke(app, ["check-plugin", "demo"])
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == "demo: 1 problem(s)"

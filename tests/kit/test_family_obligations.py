@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.pipeline import validate_file
-from gateway.plugin_manager import Plugins
-from gateway.reference import EMPTY
+from gateway.contract.reference import EMPTY
+from gateway.engine.pipeline import validate_file
+from gateway.engine.plugins import Plugins
 from gateway.submitters.registry_file import parse_registry
 from gateway.testing import assert_receipt, assert_rejected
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
 
 OBLIGATION = """
 [obligation]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.testing import check_plugin
 
 PLUGINS = sorted(set(default_plugins().owners.values()))

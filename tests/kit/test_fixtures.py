@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.pipeline import validate_file
-from gateway.plugin_manager import Plugins
+from gateway.engine.pipeline import validate_file
+from gateway.engine.plugins import Plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.testing import assert_accepted, assert_receipt, assert_rejected, check_plugin
-from tests.conftest import ODC
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
+from tests.support.paths import ODC
 
 ODC_PATIENTS = ODC / "patient" / "valid" / "odc-patient-full.csv"
 

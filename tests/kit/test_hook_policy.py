@@ -1,5 +1,6 @@
 """The hook evolution policy, enforced: the reference table in docs/plugins.md is the specs'
-own, hooks only gain arguments, and deprecations warn (from gateway.deprecation) before removal.
+own, hooks only gain arguments, and deprecations warn (from gateway.contract.deprecation)
+before removal.
 """
 
 from __future__ import annotations
@@ -10,19 +11,24 @@ from pathlib import Path
 import pluggy
 import pytest
 
-from gateway import deprecation, hookdoc
-from gateway.contract import FileRule, Route, RuleContext
-from gateway.deprecation import GatewayDeprecationWarning, deprecated_argument, deprecated_hook
-from gateway.hookspecs import PROJECT, hookimpl, hookspec
-from gateway.plugin_manager import load_plugins
+from gateway.authoring import hookdoc
+from gateway.contract import deprecation
+from gateway.contract.deprecation import (
+    GatewayDeprecationWarning,
+    deprecated_argument,
+    deprecated_hook,
+)
+from gateway.contract.hooks import PROJECT, hookimpl, hookspec
+from gateway.contract.records import FileRule, Route, RuleContext
+from gateway.engine.plugins import load_plugins
 
 
 def test_the_reference_table_is_generated_from_the_specs() -> None:
     text = hookdoc.DOC.read_text(encoding="utf-8")
     committed = text.split(hookdoc.BEGIN, 1)[1].split(hookdoc.END, 1)[0].lstrip("\n")
     assert committed == hookdoc.table(), (
-        "docs/plugins.md's hook table differs from gateway/hookspecs.py: run "
-        "python -m gateway.hookdoc --write")
+        "docs/plugins.md's hook table differs from gateway/contract/hooks.py: run "
+        "python -m gateway.authoring.hookdoc --write")
 
 
 def test_every_hook_keeps_every_argument_the_table_recorded() -> None:
@@ -38,7 +44,7 @@ def test_a_lost_argument_or_hook_is_a_violation_unless_retired(
     now = {"gateway_a": ("route",)}
     assert hookdoc.contract_violations(before, now) == [
         "gateway_a lost its argument context; hooks only gain arguments",
-        "hook gateway_b was removed; hooks are deprecated first (gateway.deprecation) and "
+        "hook gateway_b was removed; hooks are deprecated first (gateway.contract.deprecation) and "
         "retired only after that"]
     notice = deprecation.Deprecation("x", "1.0", "2.0", "use y")
     monkeypatch.setitem(deprecation.RETIRED, "gateway_a(context)", notice)

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from gateway.authoring.scaffold import copy_examples
 from gateway.cli import app
-from gateway.plugin_manager import Plugins
+from gateway.engine.plugins import Plugins
 from gateway.testing import check_plugin
-from tests.conftest import ROOT
-from tests.kit.conftest import DemoCopy
+from tests.support.demo import DemoCopy
+from tests.support.paths import ROOT
 
 CLINIC = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.testing import assert_receipt, assert_rejected
-from tests.conftest import ROOT
-from tests.daemon.conftest import Gateway, settings
+from tests.support.daemon import Gateway, settings
+from tests.support.paths import ROOT
 
 EXAMPLES = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 YEARS = (2015, 2016)
@@ -117,7 +117,7 @@ def test_each_years_specification_page_states_its_target_and_calendar(
         year: int, target: str, service: str) -> None:
     from gateway.authoring.docs import layout_page
     from gateway.authoring.layouts import find_layout
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     plugins = default_plugins()
     page = layout_page(plugins, find_layout(plugins, "ODC", level="patient", year=year))

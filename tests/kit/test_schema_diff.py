@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from gateway.authoring.scaffold import scaffold_data_year
 from gateway.authoring.schemadiff import diff_years
 from gateway.cli import app
-from gateway.family_manifest import parse_manifest
-from gateway.plugin_manager import Plugins
-from tests.kit.conftest import DemoCopy
+from gateway.engine.plugins import Plugins
+from gateway.kit.manifest import parse_manifest
+from tests.support.demo import DemoCopy
 
 ODC_2016 = [
     "numerator target A1C: a1c_value below 7.0 (was below 8.0)",

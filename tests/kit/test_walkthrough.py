@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 DOC = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
 VALID = "measure_id,reporting_year,patient_id,vaccinated\nVAX,2016,P1,Y\nVAX,2016,P2,N\n"

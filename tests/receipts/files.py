@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from gateway.pipeline import default_plugins, validate_file
+from gateway.engine.pipeline import default_plugins, validate_file
 from gateway.receipts.model import Receipt
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts import annotated
 from gateway.receipts.annotated import annotated_copy, neutralised
 from gateway.receipts.store import write_receipt
@@ -221,7 +221,7 @@ def test_a_file_refused_for_its_safety_is_not_opened_again(tmp_path: Path,
                                                            ) -> None:
     path, _ = _rejected_odc(tmp_path, ".xlsx")
     receipt = check(path)
-    from gateway.findings import Finding, FindingList
+    from gateway.contract.findings import Finding, FindingList
 
     receipt.findings = FindingList()
     receipt.reject("file", Finding("E-FILE-UNSAFE-ZIP", "The workbook unpacks too large.",

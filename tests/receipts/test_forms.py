@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.engine.formats import normalise_datetime, parse_datetime
+from gateway.contract.formats import normalise_datetime, parse_datetime
 from tests.receipts.files import ROOT, STROKE, check, read_rows, write_table
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.catalog import Catalog
-from gateway.pipeline import default_plugins
+from gateway.contract.catalog import Catalog
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.schema import receipt_errors
 from gateway.receipts.text import render_text
-from tests.conftest import shipped
 from tests.receipts.files import ODC_PATIENT, ROOT, check, read_rows, write_table
+from tests.support.paths import shipped
 
 INVALID = shipped("**/examples/**/invalid/*")
 # Words that make a fix wrong for the other kind of file.
@@ -70,7 +70,7 @@ def test_every_catalog_code_has_a_fix_for_every_format() -> None:
 
 
 def test_a_code_missing_from_the_catalog_still_gets_a_fix() -> None:
-    from gateway.findings import FALLBACK_HINT, Finding, FindingList
+    from gateway.contract.findings import FALLBACK_HINT, Finding, FindingList
 
     findings = FindingList()
     findings.add(Finding("E-SOMETHING-NEW", "A plugin's new check failed."))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gateway.findings import column_letter
+from gateway.contract.findings import column_letter
 from tests.receipts.files import (
     EDTC,
     ODC_PATIENT,
@@ -64,7 +64,7 @@ def _pool(source: Path, value: str) -> tuple[str, ...]:
     column, free text that takes any value, are not among them)."""
     import tempfile
 
-    from gateway.pipeline import default_plugins, record_layer
+    from gateway.engine.pipeline import default_plugins, record_layer
 
     route = check(source).route
     assert route is not None
@@ -142,7 +142,7 @@ def test_cart_blank_template_names_each_empty_element_once_where_it_is(tmp_path:
     assert header["discharge_quarter"]["xpath"] == "/hospital-measures/discharge-quarter"
     assert "<discharge-quarter" in lines[header["discharge_quarter"]["line"] - 1]
     assert sum(f["column"] == "provider_id" for f in listed) == 1
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
     from gateway.receipts.text import render_text
 
     text = render_text(receipt, default_plugins().catalog)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.text import number_ranges, plural, render_text
 from tests.receipts.files import ODC_PATIENT, ROOT, check, read_rows, write_table
 

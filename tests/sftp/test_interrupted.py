@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from tests.daemon.conftest import wait_until
-from tests.sftp.conftest import Site
 from tests.sftp.test_sftp import VALID, _assert_one_whole_receipt
+from tests.support.daemon import wait_until
+from tests.support.sftp import Site
 
 PARAMIKO_WRITER = """
 import os, sys, time, paramiko

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sftp.conftest import Site, build_site
 from tests.sftp.test_sftp import VALID
+from tests.support.sftp import Site, build_site
 
 MARKER_WAIT = 20
 CLINIC = ["--kind", "clinic", "--npi", "1234567893"]

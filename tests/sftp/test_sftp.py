@@ -9,8 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import ODC
-from tests.sftp.conftest import Site
+from tests.support.paths import ODC
+from tests.support.sftp import Site
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
 

@@ -10,9 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.daemon.conftest import wait_until
-from tests.sftp.conftest import RECIPE, Site
 from tests.sftp.test_sftp import VALID
+from tests.support.daemon import wait_until
+from tests.support.sftp import RECIPE, Site
 
 
 def _doctor(site: Site) -> subprocess.CompletedProcess[str]:

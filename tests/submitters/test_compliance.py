@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.daemon.ledger import Ledger, State, Submission
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import new_submission_id
+from gateway.site.ledger import Ledger, State, Submission
 from gateway.submitters.registry_file import load_registry
 from gateway.submitters.windows import SubmitterPolicy
 from tests.submitters import files

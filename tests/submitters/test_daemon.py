@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from gateway.submitters.registry_file import load_registry
-from tests.daemon.conftest import Gateway, settings, wait_until
 from tests.submitters import files
 from tests.submitters.registries import CLINIC, HOSPITALS
+from tests.support.daemon import Gateway, settings, wait_until
 
 NORTH_CLINIC = """
 [[submitter]]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.contract import Obligation, ObligationReader, Route
-from gateway.pipeline import validate_file
+from gateway.contract.records import Obligation, ObligationReader, Route
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Receipt
 from gateway.receipts.schema import receipt_errors
 from gateway.submitters.layer import SubmitterLayer
@@ -209,7 +209,7 @@ def test_the_cart_hospital_type_comes_from_the_registry() -> None:
 
 def test_the_generated_error_code_list_has_every_submitter_code_with_its_hint() -> None:
     from gateway.authoring.docs import error_codes_page
-    from gateway.pipeline import default_plugins
+    from gateway.engine.pipeline import default_plugins
 
     catalog = default_plugins().catalog
     page = error_codes_page(catalog)

@@ -90,11 +90,10 @@ def typed_patients(measure: MeasureSpec, year: int, raw: pd.DataFrame) -> pd.Dat
 
     Raises ``ValueError`` when a row fails its schema: a summary is derived from valid data.
     """
-    from gateway.contract import RecordBatch
-    from gateway.pipeline import default_plugins, record_layer
+    from gateway.contract import RecordBatch, check_records
 
-    layer = record_layer(default_plugins(), layouts.schema_id(measure.measure, "patient", year))
-    typed, bad, findings = layer.check(RecordBatch(frame=raw.fillna("").astype(str)))
+    typed, bad, findings = check_records(layouts.schema_id(measure.measure, "patient", year),
+                                         RecordBatch(frame=raw.fillna("").astype(str)))
     if bad.any():
         raise ValueError(f"{int(bad.sum())} patient rows fail the schema: "
                          f"{sorted({f.code for f in findings})}")

@@ -14,8 +14,7 @@ import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
 from gateway_plugins.clinic.mncm.strata import age_bands, ages
 
-from gateway.contract import FileRule, RecordBatch
-from gateway.findings import Finding
+from gateway.contract import FileRule, Finding, RecordBatch
 
 MIN_SAMPLE = 60
 

@@ -15,12 +15,13 @@ from gateway_plugins.clinic.mncm.results import PatientResults, SummaryResults
 from gateway_plugins.clinic.mncm.summary_rules import summary_rules
 from gateway_schemas import schema_root
 
-from gateway.catalog import ErrorCode, Layer
 from gateway.contract import (
     Candidate,
+    ErrorCode,
     FamilyInfo,
     FileRule,
     FileSample,
+    Layer,
     MeasureInfo,
     Obligation,
     ObligationReader,
@@ -29,8 +30,8 @@ from gateway.contract import (
     Route,
     RuleContext,
     Submitter,
+    hookimpl,
 )
-from gateway.hookspecs import hookimpl
 
 LEVELS = ("summary", "patient")
 
@@ -59,7 +60,7 @@ def gateway_error_codes() -> list[ErrorCode]:
 
 @hookimpl
 def gateway_schema_dirs() -> list[Traversable]:
-    # the shared common definitions are registered by the core (gateway.shared_schemas)
+    # the shared common definitions are registered by the core (gateway.engine.shared_schemas)
     return [schema_root() / "mncm"]
 
 

@@ -18,14 +18,14 @@ from pathlib import Path
 from gateway_plugins.clinic.mncm import schemagen
 from gateway_plugins.clinic.mncm.manifest import parse_measures
 
-from gateway.authoring.scaffold import (
+from gateway.contract import (
+    TODO_MARKER,
     ScaffoldError,
     copy_examples,
     copy_toml_year,
     refuse_installed,
     shift_date,
 )
-from gateway.conformance import TODO_MARKER
 
 PACKAGE = Path("plugins") / "clinic" / "mncm"  # in a checkout of the gateway
 

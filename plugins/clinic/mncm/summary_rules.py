@@ -7,9 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
 
-from gateway.collected_rules import ROW, CollectedRule
-from gateway.contract import FileRule
-from gateway.findings import Finding
+from gateway.contract import ROW, CollectedRule, FileRule, Finding
 
 RATE_TOLERANCE = 0.05
 MIN_SAMPLE, MIN_OVERSAMPLE = 60, 20

@@ -7,8 +7,7 @@ from typing import Any
 
 from gateway_plugins.hospital.common.results import computed_rate
 
-from gateway.collected_rules import plain
-from gateway.contract import RecordBatch, ResultCalculator
+from gateway.contract import RecordBatch, ResultCalculator, plain
 
 
 class AhrqResults(ResultCalculator):

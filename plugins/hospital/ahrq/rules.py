@@ -17,9 +17,7 @@ from gateway_plugins.hospital.common.rules import (
     SameValue,
 )
 
-from gateway.collected_rules import CollectedRule, show
-from gateway.contract import FileRule, Route, RuleContext
-from gateway.findings import Finding
+from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
 
 _VERSION = re.compile(r"[vV]?(\d+)((?:\.\d+)*)([a-zA-Z]?)")
 

@@ -32,8 +32,8 @@ from gateway.contract import (
     Route,
     RuleContext,
     Submitter,
+    hookimpl,
 )
-from gateway.hookspecs import hookimpl
 
 MEASURE, LEVEL = "CART", "summary"
 

@@ -20,11 +20,7 @@ from gateway_plugins.hospital.common.manifest import load_manifest
 from gateway_plugins.hospital.common.periods import quarter_order
 from lxml import etree
 
-from gateway.contract import RecordBatch
-from gateway.findings import Finding
-from gateway.readers.limits import Limits
-from gateway.readers.problems import FileProblem
-from gateway.readers.xml_safe import safe_iterparse
+from gateway.contract import FileProblem, Finding, Limits, RecordBatch, safe_iterparse
 
 ROOT = "hospital-measures"
 HEADER = {"provider-id": "provider_id", "npi": "npi", "reporting-year": "reporting_year",

@@ -9,8 +9,7 @@ import pandas as pd
 from gateway_plugins.hospital.cart.reader import official
 from gateway_plugins.hospital.common.manifest import Manifest
 
-from gateway.collected_rules import plain
-from gateway.contract import RecordBatch, ResultCalculator
+from gateway.contract import RecordBatch, ResultCalculator, plain
 
 
 class CartResults(ResultCalculator):

@@ -15,9 +15,7 @@ from gateway_plugins.hospital.common.rules import (
     RateMatches,
 )
 
-from gateway.collected_rules import CollectedRule
-from gateway.contract import FileRule, Route, RuleContext
-from gateway.findings import Finding
+from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext
 
 HOSPITAL_TYPES = ("PPS", "CAH")
 

@@ -33,8 +33,8 @@ from gateway.contract import (
     Route,
     RuleContext,
     Submitter,
+    hookimpl,
 )
-from gateway.hookspecs import hookimpl
 
 
 @dataclass(frozen=True)

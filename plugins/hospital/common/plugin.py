@@ -14,9 +14,7 @@ from importlib.resources.abc import Traversable
 from gateway_plugins.hospital.common.refusals import refuse
 from gateway_schemas import schema_root
 
-from gateway.catalog import ErrorCode, Layer
-from gateway.contract import Candidate, FileSample
-from gateway.hookspecs import hookimpl
+from gateway.contract import Candidate, ErrorCode, FileSample, Layer, hookimpl
 
 
 @hookimpl

@@ -7,8 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from gateway.collected_rules import plain
-from gateway.contract import RecordBatch, ResultCalculator
+from gateway.contract import RecordBatch, ResultCalculator, plain
 
 
 def computed_rate(numerator: int, denominator: int, scale: float = 100.0,

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 import pandas as pd
 from gateway_plugins.hospital.common.periods import quarters_of, reporting_year_of
 
-from gateway.collected_rules import LINE, ROW, XPATH, CollectedRule, show
-from gateway.findings import Finding
+from gateway.contract import LINE, ROW, XPATH, CollectedRule, Finding, show
 
 
 class OneValue(CollectedRule):

@@ -10,10 +10,7 @@ from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.periods import parse_quarter
 from gateway_plugins.hospital.common.rules import NoDuplicates, OneValue, QuarterInYear
 
-from gateway.collected_rules import CollectedRule
-from gateway.contract import FileRule, Route, RuleContext
-from gateway.engine.formats import quarter_bounds
-from gateway.findings import Finding
+from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, quarter_bounds
 
 TIMED = ("imaging_time", "thrombolytic_time")
 

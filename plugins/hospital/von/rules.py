@@ -14,9 +14,7 @@ from gateway_plugins.hospital.common.rules import (
     RequiredValues,
 )
 
-from gateway.collected_rules import CollectedRule, show
-from gateway.contract import FileRule, Route, RuleContext
-from gateway.findings import Finding
+from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
 
 COUNTS = ("eligible_infants", "late_infections")
 

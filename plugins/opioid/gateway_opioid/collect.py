@@ -8,9 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from gateway.collected_rules import ROW, CollectedRule
-from gateway.contract import RecordBatch
-from gateway.findings import Finding
+from gateway.contract import ROW, CollectedRule, Finding, RecordBatch
 
 
 class NarrowRule(CollectedRule):

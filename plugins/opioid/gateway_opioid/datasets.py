@@ -1,5 +1,6 @@
-"""Names of the reference datasets the family keeps (``gateway.reference``), per measurement
-year. Prescribers and groups are replaced by each accepted feed; forms are kept per prescriber
+"""Names of the reference datasets the family keeps (``gateway.contract.reference``), per
+measurement year. Prescribers and groups are replaced by each accepted feed; forms are kept per
+prescriber
 (and measure), the latest accepted one counting."""
 
 from __future__ import annotations

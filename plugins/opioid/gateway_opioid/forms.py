@@ -17,10 +17,16 @@ from typing import Any
 
 import pandas as pd
 
-from gateway.collected_rules import CollectedRule
-from gateway.contract import FileRule, ResultCalculator, RuleContext
-from gateway.findings import Finding
-from gateway.reference import ReferenceCollector, ReferenceView, ReferenceWrite
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    ReferenceCollector,
+    ReferenceView,
+    ReferenceWrite,
+    ResultCalculator,
+    RuleContext,
+)
 from gateway_opioid import datasets
 from gateway_opioid.collect import CollectsColumns, repeated_rows
 from gateway_opioid.program import (

@@ -18,10 +18,10 @@ from gateway.contract import (
     Obligation,
     ObligationReader,
     RecordBatch,
+    ReferenceView,
     Route,
     Submitter,
 )
-from gateway.reference import ReferenceView
 from gateway_opioid import datasets
 from gateway_opioid.program import (
     FAMILY,

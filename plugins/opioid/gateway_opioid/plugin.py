@@ -8,24 +8,26 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING
 
-from gateway.catalog import ErrorCode, Layer
 from gateway.contract import (
     Candidate,
+    ErrorCode,
     FamilyInfo,
     FileRule,
     FileSample,
+    Finding,
+    Layer,
     MeasureInfo,
     Obligation,
     ObligationReader,
+    ReferenceCollector,
+    ReferenceView,
     ReportingPeriod,
     ResultCalculator,
     Route,
     RuleContext,
     Submitter,
+    hookimpl,
 )
-from gateway.findings import Finding
-from gateway.hookspecs import hookimpl
-from gateway.reference import ReferenceCollector, ReferenceView
 from gateway_opioid.program import (
     FAMILY,
     KINDS,

@@ -9,10 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gateway.collected_rules import show
-from gateway.contract import FileRule, RecordBatch, ResultCalculator, RuleContext
-from gateway.findings import Finding
-from gateway.reference import ReferenceCollector, ReferenceWrite
+from gateway.contract import (
+    FileRule,
+    Finding,
+    RecordBatch,
+    ReferenceCollector,
+    ReferenceWrite,
+    ResultCalculator,
+    RuleContext,
+    show,
+)
 from gateway_opioid import datasets
 from gateway_opioid.collect import CollectsColumns, NarrowRule, repeated_rows
 from gateway_opioid.program import YearRules, program

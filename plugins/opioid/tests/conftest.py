@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.pipeline import validate_file
+from gateway.engine.pipeline import validate_file
 from gateway.receipts.model import Receipt, Status
-from gateway.reference.store import remember
+from gateway.site.reference.store import remember
 from tests.support.system import require_command
 
 HEALTH_SYSTEMS = ("north-clinic", "lake-hospital", "river-health")

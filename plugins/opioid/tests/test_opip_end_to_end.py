@@ -17,8 +17,8 @@ from gateway_opioid import datasets
 from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
-from gateway.reference.store import reference_view
-from tests.daemon.conftest import Gateway, settings
+from gateway.site.reference.store import reference_view
+from tests.support.daemon import Gateway, settings
 
 SYSTEMS = ("north-clinic", "lake-hospital", "river-health")
 FEED = "dhs-opioid-feed"

@@ -12,7 +12,7 @@ from opip_support import REGISTRY, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.receipts.model import Status
-from gateway.reference.store import reference_view
+from gateway.site.reference.store import reference_view
 from gateway.submitters.registry_file import parse_registry
 
 LEDGER = Path("var", "ledger.sqlite3")  # where the submit fixture remembers accepted files

@@ -62,7 +62,7 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 1
 
     # the conformance kit, run by the installed gateway on the installed plugin
-    kit = subprocess.run([str(python), "-c", "import sys; from gateway.conformance import "
+    kit = subprocess.run([str(python), "-c", "import sys; from gateway.kit.conformance import "
                           "plugin_problems; problems = plugin_problems('opip'); "
                           "print(*problems, sep='\\n'); sys.exit(1 if problems else 0)"],
                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -12,7 +12,7 @@ from gateway_opioid.program import FORMS
 
 from gateway.authoring.layouts import find_layout
 from gateway.authoring.template import write_template
-from gateway.pipeline import default_plugins
+from gateway.engine.pipeline import default_plugins
 from gateway.receipts.model import Status
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "gateway_opioid" / "examples" / "2022"

@@ -48,7 +48,7 @@ def reports(
 ) -> None:
     """Write one-page prescriber reports from the latest accepted prescribing data of a year,
     and deliver each health system of the registry its own prescribers' CSV and ZIP of PDFs."""
-    from gateway.site import SiteError, open_site
+    from gateway.contract import SiteError, open_site
     from gateway_opioid.report.data import reports as load_reports
     from gateway_opioid.report.delivery import deliver
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.reference import ReferenceView
+from gateway.contract import ReferenceView
 from gateway_opioid import datasets
 from gateway_opioid.program import Measure, YearRules, program
 from gateway_opioid.stats import rate_percent

@@ -9,7 +9,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from gateway.site import Site
+from gateway.contract import Site
 from gateway_opioid.report.data import PrescriberReport
 from gateway_opioid.stats import percent
 

@@ -1,0 +1,102 @@
+"""The ``gateway`` command line: one table of every core command, registered one way.
+
+A command lives in the module of what the operator is doing (``validate``: files and plugins;
+``daemon``: running and inspecting the daemon; ``submitters``: the folders, the registry and
+what submitters owe; ``ledger``: the database; ``authoring``: templates, specifications and
+plugins); options, exit codes and error handling are ``gateway.cli.common``'s. Plugins add
+their command groups through the ``gateway_commands`` hook.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+from gateway.cli import authoring, daemon, ledger, submitters, validate
+from gateway.cli.common import EXIT_OPERATIONAL
+from gateway.contract.lazylog import before_first_log
+
+# Plain help (no Rich panels): Rich help labels every flag ``<bool>``, which reads as noise.
+HELP_STYLE = None
+
+# group -> its help; a command whose group is None sits at the top level
+GROUPS: dict[str, str] = {
+    "submitter": "Manage submitters (their SFTP folders).",
+    "ledger": "Create, upgrade and move the ledger database.",
+    "schema": "Compare the schemas of a measure's reporting years.",
+    "registry": "Check the submitter registry (registry.toml).",
+}
+
+# (group, name, function), in the order ``gateway --help`` lists them
+COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
+    (None, "serve", daemon.serve),
+    (None, "doctor", daemon.doctor),
+    (None, "init", daemon.init),
+    (None, "status", daemon.status),
+    (None, "submissions", daemon.submissions),
+    (None, "replay", daemon.replay),
+    (None, "template", authoring.template),
+    (None, "docs", authoring.docs),
+    (None, "new-measure", authoring.new_measure),
+    (None, "check-plugin", authoring.check_plugin),
+    (None, "compliance", submitters.compliance),
+    (None, "calendar", submitters.calendar),
+    (None, "validate", validate.validate),
+    (None, "plugins", validate.plugins),
+    ("submitter", "add", submitters.submitter_add),
+    ("ledger", "migrate", ledger.migrate),
+    ("ledger", "copy", ledger.copy),
+    ("schema", "diff", authoring.schema_diff),
+    ("registry", "check", submitters.registry_check),
+]
+
+
+def build() -> typer.Typer:
+    """The command line with every core command of ``COMMANDS``."""
+    root = typer.Typer(help="Validating gateway for statewide quality reporting files.",
+                       no_args_is_help=True, add_completion=False, rich_markup_mode=HELP_STYLE)
+    groups = {name: typer.Typer(help=text, no_args_is_help=True, rich_markup_mode=HELP_STYLE)
+              for name, text in GROUPS.items()}
+    for group, name, function in COMMANDS:
+        (root if group is None else groups[group]).command(name)(function)
+    for name, group_app in groups.items():
+        root.add_typer(group_app, name=name)
+    return root
+
+
+app = build()
+
+
+def _add_plugin_commands(argv: list[str]) -> None:
+    """Plugins' command groups (hook ``gateway_commands``), loaded only when the command line
+    is not one of the core's, so ``gateway status`` does not import every family."""
+    core = {name for group, name, _ in COMMANDS if group is None} | set(GROUPS)
+    if argv and argv[0] in core:
+        return
+    from gateway.engine.pipeline import default_plugins
+
+    default_plugins().hook.gateway_commands(cli=app)
+
+
+def _warnings_to_stderr() -> None:
+    """stdout carries the receipt; warnings and errors go to stderr (``serve`` configures its
+    own JSON logging)."""
+    import logging
+
+    import structlog
+
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+                        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def main() -> None:
+    """Console entry point; typer's usage errors already exit 2."""
+    before_first_log(_warnings_to_stderr)
+    try:
+        _add_plugin_commands(sys.argv[1:])
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_OPERATIONAL)

@@ -1,0 +1,107 @@
+"""The ledger's tables as the code reads and writes them (the head of the migrations).
+
+One definition serves SQLite and PostgreSQL: SQLAlchemy Core renders it for each. The tables
+themselves are created and changed only by the versioned migrations in ``migrations/versions``;
+``tests/site/test_ledger.py`` checks that the migrated database matches this file. The
+migrations spell their tables out again on purpose: a migration is history and must not change
+when this file does.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+submissions = sa.Table(
+    "submissions", metadata,
+    sa.Column("submission_id", sa.Text, primary_key=True),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("upload_name", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("problem", sa.Text),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False),
+    sa.Column("bytes", sa.BigInteger),
+    sa.Column("sha256", sa.Text),
+    sa.Column("status", sa.Text),
+    sa.Column("layer", sa.Text),
+    sa.Column("route", sa.Text),
+    sa.Column("records", sa.BigInteger),
+    sa.Column("errors", sa.BigInteger),
+    sa.Column("warnings", sa.BigInteger),
+    sa.Column("failure", sa.Text),
+    sa.Column("duplicate_of", sa.Text),
+    sa.Column("replaces", sa.Text),
+    sa.Column("receipt_path", sa.Text),
+    sa.Column("stored_path", sa.Text),
+    sa.Column("updated_at", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text),
+    sa.Column("upload_key", sa.Text),
+    sa.Column("registry_entry", sa.Text),
+    sa.Column("obligations", sa.Text),
+    sa.Index("submissions_content", "submitter", "sha256"),
+    sa.Index("submissions_state", "state"),
+    sa.Index("submissions_received", "received_at"),
+    sa.Index("submissions_upload_key", "upload_key", unique=True),
+)
+
+transitions = sa.Table(
+    "transitions", metadata,
+    sa.Column("submission_id", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("daemon", sa.Text),
+    sa.Index("transitions_submission", "submission_id"),
+)
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+daemons = sa.Table(
+    "daemons", metadata,
+    sa.Column("daemon_id", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Text, nullable=False),
+    sa.Column("lease_until", sa.Float, nullable=False),
+    sa.Column("stopped_at", sa.Text),
+    sa.Column("watcher", sa.Text),
+    sa.Column("intake_healthy", sa.Boolean),
+    sa.Column("last_rescan_at", sa.Text),
+    sa.Column("waiting", sa.Integer),
+)
+
+# Reference data (``gateway.contract.reference``): what the program knows from accepted files,
+# kept in the ledger's database so that every daemon, on every host, judges later files
+# against the same
+# facts, and so that a backup or ``gateway ledger copy`` carries them with the record of the
+# files they came from.
+reference_entries = sa.Table(
+    "reference_entries", metadata,
+    sa.Column("dataset", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),  # JSON
+    sa.Column("submission_id", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False),
+)
+
+reference_datasets = sa.Table(
+    "reference_datasets", metadata,
+    sa.Column("dataset", sa.Text, primary_key=True),
+    sa.Column("submission_id", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Text, nullable=False),
+)
+
+# One row per accepted submission whose writes were applied: a daemon that restarts between
+# applying them and writing the receipt validates the file again and must not apply twice.
+reference_applied = sa.Table(
+    "reference_applied", metadata,
+    sa.Column("submission_id", sa.Text, primary_key=True),
+    sa.Column("applied_at", sa.Text, nullable=False),
+)

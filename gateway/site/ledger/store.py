@@ -1,0 +1,377 @@
+"""The ledger: every submission and every state transition, shared by every daemon.
+
+Each write is one short transaction. Writes that carry a submission on are fenced by its
+``owner``: a daemon whose lease ran out (it hung, or lost the database for a while) and whose
+rows another daemon took over gets ``LostClaim`` instead of overwriting the new owner's work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gateway.receipts.model import Receipt
+from gateway.site.ledger.backends import READ_ONLY, is_postgres, safe_text
+from gateway.site.ledger.migrate import open_database
+from gateway.site.ledger.model import (
+    COLUMNS,
+    UNFINISHED,
+    Daemon,
+    State,
+    Submission,
+    now_text,
+)
+from gateway.site.ledger.schema import daemons, meta, submissions, transitions
+
+Timer = Callable[[str, float], None]  # (operation, seconds): ledger latency for the metrics
+
+_STATE_ORDER = {state: rank for rank, state in enumerate(
+    ("requested", "claimed", "taken_over", "validated", "receipt_written", "filed",
+     "forgotten"))}
+
+
+# A file the submitter layer rejected is judged again when sent again (the registry or the day
+# may have changed), so it is never "the first copy" a duplicate repeats.
+_NOT_SUBMITTER_REJECTION = sa.or_(submissions.c.status.is_(None),
+                                  submissions.c.status != "rejected",
+                                  submissions.c.layer.is_(None),
+                                  submissions.c.layer != "submitter")
+
+
+class LostClaim(RuntimeError):
+    """Another daemon took this submission over; the caller must let it go."""
+
+
+class Ledger:
+    """The daemon's record, in SQLite (one host) or PostgreSQL (several).
+
+    ``location`` is a database URL or the path of a SQLite file. ``create`` makes a missing
+    SQLite ledger and brings it to the current schema; a PostgreSQL ledger is changed only by
+    ``gateway ledger migrate`` and must be current. ``owner`` is the daemon id that fences
+    writes; without one (the commands) writes are not fenced.
+    """
+
+    def __init__(self, location: str | Path, *, create: bool = True, owner: str | None = None,
+                 timer: Timer | None = None) -> None:
+        self.url, self._engine = open_database(location, create=create)
+        self.shared = is_postgres(self.url)
+        self.path: Path | None = None if self.shared else Path(self.url.database or "")
+        self.owner = owner
+        self._timer = timer
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The database's engine, for the services that keep their tables beside the ledger's
+        (``gateway.contract.reference``)."""
+        return self._engine
+
+    def __str__(self) -> str:
+        return safe_text(self.url)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _timed(self, operation: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self._timer is not None:
+                self._timer(operation, time.perf_counter() - started)
+
+    @contextmanager
+    def _write(self, operation: str) -> Iterator[sa.Connection]:
+        with self._timed(operation), self._engine.begin() as db:
+            yield db
+
+    @contextmanager
+    def _read(self, operation: str) -> Iterator[sa.Connection]:
+        with (self._timed(operation), self._engine.connect() as db,
+              db.execution_options(**{READ_ONLY: True}).begin()):
+            yield db
+
+    def _insert(self, table: sa.Table) -> Any:
+        """An INSERT that can skip a row whose unique key exists (one winner per claim)."""
+        dialect = postgresql if self.shared else sqlite
+        return dialect.insert(table)
+
+    def _transition(self, db: sa.Connection, submission_id: str, state: str,
+                    **columns: Any) -> None:
+        at = now_text()
+        update = (submissions.update().where(submissions.c.submission_id == submission_id)
+                  .values(state=state, updated_at=at, **columns))
+        if self.owner is not None:
+            update = update.where(submissions.c.owner == self.owner)
+        if db.execute(update).rowcount != 1 and self.owner is not None:
+            raise LostClaim(submission_id)
+        self._log(db, submission_id, state, at)
+
+    def _log(self, db: sa.Connection, submission_id: str, state: str, at: str) -> None:
+        db.execute(transitions.insert().values(submission_id=submission_id, state=state, at=at,
+                                               daemon=self.owner))
+
+    # -- transitions ------------------------------------------------------------------------
+
+    def add(self, submission: Submission) -> bool:
+        """Record a new submission in its first state (``claimed`` or ``requested``). False
+        when its ``upload_key`` is already recorded: another daemon claimed that upload."""
+        submission.updated_at = now_text()
+        values = {column: getattr(submission, column) for column in COLUMNS}
+        with self._write("add") as db:
+            inserted = db.execute(self._insert(submissions).values(**values)
+                                  .on_conflict_do_nothing()
+                                  .returning(submissions.c.submission_id)).first()
+            if inserted is None:
+                return False
+            self._log(db, submission.submission_id, submission.state, submission.updated_at)
+        return True
+
+    def forget(self, submission_id: str) -> None:
+        """Drop a claim that never happened (the rename did not take place)."""
+        with self._write("forget") as db:
+            db.execute(submissions.delete().where(submissions.c.submission_id == submission_id))
+            self._log(db, submission_id, "forgotten", now_text())
+
+    def claimed(self, submission_id: str) -> None:
+        """A requested replay's original is now in the spool."""
+        with self._write("claimed") as db:
+            self._transition(db, submission_id, State.CLAIMED)
+
+    def inspected(self, submission_id: str, problem: str | None, size: int,
+                  sha256: str | None) -> None:
+        """What the spool copy turned out to be: its problem if it may not be read, else its
+        size and hash (the identity used to spot duplicates)."""
+        update = (submissions.update().where(submissions.c.submission_id == submission_id)
+                  .values(problem=problem, bytes=size, sha256=sha256))
+        if self.owner is not None:
+            update = update.where(submissions.c.owner == self.owner)
+        with self._write("inspected") as db:
+            if db.execute(update).rowcount != 1 and self.owner is not None:
+                raise LostClaim(submission_id)
+
+    def validated(self, receipt: Receipt, failure: str | None = None) -> None:
+        """The outcome is known; it is recorded before the receipt is written."""
+        summary = receipt.summary()
+        with self._write("validated") as db:
+            self._transition(db, receipt.submission_id, State.VALIDATED,
+                             status=summary["status"], layer=summary["layer"],
+                             route=summary["route"], records=summary["records"],
+                             errors=summary["errors"], warnings=summary["warnings"],
+                             failure=failure, duplicate_of=receipt.duplicate_of,
+                             registry_entry=_json_or_none(receipt.registry_entry),
+                             obligations=_json_or_none(receipt.obligations))
+
+    def receipt_written(self, submission_id: str, receipt_path: Path) -> None:
+        with self._write("receipt_written") as db:
+            self._transition(db, submission_id, State.RECEIPT_WRITTEN,
+                             receipt_path=str(receipt_path))
+
+    def filed(self, submission_id: str, stored_path: Path | None) -> None:
+        """Done. ``stored_path`` is None only when the original had vanished from the spool."""
+        with self._write("filed") as db:
+            self._transition(db, submission_id, State.FILED, owner=None,
+                             stored_path=None if stored_path is None else str(stored_path))
+
+    def take_over(self, submission: Submission) -> bool:
+        """Make this daemon the owner of an orphaned row, if it still has the owner it had when
+        it was read (of several daemons adopting at once, one wins)."""
+        assert self.owner is not None
+        update = (submissions.update()
+                  .where(submissions.c.submission_id == submission.submission_id,
+                         submissions.c.state.in_(UNFINISHED))
+                  .values(owner=self.owner))
+        update = update.where(submissions.c.owner.is_(None) if submission.owner is None
+                              else submissions.c.owner == submission.owner)
+        with self._write("take_over") as db:
+            if db.execute(update).rowcount != 1:
+                return False
+            self._log(db, submission.submission_id, "taken_over", now_text())
+        submission.owner = self.owner
+        return True
+
+    # -- questions ----------------------------------------------------------------------------
+
+    def _rows(self, operation: str, query: sa.Select[Any]) -> list[Submission]:
+        with self._read(operation) as db:
+            return [_submission(row) for row in db.execute(query)]
+
+    def get(self, submission_id: str) -> Submission | None:
+        rows = self._rows("get", sa.select(submissions)
+                          .where(submissions.c.submission_id == submission_id))
+        return rows[0] if rows else None
+
+    def unfinished(self) -> list[Submission]:
+        """Everything not yet filed, oldest first."""
+        return self._rows("unfinished", sa.select(submissions)
+                          .where(submissions.c.state.in_(UNFINISHED))
+                          .order_by(submissions.c.submission_id))
+
+    def orphans(self, now: float, dead: Sequence[str] = (), everyone: bool = False
+                ) -> list[Submission]:
+        """Unfinished rows nobody carries on, oldest first: no owner (a requested replay), an
+        owner whose lease ran out or who stopped, an owner in ``dead`` (known dead by other
+        means), or, with ``everyone`` (this daemon is the only one), any owner but this one."""
+        alive = sa.select(daemons.c.daemon_id).where(daemons.c.lease_until > now,
+                                                     daemons.c.stopped_at.is_(None))
+        owner = submissions.c.owner
+        condition = sa.or_(owner.is_(None), owner.not_in(alive), owner.in_(list(dead)))
+        if everyone:
+            condition = sa.or_(owner.is_(None), owner != (self.owner or ""))
+        return self._rows("orphans", sa.select(submissions)
+                          .where(submissions.c.state.in_(UNFINISHED), condition)
+                          .order_by(submissions.c.submission_id))
+
+    def first_with_content(self, submitter: str, sha256: str, before: str) -> Submission | None:
+        """The first submission of these bytes by this submitter, earlier than ``before``: not a
+        duplicate, not a replay, not one the gateway failed on, and not one the submitter layer
+        rejected (that outcome depends on the registry in force and the day, so the same bytes
+        are judged again)."""
+        c = submissions.c
+        rows = self._rows("first_with_content", sa.select(submissions).where(
+            c.submitter == submitter, c.sha256 == sha256, c.submission_id < before,
+            c.duplicate_of.is_(None), c.replaces.is_(None), c.failure.is_(None),
+            c.problem.is_(None), _NOT_SUBMITTER_REJECTION).order_by(c.submission_id).limit(1))
+        return rows[0] if rows else None
+
+    def unhashed_before(self, submitter: str, before: str, other_than: str) -> bool:
+        """Does another daemon hold an earlier upload of this submitter that it has not hashed
+        yet? Until it has, nobody can tell whether a later file duplicates it."""
+        c = submissions.c
+        with self._read("unhashed_before") as db:
+            return db.scalar(sa.select(c.submission_id).where(
+                c.submitter == submitter, c.submission_id < before, c.sha256.is_(None),
+                c.problem.is_(None), c.replaces.is_(None), c.state == State.CLAIMED,
+                sa.or_(c.owner.is_(None), c.owner != other_than)).limit(1)) is not None
+
+    def latest_outcome(self, submitter: str, sha256: str) -> Submission | None:
+        """The most recent receipt the gateway validated for these bytes (a replay's, when one
+        superseded the first), which a duplicate repeats."""
+        c = submissions.c
+        rows = self._rows("latest_outcome", sa.select(submissions).where(
+            c.submitter == submitter, c.sha256 == sha256, c.duplicate_of.is_(None),
+            c.failure.is_(None), c.problem.is_(None), _NOT_SUBMITTER_REJECTION,
+            c.state.in_((State.RECEIPT_WRITTEN, State.FILED)))
+            .order_by(c.submission_id.desc()).limit(1))
+        return rows[0] if rows else None
+
+    def search(self, *, submitter: str | None = None, status: str | None = None,
+               since: str | None = None, until: str | None = None,
+               limit: int = 50) -> list[Submission]:
+        """Newest first. ``since``/``until`` compare with ``received_at`` (ISO text, UTC)."""
+        c = submissions.c
+        query = sa.select(submissions).order_by(c.submission_id.desc()).limit(limit)
+        if submitter is not None:
+            query = query.where(c.submitter == submitter)
+        if status is not None:
+            query = query.where(c.status == status)
+        if since is not None:
+            query = query.where(c.received_at >= since)
+        if until is not None:
+            query = query.where(c.received_at < until)
+        return self._rows("search", query)
+
+    def answers(self, submitter: str | None = None) -> list[Submission]:
+        """Submissions with a receipt that answered an obligation (accepted or rejected), oldest
+        first; duplicates repeat an earlier outcome and are left out."""
+        c = submissions.c
+        query = sa.select(submissions).where(
+            c.obligations.is_not(None), c.obligations != "[]", c.duplicate_of.is_(None),
+            c.status.is_not(None), c.state.in_((State.RECEIPT_WRITTEN, State.FILED)))
+        if submitter is not None:
+            query = query.where(c.submitter == submitter)
+        return self._rows("answers", query.order_by(c.submission_id))
+
+    def transitions(self, submission_id: str) -> list[tuple[str, str]]:
+        with self._read("transitions") as db:
+            rows = db.execute(sa.select(transitions.c.state, transitions.c.at)
+                              .where(transitions.c.submission_id == submission_id))
+            steps = [(row.state, row.at) for row in rows]
+        return sorted(steps, key=lambda step: (step[1], _STATE_ORDER.get(step[0], 99)))
+
+    def count_by_status(self, since: str, submitter: str | None = None) -> dict[str, int]:
+        """Filed submissions received since ``since`` (of one submitter, or all), by status."""
+        c = submissions.c
+        query = sa.select(c.status, sa.func.count()).where(c.received_at >= since,
+                                                           c.status.is_not(None))
+        if submitter is not None:
+            query = query.where(c.submitter == submitter)
+        with self._read("count_by_status") as db:
+            rows = db.execute(query.group_by(c.status))
+            return {status: int(n) for status, n in rows}
+
+    def count_unfinished(self) -> int:
+        with self._read("count_unfinished") as db:
+            return int(db.scalar(sa.select(sa.func.count()).select_from(submissions)
+                                 .where(submissions.c.state.in_(UNFINISHED))) or 0)
+
+    def oldest_unfinished(self) -> str | None:
+        """When the oldest submission without a receipt was received (for the alert on an
+        unanswered file)."""
+        c = submissions.c
+        with self._read("oldest_unfinished") as db:
+            return db.scalar(sa.select(sa.func.min(c.received_at)).where(
+                c.state.in_((State.REQUESTED, State.CLAIMED, State.VALIDATED))))
+
+    # -- daemons and their leases ---------------------------------------------------------------
+
+    def register(self, daemon: Daemon) -> None:
+        with self._write("register") as db:
+            db.execute(daemons.insert().values(
+                daemon_id=daemon.daemon_id, host=daemon.host, pid=daemon.pid,
+                started_at=daemon.started_at, lease_until=daemon.lease_until,
+                watcher=daemon.watcher))
+
+    def heartbeat(self, daemon_id: str, lease_until: float, **info: Any) -> None:
+        with self._write("heartbeat") as db:
+            db.execute(daemons.update().where(daemons.c.daemon_id == daemon_id)
+                       .values(lease_until=lease_until, **info))
+
+    def stopped(self, daemon_id: str) -> None:
+        with self._write("stopped") as db:
+            db.execute(daemons.update().where(daemons.c.daemon_id == daemon_id)
+                       .values(stopped_at=now_text(), lease_until=0.0))
+
+    def daemons(self) -> list[Daemon]:
+        """Every daemon that ever registered, newest first."""
+        with self._read("daemons") as db:
+            rows = db.execute(sa.select(daemons).order_by(daemons.c.started_at.desc()))
+            return [Daemon(**row._mapping) for row in rows]
+
+    def forget_daemons(self, before: float) -> None:
+        """Drop rows of daemons that stopped or died before ``before`` and own nothing."""
+        owners = sa.select(submissions.c.owner).where(submissions.c.owner.is_not(None))
+        with self._write("forget_daemons") as db:
+            db.execute(daemons.delete().where(daemons.c.lease_until < before,
+                                              daemons.c.daemon_id.not_in(owners)))
+
+    # -- key/value facts for `gateway status` ------------------------------------------------------
+
+    def set_meta(self, **values: str) -> None:
+        with self._write("set_meta") as db:
+            for key, value in values.items():
+                db.execute(self._insert(meta).values(key=key, value=value)
+                           .on_conflict_do_update(index_elements=[meta.c.key],
+                                                  set_={"value": value}))
+
+    def meta(self) -> dict[str, str]:
+        with self._read("meta") as db:
+            return {row.key: row.value for row in db.execute(sa.select(meta))}
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if not value else json.dumps(value, sort_keys=True)
+
+
+def _submission(row: sa.Row[Any]) -> Submission:
+    mapping = row._mapping
+    return Submission(**{column: mapping[column] for column in COLUMNS})
