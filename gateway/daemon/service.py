@@ -333,8 +333,9 @@ class Service:
                 and not self.triage.inspect(task, now)):
             return
         answer = self.triage.own_answer(task)
-        if answer is None:
+        if answer is None and not task.first_copy:
             answer = self.triage.duplicate_answer(task)
+            task.first_copy = answer is None  # "validate": not asked again each turn
         if answer == WAIT:
             return
         if isinstance(answer, Receipt):

@@ -30,6 +30,7 @@ class Task:
     dispatched_at: float | None = None
     held: bool = False  # found still being written after the claim (logged once)
     receipt: Receipt | None = None  # known, not yet delivered (disk full, folder broken)
+    first_copy: bool = False  # the duplicate check said "validate"; not asked again each turn
     failure: str | None = None
     writes: Writes | None = None  # what the SFTP server said about its writers
     timings: dict[str, float] = field(default_factory=dict)
