@@ -60,6 +60,11 @@ class Metrics:
         self._no_signal = Gauge("gateway_interruption_signal_missing",
                                 "Submitters whose SFTP server the daemon cannot hear: an "
                                 "interrupted upload of theirs cannot be told.", registry=r)
+        self._notified = Counter("gateway_notify_messages",
+                                 "Notification attempts by kind (receipt, digest, reminder, "
+                                 "webhook, ...) and outcome: sent, retried (an attempt failed, "
+                                 "another follows) or failed (given up).",
+                                 ["kind", "outcome"], registry=r)
         self._lease = Gauge("gateway_lease_expiry_timestamp_seconds",
                             "When this daemon's lease on its claims runs out (Unix time).",
                             registry=r)
@@ -104,6 +109,9 @@ class Metrics:
 
     def interruption_signal_missing(self, submitters: int) -> None:
         self._no_signal.set(submitters)
+
+    def notified(self, kind: str, outcome: str) -> None:
+        self._notified.labels(kind, outcome).inc()
 
     def lease(self, until: float) -> None:
         self._lease.set(until)

@@ -43,6 +43,7 @@ from gateway.daemon.intake import Intake
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.membership import Membership, new_daemon_id
+from gateway.daemon.messages import Messages
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.notify import Notifier
 from gateway.daemon.recovery import prepare_replay
@@ -51,7 +52,7 @@ from gateway.daemon.tasks import Task, TaskBoard
 from gateway.daemon.triage import WAIT, Triage
 from gateway.daemon.watch import Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
-from gateway.engine.plugins import load_plugins
+from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.receipts.model import Receipt
 from gateway.site.config import Config, ConfigError
 from gateway.site.layout import check_layout
@@ -76,7 +77,11 @@ class Service:
         check_layout(config)
         self.config = config
         self.taking = intake  # False: drain what the ledger holds, take nothing new
-        catalog = load_plugins().catalog
+        # the plugins gateway.toml chooses: a local plugin that cannot load stops the start
+        try:
+            catalog = load_plugins(choice=config.plugin_choice).catalog
+        except PluginConflict as err:
+            raise ConfigError(str(err)) from None
         resolve_pipeline(config.pipeline)  # fail now, not on every file, when it cannot import
         self.metrics = Metrics()
         self.ledger = Ledger(config.ledger_location, create=not config.shared_ledger,
@@ -93,6 +98,8 @@ class Service:
             self.ledger.close()
             raise ConfigError(str(err)) from None
         self.policy = SubmitterPolicy(late=config.late, timezone=config.timezone)
+        self.messages = Messages(config, self.ledger, lambda: self.registry.registry,
+                                 catalog, self.metrics, self.daemon_id)
         self.notifier = Notifier()
         self.trouble = SubmitterTrouble(on_change=self.metrics.submitter_blocked)
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
@@ -127,7 +134,7 @@ class Service:
                           memory_limit_mb=self.config.memory_limit_mb,
                           log_format=self.config.log_format, log_level=self.config.log_level,
                           recycle_rss_mb=self.config.recycle_rss_mb,
-                          max_jobs=self.config.max_jobs)
+                          max_jobs=self.config.max_jobs, choice=self.config.plugin_choice)
 
     def _set_meta(self, **values: str) -> None:
         """The heartbeat for ``gateway status``; losing one on a full disk is harmless."""
@@ -175,6 +182,7 @@ class Service:
             self._set_meta(failure=f"daemon_failed while {stage}: {type(err).__name__}: {err}")
             raise
         finally:
+            self.messages.stop()
             self.watcher.stop()
             if pool_open:
                 self.pool.close()
@@ -189,6 +197,7 @@ class Service:
         self.intake.listen()
         self.membership.join(self.config.watcher)
         self.takeover.resume()
+        self.messages.start()
         self.watcher.supervise()
         log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                  workers=self.config.workers, quiet_period=self.config.quiet_period,
