@@ -38,7 +38,7 @@ from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_no
 from gateway.site import plugin_choice
 from gateway.site.plugin_choice import PluginChoice
 from gateway.site.reference.store import Location, reference_view
-from gateway.submitters.layer import SubmitterLayer, unknown_submitter
+from gateway.submitters.layer import SubmitterLayer, admitted, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
 log = LazyLogger("gateway.engine.pipeline")
@@ -97,8 +97,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         file=FileFacts(name=name, bytes=0, sha256="", format=None,
                        received_at=received_at or utc_now_text()))
     started = time.perf_counter()
-    entry = registry.active(submitter) if registry is not None else None
-    if registry is not None and entry is None:
+    if not admitted(registry, submitter):
         with contextlib.suppress(FileProblem):  # its size and digest only: nothing is judged
             facts = inspect_upload(path, limits)
             receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes,
@@ -110,6 +109,7 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         receipt.timings["total"] = round(time.perf_counter() - started, 4)
         return receipt
     receipt.registry_used = registry is not None
+    entry = registry.active(submitter) if registry is not None else None
     if entry is not None:
         receipt.registry_entry = entry.as_dict()
     sender = _Sender(registry, entry, policy or SubmitterPolicy(), ledger, reference)

@@ -50,6 +50,7 @@ MAX_CELL_CHARS = 32_767  # what one spreadsheet cell holds
 _NOT_OPENED = frozenset({"E-FILE-UNSAFE-ZIP", "E-FILE-UNSAFE-XML", "E-FILE-TOO-LARGE",
                          "E-FILE-LIMIT", "E-FILE-FORMAT-MISMATCH", "E-FILE-NOT-REGULAR",
                          "E-FILE-UNREADABLE", "E-FILE-ENCRYPTED", "E-FILE-EXTERNAL-LINK",
+                         "E-FILE-INTERRUPTED",
                          "E-PROCESSING-FAILED", "E-PROCESSING-LIMIT"})
 _RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATA_SHEET = "data"  # the sheet the XLSX reader takes when a workbook has one
