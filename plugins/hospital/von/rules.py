@@ -50,6 +50,6 @@ def von_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[Fi
         NoDuplicates(["cohort"], "Cohort"),
         RequiredValues("cohort", list(manifest.data["cohorts"]), "cohort"),
         NotAbove([("late_infections", "eligible_infants")], _label),
-        RateMatches("late_infections", "eligible_infants", "rate", label=_label),
+        RateMatches("late_infections", "eligible_infants", "rate", label=_label, decimals=1),
         CohortsAddUp(),
     ]
