@@ -13,7 +13,7 @@ PACKAGE = ROOT / "gateway"
 
 # lowest first; a module may import its own layer and the layers before it
 LAYERS = ("contract", "readers", "receipts", "submitters", "site", "engine", "kit", "authoring",
-          "daemon", "cli")
+          "daemon", "web", "cli")
 # above every layer: the public face (re-exports by name, lazily), the pytest plugin and the
 # console entry; nothing imports them
 TOP = {"gateway.contract", "gateway.testing", "gateway.__main__"}
@@ -50,6 +50,15 @@ def test_imports_run_down_only() -> None:
                    if (source, target) not in ALLOWED_UP}
     assert unexplained == set()
     assert len(ALLOWED_UP) <= 3
+
+
+def test_the_web_console_never_imports_the_daemon() -> None:
+    """``gateway web`` is its own process, possibly on another host: it reads the site, never
+    the daemon's code (docs/architecture.md)."""
+    _, edges = graph(PACKAGE)
+    assert {f"{e.source}:{e.line} imports {e.target}" for e in edges
+            if e.source.startswith("gateway.web") and e.target.startswith("gateway.daemon")} \
+        == set()
 
 
 def test_only_the_top_imports_the_public_face() -> None:

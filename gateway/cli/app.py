@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from gateway.cli import authoring, daemon, ledger, submitters, validate
+from gateway.cli import authoring, daemon, ledger, submitters, validate, web
 from gateway.cli.common import EXIT_OPERATIONAL
 from gateway.contract.lazylog import before_first_log
 
@@ -28,6 +28,7 @@ GROUPS: dict[str, str] = {
     "ledger": "Create, upgrade and move the ledger database.",
     "schema": "Compare the schemas of a measure's reporting years.",
     "registry": "Check the submitter registry (registry.toml).",
+    "user": "Accounts of the web console and API.",
 }
 
 # (group, name, function), in the order ``gateway --help`` lists them
@@ -50,6 +51,12 @@ COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     ("ledger", "copy", ledger.copy),
     ("schema", "diff", authoring.schema_diff),
     ("registry", "check", submitters.registry_check),
+    (None, "web", web.web),
+    ("user", "add", web.user_add),
+    ("user", "list", web.user_list),
+    ("user", "disable", web.user_disable),
+    ("user", "password", web.user_password),
+    ("user", "token", web.user_token),
 ]
 
 

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
+
+from lxml import etree
 
 from gateway.contract.catalog import Catalog
 from gateway.contract.findings import Finding, FindingList
@@ -24,6 +28,32 @@ from gateway.readers.sniff import CSV, XML
 from gateway.readers.xml_safe import safe_iterparse
 
 _HEADER_ELEMENTS = 200  # top-level elements scanned for the header's places, at most
+_PREFIX_BYTES = 1 << 20  # of a file damaged near its top, the most read again for places
+
+
+def _events(path: Path) -> Iterator[tuple[str, etree._Element]]:
+    """The file's parse events, and for a file damaged near its top (a stray byte that is not
+    UTF-8, found before libxml2 hands out any event of the chunk it read) the events of the
+    lines before the damage, so the finding about it still names the root element."""
+    given = 0
+    try:
+        for event, element in safe_iterparse(path):
+            given += 1
+            yield event, element
+    except FileProblem as problem:
+        line = problem.findings[0].line if problem.findings else None
+        if given or not line or line < 2:
+            raise
+        with path.open("rb") as handle:
+            head = b"".join(itertools.islice(handle, line - 1))[:_PREFIX_BYTES]
+        parser = etree.XMLPullParser(
+            events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+            huge_tree=False, remove_comments=True, remove_pis=True)
+        try:
+            parser.feed(head)
+        except etree.XMLSyntaxError:
+            return
+        yield from parser.read_events()
 
 
 class _Places:
@@ -43,7 +73,7 @@ class _Places:
             return root, children
         depth = seen = 0
         try:
-            for event, element in safe_iterparse(self.path):
+            for event, element in _events(self.path):
                 if event == "start":
                     depth += 1
                     if depth == 1:

@@ -140,7 +140,7 @@ def _checked(parser: etree.iterparse, limits: Limits, want_start: bool, want_end
             if want_start:
                 yield event, element
     except etree.XMLSyntaxError as err:
-        raise _syntax_problem(err) from None
+        raise _syntax_problem(err, limits) from None
 
 
 def _over_cap(element: etree._Element, too_deep: bool, limits: Limits) -> FileProblem:
@@ -155,7 +155,7 @@ def _over_cap(element: etree._Element, too_deep: bool, limits: Limits) -> FilePr
                           hint="Split the submission into smaller files.")
 
 
-def _syntax_problem(err: etree.XMLSyntaxError) -> FileProblem:
+def _syntax_problem(err: etree.XMLSyntaxError, limits: Limits) -> FileProblem:
     """libxml2's messages describe syntax, not content; keep the line, use our words. Its
     built-in caps get their own message, since "not well formed" would send the submitter
     looking for a typo."""
@@ -167,13 +167,15 @@ def _syntax_problem(err: etree.XMLSyntaxError) -> FileProblem:
     near = f" near line {line}" if line else ""
     text = (f"{first.type_name} {first.message}" if first is not None else str(err.msg or "")
             ).lower()
+    if "excessive depth" in text:  # before "huge": libxml2 2.14 adds "use XML_PARSE_HUGE"
+        return FileProblem.of("E-FILE-LIMIT", f"The XML nests elements more than "
+                              f"{limits.max_xml_depth} levels deep{near}, deeper than a file "
+                              "may.", line=line,
+                              hint="Export the file again from the source system.")
     if "huge" in text or "too long" in text:
         return FileProblem.of("E-FILE-LIMIT", f"A text in the XML{near} is longer than the "
                               f"{_LIBXML_TEXT_LIMIT:,} characters a text may have.", line=line,
                               hint="Export the file again from the source system.")
-    if "excessive depth" in text:
-        return FileProblem.of("E-FILE-LIMIT", f"The XML nests elements too deep{near}.",
-                              line=line, hint="Export the file again from the source system.")
     if "undeclared_entity" in text or ("entity" in text and "not defined" in text):
         return _unsafe(f"The XML refers to an entity (&name;){near} that it does not define; "
                        "entities are refused.", line,

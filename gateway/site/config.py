@@ -59,6 +59,13 @@ class Config:
     registry_configured: bool = False
     late: str = "warn"
     timezone: str = "America/Chicago"
+    # the web console (`gateway web`, docs/operations.md)
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_public_url: str = ""
+    web_max_upload_mb: int = 0  # 0: the gateway's file size cap
+    web_trusted_user_header: str = ""
+    web_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     source: Path | None = None
 
     @property
@@ -123,6 +130,17 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("submitter", "late"): ("late", str, lambda v: v in LATE_POLICIES,
                             f"one of {LATE_POLICIES}"),
     ("submitter", "timezone"): ("timezone", str, _is_timezone, "an IANA time zone name"),
+    ("web", "host"): ("web_host", str, None, ""),
+    ("web", "port"): ("web_port", int, lambda v: 0 < v < 65536, "a TCP port"),
+    ("web", "public_url"): ("web_public_url", str,
+                            lambda v: v.startswith(("https://", "http://")),
+                            "an http:// or https:// address"),
+    ("web", "max_upload_mb"): ("web_max_upload_mb", int, lambda v: v >= 0,
+                               ">= 0 (0 = the gateway's file size cap)"),
+    ("web", "trusted_user_header"): ("web_trusted_user_header", str, None, ""),
+    ("web", "trusted_proxies"): ("web_trusted_proxies", list,
+                                 lambda v: all(isinstance(a, str) for a in v),
+                                 "a list of addresses"),
 }
 
 
@@ -169,7 +187,7 @@ def _flatten(document: dict[str, Any], path: Path) -> dict[str, Any]:
                 raise ConfigError(f"{path}: [{section}] {key} must be a {kind.__name__}")
             if check is not None and not check(value):
                 raise ConfigError(f"{path}: [{section}] {key} must be {requirement}")
-            values[name] = value
+            values[name] = tuple(value) if isinstance(value, list) else value
     return values
 
 
@@ -265,6 +283,19 @@ lease = 30.0
 # Prometheus metrics on http://ADDRESS:PORT/metrics; 0 = none.
 port = 0
 address = "127.0.0.1"
+
+[web]
+# The web console and API (`gateway web`), normally behind a TLS-terminating reverse proxy.
+# host = "127.0.0.1"
+# port = 8080
+# The address people use, for links in e-mails; https makes the session cookie Secure.
+# public_url = "https://gateway.example.org"
+# Largest upload through the console in MiB; 0 = the gateway's file size cap.
+# max_upload_mb = 0
+# Single sign-on: trust this header, set by the reverse proxy, to name the account; accepted
+# only from these addresses.
+# trusted_user_header = "X-Remote-User"
+# trusted_proxies = ["127.0.0.1", "::1"]
 
 [logging]
 # "json" (one JSON object per line), "console" (for people), or "auto" (console on a terminal).

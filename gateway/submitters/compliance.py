@@ -73,9 +73,11 @@ def answers_from(rows: Iterable[tuple[str, str, str, str | None, str]]) -> list[
     """Answers from ledger rows (submitter, submission_id, received_at, obligations JSON,
     status). A row whose JSON cannot be read answers nothing."""
     out = []
+    parsed: dict[str, list] = {}  # many rows answer the same obligations: parse each once
     for submitter, submission_id, received_at, text, status in rows:
         try:
-            answered = json.loads(text or "[]")
+            answered = parsed[text or "[]"] if (text or "[]") in parsed else \
+                parsed.setdefault(text or "[]", json.loads(text or "[]"))
         except ValueError:
             continue
         for item in answered:

@@ -78,7 +78,7 @@ def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_the_migrations_build_exactly_the_schema_the_code_uses(any_url: str) -> None:
     engine = create_engine(parse_location(any_url))
-    assert upgrade(engine) == (None, "0004")
+    assert upgrade(engine) == (None, "0005")
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()
@@ -183,5 +183,5 @@ def test_a_daemon_refuses_a_postgresql_ledger_that_was_not_migrated(
     assert run.returncode == 2
     assert "run `gateway ledger migrate`" in run.stderr
     migrated = gateway.cli("ledger", "migrate")
-    assert "revision none -> 0004" in migrated.stdout
+    assert "revision none -> 0005" in migrated.stdout
     assert "password" not in migrated.stdout

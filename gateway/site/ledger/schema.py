@@ -44,6 +44,12 @@ submissions = sa.Table(
     sa.Index("submissions_state", "state"),
     sa.Index("submissions_received", "received_at"),
     sa.Index("submissions_upload_key", "upload_key", unique=True),
+    # a page of the web console's list, newest first, with any one filter (migration 0005)
+    sa.Index("submissions_submitter_newest", "submitter", "received_at", "submission_id"),
+    sa.Index("submissions_status_newest", "status", "received_at", "submission_id"),
+    sa.Index("submissions_submitter_status_newest", "submitter", "status", "received_at",
+             "submission_id"),
+    sa.Index("submissions_newest", "received_at", "submission_id"),
 )
 
 transitions = sa.Table(
@@ -104,4 +110,70 @@ reference_applied = sa.Table(
     "reference_applied", metadata,
     sa.Column("submission_id", sa.Text, primary_key=True),
     sa.Column("applied_at", sa.Text, nullable=False),
+)
+
+# The web console (``gateway.web``): its people, their sessions and API tokens, the sign-in
+# failures that lock an account, the uploads it put into upload folders and the audit trail.
+# In the ledger's database so that every host running ``gateway web`` shares them. Secrets are
+# stored only as hashes (argon2id for passwords, sha256 for random session ids and tokens).
+web_accounts = sa.Table(
+    "web_accounts", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, nullable=False),  # operator or submitter
+    sa.Column("submitter", sa.Text),  # the one submitter id a submitter account acts for
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("locked_until", sa.Float, nullable=False),  # seconds since the epoch; 0: not
+)
+
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("session_hash", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("csrf", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Index("web_sessions_account", "account"),
+)
+
+web_tokens = sa.Table(
+    "web_tokens", metadata,
+    sa.Column("token_id", sa.Text, primary_key=True),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("token_hash", sa.Text, nullable=False, unique=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("revoked_at", sa.Text),
+    sa.Column("last_used_at", sa.Text),
+    sa.Index("web_tokens_account", "account"),
+)
+
+web_failures = sa.Table(
+    "web_failures", metadata,
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("web_failures_name", "name", "at"),
+)
+
+web_uploads = sa.Table(
+    "web_uploads", metadata,
+    sa.Column("upload_id", sa.Text, primary_key=True),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("account", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+)
+
+web_audit = sa.Table(
+    "web_audit", metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("account", sa.Text),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text),
+    sa.Column("submission_id", sa.Text),
+    sa.Column("detail", sa.Text),  # ids and names the console made, never a cell value
+    sa.Column("address", sa.Text),
+    sa.Index("web_audit_at", "at"),
 )

@@ -34,5 +34,6 @@ def columns(measure: str, level: str, year: int) -> tuple[tuple[str, ...], tuple
     return tuple(properties), required
 
 
+@cache  # asked for every clinic of a compliance report; the schema files never change
 def has_layout(measure: str, level: str, year: int) -> bool:
     return schema_file(measure, level, year).is_file()

@@ -1,0 +1,162 @@
+"""The operator's pages: overview, compliance matrix and its CSV, calendar, submitters, replay
+(with a confirmation step) and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.web import queries
+from gateway.web.auth import Refusal, check_csrf
+from gateway.web.lookups import submission_for
+from gateway.web.site import RegistryError, ReplayRefused, Site
+
+CALENDAR_DAYS = 60
+DONE = ("accepted", "accepted_late", "not_required")
+
+if TYPE_CHECKING:
+    from gateway.web.console import Console
+
+
+def _registry_state(site: Site) -> tuple[Any, str | None]:
+    try:
+        return site.registry(), None
+    except RegistryError as err:
+        return None, str(err)
+
+
+def compliance_matrix(lines: list) -> tuple[list[str], list[dict[str, Any]]]:
+    """Submitters down, obligations across: (column names, rows of {submitter, cells})."""
+    columns: dict[str, None] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        cells = line.cells()
+        column = f"{cells['family']} {cells['measure']} {cells['period']}"
+        columns.setdefault(column, None)
+        row = rows.setdefault(cells["submitter"], {"submitter": cells["submitter"],
+                                                   "cells": {}})
+        row["cells"][column] = cells
+    return list(columns), [rows[key] for key in sorted(rows)]
+
+
+def routes(console: Console) -> list[Route]:
+    site: Site = console.site
+
+    async def overview(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        status = site.status()
+        registry, refused = _registry_state(site)
+        since = queries.utc_start(site.today() - timedelta(days=1), site.config.timezone)
+        last_day = site.ledger.count_by_status(since)
+        return console.render(request, "overview.html", principal, daemon=status,
+                              registry=registry, refused=refused, last_day=last_day)
+
+    def _lines(request: Request) -> tuple[int, list]:
+        text = request.query_params.get("year") or str(site.today().year)
+        if not text.isdigit() or not 2000 <= int(text) <= 2100:
+            raise Refusal(400, "bad_request", "year must be a year, e.g. 2015")
+        try:
+            return int(text), site.compliance([int(text)], None)
+        except RegistryError as err:
+            raise Refusal(400, "bad_request", f"the registry is refused: {err}") from None
+
+    async def compliance(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        year, lines = _lines(request)
+        columns, rows = compliance_matrix(lines)
+        return console.render(request, "compliance.html", principal, year=year,
+                              columns=columns, rows=rows)
+
+    async def compliance_csv(request: Request) -> Response:
+        from gateway.submitters.compliance import render_csv
+
+        principal = console.require(request, operator=True)
+        year, lines = _lines(request)
+        console.audit(request, principal, "download", detail=f"compliance {year} CSV")
+        return Response(render_csv(lines), media_type="text/csv", headers={
+            "content-disposition": f'attachment; filename="compliance-{year}.csv"'})
+
+    async def calendar(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        start = site.today()
+        end = start + timedelta(days=CALENDAR_DAYS)
+        try:
+            lines = site.compliance(list(range(start.year, end.year + 1)), None, start)
+        except RegistryError:
+            lines = []
+        due = sorted((line for line in lines if line.owed.obligation.required
+                      and start <= line.owed.obligation.due <= end),
+                     key=lambda line: (line.owed.obligation.due, line.owed.submitter.id))
+        deadlines: dict[tuple, dict[str, Any]] = {}
+        for line in due:
+            cells = line.cells()
+            key = (cells["due"], cells["family"], cells["measure"], cells["period"])
+            entry = deadlines.setdefault(key, {"due": cells["due"], "family": cells["family"],
+                                               "measure": cells["measure"],
+                                               "period": cells["period"], "owing": [],
+                                               "received": 0})
+            if line.status in DONE:
+                entry["received"] += 1
+            else:
+                entry["owing"].append((cells["submitter"], line.status))
+        return console.render(request, "calendar.html", principal, start=start, end=end,
+                              deadlines=list(deadlines.values()))
+
+    async def submitters(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        registry, refused = _registry_state(site)
+        status = site.status()
+        blocked = status.get("blocked_submitters") or {}
+        entries = []
+        for entry in registry or []:
+            folder = site.config.inbox / entry.id
+            last = site.ledger.search(submitter=entry.id, limit=1)
+            entries.append({"entry": entry, "folder": "present" if (folder / "upload").is_dir()
+                            else "missing", "blocked": blocked.get(entry.id),
+                            "last": last[0] if last else None})
+        return console.render(request, "submitters.html", principal, entries=entries,
+                              refused=refused)
+
+    async def replay_confirm(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        row = submission_for(site, principal, request.path_params["submission_id"])
+        return console.render(request, "replay.html", principal, row=row)
+
+    async def replay(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        form = await request.form(max_files=0, max_fields=5)
+        check_csrf(principal, str(form.get("csrf_token") or ""))
+        row = submission_for(site, principal, request.path_params["submission_id"])
+        if form.get("confirm") != "yes":
+            raise Refusal(400, "bad_request", "Confirm the replay on its page first.")
+        try:
+            replay_id = site.request_replay(row)
+        except ReplayRefused as err:
+            raise Refusal(409, "conflict", str(err)) from None
+        console.audit(request, principal, "replay", submitter=row.submitter,
+                      submission_id=row.submission_id, detail=f"replay {replay_id}")
+        return console.redirect(request, f"/submissions/{replay_id}")
+
+    async def audit(request: Request) -> Response:
+        principal = console.require(request, operator=True)
+        before = request.query_params.get("before")
+        events = console.accounts.audit_page(
+            before=int(before) if before and before.isdigit() else None,
+            account=request.query_params.get("account") or None,
+            action=request.query_params.get("action") or None)
+        return console.render(request, "audit.html", principal, events=events)
+
+    return [
+        Route("/overview", overview),
+        Route("/compliance", compliance),
+        Route("/compliance.csv", compliance_csv),
+        Route("/calendar", calendar),
+        Route("/submitters", submitters),
+        Route("/submissions/{submission_id}/replay", replay_confirm, methods=["GET"]),
+        Route("/submissions/{submission_id}/replay", replay, methods=["POST"]),
+        Route("/audit", audit),
+    ]

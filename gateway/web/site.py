@@ -1,0 +1,224 @@
+"""The site as the console reads it: the one module of ``gateway.web`` that imports the
+gateway's config, ledger, folder layout, names, registry, compliance and receipts.
+
+Everything the console knows comes from the same files and database ``gateway serve`` uses;
+nothing here imports the daemon's service (the console runs in its own process, possibly on
+another host).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time as clock
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from gateway.contract.reference import DatasetInfo, ReferenceEntry, ReferenceView
+from gateway.contract.registry import Registry
+from gateway.readers.limits import Limits
+from gateway.receipts.model import new_submission_id
+from gateway.site.config import Config, find_config, load_config
+from gateway.site.layout import iter_submitters
+from gateway.site.ledger import Ledger, State, Submission, now_text
+from gateway.site.ledger.backends import READ_ONLY
+from gateway.site.ledger.schema import submissions as submissions_table
+from gateway.site.ledger.schema import (
+    web_accounts,
+    web_audit,
+    web_failures,
+    web_sessions,
+    web_tokens,
+    web_uploads,
+)
+from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
+from gateway.submitters.compliance import Line, answers_from, report
+from gateway.submitters.registry_file import RegistryError, load_registry
+from gateway.submitters.windows import SubmitterPolicy, today
+
+__all__ = ["READ_ONLY", "Config", "Ledger", "Line", "Registry", "RegistryError", "Site", "State",
+           "Submission", "is_submitter_id", "is_temporary", "is_valid_upload_name",
+           "load_site", "now_text", "submissions_table", "web_accounts", "web_audit",
+           "web_failures", "web_sessions", "web_tokens", "web_uploads"]
+
+NOT_READ = ("symlink", "hardlink", "special", "unreadable")
+
+
+class ReplayRefused(RuntimeError):
+    """The submission cannot be validated again (never read, or not filed yet)."""
+
+
+@dataclass
+class Site:
+    """One installation as the console serves it: its settings and its open ledger."""
+
+    config: Config
+    ledger: Ledger
+    _registry: tuple[tuple[int, int, int], Registry] | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.ledger.engine
+
+    @property
+    def policy(self) -> SubmitterPolicy:
+        return SubmitterPolicy(late=self.config.late, timezone=self.config.timezone)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        megabytes = self.config.web_max_upload_mb
+        return megabytes * 1024 * 1024 if megabytes else Limits().max_file_bytes
+
+    def today(self) -> date:
+        return today(self.config.timezone)
+
+    def upload_folder(self, submitter: str) -> Path:
+        if not is_submitter_id(submitter):
+            raise ValueError("not a submitter id")
+        return self.config.inbox / submitter / "upload"
+
+    def registry(self) -> Registry | None:
+        """The registry as ``gateway serve`` would load it now (None: there is none);
+        raises ``RegistryError`` for a file the gateway refuses. Read again only when the
+        file changed (checking 2,000 entries against the registry schema takes seconds)."""
+        try:
+            facts = self.config.registry.stat()
+        except FileNotFoundError:
+            return None
+        key = (facts.st_ino, facts.st_mtime_ns, facts.st_size)
+        if self._registry is None or self._registry[0] != key:
+            self._registry = (key, load_registry(self.config.registry))
+        return self._registry[1]
+
+    def status(self) -> dict[str, Any]:
+        """What ``gateway status`` shows, read from the ledger the daemons keep (so it is
+        true on any host): the daemons whose lease is alive, intake health, files waiting and
+        in progress, blocked submitters and why, the registry in force or refused."""
+        now = clock.time()
+        meta = self.ledger.meta()
+        alive = [d for d in self.ledger.daemons() if d.alive(now)]
+        return {
+            "running": bool(alive),
+            "daemons": [{"daemon": d.daemon_id, "host": d.host, "pid": d.pid,
+                         "started_at": d.started_at,
+                         "lease_left": max(0, round(d.lease_until - now))} for d in alive],
+            "intake_healthy": meta.get("intake_healthy") == "yes" if alive else None,
+            "watcher": meta.get("watcher"), "last_rescan_at": meta.get("last_rescan_at"),
+            "disk_full": meta.get("disk_full") == "yes" if alive else None,
+            "last_failure": meta.get("failure") or None,
+            "blocked_submitters": json.loads(meta.get("blocked_submitters") or "{}"),
+            "waiting_in_upload": self._waiting(),
+            "in_progress": self.ledger.count_unfinished(),
+            "missing_folders": [str(folder) for folder in (self.config.inbox,
+                                                           self.config.state)
+                                if not folder.is_dir()],
+            "registry": {key: meta.get(f"registry_{key}")
+                         for key in ("state", "submitters", "digest", "refused")},
+        }
+
+    def _waiting(self) -> int:
+        """Finished uploads waiting in every ``upload/`` folder (not the ones in progress)."""
+        total = 0
+        for folders in iter_submitters(self.config):
+            with contextlib.suppress(OSError):
+                total += sum(1 for name in os.listdir(folders.upload)
+                             if not is_temporary(name))
+        return total
+
+    def compliance(self, years: list[int], submitter: str | None,
+                   as_of: date | None = None) -> list[Line]:
+        """The lines of ``gateway compliance`` for ``years`` (one submitter's, or all)."""
+        from gateway.engine.obligations import owed
+        from gateway.engine.pipeline import default_plugins
+        from gateway.site.reference.store import reference_view
+
+        registry = self.registry()
+        if registry is None:
+            return []
+        if submitter is not None and registry.active(submitter) is None:
+            return []
+        day = as_of or self.today()
+        reference = _InfoOnce(reference_view(self.config.ledger_location))
+        return report(owed(default_plugins(), registry, years, submitter, reference),
+                      answers_from(self._latest_answers(submitter, day)), day,
+                      self.config.timezone)
+
+    def _latest_answers(self, submitter: str | None, day: date
+                        ) -> list[tuple[str, str, str, str | None, str]]:
+        """The rows ``gateway compliance`` reads (``Ledger.answers``), reduced in the database
+        to the latest of each (submitter, obligations answered, status) received by the end
+        of ``day``: the compliance report only ever uses the latest accepted and the latest
+        rejected answer of an obligation, and grouping by the exact obligations text keeps
+        each obligation's latest. A ledger of 200,000 submissions gives some thousand rows."""
+        c = submissions_table.c
+        end = datetime.combine(day + timedelta(days=1), time(),
+                               tzinfo=ZoneInfo(self.config.timezone)).astimezone(UTC)
+        latest = sa.func.max(c.received_at + " " + c.submission_id)
+        query = (sa.select(c.submitter, c.obligations, c.status, latest)
+                 .where(c.obligations.is_not(None), c.obligations != "[]",
+                        c.duplicate_of.is_(None), c.status.is_not(None),
+                        c.state.in_((State.RECEIPT_WRITTEN, State.FILED)),
+                        c.received_at < end.isoformat().replace("+00:00", "Z"))
+                 .group_by(c.submitter, c.obligations, c.status))
+        if submitter is not None:
+            query = query.where(c.submitter == submitter)
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
+            rows = db.execute(query).all()
+        out = []
+        for sender, obligations, status, last in rows:
+            received_at, _, submission_id = last.partition(" ")
+            out.append((sender, submission_id, received_at, obligations, status))
+        return out
+
+    def request_replay(self, original: Submission) -> str:
+        """Record a ``requested`` replay of ``original`` (as ``gateway replay`` does); a live
+        daemon takes the request when it next renews its lease (a few seconds: the console
+        may run on another host, so it signals no process)."""
+        if original.problem in NOT_READ:
+            raise ReplayRefused("the file was never read; there is nothing to validate")
+        if original.state != State.FILED or not original.stored_path:
+            raise ReplayRefused("the submission is not filed yet")
+        replay_id = new_submission_id()
+        self.ledger.add(Submission(
+            submission_id=replay_id, submitter=original.submitter,
+            upload_name=original.upload_name, name=original.name, state=State.REQUESTED,
+            received_at=original.received_at,
+            problem="name" if original.problem == "name" else None,
+            replaces=original.submission_id))
+        return replay_id
+
+
+class _InfoOnce(ReferenceView):
+    """A reference view that asks the database for a dataset's facts once per report (a
+    family may ask for every one of 2,000 submitters)."""
+
+    def __init__(self, inner: ReferenceView) -> None:
+        self.inner = inner
+        self.known: dict[str, DatasetInfo | None] = {}
+
+    def info(self, dataset: str) -> DatasetInfo | None:
+        if dataset not in self.known:
+            self.known[dataset] = self.inner.info(dataset)
+        return self.known[dataset]
+
+    def get_many(self, dataset: str, keys: Iterable[str]) -> dict[str, ReferenceEntry]:
+        return self.inner.get_many(dataset, keys)
+
+    def entries(self, dataset: str) -> Iterator[ReferenceEntry]:
+        return self.inner.entries(dataset)
+
+
+def load_site(config_path: Path | None) -> Site:
+    """The site the config names (found as ``gateway serve`` finds it), its ledger migrated
+    when it is a local SQLite file (as ``serve`` does) and required current otherwise."""
+    config = load_config(find_config(config_path))
+    if not config.shared_ledger:
+        config.state.mkdir(parents=True, exist_ok=True)
+    return Site(config=config, ledger=Ledger(config.ledger_location, create=True))
