@@ -81,6 +81,46 @@ _XLSX_NUMBERS = {"a1c_value"}
 _XLSX_DATES = {"a1c_date", "bp_date"}
 
 
+def distinct_values(part: pd.DataFrame, start: int, total: int, seed: int) -> pd.DataFrame:
+    """Rows ``start..start+len(part)`` of a file whose values are as varied as a real one's:
+    every patient id distinct and in no order (a fixed permutation of 0..total-1 written as
+    12 characters), ZIP codes from 10,000 five-digit codes and a ZIP+4 on a third of rows,
+    A1c with two decimals, blood pressures and ages over their whole valid ranges."""
+    rng = np.random.default_rng(seed)
+    rows = len(part)
+    # an affine permutation of 0..total-1 (the multiplier is coprime with total): distinct,
+    # not sorted, the same whatever the chunking
+    step = 2_654_435_761
+    while np.gcd(step, total) != 1:
+        step += 2
+    index = (np.arange(start, start + rows, dtype=np.int64) * step + 12_345) % total
+    part["patient_id"] = np.char.add("P", np.char.zfill(index.astype(str), 11)).astype(object)
+    zips = rng.integers(50_000, 60_000, rows).astype(str).astype(object)
+    plus4 = rng.random(rows) < 1 / 3
+    zips[plus4] = zips[plus4] + "-" + np.char.zfill(
+        rng.integers(0, 10_000, int(plus4.sum())).astype(str), 4).astype(object)
+    part["zip_code"] = zips
+    part["age"] = rng.integers(18, 76, rows).astype(str).astype(object)
+    part["a1c_value"] = np.char.mod("%.2f", rng.uniform(4.0, 14.0, rows)).astype(object)
+    part["bp_systolic"] = rng.integers(80, 220, rows).astype(str).astype(object)
+    part["bp_diastolic"] = rng.integers(40, 130, rows).astype(str).astype(object)
+    return part
+
+
+def write_distinct_csv(path: Path, rows: int) -> Path:
+    """Write (once) a valid CSV whose patient ids are all distinct and whose other columns
+    vary as in a real file (``distinct_values``)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        chunk = 500_000
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            for start in range(0, rows, chunk):
+                part = patient_frame(min(chunk, rows - start), 0.0, seed=start)
+                part = distinct_values(part, start, rows, seed=start + 1)
+                part.to_csv(handle, index=False, header=start == 0)
+    return path
+
+
 def write_patient_xlsx(path: Path, rows: int) -> Path:
     """A valid workbook (sheet ``data``) shaped as Excel saves one: numbers and dates as typed
     cells, text in the shared-strings table, empty cells absent (xlsxwriter writes that form;
@@ -124,6 +164,7 @@ def suite(data: Path, quick: bool) -> dict[str, Path]:
     }
     if not quick:
         files["huge"] = write_patient_csv(data / "odc-5000000-valid.csv", 5_000_000, 0.0)
+        files["distinct"] = write_distinct_csv(data / "odc-5000000-distinct.csv", 5_000_000)
     return files
 
 

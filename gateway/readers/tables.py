@@ -24,6 +24,7 @@ import pyarrow.csv as pacsv
 
 from gateway.contract.findings import Finding, column_letter
 from gateway.contract.records import Document, FileSample, RecordBatch
+from gateway.readers.arrow_memory import use_returning_pool
 from gateway.readers.columnwise import as_text, bools, filled
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
@@ -38,6 +39,8 @@ _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,
 # Rows of a sheet converted to Python at a time: calamine already holds the whole sheet, so the
 # batch adds little speed but much memory.
 _XLSX_BLOCK = 10_000
+
+use_returning_pool()  # before the first batch is allocated
 
 
 class TableDocument(Document):
@@ -355,24 +358,26 @@ class XlsxDocument(TableDocument):
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            # column-wise: rows shorter than the header are padded with empty cells
-            columns = list(zip(*(values[:width] for values in block), strict=False)) \
-                if all(len(values) >= width for values in block) else \
-                list(zip(*([*values[:width], *[""] * (width - len(values))]
-                           for values in block), strict=True))
-            batch = self._batch({name: as_text(_column_text(columns[j]))
+            # column-wise (cells right of the header's last column are not read); rows
+            # shorter than the header are padded with empty cells
+            if min(map(len, block)) >= width:
+                columns = list(zip(*block, strict=False))
+            else:
+                columns = list(zip(*([*values[:width], *[""] * (width - len(values))]
+                                     for values in block), strict=True))
+            batch = self._batch({name: pa.array(_column_text(columns[j]), type=pa.string())
                                  for j, name in enumerate(self.columns)}, first)
             if batch is not None:
                 yield batch
 
 
-def _column_text(values: Sequence[object]) -> list[str]:
+def _column_text(values: Sequence[object]) -> Sequence[str]:
     """A column of calamine cells as text: each distinct value converted once. Booleans go
     cell by cell, since ``True == 1`` would share a dictionary entry with the number 1."""
     kinds = set(map(type, values))
     if kinds == {str}:
-        return list(values)  # type: ignore[arg-type]
+        return values  # type: ignore[return-value]
     if bool in kinds:
         return [_cell_text(v) for v in values]
     texts = {v: _cell_text(v) for v in set(values)}
-    return [texts[v] for v in values]
+    return list(map(texts.__getitem__, values))

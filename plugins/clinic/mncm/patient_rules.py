@@ -2,7 +2,8 @@
 
 Patient files run to millions of rows, so every rule here keeps a bounded or compact state:
 patient-id uniqueness keeps 8-byte hashes in numpy arrays and row numbers only where a batch's
-rows are not consecutive (about 8 bytes a patient), never the ids themselves.
+rows are not consecutive (about 8 bytes a patient), never the ids themselves, and looks for
+repeats one sixteenth of the hash range at a time, so the search adds a sixteenth to that.
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ def _hashes(values: pd.Series) -> np.ndarray:
     return pd.util.hash_pandas_object(values, index=False).to_numpy(dtype=np.uint64)
 
 
+_PARTS = 16  # slices of the 64-bit hash range the duplicate search sorts one at a time
+_PART_SHIFT = np.uint64(60)
+
+
+def _repeated_in(chunks: list[np.ndarray], part: int) -> np.ndarray:
+    """The hashes in slice ``part`` of the hash range (its top four bits) seen more than once."""
+    ordered = np.concatenate([chunk[(chunk >> _PART_SHIFT) == part] for chunk in chunks])
+    ordered.sort()
+    return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+
+
 class UniquePatients(FileRule):
     code, title = "E-RULE-DUPLICATE", "patient_id is unique in the file."
 
@@ -42,12 +54,11 @@ class UniquePatients(FileRule):
     def finish(self) -> Iterable[Finding]:
         if not self._hashes:
             return []
-        # Repeated hashes are rare: find them with one sorted copy, then order only the
+        # Repeated hashes are rare: find them one slice of the hash range at a time (a sorted
+        # copy of a sixteenth of the patients, not of all of them), then order only the
         # patients that carry one (the same order as a stable sort of every patient).
-        ordered = np.concatenate(self._hashes)
-        ordered.sort()
-        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        del ordered
+        repeated = np.concatenate([_repeated_in(self._hashes, part)
+                                   for part in range(_PARTS)])
         picked_hashes, picked_rows = [], []
         if len(repeated):
             for hashes, rows in zip(self._hashes, self._rows, strict=True):

@@ -1,0 +1,260 @@
+"""Where a small file's time goes in the daemon: every step of the main loop, timed in place.
+
+Runs the real ``Service`` of ``gateway serve`` in this process (same layout and config as
+``bench.daemon``: ``gateway init``, one submitter, quiet period 0.5 s), drops ``--files``
+distinct valid ten-patient files at once, and times each step of the main thread by wrapping
+the functions the loop calls (settle tracker, claim, hash/copy, duplicate look-ups, receipt,
+filing, every ledger transaction, every ``fsync``). Nothing in the product is changed: the
+wrappers are installed by this script only. Workers run in their own processes; their part is
+read off the receipts (``timings.total``) and the round trip the pool measures.
+
+Prints a Markdown table: per step, calls per file, inclusive and self milliseconds per file
+(self: minus the steps timed inside it). Nested steps are indented.
+
+Usage: ``python -m bench.daemon_profile [--files 500] [--postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.daemon import QUIET, _config, _files
+
+
+class Recorder:
+    """Nested spans of the main thread: inclusive and self seconds and calls per name."""
+
+    def __init__(self) -> None:
+        self.inclusive: dict[str, float] = defaultdict(float)
+        self.self_time: dict[str, float] = defaultdict(float)
+        self.calls: dict[str, int] = defaultdict(int)
+        self.parent: dict[str, str] = {}
+        self.worker: list[tuple[float, float]] = []  # (validate_file seconds, round trip)
+        self._stack: list[list[Any]] = []  # [name, started, child seconds]
+        self._thread = threading.get_ident()
+
+    @contextmanager
+    def span(self, name: str) -> Iterator[None]:
+        """Time one call; its key is the path of names from the outermost span, so the same
+        step called from two places (an fsync) is two rows of the tree."""
+        if threading.get_ident() != self._thread:  # watchdog's thread: not the loop
+            yield
+            return
+        key = f"{self._stack[-1][0]}/{name}" if self._stack else name
+        if self._stack:
+            self.parent.setdefault(key, self._stack[-1][0])
+        frame = [key, time.perf_counter(), 0.0]
+        self._stack.append(frame)
+        try:
+            yield
+        finally:
+            self._stack.pop()
+            spent = time.perf_counter() - frame[1]
+            self.inclusive[key] += spent
+            self.self_time[key] += spent - frame[2]
+            self.calls[key] += 1
+            if self._stack:
+                self._stack[-1][2] += spent
+
+    def wrap(self, owner: Any, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self.span(name):
+                return original(*args, **kwargs)
+
+        setattr(owner, attribute, timed)
+
+
+def _instrument(recorder: Recorder) -> None:
+    """Wrap what the main loop calls. Module-level names are replaced where the caller looks
+    them up (``gateway.daemon.service`` imported them by name)."""
+    import gateway.daemon.claim as claim_module
+    import gateway.daemon.recovery as recovery
+    import gateway.daemon.service as service
+    from gateway.daemon.settle import SettleTracker
+    from gateway.daemon.workers import WorkerPool
+    from gateway.site.ledger import Ledger
+    from gateway.site.reference.database import ReferenceStore
+
+    w = recorder.wrap
+    w(service.Service, "_turn", "loop turn")
+    w(service.Service, "_take_hints", "settle: take watcher hints")
+    w(service.Service, "_rescan", "settle: rescan")
+    w(service.Service, "_claim_settled", "claim settled uploads")
+    w(SettleTracker, "settled", "settle: which are settled (lstat, writer probe)")
+    w(SettleTracker, "see", "settle: see")
+    w(service, "claim", "claim (ledger add, rename, fsync dirs)")
+    w(service.Service, "_advance", "advance claimed tasks")
+    w(service, "inspect", "hash (and copy if the kernel cannot tell)")
+    w(claim_module, "_read_all", "read + sha256")
+    w(claim_module, "_replace_by_copy", "copy into the spool")
+    w(service.Service, "_duplicate_answer", "duplicate check")
+    w(WorkerPool, "submit", "hand to a worker")
+    w(WorkerPool, "collect", "wait for or read worker outcomes")
+    w(service.Service, "_on_outcome", "outcome -> receipt -> filing")
+    original = service.Service._on_outcome
+
+    def outcome_seen(self: Any, outcome: Any) -> None:
+        if outcome.receipt is not None:
+            recorder.worker.append((outcome.receipt.timings.get("total", 0.0),
+                                    outcome.seconds))
+        original(self, outcome)
+
+    service.Service._on_outcome = outcome_seen
+    w(ReferenceStore, "remember", "reference data remember")
+    w(service, "write_receipt", "write receipt (render, tmp, fsync, rename)")
+    w(service, "file_original", "file the original (rename, fsync dirs)")
+    w(service, "log_submission", "log the summary line")
+    w(service.Service, "_report_health", "health report")
+    w(service.Service, "_keep_lease", "lease renewal + adopt")
+    w(os, "fsync", "fsync")
+    w(recovery, "fsync_dir", "fsync dir")
+    w(claim_module, "fsync_dir", "fsync dir")
+    for name in ("add", "inspected", "validated", "receipt_written", "filed", "set_meta",
+                 "first_with_content", "latest_outcome", "unhashed_before", "heartbeat",
+                 "orphans", "oldest_unfinished", "get"):
+        w(Ledger, name, f"ledger.{name} (transaction)")
+    import gateway.receipts.store as store
+    w(store, "fsync_dir", "fsync dir")
+
+
+def run(count: int, ledger_url: str | None) -> dict[str, Any]:
+    from gateway.daemon.service import Service
+    from gateway.site.config import load_config
+    from gateway.site.logs import configure_logging
+
+    recorder = Recorder()
+    with tempfile.TemporaryDirectory(prefix="gateway-profile-") as tmp:
+        root = Path(tmp)
+        config_path = _config(root, ledger_url)
+        settings = load_config(config_path)
+        inbox = root / "inbox" / "bench"
+        stage = root / "stage"
+        stage.mkdir()
+        files = _files(stage, count)
+        # the daemon's log lines go to a file, as under systemd's journal
+        log_fd = os.open(root / "serve.log", os.O_WRONLY | os.O_CREAT, 0o600)
+        saved = os.dup(1), os.dup(2)
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        try:
+            configure_logging(settings.log_format, settings.log_level)
+            service = Service(settings)
+            _instrument(recorder)
+            receipts = inbox / "receipts"
+            times: dict[str, float] = {}
+
+            def drop_and_stop() -> None:
+                while not (root / "serve.log").read_bytes().count(b'"serving"'):
+                    time.sleep(0.05)
+                times["dropped"] = time.time()
+                for path in files:
+                    os.rename(path, inbox / "upload" / path.name)
+                deadline = time.time() + 600
+                while (len(list(receipts.glob("*.receipt.json"))) < count
+                       and time.time() < deadline):
+                    time.sleep(0.1)
+                times["answered"] = time.time()
+                os.kill(os.getpid(), signal.SIGTERM)
+
+            dropper = threading.Thread(target=drop_and_stop, daemon=True)
+            dropper.start()
+            service.run()
+            dropper.join()
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+        answered = sorted(receipts.glob("*.receipt.json"))
+        worker = recorder.worker
+    return {"recorder": recorder, "files": count, "answered": len(answered),
+            "seconds": times["answered"] - times["dropped"] - QUIET,
+            "worker_ms": 1000 * sum(v for v, _ in worker) / max(1, len(worker)),
+            "round_trip_ms": 1000 * sum(r for _, r in worker) / max(1, len(worker))}
+
+
+def _depth(recorder: Recorder, name: str) -> int:
+    depth = 0
+    while name in recorder.parent and depth < 10:
+        name = recorder.parent[name]
+        depth += 1
+    return depth
+
+
+def _ordered(recorder: Recorder) -> list[str]:
+    """Names as a tree: children after their parent, larger first."""
+    children: dict[str | None, list[str]] = defaultdict(list)
+    for name in recorder.calls:
+        children[recorder.parent.get(name)].append(name)
+    out: list[str] = []
+
+    def visit(parent: str | None) -> None:
+        for name in sorted(children[parent], key=lambda n: -recorder.inclusive[n]):
+            out.append(name)
+            visit(name)
+
+    visit(None)
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    recorder: Recorder = result["recorder"]
+    files = result["files"]
+    lines = ["| step (main thread) | calls/file | ms/file | self ms/file |",
+             "|---|---:|---:|---:|"]
+    for name in _ordered(recorder):
+        indent = "&nbsp;&nbsp;" * _depth(recorder, name)
+        lines.append(f"| {indent}{name.rsplit('/', 1)[-1]} | {recorder.calls[name] / files:.2f} | "
+                     f"{1000 * recorder.inclusive[name] / files:.2f} | "
+                     f"{1000 * recorder.self_time[name] / files:.2f} |")
+    def leaf(key: str) -> str:
+        return key.rsplit("/", 1)[-1]
+
+    fsyncs = sum(v for k, v in recorder.calls.items() if leaf(k) == "fsync") / files
+    fsync_ms = sum(v for k, v in recorder.inclusive.items() if leaf(k) == "fsync")
+    ledger_ms = sum(v for k, v in recorder.inclusive.items() if leaf(k).startswith("ledger."))
+    ledger_calls = sum(v for k, v in recorder.calls.items() if leaf(k).startswith("ledger."))
+    lines.append("")
+    lines.append(f"{result['answered']}/{files} answered in {result['seconds']:.1f} s "
+                 f"({result['answered'] / result['seconds']:.1f} files/s, wall "
+                 f"{1000 * result['seconds'] / files:.1f} ms/file); load "
+                 f"{os.getloadavg()[0]:.1f}. Ledger: {ledger_calls / files:.1f} transactions, "
+                 f"{1000 * ledger_ms / files:.2f} ms per file; os.fsync from Python: "
+                 f"{fsyncs:.1f} per file, {1000 * fsync_ms / files:.2f} ms. Workers (other "
+                 f"processes): validate_file "
+                 f"{result['worker_ms']:.2f} ms per file, job handed out -> outcome read "
+                 f"{result['round_trip_ms']:.2f} ms.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--postgres", action="store_true",
+                        help="a PostgreSQL ledger (a throw-away local cluster, fsync on)")
+    args = parser.parse_args(argv)
+    with ExitStack() as stack:
+        url = None
+        if args.postgres:
+            from tests.support.postgres import temporary_cluster
+
+            url = stack.enter_context(temporary_cluster(durable=True)).create_database()
+        result = run(args.files, url)
+    print(table(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
