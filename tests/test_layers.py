@@ -13,7 +13,7 @@ PACKAGE = ROOT / "gateway"
 
 # lowest first; a module may import its own layer and the layers before it
 LAYERS = ("contract", "readers", "receipts", "submitters", "site", "engine", "kit", "authoring",
-          "daemon", "web", "cli")
+          "notify", "daemon", "web", "cli")
 # above every layer: the public face (re-exports by name, lazily), the pytest plugin and the
 # console entry; nothing imports them
 TOP = {"gateway.contract", "gateway.testing", "gateway.__main__"}

@@ -37,8 +37,10 @@ from gateway.kit.manifest import (
 
 INSTALLED = ("site-packages", "dist-packages")
 SKIPPED = {".git", ".venv", "venv", "build", "dist", "node_modules", "__pycache__", *INSTALLED}
-_DATES = re.compile(r"\b(?P<iso>\d{4}-\d{2}-\d{2})\b|\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/"
-                    r"(?P<usyear>\d{4})\b|\b(?P<year>(?:19|20)\d{2})\b")
+_DATES = re.compile(r"(?<![0-9])(?P<iso>\d{4}-\d{2}-\d{2})(?![0-9])"
+                    r"|\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<usyear>\d{4})\b"
+                    r"|(?<![0-9A-Za-z])(?P<qyear>(?:19|20)\d{2})(?P<q>[Qq][1-4])\b"
+                    r"|\b(?P<year>(?:19|20)\d{2})\b")
 PROSE = ("title", "description", "x-message", "x-hint")
 _FAMILY_ID = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _MEASURE_ID = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,39}")
@@ -73,6 +75,8 @@ def _shifter(years: int, whole_years: bool) -> Callable[[re.Match[str]], str]:
     def shift(match: re.Match[str]) -> str:
         iso, us_month, us_day, us_year, year = (match.group(k) for k in (
             "iso", "month", "day", "usyear", "year"))
+        if match.group("qyear"):  # a quarter, 2015Q1 (or 2015q1 in a file name)
+            return f"{int(match.group('qyear')) + years}{match.group('q')}"
         try:
             if iso:
                 return shift_date(date.fromisoformat(iso), years).isoformat()
@@ -87,8 +91,9 @@ def _shifter(years: int, whole_years: bool) -> Callable[[re.Match[str]], str]:
 
 
 def shift_dates_in(text: str, years: int, *, whole_years: bool = False) -> str:
-    """Every ISO (``2015-03-01``) or US (``3/1/2015``) date in ``text`` moved ``years`` later;
-    with ``whole_years``, also every other four-digit year (descriptions, titles)."""
+    """Every ISO (``2015-03-01``) or US (``3/1/2015``) date and every quarter (``2015Q1``) in
+    ``text`` moved ``years`` later; with ``whole_years``, also every other four-digit year
+    (descriptions, titles)."""
     return _DATES.sub(_shifter(years, whole_years), text)
 
 
@@ -128,8 +133,9 @@ def _shift_workbook(source: Path, target: Path, years: int, year_column: str,
 
 def copy_examples(source: Path, target: Path, from_year: int, year: int,
                   year_column: str = "reporting_year") -> list[Path]:
-    """Copy an example tree of ``from_year`` to ``year``: the year column set to ``year`` and
-    every date moved by the years between. A file-layer example (``E-FILE-*``: a broken
+    """Copy an example tree of ``from_year`` to ``year``: the year column (an XML element
+    holding just the year) set to ``year`` and every date and quarter moved by the years
+    between. A file-layer example (``E-FILE-*``: a broken
     encoding, a malformed table) is copied byte for byte, since rewriting it could mend the very
     fault it shows. Refuses to write over existing examples."""
     if target.exists() and any(target.iterdir()):
@@ -145,6 +151,10 @@ def copy_examples(source: Path, target: Path, from_year: int, year: int,
         elif path.suffix.lower() == ".csv":
             out.write_text(_shift_csv(path.read_text("utf-8"), years, year_column, from_year,
                                       year), encoding="utf-8", newline="")
+        elif path.suffix.lower() == ".xml":  # an element holding just the year is its year
+            text = re.sub(rf">(\s*){from_year}(\s*)<", rf">\g<1>{year}\g<2><",
+                          shift_dates_in(path.read_text("utf-8"), years))
+            out.write_text(text, encoding="utf-8")
         else:
             out.write_text(shift_dates_in(path.read_text("utf-8"), years), encoding="utf-8")
         written.append(out)
@@ -197,6 +207,24 @@ def _prose_shift(node: Any, years: int) -> Any:
             else _prose_shift(v, years) for k, v in node.items()}
 
 
+_YEARISH = re.compile(r"(?<![0-9])(?:19|20)\d{2}(?![0-9])")
+NOT_PERIODS = ("$schema", "$id")
+
+
+def undecided(node: Any, where: str = "#") -> list[str]:
+    """Values of a moved schema that still name a year outside its wording (a year inside a
+    pattern, a code list of years): the scaffold cannot tell whether they move, so it lists
+    them for the author."""
+    if isinstance(node, list):
+        return [item for i, n in enumerate(node) for item in undecided(n, f"{where}/{i}")]
+    if isinstance(node, dict):
+        return [item for k, v in node.items() if k not in (*PROSE, *NOT_PERIODS)
+                for item in undecided(v, f"{where}/{k}")]
+    if isinstance(node, str) and _YEARISH.search(node) and not _DATES.fullmatch(node):
+        return [f"{where} = {node!r}"]
+    return []
+
+
 def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -213,6 +241,7 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
         raise ScaffoldError(f"{measure} has no reporting year {from_year or 'before ' + str(year)}"
                             f" to copy; it has {', '.join(map(str, sorted(spec.years)))}")
     years = year - from_year
+    left: list[str] = []
     text = (folder / MANIFEST).read_text("utf-8")
     (folder / MANIFEST).write_text(copy_toml_year(text, f"measures.{measure}.years", from_year,
                                                   year), encoding="utf-8")
@@ -223,6 +252,8 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
         column = document.get("properties", {}).get(manifest.year_column, {})
         if column.get("const") == from_year:
             column["const"] = year
+        left += [f"schemas/{year}/{measure.lower()}.{level}: {item}" for item in
+                 undecided(document)]
         _write_json(schema_path(folder, measure, level, year), document)
     copy_examples(folder / "examples" / str(from_year) / measure.lower(),
                   folder / "examples" / str(year) / measure.lower(), from_year, year,
@@ -239,6 +270,7 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
         f"examples: examples/{year}/{measure.lower()}/ are {from_year}'s, dates moved; each "
         "invalid one must still break its rule and the valid ones' results reflect any change: "
         "the conformance run (pytest) checks both",
+        *(f"could not decide, left as it is: {item}" for item in left),
     ]
 
 
@@ -312,8 +344,8 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
         encoding="utf-8")
     notes = [f"created the package {package}/ and tests/test_conformance.py"]
     if not (root / "pyproject.toml").exists():
-        (root / "pyproject.toml").write_text(_PYPROJECT.format(family=family, package=package),
-                                             encoding="utf-8")
+        (root / "pyproject.toml").write_text(_PYPROJECT.format(
+            family=family, package=package, core=core_requirement()), encoding="utf-8")
         notes.append(f"created pyproject.toml (distribution gateway-{family}, entry point "
                      f"{family} = {package}.plugin:FAMILY)")
     else:
@@ -321,6 +353,26 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
                      f'{family} = "{package}.plugin:FAMILY" and the package data')
     manifest = parse_manifest((folder / MANIFEST).read_text("utf-8"))
     return [*notes, *scaffold_data_measure(folder, manifest, measure, year, levels)]
+
+
+CORE = "sqrms-gateway"
+
+
+def core_requirement(version: str | None = None) -> str:
+    """The core a new plugin may run on: this gateway's release up to the next one allowed to
+    break plugins (the next minor release before 1.0, the next major after), since hooks only
+    gain arguments within it (docs/plugins.md, "How hooks evolve")."""
+    import importlib.metadata
+
+    if version is None:
+        try:
+            version = importlib.metadata.version(CORE)
+        except importlib.metadata.PackageNotFoundError:
+            return CORE
+    parts = [int(p) for p in re.findall(r"\d+", version)[:2]] + [0]
+    major, minor = parts[0], parts[1]
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f"{CORE}>={major}.{minor},<{upper}"
 
 
 _PYPROJECT = """[build-system]
@@ -332,7 +384,7 @@ name = "gateway-{family}"
 version = "0.1.0"
 description = "The {family} measure family for the sqrms gateway"
 requires-python = ">=3.11"
-dependencies = ["sqrms-gateway"]
+dependencies = ["{core}"]
 
 [project.entry-points."gateway.plugins"]
 {family} = "{package}.plugin:FAMILY"

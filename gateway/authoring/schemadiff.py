@@ -6,7 +6,9 @@ level's record schema (``$ref``s inlined), the family's file rules and its calen
 (titles, descriptions, messages, hints), the schema's ``$id`` and the reporting-year column's
 own value are expected to differ from year to year and are not changes; everything else is:
 columns added or removed, codes, ranges, patterns and lengths, required-ness, record rules,
-numerator targets (``x-targets``), file rules, and moved dates of service or windows.
+numerator targets (``x-targets``), file rules, code lists, ranges and limits the family
+declares as data outside the schema (hook ``gateway_year_data``), and moved dates of service or
+windows.
 """
 
 from __future__ import annotations
@@ -200,6 +202,27 @@ def _calendar_changes(plugins: Plugins, old: Route, new: Route) -> Iterator[Chan
                      after=[p.as_dict() for p in after])
 
 
+def _data_changes(plugins: Plugins, old: Route, new: Route) -> Iterator[Change]:
+    """Code lists, ranges and limits the family declares as data (hook ``gateway_year_data``)."""
+    before = plugins.hook.gateway_year_data(route=old) or {}
+    after = plugins.hook.gateway_year_data(route=new) or {}
+    for name in sorted(set(before) | set(after)):
+        was, now = before.get(name), after.get(name)
+        if was == now:
+            continue
+        if isinstance(was, list | tuple) and isinstance(now, list | tuple):
+            added = [v for v in now if v not in was]
+            removed = [v for v in was if v not in now]
+            words = "; ".join(part for part in (
+                f"added {', '.join(map(str, added))}" if added else "",
+                f"removed {', '.join(map(str, removed))}" if removed else "") if part) \
+                or f"{_show(list(was))} -> {_show(list(now))}"
+            yield Change("data", name, f"{name}: {words}", before=list(was), after=list(now))
+        else:
+            yield Change("data", name, f"{name}: {_show('none' if was is None else was)} -> "
+                         f"{_show('none' if now is None else now)}", before=was, after=now)
+
+
 def diff_years(plugins: Plugins, family: str, measure: str, old_year: int,
                new_year: int) -> list[Change]:
     """Every change between two reporting years of a measure; a change shared by several
@@ -214,7 +237,8 @@ def diff_years(plugins: Plugins, family: str, measure: str, old_year: int,
         old = layout_for(plugins, family_info, measure_info, level, old_year)
         new = layout_for(plugins, family_info, measure_info, level, new_year)
         found = [*schema_changes(old.schema, new.schema, old_year, new_year),
-                 *_rule_changes(plugins, old.route, new.route)]
+                 *_rule_changes(plugins, old.route, new.route),
+                 *_data_changes(plugins, old.route, new.route)]
         if level == measure_info.levels[0]:
             found += _calendar_changes(plugins, old.route, new.route)
         for change in found:

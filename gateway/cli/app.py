@@ -2,9 +2,10 @@
 
 A command lives in the module of what the operator is doing (``validate``: files and plugins;
 ``daemon``: running and inspecting the daemon; ``submitters``: the folders, the registry and
-what submitters owe; ``ledger``: the database; ``authoring``: templates, specifications and
-plugins); options, exit codes and error handling are ``gateway.cli.common``'s. Plugins add
-their command groups through the ``gateway_commands`` hook.
+what submitters owe; ``ledger``: the database; ``notify``: the notifications' outbox;
+``authoring``: templates, specifications and plugins); options, exit codes and error handling
+are ``gateway.cli.common``'s. Plugins add their command groups through the ``gateway_commands``
+hook.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import typer
 
-from gateway.cli import authoring, daemon, ledger, submitters, validate, web
+from gateway.cli import authoring, daemon, ledger, notify, submitters, validate, web
 from gateway.cli.common import EXIT_OPERATIONAL
 from gateway.contract.lazylog import before_first_log
 
@@ -29,6 +30,7 @@ GROUPS: dict[str, str] = {
     "schema": "Compare the schemas of a measure's reporting years.",
     "registry": "Check the submitter registry (registry.toml).",
     "user": "Accounts of the web console and API.",
+    "notify": "E-mail and webhook notifications: the outbox and the calendar.",
 }
 
 # (group, name, function), in the order ``gateway --help`` lists them
@@ -42,6 +44,7 @@ COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     (None, "docs", authoring.docs),
     (None, "new-measure", authoring.new_measure),
     (None, "check-plugin", authoring.check_plugin),
+    (None, "regenerate", authoring.regenerate),
     (None, "compliance", submitters.compliance),
     (None, "calendar", submitters.calendar),
     (None, "validate", validate.validate),
@@ -57,6 +60,11 @@ COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     ("user", "disable", web.user_disable),
     ("user", "password", web.user_password),
     ("user", "token", web.user_token),
+    ("notify", "status", notify.notify_status),
+    ("notify", "show", notify.notify_show),
+    ("notify", "retry", notify.notify_retry),
+    ("notify", "reminders", notify.notify_reminders),
+    ("notify", "digest", notify.notify_digest),
 ]
 
 
@@ -83,8 +91,26 @@ def _add_plugin_commands(argv: list[str]) -> None:
     if argv and argv[0] in core:
         return
     from gateway.engine.pipeline import default_plugins
+    from gateway.engine.plugins import PluginConflict
 
-    default_plugins().hook.gateway_commands(cli=app)
+    try:
+        default_plugins().hook.gateway_commands(cli=app)
+    except PluginConflict as err:  # a local plugin that cannot load, two plugins clash
+        typer.echo(f"gateway: {err}", err=True)
+        sys.exit(EXIT_OPERATIONAL)
+
+
+def _default_choice() -> None:
+    """The plugins of the installation found as ``serve`` finds it ($GATEWAY_CONFIG or
+    ./gateway.toml), for every command; one with ``--config`` chooses again. A config that
+    cannot be read is left to the command that needs it to report."""
+    from gateway.site import plugin_choice
+    from gateway.site.config import ConfigError, find_config, load_config
+
+    try:
+        plugin_choice.choose(load_config(find_config(None)).plugin_choice)
+    except ConfigError:
+        return
 
 
 def _warnings_to_stderr() -> None:
@@ -102,6 +128,7 @@ def main() -> None:
     """Console entry point; typer's usage errors already exit 2."""
     before_first_log(_warnings_to_stderr)
     try:
+        _default_choice()
         _add_plugin_commands(sys.argv[1:])
         app()
     except KeyboardInterrupt:

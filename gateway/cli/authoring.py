@@ -1,5 +1,5 @@
-"""The authoring commands: ``template``, ``docs``, ``new-measure``, ``schema diff`` and
-``check-plugin``.
+"""The authoring commands: ``template``, ``docs``, ``new-measure``, ``schema diff``,
+``check-plugin`` and ``regenerate``.
 
 ``check-plugin`` exits 1 for a plugin that does not conform; a request that cannot be met
 (unknown or ambiguous measure, a level or year the measure lacks, a template for an XML family,
@@ -96,20 +96,53 @@ def new_measure(
 
 def check_plugin(
     plugin: Annotated[str, typer.Argument(help="An installed plugin's name or a family id.")],
+    disable: Annotated[list[str], typer.Option(
+        "--disable", help="Leave this plugin out of the installed set the examples are routed "
+                          "among (as `gateway plugins` names it); repeatable.")] = [],  # noqa: B006
+    config: Annotated[Path | None, typer.Option(
+        help="The gateway.toml whose [plugins] table chooses the plugins (default: "
+             "$GATEWAY_CONFIG, else ./gateway.toml when it exists).", dir_okay=False)] = None,
 ) -> None:
     """Run the conformance kit on an installed plugin (what its tests' check_plugin runs): every
-    schema, every declared year, every example; list every problem. Exit 1 when there are."""
-    from gateway.kit.conformance import plugin_problems
+    schema, every declared year, every example, every generated file; list every problem. Exit
+    1 when there are. Warns when the plugin checked is not the copy in this checkout."""
+    from gateway.cli.common import load_settings
+    from gateway.engine.plugin_sources import checkout_warning
+    from gateway.kit import conformance
 
     with operational():
+        choice = load_settings(config).plugin_choice.disabling(disable)
+        plugins = conformance.load_plugins(choice=choice)
         try:
-            problems = plugin_problems(plugin)
+            problems = conformance.plugin_problems(plugin, plugins)
         except LookupError as err:  # no installed plugin or family of that name
             raise CommandError(err.args[0]) from None
+    warning = checkout_warning(plugins, plugins.owners.get(plugin, plugin), Path.cwd())
+    if warning:
+        typer.echo(warning, err=True)
     for problem in problems:
         typer.echo(f"- {problem}")
     typer.echo(f"{plugin}: {len(problems)} problem(s)" if problems else f"{plugin}: conforms")
     raise typer.Exit(EXIT_NO if problems else EXIT_OK)
+
+
+def regenerate(
+    family: Annotated[str, typer.Argument(help="The family id, e.g. mncm.")],
+) -> None:
+    """Rewrite every file the family generates from its data (schemas from its manifest,
+    derived examples) that is stale or missing, in the plugin's source tree."""
+    from gateway.authoring.regenerate import regenerate as write_artifacts
+    from gateway.engine.pipeline import default_plugins
+
+    with operational():
+        written, total = write_artifacts(default_plugins(), family)
+    if not total:
+        typer.echo(f"{family}: the family generates no files (all are written by hand)")
+        return
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"{family}: {len(written)} of {total} generated file(s) rewritten"
+               if written else f"{family}: all {total} generated files are up to date")
 
 
 def schema_diff(
@@ -125,9 +158,17 @@ def schema_diff(
 
     from gateway.authoring.schemadiff import diff_years, render
     from gateway.engine.pipeline import default_plugins
+    from gateway.kit.conformance import stale_artifacts
 
+    plugins = default_plugins()
     with operational():
-        changes = diff_years(default_plugins(), family, measure, old_year, new_year)
+        changes = diff_years(plugins, family, measure, old_year, new_year)
+    stale = list(stale_artifacts(plugins, plugins.owners[family], schemas_only=True)) \
+        if family in plugins.owners else []
+    if stale:
+        typer.echo(f"warning: {len(stale)} generated schema(s) of {family} are not what its "
+                   "generator makes from the data today, so this diff may leave changes out: "
+                   f"run `gateway regenerate {family}` first", err=True)
     if as_json:
         typer.echo(json.dumps({"family": family, "measure": measure.upper(),
                                "from": old_year, "to": new_year,

@@ -63,6 +63,7 @@ _OPERATOR_ERRORS = (
     ("gateway.authoring.layouts", "LayoutError"),
     ("gateway.authoring.scaffold", "ScaffoldError"),
     ("gateway.kit.manifest", "ManifestError"),
+    ("gateway.engine.plugins", "PluginConflict"),
 )
 
 

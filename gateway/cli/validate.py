@@ -18,11 +18,16 @@ from gateway.cli.common import (
     EXIT_OK,
     ConfigOption,
     RegistryOption,
+    load_settings,
     operational,
     registry_for,
     setting,
 )
 from gateway.receipts.model import Status
+
+DisableOption = Annotated[list[str], typer.Option(
+    "--disable", help="Leave this plugin out (as `gateway plugins` names it), besides those "
+                      "gateway.toml's [plugins] disable lists; repeatable.")]
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
@@ -51,6 +56,7 @@ def validate(
         help="Preview the deadline check as if the gateway took the file at this time "
              "(ISO 8601, e.g. 2015-07-01T09:00:00-05:00; default now).")] = None,
     config: ConfigOption = None,
+    disable: DisableOption = [],  # noqa: B006
 ) -> None:
     """Run the whole pipeline on one file and print its receipt.
 
@@ -59,7 +65,7 @@ def validate(
     daemon, an accepted file's reference data (a prescribing feed that later forms are judged
     against) is remembered in the config's ledger.
     """
-    from gateway.engine.pipeline import default_plugins, validate_file
+    from gateway.engine.pipeline import choose_plugins, default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
     from gateway.site.reference.store import remember
@@ -69,6 +75,7 @@ def validate(
     with operational():
         chosen = setting(registry, config)
         judged_by = registry_for(chosen)
+    choose_plugins(chosen.config.plugin_choice.disabling(disable))
     received = None
     if received_at is not None:  # without an offset: the program's time zone, as configured
         try:
@@ -76,7 +83,8 @@ def validate(
         except ValueError:
             raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
                                      param_hint="--received-at") from None
-    plugins = default_plugins()
+    with operational():  # a local plugin that cannot load
+        plugins = default_plugins()
     receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
                             received_at=received, registry=judged_by, policy=chosen.policy,
                             ledger=chosen.config.ledger_location)
@@ -95,27 +103,87 @@ def validate(
 
 
 def plugins(
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON (with each plugin's "
+                                                         "origin).")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Also where each plugin "
+                                          "comes from: distribution, version, location, "
+                                          "editable or local.")] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """List plugins, families, measures, levels and reporting years."""
-    from gateway.engine.pipeline import default_plugins
+    """List plugins, families, measures, levels and reporting years, and which plugins the
+    installation's gateway.toml disables."""
+    from gateway.engine.pipeline import choose_plugins, default_plugins
+    from gateway.engine.plugin_sources import origins
 
-    loaded = default_plugins()
+    with operational():
+        choose_plugins(load_settings(config).plugin_choice)
+        loaded = default_plugins()
+    where = origins(loaded)
     rows = [
         {"plugin": loaded.owners[family.family], "family": family.family, "title": family.title,
          "formats": list(family.formats), "measure": m.measure, "name": m.name,
          "levels": list(m.levels), "reporting_years": list(m.reporting_years)}
         for family in loaded.families.values() for m in family.measures
     ]
+    with_family = {row["plugin"] for row in rows}
+    rows += [{"plugin": name, "family": None, "title": None, "formats": [], "measure": None,
+              "name": _plugin_summary(loaded.pm.get_plugin(name)), "levels": [],
+              "reporting_years": []}
+             for name in where if name not in with_family]
+    for row in rows:
+        row.update({k: v for k, v in where[row["plugin"]].items() if k != "plugin"},
+                   disabled=False)
+    known = _installed_names(loaded.choice.paths)
+    rows += [{"plugin": name, "family": None, "disabled": True, "installed": name in known}
+             for name in loaded.choice.disable]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
+    listed = [row for row in rows if not row["disabled"]]
     keys = ("plugin", "family", "measure")
-    widths = (*(max([len(h), *(len(str(r[h])) for r in rows)]) + 2 for h in keys), 17, 10)
+    widths = (*(max([len(h), *(len(str(r[h] or "-")) for r in listed)]) + 2 for h in keys),
+              17, 10)
     typer.echo("".join(h.ljust(w) for h, w in zip(
         ("plugin", "family", "measure", "levels", "years"), widths, strict=True)) + "name")
-    for row in rows:
-        cells = (row["plugin"], row["family"], row["measure"], ",".join(row["levels"]),
-                 ",".join(str(y) for y in row["reporting_years"]))
+    for row in listed:
+        cells = (row["plugin"], row["family"] or "-", row["measure"] or "-",
+                 ",".join(row["levels"]) or "-",
+                 ",".join(str(y) for y in row["reporting_years"]) or "-")
         padded = (str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-        typer.echo("".join(padded) + row["name"])
+        typer.echo("".join(padded) + (row["name"] or ""))
+    if verbose:
+        typer.echo("\nwhere each plugin comes from:")
+        for name, origin in where.items():
+            typer.echo(f"  {name}: {_origin_words(origin)}")
+    if loaded.choice.disable:
+        names = (name if name in known else f"{name} (no such plugin is installed)"
+                 for name in loaded.choice.disable)
+        typer.echo(f"\ndisabled ([plugins] disable in gateway.toml or --disable): "
+                   f"{', '.join(names)}")
+
+
+def _installed_names(paths: tuple[Path, ...]) -> set[str]:
+    """Every plugin name that could be loaded: entry points and local folders, so a misspelt
+    ``disable`` entry shows."""
+    from importlib.metadata import entry_points
+
+    from gateway.engine.plugins import ENTRY_POINT_GROUP
+
+    return {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)} | {
+        path.stem if path.suffix == ".py" else path.name for path in paths}
+
+
+def _plugin_summary(plugin: object) -> str:
+    """One line about a plugin that declares no family (a built-in refusal)."""
+    summary = getattr(plugin, "summary", None)
+    if isinstance(summary, str):
+        return summary
+    return ((getattr(plugin, "__doc__", None) or "").strip().splitlines() or [""])[0]
+
+
+def _origin_words(origin: dict[str, object]) -> str:
+    if origin["local"]:
+        return f"local plugin at {origin['location']} (gateway.toml [plugins] paths)"
+    mode = {True: "editable install", False: "installed copy", None: "install mode unknown"}
+    return (f"{origin['distribution']} {origin['version']}, {mode[origin['editable']]}, "
+            f"at {origin['location']}")

@@ -65,6 +65,9 @@ def web(
 
     with _operational():
         site = load_site(config)
+    from gateway.site import plugin_choice
+
+    plugin_choice.choose(site.config.plugin_choice)  # the checks run on the site's plugins
     configure_logging(site.config.log_format, site.config.log_level)
     app = NoTracebacks(create_app(site))
     try:

@@ -22,7 +22,7 @@ from typing import Any
 # public name -> the module that defines it
 _HOME: dict[str, str] = {
     **dict.fromkeys((
-        "LEVELS", "Candidate", "Document", "FamilyInfo", "FileRule", "FileSample",
+        "LEVELS", "Artifact", "Candidate", "Document", "FamilyInfo", "FileRule", "FileSample",
         "MeasureInfo", "RecordBatch", "ReportingPeriod", "ResultCalculator", "Route",
         "RuleContext"), "gateway.contract.records"),
     **dict.fromkeys((
@@ -51,7 +51,7 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("check_records",), "gateway.kit.records"),
     **dict.fromkeys(("TODO_MARKER",), "gateway.kit.conformance"),
     **dict.fromkeys(("ScaffoldError", "copy_examples", "copy_toml_year", "refuse_installed",
-                     "shift_date"), "gateway.authoring.scaffold"),
+                     "shift_date", "shift_dates_in", "undecided"), "gateway.authoring.scaffold"),
     **dict.fromkeys(("REPORTS", "Site", "SiteError", "open_site"), "gateway.site.access"),
 }
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from gateway.contract.catalog import ErrorCode
 from gateway.contract.findings import Finding
 from gateway.contract.records import (
+    Artifact,
     Candidate,
     Document,
     FamilyInfo,
@@ -164,6 +165,26 @@ def gateway_example_dirs() -> list[Traversable]:
     ``.../invalid/<EXPECTED-CODE>--what-it-breaks.<ext>``. The conformance kit
     (``gateway.testing.check_plugin``) runs every one; each declared year needs a valid and an
     invalid example per measure and level. All results are collected.
+    """
+
+
+@hookspec(firstresult=True)
+def gateway_year_data(route: Route) -> dict[str, Any] | None:
+    """The values ``route``'s reporting year is checked with that the family declares as data
+    outside its schema (code lists, ranges, limits, thresholds in its manifest), by the name a
+    reader of release notes knows them by, or ``None`` when the route is not the family's.
+    ``gateway schema diff`` reports each that differs between two years. First non-None result
+    wins.
+    """
+
+
+@hookspec
+def gateway_artifacts() -> list[Artifact]:
+    """Files this plugin generates from its own data (schemas from its manifest, examples
+    derived from other examples), each with the text its generator makes from the data as they
+    are now. The conformance kit fails naming ``gateway regenerate FAMILY`` when a file on disk
+    differs (a manifest edited without regenerating); that command writes them. A plugin whose
+    files are all written by hand implements nothing. All results are collected.
     """
 
 

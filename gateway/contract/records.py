@@ -8,9 +8,10 @@ can be written and tested without the rest of the gateway running.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.contract.batch import RecordBatch
@@ -29,8 +30,8 @@ if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a com
     pass
 
 LEVELS = ("summary", "patient")
-__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Candidate", "Document", "FamilyInfo",
-           "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
+__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Artifact", "Candidate", "Document",
+           "FamilyInfo", "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
            "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
 
 
@@ -106,6 +107,29 @@ class Candidate:
     def label(self) -> str:
         year = self.reporting_year if self.reporting_year is not None else "(year unknown)"
         return f"{self.family} {self.measure} {self.level}-level {year}"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file a plugin generates from its own data (a schema from a manifest, an example
+    derived from another example): where it lives and what the generator makes of the data
+    today. The conformance kit fails when the file differs; ``gateway regenerate FAMILY``
+    writes every artifact of the family (``regenerate_command``). ``render`` makes the text
+    when asked, so a command that needs only the schemas never derives the examples."""
+
+    family: str
+    path: Path
+    generator: str  # what makes it, in words: "schema generator", "summary derived from ..."
+    render: Callable[[], str | None]  # the text; None when the data cannot make it now
+
+    @property
+    def schema(self) -> bool:
+        """A JSON Schema (what ``schema diff`` reads), not an example."""
+        return self.path.name.endswith(".json")
+
+    @property
+    def regenerate_command(self) -> str:
+        return f"gateway regenerate {self.family}"
 
 
 @dataclass(frozen=True)

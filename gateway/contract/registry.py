@@ -21,6 +21,37 @@ HEALTH_SYSTEM_KINDS = ("clinic", "hospital")
 FACILITY_KEYS = ("npi", "ccn")  # registry lists whose ids may appear inside files
 
 
+RECEIPTS, DEADLINES = "receipts", "deadlines"  # what a contact may be told about
+NO_DIGEST, DAILY = "none", "daily"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person responsible for a submitter's data (``[[submitter.contact]]``, Appendix E).
+
+    ``notify`` says what the person is told: ``receipts`` (one message per receipt, or one
+    ``daily`` digest of them) and ``deadlines`` (reminders before and after due dates)."""
+
+    name: str
+    email: str
+    role: str = "data"
+    notify: tuple[str, ...] = ()
+    digest: str = NO_DIGEST
+
+    def wants(self, topic: str) -> bool:
+        return topic in self.notify
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A system told about each receipt by a signed POST (``[[submitter.webhook]]``). Only the
+    path of the secret is kept: the secret is read when a delivery is signed."""
+
+    url: str
+    secret_file: str
+    events: tuple[str, ...] = ("receipt",)
+
+
 @dataclass(frozen=True)
 class Submitter:
     """One registry entry: a submitter (one inbox folder) and the facts its obligations and the
@@ -42,6 +73,9 @@ class Submitter:
     picu: bool = False
     submits_to_cms: bool = False
     admissions_last_year: int | None = None
+    # who is told about receipts and deadlines (notifications.md)
+    contacts: tuple[Contact, ...] = ()
+    webhooks: tuple[Webhook, ...] = ()
     line: int | None = None  # where the entry starts in registry.toml, for messages
 
     def facility_ids(self, key: str) -> tuple[str, ...]:
@@ -53,7 +87,8 @@ class Submitter:
     def as_dict(self) -> dict[str, Any]:
         """The entry as JSON-ready data (dates as ISO text), as the ledger records it."""
         out = asdict(self)
-        out.pop("line")
+        for private in ("line", "contacts", "webhooks"):  # people and secrets stay out of it
+            out.pop(private)
         out["npi"], out["ccn"] = list(self.npi), list(self.ccn)
         out["emr_since"] = self.emr_since.isoformat() if self.emr_since else None
         return out

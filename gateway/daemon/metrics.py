@@ -49,6 +49,11 @@ class Metrics:
         self._intake = Gauge("gateway_intake_healthy",
                              "1 while file events flow (or are not wanted), 0 while only the "
                              "rescan finds uploads.", registry=r)
+        self._notified = Counter("gateway_notify_messages",
+                                 "Notification attempts by kind (receipt, digest, reminder, "
+                                 "webhook, ...) and outcome: sent, retried (an attempt failed, "
+                                 "another follows) or failed (given up).",
+                                 ["kind", "outcome"], registry=r)
         self._lease = Gauge("gateway_lease_expiry_timestamp_seconds",
                             "When this daemon's lease on its claims runs out (Unix time).",
                             registry=r)
@@ -84,6 +89,9 @@ class Metrics:
 
     def intake_healthy(self, healthy: bool) -> None:
         self._intake.set(1 if healthy else 0)
+
+    def notified(self, kind: str, outcome: str) -> None:
+        self._notified.labels(kind, outcome).inc()
 
     def lease(self, until: float) -> None:
         self._lease.set(until)

@@ -10,6 +10,7 @@ from typing import Any
 from gateway.daemon.lock import running_pid
 from gateway.daemon.membership import live_daemons
 from gateway.daemon.rescan import count_waiting
+from gateway.notify.overview import counts as outbox_counts
 from gateway.receipts.plain_table import plain_table
 from gateway.site.config import Config
 from gateway.site.ledger import Ledger, Submission
@@ -36,7 +37,8 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
                               "waiting_in_upload": count_waiting(config),
                               "missing_folders": [str(folder) for folder in
                                                   (config.inbox, config.state)
-                                                  if not folder.is_dir()]}
+                                                  if not folder.is_dir()],
+                              "notify": {"email": config.smtp_url is not None}}
     try:
         ledger = Ledger(config.ledger_location, create=False)
     except FileNotFoundError:
@@ -64,6 +66,7 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
             "registry": {key: meta.get(f"registry_{key}") for key in
                          ("state", "submitters", "digest", "refused")},
         }
+        report["notify"]["outbox"] = outbox_counts(ledger.engine)
     finally:
         ledger.close()
     return report
@@ -96,6 +99,7 @@ def render_status(report: dict[str, Any]) -> str:
     today = report.get("today") or {}
     counts = ", ".join(f"{status} {n}" for status, n in sorted(today.items())) or "none"
     lines.append(f"today:   {counts}")
+    lines.append(_notify_line(report.get("notify") or {}))
     registry = report.get("registry") or {}
     if registry.get("state"):
         size = f", {registry['submitters']} submitters" if registry.get("submitters") else ""
@@ -103,6 +107,18 @@ def render_status(report: dict[str, Any]) -> str:
         if registry.get("refused"):
             lines.append(f"refused: {registry['refused']}")
     return "\n".join(lines) + "\n"
+
+
+def _notify_line(notify: dict[str, Any]) -> str:
+    """One line: e-mail off (said once, here), or what the outbox holds."""
+    outbox = notify.get("outbox") or {}
+    waiting = ", ".join(f"{state} {outbox.get(state, 0):,}"
+                        for state in ("queued", "retrying", "failed"))
+    if not notify.get("email"):
+        return ("notify:  e-mail off (no [notify] smtp_url): nothing is e-mailed"
+                + (f"; webhooks {waiting}" if outbox else ""))
+    return f"notify:  {waiting}" + ("" if not outbox else
+                                    f", sent {outbox.get('sent', 0):,}")
 
 
 def render_list(submissions: list[Submission]) -> str:

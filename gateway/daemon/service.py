@@ -47,6 +47,7 @@ from gateway.daemon.health import (
 from gateway.daemon.leases import choose_writer_check, ignore_lease_breaks, path_open_for_writing
 from gateway.daemon.lock import InstanceLock
 from gateway.daemon.membership import Membership, new_daemon_id
+from gateway.daemon.messages import Messages
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.notify import Notifier
 from gateway.daemon.recovery import (
@@ -59,7 +60,7 @@ from gateway.daemon.rescan import rescan
 from gateway.daemon.settle import WRITER_RECHECK, Settled, SettleTracker, Signature
 from gateway.daemon.watch import Hint, Watcher
 from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
-from gateway.engine.plugins import load_plugins
+from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import write_receipt
 from gateway.site.config import Config, ConfigError
@@ -103,7 +104,11 @@ class Service:
         check_layout(config)
         self.config = config
         self.intake = intake
-        self.catalog: Catalog = load_plugins().catalog
+        # the plugins gateway.toml chooses: a local plugin that cannot load stops the start
+        try:
+            self.catalog: Catalog = load_plugins(choice=config.plugin_choice).catalog
+        except PluginConflict as err:
+            raise ConfigError(str(err)) from None
         resolve_pipeline(config.pipeline)  # fail now, not on every file, when it cannot import
         self.metrics = Metrics()
         self.ledger = Ledger(config.ledger_location, create=not config.shared_ledger,
@@ -120,6 +125,8 @@ class Service:
             self.ledger.close()
             raise ConfigError(str(err)) from None
         self.policy = SubmitterPolicy(late=config.late, timezone=config.timezone)
+        self.messages = Messages(config, self.ledger, lambda: self.registry.registry,
+                                 self.catalog, self.metrics, self.daemon_id)
         self.hints: queue.SimpleQueue[Hint] = queue.SimpleQueue()
         self.watcher = Watcher(config, self.hints)
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
@@ -150,7 +157,7 @@ class Service:
                           memory_limit_mb=self.config.memory_limit_mb,
                           log_format=self.config.log_format, log_level=self.config.log_level,
                           recycle_rss_mb=self.config.recycle_rss_mb,
-                          max_jobs=self.config.max_jobs)
+                          max_jobs=self.config.max_jobs, choice=self.config.plugin_choice)
 
     # -- the two ways to run -------------------------------------------------------------------
 
@@ -169,6 +176,7 @@ class Service:
         try:
             self.membership.join(self.config.watcher)
             self._resume()
+            self.messages.start()
             self.watcher.supervise()
             log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                      workers=self.config.workers, quiet_period=self.config.quiet_period,
@@ -201,6 +209,7 @@ class Service:
             log.exception("daemon_failed")
             raise
         finally:
+            self.messages.stop()
             self.watcher.stop()
             self.pool.close()
             self._set_meta(stopped_at=now_text())

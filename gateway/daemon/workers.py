@@ -40,6 +40,7 @@ from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.site.config import ConfigError
 from gateway.site.logs import configure_logging, get_logger
+from gateway.site.plugin_choice import PluginChoice
 from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")
@@ -101,7 +102,7 @@ def resident_mb() -> float:
 
 
 def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_format: str,
-                 log_level: str) -> None:
+                 log_level: str, choice: PluginChoice | None = None) -> None:
     """Loop: receive a job, run the pipeline, send the pickled receipt or a failure."""
     # The daemon decides when workers stop: a Ctrl-C or a SIGTERM sent to the whole process
     # group must not turn the files in hand into failures.
@@ -111,6 +112,10 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
     if memory_limit_mb:
         limit = memory_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    if choice is not None:  # the installation's [plugins] table, for the pipeline's plugins
+        from gateway.engine.pipeline import choose_plugins
+
+        choose_plugins(choice)
     validate = resolve_pipeline(pipeline)
     reads_reference = "ledger" in inspect.signature(validate).parameters
     while True:
@@ -156,10 +161,10 @@ class WorkerPool:
 
     def __init__(self, size: int, *, pipeline: str, time_limit: float, memory_limit_mb: int,
                  log_format: str, log_level: str, recycle_rss_mb: int = 0,
-                 max_jobs: int = 0) -> None:
+                 max_jobs: int = 0, choice: PluginChoice | None = None) -> None:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0]])
-        self._args = (pipeline, memory_limit_mb, log_format, log_level)
+        self._args = (pipeline, memory_limit_mb, log_format, log_level, choice)
         self.time_limit = time_limit
         self.recycle_rss_mb = recycle_rss_mb  # 0: never for memory
         self.max_jobs = max_jobs  # 0: never for age

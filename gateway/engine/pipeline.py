@@ -31,6 +31,8 @@ from gateway.readers.problems import FileProblem
 from gateway.readers.tables import TableDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
+from gateway.site import plugin_choice
+from gateway.site.plugin_choice import PluginChoice
 from gateway.site.reference.store import Location, reference_view
 from gateway.submitters.layer import SubmitterLayer, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
@@ -38,10 +40,20 @@ from gateway.submitters.windows import SubmitterPolicy
 log = LazyLogger("gateway.engine.pipeline")
 
 
-@lru_cache(maxsize=1)
+def choose_plugins(choice: PluginChoice) -> None:
+    """Make ``choice`` (an installation's ``[plugins]`` table) this process's plugin set."""
+    plugin_choice.choose(choice)
+
+
 def default_plugins() -> Plugins:
-    """The installed plugins, loaded once per process."""
-    return load_plugins()
+    """The installed plugins as chosen (``choose_plugins``), loaded once per process and
+    choice."""
+    return _loaded(plugin_choice.chosen())
+
+
+@lru_cache(maxsize=1)
+def _loaded(choice: PluginChoice) -> Plugins:
+    return load_plugins(choice=choice)
 
 
 _record_layers: dict[tuple[int, str], RecordLayer] = {}

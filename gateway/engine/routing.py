@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.contract.records import FileSample, Route
+from gateway.contract.records import Candidate, FileSample, Route
 from gateway.engine.plugins import Plugins
 from gateway.readers.problems import FileProblem
 
@@ -18,14 +18,43 @@ def lacking(lacks: tuple[str, ...]) -> str:
     return ", ".join(others)
 
 
+def _setting(names: list[str]) -> str:
+    """The operator's setting that takes plugins out of routing, in gateway.toml's words."""
+    listed = ", ".join(f'"{name}"' for name in names)
+    return f"[plugins] disable = [{listed}] in gateway.toml"
+
+
+def refused(claims: list[tuple[Candidate, str]]) -> FileProblem:
+    """E-ROUTE-NOT-ACCEPTED-HERE for the first refusing claim. A refusal is the program's
+    word on where such data go, so it outranks a family that also claims the file; the
+    message names the refusing plugin, any other claimant and the setting that lets one take
+    these files instead."""
+    candidate, name = next((c, n) for c, n in claims if c.refusal)
+    others = [(c, n) for c, n in claims if not c.refusal]
+    text = f"{candidate.refusal} (Refused by the gateway's plugin {name}."
+    if others:
+        takers = " and ".join(f"{c.label} (plugin {n})" for c, n in others)
+        text += (f" The file is also claimed by {takers}: the program's operator can let that "
+                 f"plugin take these files with {_setting([name])}.)")
+    else:
+        text += (f" If the program collects these files through another plugin, its operator "
+                 f"turns the refusal off with {_setting([name])}.)")
+    return FileProblem.of("E-ROUTE-NOT-ACCEPTED-HERE", text)
+
+
 def choose_route(plugins: Plugins, sample: FileSample) -> Route:
     """The route of the file, or a ``FileProblem`` that says why there is none."""
     answer = plugins.route(sample)
-    if len(answer.claims) > 1:
-        claimants = " and ".join(f"{c.label} (plugin {name})" for c, name in answer.claims)
+    claims = list(answer.claims)
+    if any(candidate.refusal for candidate, _ in claims):
+        raise refused(claims)
+    if len(claims) > 1:
+        claimants = " and ".join(f"{c.label} (plugin {name})" for c, name in claims)
+        names = list(dict.fromkeys(name for _, name in claims))
         raise FileProblem.of(
             "E-ROUTE-AMBIGUOUS", f"The file is claimed by {claimants}. The gateway does not "
-            "guess between them; the program has been asked to fix its plugins.")
+            "guess between them; the program has been asked to fix its plugins (its operator "
+            f"keeps one by disabling the others, e.g. {_setting(names[1:])}).")
     if not answer.claims:
         closest = answer.closest()
         if closest is None:
@@ -39,9 +68,7 @@ def choose_route(plugins: Plugins, sample: FileSample) -> Route:
             "E-ROUTE-UNRECOGNISED", f"The file looks like {looks} but lacks "
             f"{lacking(closest.lacks)}.",
             hint="Add what is missing; the measure's template has every column.")
-    candidate, _ = answer.claims[0]
-    if candidate.refusal:
-        raise FileProblem.of("E-ROUTE-NOT-ACCEPTED-HERE", candidate.refusal)
+    candidate, _ = claims[0]
     measure = plugins.measure(candidate.family, candidate.measure)
     known = ", ".join(str(y) for y in (measure.reporting_years if measure else ()))
     if candidate.reporting_year is None:

@@ -14,7 +14,10 @@ fixes them in one pass instead of one failing assertion at a time:
 - every valid example is accepted and routed to its own folder's measure, level and year;
   every invalid one is rejected with exactly the code its name starts with, each finding
   located; every routed example is claimed by exactly one family among all installed plugins;
-- no ``TODO(new-measure)`` marker left by ``gateway new-measure`` in the plugin's files.
+- no ``TODO(new-measure)`` marker left by ``gateway new-measure`` in the plugin's files;
+- every file the plugin generates from its data (hook ``gateway_artifacts``: schemas from a
+  manifest, derived examples) is what the generator makes today, else the problem names
+  ``gateway regenerate FAMILY``.
 
 ``gateway.testing.check_plugin`` is the pytest face of this module.
 """
@@ -166,7 +169,28 @@ def plugin_problems(plugin: str | object, plugins: Plugins | None = None) -> lis
         problems.extend(_run_examples(plugins, {f.family for f in families}, cases,
                                       Path(state) / "ledger.sqlite3"))
     problems.extend(_todo_problems(_source_folders(plugins, name, example_dirs)))
+    problems.extend(stale_artifacts(plugins, name))
     return problems
+
+
+def stale_artifacts(plugins: Plugins, name: str, *,
+                    schemas_only: bool = False) -> Iterator[Problem]:
+    """Generated files of plugin ``name`` (only its schemas, with ``schemas_only``) that differ
+    from what its generator makes from the data today (or are missing), each naming the
+    command that rewrites them. A file the data cannot make now is left to the other checks."""
+    for artifact in _answers(plugins, name, "gateway_artifacts"):
+        if schemas_only and not artifact.schema:
+            continue
+        path = Path(artifact.path)
+        current = path.read_text("utf-8") if path.is_file() else None
+        expected = artifact.render()
+        if expected is None or current == expected:
+            continue
+        state = "is missing" if current is None else "differs from"
+        yield Problem(f"generated file {'/'.join(path.parts[-5:])}",
+                      f"{state} what {artifact.generator} makes from the data today (a "
+                      f"manifest edited without regenerating?): run "
+                      f"`{artifact.regenerate_command}`")
 
 
 def _in_declared_order(families: list[FamilyInfo],
@@ -182,7 +206,7 @@ def _in_declared_order(families: list[FamilyInfo],
     return sorted(cases, key=key)
 
 
-def _answers(plugins: Plugins, name: str, hook: str) -> list[Traversable]:
+def _answers(plugins: Plugins, name: str, hook: str) -> list[Any]:
     """One plugin's answers to a collecting, argument-free hook."""
     return [item for impl in getattr(plugins.hook, hook).get_hookimpls()
             if impl.plugin_name == name for item in impl.function() or ()]

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gateway.site.plugin_choice import PluginChoice
+
 CONFIG_ENV = "GATEWAY_CONFIG"
 CONFIG_NAME = "gateway.toml"
 WATCHERS = ("events", "polling", "off")
@@ -59,6 +61,19 @@ class Config:
     registry_configured: bool = False
     late: str = "warn"
     timezone: str = "America/Chicago"
+    plugins_disable: tuple[str, ...] = ()
+    plugins_paths: tuple[Path, ...] = ()
+    # [notify] (gateway.notify; docs/operations.md "Telling people"); no smtp_url: no e-mail
+    smtp_url: str | None = None
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password_file: Path | None = None
+    mail_from: str = "sqrms-gateway@localhost"
+    mail_reply_to: str | None = None
+    notify_retry_first: float = 30.0
+    notify_retry_max: float = 3600.0
+    notify_retry_for: float = 86400.0
+    webhook_timeout: float = 10.0
     # the web console (`gateway web`, docs/operations.md)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
@@ -67,6 +82,11 @@ class Config:
     web_trusted_user_header: str = ""
     web_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     source: Path | None = None
+
+    @property
+    def plugin_choice(self) -> PluginChoice:
+        """The ``[plugins]`` table: which installed plugins are off, which local ones on."""
+        return PluginChoice(self.plugins_disable, self.plugins_paths)
 
     @property
     def ledger_location(self) -> str | Path:
@@ -90,6 +110,10 @@ def _is_timezone(name: str) -> bool:
     except (ValueError, ZoneInfoNotFoundError):
         return False
     return True
+
+
+def _is_names(value: list[Any]) -> bool:
+    return all(isinstance(item, str) and item.strip() for item in value)
 
 
 # (section, key) -> (Config field, type, check, what the check requires)
@@ -130,6 +154,22 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("submitter", "late"): ("late", str, lambda v: v in LATE_POLICIES,
                             f"one of {LATE_POLICIES}"),
     ("submitter", "timezone"): ("timezone", str, _is_timezone, "an IANA time zone name"),
+    ("plugins", "disable"): ("plugins_disable", list, _is_names,
+                             'a list of plugin names as `gateway plugins` shows them'),
+    ("plugins", "paths"): ("plugins_paths", list, _is_names,
+                           "a list of folders (local plugins), relative to this file"),
+    ("notify", "smtp_url"): ("smtp_url", str,
+                             lambda v: v.startswith(("smtp://", "smtps://")) and len(v) > 8,
+                             "smtp://HOST:PORT or smtps://HOST:PORT"),
+    ("notify", "starttls"): ("smtp_starttls", bool, None, ""),
+    ("notify", "username"): ("smtp_username", str, None, ""),
+    ("notify", "password_file"): ("smtp_password_file", str, None, ""),
+    ("notify", "from"): ("mail_from", str, lambda v: "@" in v, "an e-mail address"),
+    ("notify", "reply_to"): ("mail_reply_to", str, lambda v: "@" in v, "an e-mail address"),
+    ("notify", "retry_first"): ("notify_retry_first", float, lambda v: v > 0, "> 0 seconds"),
+    ("notify", "retry_max"): ("notify_retry_max", float, lambda v: v > 0, "> 0 seconds"),
+    ("notify", "retry_for"): ("notify_retry_for", float, lambda v: v > 0, "> 0 seconds"),
+    ("notify", "webhook_timeout"): ("webhook_timeout", float, lambda v: v > 0, "> 0 seconds"),
     ("web", "host"): ("web_host", str, None, ""),
     ("web", "port"): ("web_port", int, lambda v: 0 < v < 65536, "a TCP port"),
     ("web", "public_url"): ("web_public_url", str,
@@ -183,7 +223,10 @@ def _flatten(document: dict[str, Any], path: Path) -> dict[str, Any]:
             name, kind, check, requirement = spec
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
-            if not isinstance(value, kind) or isinstance(value, bool):
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{path}: [{section}] {key} must be true or false")
+            elif not isinstance(value, kind) or isinstance(value, bool):
                 raise ConfigError(f"{path}: [{section}] {key} must be a {kind.__name__}")
             if check is not None and not check(value):
                 raise ConfigError(f"{path}: [{section}] {key} must be {requirement}")
@@ -210,6 +253,10 @@ def _resolve(values: dict[str, Any], base: Path, source: Path | None) -> Config:
     # folder); only a configured one must exist before the daemon starts.
     values["registry_configured"] = "registry" in values
     values["registry"] = (base / values.pop("registry", "registry.toml")).resolve()
+    values["plugins_disable"] = tuple(values.get("plugins_disable", ()))
+    values["plugins_paths"] = tuple((base / p).resolve() for p in values.get("plugins_paths", ()))
+    if "smtp_password_file" in values:
+        values["smtp_password_file"] = (base / values["smtp_password_file"]).resolve()
     return Config(**paths, **values, source=source)
 
 
@@ -279,10 +326,36 @@ timezone = "America/Chicago"
 # host did) loses its unfinished files to the other daemons after this long.
 lease = 30.0
 
+[notify]
+# E-mail to the registry's contacts (docs/operations.md, "Telling people"). Without smtp_url
+# nothing is e-mailed; webhooks are sent either way.
+# smtp_url = "smtp://mail.example.org:587"   # or smtps://HOST:465 (TLS from the start)
+# starttls = true                            # false only for a plain local relay
+# username = "gateway"                       # none: no login
+# password_file = "/etc/gateway/smtp.password"  # never the password itself here
+# from = "sqrms-gateway@example.org"
+# reply_to = "sqrms-help@example.org"
+# A message that cannot be sent is tried again after retry_first seconds, then twice as long
+# each time (at most retry_max), for retry_for seconds; then it is marked failed.
+# retry_first = 30.0
+# retry_max = 3600.0
+# retry_for = 86400.0
+# Seconds a webhook receiver has to answer.
+# webhook_timeout = 10.0
+
 [metrics]
 # Prometheus metrics on http://ADDRESS:PORT/metrics; 0 = none.
 port = 0
 address = "127.0.0.1"
+
+[plugins]
+# Installed plugins the gateway leaves out, named as `gateway plugins` lists them: e.g.
+# "refuse-hcahps" when the program collects HCAHPS files through a plugin of its own
+# (docs/plugins.md, "Choosing plugins").
+disable = []
+# Local plugin folders (a package folder with plugin.py, or a .py file of hooks), loaded like
+# installed plugins without packaging, for trying a family out (relative to this file).
+paths = []
 
 [web]
 # The web console and API (`gateway web`), normally behind a TLS-terminating reverse proxy.

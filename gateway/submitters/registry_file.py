@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_schemas import schema_root
 
-from gateway.contract.registry import KINDS, Registry, Submitter
+from gateway.contract.registry import (
+    DEADLINES,
+    KINDS,
+    RECEIPTS,
+    Contact,
+    Registry,
+    Submitter,
+    Webhook,
+)
 
 if TYPE_CHECKING:  # jsonschema is imported when a registry is read, not by `gateway --help`
     from jsonschema import ValidationError
@@ -29,6 +37,8 @@ if TYPE_CHECKING:  # jsonschema is imported when a registry is read, not by `gat
 REGISTRY_NAME = "registry.toml"
 SCHEMA_FILE = ("registry", "registry-1.schema.json")
 _HEADER = re.compile(r"\s*\[\[\s*submitter\s*\]\]")
+_SUB_HEADER = re.compile(r"\s*\[\[\s*submitter\s*\.\s*(?P<table>[A-Za-z_]+)\s*\]\]")
+SUB_TABLES = ("contact", "webhook")  # [[submitter.contact]], [[submitter.webhook]]
 _TABLE = re.compile(r"\s*\[")
 _SYNTAX_AT = re.compile(r"\(at line (?P<line>\d+), column (?P<column>\d+)\)")
 _AT_END = "(at end of document)"
@@ -108,18 +118,37 @@ class _Lines:
         """The line of ``key`` in entry ``index`` (None: the top of the file, before any
         table); the entry's header line when the key is not written there."""
         if index is None:
-            begin, end = 0, self.starts[0] if self.starts else len(self.lines)
+            begin = 0
         else:
             if index >= len(self.starts):
                 return 1
             begin = self.starts[index] + 1
-            end = next((i for i in range(begin, len(self.lines))
-                        if _TABLE.match(self.lines[i])), len(self.lines))
+        return self._key_from(begin, key) or (begin if index is not None else 1)
+
+    def sub_table(self, index: int, table: str, position: int) -> int:
+        """The header line of the ``position``-th ``[[submitter.<table>]]`` of entry ``index``
+        (the entry's header line when it cannot be found)."""
+        if index >= len(self.starts):
+            return 1
+        end = self.starts[index + 1] if index + 1 < len(self.starts) else len(self.lines)
+        found = [i for i in range(self.starts[index] + 1, end)
+                 if (m := _SUB_HEADER.match(self.lines[i])) and m["table"] == table]
+        return found[position] + 1 if position < len(found) else self.starts[index] + 1
+
+    def sub_key(self, index: int, table: str, position: int, key: str) -> int:
+        """The line of ``key`` inside a ``[[submitter.<table>]]`` (its header when absent)."""
+        header = self.sub_table(index, table, position)
+        return self._key_from(header, key) or header
+
+    def _key_from(self, begin: int, key: str) -> int | None:
+        """The first ``key =`` line from ``begin`` (0-based) up to the next table header."""
+        end = next((i for i in range(begin, len(self.lines)) if _TABLE.match(self.lines[i])),
+                   len(self.lines))
         pattern = re.compile(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=")
         for i in range(begin, end):
             if pattern.match(self.lines[i]):
                 return i + 1
-        return begin if index is not None else 1
+        return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -166,6 +195,9 @@ def _explain(error: ValidationError, document: dict[str, Any],
     path = list(error.absolute_path)
     index = path[1] if len(path) >= 2 and path[0] == "submitter" else None
     where = _entry_label(document, index)
+    if index is not None and len(path) >= 4 and path[2] in SUB_TABLES \
+            and isinstance(path[3], int):
+        return _explain_sub_table(error, index, str(path[2]), path[3], where, lines)
     if "propertyNames" in error.relative_schema_path or error.validator == "additionalProperties":
         key = str(error.instance) if error.validator != "additionalProperties" else \
             _extra_key(error)
@@ -180,6 +212,27 @@ def _explain(error: ValidationError, document: dict[str, Any],
     key = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
     line = lines.key(index, key) if key else (lines.entry(index) if index is not None else 1)
     return line, f"{key or 'value'}: {_requirement(error)}{where}"
+
+
+def _explain_sub_table(error: ValidationError, index: int, table: str, position: int,
+                       where: str, lines: _Lines) -> tuple[int, str]:
+    """A problem inside a ``[[submitter.contact]]`` or ``[[submitter.webhook]]`` table, on the
+    line of the key (or of the table's header)."""
+    path = list(error.absolute_path)
+    what = f"[[submitter.{table}]] #{position + 1}{where}"
+    if error.validator == "additionalProperties":
+        key = _extra_key(error)
+        return lines.sub_key(index, table, position, key), f"unknown key {key!r} in {what}"
+    if error.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", error.message)
+        return lines.sub_table(index, table, position), \
+            f"missing key {missing[0] if missing else '?'!r} in {what}"
+    key = str(path[4]) if len(path) >= 5 and isinstance(path[4], str) else ""
+    line = lines.sub_key(index, table, position, key) if key \
+        else lines.sub_table(index, table, position)
+    if len(path) == 4 and error.validator == "type":
+        return line, f"{table} entries must be written as [[submitter.{table}]] tables{where}"
+    return line, f"{key or table}: {_requirement(error)} in {what}"
 
 
 def _extra_key(error: ValidationError) -> str:
@@ -298,7 +351,15 @@ def _entry(raw: dict[str, Any], line: int) -> Submitter:
         ccn=tuple(raw.get("ccn", ())), hospital_type=raw.get("hospital_type"),
         nicu_level=raw.get("nicu_level", 0), picu=raw.get("picu", False),
         submits_to_cms=raw.get("submits_to_cms", False),
-        admissions_last_year=raw.get("admissions_last_year"), line=line)
+        admissions_last_year=raw.get("admissions_last_year"),
+        contacts=tuple(Contact(name=c["name"], email=c["email"], role=c.get("role", "data"),
+                               notify=tuple(c.get("notify", (RECEIPTS, DEADLINES))),
+                               digest=c.get("digest", "none"))
+                       for c in raw.get("contact", ())),
+        webhooks=tuple(Webhook(url=w["url"], secret_file=w["secret_file"],
+                               events=tuple(w.get("events", ("receipt",))))
+                       for w in raw.get("webhook", ())),
+        line=line)
 
 
 def _date(value: Any) -> date | None:

@@ -25,7 +25,8 @@ KEYS = "test/keys"
 def validate_file(path: Path, *, submitter: str, display_name: str | None = None,
                   received_at: str | None = None, submission_id: str | None = None,
                   options: Mapping[str, str] | None = None,
-                  ledger: Location | None = None) -> Receipt:
+                  ledger: Location | None = None, registry: object = None,
+                  policy: object = None) -> Receipt:
     data = path.read_bytes()
     word = data.split(maxsplit=1)[0] if data.strip() else b""
     if word == b"CRASH":

@@ -13,6 +13,7 @@ from gateway.engine.pipeline import validate_file
 from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.testing import check_example, example_params
 from tests.support.paths import ODC
+from tests.support.years import declared_years, undeclared_year
 
 
 class GreedyFamily:
@@ -60,12 +61,14 @@ def test_a_family_declared_twice_is_refused_at_load() -> None:
 
 def test_unknown_reporting_year_lists_the_known_years(write_csv, odc_patient_rows) -> None:
     header, rows = odc_patient_rows
+    year = undeclared_year("mncm", "ODC")
     for row in rows:
-        row["reporting_year"] = "2031"
+        row["reporting_year"] = str(year)
     receipt = validate_file(write_csv("y.csv", header, rows), submitter="t")
     assert list(receipt.findings.by_code) == ["E-ROUTE-YEAR"]
-    assert "2031" in receipt.findings.listed[0].message
-    assert "2015" in receipt.findings.listed[0].message
+    assert str(year) in receipt.findings.listed[0].message
+    assert ", ".join(map(str, declared_years("mncm", "ODC"))) in \
+        receipt.findings.listed[0].message
 
 
 def test_unrecognised_file_names_the_closest_layout_and_what_it_lacks(

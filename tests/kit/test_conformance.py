@@ -118,7 +118,7 @@ def test_the_command_line_lists_every_problem_and_exits_1(
     assert CliRunner().invoke(app, ["check-plugin", "edtc"]).output == "edtc: conforms\n"
     demo_copy.edit(VALID, "P2,61,N", "P2,61,X")
     broken = load_plugins([demo_copy.plugin()], entry_points=False)
-    monkeypatch.setattr(gateway.kit.conformance, "load_plugins", lambda: broken)
+    monkeypatch.setattr(gateway.kit.conformance, "load_plugins", lambda **_: broken)
     result = CliRunner().invoke(app, ["check-plugin", "demo"])
     assert result.exit_code == 1
     assert result.output.splitlines()[-1] == "demo: 1 problem(s)"

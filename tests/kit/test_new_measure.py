@@ -7,17 +7,19 @@ import json
 import shutil
 import sysconfig
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from gateway.authoring.scaffold import copy_examples
+from gateway.authoring.scaffold import copy_examples, core_requirement
 from gateway.cli import app
 from gateway.engine.plugins import Plugins
 from gateway.testing import check_plugin
 from tests.support.demo import DemoCopy
 from tests.support.paths import ROOT
+from tests.support.years import undeclared_year
 
 CLINIC = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 
@@ -35,7 +37,8 @@ def test_an_installed_copy_is_never_edited() -> None:
 
 
 def test_the_clinic_family_refuses_a_tree_without_its_source(tmp_path: Path) -> None:
-    code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
+    code, output = run("mncm", "ODC", "--year", str(undeclared_year("mncm", "ODC")), "--path",
+                       str(tmp_path))
     assert code == 2 and "no clinic source (plugins/clinic/mncm/measures.toml)" in output
 
 
@@ -49,24 +52,29 @@ def clinic_copy(tmp_path: Path) -> Path:
 
 def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Path) -> None:
     """In a copy of the checkout's clinic source: the manifest year, the generated schemas and
-    the examples of ODC 2017, carrying 2016's tightened target; the checkout is untouched."""
+    the examples of ODC's next year (the one after its latest, asked of the registry of
+    years), carrying the latest year's targets; the checkout is untouched."""
     clinic_copy(tmp_path)
+    year = undeclared_year("mncm", "ODC")
+    latest = year - 1
     before = (ROOT / "plugins/clinic/mncm/measures.toml").read_text()
-    code, output = run("mncm", "ODC", "--year", "2017", "--path", str(tmp_path))
+    code, output = run("mncm", "ODC", "--year", str(year), "--path", str(tmp_path))
     assert code == 0, output
-    assert "numerator targets copied from 2016 (A1C: a1c_value < 7.0;" in output
+    assert f"numerator targets copied from {latest} (A1C: a1c_value <" in output
     assert (ROOT / "plugins/clinic/mncm/measures.toml").read_text() == before
     manifest = (tmp_path / "plugins/clinic/mncm/measures.toml").read_text()
-    assert '[ODC.years.2017]\ndates_of_service = ["2016-01-01", "2016-12-31"]' in manifest
+    assert (f'[ODC.years.{year}]\ndates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]'
+            in manifest)
     schemas = tmp_path / "schemas" / "mncm"
     for level in ("summary", "patient"):
-        made = json.loads((schemas / "2017" / f"odc.{level}.schema.json").read_text())
-        last = json.loads((schemas / "2016" / f"odc.{level}.schema.json").read_text())
+        made = json.loads((schemas / str(year) / f"odc.{level}.schema.json").read_text())
+        last = json.loads((schemas / str(latest) / f"odc.{level}.schema.json").read_text())
         assert made["x-targets"] == last["x-targets"]
-        assert made["properties"]["reporting_year"]["const"] == 2017
+        assert made["properties"]["reporting_year"]["const"] == year
         assert set(made["properties"]) == set(last["properties"])
-    assert not (ROOT / "schemas" / "mncm" / "2017").exists()
-    assert len(list((tmp_path / "plugins/clinic/mncm/examples/2017/odc").rglob("*.csv"))) == 21
+    assert not (ROOT / "schemas" / "mncm" / str(year)).exists()
+    made = list((tmp_path / f"plugins/clinic/mncm/examples/{year}/odc").rglob("*.csv"))
+    assert len(made) == len(list((CLINIC / str(latest) / "odc").rglob("*.csv")))
 
 
 def test_the_committed_odc_2016_examples_are_2015_moved_a_year(tmp_path: Path) -> None:
@@ -79,6 +87,15 @@ def test_the_committed_odc_2016_examples_are_2015_moved_a_year(tmp_path: Path) -
         committed = CLINIC / "2016" / "odc" / path.relative_to(tmp_path / "odc")
         if committed.name != "odc-summary-full.csv":
             assert path.read_bytes() == committed.read_bytes(), committed.name
+
+
+def test_what_names_a_period_but_cannot_be_moved_is_listed(demo_copy: DemoCopy) -> None:
+    demo_copy.edit("schemas/2016/vax.patient.schema.json", '"minLength": 1',
+                   '"minLength": 1, "pattern": "^P(2015|2016)-"')
+    code, output = run("demo", "VAX", "--year", "2017", "--path", str(demo_copy.folder))
+    assert code == 0, output
+    assert ("could not decide, left as it is: schemas/2017/vax.patient: "
+            "#/properties/patient_id/pattern = '^P(2015|2016)-'") in output
 
 
 def test_a_data_family_year_is_scaffolded_and_conforms(demo_copy: DemoCopy) -> None:
@@ -111,15 +128,27 @@ def test_a_new_family_gets_a_package_an_entry_point_and_a_test(tmp_path: Path) -
     code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
     assert code == 0, output
     assert 'opx = "opx_plugin.plugin:FAMILY"' in (tmp_path / "pyproject.toml").read_text()
+    major, minor = version("sqrms-gateway").split(".")[:2]
+    pinned = f'dependencies = ["sqrms-gateway>={major}.{minor},<'
+    assert pinned in (tmp_path / "pyproject.toml").read_text()
     assert (tmp_path / "opx_plugin" / "schemas" / "2016" / "rx.patient.schema.json").is_file()
     assert 'check_plugin("opx")' in (tmp_path / "tests" / "test_conformance.py").read_text()
     code, output = run("opx", "RX", "--year", "2016", "--path", str(tmp_path))
     assert code == 2 and "already has reporting year 2016" in output
 
 
-def test_a_family_with_its_own_manifest_shape_is_not_scaffolded_as_data() -> None:
-    code, output = run("edtc", "EDTC", "--year", "2016", "--path", str(ROOT))
-    assert code == 2 and "declares family edtc but is not a data-family manifest" in output
+def test_the_core_range_allows_releases_that_keep_hooks_compatible() -> None:
+    assert core_requirement("0.1.0") == "sqrms-gateway>=0.1,<0.2"
+    assert core_requirement("0.3.0rc1") == "sqrms-gateway>=0.3,<0.4"
+    assert core_requirement("1.4.2") == "sqrms-gateway>=1.4,<2"
+
+
+def test_a_hospital_family_is_scaffolded_only_in_its_own_source_tree(tmp_path: Path) -> None:
+    code, output = run("edtc", "EDTC", "--year", "2016", "--path", str(tmp_path))
+    assert code == 2 and f"is not under {tmp_path.resolve()}" in output
+    code, output = run("edtc", "NEWM", "--year", "2016", "--path", str(tmp_path))
+    assert code == 2 and "a new hospital measure is a table family in code" in output
+    assert not list(tmp_path.iterdir())
 
 
 def test_ids_and_levels_are_checked_before_anything_is_written(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from gateway.engine.pipeline import validate_file
 from gateway.testing import assert_receipt, assert_rejected
 from tests.support.daemon import Gateway, settings
 from tests.support.paths import ROOT
+from tests.support.years import declared_years, undeclared_year
 
 EXAMPLES = ROOT / "plugins" / "clinic" / "mncm" / "examples"
 YEARS = (2015, 2016)
@@ -82,12 +83,14 @@ def test_only_the_a1c_part_and_the_composite_differ_between_years() -> None:
 
 
 def test_a_year_without_a_schema_is_refused_naming_the_known_years(tmp_path: Path) -> None:
-    text = patients(2016).read_text().replace(",ODC,2016,", ",ODC,2017,")
-    (tmp_path / "odc-2017.csv").write_text(text)
-    receipt = validate_file(tmp_path / "odc-2017.csv", submitter="clinic")
+    year = undeclared_year("mncm", "ODC")
+    text = patients(2016).read_text().replace(",ODC,2016,", f",ODC,{year},")
+    (tmp_path / f"odc-{year}.csv").write_text(text)
+    receipt = validate_file(tmp_path / f"odc-{year}.csv", submitter="clinic")
     assert_rejected(receipt, "E-ROUTE-YEAR", column="reporting_year")
     message = receipt.findings.listed[0].message
-    assert "Reporting year 2017" in message and "2015, 2016" in message
+    assert f"Reporting year {year}" in message
+    assert ", ".join(map(str, declared_years("mncm", "ODC"))) in message
 
 
 def test_the_daemon_judges_each_year_by_its_own_rules(tmp_path: Path) -> None:

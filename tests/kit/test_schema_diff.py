@@ -10,9 +10,11 @@ from typer.testing import CliRunner
 from gateway.authoring.scaffold import scaffold_data_year
 from gateway.authoring.schemadiff import diff_years
 from gateway.cli import app
-from gateway.engine.plugins import Plugins
+from gateway.contract import Route, hookimpl
+from gateway.engine.plugins import Plugins, load_plugins
 from gateway.kit.manifest import parse_manifest
 from tests.support.demo import DemoCopy
+from tests.support.years import declared_years, undeclared_year
 
 ODC_2016 = [
     "numerator target A1C: a1c_value below 7.0 (was below 8.0)",
@@ -36,9 +38,11 @@ def test_odc_2016_names_the_a1c_target_and_the_dates_and_nothing_else() -> None:
 
 
 def test_a_year_the_measure_lacks_is_a_usage_error() -> None:
-    result = CliRunner().invoke(app, ["schema", "diff", "mncm", "OVC", "2015", "2016"])
-    assert result.exit_code == 2 and "OVC has no reporting year 2016; years: 2015" in \
-        result.output
+    year, known = undeclared_year("mncm", "OVC"), declared_years("mncm", "OVC")
+    result = CliRunner().invoke(app, ["schema", "diff", "mncm", "OVC", str(known[0]),
+                                      str(year)])
+    assert result.exit_code == 2 and f"OVC has no reporting year {year}; years: " \
+        f"{', '.join(map(str, known))}" in result.output
 
 
 def test_each_kind_of_change_is_named(demo_copy: DemoCopy,
@@ -74,3 +78,22 @@ def test_each_kind_of_change_is_named(demo_copy: DemoCopy,
         "record rule added: vaccine is empty but vaccinated is Y.",
     ]
     assert texts[-2].startswith("dates of service moved")
+
+
+class _YearData:
+    """A plugin that declares ODC's code list and limit as data, differently per year."""
+
+    @hookimpl
+    def gateway_year_data(self, route: Route) -> dict[str, object] | None:
+        if (route.family, route.measure) != ("mncm", "ODC"):
+            return None
+        if route.reporting_year == 2015:
+            return {"insulin codes": ["A", "B"], "largest sample": 45}
+        return {"insulin codes": ["A", "C"], "largest sample": 60}
+
+
+def test_code_lists_and_limits_declared_as_data_are_named() -> None:
+    plugins = load_plugins([_YearData()])
+    texts = [c.text for c in diff_years(plugins, "mncm", "ODC", 2015, 2016)]
+    assert texts == [*ODC_2016[:1], "insulin codes: added C; removed B",
+                     "largest sample: 45 -> 60", *ODC_2016[1:]]

@@ -1,7 +1,9 @@
 """docs/plugins.md followed as a new author would, in a temporary folder: scaffold a family,
-resolve the markers with the page's own manifest and schema, pip-install the plugin into a fresh
-virtual environment beside the gateway, see it in ``gateway plugins``, pass the conformance run,
-fail it clearly with a broken example or a marker left, and scaffold the next year.
+resolve the markers with the page's own manifest and schema, try it as a local plugin (the page's
+gateway.toml, the installed copy disabled), pip-install the plugin into a fresh virtual
+environment beside the gateway, see it and where it comes from in ``gateway plugins -v``, pass
+the conformance run, fail it clearly with a broken example or a marker left, scaffold the next
+year and ask ``gateway regenerate``.
 
 The fresh environment (``venv --without-pip``) sees the gateway and its dependencies through a
 ``.pth`` file that adds this run's site-packages; only the plugin is installed into it, by this
@@ -83,11 +85,20 @@ def test_a_new_author_follows_the_walkthrough(tmp_path: Path, fresh_python: Path
     (examples / "valid" / "vax-two-patients.csv").write_text(VALID, encoding="utf-8")
     (examples / "invalid" / "E-RECORD-CODE--vaccinated-maybe.csv").write_text(
         INVALID, encoding="utf-8")
-    # 5. see it beside the first-party families
-    listed = run(fresh_python, "-m", "gateway", "plugins", cwd=folder).stdout
+    # 5. without packaging first: the page's gateway.toml makes the folder a local plugin
+    # (the installed copy disabled meanwhile)
+    (folder / "gateway.toml").write_text(block("5. Install", "toml"), encoding="utf-8")
+    local = run(fresh_python, "-m", "gateway", "plugins", "-v", cwd=folder).stdout
+    assert f"vax_plugin: local plugin at {package.resolve()}" in local
+    assert re.search(r"^vax_plugin\s+vax\s+VAX\s+patient\s+2016", local, re.MULTILINE)
+    assert "disabled ([plugins] disable in gateway.toml or --disable): vax" in local
+    (folder / "gateway.toml").unlink()
+    # 5. see it beside the first-party families, and where it comes from
+    listed = run(fresh_python, "-m", "gateway", "plugins", "-v", cwd=folder).stdout
     assert re.search(r"^vax\s+vax\s+VAX\s+patient\s+2016\s+Influenza vaccination$", listed,
                      re.MULTILINE)
     assert re.search(r"^mncm\s+mncm\s+ODC", listed, re.MULTILINE)
+    assert f"vax: gateway-vax 0.1.0, editable install, at {package.resolve()}" in listed
     # 6. the conformance run passes ...
     passed = run(fresh_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder)
     assert "1 passed" in passed.stdout
@@ -119,3 +130,7 @@ def test_a_new_author_follows_the_walkthrough(tmp_path: Path, fresh_python: Path
         "- submission window moved from 2016-01-01..2016-02-15 to 2017-01-01..2017-02-15"]
     assert diff in DOC.replace("$ gateway schema diff vax VAX 2016 2017\n", "")
     run(fresh_python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=folder)
+    # 9. regenerating: the data-family layout is written by hand, and the command says so
+    regenerated = run(fresh_python, "-m", "gateway", "regenerate", "vax", cwd=folder).stdout
+    assert regenerated == "vax: the family generates no files (all are written by hand)\n"
+    assert "`gateway regenerate vax` says so" in DOC

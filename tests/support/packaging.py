@@ -18,3 +18,23 @@ def third_party_only(folder: Path) -> Path:
         if not entry.name.startswith(OWN):
             (folder / entry.name).symlink_to(entry)
     return folder
+
+
+def python_seeing_the_gateway(folder: Path) -> Path:
+    """A new virtual environment under ``folder`` (``venv --without-pip``, fast) that sees the
+    gateway and its dependencies through a ``.pth`` file adding this test run's site-packages,
+    and has no plugin of its own: install one with ``pip --python`` (docs/plugins.md, "How
+    the walkthrough is tested")."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True,
+                   capture_output=True)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
+                              "print(sysconfig.get_paths()['purelib'])"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    outer = sysconfig.get_paths()["purelib"]
+    Path(purelib, "gateway-under-test.pth").write_text(
+        f"import site; site.addsitedir({outer!r})\n", encoding="utf-8")
+    return python

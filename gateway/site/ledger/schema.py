@@ -112,6 +112,70 @@ reference_applied = sa.Table(
     sa.Column("applied_at", sa.Text, nullable=False),
 )
 
+# Notifications (``gateway.notify``): what is to be told to whom, written in the transaction
+# that records what it announces, and sent from here by the daemons. ``message_id`` is the
+# order of queueing (per destination, messages go out in this order) and the id operators
+# name in ``gateway notify retry``; ``dedup_key`` makes queueing the same message twice a
+# no-op, whatever the number of daemons or restarts.
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("message_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedup_key", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("destination", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),  # JSON, by channel
+    sa.Column("message_key", sa.Text, nullable=False),  # Message-ID, or X-Gateway-Delivery
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("queued_at", sa.Text, nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("give_up_at", sa.Float),  # set at the first failure: + [notify] retry_for
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("claim_until", sa.Float),
+    sa.Column("sent_at", sa.Text),
+    sa.Column("last_error", sa.Text),
+    sa.Index("outbox_dedup_key", "dedup_key", unique=True),
+    sa.Index("outbox_pending", "state", "destination", "message_id"),
+    sa.Index("outbox_destination", "destination", "message_id"),
+)
+
+# Every attempt to send an outbox message and how it ended (the webhook delivery log).
+outbox_attempts = sa.Table(
+    "outbox_attempts", metadata,
+    sa.Column("message_id", sa.Integer, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),  # sent | retrying | failed
+    sa.Column("detail", sa.Text),
+    sa.Column("daemon", sa.Text),
+    sa.Index("outbox_attempts_message", "message_id"),
+)
+
+# Receipts waiting for a contact's daily digest: one row per contact and receipt, gathered
+# into one message for the day.
+digest_items = sa.Table(
+    "digest_items", metadata,
+    sa.Column("destination", sa.Text, primary_key=True),
+    sa.Column("submission_id", sa.Text, primary_key=True),
+    sa.Column("day", sa.Text, nullable=False),
+    sa.Column("submitter", sa.Text, nullable=False),
+    sa.Column("facts", sa.Text, nullable=False),  # JSON: what a receipt message says
+    sa.Index("digest_items_day", "day"),
+)
+
+# Calendar jobs done (the day's reminders, the day's digests): one row per job and day, so
+# that of several daemons, or of restarts, exactly one runs each.
+calendar_runs = sa.Table(
+    "calendar_runs", metadata,
+    sa.Column("job", sa.Text, primary_key=True),
+    sa.Column("day", sa.Text, primary_key=True),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("daemon", sa.Text),
+)
+
 # The web console (``gateway.web``): its people, their sessions and API tokens, the sign-in
 # failures that lock an account, the uploads it put into upload folders and the audit trail.
 # In the ledger's database so that every host running ``gateway web`` shares them. Secrets are

@@ -31,6 +31,9 @@ from gateway.site.ledger.model import (
 from gateway.site.ledger.schema import daemons, meta, submissions, transitions
 
 Timer = Callable[[str, float], None]  # (operation, seconds): ledger latency for the metrics
+# More writes that belong in the transaction recording a receipt's outcome (the notification
+# outbox, ``gateway.notify``): all of them happen, or none.
+Companion = Callable[[sa.Connection, Receipt], None]
 
 _STATE_ORDER = {state: rank for rank, state in enumerate(
     ("requested", "claimed", "taken_over", "validated", "receipt_written", "filed",
@@ -65,6 +68,7 @@ class Ledger:
         self.path: Path | None = None if self.shared else Path(self.url.database or "")
         self.owner = owner
         self._timer = timer
+        self.with_validated: list[Companion] = []
 
     def close(self) -> None:
         self._engine.dispose()
@@ -170,6 +174,8 @@ class Ledger:
                              failure=failure, duplicate_of=receipt.duplicate_of,
                              registry_entry=_json_or_none(receipt.registry_entry),
                              obligations=_json_or_none(receipt.obligations))
+            for companion in self.with_validated:
+                companion(db, receipt)
 
     def receipt_written(self, submission_id: str, receipt_path: Path) -> None:
         with self._write("receipt_written") as db:

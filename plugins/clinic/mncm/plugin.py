@@ -16,6 +16,7 @@ from gateway_plugins.clinic.mncm.summary_rules import summary_rules
 from gateway_schemas import schema_root
 
 from gateway.contract import (
+    Artifact,
     Candidate,
     ErrorCode,
     FamilyInfo,
@@ -34,6 +35,28 @@ from gateway.contract import (
 )
 
 LEVELS = ("summary", "patient")
+
+
+@hookimpl
+def gateway_year_data(route: Route) -> dict[str, object] | None:
+    """What a clinic year declares in measures.toml besides its dates and targets (which the
+    calendar and the schema's ``x-targets`` carry)."""
+    if route.family != FAMILY or route.measure not in measures():
+        return None
+    year = measures()[route.measure].years.get(route.reporting_year)
+    if year is None:
+        return None
+    return {"date columns checked against the dates of service": list(year.date_columns),
+            "follow-up days": year.followup_days,
+            "follow-up columns": list(year.followup_columns),
+            "history columns": list(year.history_columns)}
+
+
+@hookimpl
+def gateway_artifacts() -> list[Artifact]:
+    from gateway_plugins.clinic.mncm.artifacts import artifacts  # pandas: only when asked
+
+    return artifacts()
 
 
 @hookimpl

@@ -1,20 +1,23 @@
 """Hooks shared by the hospital families (entry point ``hospital``): the hospital schema
-definitions, the codes the families add, and the refusal of data that is not sent as a file.
+definitions and the codes the families add.
 
-Refusals (hospital.md, "Not file submissions"): CMS computes 30-day mortality from claims,
-HCAHPS and CG-CAHPS come through certified survey vendors, and the HIT surveys are web surveys.
-A table is taken for one of them by its content (see ``refusals.py``) and rejected with
-E-ROUTE-NOT-ACCEPTED-HERE naming where the data go instead.
+The refusal of data that is not sent as a file (hospital.md, "Not file submissions": CMS
+computes 30-day mortality from claims, HCAHPS and CG-CAHPS come through certified survey
+vendors, the HIT surveys are web surveys) is three plugins of its own in ``refusals.py``
+(entry points ``refuse-mortality``, ``refuse-hcahps``, ``refuse-hit``), so an installation can
+disable one without the others.
 """
 
 from __future__ import annotations
 
 from importlib.resources.abc import Traversable
+from pathlib import Path
 
-from gateway_plugins.hospital.common.refusals import refuse
 from gateway_schemas import schema_root
 
-from gateway.contract import Candidate, ErrorCode, FileSample, Layer, hookimpl
+from gateway.contract import ErrorCode, Layer, hookimpl
+
+summary = "hospital schema definitions and the codes the hospital families add"
 
 
 @hookimpl
@@ -39,5 +42,8 @@ def gateway_error_codes() -> list[ErrorCode]:
 
 
 @hookimpl
-def gateway_recognise(sample: FileSample) -> list[Candidate]:
-    return refuse(sample)
+def gateway_scaffold(family: str, measure: str, year: int, from_year: int | None,
+                     root: Path) -> list[str] | None:
+    from gateway_plugins.hospital.common.scaffold import scaffold_year
+
+    return scaffold_year(family, measure, year, from_year, root)

@@ -7,11 +7,18 @@ How such files are recognised (documented in docs/hospital-decisions.md):
 - HCAHPS / CG-CAHPS: a column whose name contains ``hcahps`` or ``cahps``, or a measure id
   starting ``H_`` or ``HCAHPS`` (CMS's HCAHPS measure ids, e.g. H_COMP_1_A_P), or ``CG-CAHPS``;
 - HIT surveys: a column whose name starts ``hit_`` or a measure id starting ``HIT-``.
+
+Each refusal is a plugin of its own (entry points ``refuse-mortality``, ``refuse-hcahps``,
+``refuse-hit``), so an installation that does collect such files through another plugin (an
+HCAHPS summary family, say) disables just that refusal in ``gateway.toml``
+(``[plugins] disable = ["refuse-hcahps"]``) and keeps the others.
 """
 
 from __future__ import annotations
 
-from gateway.contract import Candidate, FileSample
+from dataclasses import dataclass
+
+from gateway.contract import Candidate, FileSample, hookimpl
 
 FAMILY = "not-submitted-here"
 ID_COLUMNS = ("measure", "measure_id", "indicator")
@@ -28,25 +35,45 @@ WHERE = {
             "program for the survey link."),
 }
 
+LABELS = {"mortality": "30-day mortality", "hcahps": "HCAHPS and CG-CAHPS",
+          "hit": "HIT survey"}
 
-def _kind(sample: FileSample) -> str | None:
+
+def _is(kind: str, sample: FileSample) -> bool:
     columns = [c.lower() for c in sample.columns]
     ids = [str(row.get(c) or "").strip().upper() for row in sample.rows for c in ID_COLUMNS]
-    if any(c.startswith("mort_30") for c in columns) or any(i.startswith("MORT-30-") for i in ids):
-        return "mortality"
-    if any("cahps" in c for c in columns) or any(
-            i.startswith(("H_", "HCAHPS", "CG-CAHPS", "CAHPS")) for i in ids):
-        return "hcahps"
-    if any(c.startswith("hit_") for c in columns) or any(i.startswith("HIT-") for i in ids):
-        return "hit"
-    return None
+    if kind == "mortality":
+        return any(c.startswith("mort_30") for c in columns) or any(
+            i.startswith("MORT-30-") for i in ids)
+    if kind == "hcahps":
+        return any("cahps" in c for c in columns) or any(
+            i.startswith(("H_", "HCAHPS", "CG-CAHPS", "CAHPS")) for i in ids)
+    return any(c.startswith("hit_") for c in columns) or any(i.startswith("HIT-") for i in ids)
 
 
-def refuse(sample: FileSample) -> list[Candidate]:
-    """A refusing claim for mortality, HCAHPS or HIT data; nothing for anything else."""
-    if sample.format not in ("csv", "xlsx"):
-        return []
-    kind = _kind(sample)
-    if kind is None:
-        return []
-    return [Candidate(FAMILY, kind, "summary", None, refusal=WHERE[kind])]
+def _kind(sample: FileSample) -> str | None:
+    """The first kind of refused data the table is (mortality, HCAHPS, HIT), if any."""
+    return next((kind for kind in WHERE if _is(kind, sample)), None)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One kind of data not submitted here, as a plugin: it claims such a table only to say
+    where the data go. When several refusals match one table, the first kind in ``WHERE``
+    answers, so a file gets one refusal whichever refusals are enabled."""
+
+    kind: str
+
+    @property
+    def summary(self) -> str:
+        """One line for ``gateway plugins``."""
+        return f"refuses {LABELS[self.kind]} files (E-ROUTE-NOT-ACCEPTED-HERE, says where they go)"
+
+    @hookimpl
+    def gateway_recognise(self, sample: FileSample) -> list[Candidate]:
+        if sample.format not in ("csv", "xlsx") or _kind(sample) != self.kind:
+            return []
+        return [Candidate(FAMILY, self.kind, "summary", None, refusal=WHERE[self.kind])]
+
+
+MORTALITY, HCAHPS, HIT = (Refusal(kind) for kind in WHERE)
