@@ -26,7 +26,8 @@ def windows(manifest: TableManifest, reporting_year: int,
     table = manifest.data.get("deadlines", {})
     if setting is not None:
         table = table[setting]
-    if (manifest.obligation or {}).get("period", QUARTER) == YEAR:
+    rules = manifest.obligation or {}
+    if rules.get("period", QUARTER) == YEAR:
         entry = table.get(str(reporting_year))
         if entry is None:
             return {}
