@@ -1,7 +1,7 @@
-"""The commands about files and plugins: ``validate`` (one file through the whole pipeline, as
-the daemon would) and ``plugins`` (what is installed).
+"""The commands about files and plugins: ``validate`` (files through the whole pipeline, as the
+daemon would, writing nothing) and ``plugins`` (what is installed).
 
-``validate`` exits 0 when the file is accepted (with or without warnings), 1 when it is
+``validate`` exits 0 when every file is accepted (with or without warnings), 1 when one is
 rejected; other codes are the CLI's (``gateway.cli.common``).
 """
 
@@ -40,11 +40,35 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
+def _sent(files: list[str], submitter: str | None) -> list[tuple[str, Path]]:
+    """Each FILE as (submitter, path): ``SUBMITTER:PATH`` names its sender, a plain path is
+    sent by ``--submitter``. A path that exists as written is a path, even with a colon."""
+    from gateway.site.names import is_submitter_id
+
+    out = []
+    for text in files:
+        sender, sep, rest = text.partition(":")
+        if sep and not Path(text).exists() and is_submitter_id(sender):
+            who, path = sender, Path(rest)
+        elif submitter is None:
+            raise typer.BadParameter(f"{text}: name the sender as SUBMITTER:PATH or give "
+                                     "--submitter", param_hint="FILE")
+        else:
+            who, path = submitter, Path(text)
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file", param_hint="FILE")
+        out.append((who, path))
+    return out
+
+
 def validate(
-    file: Annotated[Path, typer.Argument(help="The file to validate.", exists=True,
-                                         dir_okay=False)],
-    submitter: Annotated[str, typer.Option(help="The submitter id (its inbox folder name).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON receipt.")] = False,
+    files: Annotated[list[str], typer.Argument(
+        help="The files to judge, in order; SUBMITTER:PATH to judge one as sent by that "
+             "submitter.", metavar="FILE...")],
+    submitter: Annotated[str | None, typer.Option(
+        help="The submitter id (its inbox folder name) of each FILE without one.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON receipt (several "
+                                                         "files: an array, in order).")] = False,
     out: Annotated[Path | None, typer.Option(help="Also write the JSON and text receipts "
                                                   "(and, for a file with problems, its "
                                                   "annotated copy) into this folder.",
@@ -58,20 +82,24 @@ def validate(
     config: ConfigOption = None,
     disable: DisableOption = [],  # noqa: B006
 ) -> None:
-    """Run the whole pipeline on one file and print its receipt.
+    """Run the whole pipeline on files and print their receipts; change nothing.
 
     With a registry (``--registry``, or the one the gateway's config names) the submitter layer
-    runs as in the daemon; without one it is skipped and the receipt says so once. Like the
-    daemon, an accepted file's reference data (a prescribing feed that later forms are judged
-    against) is remembered in the config's ledger.
+    runs as in the daemon; without one it is skipped and the receipt says so once. Files are
+    judged against the reference data the site accepted (a prescribing feed that forms rest
+    on), which a check never changes: only ``gateway serve`` remembers. Files are judged in the
+    order given, and what an accepted earlier file would remember counts, in memory only, for
+    the later ones, so a feed and its forms can be tried together without a site.
     """
     from gateway.engine.pipeline import choose_plugins, default_plugins, validate_file
     from gateway.receipts.store import write_receipt
     from gateway.receipts.text import render_text
-    from gateway.site.reference.store import remember
+    from gateway.site.reference.overlay import Overlay
+    from gateway.site.reference.store import reference_view
     from gateway.submitters.layer import skipped
     from gateway.submitters.windows import parse_instant
 
+    sent = _sent(files, submitter)
     with operational():
         chosen = setting(registry, config)
         judged_by = registry_for(chosen)
@@ -85,21 +113,29 @@ def validate(
                                      param_hint="--received-at") from None
     with operational():  # a local plugin that cannot load
         plugins = default_plugins()
-    receipt = validate_file(file, submitter=submitter, options=_options(option), plugins=plugins,
-                            received_at=received, registry=judged_by, policy=chosen.policy,
-                            ledger=chosen.config.ledger_location)
     with operational():  # the ledger's database may refuse
-        remember(chosen.config.ledger_location, receipt)
-    if judged_by is None and receipt.layer is None:
-        receipt.findings.add(skipped())
-        receipt.findings.give_hints(plugins.catalog, receipt.file.format)
-    if out is not None:
-        write_receipt(receipt, out, plugins.catalog, document=file)
+        checked = Overlay(reference_view(chosen.config.ledger_location))
+        receipts = []
+        for who, path in sent:
+            receipt = validate_file(path, submitter=who, options=_options(option),
+                                    plugins=plugins, received_at=received, registry=judged_by,
+                                    policy=chosen.policy, reference=checked)
+            checked.remember(receipt)
+            receipts.append((receipt, path))
+    for receipt, path in receipts:
+        if judged_by is None and receipt.layer is None:
+            receipt.findings.add(skipped())
+            receipt.findings.give_hints(plugins.catalog, receipt.file.format)
+        if out is not None:
+            write_receipt(receipt, out, plugins.catalog, document=path)
     if as_json:
-        typer.echo(json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False))
+        shown = [r.as_dict() for r, _ in receipts]
+        typer.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2,
+                              ensure_ascii=False))
     else:
-        typer.echo(render_text(receipt, plugins.catalog), nl=False)
-    raise typer.Exit(EXIT_NO if receipt.status is Status.REJECTED else EXIT_OK)
+        typer.echo("\n".join(render_text(r, plugins.catalog) for r, _ in receipts), nl=False)
+    rejected = any(r.status is Status.REJECTED for r, _ in receipts)
+    raise typer.Exit(EXIT_NO if rejected else EXIT_OK)
 
 
 def plugins(

@@ -26,8 +26,8 @@ _HOME: dict[str, str] = {
         "MeasureInfo", "RecordBatch", "ReportingPeriod", "ResultCalculator", "Route",
         "RuleContext"), "gateway.contract.records"),
     **dict.fromkeys((
-        "HEALTH_SYSTEM_KINDS", "KINDS", "Obligation", "ObligationReader", "Registry",
-        "Submitter"), "gateway.contract.registry"),
+        "HEALTH_SYSTEM_KINDS", "KINDS", "WAIVER_GRANTED", "WAIVER_REQUESTED", "Obligation",
+        "ObligationReader", "Registry", "Submitter"), "gateway.contract.registry"),
     **dict.fromkeys(("Finding", "column_letter"), "gateway.contract.findings"),
     **dict.fromkeys(("ErrorCode", "Layer", "Severity"), "gateway.contract.catalog"),
     **dict.fromkeys(("hookimpl",), "gateway.contract.hooks"),
@@ -37,6 +37,7 @@ _HOME: dict[str, str] = {
                      "ReferenceWrite"), "gateway.contract.reference"),
     **dict.fromkeys(("npi_is_valid", "parse_date", "parse_datetime", "quarter_bounds"),
                     "gateway.contract.formats"),
+    **dict.fromkeys(("decimal_text", "exact", "ratio", "within"), "gateway.contract.arithmetic"),
     **dict.fromkeys(("MIB", "Limits"), "gateway.readers.limits"),
     **dict.fromkeys(("FileProblem",), "gateway.readers.problems"),
     **dict.fromkeys(("safe_iterparse",), "gateway.readers.xml_safe"),

@@ -20,6 +20,8 @@ from gateway.contract.reference import EMPTY, ReferenceView
 from gateway.contract.registry import (  # the registry and obligations, as plugins see them
     HEALTH_SYSTEM_KINDS,
     KINDS,
+    WAIVER_GRANTED,
+    WAIVER_REQUESTED,
     Obligation,
     ObligationReader,
     Registry,
@@ -30,9 +32,10 @@ if TYPE_CHECKING:  # records are pandas frames, but importing pandas costs a com
     pass
 
 LEVELS = ("summary", "patient")
-__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "Artifact", "Candidate", "Document",
-           "FamilyInfo", "FileRule", "FileSample", "MeasureInfo", "Obligation", "ObligationReader",
-           "RecordBatch", "Registry", "ResultCalculator", "Route", "RuleContext", "Submitter"]
+__all__ = ["HEALTH_SYSTEM_KINDS", "KINDS", "LEVELS", "WAIVER_GRANTED", "WAIVER_REQUESTED",
+           "Artifact", "Candidate", "Document", "FamilyInfo", "FileRule", "FileSample",
+           "MeasureInfo", "Obligation", "ObligationReader", "RecordBatch", "Registry",
+           "ResultCalculator", "Route", "RuleContext", "Submitter"]
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,14 @@ class FileRule(ABC):
     @abstractmethod
     def finish(self) -> Iterable[Finding]:
         """Findings that need the whole file (totals, duplicates, missing rows)."""
+
+    def explain(self, findings: list[Finding]) -> list[Finding]:
+        """Every rule's findings of the file, once all have finished, told as the abstractor
+        must fix them: a rule that knows how its checks depend on each other may mark the
+        findings that follow from another (``caused_by``: the index in ``findings``) and
+        say what was meant (``suggestion``). The list keeps its length and order. Default:
+        unchanged."""
+        return findings
 
 
 class ResultCalculator(ABC):

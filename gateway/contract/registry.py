@@ -61,6 +61,7 @@ class Submitter:
     name: str
     kind: str
     active: bool = True
+    complete_marker: str | None = None  # "sha256": each file waits for its NAME.sha256
     # clinics
     npi: tuple[str, ...] = ()
     urgent_care: bool = False
@@ -127,6 +128,9 @@ class Registry:
         return len(self.submitters)
 
 
+WAIVER_REQUESTED, WAIVER_GRANTED = "requested", "granted"  # Obligation.waiver
+
+
 @dataclass(frozen=True)
 class Obligation:
     """One submission a submitter owes, or one a file answers.
@@ -137,7 +141,9 @@ class Obligation:
     prescriber and measure in the opioid program), else empty. The window runs from ``opens``
     to ``due`` (both inclusive, in the program's time zone). ``levels`` are the levels that
     satisfy it (several: the submitter chooses). ``required`` False lists an obligation that is
-    met elsewhere (``note`` says where), so nobody asks for it.
+    met elsewhere (``note`` says where), so nobody asks for it. ``waiver`` says the program was
+    asked to waive it (``WAIVER_REQUESTED``: still owed while the request waits) or waived it
+    (``WAIVER_GRANTED``: owed no more unless a file already answered it), e.g. an exemption.
     """
 
     family: str
@@ -150,6 +156,7 @@ class Obligation:
     levels: tuple[str, ...] = ()
     required: bool = True
     note: str = ""
+    waiver: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:

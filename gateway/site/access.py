@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.contract.reference import ReferenceView
+from gateway.contract.reference import ReferenceView, ReferenceWrite
 from gateway.contract.registry import Registry
+from gateway.receipts.model import new_submission_id, utc_now_text
 from gateway.receipts.store import atomic_write
 from gateway.site.config import ConfigError, find_config, load_config
 from gateway.site.layout import RECEIPTS_MODE, SUBMITTER_MODE
@@ -44,6 +46,27 @@ class Site:
     def reference(self) -> ReferenceView:
         """The reference data remembered from accepted files, read-only."""
         return reference_view(self.ledger)
+
+    def record_decision(self, writes: Sequence[ReferenceWrite], *, by: str) -> str:
+        """Remember what the program's staff decided (an exemption granted or denied) beside
+        the reference data of accepted files, so every daemon and command sees it as it sees a
+        feed. A decision is not a file: it is recorded under its own id (``decision-...``,
+        returned), with ``by`` (who decided) as its source. Raises ``SiteError`` when the
+        ledger refuses."""
+        from gateway.site.reference.store import open_store
+
+        if self.ledger is None:
+            raise SiteError("this installation keeps no ledger, so nothing can be decided")
+        decision = f"decision-{new_submission_id()}"
+        try:
+            store, engine = open_store(self.ledger)
+        except Exception as err:  # the database may refuse: one line for the operator
+            raise SiteError(f"the ledger cannot be opened: {type(err).__name__}") from None
+        try:
+            store.apply(writes, submission_id=decision, submitter=by, received_at=utc_now_text())
+        finally:
+            engine.dispose()
+        return decision
 
     def registry(self) -> Registry | None:
         """The registry the installation uses (as ``gateway serve`` would load it now), or

@@ -5,6 +5,9 @@ ledger). For one obligation the latest accepted file decides (``accepted``, or
 ``accepted_late`` when it came after the deadline); without one, files that came and were
 rejected make it ``rejected``; with nothing, it is ``missing`` once its due day has passed and
 ``not_due`` before. Obligations met elsewhere are ``not_required`` and listed so nobody asks.
+An obligation the program waived (an exemption granted) is ``exempt`` unless a file already
+answered it; one whose waiver was asked for is ``exemption_requested`` while nothing answers
+it, and still owed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.contract.registry import WAIVER_GRANTED, WAIVER_REQUESTED
 from gateway.receipts.plain_table import plain_table
 from gateway.receipts.text import plural
 from gateway.submitters.obligations import Owed
@@ -25,8 +29,10 @@ COLUMNS = ("submitter", "family", "measure", "level", "period", "due", "status",
            "submission_id", "received_at")
 ACCEPTED, ACCEPTED_LATE, REJECTED = "accepted", "accepted_late", "rejected"
 MISSING, NOT_DUE, NOT_REQUIRED = "missing", "not_due", "not_required"
-STATUSES = (ACCEPTED, ACCEPTED_LATE, REJECTED, MISSING, NOT_DUE, NOT_REQUIRED)
-DONE = (ACCEPTED, ACCEPTED_LATE, NOT_REQUIRED)
+EXEMPT, EXEMPTION_REQUESTED = "exempt", "exemption_requested"
+STATUSES = (ACCEPTED, ACCEPTED_LATE, REJECTED, MISSING, NOT_DUE, NOT_REQUIRED, EXEMPT,
+            EXEMPTION_REQUESTED)
+DONE = (ACCEPTED, ACCEPTED_LATE, NOT_REQUIRED, EXEMPT)
 
 Key = tuple[str, str, str, str, str]  # submitter, family, measure, period, subject
 
@@ -113,6 +119,10 @@ def _line(item: Owed, came: list[Answer], today: date) -> Line:
         return Line(item, NOT_REQUIRED, latest)
     if latest is not None:
         return Line(item, ACCEPTED_LATE if latest.late else ACCEPTED, latest)
+    if item.obligation.waiver == WAIVER_GRANTED:
+        return Line(item, EXEMPT)
+    if item.obligation.waiver == WAIVER_REQUESTED:
+        return Line(item, EXEMPTION_REQUESTED, came[-1] if came else None)
     if came:
         return Line(item, REJECTED, came[-1])
     return Line(item, MISSING if today > item.obligation.due else NOT_DUE)

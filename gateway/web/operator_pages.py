@@ -10,13 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateway.submitters.compliance import DONE
 from gateway.web import queries
 from gateway.web.auth import Refusal, check_csrf
 from gateway.web.lookups import submission_for
+from gateway.web.notices import outbox_shown
 from gateway.web.site import RegistryError, ReplayRefused, Site
 
 CALENDAR_DAYS = 60
-DONE = ("accepted", "accepted_late", "not_required")
 
 if TYPE_CHECKING:
     from gateway.web.console import Console
@@ -53,7 +54,9 @@ def routes(console: Console) -> list[Route]:
         since = queries.utc_start(site.today() - timedelta(days=1), site.config.timezone)
         last_day = site.ledger.count_by_status(since)
         return console.render(request, "overview.html", principal, daemon=status,
-                              registry=registry, refused=refused, last_day=last_day)
+                              registry=registry, refused=refused, last_day=last_day,
+                              outbox=outbox_shown(site.engine),
+                              mail_on=site.config.smtp_url is not None)
 
     def _lines(request: Request) -> tuple[int, list]:
         text = request.query_params.get("year") or str(site.today().year)

@@ -13,10 +13,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.submitters.compliance import DONE
 from gateway.web import queries
 from gateway.web.auth import LOGIN_COOKIE, Refusal, check_csrf, new_login_token, not_found, same
 from gateway.web.intake import take_check, take_upload
 from gateway.web.lookups import submission_for, upload_for
+from gateway.web.notices import contacts_shown, webhooks_shown
 from gateway.web.receipt_files import (
     annotated_path,
     grouped_findings,
@@ -196,7 +198,7 @@ def routes(console: Console) -> list[Route]:
             site, sorted({today.year, (today + timedelta(days=120)).year}),
             principal.submitter)
             if line.owed.obligation.required and line.owed.obligation.due >= today
-            and line.status not in ("accepted", "accepted_late", "not_required")),
+            and line.status not in DONE),
             key=lambda line: line.owed.obligation.due)[:10]
         return console.render(request, "obligations.html", principal, year=year,
                               lines=lines, upcoming=upcoming)
@@ -228,16 +230,16 @@ def routes(console: Console) -> list[Route]:
 
     async def contacts(request: Request) -> Response:
         principal = console.require(request, submitter=True)
-        entry, contacts_list = None, []
+        assert principal.submitter is not None
         try:
             registry = console.site.registry()
         except RegistryError:
             registry = None
-        if registry is not None and principal.submitter is not None:
-            entry = registry.get(principal.submitter)
-            contacts_list = list(getattr(entry, "contacts", ()) or ())
+        entry = registry.get(principal.submitter) if registry is not None else None
         return console.render(request, "contacts.html", principal, entry=entry,
-                              contacts=contacts_list)
+                              contacts=contacts_shown(registry, principal.submitter),
+                              webhooks=webhooks_shown(registry, principal.submitter),
+                              mail_on=console.site.config.smtp_url is not None)
 
     return [
         Route("/", home),

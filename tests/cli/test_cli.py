@@ -60,3 +60,18 @@ def test_plugins_lists_families_measures_levels_and_years() -> None:
     odc = next(r for r in rows if r["measure"] == "ODC")
     assert odc["family"] == "mncm" and set(odc["levels"]) == {"summary", "patient"}
     assert 2015 in odc["reporting_years"]
+
+
+def test_several_files_in_order_each_with_its_sender(tmp_path: Path) -> None:
+    """opioid.md, second edition: FILE may be SUBMITTER:PATH; --json gives an array in order;
+    the exit code is 1 when any file is rejected; nothing is written without a site."""
+    run = subprocess.run([sys.executable, "-m", "gateway", "validate", "--json",
+                          "--submitter", "clinic-a", str(VALID), f"clinic-b:{NUM_GT_DEN}"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    receipts = json.loads(run.stdout)
+    assert [(r["submitter"], r["status"]) for r in receipts] == [
+        ("clinic-a", "accepted_with_warnings"), ("clinic-b", "rejected")]  # no registry: warned
+    assert list(tmp_path.iterdir()) == []
+    unnamed = gateway("validate", f"clinic-a:{VALID}", str(NUM_GT_DEN))  # no --submitter
+    assert unnamed.returncode == 2 and "SUBMITTER:PATH" in unnamed.stderr

@@ -172,3 +172,35 @@ def test_moving_to_several_hosts_carries_the_reference_data(tmp_path: Path,
     moved = reference_view(postgres_url)
     assert moved.get("f/feed", "2").value == {"x": 2}
     assert moved.info("f/feed").submission_id == "s1"
+
+
+def test_a_check_reads_the_store_and_keeps_its_own_writes_in_memory(ledger: str | Path,
+                                                                    plugins) -> None:
+    """``gateway validate``'s view: the site's data underneath, earlier files' writes on top
+    with the store's rules, and nothing written to the ledger."""
+    from gateway.site.reference.overlay import Overlay
+
+    store, engine = open_store(ledger)
+    facts = {"submitter": "feed", "received_at": "2022-01-01T00:00:00Z"}
+    store.apply([ReferenceWrite("f/a", {"1": {"x": 1}, "2": {"x": 2}}, replace=True),
+                 ReferenceWrite("f/b", {"k": [1], "m": [0]})], submission_id="s1", **facts)
+    engine.dispose()
+    view = Overlay(reference_view(ledger))
+    view.apply([ReferenceWrite("f/a", {"3": {"x": 3}}, replace=True),
+                ReferenceWrite("f/b", {"k": [2], "j": None})], submission_id="s2", **facts)
+    assert [e.key for e in view.entries("f/a")] == ["3"] and view.get("f/a", "1") is None
+    assert {e.key: (e.value, e.submission_id) for e in view.entries("f/b")} == {
+        "j": (None, "s2"), "k": ([2], "s2"), "m": ([0], "s1")}
+    assert view.info("f/b").entries == 3 and view.info("f/b").submission_id == "s2"
+    assert view.get_many("f/b", ["m", "k", "absent"]).keys() == {"m", "k"}
+    site = reference_view(ledger)  # the ledger itself never saw s2
+    assert [e.key for e in site.entries("f/a")] == ["1", "2"]
+    assert site.info("f/b").submission_id == "s1" and site.get("f/b", "j") is None
+
+    # a rejected file's writes are ignored; an accepted one's count for the next file
+    receipt = validate_file(VALID, submitter="clinic-a", plugins=plugins, reference=view)
+    assert view.remember(receipt) and not view.remember(
+        validate_file(INVALID, submitter="clinic-a", plugins=plugins, reference=view))
+    again = validate_file(VALID, submitter="clinic-a", plugins=plugins, reference=view)
+    assert again.findings.by_code.get("W-TEST-SEEN") == 1
+    assert reference_view(ledger).info(DATASET) is None

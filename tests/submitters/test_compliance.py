@@ -235,3 +235,38 @@ def test_without_year_the_report_is_of_the_reporting_year_the_day_is_in(deployme
     code, out, err = run(deployment["root"], "--csv", "-", "--as-of", "2015-12-31")
     assert code == 0, err
     assert list(csv.DictReader(io.StringIO(out))) == expected(deployment["sent"])
+
+
+def test_waived_obligations_are_exempt_or_still_owed_while_requested() -> None:
+    """A family may mark an obligation waived (an exemption granted) or asked to be waived: the
+    first is ``exempt`` and done unless a file already answered it, the second
+    ``exemption_requested`` and still owed (the calendar lists it)."""
+    from datetime import date
+
+    from gateway.contract.registry import (
+        WAIVER_GRANTED,
+        WAIVER_REQUESTED,
+        Obligation,
+        Submitter,
+    )
+    from gateway.submitters.calendar import render_calendar, upcoming
+    from gateway.submitters.compliance import Answer, report
+    from gateway.submitters.obligations import Owed
+
+    who = Submitter(id="north-clinic", name="North Clinic", kind="clinic")
+
+    def owed(subject: str, waiver: str) -> Owed:
+        return Owed(who, Obligation("opip", "opip-qi-plan", 2022, "2022", date(2022, 6, 15),
+                                    opens=date(2022, 1, 1), subject=subject, waiver=waiver))
+
+    answered = Answer(who.id, ("opip", "opip-qi-plan", "2022", "b"), "s1",
+                      "2022-03-01T10:00:00+00:00", accepted=True, late=False, level="")
+    lines = report([owed("a", WAIVER_GRANTED), owed("b", WAIVER_GRANTED),
+                    owed("c", WAIVER_REQUESTED), owed("d", "")], [answered],
+                   date(2022, 7, 1))
+    assert [line.status for line in lines] == ["exempt", "accepted", "exemption_requested",
+                                               "missing"]
+    calendar = render_calendar(upcoming(lines, date(2022, 6, 1), date(2022, 6, 30)),
+                               date(2022, 6, 1), date(2022, 6, 30))
+    assert "exemption_requested" in calendar and "exempt " not in calendar
+    assert "2 submissions still owed, 2 received" in calendar

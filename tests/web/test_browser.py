@@ -22,10 +22,17 @@ from typing import Any
 import pytest
 
 from tests.submitters.files import ODC
+from tests.submitters.registries import CLINIC
 from tests.support.browser import axe_source, axe_violations, chromium
 from tests.support.daemon import wait_until
-from tests.support.web import PASSWORD, Site, WebServer, make_site
+from tests.support.web import OTHER_CLINIC, PASSWORD, Site, WebServer, make_site
 
+CONTACT = """
+[[submitter.contact]]
+name = "Pat Lee"
+email = "pat.lee@example.org"
+notify = ["receipts"]
+"""
 MARKER = "ZQXPAYERMARK"  # a cell value: it may show on its submitter's pages, never in a log
 
 
@@ -116,6 +123,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     shots = Path(os.environ.get("GATEWAY_TEST_ARTIFACTS", root / "artifacts")) / "web"
     shots.mkdir(parents=True, exist_ok=True)
     site = make_site(root / "gw")
+    (site.gateway.root / "registry.toml").write_text(  # demo-clinic with a contact to show
+        'registry_version = "1"\n' + CLINIC + CONTACT + OTHER_CLINIC, encoding="utf-8")
     site.gateway.start()
     web = WebServer(site, root / "web.log")
     try:
@@ -191,6 +200,8 @@ def test_a_submitter_reads_its_submission_and_downloads_the_annotated_copy(run: 
     for path, name in (("/obligations?year=2015", "abby-obligations"),
                        ("/tokens", "abby-tokens"), ("/contacts", "abby-contacts")):
         run.visit(abby, path, name)
+    contacts = abby.inner_text("main")
+    assert "Pat Lee" in contacts and "a message for each receipt" in contacts
     other = abby.goto(f"{run.web.url}/submissions/{run.shared['north']}")
     assert other.status == 404
     run.look(abby, "abby-not-found")

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.web.accounts import SESSION_IDLE, SESSION_LIFETIME, Accounts
 from tests.submitters.files import ODC
+from tests.support.notices import BODY, SECRET, URL_TOKEN, contacts_registry, failed_messages
 from tests.support.web import PASSWORD, Console, Site, csrf_of, file_submission, login_token
 
 INVALID = ODC.parents[1] / "invalid" / "E-RECORD-CODE--unknown-payer.csv"
@@ -340,3 +341,24 @@ def test_single_sign_on_trusts_the_header_only_from_the_proxy(tmp_path: Path) ->
     finally:
         console.close()
         made.gateway.close()
+
+
+def test_no_page_shows_a_webhook_secret_a_message_body_or_another_submitters_contacts(
+        site: Site, console: Console) -> None:
+    contacts_registry(site)
+    failed_messages(console)
+    pages = {"olive": ("/overview", "/submitters", "/submissions", "/compliance", "/calendar",
+                       "/audit", "/tokens", "/api/v1/submissions", "/api/v1/obligations"),
+             "abby": ("/contacts", "/submissions", "/obligations", "/tokens", "/upload",
+                      "/check", "/api/v1/submissions", "/api/v1/obligations"),
+             "bert": ("/contacts", "/submissions", "/obligations", "/tokens")}
+    for name, paths in pages.items():
+        client = console.signed_in(name)
+        for path in paths:
+            answer = client.get(path)
+            assert answer.status_code == 200, (name, path)
+            for hidden in (SECRET, "whsec-north", ".secret", BODY, URL_TOKEN):
+                assert hidden not in answer.text, (name, path, hidden)
+            if name != "olive":
+                other = "nora@north.example.org" if name == "abby" else "pat.lee@example.org"
+                assert other not in answer.text, (name, path)

@@ -6,8 +6,9 @@ and so that a backup or ``gateway ledger copy`` carries the facts with the recor
 they came from. The ledger's migrations create the tables; ``location`` below is the ledger's:
 a database URL or the path of its SQLite file (``Config.ledger_location``).
 
-Only the daemon and ``gateway validate`` write, and only for accepted files (``remember``);
-workers and plugin commands read. Each submission's writes are applied in one transaction and
+Only the daemon writes, and only for accepted files (``remember``); workers, checks
+(``gateway validate`` keeps its own files' writes in memory: ``gateway.site.reference.overlay``) and
+plugin commands read. Each submission's writes are applied in one transaction and
 at most once (a daemon that restarts between applying them and writing the receipt validates
 the file again and must not apply twice). Writes apply in the order files are accepted, so "the
 latest accepted file counts" means the latest to be accepted. Reads are short transactions
@@ -79,8 +80,8 @@ def reference_view(location: Location | None) -> ReferenceView:
 
 def remember(location: Location, receipt: Receipt) -> bool:
     """Apply the reference writes a receipt carries to the ledger at ``location``, if the file
-    was accepted; True when something was written. ``gateway validate`` calls this after
-    validating; the daemon uses its own store on the ledger it already holds."""
+    was accepted; True when something was written (for tools and tests that stand in for the
+    daemon, which uses its own store on the ledger it already holds)."""
     if not receipt.reference_writes or receipt.status.value == "rejected":
         return False
     store, engine = open_store(location)

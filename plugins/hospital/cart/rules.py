@@ -78,7 +78,7 @@ def cart_rules(manifest: TableManifest, route: Route, context: RuleContext) -> l
         OneValue(["provider_id", "discharge_quarter"]),
         rule,
         NotAbove([("numerator", "denominator")], _label),
-        RateMatches("numerator", "denominator", "rate", label=_label,
+        RateMatches("numerator", "denominator", "rate", label=_label, decimals=1,
                     applies=lambda t: t["measure_id"].isin(rates)),
         QuarterInYear("discharge_quarter", route.reporting_year, str(manifest.deadline_rule)),
         RequiredMeasures(manifest, hospital_type(context)),

@@ -91,7 +91,7 @@ def edtc_rules(manifest: TableManifest, route: Route, context: RuleContext) -> l
         SameValue("denominator", "every row counts the same abstracted transfers"),
         SameValue("eligible_population", "every row counts the same transfers"),
         NotAbove([("numerator", "denominator"), ("denominator", "eligible_population")], _label),
-        RateMatches("numerator", "denominator", "rate", label=_label),
+        RateMatches("numerator", "denominator", "rate", label=_label, decimals=1),
         AllWithinParts(),
         Sampling(int(manifest.data["family"]["minimum_sample"])),
         QuarterInYear("quarter", route.reporting_year, str(manifest.deadline_rule)),

@@ -98,7 +98,7 @@ def nhsn_rules(manifest: TableManifest, route: Route, context: RuleContext) -> l
         OneTypePerUnit(),
         NotAbove([("clabsi_events", "central_line_days"),
                   ("central_line_days", "patient_days")], unit_label),
-        RateMatches("clabsi_events", "central_line_days", "rate", scale=1000.0, tolerance=0.01,
+        RateMatches("clabsi_events", "central_line_days", "rate", scale=1000.0, tolerance="0.01",
                     label=unit_label),
         WeightCategories(list(manifest.data["birthweight_categories"])),
         PlausiblePatientDays(int(manifest.data["family"]["plausible_beds"])),

@@ -57,6 +57,6 @@ def von_rules(manifest: TableManifest, route: Route, context: RuleContext) -> li
         NoDuplicates(["cohort"], "Cohort"),
         RequiredValues("cohort", list(manifest.data["cohorts"]), "cohort"),
         NotAbove([("late_infections", "eligible_infants")], _label),
-        RateMatches("late_infections", "eligible_infants", "rate", label=_label),
+        RateMatches("late_infections", "eligible_infants", "rate", label=_label, decimals=1),
         CohortsAddUp(),
     ]

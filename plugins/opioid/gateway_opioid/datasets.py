@@ -16,3 +16,8 @@ def specialties(year: int) -> str:
 
 def forms(kind: str, year: int) -> str:
     return f"opip/{kind.removeprefix('opip-')}/{year}"
+
+
+def decisions(year: int) -> str:
+    """Program staff's decisions on exemption requests, per prescriber (the latest counts)."""
+    return f"opip/exemption-decisions/{year}"

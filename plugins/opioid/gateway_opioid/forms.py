@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from fractions import Fraction
 from typing import Any
 
 import pandas as pd
@@ -34,6 +35,7 @@ from gateway_opioid.program import (
     QI_EVALUATION,
     QI_PLAN,
     SELF_ASSESSMENT,
+    YearRules,
     program,
 )
 from gateway_opioid.stats import rate_percent
@@ -233,8 +235,7 @@ class PanelRule(FormRule):
             if int(row[column]) > panel:
                 yield self.at(row, f"{column} {int(row[column])} is larger than panel_size "
                                    f"{panel}.", column=column)
-        named = {"CHRONIC_PAIN_PANEL": "patients_chronic_pain",
-                 "SEVERE_ACUTE_PAIN": "patients_severe_acute_pain"}.get(row["reason"])
+        named = REASON_COUNTS.get(row["reason"])
         if named is not None and int(row[named]) <= 0:
             yield self.at(row, f"reason {row['reason']} needs {named} above 0.",
                           column=named)
@@ -261,25 +262,52 @@ def form_rules(kind: str, context: RuleContext, facts: FormFacts) -> list[FileRu
 
 
 class FormResults(CollectsColumns, ResultCalculator):
-    """Counts per form; for exemptions each count as a share of the panel (percent, 0.1)."""
+    """Counts per form; for exemptions each count as a share of the panel (percent, 0.1) and
+    whether the request meets its reason's criterion of the year."""
 
-    def __init__(self, kind: str, year: int) -> None:
+    def __init__(self, kind: str, rules: YearRules) -> None:
         super().__init__(_memory_columns(kind))
-        self.kind, self.year = kind, year
+        self.kind, self.rules = kind, rules
 
     def finish(self) -> dict[str, Any]:
         table = self.collected.table()
-        results: dict[str, Any] = {"measurement_year": self.year, "rows": len(table),
+        results: dict[str, Any] = {"measurement_year": self.rules.year, "rows": len(table),
                                    "prescribers": int(table[NPI].nunique())}
         if self.kind == EXEMPTION:
-            results["exemptions"] = {
-                row[NPI]: {"reason": row["reason"], "panel_size": int(row["panel_size"]),
-                           "chronic_pain_percent": rate_percent(
-                               int(row["patients_chronic_pain"]), int(row["panel_size"])),
-                           "severe_acute_pain_percent": rate_percent(
-                               int(row["patients_severe_acute_pain"]), int(row["panel_size"]))}
-                for _, row in table.iterrows()}
+            results["exemptions"] = {row[NPI]: exemption_figures(row, self.rules)
+                                     for _, row in table.iterrows()}
         return results
+
+
+REASON_COUNTS = {"CHRONIC_PAIN_PANEL": "patients_chronic_pain",
+                 "SEVERE_ACUTE_PAIN": "patients_severe_acute_pain"}
+
+
+def criterion_met(reason: str, counts: Mapping[str, int], panel: int, rules: YearRules
+                  ) -> bool | None:
+    """Does the share of the panel the reason names reach the year's criterion (exactly)?
+    None for a reason without a criterion (``OTHER``: program staff judge the description)."""
+    least = rules.exemption_criteria.get(reason)
+    column = REASON_COUNTS.get(reason)
+    if least is None or column is None or panel <= 0:
+        return None
+    return Fraction(int(counts[column]), panel) >= least
+
+
+def exemption_figures(row: Mapping[str, Any], rules: YearRules) -> dict[str, Any]:
+    """One request as the receipt shows it: the counts as shares of the panel, the share its
+    reason rests on, the criterion and whether it is met."""
+    panel = int(row["panel_size"])
+    reason = row["reason"]
+    least = rules.exemption_criteria.get(reason)
+    column = REASON_COUNTS.get(reason)
+    return {"reason": reason, "panel_size": panel,
+            "chronic_pain_percent": rate_percent(int(row["patients_chronic_pain"]), panel),
+            "severe_acute_pain_percent": rate_percent(int(row["patients_severe_acute_pain"]),
+                                                      panel),
+            "share_percent": rate_percent(int(row[column]), panel) if column else None,
+            "criterion_percent": float(least * 100) if least is not None else None,
+            "criterion_met": criterion_met(reason, row, panel, rules)}
 
 
 def _memory_columns(kind: str) -> tuple[str, ...]:
@@ -293,9 +321,9 @@ def _memory_columns(kind: str) -> tuple[str, ...]:
 class FormMemory(CollectsColumns, ReferenceCollector):
     """On acceptance: each row's form, per prescriber (and measure), the latest counting."""
 
-    def __init__(self, kind: str, year: int) -> None:
+    def __init__(self, kind: str, rules: YearRules) -> None:
         super().__init__(_memory_columns(kind))
-        self.kind, self.year = kind, year
+        self.kind, self.rules = kind, rules
 
     def finish(self, results: Mapping[str, Any] | None) -> list[ReferenceWrite]:
         entries: dict[str, dict[str, Any]] = {}
@@ -312,5 +340,6 @@ class FormMemory(CollectsColumns, ReferenceCollector):
                 entries[row[NPI]] = {"completed_date": day(row["completed_date"]),
                                      "outcome": row["outcome"]}
             else:
-                entries[row[NPI]] = {"reason": row["reason"]}
-        return [ReferenceWrite(datasets.forms(self.kind, self.year), entries)]
+                entries[row[NPI]] = {"reason": row["reason"], "criterion_met": criterion_met(
+                    row["reason"], row, int(row["panel_size"]), self.rules)}
+        return [ReferenceWrite(datasets.forms(self.kind, self.rules.year), entries)]

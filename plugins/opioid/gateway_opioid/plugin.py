@@ -94,7 +94,8 @@ def gateway_error_codes() -> list[ErrorCode]:
         ErrorCode("E-OPIP-PANEL", fr,
                   "An exemption's patient counts exceed the panel, or the count its reason "
                   "rests on is 0.",
-                  "Count patients within the panel; the reason's own count must be above 0."),
+                  "Correct the prescriber's request: neither count may exceed panel_size, and "
+                  "the count its reason names must be above 0."),
     ]
 
 
@@ -166,7 +167,7 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
         return PrescribingResults(program().years[year])
     from gateway_opioid.forms import FormResults
 
-    return FormResults(route.measure, year)
+    return FormResults(route.measure, program().years[year])
 
 
 @hookimpl
@@ -180,7 +181,7 @@ def gateway_reference_collector(route: Route, context: RuleContext) -> Reference
         return PrescribingMemory(program().years[year])
     from gateway_opioid.forms import FormMemory
 
-    return FormMemory(route.measure, year)
+    return FormMemory(route.measure, program().years[year])
 
 
 @hookimpl
@@ -190,7 +191,7 @@ def gateway_obligation_reader(route: Route, context: RuleContext, sample: FileSa
         return None
     from gateway_opioid.obligations import reader
 
-    return reader(route, sample)
+    return reader(route, sample, context)
 
 
 @hookimpl

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from gateway.contract import (
+    ROW,
     FileRule,
     Finding,
     RecordBatch,
@@ -29,6 +30,11 @@ STATS_COLUMNS = ("prescriber_npi", "specialty_group", "measure", "numerator", "d
 PRESCRIBER = ("prescriber_name", "specialty_group", "health_system")
 
 
+# The core's fix speaks of patients; a feed row is a prescriber's count on a measure.
+NUMERATOR_HINT = ("Correct the prescriber's counts for the measure: the numerator is part of "
+                  "the denominator, so it is never larger.")
+
+
 class NumeratorRule(FileRule):
     code = "E-RULE-NUMERATOR-GT-DENOMINATOR"
     title = "A numerator is no more than its denominator."
@@ -40,7 +46,7 @@ class NumeratorRule(FileRule):
                               f"numerator {frame['numerator'].iat[i]} is larger than "
                               f"denominator {frame['denominator'].iat[i]} (measure "
                               f"{frame['measure'].iat[i]}).", column="numerator",
-                              value=int(frame["numerator"].iat[i]))
+                              value=int(frame["numerator"].iat[i]), hint=NUMERATOR_HINT)
                 for i in np.flatnonzero(over)]
 
     def finish(self) -> Iterable[Finding]:
@@ -60,22 +66,46 @@ class DuplicateRule(NarrowRule):
 
 
 class ConsistencyRule(NarrowRule):
+    """A prescriber whose rows disagree gets a finding on every one of its rows, each naming
+    all the values and the rows that carry them: the gateway cannot tell which row is right,
+    so it trusts none (the first row is as likely to be the wrong one)."""
+
     code = "E-RULE-CONSISTENCY"
     title = "One name, specialty group and health system per prescriber."
     columns = ("prescriber_npi", *PRESCRIBER)
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
-        # empty cells as "" (not missing), so "first" is the first row's own value
-        values = table[list(PRESCRIBER)].astype(object).fillna("")
-        first = values.groupby(table["prescriber_npi"].to_numpy(), sort=False).transform("first")
+        values = table[list(PRESCRIBER)].astype(object).fillna("")  # empty cells as ""
+        npis = table["prescriber_npi"].to_numpy()
         for column in PRESCRIBER:
-            mine, theirs = values[column], first[column]
-            for index in np.flatnonzero((mine != theirs).to_numpy(dtype=bool)):
+            counts = values[column].groupby(npis, sort=False).nunique()
+            differing = set(counts.index[counts.to_numpy() > 1])
+            if not differing:
+                continue
+            chosen = np.flatnonzero(pd.Series(npis).isin(differing).to_numpy(dtype=bool))
+            by_npi: dict[str, dict[str, list[int]]] = {}
+            for index in chosen:
+                value = values[column].iat[index]
+                by_npi.setdefault(npis[index], {}).setdefault(value, []).append(
+                    int(table.iloc[index][ROW]))
+            for index in chosen:
                 row = table.iloc[index]
-                yield self.at(row, f"{column} of prescriber {row['prescriber_npi']} is "
-                                   f"{show(mine.iat[index] or None)} here but "
-                                   f"{show(theirs.iat[index] or None)} on the prescriber's "
-                                   "first row.", column=column)
+                seen = "; ".join(f"{show(value or None)} on {_rows(numbers)}"
+                                 for value, numbers in by_npi[npis[index]].items())
+                yield self.at(row, f"{column} of prescriber {row['prescriber_npi']} differs "
+                                   f"between its rows: {seen}; send one value on every row.",
+                              column=column)
+
+
+def _rows(numbers: list[int]) -> str:
+    """``row 4`` or ``rows 2, 3 and 9`` (at most 10 listed)."""
+    if len(numbers) == 1:
+        return f"row {numbers[0]}"
+    shown = [str(n) for n in numbers[:10]]
+    tail = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
+    if tail:
+        return f"rows {', '.join(shown)}{tail}"
+    return f"rows {', '.join(shown[:-1])} and {shown[-1]}"
 
 
 class HealthSystemRule(NarrowRule):
@@ -180,6 +210,10 @@ class PrescribingMemory(CollectsColumns, ReferenceCollector):
         groups: dict[str, dict[str, Any]] = {}
         for (specialty, measure), stat in stats.groups.items():
             groups.setdefault(specialty, {})[measure] = {
-                "compared": stat.compared, "average": stat.average, "threshold": stat.threshold}
+                "compared": stat.compared, "average": stat.average, "threshold": stat.threshold,
+                # where each prescriber stands (the page's percentile and quartiles), kept
+                # only for groups large enough to be shown at all
+                "rates": list(stat.rates) if stat.compared >= self.rules.min_prescribers
+                else []}
         return [ReferenceWrite(datasets.prescribers(year), prescribers, replace=True),
                 ReferenceWrite(datasets.specialties(year), groups, replace=True)]

@@ -30,6 +30,7 @@ class GroupStat:
     compared: int  # prescribers at the minimum denominator
     average: float | None
     threshold: float | None
+    rates: tuple[float, ...] = ()  # the compared rates, ascending
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ def compute(frame: pd.DataFrame, rules: YearRules) -> FeedStats:
             threshold = float(row["average"] + rules.threshold_sd * row["sd"])
         groups[specialty, measure] = GroupStat(specialty, measure, int(row["compared"]),
                                                float(row["average"]), threshold)
+    for (specialty, measure), members in compared.groupby(["specialty", "measure"], sort=True):
+        stat = groups[specialty, measure]
+        groups[specialty, measure] = GroupStat(
+            stat.specialty, stat.measure, stat.compared, stat.average, stat.threshold,
+            tuple(float(r) for r in np.sort(members["rate"].to_numpy())))
     required: dict[str, list[str]] = {}
     for (specialty, measure), members in compared.groupby(["specialty", "measure"], sort=True):
         threshold = groups[specialty, measure].threshold

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gateway_opioid import datasets
-from opip_support import REGISTRY, write_form
+from opip_support import REGISTRY, TEXT, write_form
 
 from bench.opioid_feed import feed_rows, write_feed
 from gateway.receipts.model import Status
@@ -192,15 +192,18 @@ def test_feed_receipt_names_the_qi_required(tmp_path: Path, feed, submit) -> Non
     assert receipt.results["measures"]["M1"]["prescribers_qi_required"] == 0
 
 
-def test_feed_rules_name_the_row_and_the_first_value(tmp_path: Path, submit) -> None:
+def test_feed_rules_name_every_row_and_value(tmp_path: Path, submit) -> None:
+    """opioid.md, smaller rules: E-RULE-CONSISTENCY names every row of the prescriber and the
+    differing values; the first row is not trusted (here it is the wrong one)."""
     rows = feed_rows(5, ["north-clinic"])
     rows[0][4] = ""  # the prescriber's first row names no health system, the others do
     rows[8][6], rows[8][7] = "12", "11"
     receipt = submit(write_feed(tmp_path / "feed.csv", rows), "dhs-opioid-feed")
     assert codes(receipt) == {"E-RULE-CONSISTENCY", "E-RULE-NUMERATOR-GT-DENOMINATOR"}
     consistency = [f for f in receipt.findings.listed if f.code == "E-RULE-CONSISTENCY"]
-    assert [f.row for f in consistency] == [3, 4, 5, 6, 7, 8]
-    assert "(empty) on the prescriber's first row" in consistency[0].message
+    assert sorted(f.row for f in consistency) == [2, 3, 4, 5, 6, 7, 8]
+    assert all("differs between its rows: (empty) on row 2; north-clinic on rows 3, 4, 5, 6, 7 "
+               "and 8" in f.message for f in consistency)
     (over,) = [f for f in receipt.findings.listed if f.code.startswith("E-RULE-NUM")]
     assert over.cell == "G10"
 
@@ -275,7 +278,8 @@ def test_another_systems_prescriber_is_explained_by_the_feed(tmp_path: Path, acc
 def test_an_exemption_needs_a_panel(tmp_path: Path, accepted, submit) -> None:
     npi, _ = pick(accepted, "north-clinic", required=False)
     form = write_form(tmp_path, "exemption", [{"prescriber_npi": npi, "reason": "OTHER",
-                                               "panel_size": "0", "patients_chronic_pain": "0"}])
+                                               "panel_size": "0", "patients_chronic_pain": "0",
+                                               "description": TEXT * 2}])
     receipt = submit(form, "north-clinic")
     assert receipt.layer == "record" and codes(receipt) == {"E-RECORD-RANGE"}
     assert receipt.findings.listed[0].column == "panel_size"
@@ -296,3 +300,49 @@ def test_feed_receipt_gives_every_prescribers_rates(tmp_path: Path, submit) -> N
     rows[-1][6], rows[-1][7] = "2", "3"
     again = submit(write_feed(tmp_path / "again.csv", rows), "dhs-opioid-feed")
     assert again.results["rates_percent"][rows[-1][1]]["M7"] == 66.7
+
+
+def test_a_forms_receipt_lists_only_obligations_that_exist(tmp_path: Path, accepted, submit
+                                                          ) -> None:
+    """opioid.md, smaller rules: no obligation for a measure, or a prescriber, nobody owes."""
+    registry = parse_registry(REGISTRY.encode(), "registry.toml")
+    npi, value = pick(accepted, "north-clinic", required=True)
+    other = next(m for m in ("M2", "M3", "M5", "M6") if m not in value["qi_required"])
+    quiet, _ = pick(accepted, "north-clinic", required=False)
+    form = write_form(tmp_path, "self-assessment", [
+        {"prescriber_npi": npi, "measure": value["qi_required"][0]},
+        {"prescriber_npi": npi, "measure": other},
+        {"prescriber_npi": quiet, "measure": "M2"}])
+    receipt = submit(form, "north-clinic", registry=registry)
+    assert codes(receipt) == {"E-OPIP-NOT-REQUIRED"}
+    assert [o["subject"] for o in receipt.obligations] == [f"{npi} {value['qi_required'][0]}"]
+    plans = write_form(tmp_path, "qi-plan", [{"prescriber_npi": quiet, "pain_phase": "ACUTE"}])
+    assert submit(plans, "north-clinic", registry=registry).obligations == []
+    request = write_form(tmp_path, "exemption", [{"prescriber_npi": quiet}])
+    answered = submit(request, "north-clinic", registry=registry).obligations
+    assert [o["subject"] for o in answered] == [quiet]  # its window: any own prescriber
+
+
+def test_exemption_criteria_are_judged_exactly(tmp_path: Path, accepted, submit) -> None:
+    """MY 2021: at least 25% of the panel with chronic pain, 10% with severe acute pain; the
+    request is accepted either way and its receipt says whether the criterion is met."""
+    npis = [npi for npi, v in accepted.items() if v["health_system"] == "north-clinic"][:5]
+    rows = [
+        {"prescriber_npi": npis[0], "panel_size": "200", "patients_chronic_pain": "50"},
+        {"prescriber_npi": npis[1], "panel_size": "201", "patients_chronic_pain": "50"},
+        {"prescriber_npi": npis[2], "reason": "SEVERE_ACUTE_PAIN", "panel_size": "30",
+         "patients_chronic_pain": "0", "patients_severe_acute_pain": "3"},
+        {"prescriber_npi": npis[3], "reason": "SEVERE_ACUTE_PAIN", "panel_size": "31",
+         "patients_chronic_pain": "0", "patients_severe_acute_pain": "3"},
+        {"prescriber_npi": npis[4], "reason": "OTHER", "description": "x" * 100}]
+    receipt = submit(write_form(tmp_path, "exemption", rows), "north-clinic")
+    assert receipt.status is not Status.REJECTED, receipt.findings.by_code
+    shares = receipt.results["exemptions"]
+    assert [shares[n]["criterion_met"] for n in npis] == [True, False, True, False, None]
+    # 50 of 201 shows as 24.9%; 3 of 31 as 9.7%
+    assert [shares[n]["share_percent"] for n in npis] == [25.0, 24.9, 10.0, 9.7, None]
+    short = write_form(tmp_path, "exemption", [{"prescriber_npi": npis[4], "reason": "OTHER",
+                                                "description": "x" * 99}], name="short.csv")
+    refused = submit(short, "north-clinic")
+    assert refused.layer == "record" and codes(refused) == {"E-RECORD-FORMAT"}
+    assert refused.findings.listed[0].column == "description"

@@ -56,6 +56,13 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
                            env=env, cwd=tmp_path, capture_output=True, text=True,
                            check=True).stdout
     assert all(str(env_dir) in line for line in where.split())  # the wheels ran
+    # a check writes nothing; the installed gateway remembers the feed as its daemon would
+    subprocess.run([str(python), "-c", "import sys; from pathlib import Path; "
+                    "from gateway.engine.pipeline import validate_file; "
+                    "from gateway.site.reference.store import remember; "
+                    "sys.exit(0 if remember(Path('var/ledger.sqlite3'), validate_file("
+                    "Path('feed.csv'), submitter='dhs-feed')) else 1)"],
+                   env=env, cwd=tmp_path, check=True, capture_output=True)
     reports = run("opip", "reports", "--year", "2021", "--out", str(tmp_path / "out"),
                   "--npi", feed_rows(1, [])[0][1])
     assert reports.returncode == 0, reports.stderr

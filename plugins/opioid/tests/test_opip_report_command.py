@@ -1,5 +1,6 @@
-"""``gateway opip reports`` as an operator runs it in a gateway's folder: from what
-``gateway validate`` accepted, every page, and each registered health system's own files."""
+"""``gateway opip reports`` as an operator runs it in a gateway's folder: from what the daemon
+accepted (never from what ``gateway validate`` only checked), every page, and each registered
+health system's own files."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 from opip_support import REGISTRY
 
 from bench.opioid_feed import feed_rows, write_feed
+from gateway.engine.pipeline import validate_file
+from gateway.site.reference.store import remember
 
 GATEWAY = [sys.executable, "-m", "gateway"]
 
@@ -30,6 +33,11 @@ def test_reports_from_validated_data_with_a_registry(tmp_path: Path) -> None:
     feed = write_feed(tmp_path / "feed.csv", rows)
     accepted = run(tmp_path, "validate", str(feed), "--submitter", "dhs-opioid-feed")
     assert accepted.returncode == 0, accepted.stdout
+    checked = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "out")
+    assert checked.returncode == 2 and "no prescribing data" in checked.stderr  # only checked
+    # accepted as the daemon accepts it: the receipt's reference data applied to the ledger
+    assert remember(tmp_path / "var" / "ledger.sqlite3",
+                    validate_file(feed, submitter="dhs-opioid-feed"))
 
     one = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "one", "--npi", rows[0][1])
     assert one.returncode == 0, one.stderr

@@ -27,7 +27,11 @@ def group() -> typer.Typer:
     """The ``opip`` command group."""
     app = typer.Typer(help="Opioid Prescribing Improvement Program (family opip).",
                       no_args_is_help=True)
+    from gateway_opioid.exemptions import group as exemption_group
+
     app.command("reports")(reports)
+    app.command("review")(review)
+    app.add_typer(exemption_group(), name="exemption")
     return app
 
 
@@ -84,6 +88,59 @@ def reports(
     for system in systems:
         for path in deliver(site, system, year, found, out):
             typer.echo(f"delivered {path}")
+
+
+def review(
+    year: Annotated[int, typer.Option(help="Measurement year under review (its prescribers "
+                                           "QI-required the year before).")],
+    out: Annotated[Path, typer.Option(help="Folder for review-<MY>.csv and notices/<npi>.pdf.",
+                                      file_okay=False)],
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", dir_okay=False,
+        help="gateway.toml of the installation (default: as for serve).")] = None,
+) -> None:
+    """The improvement review: every prescriber QI-required on a measure the year before, with
+    enough patients this year, classed exempt, improved, improving, for review or not
+    improved; a one-page notice for each prescriber with a row for review. It decides
+    nothing."""
+    import csv
+
+    from gateway.contract import SiteError, open_site
+    from gateway_opioid.report.delivery import inert
+    from gateway_opioid.report.notice import render_notice
+    from gateway_opioid.review import CLASSES, COLUMNS, FOR_REVIEW, ReviewError
+    from gateway_opioid.review import review as make_review
+
+    try:
+        site = open_site(config)
+        known = site.registry()
+        rows = make_review(site.reference(), year)
+    except (SiteError, ReviewError) as err:
+        _fail(str(err))
+    names = {s.id: s.name for s in known} if known is not None else {}
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / f"review-{year}.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            cells = row.cells()
+            cells["prescriber_name"] = inert(cells["prescriber_name"])
+            writer.writerow(cells)
+    by_npi: dict[str, list] = {}
+    for row in rows:
+        by_npi.setdefault(row.npi, []).append(row)
+    flagged = [npi for npi, mine in by_npi.items() if any(r.klass == FOR_REVIEW for r in mine)]
+    if flagged:
+        (out / "notices").mkdir(exist_ok=True)
+    rules = program().years[year]
+    for npi in flagged:
+        mine = by_npi[npi]
+        render_notice(mine, rules, out / "notices" / f"{npi}.pdf",
+                      names.get(mine[0].health_system or ""))
+    counts = {klass: sum(r.klass == klass for r in rows) for klass in CLASSES}
+    typer.echo(f"{len(rows)} review rows in {out / f'review-{year}.csv'}: "
+               + ", ".join(f"{klass} {count}" for klass, count in counts.items())
+               + f"; {len(flagged)} notices")
 
 
 def _fail(message: str) -> NoReturn:

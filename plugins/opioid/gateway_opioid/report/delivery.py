@@ -27,7 +27,9 @@ def inert(text: str) -> str:
 
 
 def csv_bytes(year: int, reports: Iterable[PrescriberReport]) -> bytes:
-    """One row per prescriber and measure, rates in percent rounded half up to 0.1."""
+    """One row per prescriber and measure, rates in percent rounded half up to 0.1. A group
+    with fewer prescribers at the minimum denominator than a threshold needs stays private:
+    its average is left empty, as on the page (the program's own receipt keeps it)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -37,8 +39,8 @@ def csv_bytes(year: int, reports: Iterable[PrescriberReport]) -> bytes:
                 year, report.npi, inert(report.name), report.specialty, line.measure.id,
                 "" if line.numerator is None else line.numerator,
                 "" if line.denominator is None else line.denominator,
-                _number(line.rate_percent), _number(percent(line.average)),
-                _number(percent(line.threshold)) if line.qi_measure else "",
+                _number(line.rate_percent), _number(percent(line.shown_average)),
+                _number(percent(line.shown_threshold)),
                 "Y" if line.required else "N", report.status_words])
     return out.getvalue().encode("utf-8")
 
