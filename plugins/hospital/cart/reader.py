@@ -16,11 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import load_manifest
 from gateway_plugins.hospital.common.periods import quarter_order
 from lxml import etree
 
-from gateway.contract import FileProblem, Finding, Limits, RecordBatch, safe_iterparse
+from gateway.contract import (
+    FileProblem,
+    Finding,
+    Limits,
+    RecordBatch,
+    load_manifest,
+    safe_iterparse,
+)
 
 ROOT = "hospital-measures"
 HEADER = {"provider-id": "provider_id", "npi": "npi", "reporting-year": "reporting_year",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -16,7 +15,15 @@ from gateway_plugins.hospital.common.rules import (
     SameValue,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    show,
+)
 
 ALL = "EDTC-ALL"
 
@@ -74,7 +81,7 @@ class Sampling(CollectedRule):
                               "denominator")
 
 
-def edtc_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def edtc_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one EDTC file."""
     return [
         OneValue(["ccn", "quarter"]),

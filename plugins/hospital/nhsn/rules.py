@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.periods import quarter_days
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
@@ -15,7 +14,15 @@ from gateway_plugins.hospital.common.rules import (
     RateMatches,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    show,
+)
 
 
 def unit_label(row: pd.Series) -> str:
@@ -83,7 +90,7 @@ class PlausiblePatientDays(CollectedRule):
                               "patient_days")
 
 
-def nhsn_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def nhsn_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one NHSN file."""
     return [
         OneValue(["ccn", "quarter"]),
