@@ -99,6 +99,25 @@ def timed(client, path: str, repeat: int) -> list[float]:
     return out
 
 
+def cold(client, path: str) -> float:
+    """One request timed, without a warm-up before it."""
+    began = time.perf_counter()
+    answer = client.get(path)
+    assert answer.status_code == 200, (path, answer.status_code)
+    return (time.perf_counter() - began) * 1000
+
+
+def record_claim(site, n: int) -> None:
+    """A new upload claimed, as a daemon records one: the ledger changed, so the compliance
+    report must be made again (the way a new receipt would make it)."""
+    from gateway.site.ledger import State, Submission, now_text
+
+    site.ledger.add(Submission(submission_id=f"20261206T000000.000000Z-bench{n:07d}",
+                               submitter="clinic-0001", upload_name=f"late-{n}.csv",
+                               name=f"late-{n}.csv", state=State.CLAIMED,
+                               received_at=now_text()))
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else values[0]
 
@@ -157,9 +176,20 @@ def main() -> None:
             worst = max(worst, p95(values))
             print(f"{who + ' ' + path:<66} {statistics.median(values):8.1f} "
                   f"{p95(values):8.1f}")
+        first = cold(clients["olive"], "/compliance?year=2015")
         matrix = timed(clients["olive"], "/compliance?year=2015", max(5, args.repeat // 8))
         csv_times = timed(clients["olive"], "/compliance.csv?year=2015",
                           max(5, args.repeat // 8))
+        after = []  # the first matrix and CSV after the ledger changed (a claim recorded)
+        for n in range(3):
+            record_claim(site, n)
+            after.append((cold(clients["olive"], "/compliance?year=2015"),
+                          cold(clients["olive"], "/compliance.csv?year=2015")))
+        print(f"{'olive /compliance?year=2015 first request after start (cold)':<66} "
+              f"{first:8.1f}")
+        for matrix_ms, csv_ms in after:
+            print(f"{'olive first matrix / CSV after a new ledger row (cold)':<66} "
+                  f"{matrix_ms:8.1f} {csv_ms:8.1f}")
         print(f"{'olive /compliance?year=2015 (matrix)':<66} "
               f"{statistics.median(matrix):8.1f} {max(matrix):8.1f} (max)")
         print(f"{'olive /compliance.csv?year=2015':<66} "

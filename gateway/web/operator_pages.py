@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.submitters.compliance import DONE
+from gateway.submitters.compliance import DONE, render_csv
 from gateway.web import queries
 from gateway.web.auth import Refusal, check_csrf
 from gateway.web.lookups import submission_for
@@ -31,32 +32,63 @@ def _registry_state(site: Site) -> tuple[Any, str | None]:
         return None, str(err)
 
 
-@dataclass(frozen=True)
-class MatrixCell:
-    """One cell of the matrix: the status as the CSV says it, shown with spaces, and the
-    deciding submission to link (empty: none)."""
-
-    status: str
-    label: str
-    submission_id: str
-
-
-def compliance_matrix(lines: list[Line]) -> tuple[list[str], list[tuple[str, list]]]:
-    """Submitters down, obligations across: (column names, rows of (submitter, one cell or
-    None per column)). Cells are made straight from the lines (2,000 submitters give 24,000
-    of them), not through ``Line.cells``, and laid out so the template only walks lists."""
+def compliance_matrix(lines: list[Line]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Submitters down, obligations across: (column names, rows of (submitter, one cell's
+    HTML per column)). Each cell is the status as the CSV says it, shown with spaces, linked
+    to the deciding submission when there is one; ``-`` where the submitter owes nothing in
+    that column. 2,000 submitters give 24,000 cells: they are written here as strings (a
+    Jinja loop over them took longer than everything else), escaped like the template would,
+    and the few distinct unlinked cells are made once."""
     columns: dict[str, int] = {}
-    by_submitter: dict[str, dict[int, MatrixCell]] = {}
+    by_submitter: dict[str, dict[int, str]] = {}
+    plain: dict[str, str] = {}
     for line in lines:
         obligation, answer = line.owed.obligation, line.decided_by
         measure = f"{obligation.measure} {obligation.subject}" if obligation.subject \
             else obligation.measure
         column = columns.setdefault(f"{obligation.family} {measure} {obligation.period}",
                                     len(columns))
-        by_submitter.setdefault(line.owed.submitter.id, {})[column] = MatrixCell(
-            line.status, line.status.replace("_", " "), answer.submission_id if answer else "")
-    return list(columns), [(submitter, [cells.get(n) for n in range(len(columns))])
+        status = line.status
+        if answer is not None and answer.submission_id:
+            cell = (f'<a class="status status-{escape(status)}" '
+                    f'href="/submissions/{escape(answer.submission_id)}">'
+                    f'{escape(status.replace("_", " "))}</a>')
+        else:
+            cell = plain.get(status) or plain.setdefault(
+                status, f'<span class="status status-{escape(status)}">'
+                        f'{escape(status.replace("_", " "))}</span>')
+        by_submitter.setdefault(line.owed.submitter.id, {})[column] = cell
+    return list(columns), [(submitter, [cells.get(n, "-") for n in range(len(columns))])
                            for submitter, cells in sorted(by_submitter.items())]
+
+
+def matrix_table(columns: list[str], rows: list[tuple[str, list[str]]]) -> Markup:
+    """The matrix's ``<table>`` as one string, for the compliance page to place as it is."""
+    parts = ['<table class="matrix">\n  <thead><tr><th scope="col">Submitter</th>']
+    parts.extend(f'<th scope="col">{escape(c)}</th>' for c in columns)
+    parts.append("</tr></thead>\n  <tbody>\n")
+    for submitter, cells in rows:
+        parts.append(f'  <tr><th scope="row">{escape(submitter)}</th>\n')
+        parts.extend(f"    <td>{cell}</td>\n" for cell in cells)
+        parts.append("  </tr>\n")
+    parts.append("  </tbody>\n</table>")
+    return Markup("".join(parts))
+
+
+@dataclass
+class _Rendered:
+    """The matrix table and the CSV last made, with the lines they were made from: the site
+    hands out the same list until something it depends on changes, so a reload between
+    receipts sends the strings again instead of writing 24,000 cells."""
+
+    lines: list[Line] | None = None
+    table: Markup | None = None
+    csv: str | None = None
+
+    def for_lines(self, lines: list[Line]) -> _Rendered:
+        if lines is not self.lines:
+            self.lines, self.table, self.csv = lines, None, None
+        return self
 
 
 def routes(console: Console) -> list[Route]:
@@ -82,20 +114,30 @@ def routes(console: Console) -> list[Route]:
         except RegistryError as err:
             raise Refusal(400, "bad_request", f"the registry is refused: {err}") from None
 
+    rendered: dict[int, _Rendered] = {}  # by year
+
+    def _rendered(year: int, lines: list[Line]) -> _Rendered:
+        if year not in rendered and len(rendered) >= 4:
+            rendered.clear()
+        return rendered.setdefault(year, _Rendered()).for_lines(lines)
+
     async def compliance(request: Request) -> Response:
         principal = console.require(request, operator=True)
         year, lines = _lines(request)
-        columns, rows = compliance_matrix(lines)
+        made = _rendered(year, lines)
+        if made.table is None:
+            made.table = matrix_table(*compliance_matrix(lines)) if lines else None
         return console.render(request, "compliance.html", principal, year=year,
-                              columns=columns, rows=rows)
+                              table=made.table)
 
     async def compliance_csv(request: Request) -> Response:
-        from gateway.submitters.compliance import render_csv
-
         principal = console.require(request, operator=True)
         year, lines = _lines(request)
+        made = _rendered(year, lines)
+        if made.csv is None:
+            made.csv = render_csv(lines)
         console.audit(request, principal, "download", detail=f"compliance {year} CSV")
-        return Response(render_csv(lines), media_type="text/csv", headers={
+        return Response(made.csv, media_type="text/csv", headers={
             "content-disposition": f'attachment; filename="compliance-{year}.csv"'})
 
     async def calendar(request: Request) -> Response:

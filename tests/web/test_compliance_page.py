@@ -6,9 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
+from starlette.testclient import TestClient
+
+from bench.web import npi
 from tests.submitters.files import ODC
-from tests.support.web import Console, Site, file_submission
+from tests.support.web import OTHER_CLINIC, Console, Site, file_submission
 
 
 def test_the_matrix_shows_each_cell_as_the_csv_says_it(console: Console, site: Site) -> None:
@@ -31,3 +35,67 @@ def test_the_matrix_shows_each_cell_as_the_csv_says_it(console: Console, site: S
                 for r in rows if r["submitter"] == submitter}
         assert row.count("<td>") == len(columns)
         assert shown == [mine[c] for c in columns if c in mine]
+
+
+# The console keeps the matrix and the CSV between requests; each test below loads them
+# first (so they are kept), changes one thing they are made from, and expects the change.
+
+
+def _csv_rows(client: TestClient, year: int = 2015) -> list[dict[str, str]]:
+    answer = client.get(f"/compliance.csv?year={year}")
+    assert answer.status_code == 200
+    return list(csv.DictReader(io.StringIO(answer.text)))
+
+
+def test_a_new_receipt_shows_at_once(console: Console, site: Site) -> None:
+    olive = console.signed_in("olive")
+    before = olive.get("/compliance?year=2015").text
+    assert not [r for r in _csv_rows(olive) if r["submission_id"]]
+    sent = file_submission(site, "demo-clinic", ODC)
+    assert f'href="/submissions/{sent}"' not in before
+    assert f'href="/submissions/{sent}"' in olive.get("/compliance?year=2015").text
+    assert [r["submission_id"] for r in _csv_rows(olive) if r["submission_id"]] == [sent]
+
+
+def test_a_registry_change_shows_at_once(console: Console, site: Site) -> None:
+    olive = console.signed_in("olive")
+    assert "west-clinic" not in olive.get("/compliance?year=2015").text
+    assert "west-clinic" not in {r["submitter"] for r in _csv_rows(olive)}
+    registry = site.gateway.root / "registry.toml"
+    registry.write_text(registry.read_text(encoding="utf-8") + OTHER_CLINIC.replace(
+        "north-clinic", "west-clinic").replace("1234567802", npi(77)), encoding="utf-8")
+    assert '<th scope="row">west-clinic</th>' in olive.get("/compliance?year=2015").text
+    assert "west-clinic" in {r["submitter"] for r in _csv_rows(olive)}
+
+
+def test_new_reference_data_shows_at_once(console: Console, site: Site,
+                                          tmp_path: Path) -> None:
+    """A prescribers feed accepted (remembered as reference data, no ledger row needed)
+    makes the health systems owe the program's forms."""
+    from bench.opioid_feed import feed_rows, write_feed
+    from gateway.engine.pipeline import validate_file
+    from gateway.site.config import load_config
+    from gateway.site.reference.store import remember
+
+    registry = site.gateway.root / "registry.toml"
+    registry.write_text(registry.read_text(encoding="utf-8") + FEED_SUBMITTER,
+                        encoding="utf-8")
+    olive = console.signed_in("olive")
+    assert "opip" not in olive.get("/compliance?year=2022").text
+    assert not [r for r in _csv_rows(olive, 2022) if r["family"] == "opip"]
+    ledger = load_config(site.config).ledger_location
+    feed = write_feed(tmp_path / "opip-2021.csv", feed_rows(240, ("north-clinic",)))
+    receipt = validate_file(feed, submitter="dhs-opioid-feed", ledger=ledger)
+    assert receipt.status.value == "accepted"
+    assert remember(ledger, receipt)
+    owed = [r for r in _csv_rows(olive, 2022) if r["family"] == "opip"]
+    assert owed and {r["submitter"] for r in owed} == {"north-clinic"}
+    assert "opip" in olive.get("/compliance?year=2022").text
+
+
+FEED_SUBMITTER = """
+[[submitter]]
+id = "dhs-opioid-feed"
+name = "DHS opioid prescribing data feed"
+kind = "program"
+"""
