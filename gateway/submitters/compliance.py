@@ -112,8 +112,9 @@ def report(owed: Iterable[Owed], answers: Iterable[Answer], today: date,
         by_key.setdefault((answer.submitter, *answer.key), []).append(answer)
     lines = []
     for item in owed:
-        came = sorted(by_key.get((item.submitter.id, *item.obligation.key), []),
-                      key=lambda a: a.order)
+        came = by_key.get((item.submitter.id, *item.obligation.key), [])
+        if len(came) > 1:  # most obligations have one answer or none: no sort to pay for
+            came = sorted(came, key=lambda a: a.order)
         lines.append(_line(item, came, today))
     return lines
 

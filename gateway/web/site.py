@@ -9,6 +9,7 @@ another host).
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import time as clock
@@ -164,8 +165,10 @@ class Site:
         stamp = self._ledger_stamp()
         made = self._reports.get(key)
         if made is None or not made.holds(known, day, stamp):
-            lines = report(known.lines, answers_from(self._latest_answers(submitter, day)),
-                           day, self.config.timezone)
+            with without_cycle_collection():
+                lines = report(known.lines,
+                               answers_from(self._latest_answers(submitter, day)),
+                               day, self.config.timezone)
             made = _ReportOnce(known, day, stamp, lines)
             if len(self._reports) >= 8:
                 self._reports.clear()
@@ -240,6 +243,22 @@ class Site:
             problem="name" if original.problem == "name" else None,
             replaces=original.submission_id))
         return replay_id
+
+
+@contextlib.contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Build a large report without Python's cycle collector running in the middle. Reading
+    30,000 answers and making 24,000 lines allocates some 100,000 small objects, none of them
+    in a cycle (freed by their reference counts as ever); each allocation burst would start a
+    collection that walks the whole heap (the registry, the obligations owed), which measured
+    half of the work. The collector is turned on again at the end if it was on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 class _InfoOnce(ReferenceView):
