@@ -22,6 +22,7 @@ from gateway_opioid.report.data import PrescriberReport
 
 if TYPE_CHECKING:
     from gateway.contract import ReferenceView, Site
+    from gateway_opioid.subscribers import Subscriber
 
 EXIT_OPERATIONAL = 2
 CHUNK = 250
@@ -95,13 +96,14 @@ def _reports(year: int, out: Path, keep: bool, send: bool, npi: list[str] | None
         missing = sorted(set(wanted) - {r.npi for r in found})
         if missing:
             _fail(f"not in the accepted prescribing data of {year}: {', '.join(missing)}")
+    listed = _signed_up(view) if send else {}
     names = {s.id: s.name for s in known} if known is not None else {}
     out.mkdir(parents=True, exist_ok=True)
     draw_all(found, year, out, jobs, names)
     if keep:
         typer.echo(f"{len(found)} reports in {out} (prescribing data {info.submission_id})")
     if send:
-        _send(site, view, year, found, out)
+        _send(site, year, found, listed, out)
     if wanted:
         return
     if known is not None:
@@ -113,16 +115,22 @@ def _reports(year: int, out: Path, keep: bool, send: bool, npi: list[str] | None
             typer.echo(f"delivered {path}")
 
 
-def _send(site: Site, view: ReferenceView, year: int, found: list[PrescriberReport],
-          out: Path) -> None:
-    """Queue the signed-up prescribers' reports into the site's outbox."""
-    from gateway.contract import SiteError
-    from gateway_opioid.report.mail import queue_reports
+def _signed_up(view: ReferenceView) -> dict[str, Subscriber]:
+    """The latest accepted sign-up list; none is an error before anything is drawn."""
     from gateway_opioid.subscribers import signed_up
 
     listed = signed_up(view)
     if not listed:
         _fail("no sign-up list (opip-subscribers) has been accepted: nobody to e-mail")
+    return listed
+
+
+def _send(site: Site, year: int, found: list[PrescriberReport],
+          listed: dict[str, Subscriber], out: Path) -> None:
+    """Queue the signed-up prescribers' reports into the site's outbox."""
+    from gateway.contract import SiteError
+    from gateway_opioid.report.mail import queue_reports
+
     try:
         queued, before, absent = queue_reports(site, year, found, listed, out)
     except SiteError as err:
