@@ -51,7 +51,7 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("ScaffoldError", "copy_examples", "copy_toml_year", "refuse_installed",
                      "shift_date", "shift_dates_in", "undecided"), "gateway.authoring.scaffold"),
     **dict.fromkeys(("REPORTS", "Site", "SiteError", "open_site"), "gateway.site.access"),
-    **dict.fromkeys(("queue_email",), "gateway.notify"),
+    **dict.fromkeys(("OutgoingEmail", "queue_emails"), "gateway.notify"),
     **dict.fromkeys(("Attachment",), "gateway.notify.outbox"),
 }
 

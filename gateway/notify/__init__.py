@@ -21,9 +21,10 @@ attachments=())``
     ``dedup_key``). ``text`` must never hold a value from a submitted file. ``attachments``
     (``Attachment(filename, media_type, data)``) are stored with the message and sent with it.
 
-``queue_email(site, *, to, subject, text, dedup_key, kind, attachments=(), submitter=None)``
-    The same through a plugin command's ``Site`` (``gateway.contract``): the message goes into
-    the outbox of the installation's ledger, which its running daemons send.
+``queue_emails(site, emails)``
+    The same through a plugin command's ``Site`` (``gateway.contract``), for many
+    ``OutgoingEmail``s: they go into the outbox of the installation's ledger, which its running
+    daemons send.
 
 Read API (for the web console's overview and contacts pages; all read-only):
 
@@ -39,7 +40,9 @@ Read API (for the web console's overview and contacts pages; all read-only):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.contract.registry import Contact, Registry, Webhook
@@ -51,8 +54,8 @@ if TYPE_CHECKING:
     from gateway.site.access import Site
     from gateway.site.ledger.store import Ledger
 
-__all__ = ["Attachment", "contacts_of", "enqueue_email", "outbox_counts", "outbox_destinations",
-           "outbox_messages", "queue_email", "webhooks_of"]
+__all__ = ["Attachment", "OutgoingEmail", "contacts_of", "enqueue_email", "outbox_counts",
+           "outbox_destinations", "outbox_messages", "queue_emails", "webhooks_of"]
 
 
 def enqueue_email(target: sa.Connection | sa.Engine | Ledger, *, to: str, subject: str,
@@ -79,13 +82,29 @@ def enqueue_email(target: sa.Connection | sa.Engine | Ledger, *, to: str, subjec
         return put(db)
 
 
-def queue_email(site: Site, *, to: str, subject: str, text: str, dedup_key: str, kind: str,
-                attachments: Iterable[Attachment] = (), submitter: str | None = None
-                ) -> int | None:
-    """Queue one e-mail into the outbox of ``site``'s ledger, for its running daemons to send
-    (a plugin command's way to mail someone: it sees the site, not the ledger). The message
-    id, or None when ``dedup_key`` was queued before. Raises ``SiteError`` when the
-    installation keeps no ledger or the ledger cannot be opened."""
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One e-mail for ``queue_emails``: the arguments of ``enqueue_email``."""
+
+    to: str
+    subject: str
+    text: str
+    dedup_key: str
+    kind: str
+    attachments: tuple[Attachment, ...] = ()
+    submitter: str | None = None
+
+
+QUEUE_CHUNK = 100  # messages per transaction: a report run's PDFs never sit in memory at once
+
+
+def queue_emails(site: Site, emails: Iterable[OutgoingEmail]) -> list[int | None]:
+    """Queue e-mails into the outbox of ``site``'s ledger, for its running daemons to send
+    (a plugin command's way to mail people: it sees the site, not the ledger). The ledger is
+    opened once and the messages are written a hundred per transaction, so ``emails`` may be
+    a generator over thousands of reports. For each message, its id, or None when its
+    ``dedup_key`` was queued before. Raises ``SiteError`` when the installation keeps no
+    ledger or the ledger cannot be opened."""
     from gateway.site.access import SiteError
     from gateway.site.ledger.store import Ledger
 
@@ -95,11 +114,18 @@ def queue_email(site: Site, *, to: str, subject: str, text: str, dedup_key: str,
         ledger = Ledger(site.ledger, create=False)
     except Exception as err:  # the database may refuse: one line for the operator
         raise SiteError(f"the ledger cannot be opened: {type(err).__name__}") from None
+    ids: list[int | None] = []
     try:
-        return enqueue_email(ledger, to=to, subject=subject, text=text, dedup_key=dedup_key,
-                             kind=kind, submitter=submitter, attachments=attachments)
+        pending = iter(emails)
+        while chunk := list(itertools.islice(pending, QUEUE_CHUNK)):
+            with ledger.engine.begin() as db:
+                ids += [enqueue_email(db, to=e.to, subject=e.subject, text=e.text,
+                                      dedup_key=e.dedup_key, kind=e.kind,
+                                      submitter=e.submitter, attachments=e.attachments)
+                        for e in chunk]
     finally:
         ledger.close()
+    return ids
 
 
 def contacts_of(registry: Registry | None, submitter_id: str) -> tuple[Contact, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from gateway.contract import Attachment, Site, queue_email
+from gateway.contract import Attachment, OutgoingEmail, Site, queue_emails
 from gateway_opioid.program import program
 from gateway_opioid.report.data import PrescriberReport
 from gateway_opioid.subscribers import Subscriber
@@ -42,17 +42,14 @@ def queue_reports(site: Site, year: int, reports: list[PrescriberReport],
                   listed: Mapping[str, Subscriber], folder: Path) -> tuple[int, int, int]:
     """Queue a message with its PDF (``folder/<npi>.pdf``) for each listed prescriber that has
     a report. Returns (queued now, queued by an earlier run, listed without a report)."""
-    queued = before = 0
     mine = [r for r in reports if r.npi in listed]
-    for report in mine:
-        data = (folder / f"{report.npi}.pdf").read_bytes()
-        added = queue_email(
-            site, to=listed[report.npi].email, subject=subject(year),
-            text=text(year, report.npi), dedup_key=dedup_key(year, report.npi), kind=KIND,
-            attachments=[Attachment(f"opip-report-{year}-{report.npi}.pdf",
-                                    "application/pdf", data)])
-        if added is None:
-            before += 1
-        else:
-            queued += 1
-    return queued, before, len(listed) - len(mine)
+    ids = queue_emails(site, (_email(year, listed[r.npi].email, r.npi, folder) for r in mine))
+    queued = sum(number is not None for number in ids)
+    return queued, len(ids) - queued, len(listed) - len(mine)
+
+
+def _email(year: int, address: str, npi: str, folder: Path) -> OutgoingEmail:
+    pdf = Attachment(f"opip-report-{year}-{npi}.pdf", "application/pdf",
+                     (folder / f"{npi}.pdf").read_bytes())
+    return OutgoingEmail(to=address, subject=subject(year), text=text(year, npi),
+                         dedup_key=dedup_key(year, npi), kind=KIND, attachments=(pdf,))
