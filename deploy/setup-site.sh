@@ -18,6 +18,9 @@
 #   KEYS_DIR=/etc/ssh/sqrms-keys        one authorized_keys file per submitter, root's
 #   SSHD_CONFIG_DIR=/etc/ssh/sshd_config.d
 #   GATEWAY=gateway                     the gateway command (e.g. /opt/gateway/venv/bin/gateway)
+#   SSHD_MAIN_CONFIG=                   sshd's main configuration for the doctor's `sshd -t`
+#                                       (default: the system's)
+# Each command ends with `gateway doctor`: the site as the service account will meet it.
 # docs/operations.md walks through it.
 set -eu
 
@@ -77,11 +80,20 @@ remove_submitter() {
     fi
 }
 
+doctor() {
+    # The site as the service account will meet it; each problem is printed with its fix.
+    if ! "$GATEWAY" doctor --config "$SITE/gateway.toml" --account "$SERVICE_USER" \
+            --sshd-config-dir "$SSHD_CONFIG_DIR" ${SSHD_MAIN_CONFIG:+--sshd-config "$SSHD_MAIN_CONFIG"}; then
+        echo "setup-site: gateway doctor found the problems above; fix them before starting" \
+             "the service (then run \`$GATEWAY doctor --config $SITE/gateway.toml\` again)" >&2
+    fi
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
-    site) site ;;
-    submitter) submitter "$@" ;;
+    site) site; doctor ;;
+    submitter) submitter "$@"; doctor ;;
     remove-submitter) remove_submitter "$@" ;;
     *) fail "usage: setup-site.sh site | submitter ID KEY.pub [OPTIONS] | remove-submitter ID" ;;
 esac

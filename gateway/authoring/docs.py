@@ -122,8 +122,43 @@ def error_codes_page(catalog: Catalog) -> str:
         lines += _table(("code", "severity", "meaning", "fix"),
                         ((_code(c.code), c.severity.value, _text(c.meaning), _text(c.hint))
                          for c in codes))
-    lines.append("")
+    lines += ["", *suggestions_section(), ""]
     return "\n".join(lines)
+
+
+def suggestions_section() -> list[str]:
+    """Where a finding's ``suggestion`` comes from: the code synonym lists (data kept beside
+    the code lists, ``schemas/common/code-synonyms.data.json``) and the rules that compute one."""
+    from gateway.engine.synonyms import synonym_lists
+    from gateway.readers.header import RENAME_CUTOFF
+
+    lines = ["## Suggestions", "",
+             "A finding may carry a `suggestion`: the value the gateway believes was meant, "
+             "written as the cell should hold it. It is never applied: the file is judged as "
+             "sent, and the submitter corrects the source. Suggestions come from:", "",
+             "- the code synonym lists below (words matched ignoring case, spaces, hyphens, "
+             "underscores and full stops; a list without columns serves every column whose "
+             "codes include all of its codes);",
+             "- a renamed header: the missing required column closest to an unknown header "
+             "(names compared without case, spaces, `_` and `-`; a header that is the "
+             "column's leading word or words, or a similarity of at least "
+             f"{RENAME_CUTOFF} by Python's difflib ratio) is one `E-HEADER-MISSING-COLUMN` "
+             "finding with the expected name as suggestion;",
+             "- dates: an Excel date serial number (the date it stands for), day-month order "
+             "(`31/03/2015` -> `2015-03-31`) and a two-digit year (`3/31/15` -> "
+             "`2015-03-31`, years up to this year's two digits read as 20xx);",
+             "- numbers that agree: the value of a summary count that makes the strata add up "
+             "to the total row and the row's rate agree (`caused_by` marks the findings that "
+             "follow from it), and a rate recomputed from its counts in the template's "
+             "precision.", ""]
+    for item in synonym_lists():
+        columns = ", ".join(_code(c) for c in item.columns) or "any column with these codes"
+        lines += [f"### {_text(item.name.capitalize())} words ({columns})", "",
+                  f"Source: {_text(item.source)}.", ""]
+        lines += _table(("code", "words suggested as it"), (
+            (_code(code), _text(", ".join(words))) for code, words in item.codes.items()))
+        lines.append("")
+    return lines
 
 
 def index_page(plugins: Plugins, layouts: Sequence[Layout]) -> str:

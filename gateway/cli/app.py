@@ -36,6 +36,7 @@ GROUPS: dict[str, str] = {
 # (group, name, function), in the order ``gateway --help`` lists them
 COMMANDS: list[tuple[str | None, str, Callable[..., Any]]] = [
     (None, "serve", daemon.serve),
+    (None, "doctor", daemon.doctor),
     (None, "init", daemon.init),
     (None, "status", daemon.status),
     (None, "submissions", daemon.submissions),

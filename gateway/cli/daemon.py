@@ -1,4 +1,4 @@
-"""The commands that run and inspect the daemon: ``serve``, ``init``, ``status``,
+"""The commands that run and inspect the daemon: ``serve``, ``doctor``, ``init``, ``status``,
 ``submissions`` and ``replay`` (the replay protocol itself is ``gateway.daemon.replay``).
 
 ``serve`` exits 3 when it stops on a failure it cannot serve around (its inbox or state folder
@@ -43,7 +43,7 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
     receipt. SIGTERM or SIGINT finish the files in hand and exit 0; exit 2 means it could not
     start, 3 that it stopped on a failure it cannot serve around (the log says which).
     """
-    from gateway.daemon.service import Service  # imports the pipeline; only needed here
+    from gateway.daemon.service import Service, record_failure  # imports the pipeline
     from gateway.site.logs import configure_logging, get_logger
 
     log = get_logger("gateway.daemon")
@@ -57,7 +57,12 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
         service = Service(settings)
     except (ConfigError, LayoutError, *operator_errors(), OSError) as err:
         log.error("cannot_start", reason=error_text(err))
+        record_failure(settings, f"cannot start: {error_text(err)}")
         raise typer.Exit(EXIT_OPERATIONAL) from None
+    except Exception as err:  # anything else on the way up (a plugin that fails to load...)
+        log.exception("cannot_start", reason=f"{type(err).__name__}: {err}")
+        record_failure(settings, f"cannot start: {type(err).__name__}: {err}")
+        raise typer.Exit(EXIT_FAILED) from None
     try:
         service.run()
     except AlreadyRunning as err:
@@ -65,6 +70,45 @@ def serve(config: ConfigOption = None, registry: RegistryOption = None) -> None:
         raise typer.Exit(EXIT_OPERATIONAL) from None
     except Exception:  # logged by the service as one JSON line; no raw traceback on stderr
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def doctor(
+    config: ConfigOption = None,
+    account: Annotated[str | None, typer.Option(
+        help="The service account (default: the owner of the state folder).")] = None,
+    sshd_config_dir: Annotated[Path, typer.Option(
+        help="Where setup-site.sh put the sshd fragment.")] = Path("/etc/ssh/sshd_config.d"),
+    sshd_config: Annotated[Path | None, typer.Option(
+        help="sshd's main configuration for `sshd -t` (default: the system's).")] = None,
+    as_account_only: Annotated[bool, typer.Option(hidden=True)] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the site as the service account will meet it, before it serves: the interpreter
+    and packages, folders, owners and modes, the ledger with the account's credentials,
+    CAP_LEASE, each submitter's folders; as root also sshd, /run/sshd and the chroots. Each
+    problem is printed with its fix; exit 1 when there is one."""
+    import os
+
+    from gateway.daemon import doctor as checks
+
+    with operational():
+        source = find_config(config)
+        settings = load_config(source)
+        if as_account_only or os.geteuid() != 0:
+            findings = checks.account_checks(settings)
+            if not as_account_only:
+                findings.append(checks.Finding(
+                    "sshd, /run/sshd and the chroots", "not checked: run as root",
+                    "sudo gateway doctor (it runs the other checks as the service account)"))
+        else:
+            target = account or checks.service_account(settings)
+            findings = [*checks.root_checks(settings, sshd_config_dir, sshd_config),
+                        *checks.as_account((source or Path(CONFIG_NAME)).resolve(), target)]
+    if as_json:
+        typer.echo(json.dumps({"findings": [f.as_dict() for f in findings]}, indent=2))
+    else:
+        typer.echo(checks.render(findings), nl=False)
+    raise typer.Exit(1 if any(f.problem for f in findings) else 0)
 
 
 def init(

@@ -61,6 +61,8 @@ def submitter_add(
         help="Hospital: submits CART and NHSN to CMS (not owed here).")] = None,
     admissions_last_year: Annotated[int | None, typer.Option(
         help="Hospital: admissions last year.")] = None,
+    complete_marker: Annotated[str | None, typer.Option(
+        help="sha256: each file waits for its NAME.sha256 and is checked against it.")] = None,
     registry: RegistryOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -72,7 +74,8 @@ def submitter_add(
         "urgent_care": urgent_care, "well_child": well_child,
         "emr_since": parse_day(emr_since) if emr_since else None, "ccn": ccn or None,
         "hospital_type": hospital_type, "nicu_level": nicu_level, "picu": picu,
-        "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year}
+        "submits_to_cms": submits_to_cms, "admissions_last_year": admissions_last_year,
+        "complete_marker": complete_marker}
     with operational():
         source = find_config(config)
         settings = load_config(source)

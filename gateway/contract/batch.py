@@ -40,6 +40,9 @@ class RecordBatch:
     places: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     elements: Mapping[str, tuple[str, np.ndarray]] = field(default_factory=dict)
     notes: list[Finding] = field(default_factory=list)
+    # an XML family's column -> the element (or ``element/@attribute``) it is read from, as the
+    # file writes it: findings name ``<median-minutes>``, not the column ``median_minutes``
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -57,6 +60,7 @@ class RecordBatch:
             lines=None if self.lines is None else self.lines[keep],
             cells=self.cells, places=self.places,
             elements={c: (name, lines[keep]) for c, (name, lines) in self.elements.items()},
+            names=self.names,
         )
 
     def finding(self, i: int, code: str, message: str, *, column: str | None = None,

@@ -95,6 +95,12 @@ CORE_CODES: tuple[ErrorCode, ...] = (
     ErrorCode("E-FILE-UNREADABLE", _F,
               "The gateway is not allowed to read the upload: its permissions forbid it.",
               "Upload the file again without keeping restrictive permissions (no 'put -p')."),
+    ErrorCode("E-FILE-INTERRUPTED", _F,
+              "The upload did not arrive whole: the connection ended before the file was "
+              "finished (or its completion marker was missing or did not match), so only part "
+              "of it reached the gateway. It was not judged and does not count as a "
+              "submission.",
+              "Send the whole file again (the message says how many bytes arrived)."),
     ErrorCode("E-FILE-NAME", _F,
               "The file name uses characters other than letters, digits, '.', '-' and '_' "
               "or is longer than 200 characters.",

@@ -43,23 +43,46 @@ class Finding:
     value: Any = None
     xpath: str | None = None
     line: int | None = None
+    # second edition (specs README section 4): the record by its own key, the value the
+    # gateway believes was meant (shown, never applied), the index of the root finding in the
+    # receipt's list when this one only follows from it
+    record: dict[str, Any] | None = None
+    suggestion: str | None = None
+    caused_by: int | None = None
+
+    def about(self, record: dict[str, Any] | None) -> Finding:
+        """This finding about ``record`` (a direct copy: ``dataclasses.replace`` costs more
+        than the finding itself when a bad file has a hundred thousand of them)."""
+        return Finding(self.code, self.message, self.hint, self.row, self.column, self.cell,
+                       self.value, self.xpath, self.line, record, self.suggestion,
+                       self.caused_by)
+
+    def suggesting(self, suggestion: str | None) -> Finding:
+        """This finding with ``suggestion`` (a direct copy, as ``about``)."""
+        return Finding(self.code, self.message, self.hint, self.row, self.column, self.cell,
+                       self.value, self.xpath, self.line, self.record, suggestion,
+                       self.caused_by)
 
     @property
     def severity(self) -> Severity:
         return Severity.WARNING if self.code.startswith("W-") else Severity.ERROR
 
-    def as_dict(self) -> dict[str, Any]:
-        """The receipt form: table findings carry row/cell (and the line of a text file's
-        problem when known), XML findings xpath/line."""
+    def as_dict(self, format: str | None = None) -> dict[str, Any]:
+        """The receipt form: table findings carry row/column/cell (and the line of a text
+        file's problem when known), XML findings xpath/line/column; every key is present, null
+        for a finding about the whole file. ``format`` is the file's (``xml`` decides the
+        keys even for a finding that has no place)."""
         out: dict[str, Any] = {"code": self.code, "severity": self.severity.value,
                                "message": self.message, "hint": self.hint}
-        if self.xpath is not None or (self.line is not None and self.row is None):
+        if format == "xml" or (format is None and (
+                self.xpath is not None or (self.line is not None and self.row is None))):
             out.update(xpath=self.xpath, line=self.line, column=self.column)
         else:
             out.update(row=self.row, column=self.column, cell=self.cell)
             if self.line is not None:
                 out["line"] = self.line
         out["value"] = _jsonable(self.value)
+        out.update(record=self.record, suggestion=self.suggestion, caused_by=self.caused_by)
         return out
 
     def loggable(self) -> dict[str, Any]:

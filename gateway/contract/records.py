@@ -185,6 +185,14 @@ class FileRule(ABC):
     def finish(self) -> Iterable[Finding]:
         """Findings that need the whole file (totals, duplicates, missing rows)."""
 
+    def explain(self, findings: list[Finding]) -> list[Finding]:
+        """Every rule's findings of the file, once all have finished, told as the abstractor
+        must fix them: a rule that knows how its checks depend on each other may mark the
+        findings that follow from another (``caused_by``: the index in ``findings``) and
+        say what was meant (``suggestion``). The list keeps its length and order. Default:
+        unchanged."""
+        return findings
+
 
 class ResultCalculator(ABC):
     """Computes the measure figures of an accepted file (rates, counts), streaming."""

@@ -61,6 +61,7 @@ class Submitter:
     name: str
     kind: str
     active: bool = True
+    complete_marker: str | None = None  # "sha256": each file waits for its NAME.sha256
     # clinics
     npi: tuple[str, ...] = ()
     urgent_care: bool = False

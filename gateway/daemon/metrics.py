@@ -1,9 +1,9 @@
 """The daemon's Prometheus metrics: this module owns every metric name.
 
 Labels carry only the gateway's own vocabulary (a family name from a plugin, a receipt status,
-a ledger operation), never a submitter's file name or a value from a file, so nothing a
-submitter sent reaches the monitoring system. Each daemon serves its own numbers; Prometheus
-adds them up across daemons and hosts (see ``deploy/prometheus/``).
+a ledger operation, a submitter id from the registry), never a submitter's file name or a
+value from a file, so nothing a submitter sent reaches the monitoring system. Each daemon serves
+its own numbers; Prometheus adds them up across daemons and hosts (see ``deploy/prometheus/``).
 """
 
 from __future__ import annotations
@@ -49,6 +49,17 @@ class Metrics:
         self._intake = Gauge("gateway_intake_healthy",
                              "1 while file events flow (or are not wanted), 0 while only the "
                              "rescan finds uploads.", registry=r)
+        self._blocked = Gauge("gateway_submitter_blocked",
+                              "1 while a submitter's files wait on a fault of its folders "
+                              "(`gateway status` says which and the fix).", ["submitter"],
+                              registry=r)
+        self._registry_fallback = Gauge(
+            "gateway_registry_refused",
+            "1 while the registry file is refused (or missing) and the daemon runs on the last "
+            "registry that loaded.", registry=r)
+        self._no_signal = Gauge("gateway_interruption_signal_missing",
+                                "Submitters whose SFTP server the daemon cannot hear: an "
+                                "interrupted upload of theirs cannot be told.", registry=r)
         self._notified = Counter("gateway_notify_messages",
                                  "Notification attempts by kind (receipt, digest, reminder, "
                                  "webhook, ...) and outcome: sent, retried (an attempt failed, "
@@ -89,6 +100,15 @@ class Metrics:
 
     def intake_healthy(self, healthy: bool) -> None:
         self._intake.set(1 if healthy else 0)
+
+    def submitter_blocked(self, submitter: str, blocked: bool) -> None:
+        self._blocked.labels(submitter).set(1 if blocked else 0)
+
+    def registry_refused(self, refused: bool) -> None:
+        self._registry_fallback.set(1 if refused else 0)
+
+    def interruption_signal_missing(self, submitters: int) -> None:
+        self._no_signal.set(submitters)
 
     def notified(self, kind: str, outcome: str) -> None:
         self._notified.labels(kind, outcome).inc()

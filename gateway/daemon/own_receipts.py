@@ -30,6 +30,23 @@ _NOT_READ = {
                   "without 'put -p').",
 }
 
+MARKER_SUFFIX = ".sha256"
+_SEND_AGAIN = " Nothing in it was judged and it does not count as a submission: send the whole " \
+    "file again."
+_INTERRUPTED = {
+    "interrupted": "The upload was interrupted: the connection ended while the file was still "
+                   "being sent, so only its first {bytes:,} bytes arrived." + _SEND_AGAIN,
+    "marker_mismatch": "The file's SHA-256 does not match its completion marker {marker}: "
+                       "the {bytes:,} bytes that arrived are not the file that was sent."
+                       + _SEND_AGAIN + " Send its marker after it.",
+    "marker_missing": "The completion marker {marker} did not arrive within {wait} of the "
+                      "file, so the gateway cannot tell whether the {bytes:,} bytes that "
+                      "arrived are the whole file." + _SEND_AGAIN + " Send its marker after it.",
+    "marker_unreadable": "The completion marker {marker} is not a SHA-256 in sha256sum's "
+                         "format or 64 hexadecimal digits, so the {bytes:,} bytes that arrived "
+                         "cannot be checked." + _SEND_AGAIN + " Send its marker after it.",
+}
+
 _FINDING_FIELDS = {f.name for f in fields(Finding)}
 
 
@@ -45,14 +62,25 @@ def _receipt(submission: Submission, file_format: str | None = None) -> Receipt:
                    file=_facts(submission, file_format), replaces=submission.replaces)
 
 
-def not_read(submission: Submission) -> Receipt:
-    """Rejection of an upload the gateway refused to read (``submission.problem`` says why)."""
+def not_read(submission: Submission, marker_wait_text: str = "24 hours") -> Receipt:
+    """Rejection of an upload the gateway refused to read or to judge (``submission.problem``
+    says why); ``marker_wait_text`` is how long a completion marker is waited for."""
     receipt = _receipt(submission)
     if submission.problem == "name":
         return receipt.reject(Layer.FILE.value, Finding(
             "E-FILE-NAME", f"The file name {submission.upload_name!r} may use only letters, "
             "digits, '.', '-' and '_', and at most 200 characters. The file was not read.",
             value=submission.upload_name))
+    if submission.problem in _INTERRUPTED:
+        return receipt.reject(Layer.FILE.value, Finding(
+            "E-FILE-INTERRUPTED", _INTERRUPTED[submission.problem].format(
+                bytes=submission.bytes or 0, marker=f"{submission.name}{MARKER_SUFFIX}",
+                wait=marker_wait_text)))
+    if submission.problem == "folder_unreadable":
+        return receipt.reject(Layer.FILE.value, Finding(
+            "E-PROCESSING-FAILED", "The gateway could not read this file because of a fault in "
+            "its own folder set-up, which its operators have been told about. The file was not "
+            "judged and does not count as a submission; send it again later."))
     problem = submission.problem or "special"
     code = "E-FILE-UNREADABLE" if problem == "unreadable" else "E-FILE-NOT-REGULAR"
     return receipt.reject(Layer.FILE.value, Finding(code, _NOT_READ[problem]))

@@ -62,6 +62,7 @@ def status_report(config: Config, submitter: str | None = None) -> dict[str, Any
             "blocked_submitters": json.loads(meta.get("blocked_submitters") or "{}"),
             "disk_full": meta.get("disk_full") == "yes" if pid else None,
             "last_failure": meta.get("failure") or None,
+            "interruption_signal": json.loads(meta.get("interruption_signal") or "null"),
             "today": ledger.count_by_status(local_day_start(date.today()), submitter),
             "registry": {key: meta.get(f"registry_{key}") for key in
                          ("state", "submitters", "digest", "refused")},
@@ -85,6 +86,7 @@ def render_status(report: dict[str, Any]) -> str:
                      f"last rescan {report.get('last_rescan_at') or 'never'}")
         lines.append(f"writers: {report.get('writer_check')} "
                      f"({report.get('writer_check_reason')})")
+        lines += _signal_lines(report.get("interruption_signal"))
         if report.get("disk_full"):
             lines.append("disk:    FULL - files in hand wait for space, nothing new is taken")
     elif report.get("last_failure"):
@@ -107,6 +109,19 @@ def render_status(report: dict[str, Any]) -> str:
         if registry.get("refused"):
             lines.append(f"refused: {registry['refused']}")
     return "\n".join(lines) + "\n"
+
+
+def _signal_lines(signal: dict[str, Any] | None) -> list[str]:
+    """Whose uploads the daemon can tell were cut off (it hears their SFTP server), and whose
+    it cannot: there only temporary names and completion markers tell a whole file."""
+    if signal is None:
+        return []
+    heard = signal.get("listening") or []
+    lines = [f"cut-offs: heard from the SFTP server for {len(heard)} submitter(s)"]
+    for submitter, reason in sorted((signal.get("missing") or {}).items()):
+        lines.append(f"NO CUT-OFF SIGNAL: {submitter}: {reason}; an interrupted upload can "
+                     "only be told by a temporary name or a completion marker")
+    return lines
 
 
 def _notify_line(notify: dict[str, Any]) -> str:

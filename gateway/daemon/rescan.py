@@ -10,7 +10,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gateway.daemon.health import SubmitterTrouble, upload_folder_problem
+from gateway.daemon.health import (
+    SubmitterTrouble,
+    receipts_folder_problem,
+    upload_folder_problem,
+)
 from gateway.daemon.settle import SettleTracker
 from gateway.site.config import Config
 from gateway.site.layout import iter_submitter_roots, iter_submitters
@@ -24,16 +28,19 @@ def rescan(config: Config, tracker: SettleTracker, trouble: SubmitterTrouble) ->
     submitter whose ``upload/`` cannot be used is reported to ``trouble`` and skipped."""
     waiting = 0
     for folders in iter_submitter_roots(config):
-        if not os.path.lexists(folders.upload):
-            continue  # not (yet) a submitter's folder
-        problem = upload_folder_problem(folders.upload)
+        if not os.path.lexists(folders.upload) and not os.path.lexists(folders.receipts):
+            continue  # not (yet) a submitter's folder; one with receipts/ lost its upload/
+        problem = (upload_folder_problem(folders.upload)
+                   or receipts_folder_problem(folders.receipts, folders.upload))
         names: list[str] = []
         if problem is None:
             try:
                 with os.scandir(folders.upload) as entries:
                     names = [entry.name for entry in entries]
             except OSError as err:
-                problem = f"the gateway cannot list its upload/ folder ({err.strerror})"
+                problem = (f"the gateway cannot list its upload/ folder ({err.strerror}); fix "
+                           f"as root: `gateway submitter add {folders.submitter} --user "
+                           "ACCOUNT`")
         if problem is not None:
             trouble.report(folders.submitter, problem, RESCAN)
             continue

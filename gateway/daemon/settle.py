@@ -126,6 +126,13 @@ class SettleTracker:
             ready.append(Settled(path, watch.submitter, signature))
         return ready
 
+    def defer(self, path: Path, seconds: float) -> None:
+        """Leave ``path`` settled but do not offer it again for ``seconds`` (it waits for
+        something else, such as its completion marker)."""
+        watch = self._watches.get(path)
+        if watch is not None:
+            watch.recheck_at = self._clock() + seconds
+
     def forget(self, path: Path) -> None:
         """Stop tracking ``path`` (claimed, or to be seen afresh)."""
         self._watches.pop(path, None)

@@ -133,6 +133,11 @@ def _complete(finding: Finding, format: str | None, places: _Places) -> Finding:
             changes["xpath"] = finding.xpath or place[0]
             changes["line"] = finding.line or place[1]
             changes.update(row=None, cell=None)
+    if format == XML and finding.column and "_" in finding.column:
+        # a column named before the reader did (routing's reporting_year): the element's name
+        own = places.xml[1].get(finding.column)
+        if own is not None:
+            changes["column"] = own[0].rsplit("/", 1)[-1]
     elif format == CSV and finding.row is None and finding.line is not None:
         changes["row"] = places.csv_row(finding.line)
     return dataclasses.replace(finding, **changes) if changes else finding

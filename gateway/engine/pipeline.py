@@ -17,15 +17,18 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
+from gateway.contract.batch import RecordBatch
 from gateway.contract.catalog import Layer, Severity
 from gateway.contract.findings import Finding, FindingList
 from gateway.contract.lazylog import LazyLogger
 from gateway.contract.records import Document, FileSample, Registry, RuleContext, Submitter
 from gateway.contract.reference import ReferenceView
 from gateway.engine.complete import complete_findings
+from gateway.engine.naming import RecordNamer
 from gateway.engine.plugins import Plugins, load_plugins
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
+from gateway.engine.xml_words import XmlWords
 from gateway.readers.header import check_header
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -35,7 +38,7 @@ from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_no
 from gateway.site import plugin_choice
 from gateway.site.plugin_choice import PluginChoice
 from gateway.site.reference.store import Location, reference_view
-from gateway.submitters.layer import SubmitterLayer, unknown_submitter
+from gateway.submitters.layer import SubmitterLayer, admitted, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
 log = LazyLogger("gateway.engine.pipeline")
@@ -94,15 +97,19 @@ def validate_file(path: Path, *, submitter: str, display_name: str | None = None
         file=FileFacts(name=name, bytes=0, sha256="", format=None,
                        received_at=received_at or utc_now_text()))
     started = time.perf_counter()
-    entry = registry.active(submitter) if registry is not None else None
-    if registry is not None and entry is None:
+    if not admitted(registry, submitter):
         with contextlib.suppress(FileProblem):  # its size and digest only: nothing is judged
             facts = inspect_upload(path, limits)
             receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes,
                                                sha256=facts.sha256)
         receipt.reject(Layer.SUBMITTER.value, unknown_submitter(submitter))
+        receipt.skipped = [{"layer": name, "reason": "the sender is not a registered, active "
+                            "submitter, so the file was not read"}
+                           for name in ("file", "record", "file_rules")]
         receipt.timings["total"] = round(time.perf_counter() - started, 4)
         return receipt
+    receipt.registry_used = registry is not None
+    entry = registry.active(submitter) if registry is not None else None
     if entry is not None:
         receipt.registry_entry = entry.as_dict()
     sender = _Sender(registry, entry, policy or SubmitterPolicy(), ledger, reference)
@@ -154,9 +161,11 @@ def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
     receipt.file = dataclasses.replace(receipt.file, format=document.format)
     sample = document.sample()
     if isinstance(document, TableDocument) and not sample.rows:
-        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows.",
+        raise FileProblem.of("E-FILE-EMPTY", "The file has a header but no data rows (the "
+                             f"header was read from {document.header_place()}).",
                              row=2, hint="Add one row per record below the header.")
-    route = choose_route(plugins, sample)
+    route = choose_route(plugins, sample, document.header_place()
+                         if isinstance(document, TableDocument) else None)
     receipt.route = route
     context = RuleContext(route=route, options=dict(options), registry=sender.registry,
                           submitter=sender.entry, reference=sender.view(),
@@ -212,6 +221,17 @@ def _with_cell(finding: Finding, letters: dict[str, str]) -> Finding:
 
 def _run_layers(document: object, context: RuleContext, layer: RecordLayer, receipt: Receipt,
                 plugins: Plugins, submitter_layer: SubmitterLayer | None) -> None:
+    names: dict[str, str] = {}  # an XML file's columns as its elements
+    try:
+        _layers(document, context, layer, receipt, plugins, submitter_layer, names)
+    finally:
+        if names:
+            receipt.findings.listed = XmlWords(names).findings(receipt.findings.listed)
+
+
+def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt: Receipt,
+            plugins: Plugins, submitter_layer: SubmitterLayer | None,
+            names: dict[str, str]) -> None:
     route = context.route
     rules = [rule for found in plugins.hook.gateway_file_rules(route=route, context=context)
              for rule in found]
@@ -226,17 +246,22 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
     # columns of the layout the header lacks: their "required on this row" is one finding
     absent = (set(layer.columns) - set(document.columns)
               if isinstance(document, TableDocument) else set())
+    namer = RecordNamer(layer.schema, route.measure)
     for raw in batches:
         typed, bad, findings = layer.check(raw)
         receipt.records += len(raw)
         receipt.records_rejected += int(bad.sum())
-        record_findings.extend(raw.notes)
-        record_findings.extend(once_per_missing_column(
-            once_per_place(findings, raw.places, reported), absent, reported))
+        namer.observe(raw)
+        names.update(raw.names)
+        record_findings.extend(_named_in(namer, raw, raw.notes, record_findings))
+        record_findings.extend(_named_in(namer, raw, list(once_per_missing_column(
+            once_per_place(findings, raw.places, reported), absent, reported)),
+            record_findings))
         if record_findings.errors:
             continue  # the record layer has failed: later layers' work would be discarded
         for rule in rules:
-            rule_findings.extend(rule.observe(typed))
+            rule_findings.extend(_named_in(namer, raw, list(rule.observe(typed)),
+                                           rule_findings))
         if calculator is not None:
             calculator.observe(typed)
         if submitter_layer is not None:
@@ -252,7 +277,12 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
         receipt.layer = Layer.RECORD.value
         return
     for rule in rules:
-        rule_findings.extend(rule.finish())
+        rule_findings.extend(namer.named(rule.finish()))
+    for rule in rules:
+        rule_findings.listed = rule.explain(rule_findings.listed)
+    shift = len(record_findings.listed)  # roots are indexed in the receipt's whole list
+    rule_findings.listed = [f if f.caused_by is None else dataclasses.replace(
+        f, caused_by=f.caused_by + shift) for f in rule_findings.listed]
     record_findings.merge(rule_findings)  # the record layer's warnings (a short row) stay
     receipt.findings = record_findings
     if rule_findings.errors:
@@ -267,6 +297,14 @@ def _run_layers(document: object, context: RuleContext, layer: RecordLayer, rece
     receipt.results = calculator.finish() if calculator is not None else None
     receipt.reference_writes = [write for collector in collectors
                                 for write in collector.finish(receipt.results)]
+
+
+def _named_in(namer: RecordNamer, raw: RecordBatch, findings: list[Finding],
+              into: FindingList) -> list[Finding]:
+    """``findings`` with their records named, only those ``into`` will still list (a bad
+    file's hundred-thousandth finding is counted, not shown)."""
+    room = max(into.cap - len(into.listed), 0)
+    return namer.named_in(raw, findings[:room]) + findings[room:]
 
 
 def _rules_layer(findings: FindingList, plugins: Plugins) -> str:

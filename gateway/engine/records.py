@@ -31,7 +31,9 @@ from gateway.contract.findings import Finding
 from gateway.contract.formats import FORMAT_CHECKER, NORMALISERS
 from gateway.contract.lazylog import LazyLogger
 from gateway.contract.records import RecordBatch
+from gateway.engine.dates import date_hint, explain_date
 from gateway.engine.schemas import SchemaStore
+from gateway.engine.synonyms import suggest_code
 from gateway.readers.columnwise import (
     INTEGER_PATTERN,
     NUMBER_PATTERN,
@@ -119,6 +121,8 @@ _CODE_BY_FORMAT = {"date": "E-RECORD-DATE", "local-date-time": "E-RECORD-DATE",
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text"}
 _TYPE_EXAMPLES = {"integer": " such as 12", "number": " such as 12 or 12.5"}
 _REQUIRED_KEYWORDS = frozenset({"required", "dependentRequired"})
+# keywords about the record (a cell required or forbidden by a rule), not a cell's own form
+_RECORD_KEYWORDS = frozenset({"required", "dependentRequired", "not"})
 _LISTED_CODES = 30  # a hint lists the allowed codes when there are at most this many
 
 
@@ -242,14 +246,18 @@ class RecordLayer:
         values = [[json_value(kind, t) for t in column] if kind in ("integer", "number")
                   else column for kind, column in
                   zip(kinds, (texts[n].take(taken).to_pylist() for n in names), strict=True)]
-        for i, row in zip(suspects.tolist(), zip(*values, strict=True), strict=True):
+        as_written = _AsWritten(raw, taken)
+        for k, (i, row) in enumerate(zip(suspects.tolist(), zip(*values, strict=True),
+                                         strict=True)):
             instance = {n: v for n, v in zip(names, row, strict=True) if v != ""}
             errors = self.engine_errors(instance)
             if not errors:
                 continue
             bad[i] = True
+            written = as_written.cells(k, _echoed(errors))
             findings.extend(one_per_cell(
-                self._described(error, batch, i, instance, error.missing) for error in errors))
+                self._described(error, batch, i, instance, error.missing, written)
+                for error in errors))
         # every layout column is present for the rules, optional ones left out as all-empty
         keep = ~bad
         kept = keep if bad.any() else None
@@ -265,7 +273,8 @@ class RecordLayer:
         elements = batch.elements if kept is None else {
             c: (name, at[keep]) for c, (name, at) in batch.elements.items()}
         typed_batch = RecordBatch(frame=typed, rows=rows, xpaths=xpaths, lines=lines,
-                                  cells=batch.cells, places=batch.places, elements=elements)
+                                  cells=batch.cells, places=batch.places, elements=elements,
+                                  names=batch.names)
         return typed_batch, bad, findings
 
     def engine_errors(self, instance: dict[str, Any]) -> list[EngineError]:
@@ -290,46 +299,74 @@ class RecordLayer:
         return errors
 
     def _described(self, error: EngineError, batch: RecordBatch, i: int,
-                   instance: dict[str, Any], missing: str | None) -> Finding:
+                   instance: dict[str, Any], missing: str | None,
+                   written: Mapping[str, str]) -> Finding:
         """``describe``, remembering the wording of errors located at a cell: a bad file
         repeats the same few mistakes, and the wording depends only on the failing subschema,
-        the column and its value."""
+        the column and its value as written."""
         if not error.path:
-            return self.describe(error, batch, i, instance, missing)
+            return self.describe(error, batch, i, instance, missing, written)
         column = str(error.path[0])
         value = instance.get(column)
-        key = (id(error.schema), error.validator, column, type(value), value)
+        key = (id(error.schema), error.validator, column, type(value), value,
+               written.get(column))
         parts = self._wording.get(key)
         if parts is None:
             if len(self._wording) > _WORDING_CACHE:
                 self._wording.clear()
-            found = self.describe(error, batch, i, instance)
+            found = self.describe(error, batch, i, instance, written=written)
             self._wording[key] = (found.code, found.message, found.column, found.value,
-                                  found.hint)
+                                  found.hint, found.suggestion)
             return found
-        code, message, column, shown, hint = parts
-        return batch.finding(i, code, message, column=column, value=shown, hint=hint)
+        code, message, column, shown, hint, suggestion = parts
+        found = batch.finding(i, code, message, column=column, value=shown, hint=hint)
+        return found.suggesting(suggestion) if suggestion else found
 
     def describe(self, error: SchemaError, batch: RecordBatch, i: int,
-                 instance: dict[str, Any], missing: str | None = None) -> Finding:
+                 instance: dict[str, Any], missing: str | None = None,
+                 written: Mapping[str, str] | None = None) -> Finding:
         """Turn one schema error into a finding a data abstractor can act on. ``missing`` is
-        the absent column a ``required`` error is about (one error per absent column)."""
+        the absent column a ``required`` error is about (one error per absent column);
+        ``written`` the record's cells as the submitter wrote them, echoed for a code or a
+        date (``Medicaid``, not the upper-cased ``MEDICAID`` the schema saw).
+
+        The advice is the failing rule's: a column's own ``x-message``/``x-hint`` speak of its
+        form (how to write a date) and are used only when its form failed, never for a cell
+        that is required, or forbidden, by a rule about the record."""
         keyword = str(error.validator)
         column = str(error.path[0]) if error.path else (
             missing or self._column_of(error, instance))
         spec = self.columns.get(column) if column else None
-        annotations = {**(spec.schema if spec else {}), **_annotations(error)}
+        about_record = keyword in _RECORD_KEYWORDS
+        own = {} if about_record or spec is None else spec.schema
+        annotations = {**own, **_annotations(error)}
+        concealed = bool(annotations.get("x-conceal") or (spec and spec.schema.get("x-conceal")))
         # x-conceal: a value that must not travel even to its submitter (an SSN)
-        value = instance.get(column) if column and not annotations.get("x-conceal") else None
+        value = instance.get(column) if column and not concealed else None
+        if value is not None and written and keyword in ("enum", "const", "format") \
+                and isinstance(value, str) and column in written:
+            value = written[column]
         code = annotations.get("x-code") or (
             _CODE_BY_FORMAT.get(str(error.validator_value), "E-RECORD-FORMAT")
             if keyword == "format" else _CODE_BY_KEYWORD.get(keyword, "E-RECORD-FORMAT"))
-        template = _annotations(error).get("x-message") or (
-            spec.schema.get("x-message") if spec and keyword != "required" else None)
+        template = annotations.get("x-message")
         message = (template.format(column=column, value=value) if template
                    else _message(keyword, error, column or "the record", value, spec))
         hint = annotations.get("x-hint") or _hint(keyword, error, column or "the record", spec)
-        return batch.finding(i, code, message, column=column, value=value, hint=hint)
+        suggestion = None
+        if keyword in ("enum", "const") and spec is not None and value is not None:
+            suggestion = suggest_code(column or "", value, spec.codes or ())
+            if suggestion:
+                message += f" Did you mean {suggestion}?"
+        elif keyword == "format" and isinstance(value, str) and error.validator_value in (
+                "date", "local-date-time") and not concealed:
+            trouble = explain_date(value, with_time=error.validator_value != "date")
+            if trouble is not None:
+                message = f"{column}: {trouble.reason}."
+                hint = date_hint(trouble)
+                suggestion = trouble.suggestion
+        found = batch.finding(i, code, message, column=column, value=value, hint=hint)
+        return found.suggesting(suggestion) if suggestion else found
 
     @staticmethod
     def _column_of(error: SchemaError, instance: dict[str, Any]) -> str | None:
@@ -340,6 +377,34 @@ class RecordLayer:
             required = error.validator_value.get("required") or []
             return required[0] if required else None
         return error.schema.get("x-column") if isinstance(error.schema, dict) else None
+
+
+def _echoed(errors: Sequence[SchemaError]) -> list[str]:
+    """The columns whose value a finding echoes as written: codes and dates."""
+    return [str(e.path[0]) for e in errors
+            if e.path and str(e.validator) in ("enum", "const", "format")]
+
+
+class _AsWritten:
+    """Cells of the suspect rows as the submitter wrote them (before upper-casing codes),
+    read a column at a time, and only for the columns a finding echoes."""
+
+    def __init__(self, raw: pd.DataFrame, taken: pa.Array) -> None:
+        self.raw, self.taken = raw, taken
+        self.columns: dict[str, list[str]] = {}
+
+    def cells(self, k: int, names: Sequence[str]) -> dict[str, str]:
+        """The ``k``-th suspect row's cells of ``names``."""
+        out = {}
+        for name in names:
+            if name not in self.raw.columns:
+                continue
+            column = self.columns.get(name)
+            if column is None:
+                column = self.columns[name] = as_text(self.raw[name]).take(
+                    self.taken).to_pylist()
+            out[name] = str(column[k]).strip()
+        return out
 
 
 def _missing(error: SchemaError, instance: dict[str, Any]) -> list[str]:
@@ -458,10 +523,15 @@ def _hint(keyword: str, error: SchemaError, column: str, spec: Column | None) ->
     """How to fix one schema error, as specific as the schema allows (the allowed codes, the
     range); None leaves the catalog's fix for the code."""
     schema = spec.schema if spec else {}
-    if keyword in ("required", "dependentRequired"):
+    if keyword == "dependentRequired" or (keyword == "required" and isinstance(
+            error.schema, dict) and "properties" not in error.schema):
+        return (f"Fill in {column}, or clear the value it goes with if that was entered by "
+                "mistake (the message names it).")
+    if keyword == "required":
         return f"Fill in {column}; it may not be left empty."
     if keyword == "not":
-        return f"Leave {column} empty, or correct the value that makes it not apply."
+        return (f"Clear {column}, or fill in the value it goes with (the message names it) "
+                "if both belong in the record.")
     if keyword == "type":
         kind = str(error.validator_value)
         return f"Enter {column} as {_TYPE_WORDS.get(kind, kind)}{_TYPE_EXAMPLES.get(kind, '')}."

@@ -18,6 +18,15 @@ def lacking(lacks: tuple[str, ...]) -> str:
     return ", ".join(others)
 
 
+def _read_from(sample: FileSample, where: str | None) -> str:
+    """What routing read and where: the header's place and its first names."""
+    if where is None or not sample.columns:
+        return ""
+    names = ", ".join(f"'{c}'" for c in sample.columns[:6])
+    more = ", ..." if len(sample.columns) > 6 else ""
+    return f" The header was read from {where}: {names}{more}."
+
+
 def _setting(names: list[str]) -> str:
     """The operator's setting that takes plugins out of routing, in gateway.toml's words."""
     listed = ", ".join(f'"{name}"' for name in names)
@@ -42,8 +51,9 @@ def refused(claims: list[tuple[Candidate, str]]) -> FileProblem:
     return FileProblem.of("E-ROUTE-NOT-ACCEPTED-HERE", text)
 
 
-def choose_route(plugins: Plugins, sample: FileSample) -> Route:
-    """The route of the file, or a ``FileProblem`` that says why there is none."""
+def choose_route(plugins: Plugins, sample: FileSample, where: str | None = None) -> Route:
+    """The route of the file, or a ``FileProblem`` that says why there is none. ``where`` is
+    where a table's header was looked for (the sheet and row), told when nothing matches."""
     answer = plugins.route(sample)
     claims = list(answer.claims)
     if any(candidate.refusal for candidate, _ in claims):
@@ -60,8 +70,13 @@ def choose_route(plugins: Plugins, sample: FileSample) -> Route:
         if closest is None:
             raise FileProblem.of(
                 "E-ROUTE-UNRECOGNISED", "The file matches no measure layout the gateway knows "
-                "(no family recognised its columns or root element).",
-                hint="Start from the measure's template (gateway template) and keep its header.")
+                "(no family recognised its columns or root element)."
+                + _read_from(sample, where),
+                hint="Put the measure's column names on row 1, with no title rows above them "
+                     "and the records from row 2; the measure's template from the program "
+                     "has every column." if where else
+                     "Start from the measure's template from the program and keep its "
+                     "structure.")
         year = closest.reporting_year if closest.reporting_year is not None else ""
         looks = f"{closest.measure} {closest.level}-level {year}".strip()
         raise FileProblem.of(

@@ -22,11 +22,15 @@ class SchemaError(RuntimeError):
     """A schema file is broken or missing: a fault of the plugin, never of the submitter."""
 
 
+# data kept beside the schemas they serve (code synonyms), not schemas themselves
+DATA_SUFFIX = ".data.json"
+
+
 def _walk(folder: Traversable) -> Iterable[Traversable]:
     for entry in folder.iterdir():
         if entry.is_dir():
             yield from _walk(entry)
-        elif entry.name.endswith(".json"):
+        elif entry.name.endswith(".json") and not entry.name.endswith(DATA_SUFFIX):
             yield entry
 
 

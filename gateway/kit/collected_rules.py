@@ -19,6 +19,7 @@ from gateway.contract.findings import Finding
 from gateway.contract.records import FileRule, RecordBatch
 
 ROW, XPATH, LINE = "__row__", "__xpath__", "__line__"
+_ELEMENT_LINE = "__line__:"  # + column: the line of the record's element for that column
 
 
 def plain(value: object) -> object:
@@ -43,6 +44,7 @@ class CollectedRule(FileRule):
     def __init__(self) -> None:
         self._parts: list[pd.DataFrame] = []
         self._cells: Mapping[str, str] = {}
+        self._elements: dict[str, str] = {}  # XML: column -> its child element's name
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
         frame = batch.frame.copy()
@@ -50,6 +52,9 @@ class CollectedRule(FileRule):
         frame[ROW] = batch.rows if batch.rows is not None else np.full(n, -1)
         frame[XPATH] = batch.xpaths if batch.xpaths is not None else [None] * n
         frame[LINE] = batch.lines if batch.lines is not None else np.full(n, -1)
+        for column, (name, lines) in batch.elements.items():  # the line of each field
+            frame[_ELEMENT_LINE + column] = lines
+            self._elements[column] = name
         self._parts.append(frame)
         self._cells = batch.cells
         return ()
@@ -70,11 +75,15 @@ class CollectedRule(FileRule):
         line = int(row[LINE])
         letter = self._cells.get(column) if column else None
         value = plain(row[column]) if column and column in row.index else None
+        xpath = row[XPATH] if row[XPATH] else None
+        own_line = row.get(_ELEMENT_LINE + column) if column else None
+        if xpath and own_line is not None and pd.notna(own_line) and int(own_line) > 0:
+            # the line of the element that is wrong (<rate>), not of its <measure>
+            xpath, line = f"{xpath}/{self._elements[column]}", int(own_line)
         return Finding(code=code or self.code, message=message, hint=hint,
                        row=number if number >= 0 else None, column=column,
                        cell=f"{letter}{number}" if letter and number >= 0 else None,
-                       value=value, xpath=row[XPATH] if row[XPATH] else None,
-                       line=line if line >= 0 else None)
+                       value=value, xpath=xpath, line=line if line >= 0 else None)
 
     def nowhere(self, message: str, column: str | None = None, code: str | None = None
                 ) -> Finding:

@@ -1,19 +1,20 @@
-"""``DataFamily``: the hooks of a table family whose measures are data, written once.
+"""The hooks of a table family (CSV/XLSX) written once: the one way to write a table family.
 
-An outside plugin laid out as ``gateway.kit.manifest`` describes (``manifest.toml``,
-``schemas/``, ``examples/``) needs only::
+A table family is a package with a ``manifest.toml`` (``gateway.kit.manifest``), its schemas and
+its examples; the plugin object built here *is* the plugin (its methods are the ``@hookimpl``s)
+and the entry point names it (``"my_family.plugin:FAMILY"``). The core's table reader supplies
+the records, so a family is a manifest, schemas, and for checks across records or computed
+results a rule list and a results calculator. Two shapes share the recognition
+(``gateway.kit.recognise``), the obligations (``gateway.kit.obligations``) and the hooks:
 
-    from gateway.kit.family import DataFamily
-    FAMILY = DataFamily(__package__)                 # entry point: "my_family.plugin:FAMILY"
+``DataFamily(__package__)``
+    every measure of a data manifest, each with its levels and one calendar per reporting year;
+    a file is recognised by the columns a layout requires and the measure column's value.
+``TableFamily(package=..., measure=..., level=..., schema=..., signature=...)``
+    one layout whose data come per quarter or per year against the ``[deadlines]`` of a period
+    manifest (``gateway.kit.calendar``); a file is recognised by its signature columns.
 
-and, for checks across records or computed results, ``rules=`` and ``results=`` callables. It
-recognises a CSV/XLSX file by its header (every column the layout requires) and by the measure
-column's value, routes it to the year in the year column, validates records against the year's
-schema, answers the calendar and examples hooks the conformance kit asks, and the submitter
-layer's obligation hooks from the manifest's optional ``[obligation]`` table
-(``gateway.kit.obligations``).
-
-This is part of the plugin contract (docs/plugins.md): its constructor only gains keyword
+This is part of the plugin contract (docs/plugins.md): the constructors only gain keyword
 arguments, as hooks only gain arguments.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -32,6 +34,7 @@ from gateway.contract.records import (
     FamilyInfo,
     FileRule,
     FileSample,
+    MeasureInfo,
     Obligation,
     ObligationReader,
     ReportingPeriod,
@@ -40,15 +43,44 @@ from gateway.contract.records import (
     RuleContext,
     Submitter,
 )
-from gateway.kit.manifest import MANIFEST, DataManifest, parse_manifest, schema_path
-from gateway.kit.obligations import DataObligations, owed
+from gateway.kit.calendar import calendar
+from gateway.kit.manifest import (
+    MANIFEST,
+    DataManifest,
+    TableManifest,
+    load_manifest,
+    parse_manifest,
+    schema_path,
+)
+from gateway.kit.obligations import DataObligations, PeriodObligations, owed, owed_periods
+from gateway.kit.recognise import NEAR_MISS_SHARE, recognise_signature, year_of
 
-NEAR_MISS_SHARE = 0.5
 Rules = Callable[[Route, RuleContext], list[FileRule]]
 Results = Callable[[Route, RuleContext], ResultCalculator | None]
+TableRules = Callable[[TableManifest, Route, RuleContext], list[FileRule]]
+TableResults = Callable[[TableManifest, Route, RuleContext], ResultCalculator]
 
 
-class DataFamily:
+class _FamilyHooks:
+    """The hooks both shapes answer alike: the package's examples and the family's codes."""
+
+    package: str
+    codes: Sequence[ErrorCode]
+
+    @property
+    def root(self) -> Traversable:
+        return files(self.package)
+
+    @hookimpl
+    def gateway_error_codes(self) -> list[ErrorCode]:
+        return list(self.codes)
+
+    @hookimpl
+    def gateway_example_dirs(self) -> list[Traversable]:
+        return [self.root / "examples"]
+
+
+class DataFamily(_FamilyHooks):
     """A plugin object serving one data family from its package's files."""
 
     def __init__(self, package: str, *, rules: Rules | None = None,
@@ -56,11 +88,7 @@ class DataFamily:
         self.package = package
         self._rules = rules
         self._results = results
-        self._codes = list(codes)
-
-    @property
-    def root(self) -> Traversable:
-        return files(self.package)
+        self.codes = list(codes)
 
     @cached_property
     def manifest(self) -> DataManifest:
@@ -89,25 +117,13 @@ class DataFamily:
                     c for c, p in properties.items() if not p.get("x-optional-column")])
         return out
 
-    def _year(self, sample: FileSample) -> int | None:
-        text = sample.first_value(self.manifest.year_column) or ""
-        return int(text) if text.isdigit() and len(text) == 4 else None
-
     @hookimpl
     def gateway_families(self) -> list[FamilyInfo]:
         return [self.manifest.info()]
 
     @hookimpl
-    def gateway_error_codes(self) -> list[ErrorCode]:
-        return self._codes
-
-    @hookimpl
     def gateway_schema_dirs(self) -> list[Traversable]:
         return [self.root / "schemas"]
-
-    @hookimpl
-    def gateway_example_dirs(self) -> list[Traversable]:
-        return [self.root / "examples"]
 
     @hookimpl
     def gateway_recognise(self, sample: FileSample) -> list[Candidate]:
@@ -116,7 +132,7 @@ class DataFamily:
         m = self.manifest
         if sample.format not in m.formats:
             return []
-        present, year = set(sample.columns), self._year(sample)
+        present, year = set(sample.columns), year_of(sample, m.year_column)
         named = (sample.first_value(m.measure_column) or "").upper() if m.measure_column else ""
         claims, misses = [], []
         for (measure, level), (every, required) in self._latest_columns.items():
@@ -165,3 +181,85 @@ class DataFamily:
     @hookimpl
     def gateway_obligations(self, submitter: Submitter, reporting_year: int) -> list[Obligation]:
         return owed(self.manifest, submitter, reporting_year)
+
+
+@dataclass(frozen=True)
+class TableFamily(_FamilyHooks):
+    """A plugin object serving one table layout (measure, level) of a period-manifest family:
+    its schema, its signature columns, and the rules and results that check it (each called
+    with the manifest, so a rule can read the family's own tables)."""
+
+    package: str
+    measure: str
+    measure_name: str
+    level: str
+    schema: str
+    signature: Sequence[str]
+    rules: TableRules
+    results: TableResults
+    schemas: Traversable | None = None  # default: the package's ``schemas/`` folder
+    codes: Sequence[ErrorCode] = field(default=())
+
+    @property
+    def manifest(self) -> TableManifest:
+        return load_manifest(self.package)
+
+    @property
+    def schema_dir(self) -> Traversable:
+        return self.schemas if self.schemas is not None else self.root / "schemas"
+
+    def ours(self, route: Route) -> bool:
+        return route.family == self.manifest.family and route.measure == self.measure
+
+    @hookimpl
+    def gateway_families(self) -> list[FamilyInfo]:
+        m = self.manifest
+        return [FamilyInfo(m.family, m.title, m.formats, (
+            MeasureInfo(self.measure, self.measure_name, (self.level,), m.years),))]
+
+    @hookimpl
+    def gateway_schema_dirs(self) -> list[Traversable]:
+        return [self.schema_dir]
+
+    def _layout(self, year: int) -> dict:
+        path = self.schema_dir / str(year) / f"{self.schema}.schema.json"
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    @hookimpl
+    def gateway_recognise(self, sample: FileSample) -> list[Candidate]:
+        layout = self._layout(max(self.manifest.years))
+        return recognise_signature(sample, family=self.manifest.family, measure=self.measure,
+                                   level=self.level, columns=list(layout["properties"]),
+                                   required=layout.get("required", []),
+                                   signature=self.signature)
+
+    @hookimpl
+    def gateway_schema_id(self, route: Route) -> str | None:
+        if not self.ours(route) or route.reporting_year not in self.manifest.years:
+            return None
+        return self.manifest.schema_id(self.schema, route.reporting_year)
+
+    @hookimpl
+    def gateway_file_rules(self, route: Route, context: RuleContext) -> list[FileRule]:
+        return self.rules(self.manifest, route, context) if self.ours(route) else []
+
+    @hookimpl
+    def gateway_results(self, route: Route, context: RuleContext) -> ResultCalculator | None:
+        return self.results(self.manifest, route, context) if self.ours(route) else None
+
+    @hookimpl
+    def gateway_calendar(self, route: Route) -> list[ReportingPeriod] | None:
+        return calendar(self.manifest, route.reporting_year) if self.ours(route) else None
+
+    @hookimpl
+    def gateway_obligation_reader(self, route: Route, sample: FileSample
+                                  ) -> ObligationReader | None:
+        if not self.ours(route):
+            return None
+        return PeriodObligations(self.manifest, self.measure, self.level,
+                                 route.reporting_year, sample)
+
+    @hookimpl
+    def gateway_obligations(self, submitter: Submitter, reporting_year: int
+                            ) -> list[Obligation]:
+        return owed_periods(self.manifest, self.measure, self.level, submitter, reporting_year)

@@ -1,5 +1,11 @@
-"""The manifest of a data family (``manifest.toml``): the family's measures, levels, reporting
-years and calendars, as a plugin author writes them.
+"""The manifest of a table family (``manifest.toml``), in its two shapes.
+
+A *data manifest* (``DataManifest``, read by ``parse_manifest``) lists every measure with its
+levels and one calendar per reporting year; ``DataFamily`` serves all its measures. A *period
+manifest* (``TableManifest``, read by ``load_manifest``) belongs to a family with one layout
+whose data come per quarter or per year against a ``[deadlines]`` table
+(``gateway.kit.calendar``); ``TableFamily`` serves it. Both carry the same ``[obligation]``
+table (``gateway.kit.obligations``).
 
 A data family is the layout ``docs/plugins.md`` teaches and ``gateway new-measure`` scaffolds::
 
@@ -36,6 +42,8 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,3 +134,56 @@ def parse_manifest(text: str) -> DataManifest:
         raise ManifestError(f"{MANIFEST} does not have the data-family shape: [family] id, "
                             "title, formats; [measures.ID] name, levels; [measures.ID.years.Y] "
                             "dates_of_service, submission_window") from None
+
+
+@dataclass(frozen=True)
+class TableManifest:
+    """A period manifest: the family's reporting years, its deadline rule and tables, and the
+    rest of the file as ``data`` for the family's own rules (sub-measures, indicators...)::
+
+        [family]
+        id = "edtc"
+        title = "Emergency department transfer communication (EDTC)"
+        formats = ["csv", "xlsx"]
+        reporting_years = [2015]
+        deadline_rule = "edtc"            # optional: named for the family's own period rules
+
+        [obligation]                      # as gateway.kit.obligations, plus:
+        period = "quarter"                # or "year"
+        period_column = "quarter"         # the column naming a file's quarter
+
+        [deadlines]
+        "2015Q1" = "2015-04-30"           # per quarter; per year: "2015" = { due = "..." }
+    """
+
+    family: str
+    title: str
+    formats: tuple[str, ...]
+    years: tuple[int, ...]
+    deadline_rule: str | None
+    data: dict[str, Any]
+
+    @property
+    def obligation(self) -> dict[str, Any] | None:
+        """The ``[obligation]`` table, as ``DataManifest.obligation``."""
+        return self.data.get("obligation")
+
+    def schema_id(self, name: str, year: int) -> str:
+        """The ``$id`` of one of the first-party family's schemas for a reporting year."""
+        return f"urn:mn-sqrms:schema:{self.family}:{year}:{name}"
+
+
+@cache
+def load_manifest(package: str) -> TableManifest:
+    """The period manifest beside a family's plugin module, read once per process."""
+    try:
+        data = tomllib.loads((files(package) / MANIFEST).read_text(encoding="utf-8"))
+        family = data["family"]
+        return TableManifest(family=family["id"], title=family["title"],
+                             formats=tuple(family["formats"]),
+                             years=tuple(family["reporting_years"]),
+                             deadline_rule=family.get("deadline_rule"), data=data)
+    except tomllib.TOMLDecodeError as err:
+        raise ManifestError(f"{package}: {MANIFEST} is not valid TOML: {err}") from None
+    except KeyError as err:
+        raise ManifestError(f"{package}: {MANIFEST} lacks the key {err.args[0]!r}") from None

@@ -82,6 +82,11 @@ class TableDocument(Document):
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
         """Records in source order as raw text, blank rows skipped."""
 
+    def header_place(self) -> str:
+        """Where the header was looked for, in the submitter's terms (a routing receipt says
+        it, so a title row above the header or data on another sheet is plain to see)."""
+        return "row 1 (the first line of the file)"
+
     def sample(self) -> FileSample:
         rows: list[dict[str, str]] = []
         for batch in self.batches(SAMPLE_ROWS):
@@ -223,12 +228,18 @@ class CsvDocument(TableDocument):
                     if row - 2 < skip:
                         continue
                     if len(record) > width:
+                        title = width <= 2 and row == 2  # a title line above the header
                         raise FileProblem.of(
                             "E-FILE-MALFORMED", f"Line {line} (row {row}) has "
                             f"{len(record)} cells but the header has {width}; the CSV cannot "
-                            "be read reliably.", row=row, line=line,
+                            "be read reliably." + (
+                                " The header was read from row 1 (the first line of the "
+                                "file), which looks like a title, not the column names."
+                                if title else ""), row=row, line=line,
                             cell=f"{column_letter(width)}{row}",
-                            hint="Delete the extra cells (or quote a value that holds a "
+                            hint="Delete the title rows above the header: row 1 holds the "
+                                 "column names." if title else
+                                 "Delete the extra cells (or quote a value that holds a "
                                  "comma) so every row has as many cells as the header.")
                     if 0 < len(record) < width:
                         notes.append(self._short_row(row, len(record), width))
@@ -336,13 +347,30 @@ class XlsxDocument(TableDocument):
         self._offset = sheet.start[1] if sheet.start else 0
         first = next(sheet.iter_rows(), None)
         header = [_cell_text(v) for v in first] if first else []
+        self.other_sheets = [n for n in names if n != self.sheet_name]
         if not any(header):
             raise FileProblem.of("E-FILE-EMPTY", f"Row 1 of sheet '{self.sheet_name}' is empty; "
-                                 "the header must be on row 1.", row=1,
-                                 hint="Put the column names on row 1 of the data sheet.")
+                                 f"the header must be on row 1.{self._others()}", row=1,
+                                 hint="Put the column names on row 1 of the data sheet (the "
+                                      "sheet named 'data', else the first sheet).")
         super().__init__(path, limits, header)
         # calamine trims empty leading columns: shift letters to the sheet's real columns
         self.cells = {n: column_letter(i + self._offset) for i, n in enumerate(self.columns)}
+
+    def _others(self) -> str:
+        if not self.other_sheets:
+            return ""
+        shown = ", ".join(f"'{n}'" for n in self.other_sheets[:5])
+        return (f" The workbook's other sheets ({shown}) are not read: the gateway reads the "
+                f"sheet named '{DATA_SHEET}', else the first sheet.")
+
+    def header_place(self) -> str:
+        if not self.other_sheets:
+            return f"row 1 of sheet '{self.sheet_name}'"
+        shown = ", ".join(f"'{n}'" for n in self.other_sheets[:5])
+        return (f"row 1 of sheet '{self.sheet_name}' (the workbook's other sheets, {shown}, "
+                f"are not read: the gateway reads the sheet named '{DATA_SHEET}', else the "
+                "first sheet)")
 
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
         width = len(self.columns)

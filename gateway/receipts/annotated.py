@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 from gateway.contract.findings import Finding, column_letter
 from gateway.contract.lazylog import LazyLogger
 from gateway.receipts.model import Annotation, Receipt, Status
+from gateway.receipts.source_layout import SourceLayout, workbook_layout
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
@@ -49,13 +50,23 @@ MAX_CELL_CHARS = 32_767  # what one spreadsheet cell holds
 _NOT_OPENED = frozenset({"E-FILE-UNSAFE-ZIP", "E-FILE-UNSAFE-XML", "E-FILE-TOO-LARGE",
                          "E-FILE-LIMIT", "E-FILE-FORMAT-MISMATCH", "E-FILE-NOT-REGULAR",
                          "E-FILE-UNREADABLE", "E-FILE-ENCRYPTED", "E-FILE-EXTERNAL-LINK",
+                         "E-FILE-INTERRUPTED",
                          "E-PROCESSING-FAILED", "E-PROCESSING-LIMIT"})
 _RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 DATA_SHEET = "data"  # the sheet the XLSX reader takes when a workbook has one
 PROBLEMS_SHEET = "problems"
 _PROBLEM_COLUMNS = ("severity", "code", "row", "column", "cell", "value", "message",
                     "how to fix")
-_MESSAGE_CHARS, _HINT_CHARS = 70, 60  # widths of the problems sheet's text columns
+_MESSAGE_CHARS, _HINT_CHARS = 55, 45  # widths of the problems sheet's text columns
+_PROBLEM_WIDTHS = (9, 22, 7, 18, 9, 14, _MESSAGE_CHARS, _HINT_CHARS)
+# Printing: a landscape page holds about this many characters of column width at 100%; a
+# sheet is fitted to one page wide only when that keeps the text at least ``_MIN_SCALE`` of
+# its size (22 columns of a patient file are not: they print over several pages instead, the
+# header row and the record's key column repeated on each).
+_PAGE_CHARS, _MIN_SCALE = 130, 0.7
+_CSV_WIDTH_ROWS = 200  # rows of a CSV whose values size its columns
+_MIN_WIDTH, _MAX_WIDTH = 6, 40
+_NOTES_CHARS = 120  # width of the printed notes block
 _XML_COLUMNS = ("severity", "code", "line", "xpath", "column", "value", "message",
                 "how to fix")
 
@@ -159,7 +170,11 @@ def _xlsx_rows(path: Path) -> tuple[str, int, Iterator[tuple[int, list[object]]]
 
 
 def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
-    """The submitted table with every finding marked at its cell, and a ``problems`` sheet."""
+    """The submitted table with every finding marked at its cell, and a ``problems`` sheet.
+    The data sheet keeps the submitted workbook's column widths and number and date formats
+    (a CSV's columns fit their header and values), dates stay dates, and it prints readably:
+    the header row repeated, fitted to the page width only when the text stays legible, the
+    notes on the marked cells printed at the end."""
     import xlsxwriter
 
     findings = receipt.findings.listed
@@ -168,11 +183,13 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
                                      "strings_to_formulas": False, "strings_to_urls": False})
     styles = _Styles(book)
     sheet_name, offset, rows = DATA_SHEET, 0, iter(())
+    layout = SourceLayout()
     try:
         if not _may_read(receipt):
             pass  # refused for its safety or size: the problems sheet still lists every finding
         elif receipt.file.format == "xlsx":
             sheet_name, offset, rows = _xlsx_rows(document)
+            layout = workbook_layout(document, sheet_name)
         else:
             rows = _csv_rows(document)
     except Exception:  # a damaged upload: the problems sheet still lists every finding
@@ -189,7 +206,9 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
     for row, col in marks:
         by_row[row].add(col)
     width = 0
+    fitted: dict[int, int] = defaultdict(int)  # a CSV's column widths, from its values
     written: set[tuple[int, int]] = set()  # marked cells that hold a submitted value
+    last_row = 1
     last = min(max(MAX_COPIED_ROWS + 1, max(by_row, default=0)), MAX_SCANNED_ROWS + 1)
     for number, cells in itertools.chain([first] if first else [], rows):
         if number > last:
@@ -197,26 +216,85 @@ def annotated_workbook(receipt: Receipt, document: Path) -> bytes:
         if number > MAX_COPIED_ROWS + 1 and number not in by_row:
             continue
         width = max(width, offset + len(cells))
+        last_row = number
         for j, value in enumerate(cells):
             col = offset + j
             if (number, col) in marks:
                 written.add((number, col))
+            if number <= _CSV_WIDTH_ROWS:
+                fitted[col] = max(fitted[col], len(_text(value)))
             _write_cell(data, number - 1, col, value,
-                        styles.pick(marks.get((number, col)), header=number == 1))
+                        styles.pick(marks.get((number, col)), header=number == 1,
+                                    number_format=layout.formats.get(col)
+                                    if number > 1 else None))
     for (row, col), here in marks.items():
         if (row, col) not in written:  # a cell the file left out (a short row): filled too
             data.write_blank(row - 1, col, None, styles.pick(here, header=False)[0])
         data.write_comment(row - 1, col, _comment(here), {"x_scale": 3, "y_scale": 2.5,
                                                           "author": "gateway"})
+        last_row = max(last_row, row)
     data.freeze_panes(1, 0)
-    data.set_column(0, max(width - 1, 0), 14)
-    for sheet in (data, problems):  # printed (or converted to PDF): landscape, one page wide
-        sheet.set_landscape()
-        sheet.fit_to_pages(1, 0)
-        sheet.repeat_rows(0)
+    # the submitted widths, widened where a value would not show whole (a number too wide
+    # for its column prints as 1.2E+09)
+    widths = [max(layout.widths.get(c, 0.0), min(max(fitted.get(c, 0) + 2, _MIN_WIDTH),
+                                                 _MAX_WIDTH)) for c in range(max(width, 1))]
+    for c, column_width in enumerate(widths):
+        data.set_column(c, c, column_width)
+    _print_setup(data, widths, key=_key_column(header))
+    _notes_block(data, marks, last_row + 2, widths, styles)
     _problems_sheet(problems, findings, sheet_name, receipt, styles, header)
+    _print_setup(problems, list(_PROBLEM_WIDTHS), key=None)
     book.close()
     return out.getvalue()
+
+
+def _key_column(header: dict[str, int]) -> int | None:
+    """The column that names a record (repeated on every printed page), if the file has one."""
+    for name in ("patient_id", "prescriber_npi", "measure_id", "component", "measure"):
+        if name in header:
+            return header[name]
+    return None
+
+
+def _print_setup(sheet: Worksheet, widths: Sequence[float], key: int | None) -> None:
+    """Landscape, the header row on every page; one page wide only when readable (scale at
+    least ``_MIN_SCALE``), otherwise across pages with the key column repeated."""
+    sheet.set_landscape()
+    sheet.set_paper(1)  # Letter, as the program's users print
+    sheet.repeat_rows(0)
+    sheet.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
+    total = sum(widths)
+    if total * _MIN_SCALE <= _PAGE_CHARS:
+        sheet.fit_to_pages(1, 0)
+    else:
+        sheet.print_across()
+        if key is not None:
+            sheet.repeat_columns(key)
+
+
+def _notes_block(sheet: Worksheet, marks: dict[tuple[int, int], list[Finding]], start: int,
+                 widths: Sequence[float], styles: _Styles) -> None:
+    """The cell comments as printed text below the data: spreadsheets do not print comments
+    unless asked, and a printed copy must carry them."""
+    if not marks:
+        return
+    span, used = 0, 0.0
+    while span < len(widths) and used + widths[span] <= _NOTES_CHARS:
+        used += widths[span]
+        span += 1
+    span = max(span, 1)
+    chars = max(used, 40.0)
+    sheet.write_string(start - 1, 0, "Notes on the marked cells (the cell comments, printed):",
+                       styles.header)
+    for i, ((row, col), here) in enumerate(sorted(marks.items()), start=start):
+        text = f"{column_letter(col)}{row}: " + _comment(here).replace("\n\n", " | ").replace(
+            "\n", " ")
+        style = styles.wrap_text if is_risky(text) else styles.wrap
+        if span > 1:
+            sheet.merge_range(i, 0, i, span - 1, text, style)
+        else:
+            sheet.write_string(i, 0, text, style)
+        sheet.set_row(i, 15 * max(1, -(-len(text) // int(chars * 0.75))))
 
 
 def _may_read(receipt: Receipt) -> bool:
@@ -229,10 +307,15 @@ def _may_read(receipt: Receipt) -> bool:
 
 def _write_cell(sheet: Worksheet, row: int, col: int, value: object,
                 style: tuple[Format, Format]) -> None:
-    """A submitted value as it was: numbers as numbers, text as text (never a formula; a
-    risky text carries the hidden quote prefix)."""
+    """A submitted value as it was: numbers as numbers, dates as dates, text as text (never
+    a formula; a risky text carries the hidden quote prefix)."""
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value, style[0])
+    elif isinstance(value, dt.date | dt.datetime | dt.time):
+        timed = isinstance(value, dt.time) or (
+            isinstance(value, dt.datetime) and value.time() != dt.time(0))
+        dated = style[3 if timed else 2] if len(style) > 3 else style[0]
+        sheet.write_datetime(row, col, value, dated)
     elif isinstance(value, int | float):
         sheet.write_number(row, col, value, style[0])
     else:
@@ -247,20 +330,42 @@ class _Styles:
         def pair(spec: dict[str, object]) -> tuple[Format, Format]:
             return book.add_format(spec), book.add_format({**spec, "quote_prefix": True})
 
-        self.plain = pair({})
-        self.error = pair({"bg_color": "#FFC7CE", "font_color": "#9C0006", "bold": True,
-                           "border": 2, "border_color": "#C00000"})
-        self.warning = pair({"bg_color": "#FFEB9C", "font_color": "#9C5700", "border": 1,
-                             "border_color": "#BF8F00"})
+        self.book = book
+        self.specs: dict[str, dict[str, object]] = {
+            "plain": {}, "error": {"bg_color": "#FFC7CE", "font_color": "#9C0006",
+                                   "bold": True, "border": 2, "border_color": "#C00000"},
+            "warning": {"bg_color": "#FFEB9C", "font_color": "#9C5700", "border": 1,
+                        "border_color": "#BF8F00"}}
+        self._numbered: dict[tuple[str, str], tuple[Format, ...]] = {}
+        self.plain = pair(self.specs["plain"])
+        self.error = pair(self.specs["error"])
+        self.warning = pair(self.specs["warning"])
         self.head = pair({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         self.header = self.head[0]
         self.wrap, self.wrap_text = pair({"text_wrap": True, "valign": "top"})
         self.link = book.add_format({"font_color": "blue", "underline": 1, "valign": "top"})
 
-    def pick(self, here: Sequence[Finding] | None, header: bool) -> tuple[Format, Format]:
-        if here:
-            return self.error if any(f.code.startswith("E-") for f in here) else self.warning
-        return self.head if header else self.plain
+    def pick(self, here: Sequence[Finding] | None, header: bool,
+             number_format: str | None = None) -> tuple[Format, ...]:
+        """(as is, with the quote prefix, for a date) of a cell: marked or not, header or
+        data, in the submitted column's number format (dates as dates when it has none)."""
+        if header:
+            return self.head
+        kind = ("error" if any(f.code.startswith("E-") for f in here) else "warning") \
+            if here else "plain"
+        key = (kind, number_format or "")
+        found = self._numbered.get(key)
+        if found is None:
+            spec = self.specs[kind]
+            numbered = {**spec, "num_format": number_format} if number_format else spec
+            own = number_format if number_format and any(
+                c in number_format.lower() for c in "dmyh") else None
+            found = self._numbered[key] = (
+                self.book.add_format(numbered),
+                self.book.add_format({**numbered, "quote_prefix": True}),
+                self.book.add_format({**spec, "num_format": own or "yyyy-mm-dd"}),
+                self.book.add_format({**spec, "num_format": own or "yyyy-mm-dd hh:mm"}))
+        return found
 
 
 def _target(finding: Finding, header: dict[str, int]) -> tuple[int, int] | None:
@@ -322,5 +427,5 @@ def _problems_sheet(sheet: Worksheet, findings: Sequence[Finding], data_name: st
                            "rest.")
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(findings), 1), len(_PROBLEM_COLUMNS) - 1)
-    for j, width in enumerate((9, 24, 7, 22, 9, 18, _MESSAGE_CHARS, _HINT_CHARS)):
+    for j, width in enumerate(_PROBLEM_WIDTHS):
         sheet.set_column(j, j, width)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from gateway.contract.reference import ReferenceWrite
 
 RECEIPT_VERSION = "1"
+LAYERS = ("file", "record", "file_rules", "submitter")  # the specification's order
+NO_REGISTRY = "no registry is configured, so who may submit the file was not checked"
 
 
 class Status(StrEnum):
@@ -84,6 +86,12 @@ class Receipt:
     # What the family remembers if the file is accepted (``gateway.contract.reference``); never
     # in the JSON receipt: the daemon and ``gateway validate`` apply it to the reference store.
     reference_writes: list[ReferenceWrite] = field(default_factory=list)
+    # whether a registry judged the sender (None: not known, as for a receipt made outside
+    # the pipeline); without one the submitter layer is reported as not checked
+    registry_used: bool | None = None
+    # layers that did not run although the file got that far, set by the pipeline when it
+    # knows better than the rejecting layer (an unknown submitter stops before the file)
+    skipped: list[dict[str, str]] | None = None
 
     @property
     def status(self) -> Status:
@@ -99,6 +107,24 @@ class Receipt:
         self.findings.extend(findings)
         return self
 
+    def not_checked(self) -> list[dict[str, str]]:
+        """The layers that did not run, each with why (specs README section 4): those after
+        the layer that rejected the file, and the submitter layer when no registry is used."""
+        if self.skipped is not None:
+            return self.skipped
+        if self.duplicate_of:
+            return [{"layer": name, "reason": "the file is identical to submission "
+                     f"{self.duplicate_of} and was not validated again"} for name in LAYERS]
+        out: list[dict[str, str]] = []
+        rejected = self.layer if self.status is Status.REJECTED else None
+        if rejected in LAYERS:
+            why = _why_stopped(rejected, self.findings.errors, self.records_rejected)
+            out += [{"layer": name, "reason": why}
+                    for name in LAYERS[LAYERS.index(rejected) + 1:]]
+        if self.registry_used is False and not any(o["layer"] == "submitter" for o in out):
+            out.append({"layer": "submitter", "reason": NO_REGISTRY})
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         listed = self.findings.listed
         return {
@@ -111,11 +137,12 @@ class Receipt:
             "layer": self.layer if self.status is Status.REJECTED else None,
             "counts": {"records": self.records, "records_rejected": self.records_rejected,
                        "errors": self.findings.errors, "warnings": self.findings.warnings},
-            "findings": [finding.as_dict() for finding in listed],
+            "findings": [finding.as_dict(self.file.format) for finding in listed],
             "findings_total": self.findings.total,
             "findings_by_code": dict(sorted(self.findings.by_code.items())),
             "results": self.results if self.status is not Status.REJECTED else None,
             "duplicate_of": self.duplicate_of,
+            "not_checked": self.not_checked(),
             "replaces": self.replaces,
             "obligations": self.obligations,
             "created_at": self.created_at,
@@ -134,3 +161,18 @@ class Receipt:
             "warnings": self.findings.warnings, "codes": dict(self.findings.by_code),
             "duplicate_of": self.duplicate_of, **{f"{k}_s": v for k, v in self.timings.items()},
         }
+
+
+_STOPPED_BY = {"file": "the file itself could not be read as a valid layout",
+               "file_rules": "the rules across records found errors"}
+
+
+def _why_stopped(layer: str, errors: int, records_rejected: int) -> str:
+    """Why the layers after ``layer`` did not run, in the abstractor's terms."""
+    if layer == "record":
+        count = records_rejected or errors
+        return (f"the record checks failed ({count:,} record{'s' if count != 1 else ''} with "
+                "errors); the later checks run only on a file that passes them")
+    if layer == "submitter":
+        return "the submitter checks failed"
+    return f"{_STOPPED_BY.get(layer, layer)}; the later checks run only on a file that passes"

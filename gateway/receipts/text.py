@@ -1,7 +1,8 @@
 """The plain-text receipt: what a hospital data abstractor reads top to bottom.
 
-Status first, then what to do, then the findings grouped by code (each code's meaning and fix
-once, then every place it occurs), then the computed results.
+Status first, then what did not run and the annotated copy's name, then the root problems
+grouped by code (each code's meaning once; each problem once with its record, place and fix,
+the problems that follow from it indented under it), then the computed results.
 """
 
 from __future__ import annotations
@@ -99,6 +100,41 @@ def _format_number(value: Any, key: str = "") -> str:
     return str(value)
 
 
+_LAYER_CHECKS = {
+    "file": "the file checks (format, header, layout)",
+    "record": "the record checks",
+    "file_rules": "the checks across records (totals, strata, duplicates, periods)",
+    "submitter": "the submitter checks (registry, applicability, deadline)",
+}
+
+
+def record_words(record: dict[str, Any] | None) -> str:
+    """A record as the abstractor knows it: ``patient MRN01001``, ``measure AMI-7a``,
+    ``ODC component A1C, age_band 25-34``, ``prescriber 1234567893, measure M2``."""
+    if not record:
+        return ""
+    if "patient_id" in record:
+        return f"patient {record['patient_id']}"
+    if "prescriber_npi" in record:
+        measure = f", measure {record['measure']}" if record.get("measure") else ""
+        return f"prescriber {record['prescriber_npi']}{measure}"
+    if "component" in record:
+        stratum = record.get("stratum")
+        where = (", ".join(f"{k} {v}" for k, v in stratum.items()) if stratum
+                 else "total row")
+        return f"{record.get('measure', '')} component {record['component']}, {where}".strip()
+    parts = [f"measure {record['measure']}"] if "measure" in record else []
+    parts += [f"{k} {v}" for k, v in record.items() if k != "measure"]
+    return ", ".join(parts)
+
+
+def annotated_name(receipt: Receipt) -> str | None:
+    """The file name of the receipt's annotated copy, when one was made."""
+    if receipt.annotation is None:
+        return None
+    return f"{receipt.submission_id}.{receipt.file.name}{receipt.annotation.suffix}"
+
+
 def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
     """Render the receipt; the catalog supplies each code's meaning and fix."""
     data = receipt.as_dict()
@@ -132,7 +168,16 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
                 if counts["records_rejected"] else "")
     out.append(f"Records:    {plural(counts['records'], 'record')} read{rejected}; "
                f"{plural(counts['errors'], 'error')}, {plural(counts['warnings'], 'warning')}")
+    copy = annotated_name(receipt)
+    if copy:
+        shows = ("lists every problem" if copy.endswith(".csv")
+                 else "marks every problem at its cell")
+        out.append(f"Annotated copy: {copy} (beside this receipt) {shows}.")
     out.append("")
+    not_run = _not_run(data["not_checked"], receipt.status is Status.REJECTED
+                       and not receipt.duplicate_of)
+    if not_run:
+        out += [not_run, ""]
     if receipt.findings.listed:
         out += _render_findings(receipt, catalog or Catalog())
     if data["results"]:
@@ -140,31 +185,77 @@ def render_text(receipt: Receipt, catalog: Catalog | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _not_run(not_checked: list[dict[str, str]], rejected: bool) -> str:
+    """One plain sentence per reason: which checks did not run, and why."""
+    by_reason: dict[str, list[str]] = {}
+    for item in not_checked:
+        by_reason.setdefault(item["reason"], []).append(
+            _LAYER_CHECKS.get(item["layer"], item["layer"]))
+    sentences = []
+    for reason, layers in by_reason.items():
+        named = layers[0] if len(layers) == 1 else ", ".join(layers[:-1]) + " and " + layers[-1]
+        sentences.append(f"Not checked: {named} did not run: {reason}.")
+    if sentences and rejected:
+        sentences.append("Fixing the problems shown may reveal others.")
+    return "\n".join(sentences)
+
+
+def _where(finding: Finding, group: list[Finding]) -> str:
+    place = _group_place(group)
+    record = record_words(finding.record) if len(group) == 1 else ""
+    return f"{record}, {place}" if record else place
+
+
 def _render_findings(receipt: Receipt, catalog: Catalog) -> list[str]:
-    """Findings by code (meaning and general fix once), then each distinct problem once with
-    every row it occurs on; the JSON receipt keeps each finding on its own."""
-    by_code: dict[str, list[Finding]] = defaultdict(list)
-    for finding in receipt.findings.listed:
-        by_code[finding.code].append(finding)
+    """Root problems by code (each code's meaning once in the receipt), each distinct problem
+    once with its record, place and fix; the problems that follow from it indented under it.
+    The JSON receipt keeps each finding on its own."""
+    listed = receipt.findings.listed
+    follows: dict[int, list[Finding]] = defaultdict(list)
+    roots: list[tuple[int, Finding]] = []
+    for index, finding in enumerate(listed):
+        root = finding.caused_by
+        if root is not None and 0 <= root < len(listed) and root != index:
+            follows[root].append(finding)
+        else:
+            roots.append((index, finding))
+    by_code: dict[str, list[tuple[int, Finding]]] = defaultdict(list)
+    for index, finding in roots:
+        by_code[finding.code].append((index, finding))
     out = ["PROBLEMS FOUND" if receipt.findings.errors else "WARNINGS", ""]
     if receipt.findings.truncated:
-        out += [f"The first {len(receipt.findings.listed):,} of "
-                f"{receipt.findings.total:,} findings are listed.", ""]
-    for code, findings in by_code.items():
+        out += [f"The first {len(listed):,} of {receipt.findings.total:,} findings are "
+                "listed.", ""]
+    explained: set[str] = set()
+    for code, members in by_code.items():
         total = receipt.findings.by_code[code]
         kind = "warning" if code.startswith("W-") else "error"
-        out.append(f"{code} ({plural(total, kind)})")
         entry = catalog.get(code)
-        if entry:
-            out.append(f"  What it means: {entry.meaning}")
-        hint = entry.hint_for(receipt.file.format) if entry else findings[0].hint
-        if hint:
-            out.append(f"  How to fix:    {hint}")
-        for group in _groups(findings):
+        meaning = f": {entry.meaning}" if entry else ""
+        explained.add(code)
+        out.append(f"{code} ({plural(total, kind)}){meaning}")
+        indexes = {id(f): i for i, f in members}
+        for group in _groups([f for _, f in members]):
             first = group[0]
-            out.append(f"  - {_group_place(group)}: {first.message}")
-            if first.hint and first.hint != hint:
-                out.append(f"      fix: {first.hint}")
+            out.append(f"  - {_where(first, group)}: {first.message}")
+            if first.hint:
+                out.append(f"    Fix: {first.hint}")
+            shown: set[tuple[str, str]] = set()
+            for member in group:
+                for consequence in follows.get(indexes[id(member)], []):
+                    key = (consequence.code, consequence.message)
+                    if key in shown:
+                        continue
+                    shown.add(key)
+                    out.append(f"      which also breaks {consequence.code} at "
+                               f"{_place(consequence)}: {consequence.message}")
+        out.append("")
+    told_under = sorted({f.code for group in follows.values() for f in group} - explained)
+    if told_under:
+        out.append("Codes told under another problem:")
+        for code in told_under:
+            entry = catalog.get(code)
+            out.append(f"  {code}: {entry.meaning if entry else ''}".rstrip(": "))
         out.append("")
     return out
 

@@ -45,6 +45,7 @@ class Config:
     writer_check: str = "auto"
     rescan_interval: float = 60.0
     poll_interval: float = 2.0
+    marker_wait: float = 86400.0
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     time_limit: float = 600.0
     memory_limit_mb: int = 4096
@@ -130,6 +131,7 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
                                  f"one of {WRITER_CHECKS}"),
     ("intake", "rescan_interval"): ("rescan_interval", float, lambda v: v > 0, "> 0"),
     ("intake", "poll_interval"): ("poll_interval", float, lambda v: v > 0, "> 0"),
+    ("intake", "marker_wait"): ("marker_wait", float, lambda v: v > 0, "> 0 seconds"),
     ("workers", "count"): ("workers", int, lambda v: v >= 0, ">= 0 (0 = one per core)"),
     ("workers", "time_limit"): ("time_limit", float, lambda v: v > 0, "> 0"),
     ("workers", "memory_limit_mb"): ("memory_limit_mb", int, lambda v: v >= 0,
@@ -290,6 +292,9 @@ writer_check = "auto"
 rescan_interval = 60.0
 # Seconds between scans of the polling watcher.
 poll_interval = 2.0
+# Seconds a file of a submitter with `complete_marker = "sha256"` (registry) waits for its
+# NAME.sha256 before it is answered with E-FILE-INTERRUPTED (default: 24 hours).
+marker_wait = 86400.0
 
 [workers]
 # Worker processes that validate files; 0 means one per CPU core.

@@ -25,6 +25,8 @@ UPLOAD_MODE = 0o2770  # submitter writes, the daemon's group renames out; setgid
 RECEIPTS_MODE = 0o750  # the daemon writes, the submitter's group reads
 STATE_MODE = 0o750
 PRIVATE_MODE = 0o700  # spool and quarantine hold files nobody else should read
+DEV_FOLDER = "dev"  # the chroot's /dev, where the daemon hears the SFTP server (/dev/log)
+DEV_MODE = 0o755  # the service account's; the submitter may look but not write
 
 
 class LayoutError(RuntimeError):
@@ -159,8 +161,9 @@ def add_submitter(config: Config, submitter: str, user: str | None = None) -> Su
         raise LayoutError(f"the inbox {config.inbox} does not exist; run `gateway init` first")
     account = _account(user) if user is not None else None
     folders = submitter_folders(config, submitter)
+    dev = folders.upload.parent / DEV_FOLDER
     for folder, mode in ((folders.upload.parent, SUBMITTER_MODE), (folders.upload, UPLOAD_MODE),
-                         (folders.receipts, RECEIPTS_MODE)):
+                         (folders.receipts, RECEIPTS_MODE), (dev, DEV_MODE)):
         folder.mkdir(exist_ok=True)
         folder.chmod(mode)
     if account is not None:
@@ -168,6 +171,8 @@ def add_submitter(config: Config, submitter: str, user: str | None = None) -> Su
         _chown(folders.upload.parent, 0, 0)
         _chown(folders.upload, account.pw_uid, daemon.st_gid)
         _chown(folders.receipts, daemon.st_uid, account.pw_gid)
+        # the daemon binds the chroot's /dev/log here, where internal-sftp logs its handles
+        _chown(dev, daemon.st_uid, daemon.st_gid)
         problems = chroot_problems(folders.upload.parent)
         if problems:
             raise LayoutError("sshd will refuse this submitter's logins, its chroot "

@@ -33,30 +33,66 @@ class RegistryUnavailable(RuntimeError):
 
 @dataclass
 class RegistryKeeper:
-    """Holds the registry in force (None: no registry file, the layer is off) and reloads it."""
+    """Holds the registry in force (None: no registry file, the layer is off) and reloads it.
+
+    Every registry that loads is also copied to ``keep`` (a file in the daemon's state folder):
+    a daemon that starts while the file is refused or gone runs on that copy, loudly, instead
+    of leaving every submitter without a gateway after a reboot. ``refused`` says whether the
+    daemon runs on anything but the file as it is now."""
 
     path: Path
     required: bool = False
     on_change: Callable[[dict[str, str]], None] | None = None  # e.g. ledger meta for `status`
+    keep: Path | None = None
     registry: Registry | None = None
+    refused: bool = False
     _signature: Signature | None = None
 
     def start(self) -> None:
-        """Load the registry at start. Raises ``RegistryUnavailable`` when it is required but
-        missing, or present but refused; a missing optional one is logged and leaves the
-        submitter layer off until a registry file appears."""
+        """Load the registry at start. A missing optional one is logged and leaves the
+        submitter layer off until a registry file appears. One that is required but missing,
+        or present but refused, is replaced by the last registry that loaded (kept in the state
+        folder); only when there is none either does this raise ``RegistryUnavailable``."""
         signature = _signature(self.path)
         if signature is None:
             if self.required:
-                raise RegistryUnavailable(f"the registry {self.path} (named in the config) "
-                                          "does not exist")
+                self._fall_back(f"the registry {self.path} (named in the config) does not exist",
+                                [], "file missing")
+                return
             log.warning("registry_missing", path=str(self.path))
             self._report(registry_state="none: submitter layer off")
             return
         try:
             self._load(signature)
         except RegistryError as err:
-            raise RegistryUnavailable(str(err)) from None
+            self._signature = signature
+            self._fall_back(str(err), err.problems, "refused")
+
+    def _fall_back(self, why: str, problems: list[str], what: str) -> None:
+        kept = self._kept()
+        if kept is None:
+            raise RegistryUnavailable(f"{why}; and no registry ever loaded on this site (none "
+                                      "is kept in the state folder), so the daemon cannot "
+                                      "start") from None
+        self.registry, self.refused = kept, True
+        log.error("registry_fallback", path=str(self.path), problems=problems,
+                  kept_digest=kept.digest[:12], kept_file=str(self.keep),
+                  detail=f"the registry file is {what}; running on the last registry that "
+                         "loaded until it loads again")
+        self._report(registry_state=f"file {what}: RUNNING ON THE LAST GOOD REGISTRY "
+                                    f"({self.keep})", registry_digest=kept.digest,
+                     registry_submitters=str(len(kept)), registry_refused="; ".join(problems)
+                     or why)
+
+    def _kept(self) -> Registry | None:
+        if self.keep is None:
+            return None
+        try:
+            data = self.keep.read_bytes()
+            registry = parse_registry(data, str(self.keep))
+        except (OSError, RegistryError):
+            return None
+        return registry
 
     def refresh(self) -> bool:
         """Reload when the file changed; True when a new registry came into force."""
@@ -66,6 +102,7 @@ class RegistryKeeper:
         if signature is None:
             self._signature = None
             if self.registry is not None:
+                self.refused = True
                 log.error("registry_vanished", path=str(self.path),
                           kept_digest=self.registry.digest[:12])
                 self._report(registry_state="file missing; previous registry kept")
@@ -74,6 +111,7 @@ class RegistryKeeper:
             return self._load(signature)
         except RegistryError as err:
             self._signature = signature  # the same broken text is refused once, not every turn
+            self.refused = True
             log.error("registry_refused", path=str(self.path), problems=err.problems,
                       kept_digest=self.registry.digest[:12] if self.registry else None)
             self._report(registry_state="edit refused; previous registry kept",
@@ -83,15 +121,29 @@ class RegistryKeeper:
     def _load(self, signature: Signature) -> bool:
         data = self.path.read_bytes()
         self._signature = signature
-        if self.registry is not None and hashlib.sha256(data).hexdigest() == self.registry.digest:
+        same = (self.registry is not None
+                and hashlib.sha256(data).hexdigest() == self.registry.digest)
+        registry = self.registry if same and self.registry else parse_registry(data, str(self.path))
+        self.registry, was_refused, self.refused = registry, self.refused, False
+        if same and not was_refused:
             return False
-        registry = parse_registry(data, str(self.path))
-        self.registry = registry
+        self._save(data)
         log.info("registry_loaded", path=str(self.path), submitters=len(registry),
                  digest=registry.digest[:12])
         self._report(registry_state="in force", registry_digest=registry.digest,
                      registry_submitters=str(len(registry)), registry_refused="")
-        return True
+        return not same
+
+    def _save(self, data: bytes) -> None:
+        """Keep this text as the last good registry (written whole, then renamed)."""
+        if self.keep is None:
+            return
+        temporary = self.keep.with_name(f".{self.keep.name}.new")
+        try:
+            temporary.write_bytes(data)
+            os.replace(temporary, self.keep)
+        except OSError as err:
+            log.warning("registry_not_kept", file=str(self.keep), reason=err.strerror)
 
     def _report(self, **values: str) -> None:
         if self.on_change is not None:

@@ -23,11 +23,18 @@ import numpy as np
 from gateway.contract.catalog import Catalog
 from gateway.contract.findings import Finding
 from gateway.contract.records import RecordBatch, Route
-from gateway.contract.registry import Obligation, ObligationReader, Submitter
+from gateway.contract.registry import Obligation, ObligationReader, Registry, Submitter
 from gateway.submitters.windows import LATE_REJECT, SubmitterPolicy, Timing, program_day, timing
 
 MAX_FOREIGN_IDS = 50  # distinct foreign ids named; more means the whole file is someone else's
 SAMPLE = "SAMPLE"
+
+
+def admitted(registry: Registry | None, submitter_id: str) -> bool:
+    """The unknown-folder rule, decided here only: with no registry the submitter layer is off
+    and every folder is served; with one, only a registered, active submitter's folder is. A
+    file from any other folder is answered with ``unknown_submitter`` and never read."""
+    return registry is None or registry.active(submitter_id) is not None
 
 
 def unknown_submitter(submitter_id: str) -> Finding:

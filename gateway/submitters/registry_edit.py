@@ -22,7 +22,8 @@ HEADER = 'registry_version = "1"\n'
 _PROBLEM_LINE = re.compile(r"line (?P<line>\d+): (?P<rest>.*)", re.DOTALL)
 # the order keys are written in, as the spec's example has them
 ORDER = ("id", "name", "kind", "active", "npi", "urgent_care", "well_child", "emr_since", "ccn",
-         "hospital_type", "nicu_level", "picu", "submits_to_cms", "admissions_last_year")
+         "hospital_type", "nicu_level", "picu", "submits_to_cms", "admissions_last_year",
+         "complete_marker")
 
 
 def _value(value: Any) -> str:

@@ -346,6 +346,7 @@ def _keys_of_unknown_kind(raw: Any, index: int, document: dict[str, Any],
 def _entry(raw: dict[str, Any], line: int) -> Submitter:
     return Submitter(
         id=raw["id"], name=raw["name"], kind=raw["kind"], active=raw.get("active", True),
+        complete_marker=raw.get("complete_marker"),
         npi=tuple(raw.get("npi", ())), urgent_care=raw.get("urgent_care", False),
         well_child=raw.get("well_child", False), emr_since=_date(raw.get("emr_since")),
         ccn=tuple(raw.get("ccn", ())), hospital_type=raw.get("hospital_type"),

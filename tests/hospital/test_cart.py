@@ -102,7 +102,7 @@ def test_retired_message_names_the_quarter() -> None:
     path = EXAMPLES / "invalid" / "E-MEASURE-RETIRED--hf-2-in-2015q1.xml"
     receipt = validate_file(path, submitter="t")
     (finding,) = receipt.findings.listed
-    assert "2015Q1" in finding.message and finding.xpath.endswith("measure[11]")
+    assert "2015Q1" in finding.message and finding.xpath.endswith("measure[@id='HF-2']")
     assert finding.line == 17
 
 

@@ -12,8 +12,7 @@ from gateway.engine.pipeline import default_plugins
 from tests.support.paths import ROOT
 
 DOC = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
-READERS = [ROOT / "gateway" / "kit" / "obligations.py",
-           ROOT / "plugins" / "hospital" / "common" / "obligations.py"]
+READERS = [ROOT / "gateway" / "kit" / "obligations.py", ROOT / "gateway" / "kit" / "calendar.py"]
 
 
 def test_the_shared_definitions_table_is_current() -> None:

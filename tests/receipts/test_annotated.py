@@ -103,7 +103,7 @@ def test_an_xml_file_gets_its_findings_as_a_neutralised_csv(tmp_path: Path) -> N
     assert table[0] == ["severity", "code", "line", "xpath", "column", "value", "message",
                         "how to fix"]
     values = [line[5] for line in table[1:]]
-    assert "'=CMD|' /C CALC'!A0" in values  # codes are read upper case
+    assert "'=cmd|' /C calc'!A0" in values  # echoed as written, neutralised
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for line in table
                for cell in line)
     finding = receipt.findings.listed[0]
@@ -129,7 +129,9 @@ def test_a_big_file_keeps_only_rows_with_findings_after_the_cap(tmp_path: Path,
     receipt = check(path)
     data = load_workbook(_write(receipt, path, tmp_path / "out")).worksheets[0]
     kept = [r[0].row for r in data.iter_rows() if any(c.value is not None for c in r)]
-    assert kept == [*range(1, 12), 61]  # header, 10 data rows, then only the marked row
+    # header, 10 data rows, then only the marked row; the printed notes after a blank row
+    assert kept == [*range(1, 12), 61, 63, 64, 65]
+    assert str(data["A63"].value).startswith("Notes on the marked cells")
     assert data["E61"].value == "sixty" and data["E61"].comment is not None
 
 

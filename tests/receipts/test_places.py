@@ -135,19 +135,19 @@ def test_cart_blank_template_names_each_empty_element_once_where_it_is(tmp_path:
     keys = [(f["code"], f["xpath"], f["column"]) for f in listed]
     assert len(keys) == len(set(keys)), "a finding is listed twice"
     lines = path.read_text().splitlines()
-    header = {f["column"]: f for f in listed if f["column"] in ("provider_id",
-                                                               "discharge_quarter")}
-    assert header["provider_id"]["xpath"] == "/hospital-measures/provider-id"
-    assert "<provider-id" in lines[header["provider_id"]["line"] - 1]
-    assert header["discharge_quarter"]["xpath"] == "/hospital-measures/discharge-quarter"
-    assert "<discharge-quarter" in lines[header["discharge_quarter"]["line"] - 1]
-    assert sum(f["column"] == "provider_id" for f in listed) == 1
+    header = {f["column"]: f for f in listed if f["column"] in ("provider-id",
+                                                               "discharge-quarter")}
+    assert header["provider-id"]["xpath"] == "/hospital-measures/provider-id"
+    assert "<provider-id" in lines[header["provider-id"]["line"] - 1]
+    assert header["discharge-quarter"]["xpath"] == "/hospital-measures/discharge-quarter"
+    assert "<discharge-quarter" in lines[header["discharge-quarter"]["line"] - 1]
+    assert sum(f["column"] == "provider-id" for f in listed) == 1
     from gateway.engine.pipeline import default_plugins
     from gateway.receipts.text import render_text
 
     text = render_text(receipt, default_plugins().catalog)
     assert text.count("/hospital-measures/provider-id") == 1
-    assert "denominator is missing" in text and text.count("denominator is missing") == 1
+    assert "<denominator> is missing" in text and text.count("<denominator> is missing") == 1
     for finding in listed:  # every empty measure field at its own element and line
         if finding["column"] in ("denominator", "numerator", "cases"):
             element = finding["xpath"].rsplit("/", 1)[-1]

@@ -117,12 +117,14 @@ def test_a_submitter_cannot_reach_another_submitters_folder(sftp_site: Site,
         assert listing.returncode == 0, listing.stderr
         names = {line.rsplit("/", 1)[-1] for line in listing.stdout.splitlines()
                  if not line.startswith("sftp>")}
-        assert names - {".", ".."} == {"upload", "receipts"}, listing.stdout
+        # dev/ holds the chroot's /dev/log, where the daemon hears its SFTP server
+        assert names - {".", ".."} == {"upload", "receipts", "dev"}, listing.stdout
     for command in (f"ls /{owner}/receipts", f"ls ../{owner}",
                     f"get /{owner}/receipts/{theirs} {tmp_path}/x",
                     f"get ../{owner}/receipts/{theirs} {tmp_path}/x",
                     f"put {VALID} ../{owner}/upload/planted.csv",
                     f"put {VALID} receipts/forged.receipt.json",
+                    f"put {VALID} dev/planted", "rm dev/log",
                     f"rm receipts/{theirs}"):
         done = sftp_site.sftp(other, command)
         assert done.returncode != 0, command

@@ -50,8 +50,12 @@ def reference_check(layer: RecordLayer, batch: RecordBatch) -> tuple[np.ndarray,
         if errors:
             bad[i] = True
             columns = missing_in_order(errors, instance)
+            # codes and dates are echoed as written (before upper-casing), as the layer does
+            written = {str(e.path[0]): str(raw[str(e.path[0])].iat[i]).strip() for e in errors
+                       if e.path and str(e.validator) in ("enum", "const", "format")
+                       and str(e.path[0]) in raw.columns}
             findings.extend(one_per_cell(
-                layer.describe(e, batch, i, instance, c)
+                layer.describe(e, batch, i, instance, c, written)
                 for e, c in zip(errors, columns, strict=True)))
     return bad, findings
 

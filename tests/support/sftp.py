@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,12 +110,22 @@ class Site:
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, f"{argv} failed:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture(scope="session")
 def sftp_site() -> Iterator[Site]:
+    with build_site({}) as site:
+        yield site
+
+
+@contextmanager
+def build_site(registry_options: dict[str, list[str]], intake: dict[str, str] | None = None
+               ) -> Iterator[Site]:
+    """A site with two submitters ("a" and "b"); ``registry_options`` gives a submitter's
+    registry entry (``setup-site.sh submitter``'s options), none: no registry at all;
+    ``intake`` is added to the config's ``[intake]`` section."""
     if os.geteuid() != 0:
         pytest.fail("the SFTP suite creates accounts and runs sshd: run it as root (CI does)",
                     pytrace=False)
@@ -140,13 +152,20 @@ def sftp_site() -> Iterator[Site]:
     granted: list[str] = []  # getfacl's dump of each folder before its entry was added
     try:
         _run([str(RECIPE), "site"], env)
+        config = site.site / "gateway.toml"
+        for key, value in (intake or {}).items():  # the commented template has every key
+            text, changed = re.subn(rf"^{key} = .*$", f"{key} = {value}",
+                                    config.read_text(encoding="utf-8"), flags=re.M)
+            assert changed == 1, key
+            config.write_text(text, encoding="utf-8")
         client = root / "client"
         client.mkdir(mode=0o700)
         for user in ("a", "b"):
             key = client / f"key-{user}"
             _run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(key)], env)
             site.submitters.append(names[user])
-            _run([str(RECIPE), "submitter", names[user], f"{key}.pub"], env)
+            _run([str(RECIPE), "submitter", names[user], f"{key}.pub",
+                  *registry_options.get(user, [])], env)
             site.keys[names[user]] = key
         processes.append(_start_sshd(sshd, keygen, site, env))
         setfacl = require_command("setfacl", "acl")

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
+from gateway_plugins.clinic.mncm.one_mistake import explain_findings, find_suspects
 
-from gateway.contract import ROW, CollectedRule, FileRule, Finding
+from gateway.contract import (
+    ROW,
+    CollectedRule,
+    FileRule,
+    Finding,
+    decimal_text,
+    exact,
+    ratio,
+    within,
+)
 
 RATE_TOLERANCE = 0.05
+RATE_TOLERANCE_TEXT = "0.05"  # compared exactly (gateway.contract.arithmetic)
 MIN_SAMPLE, MIN_OVERSAMPLE = 60, 20
 
 
@@ -122,10 +134,28 @@ class StrataAddUp(SummaryRule):
     title = ("Per component, each breakdown of the strata sums to the total row (numerator and "
              "denominator).")
 
+    _table: pd.DataFrame | None = None
+
+    def counts(self) -> list[str]:
+        return ["denominator", *([] if self.measure.averages else ["numerator"]),
+                *self.measure.extra_counts]
+
+    def explain(self, findings: list[Finding]) -> list[Finding]:
+        """One mistyped count is one problem: the cell the totals, the counts' order and the
+        rates single out is the root, with the value that makes them agree
+        (``one_mistake``)."""
+        if self._table is None or not any(f.code == "E-RULE-TOTALS" for f in findings):
+            return findings
+        totals, strata = self.breakdowns(self._table)
+        flagged = {(f.row, f.column) for f in findings if f.row is not None and f.column
+                   and f.code != "E-RULE-TOTALS"}
+        suspects = find_suspects(totals, strata, self.counts(), self.strata, flagged)
+        return explain_findings(findings, suspects, self._cells, self._table)
+
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
+        self._table = table
         totals, strata = self.breakdowns(table)
-        counts = ["denominator", *([] if self.measure.averages else ["numerator"]),
-                  *self.measure.extra_counts]
+        counts = self.counts()
         for (component, breakdown), group in strata.groupby(["component", "_breakdown"]):
             if component not in totals.index:
                 continue
@@ -154,13 +184,22 @@ class RateMatches(SummaryRule):
         rated = table[table["reported_rate"].notna()]
         for _, row in rated.iterrows():
             denominator = row["denominator"]
-            expected = 0.0 if denominator == 0 else 100.0 * row["numerator"] / denominator
-            if abs(row["reported_rate"] - expected) > RATE_TOLERANCE:
-                yield self.at(row, f"reported_rate {row['reported_rate']} does not "
-                              f"match 100 x {row['numerator']} / {denominator} = "
-                              f"{expected:.1f} ({self.label(row)}).", "reported_rate",
-                              hint=f"Enter {expected:.1f} as reported_rate, or correct the "
-                                   "numerator and denominator if they are wrong.")
+            if pd.isna(denominator) or pd.isna(row["numerator"]):
+                continue
+            expected = ratio(100, row["numerator"], denominator) if denominator else exact(0)
+            if not within(row["reported_rate"], expected, RATE_TOLERANCE_TEXT):
+                shown = decimal_text(expected, 1)
+                # counts out of order give a rate no row can have: not a value to enter
+                possible = 0 <= row["numerator"] <= denominator
+                found = self.at(
+                    row, f"reported_rate {row['reported_rate']} does not match 100 x "
+                    f"{row['numerator']} / {denominator} = {shown} ({self.label(row)}).",
+                    "reported_rate",
+                    hint=f"Enter {shown} as reported_rate, or correct the numerator and "
+                         "denominator if they are wrong." if possible else
+                         "Correct the numerator and denominator first (the numerator cannot "
+                         "exceed the denominator); then enter the rate they give.")
+                yield dataclasses.replace(found, suggestion=shown) if possible else found
 
 
 class CompositeWithinParts(SummaryRule):
@@ -200,13 +239,17 @@ class AverageMatches(SummaryRule):
             if component not in totals.index or group["denominator"].sum() == 0:
                 continue
             total = totals.loc[component]
-            weights = group["denominator"].astype(float)
-            mean = float((group["average_change"].astype(float) * weights).sum() / weights.sum())
-            if abs(mean - float(total["average_change"])) > RATE_TOLERANCE:
+            known = group[group["average_change"].notna() & group["denominator"].notna()]
+            weights = [exact(w) for w in known["denominator"]]
+            if pd.isna(total["average_change"]) or not sum(weights):
+                continue
+            mean = sum((exact(a) * w for a, w in zip(known["average_change"], weights,
+                                                      strict=True)), exact(0)) / sum(weights)
+            if not within(total["average_change"], mean, RATE_TOLERANCE_TEXT):
                 yield self.at(total, f"Component {component}: the strata by "
-                              f"{breakdown.replace(',', ' x ')} average {mean:.2f} (weighted by "
-                              f"denominator), but the total row says {total['average_change']}.",
-                              "average_change")
+                              f"{breakdown.replace(',', ' x ')} average "
+                              f"{decimal_text(mean, 2)} (weighted by denominator), but the "
+                              f"total row says {total['average_change']}.", "average_change")
 
 
 class FollowupWithinDenominator(SummaryRule):

@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -17,7 +16,15 @@ from gateway_plugins.hospital.common.rules import (
     SameValue,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    show,
+)
 
 _VERSION = re.compile(r"[vV]?(\d+)((?:\.\d+)*)([a-zA-Z]?)")
 
@@ -78,7 +85,7 @@ class SoftwareVersion(CollectedRule):
                           f"{self.minimum} or later.", "software_version")
 
 
-def ahrq_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def ahrq_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one AHRQ QI file."""
     indicators = manifest.data["indicators"]
     rated = [k for k, v in indicators.items() if v["kind"] == "rate"]

@@ -3,14 +3,12 @@ measure, otherwise the inpatient date (registry.md, "window")."""
 
 from __future__ import annotations
 
-from gateway_plugins.hospital.common.obligations import HospitalObligations
-
-from gateway.contract import RecordBatch
+from gateway.contract import PeriodObligations, RecordBatch
 
 OUTPATIENT_PREFIX = "OP-"
 
 
-class CartObligations(HospitalObligations):
+class CartObligations(PeriodObligations):
     """A CART file's obligation, with the setting read from its measure ids."""
 
     outpatient = False

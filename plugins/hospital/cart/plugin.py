@@ -11,9 +11,6 @@ from gateway_plugins.hospital.cart.reader import ROOT, read_cart
 from gateway_plugins.hospital.cart.results import CartResults
 from gateway_plugins.hospital.cart.rules import cart_rules, hospital_type
 from gateway_plugins.hospital.cart.template import cart_template
-from gateway_plugins.hospital.common.calendar import calendar
-from gateway_plugins.hospital.common.manifest import Manifest, load_manifest
-from gateway_plugins.hospital.common.obligations import owed
 from gateway_schemas import schema_root
 from lxml import etree
 
@@ -32,13 +29,17 @@ from gateway.contract import (
     Route,
     RuleContext,
     Submitter,
+    TableManifest,
+    calendar,
     hookimpl,
+    load_manifest,
+    owed_periods,
 )
 
 MEASURE, LEVEL = "CART", "summary"
 
 
-def manifest() -> Manifest:
+def manifest() -> TableManifest:
     """The family's manifest (measures, retired ids, deadlines), read once per process."""
     return load_manifest("gateway_plugins.hospital.cart")
 
@@ -126,4 +127,5 @@ def gateway_obligation_reader(route: Route, sample: FileSample) -> ObligationRea
 @hookimpl
 def gateway_obligations(submitter: Submitter, reporting_year: int) -> list[Obligation]:
     m = manifest()
-    return owed(m, MEASURE, LEVEL, submitter, reporting_year, m.data["obligation"]["owed_setting"])
+    return owed_periods(m, MEASURE, LEVEL, submitter, reporting_year,
+                        m.data["obligation"]["owed_setting"])

@@ -16,11 +16,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import load_manifest
 from gateway_plugins.hospital.common.periods import quarter_order
 from lxml import etree
 
-from gateway.contract import FileProblem, Finding, Limits, RecordBatch, safe_iterparse
+from gateway.contract import (
+    FileProblem,
+    Finding,
+    Limits,
+    RecordBatch,
+    load_manifest,
+    safe_iterparse,
+)
 
 ROOT = "hospital-measures"
 HEADER = {"provider-id": "provider_id", "npi": "npi", "reporting-year": "reporting_year",
@@ -29,6 +35,9 @@ MEASURE = "measure"
 MEASURE_FIELDS = {"denominator": "denominator", "numerator": "numerator", "rate": "rate",
                   "cases": "cases", "median-minutes": "median_minutes"}
 COLUMNS = [*HEADER.values(), "measure_id", *MEASURE_FIELDS.values()]
+# each column's element (or attribute) as the file writes it, for findings in its own words
+NAMES = {**{c: e for e, c in HEADER.items()}, **{c: e for e, c in MEASURE_FIELDS.items()},
+         "measure_id": "measure/@id"}
 BATCH = 1000
 MAX_PROBLEMS = 200
 
@@ -53,6 +62,14 @@ def official(measure_id: str) -> str:
     return measure_id
 
 
+def measure_xpath(measure_id: str, position: int) -> str:
+    """A ``<measure>`` located as the abstractor knows it, by its id
+    (``/hospital-measures/measure[@id='AMI-7a']``); by its position when it has no usable id."""
+    if measure_id and "'" not in measure_id and len(measure_id) <= 40:
+        return f"/{ROOT}/{MEASURE}[@id='{measure_id}']"
+    return f"/{ROOT}/{MEASURE}[{position}]"
+
+
 class CartReader:
     """One pass over a CART file: yields ``RecordBatch``es, then raises the file's problems."""
 
@@ -75,10 +92,11 @@ class CartReader:
         self.root_ns: str | None = None
 
     def problem(self, code: str, message: str, xpath: str, line: int | None,
-                hint: str | None = None) -> None:
+                hint: str | None = None, measure: str | None = None) -> None:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(Finding(code=code, message=message, xpath=xpath, line=line,
-                                         hint=hint))
+                                         hint=hint, record={"measure": measure}
+                                         if measure else None))
 
     def _local(self, tag: object) -> str:
         if not isinstance(tag, str):
@@ -117,8 +135,9 @@ class CartReader:
                 if depth == 2 and (element.tag == self._measure_tag
                                    or self._local(element.tag) == MEASURE):
                     self.measures_seen += 1
-                    measure_path = f"/{ROOT}/{MEASURE}[{self.measures_seen}]"
-                    measure = {"measure_id": (element.get("id") or "").strip(),
+                    measure_id = (element.get("id") or "").strip()
+                    measure_path = measure_xpath(measure_id, self.measures_seen)
+                    measure = {"measure_id": measure_id,
                                "__line__": str(element.sourceline or 0)}
                 elif depth == 1:
                     self._start_root(element)
@@ -192,10 +211,12 @@ class CartReader:
         if column is None or len(element):
             self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is not part of a <measure>; a "
                          f"measure holds {', '.join(f'<{f}>' for f in MEASURE_FIELDS)}.",
-                         f"{measure_path}/{name}", element.sourceline)
+                         f"{measure_path}/{name}", element.sourceline,
+                         measure=measure.get("measure_id"))
         elif column in measure:
             self.problem("E-XML-UNKNOWN-ELEMENT", f"<{name}> is given twice in one <measure>.",
-                         f"{measure_path}/{name}", element.sourceline)
+                         f"{measure_path}/{name}", element.sourceline,
+                         measure=measure.get("measure_id"))
         else:
             measure[column] = (element.text or "").strip()
             measure[f"__line__{column}"] = str(element.sourceline or 0)
@@ -211,7 +232,8 @@ class CartReader:
         if retired_with and quarter_order(quarter) >= quarter_order(retired_with):
             self.problem("E-MEASURE-RETIRED", f"{official(measure_id)} was retired with "
                          f"{retired_with} discharges; this file is for {quarter.upper()}.",
-                         path, line, hint="Remove the retired measure from the file.")
+                         path, line, hint="Remove the retired measure from the file.",
+                         measure=measure["measure_id"])
         rows.append({**self.header, **measure})
         xpaths.append(path)
         lines.append(line)
@@ -224,7 +246,7 @@ class CartReader:
                     for name, column in MEASURE_FIELDS.items()}
         self.field_lines = []
         return RecordBatch(frame=frame, xpaths=xpaths, lines=np.asarray(lines, dtype=np.int64),
-                           places=dict(self.places), elements=elements)
+                           places=dict(self.places), elements=elements, names=NAMES)
 
 
 def read_cart(path: Path, limits: Limits | None = None) -> Iterator[RecordBatch]:

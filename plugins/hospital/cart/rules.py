@@ -6,7 +6,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 from gateway_plugins.hospital.cart.reader import official
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -15,7 +14,7 @@ from gateway_plugins.hospital.common.rules import (
     RateMatches,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext
+from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, TableManifest
 
 HOSPITAL_TYPES = ("PPS", "CAH")
 
@@ -40,7 +39,7 @@ class RequiredMeasures(CollectedRule):
     title = "Every measure required of the hospital's type (PPS or CAH) is present."
     where_missing = "/hospital-measures"
 
-    def __init__(self, manifest: Manifest, kind: str | None) -> None:
+    def __init__(self, manifest: TableManifest, kind: str | None) -> None:
         super().__init__()
         self.measures = manifest.data["measures"]
         self.kind = kind
@@ -69,7 +68,7 @@ def _label(row: pd.Series) -> str:
     return f"measure {official(str(row['measure_id']))}"
 
 
-def cart_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def cart_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one CART file."""
     rates = [m.upper() for m, s in manifest.data["measures"].items() if s["kind"] == "rate"]
     rates += [m.upper() for m in manifest.data["retired"]]
@@ -79,7 +78,7 @@ def cart_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[F
         OneValue(["provider_id", "discharge_quarter"]),
         rule,
         NotAbove([("numerator", "denominator")], _label),
-        RateMatches("numerator", "denominator", "rate", label=_label,
+        RateMatches("numerator", "denominator", "rate", label=_label, decimals=1,
                     applies=lambda t: t["measure_id"].isin(rates)),
         QuarterInYear("discharge_quarter", route.reporting_year, str(manifest.deadline_rule)),
         RequiredMeasures(manifest, hospital_type(context)),

@@ -8,8 +8,9 @@ what goes in each element; a hospital fills in the values from its CART results.
 from __future__ import annotations
 
 from gateway_plugins.hospital.cart.reader import HEADER, MEASURE, ROOT, namespace
-from gateway_plugins.hospital.common.manifest import load_manifest
 from lxml import etree
+
+from gateway.contract import load_manifest
 
 _HEADER_NOTES = {
     "provider-id": "the hospital's 6-digit CMS Certification Number (CCN), e.g. 240001",

@@ -7,12 +7,23 @@ row keeps its position: sheet row and cell letters for CSV/XLSX, element path an
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 from gateway_plugins.hospital.common.periods import quarters_of, reporting_year_of
 
-from gateway.contract import LINE, ROW, XPATH, CollectedRule, Finding, show
+from gateway.contract import (
+    LINE,
+    ROW,
+    XPATH,
+    CollectedRule,
+    Finding,
+    decimal_text,
+    ratio,
+    show,
+    within,
+)
 
 
 class OneValue(CollectedRule):
@@ -91,12 +102,14 @@ class RateMatches(CollectedRule):
     code = "E-RULE-RATE-MISMATCH"
 
     def __init__(self, numerator: str, denominator: str, rate: str, *,
-                 scale: Callable[[pd.Series], float] | float = 100.0, tolerance: float = 0.05,
+                 scale: Callable[[pd.Series], float] | float = 100.0, tolerance: str = "0.05",
                  label: Callable[[pd.Series], str] = lambda row: "",
-                 applies: Callable[[pd.DataFrame], pd.Series] | None = None) -> None:
+                 applies: Callable[[pd.DataFrame], pd.Series] | None = None,
+                 decimals: int = 2) -> None:
         super().__init__()
         self.numerator, self.denominator, self.rate = numerator, denominator, rate
         self.scale, self.tolerance, self.label, self.applies = scale, tolerance, label, applies
+        self.decimals = decimals  # the template's precision, for the value suggested
         self.title = (f"{rate} equals the rate computed from {numerator} / {denominator} within "
                       f"{tolerance}; empty when {denominator} is 0.")
 
@@ -114,16 +127,20 @@ class RateMatches(CollectedRule):
                                   f"({where}).", self.rate)
                 continue
             scale = self.scale(row) if callable(self.scale) else self.scale
-            expected = scale * float(n) / float(d)
+            expected = ratio(scale, n, d)
+            shown = decimal_text(expected, self.decimals)
             if pd.isna(r):
-                yield self.at(row, f"{self.rate} is empty; it should be {expected:.2f} "
-                              f"({scale:g} x {show(n)} / {show(d)}) ({where}).", self.rate,
-                              hint=f"Enter {expected:.2f} as {self.rate}.")
-            elif abs(float(r) - expected) > self.tolerance + 1e-9:
-                yield self.at(row, f"{self.rate} {show(r)} does not match {scale:g} x {show(n)} "
-                              f"/ {show(d)} = {expected:.2f} ({where}).", self.rate,
-                              hint=f"Enter {expected:.2f} as {self.rate}, or correct "
-                                   f"{self.numerator} and {self.denominator} if they are wrong.")
+                found = self.at(row, f"{self.rate} is empty; it should be {shown} "
+                                f"({scale:g} x {show(n)} / {show(d)}) ({where}).", self.rate,
+                                hint=f"Enter {shown} as {self.rate}.")
+                yield dataclasses.replace(found, suggestion=shown)
+            elif not within(r, expected, self.tolerance):
+                found = self.at(row, f"{self.rate} {show(r)} does not match {scale:g} x "
+                                f"{show(n)} / {show(d)} = {shown} ({where}).", self.rate,
+                                hint=f"Enter {shown} as {self.rate}, or correct "
+                                     f"{self.numerator} and {self.denominator} if they are "
+                                     "wrong.")
+                yield dataclasses.replace(found, suggestion=shown)
 
 
 class RequiredValues(CollectedRule):

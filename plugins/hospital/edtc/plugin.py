@@ -7,12 +7,15 @@ registry (docs/hospital-decisions.md).
 
 from __future__ import annotations
 
-from gateway_plugins.hospital.common.family import TableFamily
 from gateway_plugins.hospital.common.results import RowRates
 from gateway_plugins.hospital.edtc.rules import edtc_rules
+from gateway_schemas import schema_root
+
+from gateway.contract import TableFamily
 
 FAMILY = TableFamily(
-    package="gateway_plugins.hospital.edtc", measure="EDTC",
+    package="gateway_plugins.hospital.edtc", schemas=schema_root() / "edtc",
+    measure="EDTC",
     measure_name="Emergency department transfer communication", level="summary",
     schema="summary", signature=("measure", "eligible_population", "quarter"),
     rules=edtc_rules,

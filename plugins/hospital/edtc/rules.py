@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -16,7 +15,15 @@ from gateway_plugins.hospital.common.rules import (
     SameValue,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    show,
+)
 
 ALL = "EDTC-ALL"
 
@@ -74,7 +81,7 @@ class Sampling(CollectedRule):
                               "denominator")
 
 
-def edtc_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def edtc_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one EDTC file."""
     return [
         OneValue(["ccn", "quarter"]),
@@ -84,7 +91,7 @@ def edtc_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[F
         SameValue("denominator", "every row counts the same abstracted transfers"),
         SameValue("eligible_population", "every row counts the same transfers"),
         NotAbove([("numerator", "denominator"), ("denominator", "eligible_population")], _label),
-        RateMatches("numerator", "denominator", "rate", label=_label),
+        RateMatches("numerator", "denominator", "rate", label=_label, decimals=1),
         AllWithinParts(),
         Sampling(int(manifest.data["family"]["minimum_sample"])),
         QuarterInYear("quarter", route.reporting_year, str(manifest.deadline_rule)),

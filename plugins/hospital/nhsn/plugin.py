@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from gateway_plugins.hospital.common.family import TableFamily
 from gateway_plugins.hospital.nhsn.results import NhsnResults
 from gateway_plugins.hospital.nhsn.rules import nhsn_rules
+from gateway_schemas import schema_root
+
+from gateway.contract import TableFamily
 
 FAMILY = TableFamily(
-    package="gateway_plugins.hospital.nhsn", measure="CLABSI",
+    package="gateway_plugins.hospital.nhsn", schemas=schema_root() / "nhsn",
+    measure="CLABSI",
     measure_name="Central line-associated bloodstream infections by ICU", level="summary",
     schema="summary", signature=("location_type", "central_line_days"),
     rules=nhsn_rules, results=lambda m, r, c: NhsnResults())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.periods import quarter_days
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
@@ -15,7 +14,15 @@ from gateway_plugins.hospital.common.rules import (
     RateMatches,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    show,
+)
 
 
 def unit_label(row: pd.Series) -> str:
@@ -83,7 +90,7 @@ class PlausiblePatientDays(CollectedRule):
                               "patient_days")
 
 
-def nhsn_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def nhsn_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one NHSN file."""
     return [
         OneValue(["ccn", "quarter"]),
@@ -91,7 +98,7 @@ def nhsn_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[F
         OneTypePerUnit(),
         NotAbove([("clabsi_events", "central_line_days"),
                   ("central_line_days", "patient_days")], unit_label),
-        RateMatches("clabsi_events", "central_line_days", "rate", scale=1000.0, tolerance=0.01,
+        RateMatches("clabsi_events", "central_line_days", "rate", scale=1000.0, tolerance="0.01",
                     label=unit_label),
         WeightCategories(list(manifest.data["birthweight_categories"])),
         PlausiblePatientDays(int(manifest.data["family"]["plausible_beds"])),

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.results import computed_rate
 
-from gateway.contract import RecordBatch, ResultCalculator
+from gateway.contract import RecordBatch, ResultCalculator, TableManifest
 
 
 class StrokeResults(ResultCalculator):
@@ -17,7 +16,7 @@ class StrokeResults(ResultCalculator):
     DTN-60: patients given a thrombolytic within 60 minutes of arrival, over the patients who
     were eligible (Y) and received one."""
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: TableManifest) -> None:
         self.indicators = manifest.data["indicators"]
         self.counts = {name: [0, 0] for name in self.indicators}
         self.quarter: str | None = None

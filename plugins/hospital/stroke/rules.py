@@ -6,11 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.periods import parse_quarter
 from gateway_plugins.hospital.common.rules import NoDuplicates, OneValue, QuarterInYear
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, quarter_bounds
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    quarter_bounds,
+)
 
 TIMED = ("imaging_time", "thrombolytic_time")
 
@@ -74,7 +81,7 @@ class DischargeInQuarter(CollectedRule):
                               "of discharge.", "discharge_date")
 
 
-def stroke_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def stroke_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one Stroke Registry file."""
     return [
         OneValue(["ccn", "quarter"]),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from gateway_plugins.hospital.common.family import TableFamily
 from gateway_plugins.hospital.common.results import RowRates
 from gateway_plugins.hospital.von.rules import von_rules
+from gateway_schemas import schema_root
+
+from gateway.contract import TableFamily
 
 FAMILY = TableFamily(
-    package="gateway_plugins.hospital.von", measure="VON",
+    package="gateway_plugins.hospital.von", schemas=schema_root() / "von",
+    measure="VON",
     measure_name="Late sepsis or meningitis in very-low-birth-weight infants", level="summary",
     schema="summary", signature=("cohort", "eligible_infants"),
     rules=von_rules,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from gateway_plugins.hospital.common.manifest import Manifest
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -14,7 +13,15 @@ from gateway_plugins.hospital.common.rules import (
     RequiredValues,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Route, RuleContext, show
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Route,
+    RuleContext,
+    TableManifest,
+    show,
+)
 
 COUNTS = ("eligible_infants", "late_infections")
 
@@ -43,13 +50,13 @@ class CohortsAddUp(CollectedRule):
                               f"{show(total[count])}.", count)
 
 
-def von_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
+def von_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one VON file."""
     return [
         OneValue(["ccn"]),
         NoDuplicates(["cohort"], "Cohort"),
         RequiredValues("cohort", list(manifest.data["cohorts"]), "cohort"),
         NotAbove([("late_infections", "eligible_infants")], _label),
-        RateMatches("late_infections", "eligible_infants", "rate", label=_label),
+        RateMatches("late_infections", "eligible_infants", "rate", label=_label, decimals=1),
         CohortsAddUp(),
     ]
