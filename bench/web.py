@@ -47,7 +47,9 @@ def build_site(root: Path, submissions: int, submitters: int) -> Path:
 
     (root / "inbox").mkdir(parents=True)
     config = root / "gateway.toml"
-    config.write_text('[logging]\nformat = "json"\nlevel = "warning"\n', encoding="utf-8")
+    # the bench's one client would soon be over the request rate limits: they are off here
+    config.write_text('[logging]\nformat = "json"\nlevel = "warning"\n\n'
+                      '[web]\nrate_per_account = 0\nrate_per_address = 0\n', encoding="utf-8")
     blocks = [f'\n[[submitter]]\nid = "clinic-{i:04d}"\nname = "Clinic {i}"\nkind = "clinic"\n'
               f'npi = ["{npi(i)}"]\nwell_child = true\nemr_since = 2010-01-01\n'
               for i in range(submitters)]

@@ -82,6 +82,8 @@ class Config:
     web_max_upload_mb: int = 0  # 0: the gateway's file size cap
     web_trusted_user_header: str = ""
     web_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    web_rate_per_account: int = 600  # requests a minute; 0: no limit
+    web_rate_per_address: int = 1200
     source: Path | None = None
 
     @property
@@ -183,6 +185,10 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("web", "trusted_proxies"): ("web_trusted_proxies", list,
                                  lambda v: all(isinstance(a, str) for a in v),
                                  "a list of addresses"),
+    ("web", "rate_per_account"): ("web_rate_per_account", int, lambda v: v >= 0,
+                                  ">= 0 requests a minute (0 = no limit)"),
+    ("web", "rate_per_address"): ("web_rate_per_address", int, lambda v: v >= 0,
+                                  ">= 0 requests a minute (0 = no limit)"),
 }
 
 
@@ -374,6 +380,11 @@ paths = []
 # only from these addresses.
 # trusted_user_header = "X-Remote-User"
 # trusted_proxies = ["127.0.0.1", "::1"]
+# Requests a minute before the answer is 429 (Retry-After says when to come back), per
+# signed-in account and per client address (behind a trusted proxy: the address its
+# X-Forwarded-For names); each `gateway web` process counts its own; 0 = no limit.
+# rate_per_account = 600
+# rate_per_address = 1200
 
 [logging]
 # "json" (one JSON object per line), "console" (for people), or "auto" (console on a terminal).

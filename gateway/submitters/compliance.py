@@ -100,8 +100,14 @@ def report(owed: Iterable[Owed], answers: Iterable[Answer], today: date,
     """The status of every obligation as it stood on ``today`` (the program's calendar day):
     files received after that day do not count yet."""
     by_key: dict[Key, list[Answer]] = {}
+    # An instant written (YYYY-MM-DD...) on a day two or more days before ``today`` fell on or
+    # before ``today`` in every time zone (offsets are under a day): only the last days'
+    # answers are converted, not a ledger's whole history.
+    surely_before = date.fromordinal(today.toordinal() - 1).isoformat()
     for answer in answers:
-        if program_day(answer.received_at, timezone) > today:
+        written = answer.received_at
+        if not (written[4:5] == "-" and written[:10] < surely_before) and \
+                program_day(written, timezone) > today:
             continue
         by_key.setdefault((answer.submitter, *answer.key), []).append(answer)
     lines = []

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.web import api, operator_pages, pages
 from gateway.web.auth import Refusal
 from gateway.web.console import HERE, Console
+from gateway.web.ratelimit import AddressLimit, RateLimiter
 from gateway.web.site import Site
 
 log = logging.getLogger("gateway.web")
@@ -62,11 +63,13 @@ def _refusal_handler(console: Console):
         assert isinstance(exc, Refusal)
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": {"code": exc.code, "message": exc.message}},
-                                status_code=exc.status)
+                                status_code=exc.status, headers=exc.headers)
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return console.render(request, "error.html", None, status=exc.status,
+        page = console.render(request, "error.html", None, status=exc.status,
                               title=_TITLES.get(exc.status, "Refused"), message=exc.message)
+        page.headers.update(exc.headers)
+        return page
     return handle
 
 
@@ -118,8 +121,12 @@ def create_app(site: Site) -> Starlette:
         Route("/healthz", lambda request: Response("ok\n", media_type="text/plain")),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
     ]
+    config = site.config
+    address_limit = Middleware(AddressLimit, limiter=RateLimiter(config.web_rate_per_address),
+                               trusted_proxies=config.web_trusted_proxies,
+                               answer=_refusal_handler(console))
     app = Starlette(
-        routes=routes, middleware=[Middleware(SecurityHeaders)],
+        routes=routes, middleware=[Middleware(SecurityHeaders), address_limit],
         exception_handlers={Refusal: _refusal_handler(console), 404: _not_found_handler(console),
                             405: _not_found_handler(console),
                             Exception: _server_error_handler(console)})

@@ -24,9 +24,11 @@ CSRF_HEADER = "x-csrf-token"
 class Refusal(Exception):
     """A request answered with an HTTP error; the message is safe to show anyone."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
 
 def not_found() -> Refusal:

@@ -13,6 +13,7 @@ from starlette.templating import Jinja2Templates
 from gateway.web.accounts import Accounts
 from gateway.web.auth import LOGIN_COOKIE, SESSION_COOKIE, Authenticator, Principal, Refusal
 from gateway.web.checks import RecentChecks
+from gateway.web.ratelimit import RateLimiter, too_many
 from gateway.web.site import Site
 
 HERE = Path(__file__).parent
@@ -38,6 +39,7 @@ class Console:
         self.templates.env.globals["public_url"] = config.web_public_url
         self.templates.env.filters["count_of"] = count_of
         self.checks = RecentChecks()
+        self.account_limit = RateLimiter(config.web_rate_per_account)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -53,6 +55,9 @@ class Console:
         principal = self.identify(request)
         if principal is None:
             raise Refusal(401, "unauthorized", "Sign in first.")
+        seconds = self.account_limit.wait(principal.name)
+        if seconds is not None:
+            raise too_many(seconds, "account")
         if operator and not principal.account.is_operator:
             raise Refusal(403, "forbidden", "This page is for the program's operators.")
         if submitter and principal.submitter is None:

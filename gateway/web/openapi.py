@@ -22,7 +22,8 @@ _FILE_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"}}}}}}
 _COMMON = {"401": _error("not signed in, or a bad token"),
-           "404": _error("no such item, or not yours")}
+           "404": _error("no such item, or not yours"),
+           "429": _error("too many requests; the Retry-After header says when to come back")}
 
 DESCRIPTION: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -70,7 +71,8 @@ DESCRIPTION: dict[str, Any] = {
                 "400": _error("a bad file name"), "403": _error("not a submitter's account, "
                                                                 "or no CSRF token"),
                 "409": _error("a file of this name is already waiting"),
-                "413": _error("over the upload limit"), "401": _COMMON["401"]}}},
+                "413": _error("over the upload limit"), "401": _COMMON["401"],
+                "429": _COMMON["429"]}}},
         "/uploads/{upload_id}": {"get": {
             "summary": "Whether the daemon has answered an upload",
             "parameters": [{"name": "upload_id", "in": "path", "required": True,
@@ -84,7 +86,7 @@ DESCRIPTION: dict[str, Any] = {
                                   "content": {"application/json": {"schema": {
                                       "type": "object"}}}},
                           "400": _error("a bad file name"), "413": _error("too large"),
-                          "401": _COMMON["401"]}}},
+                          "401": _COMMON["401"], "429": _COMMON["429"]}}},
         "/obligations": {"get": {
             "summary": "Compliance rows for a year (a submitter's own; operators: all or one)",
             "parameters": [_query("year", "reporting year", {"type": "integer"}),

@@ -13,7 +13,7 @@ import json
 import os
 import time as clock
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,8 @@ from gateway.site.config import Config, find_config, load_config
 from gateway.site.layout import iter_submitters
 from gateway.site.ledger import Ledger, State, Submission, now_text
 from gateway.site.ledger.backends import READ_ONLY
-from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.ledger.schema import (
+    ANSWERS_WHERE,
     web_accounts,
     web_audit,
     web_failures,
@@ -38,8 +38,10 @@ from gateway.site.ledger.schema import (
     web_tokens,
     web_uploads,
 )
+from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
 from gateway.submitters.compliance import Line, answers_from, report
+from gateway.submitters.obligations import Owed
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
 
@@ -62,6 +64,7 @@ class Site:
     config: Config
     ledger: Ledger
     _registry: tuple[tuple[int, int, int], Registry] | None = None
+    _owed: dict[tuple[tuple[int, ...], str | None], _OwedOnce] = field(default_factory=dict)
 
     @property
     def engine(self) -> sa.Engine:
@@ -146,8 +149,15 @@ class Site:
             return []
         day = as_of or self.today()
         reference = _InfoOnce(reference_view(self.config.ledger_location))
-        return report(owed(default_plugins(), registry, years, submitter, reference),
-                      answers_from(self._latest_answers(submitter, day)), day,
+        key = (tuple(years), submitter)
+        known = self._owed.get(key)
+        if known is None or not known.holds(registry, reference):
+            lines = owed(default_plugins(), registry, years, submitter, reference)
+            known = _OwedOnce(registry, dict(reference.known), lines)
+            if len(self._owed) >= 8:  # a few years and calendars; never unbounded
+                self._owed.clear()
+            self._owed[key] = known
+        return report(known.lines, answers_from(self._latest_answers(submitter, day)), day,
                       self.config.timezone)
 
     def _latest_answers(self, submitter: str | None, day: date
@@ -157,20 +167,34 @@ class Site:
         of ``day``: the compliance report only ever uses the latest accepted and the latest
         rejected answer of an obligation, and grouping by the exact obligations text keeps
         each obligation's latest. A ledger of 200,000 submissions gives some thousand rows."""
-        c = submissions_table.c
         end = datetime.combine(day + timedelta(days=1), time(),
                                tzinfo=ZoneInfo(self.config.timezone)).astimezone(UTC)
-        latest = sa.func.max(c.received_at + " " + c.submission_id)
-        query = (sa.select(c.submitter, c.obligations, c.status, latest)
-                 .where(c.obligations.is_not(None), c.obligations != "[]",
-                        c.duplicate_of.is_(None), c.status.is_not(None),
-                        c.state.in_((State.RECEIPT_WRITTEN, State.FILED)),
-                        c.received_at < end.isoformat().replace("+00:00", "Z"))
-                 .group_by(c.submitter, c.obligations, c.status))
+        # The terms of ``ANSWERS_WHERE`` spelt exactly as the partial index
+        # ``submissions_answers`` has them, so that the database reads the groups in order
+        # from that index alone. SQLite is told to (it would otherwise walk every filed row
+        # through ``submissions_state`` and sort them: 1.9 s instead of 0.4 s for 200,000).
+        hint = " INDEXED BY submissions_answers" if self.engine.dialect.name == "sqlite" else ""
+        one = " AND submitter = :submitter" if submitter is not None else ""
+        values = {"end": end.isoformat().replace("+00:00", "Z")}
         if submitter is not None:
-            query = query.where(c.submitter == submitter)
+            values["submitter"] = submitter
+
+        def query(hint: str) -> sa.TextClause:
+            return sa.text(
+                "SELECT submitter, obligations, status, "
+                "max(received_at || ' ' || submission_id) "
+                f"FROM submissions{hint} WHERE {ANSWERS_WHERE} AND received_at < :end{one} "
+                "GROUP BY submitter, obligations, status")
+
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
-            rows = db.execute(query).all()
+            try:
+                rows = db.execute(query(hint), values).all()
+            except sa.exc.OperationalError:
+                if not hint:
+                    raise
+                # a ledger migrated by an early build of 0005 lacks the index: slower, same rows
+                db.rollback()
+                rows = db.execute(query(""), values).all()
         out = []
         for sender, obligations, status, last in rows:
             received_at, _, submission_id = last.partition(" ")
@@ -213,6 +237,25 @@ class _InfoOnce(ReferenceView):
 
     def entries(self, dataset: str) -> Iterator[ReferenceEntry]:
         return self.inner.entries(dataset)
+
+
+@dataclass(frozen=True)
+class _OwedOnce:
+    """What every submitter owed for some years, with what it was computed from: the
+    families' answer is a function of the registry and the reference datasets they asked
+    about (the opioid family's health systems owe forms for the prescribers of the feed last
+    accepted), so it holds while the registry is the same object and every dataset asked
+    about still has the same last writer. Expanding 2,000 submitters' obligations through
+    every family takes most of a second; checking costs one query per dataset."""
+
+    registry: Registry
+    consulted: dict[str, DatasetInfo | None]
+    lines: list[Owed]
+
+    def holds(self, registry: Registry, reference: ReferenceView) -> bool:
+        return (registry is self.registry
+                and all(reference.info(dataset) == info
+                        for dataset, info in self.consulted.items()))
 
 
 def load_site(config_path: Path | None) -> Site:

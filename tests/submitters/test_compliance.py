@@ -237,6 +237,58 @@ def test_without_year_the_report_is_of_the_reporting_year_the_day_is_in(deployme
     assert list(csv.DictReader(io.StringIO(out))) == expected(deployment["sent"])
 
 
+@pytest.mark.parametrize("day", ["2015-02-11", "2015-05-19", "2015-12-31"])
+def test_the_web_console_reads_the_same_lines_as_the_command(deployment: dict, day: str
+                                                             ) -> None:
+    """The console takes each obligation's latest answers from an index and keeps the
+    families' obligations between requests; every cell must still be the command's, and stay
+    so when asked again."""
+    from datetime import date
+
+    from gateway.submitters.compliance import render_csv
+    from gateway.web.site import load_site
+
+    root = deployment["root"]
+    code, out, err = run(root, "--year", "2015", "--csv", "-", "--as-of", day)
+    assert code == 0, err
+    site = load_site(root / "gateway.toml")
+    try:
+        for _ in range(2):
+            lines = site.compliance([2015], None, date.fromisoformat(day))
+            assert render_csv(lines).splitlines() == out.splitlines()
+        code, one, _ = run(root, "--year", "2015", "--csv", "-", "--as-of", day,
+                           "--submitter", "demo-clinic")
+        assert render_csv(site.compliance([2015], "demo-clinic", date.fromisoformat(day))
+                          ).splitlines() == one.splitlines()
+    finally:
+        site.ledger.close()
+
+
+def test_the_console_gives_the_same_lines_on_a_ledger_without_its_index(
+        deployment: dict, tmp_path: Path) -> None:
+    """A ledger migrated by an early build of migration 0005 lacks ``submissions_answers``:
+    the console reads the same answers without it."""
+    import shutil
+    import sqlite3
+    from datetime import date
+
+    from gateway.submitters.compliance import render_csv
+    from gateway.web.site import load_site
+
+    root = tmp_path / "copy"
+    shutil.copytree(deployment["root"], root)
+    with sqlite3.connect(root / "var" / "ledger.sqlite3") as db:
+        db.execute("DROP INDEX submissions_answers")
+    code, out, err = run(root, "--year", "2015", "--csv", "-", "--as-of", "2015-12-31")
+    assert code == 0, err
+    site = load_site(root / "gateway.toml")
+    try:
+        lines = site.compliance([2015], None, date(2015, 12, 31))
+        assert render_csv(lines).splitlines() == out.splitlines()
+    finally:
+        site.ledger.close()
+
+
 def test_waived_obligations_are_exempt_or_still_owed_while_requested() -> None:
     """A family may mark an obligation waived (an exemption granted) or asked to be waived: the
     first is ``exempt`` and done unless a file already answered it, the second

@@ -1,6 +1,7 @@
 """The web console's accounts, sessions, API tokens, sign-in failures, uploads and audit trail,
 kept in the ledger's database so every host that runs ``gateway web`` shares them; and the
-indexes that keep a page of the submissions list fast with any filter.
+indexes that keep a page of the submissions list fast with any filter, and the one the
+compliance matrix reads each submitter's latest answers from.
 
 Revision ID: 0005
 Revises: 0004
@@ -79,11 +80,17 @@ def upgrade() -> None:
     op.create_index("submissions_submitter_status_newest", "submissions",
                     ["submitter", "status", "received_at", "submission_id"])
     op.create_index("submissions_newest", "submissions", ["received_at", "submission_id"])
+    answered = ("obligations IS NOT NULL AND obligations != '[]' AND duplicate_of IS NULL "
+                "AND status IS NOT NULL AND state IN ('receipt_written', 'filed')")
+    op.create_index("submissions_answers", "submissions",
+                    ["submitter", "obligations", "status", "received_at", "submission_id",
+                     "state", "duplicate_of"],
+                    sqlite_where=sa.text(answered), postgresql_where=sa.text(answered))
 
 
 def downgrade() -> None:
-    for index in ("submissions_newest", "submissions_submitter_status_newest",
-                  "submissions_status_newest",
+    for index in ("submissions_answers", "submissions_newest",
+                  "submissions_submitter_status_newest", "submissions_status_newest",
                   "submissions_submitter_newest"):
         op.drop_index(index, table_name="submissions")
     for table in ("web_audit", "web_uploads", "web_failures", "web_tokens", "web_sessions",
