@@ -54,6 +54,8 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("ScaffoldError", "copy_examples", "copy_toml_year", "refuse_installed",
                      "shift_date", "shift_dates_in", "undecided"), "gateway.authoring.scaffold"),
     **dict.fromkeys(("REPORTS", "Site", "SiteError", "open_site"), "gateway.site.access"),
+    **dict.fromkeys(("OutgoingEmail", "queue_emails"), "gateway.notify"),
+    **dict.fromkeys(("Attachment",), "gateway.notify.outbox"),
 }
 
 __all__ = sorted(_HOME)

@@ -9,7 +9,8 @@ and ``gateway.cli.notify`` holds the ``gateway notify ...`` commands.
 
 Public API for other parts of the gateway (loaded on first use; SQLAlchemy comes with it):
 
-``enqueue_email(target, *, to, subject, text, dedup_key, kind, html=None, submitter=None)``
+``enqueue_email(target, *, to, subject, text, dedup_key, kind, html=None, submitter=None,
+attachments=())``
     Queue one e-mail; ``target`` is an open ``sqlalchemy.Connection`` (the message is then
     part of the caller's transaction: queue it beside the record of what it announces) or
     an ``Engine`` / ``Ledger`` (a transaction of its own). ``dedup_key`` must be stable and
@@ -17,7 +18,13 @@ Public API for other parts of the gateway (loaded on first use; SQLAlchemy comes
     a second call with the same key queues nothing and returns None, else the message id.
     ``kind`` is the label ``notify status`` and the metrics count it under. The daemons send
     it like every other message (in order per recipient, retried, ``Message-ID`` derived from
-    ``dedup_key``). ``text`` must never hold a value from a submitted file.
+    ``dedup_key``). ``text`` must never hold a value from a submitted file. ``attachments``
+    (``Attachment(filename, media_type, data)``) are stored with the message and sent with it.
+
+``queue_emails(site, emails)``
+    The same through a plugin command's ``Site`` (``gateway.contract``), for many
+    ``OutgoingEmail``s: they go into the outbox of the installation's ledger, which its running
+    daemons send.
 
 Read API (for the web console's overview and contacts pages; all read-only):
 
@@ -33,6 +40,9 @@ Read API (for the web console's overview and contacts pages; all read-only):
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.contract.registry import Contact, Registry, Webhook
@@ -40,15 +50,18 @@ from gateway.contract.registry import Contact, Registry, Webhook
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from gateway.notify.outbox import Attachment
+    from gateway.site.access import Site
     from gateway.site.ledger.store import Ledger
 
-__all__ = ["contacts_of", "enqueue_email", "outbox_counts", "outbox_destinations",
-           "outbox_messages", "webhooks_of"]
+__all__ = ["Attachment", "OutgoingEmail", "contacts_of", "enqueue_email", "outbox_counts",
+           "outbox_destinations", "outbox_messages", "queue_emails", "webhooks_of"]
 
 
 def enqueue_email(target: sa.Connection | sa.Engine | Ledger, *, to: str, subject: str,
                   text: str, dedup_key: str, kind: str, html: str | None = None,
-                  submitter: str | None = None) -> int | None:
+                  submitter: str | None = None,
+                  attachments: Iterable[Attachment] = ()) -> int | None:
     """Queue one e-mail (see the module's docstring); the message id, or None when
     ``dedup_key`` was queued before."""
     import sqlalchemy as sa
@@ -60,13 +73,59 @@ def enqueue_email(target: sa.Connection | sa.Engine | Ledger, *, to: str, subjec
     def put(db: sa.Connection) -> int | None:
         return queue(db, dedup_key=dedup_key, kind=kind, channel=EMAIL,
                      destination=to.strip().lower(), submitter=submitter, subject=subject,
-                     content=content)
+                     content=content, attachments=attachments)
 
     if isinstance(target, sa.Connection):
         return put(target)
     engine = target if isinstance(target, sa.Engine) else target.engine
     with engine.begin() as db:
         return put(db)
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One e-mail for ``queue_emails``: the arguments of ``enqueue_email``."""
+
+    to: str
+    subject: str
+    text: str
+    dedup_key: str
+    kind: str
+    attachments: tuple[Attachment, ...] = ()
+    submitter: str | None = None
+
+
+QUEUE_CHUNK = 100  # messages per transaction: a report run's PDFs never sit in memory at once
+
+
+def queue_emails(site: Site, emails: Iterable[OutgoingEmail]) -> list[int | None]:
+    """Queue e-mails into the outbox of ``site``'s ledger, for its running daemons to send
+    (a plugin command's way to mail people: it sees the site, not the ledger). The ledger is
+    opened once and the messages are written a hundred per transaction, so ``emails`` may be
+    a generator over thousands of reports. For each message, its id, or None when its
+    ``dedup_key`` was queued before. Raises ``SiteError`` when the installation keeps no
+    ledger or the ledger cannot be opened."""
+    from gateway.site.access import SiteError
+    from gateway.site.ledger.store import Ledger
+
+    if site.ledger is None:
+        raise SiteError("this installation keeps no ledger, so it has no outbox")
+    try:
+        ledger = Ledger(site.ledger, create=False)
+    except Exception as err:  # the database may refuse: one line for the operator
+        raise SiteError(f"the ledger cannot be opened: {type(err).__name__}") from None
+    ids: list[int | None] = []
+    try:
+        pending = iter(emails)
+        while chunk := list(itertools.islice(pending, QUEUE_CHUNK)):
+            with ledger.engine.begin() as db:
+                ids += [enqueue_email(db, to=e.to, subject=e.subject, text=e.text,
+                                      dedup_key=e.dedup_key, kind=e.kind,
+                                      submitter=e.submitter, attachments=e.attachments)
+                        for e in chunk]
+    finally:
+        ledger.close()
+    return ids
 
 
 def contacts_of(registry: Registry | None, submitter_id: str) -> tuple[Contact, ...]:
@@ -80,6 +139,10 @@ def webhooks_of(registry: Registry | None, submitter_id: str) -> tuple[Webhook, 
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Attachment":
+        from gateway.notify.outbox import Attachment
+
+        return Attachment
     aliases = {"outbox_counts": "counts", "outbox_destinations": "destinations",
                "outbox_messages": "messages"}
     if name in aliases:

@@ -67,7 +67,8 @@ def message_id(message: Message, domain: str) -> str:
 
 
 def build_email(message: Message, settings: SmtpSettings) -> EmailMessage:
-    """The MIME message: plain text with the HTML alternative made from the same letter."""
+    """The MIME message: plain text with the HTML alternative made from the same letter, and
+    the files queued with it attached."""
     mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = settings.sender
     mail["To"] = message.destination
@@ -80,6 +81,10 @@ def build_email(message: Message, settings: SmtpSettings) -> EmailMessage:
     mail.set_content(message.content["text"])
     if message.content.get("html"):
         mail.add_alternative(message.content["html"], subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.media_type.partition("/")
+        mail.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
+                            filename=attachment.filename)
     return mail
 
 

@@ -27,13 +27,27 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from gateway.site.ledger.backends import READ_ONLY
 from gateway.site.ledger.model import now_text
-from gateway.site.ledger.schema import daemons, outbox, outbox_attempts
+from gateway.site.ledger.schema import daemons, outbox, outbox_attachments, outbox_attempts
 
 QUEUED, SENDING, SENT, RETRYING, FAILED = "queued", "sending", "sent", "retrying", "failed"
 STATES = (QUEUED, SENDING, SENT, RETRYING, FAILED)
 UNSENT = (QUEUED, SENDING, RETRYING)
 EMAIL, WEBHOOK = "email", "webhook"
 ERROR_LENGTH = 500  # the last error kept per message: the server's words, shortened
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an e-mail: its name as the recipient sees it, its media type
+    (``application/pdf``) and its bytes."""
+
+    filename: str
+    media_type: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if "/" not in self.media_type or not self.filename or "/" in self.filename:
+            raise ValueError("an attachment needs a plain file name and a type/subtype")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class Message:
     state: str
     attempts: int
     give_up_at: float | None
+    attachments: tuple[Attachment, ...] = ()
 
 
 def stable_key(dedup_key: str) -> str:
@@ -79,9 +94,14 @@ def _queue_statement(db: sa.Connection) -> Any:
 
 def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destination: str,
           subject: str, content: dict[str, Any], submitter: str | None = None,
-          not_before: float | None = None) -> int | None:
+          not_before: float | None = None,
+          attachments: Iterable[Attachment] = ()) -> int | None:
     """Queue one message inside the caller's transaction. Returns its id, or None when a
-    message with this ``dedup_key`` was queued before (then nothing changes)."""
+    message with this ``dedup_key`` was queued before (then nothing changes, its
+    attachments included)."""
+    attachments = tuple(attachments)
+    if attachments and channel != EMAIL:
+        raise ValueError("only an e-mail carries attachments")
     if channel not in (EMAIL, WEBHOOK):
         raise ValueError(f"unknown channel {channel!r}")
     row = db.execute(_queue_statement(db), {
@@ -90,7 +110,15 @@ def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destina
         "content": json.dumps(content, sort_keys=True), "message_key": stable_key(dedup_key),
         "state": QUEUED, "attempts": 0, "queued_at": now_text(),
         "next_attempt_at": time.time() if not_before is None else not_before}).first()
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    message_id = int(row[0])
+    if attachments:
+        db.execute(outbox_attachments.insert(), [
+            {"message_id": message_id, "position": position, "filename": a.filename,
+             "media_type": a.media_type, "data": a.data}
+            for position, a in enumerate(attachments)])
+    return message_id
 
 
 def claim(engine: sa.Engine, sender: str, *, lease: float, limit: int = 50,
@@ -152,7 +180,20 @@ def _claim_run(db: sa.Connection, first: sa.Row[Any], sender: str,
         if db.execute(outbox.update().where(guard).values(
                 state=SENDING, claimed_by=sender, claim_until=now + lease)).rowcount != 1:
             raise _Raced
-    return [_message(row) for row in batch]
+    files = _attachments(db, [row.message_id for row in batch if row.channel == EMAIL])
+    return [_message(row, files.get(row.message_id, ())) for row in batch]
+
+
+def _attachments(db: sa.Connection, ids: list[int]) -> dict[int, tuple[Attachment, ...]]:
+    """The attachments of the claimed e-mails, by message, in their order."""
+    found: dict[int, list[Attachment]] = {}
+    if ids:
+        a = outbox_attachments.c
+        for row in db.execute(sa.select(outbox_attachments).where(a.message_id.in_(ids))
+                              .order_by(a.message_id, a.position)):
+            found.setdefault(row.message_id, []).append(
+                Attachment(row.filename, row.media_type, bytes(row.data)))
+    return {message_id: tuple(files) for message_id, files in found.items()}
 
 
 def _abandoned(sender: str, now: float, exclusive: bool) -> sa.ColumnElement[bool]:
@@ -171,12 +212,12 @@ def _claimable(abandoned: sa.ColumnElement[bool], now: float) -> sa.ColumnElemen
                   sa.and_(c.state == SENDING, abandoned))
 
 
-def _message(row: sa.Row[Any]) -> Message:
+def _message(row: sa.Row[Any], attachments: tuple[Attachment, ...] = ()) -> Message:
     return Message(message_id=row.message_id, dedup_key=row.dedup_key, kind=row.kind,
                    channel=row.channel, destination=row.destination, submitter=row.submitter,
                    subject=row.subject, content=json.loads(row.content),
                    message_key=row.message_key, state=SENDING, attempts=row.attempts,
-                   give_up_at=row.give_up_at)
+                   give_up_at=row.give_up_at, attachments=attachments)
 
 
 def _log_attempt(db: sa.Connection, message: Message, outcome: str, detail: str | None,

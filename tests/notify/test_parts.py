@@ -11,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.notify import contacts_of, enqueue_email, outbox_counts, outbox_messages
-from gateway.notify.channels import SmtpSettings
+from gateway.notify.channels import SmtpSettings, build_email
 from gateway.notify.letters import Letter, ReceiptFacts, receipt_letter, receipt_subject
 from gateway.notify.outbox import (
     EMAIL,
+    Attachment,
     claim,
     mark_failed_attempt,
     mark_sent,
@@ -191,6 +192,27 @@ def test_enqueue_email_is_idempotent_and_part_of_the_callers_transaction(
     [shown] = outbox_messages(ledger.engine)
     assert (shown.message_id, shown.destination, shown.kind, shown.state) == (
         first, "prescriber@example.org", "opip-report", "queued")
+
+
+def test_an_attachment_is_queued_with_its_message_only_once_and_sent_as_its_own_part(
+        ledger: Ledger) -> None:
+    pdf = b"%PDF-1.4 the prescriber's page"
+    common = {"to": "p@example.org", "subject": "[SQRMS] report", "kind": "opip-report",
+              "text": "Your report is attached.", "dedup_key": "opip-report:2021:1234567893"}
+    first = enqueue_email(ledger, attachments=[Attachment("r.pdf", "application/pdf", pdf)],
+                          **common)
+    again = enqueue_email(ledger, attachments=[Attachment("s.pdf", "application/pdf", b"x")],
+                          **common)
+    assert first is not None and again is None
+    [message] = claim(ledger.engine, "one", lease=60)
+    assert message.attachments == (Attachment("r.pdf", "application/pdf", pdf),)
+    mail = build_email(message, SmtpSettings("smtp://127.0.0.1:25"))
+    [part] = list(mail.iter_attachments())
+    assert (part.get_content_type(), part.get_filename(), part.get_content()) == (
+        "application/pdf", "r.pdf", pdf)
+    assert mail.get_body(("plain",)).get_content().strip() == "Your report is attached."
+    with pytest.raises(ValueError):
+        Attachment("../r.pdf", "application/pdf", pdf)
 
 
 def test_the_calendar_runs_today_from_six_and_catches_up_a_missed_week(

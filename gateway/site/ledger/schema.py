@@ -164,6 +164,17 @@ outbox_attempts = sa.Table(
     sa.Index("outbox_attempts_message", "message_id"),
 )
 
+# Files sent with an outbox e-mail (a prescriber's report PDF), in the order they are attached;
+# queued in the transaction of their message and read by the sender that claims it.
+outbox_attachments = sa.Table(
+    "outbox_attachments", metadata,
+    sa.Column("message_id", sa.Integer, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("media_type", sa.Text, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 # Receipts waiting for a contact's daily digest: one row per contact and receipt, gathered
 # into one message for the day.
 digest_items = sa.Table(

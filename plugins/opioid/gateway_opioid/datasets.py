@@ -21,3 +21,9 @@ def forms(kind: str, year: int) -> str:
 def decisions(year: int) -> str:
     """Program staff's decisions on exemption requests, per prescriber (the latest counts)."""
     return f"opip/exemption-decisions/{year}"
+
+
+def subscribers() -> str:
+    """The prescribers signed up for reports by e-mail: no year, each accepted list replaces
+    the one before."""
+    return "opip/subscribers"

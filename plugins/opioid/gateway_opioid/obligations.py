@@ -32,7 +32,7 @@ from gateway_opioid.exemptions import waivers
 from gateway_opioid.program import (
     EXEMPTION,
     FAMILY,
-    PRESCRIBING,
+    PROGRAM_FILES,
     QI_EVALUATION,
     QI_PLAN,
     SELF_ASSESSMENT,
@@ -152,7 +152,8 @@ class FormObligations(ObligationReader):
 
 
 class FeedObligations(ObligationReader):
-    """The program's own feed: only ``program`` submitters send it, and it answers nothing."""
+    """The program's own files (the feed, the sign-up list): only ``program`` submitters
+    send them, and they answer nothing."""
 
     kinds = ("program",)
     facility_columns: dict[str, str] = {}  # noqa: RUF012 - read-only declaration
@@ -162,7 +163,7 @@ class FeedObligations(ObligationReader):
 
 
 def reader(route: Route, sample: FileSample, context: RuleContext) -> ObligationReader:
-    if route.measure == PRESCRIBING:
+    if route.measure in PROGRAM_FILES:
         return FeedObligations()
     return FormObligations(route, sample, context)
 

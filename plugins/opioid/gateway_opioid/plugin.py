@@ -33,6 +33,8 @@ from gateway_opioid.program import (
     KINDS,
     LEVEL,
     PRESCRIBING,
+    PROGRAM_FILES,
+    SUBSCRIBERS,
     measurement_year,
     program,
 )
@@ -47,6 +49,7 @@ KIND_NAMES = {
     "opip-qi-plan": "QI plan",
     "opip-qi-evaluation": "QI evaluation",
     "opip-exemption": "Special cause exemption request",
+    "opip-subscribers": "Prescribers signed up for reports by e-mail (program list)",
 }
 
 
@@ -54,15 +57,21 @@ def _years() -> tuple[int, ...]:
     return tuple(sorted(my + 1 for my in program().years))
 
 
+def _kind_years(kind: str) -> tuple[int, ...]:
+    """The sign-up list has no year: it lives under the newest reporting year only."""
+    years = _years()
+    return years[-1:] if kind == SUBSCRIBERS else years
+
+
 def _ours(route: Route) -> bool:
     return (route.family == FAMILY and route.measure in KINDS
-            and measurement_year(route.reporting_year) in program().years)
+            and route.reporting_year in _kind_years(route.measure))
 
 
 @hookimpl
 def gateway_families() -> list[FamilyInfo]:
     return [FamilyInfo(FAMILY, program().title, ("csv", "xlsx"), tuple(
-        MeasureInfo(kind, KIND_NAMES[kind], (LEVEL,), _years()) for kind in KINDS))]
+        MeasureInfo(kind, KIND_NAMES[kind], (LEVEL,), _kind_years(kind)) for kind in KINDS))]
 
 
 @hookimpl
@@ -133,7 +142,7 @@ def gateway_schema_id(route: Route) -> str | None:
 
 @hookimpl
 def gateway_preconditions(route: Route, context: RuleContext) -> list[Finding]:
-    if not _ours(route) or route.measure == PRESCRIBING:
+    if not _ours(route) or route.measure in PROGRAM_FILES:
         return []
     from gateway_opioid.context import form_facts
     from gateway_opioid.forms import no_data
@@ -147,6 +156,10 @@ def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
         return []
     from gateway_opioid.context import form_facts, health_systems
 
+    if route.measure == SUBSCRIBERS:
+        from gateway_opioid.subscribers import subscriber_rules
+
+        return subscriber_rules()
     if route.measure == PRESCRIBING:
         from gateway_opioid.prescribing import prescribing_rules
 
@@ -160,6 +173,8 @@ def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
 def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | None:
     if not _ours(route):
         return None
+    if route.measure == SUBSCRIBERS:
+        return None  # a list of addresses: nothing to count in its receipt
     year = measurement_year(route.reporting_year)
     if route.measure == PRESCRIBING:
         from gateway_opioid.prescribing import PrescribingResults
@@ -174,6 +189,10 @@ def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | No
 def gateway_reference_collector(route: Route, context: RuleContext) -> ReferenceCollector | None:
     if not _ours(route):
         return None
+    if route.measure == SUBSCRIBERS:
+        from gateway_opioid.subscribers import SubscriberMemory
+
+        return SubscriberMemory()
     year = measurement_year(route.reporting_year)
     if route.measure == PRESCRIBING:
         from gateway_opioid.prescribing import PrescribingMemory

@@ -20,8 +20,10 @@ SELF_ASSESSMENT = "opip-self-assessment"
 QI_PLAN = "opip-qi-plan"
 QI_EVALUATION = "opip-qi-evaluation"
 EXEMPTION = "opip-exemption"
+SUBSCRIBERS = "opip-subscribers"  # the sign-up list for reports by e-mail; no year
 FORMS = (SELF_ASSESSMENT, QI_PLAN, QI_EVALUATION, EXEMPTION)
-KINDS = (PRESCRIBING, *FORMS)
+PROGRAM_FILES = (PRESCRIBING, SUBSCRIBERS)  # sent by the program itself, owed by nobody
+KINDS = (PRESCRIBING, *FORMS, SUBSCRIBERS)
 LEVEL = "prescriber"  # every file has a row per prescriber (and measure)
 PHASES = ("ACUTE", "POST_ACUTE", "CHRONIC")
 

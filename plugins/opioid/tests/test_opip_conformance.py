@@ -11,5 +11,5 @@ def test_plugin_conforms() -> None:
     cases = check_plugin("opip")
     kinds = {case.path.parts[-4] for case in cases}
     assert kinds == {"opip-prescribing", "opip-self-assessment", "opip-qi-plan",
-                     "opip-qi-evaluation", "opip-exemption"}
+                     "opip-qi-evaluation", "opip-exemption", "opip-subscribers"}
     assert sum(not case.valid for case in cases) >= 10

@@ -44,7 +44,7 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
     listed = json.loads(run("plugins", "--json").stdout)
     opip = {row["measure"] for row in listed if row["family"] == "opip"}
     assert opip == {"opip-prescribing", "opip-self-assessment", "opip-qi-plan",
-                    "opip-qi-evaluation", "opip-exemption"}
+                    "opip-qi-evaluation", "opip-exemption", "opip-subscribers"}
     assert {row["plugin"] for row in listed if row["family"] == "opip"} == {"opip"}
     feed = write_feed(tmp_path / "feed.csv", feed_rows(40, ["north-clinic"]))
     checked = run("validate", str(feed), "--submitter", "dhs-feed", "--json")

@@ -47,6 +47,12 @@ def test_reports_from_validated_data_with_a_registry(tmp_path: Path) -> None:
                   "--npi", "1234567893")
     assert unknown.returncode == 2 and "1234567893" in unknown.stderr
 
+    nowhere = run(tmp_path, "opip", "reports", "--year", "2021")
+    assert nowhere.returncode == 2 and "--out" in nowhere.stderr and "--send" in nowhere.stderr
+    unlisted = run(tmp_path, "opip", "reports", "--year", "2021", "--send", "--out", "mailed")
+    assert unlisted.returncode == 2 and "no sign-up list" in unlisted.stderr
+    assert not (tmp_path / "mailed").exists()  # refused before anything was drawn
+
     done = run(tmp_path, "opip", "reports", "--year", "2021", "--out", "out")
     assert done.returncode == 0, done.stderr
     assert len(list((tmp_path / "out").glob("*.pdf"))) == 30

@@ -9,15 +9,20 @@ ReportLab draws a page in a few milliseconds, so 30,000 pages take a few minutes
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from gateway_opioid import datasets
 from gateway_opioid.program import program
 from gateway_opioid.report.data import PrescriberReport
+
+if TYPE_CHECKING:
+    from gateway.contract import ReferenceView, Site
+    from gateway_opioid.subscribers import Subscriber
 
 EXIT_OPERATIONAL = 2
 CHUNK = 250
@@ -37,8 +42,14 @@ def group() -> typer.Typer:
 
 def reports(
     year: Annotated[int, typer.Option(help="Measurement year of the prescribing data.")],
-    out: Annotated[Path, typer.Option(help="Folder for <npi>.pdf, one page per prescriber.",
-                                      file_okay=False)],
+    out: Annotated[Path | None, typer.Option(
+        help="Folder for <npi>.pdf, one page per prescriber (optional with --send).",
+        file_okay=False)] = None,
+    send: Annotated[bool, typer.Option(
+        "--send", help="Queue each prescriber on the latest accepted sign-up list "
+                       "(opip-subscribers) an e-mail with its own PDF; the running daemons "
+                       "send it, once per prescriber and year however often this runs.")
+    ] = False,
     npi: Annotated[list[str] | None, typer.Option(
         help="Only this prescriber (repeatable). Health systems' files are then not "
              "delivered, so a partial run never replaces a complete one.")] = None,
@@ -51,7 +62,17 @@ def reports(
         help="The registry (default: the one the config names, as for serve).")] = None,
 ) -> None:
     """Write one-page prescriber reports from the latest accepted prescribing data of a year,
-    and deliver each health system of the registry its own prescribers' CSV and ZIP of PDFs."""
+    deliver each health system of the registry its own prescribers' CSV and ZIP of PDFs, and
+    with --send queue each signed-up prescriber its own report by e-mail."""
+    if out is None and not send:
+        _fail("give --out (where the PDFs go), --send (e-mail them), or both")
+    with tempfile.TemporaryDirectory(prefix="opip-reports-") as scratch:
+        _reports(year, out or Path(scratch), out is not None, send, npi, jobs, config,
+                 registry)
+
+
+def _reports(year: int, out: Path, keep: bool, send: bool, npi: list[str] | None, jobs: int,
+             config: Path | None, registry: Path | None) -> None:
     from gateway.contract import SiteError, open_site
     from gateway_opioid.report.data import reports as load_reports
     from gateway_opioid.report.delivery import deliver
@@ -75,10 +96,14 @@ def reports(
         missing = sorted(set(wanted) - {r.npi for r in found})
         if missing:
             _fail(f"not in the accepted prescribing data of {year}: {', '.join(missing)}")
+    listed = _signed_up(view) if send else {}
     names = {s.id: s.name for s in known} if known is not None else {}
     out.mkdir(parents=True, exist_ok=True)
     draw_all(found, year, out, jobs, names)
-    typer.echo(f"{len(found)} reports in {out} (prescribing data {info.submission_id})")
+    if keep:
+        typer.echo(f"{len(found)} reports in {out} (prescribing data {info.submission_id})")
+    if send:
+        _send(site, year, found, listed, out)
     if wanted:
         return
     if known is not None:
@@ -88,6 +113,30 @@ def reports(
     for system in systems:
         for path in deliver(site, system, year, found, out):
             typer.echo(f"delivered {path}")
+
+
+def _signed_up(view: ReferenceView) -> dict[str, Subscriber]:
+    """The latest accepted sign-up list; none is an error before anything is drawn."""
+    from gateway_opioid.subscribers import signed_up
+
+    listed = signed_up(view)
+    if not listed:
+        _fail("no sign-up list (opip-subscribers) has been accepted: nobody to e-mail")
+    return listed
+
+
+def _send(site: Site, year: int, found: list[PrescriberReport],
+          listed: dict[str, Subscriber], out: Path) -> None:
+    """Queue the signed-up prescribers' reports into the site's outbox."""
+    from gateway.contract import SiteError
+    from gateway_opioid.report.mail import queue_reports
+
+    try:
+        queued, before, absent = queue_reports(site, year, found, listed, out)
+    except SiteError as err:
+        _fail(str(err))
+    typer.echo(f"{queued} report e-mails queued, {before} queued before; {absent} signed-up "
+               f"prescribers have no report for {year}")
 
 
 def review(

@@ -1,6 +1,6 @@
-"""Notifications: the outbox, its attempts, the digest's waiting receipts and the calendar's
-runs (gateway.notify), beside the ledger so that each is written in the transaction of what it
-announces.
+"""Notifications: the outbox, its attachments, its attempts, the digest's waiting receipts and
+the calendar's runs (gateway.notify), beside the ledger so that each is written in the
+transaction of what it announces.
 
 Revision ID: 0006
 Revises: 0005
@@ -50,6 +50,14 @@ def upgrade() -> None:
         sa.Column("daemon", sa.Text),
     )
     op.create_index("outbox_attempts_message", "outbox_attempts", ["message_id"])
+    op.create_table(
+        "outbox_attachments",
+        sa.Column("message_id", sa.Integer, primary_key=True),
+        sa.Column("position", sa.Integer, primary_key=True),
+        sa.Column("filename", sa.Text, nullable=False),
+        sa.Column("media_type", sa.Text, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
     op.create_table(
         "digest_items",
         sa.Column("destination", sa.Text, primary_key=True),
