@@ -196,7 +196,9 @@ def test_a_disk_that_fills_up_mid_receipt_loses_nothing(tmp_path: Path) -> None:
             assert receipt["file"]["name"] == "patient.csv"
             wait_until(lambda: len(gw.filed()) == 1, what="the original filed")
             assert gw.filed()[0].read_bytes() == b"SLEEP 2\nrows\n"
-            assert any(e["event"] == "disk_space_back" for e in gw.events())
+            # said once the receipt's writes succeed, which is just after the original is filed
+            wait_until(lambda: any(e["event"] == "disk_space_back" for e in gw.events()),
+                       what="the daemon to say the space is back")
             assert gw.stop() == 0
             assert [r["state"] for r in gw.ledger()] == ["filed"]
         finally:
