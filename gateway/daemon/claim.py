@@ -1,8 +1,9 @@
 """Taking an upload: rename it into the spool, then find out what it is without trusting it.
 
-The ledger row is written before the rename, so that a crash at any point leaves either a row
-and a spool file (finish it), or a row and no spool file (the rename never happened: forget the
-row; the upload is still in its folder and will be taken again). The row's unique upload key
+The ledger rows of a turn's claims are written (one transaction) before the renames, so that a
+crash at any point leaves, per upload, either a row and a spool file (finish it), or a row and
+no spool file (the rename never happened: forget the row; the upload is still in its folder and
+will be taken again). The row's unique upload key
 decides which of several daemons watching one inbox takes the upload (the database has one
 winner, also where ``rename`` on a network file system cannot be trusted to have one).
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -46,30 +48,49 @@ def upload_key(settled: Settled) -> str:
     return hashlib.sha256(identity).hexdigest()
 
 
-def claim(settled: Settled, config: Config, ledger: Ledger, owner: str | None = None
-          ) -> Submission | None:
-    """Claim a settled upload in the ledger and rename it into the spool under a new
-    submission id. Returns None when another daemon claimed it or it went away first (then
-    nothing was claimed here and nothing is owed)."""
-    name = settled.path.name
-    submission = Submission(
+@dataclass(frozen=True)
+class Claim:
+    """What became of one settled upload in ``claim_many``: its ``submission`` (None when
+    another daemon claimed it or it went away first: nothing is owed here), or the ``error``
+    that stopped its rename (nothing was claimed; the upload stays where it is)."""
+
+    settled: Settled
+    submission: Submission | None
+    error: OSError | None = None
+
+
+def claim_many(batch: Sequence[Settled], config: Config, ledger: Ledger,
+               owner: str | None = None) -> list[Claim]:
+    """Claim settled uploads in one ledger transaction, rename each into the spool under a new
+    submission id, and make the renames durable with one fsync of the spool and one of each
+    upload folder. A failure of the transaction (a full disk) raises with nothing claimed."""
+    submissions = [Submission(
         submission_id=new_submission_id(), submitter=settled.submitter,
-        upload_name=printable_name(name), name=safe_name(name), state=State.CLAIMED,
-        received_at=utc_now_text(), problem=None if is_valid_upload_name(name) else "name",
-        owner=owner, upload_key=upload_key(settled))
-    if not ledger.add(submission):
-        return None
-    try:
-        os.rename(settled.path, spool_path(config, submission.submission_id))
-    except FileNotFoundError:
-        ledger.forget(submission.submission_id)
-        return None
-    except OSError:
-        ledger.forget(submission.submission_id)  # nothing was taken; the caller says why
-        raise
-    fsync_dir(config.spool)
-    fsync_dir(settled.path.parent)
-    return submission
+        upload_name=printable_name(settled.path.name), name=safe_name(settled.path.name),
+        state=State.CLAIMED, received_at=utc_now_text(),
+        problem=None if is_valid_upload_name(settled.path.name) else "name", owner=owner,
+        upload_key=upload_key(settled)) for settled in batch]
+    added = ledger.add_many(submissions)
+    claims = []
+    folders: set[Path] = set()
+    for settled, submission in zip(batch, submissions, strict=True):
+        if submission.submission_id not in added:
+            claims.append(Claim(settled, None))
+            continue
+        try:
+            os.rename(settled.path, spool_path(config, submission.submission_id))
+        except OSError as err:
+            ledger.forget(submission.submission_id)  # nothing was taken; the caller says why
+            claims.append(Claim(settled, None,
+                                None if isinstance(err, FileNotFoundError) else err))
+            continue
+        folders.add(settled.path.parent)
+        claims.append(Claim(settled, submission))
+    if folders:
+        fsync_dir(config.spool)
+        for folder in sorted(folders):
+            fsync_dir(folder)
+    return claims
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import structlog
 
-from gateway.daemon.claim import claim
+from gateway.daemon.claim import Claim, claim_many
 from gateway.daemon.handle_log import SessionLog
 from gateway.daemon.health import DiskSpace, SubmitterTrouble, out_of_space, upload_folder_problem
 from gateway.daemon.leases import WriterCheck, path_open_for_writing
@@ -135,16 +135,15 @@ class Intake:
             limit=room, eligible=lambda submitter: (
                 self.trouble.source(submitter) in (None, CLAIM)
                 and self._claim_retry.get(submitter, 0.0) <= now))
-        tasks = []
+        batch = []
         for settled in ready:
             if self._waits_for_marker(settled):
                 self.tracker.defer(settled.path, MARKER_RECHECK)
                 continue
             self.tracker.forget(settled.path)
-            task = self._claim(settled, now)
-            if task is not None:
-                tasks.append(task)
-        return tasks
+            if self._may_claim(settled, now):
+                batch.append(settled)
+        return self._claim(batch, now)
 
     def marker_required(self, submitter: str) -> bool:
         registry = self.registry.registry
@@ -167,32 +166,49 @@ class Intake:
             return False
         return age(path) < self.config.marker_wait
 
-    def _claim(self, settled: Settled, now: float) -> Task | None:
+    def _may_claim(self, settled: Settled, now: float) -> bool:
         problem = upload_folder_problem(settled.path.parent)
         if problem is not None:  # e.g. setgid lost since the rescan: files there would be
             self._blocked(settled, problem, RESCAN)  # unreadable to the gateway
-            return None
+            return False
         problem = _foreign_group(settled.path, settled.submitter)
         if problem is not None:  # tried again at the rescan's pace, cleared by a good claim
             self._blocked(settled, problem, CLAIM)
             self._claim_retry[settled.submitter] = now + self.config.rescan_interval
-            return None
+            return False
+        return True
+
+    def _claim(self, batch: list[Settled], now: float) -> list[Task]:
+        """Claim the turn's settled uploads together (one ledger transaction, one fsync per
+        folder); each then goes on, or waits, on its own."""
+        if not batch:
+            return []
         try:
-            submission = claim(settled, self.config, self.ledger, owner=self.owner)
+            claims = claim_many(batch, self.config, self.ledger, owner=self.owner)
         except Exception as err:
-            if out_of_space(err):
-                self.tracker.see(settled.path, settled.submitter)  # it waits in upload/
-                self.space.note(full=True)
-                return None
-            if not isinstance(err, OSError):
+            if not out_of_space(err):
                 raise
+            for settled in batch:
+                self.tracker.see(settled.path, settled.submitter)  # it waits in upload/
+            self.space.note(full=True)
+            return []
+        self.space.note(full=False)
+        tasks = []
+        for claimed in claims:
+            task = self._claimed(claimed, now)
+            if task is not None:
+                tasks.append(task)
+        return tasks
+
+    def _claimed(self, claimed: Claim, now: float) -> Task | None:
+        settled, submission = claimed.settled, claimed.submission
+        if claimed.error is not None:
             # One submitter's folder must not stop the others: its files wait, it is said
             # once, and the claim is tried again at the pace of the rescan.
             self._blocked(settled, "the gateway cannot move files out of its upload/ folder "
-                          f"({err.strerror})", CLAIM)
+                          f"({claimed.error.strerror})", CLAIM)
             self._claim_retry[settled.submitter] = now + self.config.rescan_interval
             return None
-        self.space.note(full=False)
         if self.trouble.blocked(settled.submitter):
             self.trouble.clear(settled.submitter, CLAIM)
             self.set_meta(blocked_submitters=self.trouble.as_text())

@@ -78,7 +78,18 @@ def filed_path(submission: Submission, accepted: bool, config: Config) -> Path:
 
 def file_original(submission: Submission, accepted: bool, config: Config,
                   ledger: Ledger) -> None:
-    """Move the original out of the spool and record it ``filed``."""
+    """Move the original out of the spool, make that durable and record it ``filed``."""
+    target = move_original(submission, accepted, config)
+    if target is not None:
+        fsync_dir(target.parent)
+        fsync_dir(config.spool)
+    ledger.filed(submission.submission_id, target)
+
+
+def move_original(submission: Submission, accepted: bool, config: Config) -> Path | None:
+    """Rename the original from the spool into ``archive/`` or ``quarantine/`` unless it is
+    there already; returns where it is (None: in neither place). The rename is durable only
+    once the caller has fsynced the target's folder and the spool (once for several files)."""
     source = spool_path(config, submission.submission_id)
     target = filed_path(submission, accepted, config)
     if os.path.lexists(source):
@@ -86,13 +97,10 @@ def file_original(submission: Submission, accepted: bool, config: Config,
             target.parent.mkdir(mode=STATE_MODE, parents=True, exist_ok=True)
             fsync_dir(target.parent.parent)
         os.rename(source, target)
-        fsync_dir(target.parent)
-        fsync_dir(config.spool)
     elif not os.path.lexists(target):
         log.error("original_missing", submitter=submission.submitter)
-        ledger.filed(submission.submission_id, None)
-        return
-    ledger.filed(submission.submission_id, target)
+        return None
+    return target
 
 
 def prepare_replay(submission: Submission, config: Config, ledger: Ledger) -> bool:

@@ -23,13 +23,15 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 import structlog
 
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import spool_path
-from gateway.daemon.delivery import Delivery
+from gateway.daemon.delivery import Delivery, Verdict
 from gateway.daemon.health import (
     GUARD_INTERVAL,
     SPACE_RETRY,
@@ -49,9 +51,9 @@ from gateway.daemon.notify import Notifier
 from gateway.daemon.recovery import prepare_replay
 from gateway.daemon.takeover import Takeover
 from gateway.daemon.tasks import Task, TaskBoard
-from gateway.daemon.triage import WAIT, Triage
+from gateway.daemon.triage import WAIT, Inspected, Triage
 from gateway.daemon.watch import Watcher
-from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
+from gateway.daemon.workers import DEPTH, Job, Outcome, WorkerPool, resolve_pipeline
 from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.receipts.model import Receipt
 from gateway.site.config import Config, ConfigError
@@ -105,7 +107,8 @@ class Service:
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
         self.board = TaskBoard()
-        self.capacity = max(2, 2 * config.workers)
+        # files in hand: a job running and one queued in each worker, and as many waiting
+        self.capacity = max(4, 2 * DEPTH * config.workers)
         # the legs of a file's way, in order
         self.intake = Intake(config, self.ledger, self.daemon_id, self.registry,
                              self.writer_check, self.metrics, self.trouble, self.space,
@@ -288,8 +291,7 @@ class Service:
             for task in self.intake.claim_settled(self.capacity - len(self.board)):
                 self.board.queue(task)
         self._advance()  # 2. claimed tasks to answers or workers
-        for outcome in self.pool.collect(self._wait_time(serving)):
-            self._on_outcome(outcome)  # 3. workers' verdicts to receipts
+        self._on_outcomes(self.pool.collect(self._wait_time(serving)))  # 3. to receipts
         if serving:
             if self.watcher.supervise():
                 self.intake.rescan_due = 0.0  # events may have been missed while it was down
@@ -309,38 +311,75 @@ class Service:
         return max(0.0, min(due))
 
     def _advance(self) -> None:
-        """Move claimed tasks on: inspect, answer without the pipeline, or dispatch."""
+        """Move claimed tasks on: inspect (one ledger transaction for all), then answer
+        without the pipeline (delivered together) or dispatch."""
         now = time.monotonic()
-        for task in self.board.due(now):
-            with structlog.contextvars.bound_contextvars(submission_id=task.submission_id):
-                try:
-                    self._advance_one(task, now)
-                except LostClaim:
+        due = self.board.due(now)
+        found: list[Inspected] = []
+        for task in due:
+            with self._guarded(task, now):
+                inspected = self._prepare(task, now)
+                if inspected is not None:
+                    found.append(inspected)
+        if found:
+            with self._guarded_all([i.task for i in found], now):
+                for task in self.triage.record(found):
                     self.takeover.let_go(task)
-                except FileNotFoundError:
-                    if self.takeover.still_mine(task):
-                        raise
-                    self.takeover.let_go(task)  # the new owner filed the spool file already
-                except Exception as err:
-                    if not out_of_space(err):
-                        raise
-                    task.not_before = now + SPACE_RETRY
-                    self.space.note(full=True)
+        answers: list[Verdict] = []
+        for task in due:
+            if self.board.is_queued(task) and task.not_before <= now:
+                with self._guarded(task, now):
+                    self._advance_one(task, now, answers)
+        self._deliver(answers)
         self.metrics.queue(len(self.board))
 
-    def _advance_one(self, task: Task, now: float) -> None:
+    @contextmanager
+    def _guarded(self, task: Task, now: float) -> Iterator[None]:
+        """A task another daemon took over is let go; on a full disk it waits."""
+        with (structlog.contextvars.bound_contextvars(submission_id=task.submission_id),
+              self._guarded_all([task], now)):
+            yield
+
+    @contextmanager
+    def _guarded_all(self, tasks: list[Task], now: float) -> Iterator[None]:
+        try:
+            yield
+        except LostClaim:
+            for task in tasks:
+                self.takeover.let_go(task)
+        except FileNotFoundError:
+            if any(self.takeover.still_mine(task) for task in tasks):
+                raise
+            for task in tasks:
+                self.takeover.let_go(task)  # the new owner filed the spool file already
+        except Exception as err:
+            if not out_of_space(err):
+                raise
+            for task in tasks:
+                task.not_before = now + SPACE_RETRY
+            self.space.note(full=True)
+
+    def _prepare(self, task: Task, now: float) -> Inspected | None:
+        """A replay's copy into the spool, then the inspection, when the task needs them."""
         submission = task.submission
-        if task.receipt is not None:  # known before the disk filled up or the folder broke
-            self.board.take(task)
-            self.delivery.deliver(task, task.receipt, task.failure, **task.timings)
-            return
+        if task.receipt is not None:
+            return None
         if (submission.state == State.REQUESTED
                 and not prepare_replay(submission, self.config, self.ledger)):
             self.board.take(task)
+            return None
+        if submission.sha256 is None and submission.problem is None:
+            return self.triage.inspect(task, now)
+        return None
+
+    def _advance_one(self, task: Task, now: float, answers: list[Verdict]) -> None:
+        submission = task.submission
+        if task.receipt is not None:  # known before the disk filled up or the folder broke
+            self.board.take(task)
+            answers.append(Verdict(task, task.receipt, task.failure, task.timings))
             return
-        if (submission.sha256 is None and submission.problem is None
-                and not self.triage.inspect(task, now)):
-            return
+        if submission.sha256 is None and submission.problem is None:
+            return  # still being written, or not yet recorded
         answer = self.triage.own_answer(task)
         if answer is None and not task.first_copy:
             answer = self.triage.duplicate_answer(task)
@@ -349,9 +388,9 @@ class Service:
             return
         if isinstance(answer, Receipt):
             self.board.take(task)
-            self.delivery.deliver(task, answer)
+            answers.append(Verdict(task, answer))
             return
-        if self.pool.idle:
+        if self.pool.free:
             self.board.run(task, now)
             self.pool.submit(Job(submission.submission_id,
                                  str(spool_path(self.config, submission.submission_id)),
@@ -359,23 +398,31 @@ class Service:
                                  submission.received_at, self.registry.registry, self.policy,
                                  self.config.ledger_location))
 
-    def _on_outcome(self, outcome: Outcome) -> None:
-        task = self.board.ran(outcome.job.submission_id)
-        with structlog.contextvars.bound_contextvars(submission_id=task.submission_id):
+    def _on_outcomes(self, outcomes: list[Outcome]) -> None:
+        """The workers' verdicts, delivered together."""
+        verdicts = []
+        for outcome in outcomes:
+            task = self.board.ran(outcome.job.submission_id)
             receipt = outcome.receipt
             self.metrics.validated(outcome.seconds)
             if outcome.failure in WORKER_REPLACED:
                 self.metrics.worker_restarted()
             if receipt is None:
-                log.error("worker_failed", failure=outcome.failure, detail=outcome.detail,
-                          submitter=task.submission.submitter)
+                with structlog.contextvars.bound_contextvars(
+                        submission_id=task.submission_id):
+                    log.error("worker_failed", failure=outcome.failure, detail=outcome.detail,
+                              submitter=task.submission.submitter)
                 receipt = own_receipts.failed(task.submission, outcome.failure or "crashed",
                                               time_limit=self.config.time_limit,
                                               memory_limit_mb=self.config.memory_limit_mb)
             receipt.replaces = task.submission.replaces
-            try:
-                self.delivery.deliver(task, receipt, outcome.failure, validate=outcome.seconds)
-            except LostClaim:
+            verdicts.append(Verdict(task, receipt, outcome.failure,
+                                    {"validate": outcome.seconds}))
+        self._deliver(verdicts)
+
+    def _deliver(self, verdicts: list[Verdict]) -> None:
+        if verdicts:
+            for task in self.delivery.deliver(verdicts):
                 self.takeover.let_go(task)
 
     # -- health ------------------------------------------------------------------------------

@@ -65,6 +65,9 @@ class TaskBoard:
         """Queued tasks whose time has come, oldest first."""
         return [task for task in self._queued if task.not_before <= now]
 
+    def is_queued(self, task: Task) -> bool:
+        return task in self._queued
+
     def next_deadline(self, now: float) -> float | None:
         """Seconds until the earliest queued task waiting for a later time (None: none)."""
         later = [task.not_before - now for task in self._queued if task.not_before > now]

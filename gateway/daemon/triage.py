@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gateway.daemon import own_receipts
@@ -39,6 +39,16 @@ DUPLICATE_RECHECK = 1.0  # seconds between looks at a first copy another daemon 
 WAIT = "wait"  # the answer of a duplicate whose first copy has no verdict yet
 
 
+@dataclass(frozen=True)
+class Inspected:
+    """What the inspection of a task's spool copy found, to be recorded in the ledger."""
+
+    task: Task
+    problem: str | None
+    size: int
+    sha256: str | None
+
+
 class Triage:
     """Inspects claimed files and answers those that need no validation."""
 
@@ -56,17 +66,17 @@ class Triage:
 
     # -- what the file is -------------------------------------------------------------------
 
-    def inspect(self, task: Task, now: float) -> bool:
-        """Hash the spool copy and judge whether it arrived whole; False while it is still
+    def inspect(self, task: Task, now: float) -> Inspected | None:
+        """Hash the spool copy and judge whether it arrived whole; None while it is still
         being written (a writer that opened it before the claim still holds it, or, where the
         kernel cannot tell, it changed after it settled): it is looked at again later, and no
-        verdict is given on a prefix."""
+        verdict is given on a prefix. What is found is recorded by ``record``."""
         submission = task.submission
         spool = spool_path(self.config, submission.submission_id)
         inspection = inspect(spool, by_kernel=self.writer_check.by_kernel, expected=task.settled)
         if inspection.being_written:
             self._still_written(task, now, inspection.size, inspection.mtime_ns)
-            return False
+            return None
         problem = inspection.problem
         if problem == "unreadable" and _unreadable_by_group(spool):
             # The file kept its group-read bit but got another group: upload/ lost its setgid
@@ -81,18 +91,25 @@ class Triage:
             if task.writes.writing and not self.writer_check.by_kernel:
                 # the server still holds a handle on it: not finished, however quiet
                 task.not_before = now + self.config.quiet_period
-                return False
+                return None
             if task.writes.interrupted:
                 problem = "interrupted"
                 log.warning("upload_interrupted", submitter=submission.submitter,
                             bytes=inspection.size)
         if problem is None and self.intake.marker_required(submission.submitter):
             problem = self._marker_problem(task, inspection.sha256)
-        submission.problem = problem
-        submission.bytes, submission.sha256 = inspection.size, inspection.sha256
-        self.ledger.inspected(submission.submission_id, problem, inspection.size,
-                              inspection.sha256)
-        return True
+        return Inspected(task, problem, inspection.size, inspection.sha256)
+
+    def record(self, found: list[Inspected]) -> list[Task]:
+        """Record what the inspections found, in one ledger transaction; returns the tasks
+        another daemon took over meanwhile."""
+        lost = self.ledger.inspected_many([(i.task.submission_id, i.problem, i.size, i.sha256)
+                                           for i in found])
+        for inspected in found:
+            submission = inspected.task.submission
+            submission.problem = inspected.problem
+            submission.bytes, submission.sha256 = inspected.size, inspected.sha256
+        return [i.task for i in found if i.task.submission_id in lost]
 
     def _still_written(self, task: Task, now: float, size: int, mtime_ns: int) -> None:
         if not task.held:

@@ -9,6 +9,12 @@ Workers only read the spool file and send back a ``Receipt``; the daemon alone w
 the ledger and the archive, so a worker that dies leaves nothing half done. Workers come from a
 forkserver that has already imported the pipeline, so replacing one costs a fork, not an import.
 
+Each worker holds up to ``DEPTH`` jobs: the one it runs and the next, already in its pipe, so it
+starts the next file the moment it has sent a verdict, while the daemon is still recording the
+last ones (the daemon writes its bookkeeping for several files at once). Only the job a worker
+runs can be blamed for its death or its time: the one queued behind it goes to the replacement.
+The registry travels to a worker only when it changed, not with every job.
+
 A worker is also retired, between files, when a file has grown it (its resident memory after the
 job is over ``recycle_rss_mb``: Python keeps the heap a big file needed) or after ``max_jobs``
 files, so the memory one large upload needed is given back at once instead of at the next
@@ -18,6 +24,7 @@ restart.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import inspect
 import multiprocessing
@@ -27,8 +34,9 @@ import signal
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
@@ -44,6 +52,9 @@ from gateway.site.plugin_choice import PluginChoice
 from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")
+
+DEPTH = 2  # jobs a worker holds: the one it runs and the next
+_KEEP = "keep"  # sent instead of the registry when the worker has it already
 
 
 @dataclass(frozen=True)
@@ -118,18 +129,21 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         choose_plugins(choice)
     validate = resolve_pipeline(pipeline)
     reads_reference = "ledger" in inspect.signature(validate).parameters
+    registry: Registry | None = None
     while True:
         try:
-            job: Job | None = conn.recv()
+            message: tuple[Job, Any] | None = conn.recv()
         except EOFError:
             return
-        if job is None:
+        if message is None:
             return
+        job, sent = message
+        if sent != _KEEP:  # a registry object is never equal to the marker
+            registry = sent
         try:
             # the submitter layer's arguments only when a registry is in force, so a pipeline
             # written before the registry existed keeps working
-            layer4 = {} if job.registry is None else {"registry": job.registry,
-                                                       "policy": job.policy}
+            layer4 = {} if registry is None else {"registry": registry, "policy": job.policy}
             if job.ledger is not None and reads_reference:  # likewise, for older pipelines
                 layer4["ledger"] = job.ledger
             with structlog.contextvars.bound_contextvars(submission_id=job.submission_id):
@@ -137,27 +151,35 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
                                    display_name=job.display_name, received_at=job.received_at,
                                    submission_id=job.submission_id, **layer4)
                 annotate(receipt, Path(job.path))  # here, under the worker's limits
-            message = pickle.dumps(("ok", receipt, resident_mb()),
-                                   protocol=pickle.HIGHEST_PROTOCOL)
+            reply = pickle.dumps(("ok", receipt, resident_mb(), time.monotonic()),
+                                 protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
-            conn.send(("memory", "MemoryError", 0.0))
+            conn.send(("memory", "MemoryError", 0.0, time.monotonic()))
             return  # the heap may be in pieces; the daemon starts a fresh worker
         except Exception as err:
-            message = pickle.dumps(("error", _where(err), resident_mb()))
-        conn.send_bytes(message)
+            reply = pickle.dumps(("error", _where(err), resident_mb(), time.monotonic()))
+        conn.send_bytes(reply)
 
 
 @dataclass
 class _Worker:
     process: Any
     conn: Connection
-    job: Job | None = None
-    started: float = 0.0
-    jobs: int = 0
+    jobs: deque[Job] = field(default_factory=deque)  # the one it runs first, then queued
+    started: float = 0.0  # when it started the job it runs
+    done: int = 0
+    registry: Any = _KEEP  # the registry it was last sent (_KEEP: none yet)
+    retiring: str | None = None  # why it is recycled once its queued jobs are done
+
+    @property
+    def job(self) -> Job | None:
+        """The job it runs now."""
+        return self.jobs[0] if self.jobs else None
 
 
 class WorkerPool:
-    """A fixed number of worker processes; ``submit`` to an idle one, ``collect`` outcomes."""
+    """A fixed number of worker processes; ``submit`` while there is a ``free`` place,
+    ``collect`` outcomes."""
 
     def __init__(self, size: int, *, pipeline: str, time_limit: float, memory_limit_mb: int,
                  log_format: str, log_level: str, recycle_rss_mb: int = 0,
@@ -181,20 +203,29 @@ class WorkerPool:
         return _Worker(process, parent)
 
     @property
-    def idle(self) -> int:
-        return sum(1 for worker in self._workers if worker.job is None)
+    def free(self) -> int:
+        """How many more jobs the workers can take now (``DEPTH`` each)."""
+        return sum(DEPTH - len(w.jobs) for w in self._workers if w.retiring is None)
 
     def submit(self, job: Job) -> None:
-        """Hand ``job`` to an idle worker (the caller checks ``idle`` first)."""
-        worker = next(w for w in self._workers if w.job is None)
-        worker.job, worker.started = job, time.monotonic()
+        """Hand ``job`` to the worker with the fewest jobs (the caller checks ``free``)."""
+        worker = min((w for w in self._workers if w.retiring is None),
+                     key=lambda w: len(w.jobs))
+        self._send(worker, job)
+
+    def _send(self, worker: _Worker, job: Job) -> None:
+        if not worker.jobs:
+            worker.started = time.monotonic()
+        worker.jobs.append(job)
+        sent = _KEEP if job.registry is worker.registry else job.registry
+        worker.registry = job.registry
         with contextlib.suppress(OSError):  # a dead worker: collect() reports the job crashed
-            worker.conn.send(job)
+            worker.conn.send((dataclasses.replace(job, registry=None), sent))
 
     def collect(self, timeout: float) -> list[Outcome]:
         """Wait up to ``timeout`` seconds for results, deaths and time limits, and return the
         outcomes of finished jobs. Dead or stopped workers are replaced."""
-        busy = [w for w in self._workers if w.job is not None]
+        busy = [w for w in self._workers if w.jobs]
         if busy:
             nearest = min(w.started + self.time_limit for w in busy)
             timeout = max(0.0, min(timeout, nearest - time.monotonic()))
@@ -207,40 +238,51 @@ class WorkerPool:
             if any(worker is seen for seen in handled):
                 continue
             handled.append(worker)
-            outcome = self._read(worker)
-            if outcome is not None:
-                outcomes.append(outcome)
+            outcomes.extend(self._read(worker))
         now = time.monotonic()
         for worker in list(self._workers):
-            if worker.job is not None and now - worker.started >= self.time_limit:
+            if worker.jobs and now - worker.started >= self.time_limit:
                 outcome = self._replace(worker, "time", f"over the {self.time_limit:g} s limit")
                 if outcome is not None:
                     outcomes.append(outcome)
         return outcomes
 
-    def _read(self, worker: _Worker) -> Outcome | None:
-        try:
-            if not worker.conn.poll():
-                # Only the sentinel fired: the worker is gone without a word.
-                return self._replace(worker, "crashed", "")
-            kind, value, rss_mb = pickle.loads(worker.conn.recv_bytes())
-        except (EOFError, OSError):
-            return self._replace(worker, "crashed", "")
-        job, seconds = worker.job, time.monotonic() - worker.started
-        worker.job = None
-        worker.jobs += 1
-        if kind == "memory":
-            self._replace(worker, None, "")  # it exits by itself; start a fresh one
-        elif self.recycle_rss_mb and rss_mb > self.recycle_rss_mb:
-            self._recycle(worker, f"{rss_mb:,.0f} MiB resident after a file, over "
-                                  f"{self.recycle_rss_mb:,} MiB")
-        elif self.max_jobs and worker.jobs >= self.max_jobs:
-            self._recycle(worker, f"{worker.jobs:,} files validated")
-        if job is None:
-            return None
-        if kind == "ok":
-            return Outcome(job, value, None, "", seconds)
-        return Outcome(job, None, kind, value, seconds)
+    def _read(self, worker: _Worker) -> list[Outcome]:
+        """Every verdict the worker has sent (it may have finished its queued job too)."""
+        outcomes: list[Outcome] = []
+        while True:
+            try:
+                if not worker.conn.poll():
+                    if outcomes:
+                        return outcomes  # its pipe is drained; a death is seen next time
+                    # Only the sentinel fired: the worker is gone without a word.
+                    outcome = self._replace(worker, "crashed", "")
+                    return [outcome] if outcome is not None else []
+                kind, value, rss_mb, finished = pickle.loads(worker.conn.recv_bytes())
+            except (EOFError, OSError):
+                outcome = self._replace(worker, "crashed", "")
+                return outcomes + ([outcome] if outcome is not None else [])
+            job = worker.jobs.popleft() if worker.jobs else None
+            seconds = finished - worker.started
+            worker.started = finished  # it took its next job, if it has one, right then
+            worker.done += 1
+            if job is not None:
+                outcomes.append(Outcome(job, value, None, "", seconds) if kind == "ok"
+                                else Outcome(job, None, kind, value, seconds))
+            if kind == "memory":
+                self._replace(worker, None, "")  # it exits by itself; start a fresh one
+                return outcomes
+            if worker.retiring is None:
+                if self.recycle_rss_mb and rss_mb > self.recycle_rss_mb:
+                    worker.retiring = (f"{rss_mb:,.0f} MiB resident after a file, over "
+                                       f"{self.recycle_rss_mb:,} MiB")
+                elif self.max_jobs and worker.done >= self.max_jobs:
+                    worker.retiring = f"{worker.done:,} files validated"
+            if worker.retiring is not None and not worker.jobs:
+                self._recycle(worker, worker.retiring)
+                return outcomes
+            if not worker.jobs:
+                return outcomes
 
     def _recycle(self, worker: _Worker, reason: str) -> None:
         """Retire an idle worker and start a fresh one in its place: it exits at once when asked
@@ -258,7 +300,8 @@ class WorkerPool:
 
     def _replace(self, worker: _Worker, failure: str | None, detail: str) -> Outcome | None:
         """Stop ``worker`` (if it still runs), start a new one in its place, and report the job
-        it held as ``failure``. A crash's detail is its exit status."""
+        it ran as ``failure`` (None: it ran none); the jobs queued behind it go to the new
+        worker. A crash's detail is its exit status."""
         if worker.process.is_alive():
             if failure == "crashed":
                 worker.process.join(1.0)  # closed its pipe while exiting: let it finish
@@ -268,13 +311,15 @@ class WorkerPool:
         worker.conn.close()
         if failure == "crashed":
             detail = _exit_text(worker.process.exitcode)
-        job, seconds = worker.job, time.monotonic() - worker.started
-        self._workers[self._workers.index(worker)] = self._start()
+        seconds = time.monotonic() - worker.started
+        job = worker.jobs.popleft() if worker.jobs and failure is not None else None
+        fresh = self._start()
+        self._workers[self._workers.index(worker)] = fresh
+        for queued in worker.jobs:  # never started: the new worker takes them
+            self._send(fresh, queued)
         if job is None:
             if failure is not None:
                 log.warning("worker_replaced", failure=failure, detail=detail)
-            return None
-        if failure is None:
             return None
         return Outcome(job, None, failure, detail, seconds)
 

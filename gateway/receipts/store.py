@@ -19,10 +19,13 @@ from gateway.receipts.text import render_text
 TEMP_PREFIX = ".tmp-"
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644, writer: str = "") -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, writer: str = "", *,
+                 sync_folder: bool = True) -> None:
     """Write ``data`` to ``path`` so that it appears whole or not at all, and survives a crash.
     The temporary name carries ``writer`` (a daemon id), so that on a shared folder only the
-    leftovers of a dead writer are removed, never a live one's file in the middle of its write."""
+    leftovers of a dead writer are removed, never a live one's file in the middle of its write.
+    Without ``sync_folder`` the caller makes the rename durable (``fsync_dir``), once for
+    several files written into the same folder."""
     folder = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{writer}." if writer else TEMP_PREFIX,
                                dir=folder)
@@ -36,7 +39,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, writer: str = "") -
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    fsync_dir(folder)
+    if sync_folder:
+        fsync_dir(folder)
 
 
 def fsync_dir(folder: Path) -> None:
@@ -60,23 +64,40 @@ def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None
     """Write the receipt's annotated copy (made now from ``document``, the uploaded file, when
     the receipt does not carry one yet), then the text receipt, and the JSON last: the JSON's
     presence marks completion."""
+    write_receipt_body(receipt, folder, catalog, document, writer)
+    return write_receipt_mark(receipt, folder, writer), receipt_paths(receipt, folder)[1]
+
+
+def write_receipt_body(receipt: Receipt, folder: Path, catalog: Catalog | None = None,
+                       document: Path | None = None, writer: str = "", *,
+                       sync_folder: bool = True) -> None:
+    """The first half of ``write_receipt``: the annotated copy and the text receipt, each file
+    fsynced; without ``sync_folder`` the caller fsyncs the folder before the JSON is written."""
     folder.mkdir(parents=True, exist_ok=True)
     receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
-    json_path, text_path = receipt_paths(receipt, folder)
-    _write_annotated(receipt, document, folder, writer)
-    atomic_write(text_path, render_text(receipt, catalog).encode("utf-8"), writer=writer)
+    _write_annotated(receipt, document, folder, writer, sync_folder)
+    atomic_write(receipt_paths(receipt, folder)[1],
+                 render_text(receipt, catalog).encode("utf-8"), writer=writer,
+                 sync_folder=sync_folder)
+
+
+def write_receipt_mark(receipt: Receipt, folder: Path, writer: str = "", *,
+                       sync_folder: bool = True) -> Path:
+    """The second half of ``write_receipt``: the JSON receipt, whose presence marks the
+    receipt complete (a restarted daemon goes on from it)."""
+    json_path = receipt_paths(receipt, folder)[0]
     document = json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False) + "\n"
-    atomic_write(json_path, document.encode("utf-8"), writer=writer)
-    return json_path, text_path
+    atomic_write(json_path, document.encode("utf-8"), writer=writer, sync_folder=sync_folder)
+    return json_path
 
 
 def _write_annotated(receipt: Receipt, document: Path | None, folder: Path,
-                     writer: str = "") -> Path | None:
+                     writer: str = "", sync_folder: bool = True) -> Path | None:
     """``<submission_id>.<file name>.annotated.xlsx`` (tables) or ``.findings.csv`` (XML)."""
     if receipt.annotation is None and document is not None:
         annotate(receipt, document)
     if receipt.annotation is None:
         return None
     path = folder / f"{receipt.submission_id}.{receipt.file.name}{receipt.annotation.suffix}"
-    atomic_write(path, receipt.annotation.data, writer=writer)
+    atomic_write(path, receipt.annotation.data, writer=writer, sync_folder=sync_folder)
     return path

@@ -1,8 +1,11 @@
 """The ledger: every submission and every state transition, shared by every daemon.
 
-Each write is one short transaction. Writes that carry a submission on are fenced by its
-``owner``: a daemon whose lease ran out (it hung, or lost the database for a while) and whose
-rows another daemon took over gets ``LostClaim`` instead of overwriting the new owner's work.
+Each write is one short transaction. The daemon's transitions also come in batches (``*_many``):
+one transaction, one commit and so one disk flush for every file of a turn of its loop that
+reached the same step, which is where a burst of small files spends its bookkeeping. Writes
+that carry a submission on are fenced by its ``owner``: a daemon whose lease ran out (it hung,
+or lost the database for a while) and whose rows another daemon took over gets ``LostClaim``
+(a batch: the ids it lost) instead of overwriting the new owner's work.
 """
 
 from __future__ import annotations
@@ -109,14 +112,19 @@ class Ledger:
         dialect = postgresql if self.shared else sqlite
         return dialect.insert(table)
 
-    def _transition(self, db: sa.Connection, submission_id: str, state: str,
-                    **columns: Any) -> None:
-        at = now_text()
+    def _move(self, db: sa.Connection, submission_id: str, state: str, at: str,
+              **columns: Any) -> bool:
+        """One row to ``state``; False when this daemon no longer owns it."""
         update = (submissions.update().where(submissions.c.submission_id == submission_id)
                   .values(state=state, updated_at=at, **columns))
         if self.owner is not None:
             update = update.where(submissions.c.owner == self.owner)
-        if db.execute(update).rowcount != 1 and self.owner is not None:
+        return db.execute(update).rowcount == 1 or self.owner is None
+
+    def _transition(self, db: sa.Connection, submission_id: str, state: str,
+                    **columns: Any) -> None:
+        at = now_text()
+        if not self._move(db, submission_id, state, at, **columns):
             raise LostClaim(submission_id)
         self._log(db, submission_id, state, at)
 
@@ -124,21 +132,65 @@ class Ledger:
         db.execute(transitions.insert().values(submission_id=submission_id, state=state, at=at,
                                                daemon=self.owner))
 
+    def _log_many(self, db: sa.Connection, submission_ids: Sequence[str], state: str,
+                  at: str) -> None:
+        if submission_ids:
+            db.execute(transitions.insert(), [
+                {"submission_id": submission_id, "state": state, "at": at,
+                 "daemon": self.owner} for submission_id in submission_ids])
+
+    def _transitions(self, operation: str, state: str,
+                     changes: Sequence[tuple[str, dict[str, Any]]],
+                     then: Callable[[sa.Connection, str], None] | None = None) -> set[str]:
+        """Move every ``(submission_id, columns)`` to ``state`` in one transaction; ``then``
+        runs in it for each row moved. Returns the ids this daemon no longer owns (left as
+        they are)."""
+        if not changes:
+            return set()
+        lost: set[str] = set()
+        at = now_text()
+        with self._write(operation) as db:
+            moved = []
+            for submission_id, columns in changes:
+                if self._move(db, submission_id, state, at, **columns):
+                    moved.append(submission_id)
+                    if then is not None:
+                        then(db, submission_id)
+                else:
+                    lost.add(submission_id)
+            self._log_many(db, moved, state, at)
+        return lost
+
     # -- transitions ------------------------------------------------------------------------
 
     def add(self, submission: Submission) -> bool:
         """Record a new submission in its first state (``claimed`` or ``requested``). False
         when its ``upload_key`` is already recorded: another daemon claimed that upload."""
-        submission.updated_at = now_text()
-        values = {column: getattr(submission, column) for column in COLUMNS}
+        return bool(self.add_many([submission]))
+
+    def add_many(self, batch: Sequence[Submission]) -> set[str]:
+        """``add`` for several submissions in one transaction; returns the ids recorded (the
+        others' uploads another daemon claimed). Rows are inserted in the order of their
+        upload keys, so that daemons claiming overlapping batches at once wait for each other
+        instead of deadlocking."""
+        if not batch:
+            return set()
+        at = now_text()
+        added: list[str] = []
+        insert = self._insert(submissions)
         with self._write("add") as db:
-            inserted = db.execute(self._insert(submissions).values(**values)
-                                  .on_conflict_do_nothing()
-                                  .returning(submissions.c.submission_id)).first()
-            if inserted is None:
-                return False
-            self._log(db, submission.submission_id, submission.state, submission.updated_at)
-        return True
+            for submission in sorted(batch, key=lambda s: (s.upload_key or "",
+                                                           s.submission_id)):
+                submission.updated_at = at
+                values = {column: getattr(submission, column) for column in COLUMNS}
+                if db.execute(insert.values(**values).on_conflict_do_nothing()
+                              .returning(submissions.c.submission_id)).first() is not None:
+                    added.append(submission.submission_id)
+            for state in {s.state for s in batch}:
+                self._log_many(db, [s.submission_id for s in batch
+                                    if s.state == state and s.submission_id in added],
+                               state, at)
+        return set(added)
 
     def forget(self, submission_id: str) -> None:
         """Drop a claim that never happened (the rename did not take place)."""
@@ -155,38 +207,67 @@ class Ledger:
                   sha256: str | None) -> None:
         """What the spool copy turned out to be: its problem if it may not be read, else its
         size and hash (the identity used to spot duplicates)."""
-        update = (submissions.update().where(submissions.c.submission_id == submission_id)
-                  .values(problem=problem, bytes=size, sha256=sha256))
-        if self.owner is not None:
-            update = update.where(submissions.c.owner == self.owner)
+        if self.inspected_many([(submission_id, problem, size, sha256)]):
+            raise LostClaim(submission_id)
+
+    def inspected_many(self, batch: Sequence[tuple[str, str | None, int, str | None]]
+                       ) -> set[str]:
+        """``inspected`` for several ``(submission_id, problem, size, sha256)`` in one
+        transaction; returns the ids this daemon no longer owns."""
+        lost: set[str] = set()
+        if not batch:
+            return lost
         with self._write("inspected") as db:
-            if db.execute(update).rowcount != 1 and self.owner is not None:
-                raise LostClaim(submission_id)
+            for submission_id, problem, size, sha256 in batch:
+                update = (submissions.update()
+                          .where(submissions.c.submission_id == submission_id)
+                          .values(problem=problem, bytes=size, sha256=sha256))
+                if self.owner is not None:
+                    update = update.where(submissions.c.owner == self.owner)
+                if db.execute(update).rowcount != 1 and self.owner is not None:
+                    lost.add(submission_id)
+        return lost
 
     def validated(self, receipt: Receipt, failure: str | None = None) -> None:
         """The outcome is known; it is recorded before the receipt is written."""
-        summary = receipt.summary()
-        with self._write("validated") as db:
-            self._transition(db, receipt.submission_id, State.VALIDATED,
-                             status=summary["status"], layer=summary["layer"],
-                             route=summary["route"], records=summary["records"],
-                             errors=summary["errors"], warnings=summary["warnings"],
-                             failure=failure, duplicate_of=receipt.duplicate_of,
-                             registry_entry=_json_or_none(receipt.registry_entry),
-                             obligations=_json_or_none(receipt.obligations))
+        if self.validated_many([(receipt, failure)]):
+            raise LostClaim(receipt.submission_id)
+
+    def validated_many(self, batch: Sequence[tuple[Receipt, str | None]]) -> set[str]:
+        """``validated`` for several outcomes in one transaction, each with the writes of
+        ``with_validated`` (the notification outbox) in that same transaction; returns the ids
+        this daemon no longer owns (nothing is recorded for them)."""
+        receipts = {receipt.submission_id: receipt for receipt, _ in batch}
+
+        def companions(db: sa.Connection, submission_id: str) -> None:
             for companion in self.with_validated:
-                companion(db, receipt)
+                companion(db, receipts[submission_id])
+
+        return self._transitions("validated", State.VALIDATED, [
+            (receipt.submission_id, _outcome_columns(receipt, failure))
+            for receipt, failure in batch], companions)
 
     def receipt_written(self, submission_id: str, receipt_path: Path) -> None:
-        with self._write("receipt_written") as db:
-            self._transition(db, submission_id, State.RECEIPT_WRITTEN,
-                             receipt_path=str(receipt_path))
+        if self.receipt_written_many([(submission_id, receipt_path)]):
+            raise LostClaim(submission_id)
+
+    def receipt_written_many(self, batch: Sequence[tuple[str, Path]]) -> set[str]:
+        """Receipts durable in their folders, in one transaction; returns the ids lost."""
+        return self._transitions("receipt_written", State.RECEIPT_WRITTEN, [
+            (submission_id, {"receipt_path": str(path)}) for submission_id, path in batch])
 
     def filed(self, submission_id: str, stored_path: Path | None) -> None:
         """Done. ``stored_path`` is None only when the original had vanished from the spool."""
-        with self._write("filed") as db:
-            self._transition(db, submission_id, State.FILED, owner=None,
-                             stored_path=None if stored_path is None else str(stored_path))
+        if self.filed_many([(submission_id, stored_path)]):
+            raise LostClaim(submission_id)
+
+    def filed_many(self, batch: Sequence[tuple[str, Path | None]]) -> set[str]:
+        """``filed`` for several originals, durable in their folders, in one transaction;
+        returns the ids lost."""
+        return self._transitions("filed", State.FILED, [
+            (submission_id, {"owner": None,
+                             "stored_path": None if path is None else str(path)})
+            for submission_id, path in batch])
 
     def take_over(self, submission: Submission) -> bool:
         """Make this daemon the owner of an orphaned row, if it still has the owner it had when
@@ -372,6 +453,16 @@ class Ledger:
     def meta(self) -> dict[str, str]:
         with self._read("meta") as db:
             return {row.key: row.value for row in db.execute(sa.select(meta))}
+
+
+def _outcome_columns(receipt: Receipt, failure: str | None) -> dict[str, Any]:
+    summary = receipt.summary()
+    return {"status": summary["status"], "layer": summary["layer"], "route": summary["route"],
+            "records": summary["records"], "errors": summary["errors"],
+            "warnings": summary["warnings"], "failure": failure,
+            "duplicate_of": receipt.duplicate_of,
+            "registry_entry": _json_or_none(receipt.registry_entry),
+            "obligations": _json_or_none(receipt.obligations)}
 
 
 def _json_or_none(value: Any) -> str | None:
