@@ -6,7 +6,9 @@ distinct valid ten-patient files at once, and times each step of the main thread
 the functions the loop calls (settle tracker, claim, hash/copy, duplicate look-ups, receipt,
 filing, every ledger transaction, every ``fsync``). Nothing in the product is changed: the
 wrappers are installed by this script only. Workers run in their own processes; their part is
-read off the receipts (``timings.total``) and the round trip the pool measures.
+read off the receipts (``timings.total``) and the time the pool measures from a job's start to
+its outcome. The process's own CPU seconds (main thread and its other threads, not the workers)
+are printed too: on a shared machine they are the figure to compare.
 
 Prints a Markdown table: per step, calls per file, inclusive and self milliseconds per file
 (self: minus the steps timed inside it). Nested steps are indented.
@@ -79,57 +81,84 @@ class Recorder:
         setattr(owner, attribute, timed)
 
 
+# (module, attribute path, label): what the main loop calls, wrapped where the caller looks it
+# up (a module that imported a function by name is wrapped in that module). Steps a version of
+# the daemon does not have are left out, so the same script profiles the code before and after
+# a change.
+STEPS = [
+    ("gateway.daemon.service", "Service._turn", "loop turn"),
+    ("gateway.daemon.intake", "Intake.take_hints", "settle: take watcher hints"),
+    ("gateway.daemon.intake", "Intake.rescan_if_due", "settle: rescan"),
+    ("gateway.daemon.intake", "Intake.claim_settled", "claim settled uploads"),
+    ("gateway.daemon.settle", "SettleTracker.settled",
+     "settle: which are settled (lstat, writer probe)"),
+    ("gateway.daemon.settle", "SettleTracker.see", "settle: see"),
+    ("gateway.daemon.intake", "claim", "claim (ledger add, rename, fsync dirs)"),
+    ("gateway.daemon.intake", "claim_many", "claim (ledger add, renames, fsync dirs)"),
+    ("gateway.daemon.service", "Service._advance", "advance claimed tasks"),
+    ("gateway.daemon.triage", "inspect", "hash (and copy if the kernel cannot tell)"),
+    ("gateway.daemon.claim", "_read_all", "read + sha256"),
+    ("gateway.daemon.claim", "_replace_by_copy", "copy into the spool"),
+    ("gateway.daemon.triage", "Triage.duplicate_answer", "duplicate check"),
+    ("gateway.daemon.workers", "WorkerPool.submit", "hand to a worker"),
+    ("gateway.daemon.workers", "WorkerPool.collect", "wait for or read worker outcomes"),
+    ("gateway.daemon.service", "Service._on_outcome", "outcome -> receipt -> filing"),
+    ("gateway.daemon.service", "Service._on_outcomes", "outcomes -> receipts -> filing"),
+    ("gateway.daemon.delivery", "Delivery.deliver", "deliver"),
+    ("gateway.site.reference.database", "ReferenceStore.remember", "reference data remember"),
+    ("gateway.daemon.delivery", "write_receipt", "write receipt (render, tmp, fsync, rename)"),
+    ("gateway.daemon.delivery", "write_receipt_body",
+     "write text receipt (render, tmp, fsync, rename)"),
+    ("gateway.daemon.delivery", "write_receipt_mark",
+     "write JSON receipt (render, tmp, fsync, rename)"),
+    ("gateway.daemon.delivery", "file_original", "file the original (rename, fsync dirs)"),
+    ("gateway.daemon.delivery", "move_original", "file the original (rename)"),
+    ("gateway.daemon.delivery", "log_submission", "log the summary line"),
+    ("gateway.daemon.service", "Service._report_health", "health report"),
+    ("gateway.daemon.takeover", "Takeover.keep_lease", "lease renewal + adopt"),
+    ("os", "fsync", "fsync"),
+    *[(module, "fsync_dir", "fsync dir") for module in (
+        "gateway.daemon.recovery", "gateway.daemon.claim", "gateway.daemon.delivery",
+        "gateway.receipts.store")],
+    *[("gateway.site.ledger.store", f"Ledger.{name}", f"ledger.{name} (transaction)")
+      for name in ("add", "add_many", "forget", "inspected", "inspected_many", "validated",
+                   "validated_many", "receipt_written", "receipt_written_many", "filed",
+                   "filed_many", "set_meta", "first_with_content", "latest_outcome",
+                   "unhashed_before", "heartbeat", "orphans", "oldest_unfinished", "get")],
+]
+# single-row ledger methods that the batched ones replaced call them: not counted twice
+_BATCHED = {"add": "add_many", "inspected": "inspected_many", "validated": "validated_many",
+            "receipt_written": "receipt_written_many", "filed": "filed_many"}
+
+
 def _instrument(recorder: Recorder) -> None:
-    """Wrap what the main loop calls. Module-level names are replaced where the caller looks
-    them up (``gateway.daemon.service`` imported them by name)."""
-    import gateway.daemon.claim as claim_module
-    import gateway.daemon.recovery as recovery
-    import gateway.daemon.service as service
-    from gateway.daemon.settle import SettleTracker
-    from gateway.daemon.workers import WorkerPool
-    from gateway.site.ledger import Ledger
-    from gateway.site.reference.database import ReferenceStore
+    """Wrap every step of ``STEPS`` this version of the daemon has, and note what the workers
+    report with each outcome."""
+    import importlib
 
-    w = recorder.wrap
-    w(service.Service, "_turn", "loop turn")
-    w(service.Service, "_take_hints", "settle: take watcher hints")
-    w(service.Service, "_rescan", "settle: rescan")
-    w(service.Service, "_claim_settled", "claim settled uploads")
-    w(SettleTracker, "settled", "settle: which are settled (lstat, writer probe)")
-    w(SettleTracker, "see", "settle: see")
-    w(service, "claim", "claim (ledger add, rename, fsync dirs)")
-    w(service.Service, "_advance", "advance claimed tasks")
-    w(service, "inspect", "hash (and copy if the kernel cannot tell)")
-    w(claim_module, "_read_all", "read + sha256")
-    w(claim_module, "_replace_by_copy", "copy into the spool")
-    w(service.Service, "_duplicate_answer", "duplicate check")
-    w(WorkerPool, "submit", "hand to a worker")
-    w(WorkerPool, "collect", "wait for or read worker outcomes")
-    w(service.Service, "_on_outcome", "outcome -> receipt -> filing")
-    original = service.Service._on_outcome
+    from gateway.site.ledger.store import Ledger
 
-    def outcome_seen(self: Any, outcome: Any) -> None:
-        if outcome.receipt is not None:
-            recorder.worker.append((outcome.receipt.timings.get("total", 0.0),
-                                    outcome.seconds))
-        original(self, outcome)
+    for module_name, attribute, label in STEPS:
+        owner: Any = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        if not hasattr(owner, name) or (name in _BATCHED and hasattr(Ledger, _BATCHED[name])):
+            continue
+        recorder.wrap(owner, name, label)
+    import gateway.daemon.workers as workers
 
-    service.Service._on_outcome = outcome_seen
-    w(ReferenceStore, "remember", "reference data remember")
-    w(service, "write_receipt", "write receipt (render, tmp, fsync, rename)")
-    w(service, "file_original", "file the original (rename, fsync dirs)")
-    w(service, "log_submission", "log the summary line")
-    w(service.Service, "_report_health", "health report")
-    w(service.Service, "_keep_lease", "lease renewal + adopt")
-    w(os, "fsync", "fsync")
-    w(recovery, "fsync_dir", "fsync dir")
-    w(claim_module, "fsync_dir", "fsync dir")
-    for name in ("add", "inspected", "validated", "receipt_written", "filed", "set_meta",
-                 "first_with_content", "latest_outcome", "unhashed_before", "heartbeat",
-                 "orphans", "oldest_unfinished", "get"):
-        w(Ledger, name, f"ledger.{name} (transaction)")
-    import gateway.receipts.store as store
-    w(store, "fsync_dir", "fsync dir")
+    original = workers.WorkerPool.collect
+
+    def collect(self: Any, timeout: float) -> Any:
+        outcomes = original(self, timeout)
+        for outcome in outcomes:
+            if outcome.receipt is not None:
+                recorder.worker.append((outcome.receipt.timings.get("total", 0.0),
+                                        outcome.seconds))
+        return outcomes
+
+    workers.WorkerPool.collect = collect
 
 
 def run(count: int, ledger_url: str | None) -> dict[str, Any]:
@@ -157,11 +186,13 @@ def run(count: int, ledger_url: str | None) -> dict[str, Any]:
             _instrument(recorder)
             receipts = inbox / "receipts"
             times: dict[str, float] = {}
+            cpu: dict[str, float] = {}
 
             def drop_and_stop() -> None:
                 while not (root / "serve.log").read_bytes().count(b'"serving"'):
                     time.sleep(0.05)
                 times["dropped"] = time.time()
+                cpu["daemon"], cpu["workers"] = -time.process_time(), -_descendants_cpu()
                 for path in files:
                     os.rename(path, inbox / "upload" / path.name)
                 deadline = time.time() + 600
@@ -169,6 +200,8 @@ def run(count: int, ledger_url: str | None) -> dict[str, Any]:
                        and time.time() < deadline):
                     time.sleep(0.1)
                 times["answered"] = time.time()
+                cpu["daemon"] += time.process_time()
+                cpu["workers"] += _descendants_cpu()
                 os.kill(os.getpid(), signal.SIGTERM)
 
             dropper = threading.Thread(target=drop_and_stop, daemon=True)
@@ -183,7 +216,33 @@ def run(count: int, ledger_url: str | None) -> dict[str, Any]:
     return {"recorder": recorder, "files": count, "answered": len(answered),
             "seconds": times["answered"] - times["dropped"] - QUIET,
             "worker_ms": 1000 * sum(v for v, _ in worker) / max(1, len(worker)),
-            "round_trip_ms": 1000 * sum(r for _, r in worker) / max(1, len(worker))}
+            "round_trip_ms": 1000 * sum(r for _, r in worker) / max(1, len(worker)),
+            "daemon_cpu_ms": 1000 * cpu["daemon"] / count,
+            "workers_cpu_ms": 1000 * cpu["workers"] / count}
+
+
+def _descendants_cpu() -> float:
+    """CPU seconds (user + system) of this process's live descendants: the fork server and
+    the workers it started."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        parents[int(entry)], ticks[int(entry)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(found)
+        mine |= found
+    mine.discard(os.getpid())
+    return sum(ticks[pid] for pid in mine) / os.sysconf("SC_CLK_TCK")
 
 
 def _depth(recorder: Recorder, name: str) -> int:
@@ -236,7 +295,9 @@ def table(result: dict[str, Any]) -> str:
                  f"{fsyncs:.1f} per file, {1000 * fsync_ms / files:.2f} ms. Workers (other "
                  f"processes): validate_file "
                  f"{result['worker_ms']:.2f} ms per file, job handed out -> outcome read "
-                 f"{result['round_trip_ms']:.2f} ms.")
+                 f"{result['round_trip_ms']:.2f} ms. CPU per file: daemon process "
+                 f"{result['daemon_cpu_ms']:.2f} ms, workers and fork server "
+                 f"{result['workers_cpu_ms']:.2f} ms.")
     return "\n".join(lines)
 
 

@@ -67,6 +67,8 @@ from gateway.submitters.windows import SubmitterPolicy
 log = get_logger("gateway.daemon")
 
 MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
+DELIVERY_BATCH = 8  # workers' verdicts delivered together, at most DELIVERY_WAIT seconds late
+DELIVERY_WAIT = 0.2
 WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which a worker is started
 KEPT_REGISTRY = "registry.last-good.toml"  # in the state folder: what a refused file falls to
 
@@ -107,8 +109,11 @@ class Service:
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
         self.board = TaskBoard()
-        # files in hand: a job running and one queued in each worker, and as many waiting
-        self.capacity = max(4, 2 * DEPTH * config.workers)
+        # files in hand: the workers' jobs (running and queued) and three times as many
+        # claimed, so that claims, inspections and deliveries come in batches
+        self.capacity = max(8, 4 * DEPTH * config.workers)
+        self._verdicts: list[Outcome] = []  # the workers' verdicts, not yet delivered
+        self._verdicts_since = 0.0
         # the legs of a file's way, in order
         self.intake = Intake(config, self.ledger, self.daemon_id, self.registry,
                              self.writer_check, self.metrics, self.trouble, self.space,
@@ -288,10 +293,10 @@ class Service:
         if serving:  # 1. uploads to claimed tasks
             self.intake.take_hints()
             self.intake.rescan_if_due()
-            for task in self.intake.claim_settled(self.capacity - len(self.board)):
+            for task in self.intake.claim_settled(self._claim_room()):
                 self.board.queue(task)
         self._advance()  # 2. claimed tasks to answers or workers
-        self._on_outcomes(self.pool.collect(self._wait_time(serving)))  # 3. to receipts
+        self._collect(self.pool.collect(self._wait_time(serving)))  # 3. to receipts
         if serving:
             if self.watcher.supervise():
                 self.intake.rescan_due = 0.0  # events may have been missed while it was down
@@ -306,9 +311,30 @@ class Service:
         if serving:
             due.append(self.intake.rescan_due - now)
             next_settle = self.intake.next_due()
-            if next_settle is not None and len(self.board) < self.capacity:
+            if next_settle is not None and self._claim_room():
                 due.append(next_settle)
+        if self._verdicts:
+            due.append(self._verdicts_since + DELIVERY_WAIT - now)
         return max(0.0, min(due))
+
+    def _claim_room(self) -> int:
+        """How many uploads to claim now: none until half the room is free, unless nothing
+        claimed waits for a worker (then the workers would wait for the claims)."""
+        room = self.capacity - len(self.board)
+        return room if room >= self.capacity // 2 or not self.board.waiting else 0
+
+    def _collect(self, outcomes: list[Outcome]) -> None:
+        """Deliver the workers' verdicts together: once ``DELIVERY_BATCH`` are in, the oldest
+        has waited ``DELIVERY_WAIT``, no worker has a job left, or the daemon is stopping.
+        A verdict waits only in memory; killed meanwhile, its file is validated again."""
+        if outcomes and not self._verdicts:
+            self._verdicts_since = time.monotonic()
+        self._verdicts.extend(outcomes)
+        if self._verdicts and (len(self._verdicts) >= DELIVERY_BATCH or not self.pool.held
+                               or self._stopping or time.monotonic()
+                               >= self._verdicts_since + DELIVERY_WAIT):
+            verdicts, self._verdicts = self._verdicts, []
+            self._on_outcomes(verdicts)
 
     def _advance(self) -> None:
         """Move claimed tasks on: inspect (one ledger transaction for all), then answer

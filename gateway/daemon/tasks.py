@@ -65,6 +65,11 @@ class TaskBoard:
         """Queued tasks whose time has come, oldest first."""
         return [task for task in self._queued if task.not_before <= now]
 
+    @property
+    def waiting(self) -> int:
+        """Queued tasks (to be inspected, answered or handed to a worker)."""
+        return len(self._queued)
+
     def is_queued(self, task: Task) -> bool:
         return task in self._queued
 

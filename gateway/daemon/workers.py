@@ -207,6 +207,11 @@ class WorkerPool:
         """How many more jobs the workers can take now (``DEPTH`` each)."""
         return sum(DEPTH - len(w.jobs) for w in self._workers if w.retiring is None)
 
+    @property
+    def held(self) -> int:
+        """Jobs the workers hold (running or queued)."""
+        return sum(len(w.jobs) for w in self._workers)
+
     def submit(self, job: Job) -> None:
         """Hand ``job`` to the worker with the fewest jobs (the caller checks ``free``)."""
         worker = min((w for w in self._workers if w.retiring is None),
