@@ -352,10 +352,11 @@ class Service:
                 for task in self.triage.record(found):
                     self.takeover.let_go(task)
         answers: list[Verdict] = []
-        for task in due:
-            if self.board.is_queued(task) and task.not_before <= now:
-                with self._guarded(task, now):
-                    self._advance_one(task, now, answers)
+        with self.ledger.reading():  # the duplicate checks' questions, in one transaction
+            for task in due:
+                if self.board.is_queued(task) and task.not_before <= now:
+                    with self._guarded(task, now):
+                        self._advance_one(task, now, answers)
         self._deliver(answers)
         self.metrics.queue(len(self.board))
 

@@ -11,6 +11,7 @@ or lost the database for a while) and whose rows another daemon took over gets `
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ class Ledger:
         self.owner = owner
         self._timer = timer
         self.with_validated: list[Companion] = []
+        self._reading: dict[int, sa.Connection] = {}  # thread -> its shared read transaction
 
     def close(self) -> None:
         self._engine.dispose()
@@ -103,9 +105,30 @@ class Ledger:
 
     @contextmanager
     def _read(self, operation: str) -> Iterator[sa.Connection]:
+        shared = self._reading.get(threading.get_ident())
+        if shared is not None:
+            with self._timed(operation):
+                yield shared
+            return
         with (self._timed(operation), self._engine.connect() as db,
               db.execution_options(**{READ_ONLY: True}).begin()):
             yield db
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Ask this thread's questions inside it in one read transaction: a daemon's turn asks
+        one or two for each file it triages, and on PostgreSQL a transaction of its own costs
+        each question three more round trips (ping, begin, end). No write may happen inside."""
+        thread = threading.get_ident()
+        if thread in self._reading:
+            yield
+            return
+        with self._engine.connect() as db, db.execution_options(**{READ_ONLY: True}).begin():
+            self._reading[thread] = db
+            try:
+                yield
+            finally:
+                del self._reading[thread]
 
     def _insert(self, table: sa.Table) -> Any:
         """An INSERT that can skip a row whose unique key exists (one winner per claim)."""
