@@ -5,7 +5,8 @@ config with a short quiet period); the files are written aside and renamed into 
 together, so all of them settle at the same instant: the drop plus the quiet period. Latency
 per file is the ledger's ``receipt_written`` time minus that instant, so it includes the
 queueing a burst causes. Prints one JSON line per run: ledger, daemons, files, answered,
-accepted, seconds, files/s, p50 and p95 settled->receipt.
+accepted, seconds, files/s, p50 and p95 settled->receipt, and the CPU the daemons and their
+workers spent per file (the figure to compare on a machine other work shares).
 
 With ``--daemons N --postgres`` the N daemons share the inbox and a PostgreSQL ledger in a
 throw-away cluster (with fsync, as in production); ``--several`` runs the whole comparison:
@@ -90,6 +91,30 @@ def _ledger(location: str | Path) -> list[float]:
         engine.dispose()
 
 
+def _descendants_cpu() -> float:
+    """CPU seconds (user + system) of this process's live descendants: the fork server and
+    the workers it started."""
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path("/proc", entry, "stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        parents[int(entry)], ticks[int(entry)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(found)
+        mine |= found
+    mine.discard(os.getpid())
+    return sum(ticks[pid] for pid in mine) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -130,6 +155,7 @@ def run(count: int, timeout: float, daemons: int = 1,
         try:
             for number in range(daemons):
                 running.append(_start(root, config, number))
+            cpu = -_descendants_cpu()
             for path in files:
                 os.rename(path, inbox / "upload" / path.name)
             settled = time.time() + QUIET
@@ -137,6 +163,7 @@ def run(count: int, timeout: float, daemons: int = 1,
             deadline = time.time() + timeout
             while len(list(receipts.glob("*.receipt.json"))) < count and time.time() < deadline:
                 time.sleep(0.2)
+            cpu += _descendants_cpu()
             answered = list(receipts.glob("*.receipt.json"))
             accepted = sum(json.loads(p.read_text())["status"] == "accepted" for p in answered)
         finally:
@@ -151,7 +178,12 @@ def run(count: int, timeout: float, daemons: int = 1,
             "seconds": round(seconds, 2),
             "files_per_s": round(len(written) / seconds, 1) if written else 0.0,
             "p50_s": round(_percentile(latencies, 0.50), 3) if latencies else float("nan"),
-            "p95_s": round(_percentile(latencies, 0.95), 3) if latencies else float("nan")}
+            "p95_s": round(_percentile(latencies, 0.95), 3) if latencies else float("nan"),
+            # on a shared machine the figure to compare: CPU seconds of the daemons, their fork
+            # servers and workers (not the PostgreSQL server) per file, and the rate two cores
+            # would give if that CPU were all they spent
+            "cpu_ms_per_file": round(1000 * cpu / count, 2),
+            "files_per_cpu_s_on_2_cores": round(2 * count / cpu, 1) if cpu else float("nan")}
 
 
 def main() -> None:

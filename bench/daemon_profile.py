@@ -32,7 +32,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.daemon import QUIET, _config, _files
+from bench.daemon import QUIET, _config, _descendants_cpu, _files
 
 
 class Recorder:
@@ -219,30 +219,6 @@ def run(count: int, ledger_url: str | None) -> dict[str, Any]:
             "round_trip_ms": 1000 * sum(r for _, r in worker) / max(1, len(worker)),
             "daemon_cpu_ms": 1000 * cpu["daemon"] / count,
             "workers_cpu_ms": 1000 * cpu["workers"] / count}
-
-
-def _descendants_cpu() -> float:
-    """CPU seconds (user + system) of this process's live descendants: the fork server and
-    the workers it started."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path("/proc", entry, "stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        parents[int(entry)], ticks[int(entry)] = int(fields[1]), int(fields[11]) + int(fields[12])
-    mine = {os.getpid()}
-    grew = True
-    while grew:
-        found = {pid for pid, parent in parents.items() if parent in mine} - mine
-        grew = bool(found)
-        mine |= found
-    mine.discard(os.getpid())
-    return sum(ticks[pid] for pid in mine) / os.sysconf("SC_CLK_TCK")
 
 
 def _depth(recorder: Recorder, name: str) -> int:

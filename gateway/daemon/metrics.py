@@ -41,7 +41,8 @@ class Metrics:
         self._restarts = Counter("gateway_worker_restarts",
                                  "Worker processes replaced after a crash or a limit.",
                                  registry=r)
-        self._ledger = Histogram("gateway_ledger_seconds", "Seconds one ledger operation took.",
+        self._ledger = Histogram("gateway_ledger_seconds", "Seconds one ledger operation took, "
+                                 "once for each submission it recorded.",
                                  ["operation"], buckets=LEDGER_BUCKETS, registry=r)
         self._last_take = Gauge("gateway_last_take_timestamp_seconds",
                                 "When this daemon last claimed an upload (Unix time).",
