@@ -207,6 +207,13 @@ class Service:
         self.takeover.resume()
         self.messages.start()
         self.watcher.supervise()
+        # before "serving": a daemon killed once it said so has its start on record
+        self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
+                             watcher=self.config.watcher,
+                             writer_check=self.writer_check.name,
+                             writer_check_reason=self.writer_check.reason,
+                             failure="", blocked_submitters="{}", disk_full="no",
+                             **self.intake.signal_meta())
         log.info("serving", inbox=str(self.config.inbox), watcher=self.config.watcher,
                  workers=self.config.workers, quiet_period=self.config.quiet_period,
                  rescan_interval=self.config.rescan_interval, pid=os.getpid(),
@@ -215,12 +222,6 @@ class Service:
                  metrics_port=self.config.metrics_port,
                  interruption_signal=self.intake.sessions.listening
                  if self.intake.sessions else [])
-        self.ledger.set_meta(pid=str(os.getpid()), started_at=now_text(),
-                             watcher=self.config.watcher,
-                             writer_check=self.writer_check.name,
-                             writer_check_reason=self.writer_check.reason,
-                             failure="", blocked_submitters="{}", disk_full="no",
-                             **self.intake.signal_meta())
         self.notifier.ready("serving")
         while not self._stopping or len(self.board):
             self._turn()

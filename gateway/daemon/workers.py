@@ -54,6 +54,7 @@ from gateway.submitters.windows import SubmitterPolicy
 log = get_logger("gateway.daemon.workers")
 
 DEPTH = 2  # jobs a worker holds: the one it runs and the next
+START_ALLOWANCE = 60.0  # seconds a new worker may take to start before its job's time runs
 _KEEP = "keep"  # sent instead of the registry when the worker has it already
 
 
@@ -130,6 +131,9 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
     validate = resolve_pipeline(pipeline)
     reads_reference = "ledger" in inspect.signature(validate).parameters
     registry: Registry | None = None
+    # the time limit of a job counts from here: a worker's own start (slow on a busy machine)
+    # is not the file's
+    conn.send_bytes(pickle.dumps(("ready", None, 0.0, time.monotonic())))
     while True:
         try:
             message: tuple[Job, Any] | None = conn.recv()
@@ -169,6 +173,7 @@ class _Worker:
     started: float = 0.0  # when it started the job it runs
     done: int = 0
     registry: Any = _KEEP  # the registry it was last sent (_KEEP: none yet)
+    ready: bool = False  # it said it started; until then its job's time does not run
     retiring: str | None = None  # why it is recycled once its queued jobs are done
 
     @property
@@ -232,7 +237,7 @@ class WorkerPool:
         outcomes of finished jobs. Dead or stopped workers are replaced."""
         busy = [w for w in self._workers if w.jobs]
         if busy:
-            nearest = min(w.started + self.time_limit for w in busy)
+            nearest = min(self._deadline(w) for w in busy)
             timeout = max(0.0, min(timeout, nearest - time.monotonic()))
         owners: dict[Any, _Worker] = {w.conn: w for w in self._workers}
         owners.update({w.process.sentinel: w for w in self._workers})
@@ -246,19 +251,25 @@ class WorkerPool:
             outcomes.extend(self._read(worker))
         now = time.monotonic()
         for worker in list(self._workers):
-            if worker.jobs and now - worker.started >= self.time_limit:
+            if worker.jobs and now >= self._deadline(worker):
                 outcome = self._replace(worker, "time", f"over the {self.time_limit:g} s limit")
                 if outcome is not None:
                     outcomes.append(outcome)
         return outcomes
 
+    def _deadline(self, worker: _Worker) -> float:
+        """When the job the worker runs is over its time; a worker that has not said it
+        started has ``START_ALLOWANCE`` more."""
+        return worker.started + self.time_limit + (0.0 if worker.ready else START_ALLOWANCE)
+
     def _read(self, worker: _Worker) -> list[Outcome]:
         """Every verdict the worker has sent (it may have finished its queued job too)."""
         outcomes: list[Outcome] = []
+        heard = False
         while True:
             try:
                 if not worker.conn.poll():
-                    if outcomes:
+                    if heard:
                         return outcomes  # its pipe is drained; a death is seen next time
                     # Only the sentinel fired: the worker is gone without a word.
                     outcome = self._replace(worker, "crashed", "")
@@ -267,6 +278,11 @@ class WorkerPool:
             except (EOFError, OSError):
                 outcome = self._replace(worker, "crashed", "")
                 return outcomes + ([outcome] if outcome is not None else [])
+            heard = True
+            if kind == "ready":
+                worker.ready = True
+                worker.started = finished  # its first job, if it has one, starts now
+                continue
             job = worker.jobs.popleft() if worker.jobs else None
             seconds = finished - worker.started
             worker.started = finished  # it took its next job, if it has one, right then

@@ -92,6 +92,23 @@ def _queue_statement(db: sa.Connection) -> Any:
     return _QUEUE[name]
 
 
+_QUEUE_LOCK = 4654_0021  # PostgreSQL advisory lock: one transaction queues at a time
+
+
+def _in_commit_order(db: sa.Connection) -> None:
+    """On PostgreSQL, hold the queue's lock from this transaction's first message to its
+    commit, so that message ids rise in the order they become visible: without it a daemon
+    whose transaction (several receipts) commits late would make an older id appear after a
+    younger one to the same recipient was sent. SQLite has one writer at a time already."""
+    if db.dialect.name != "postgresql":
+        return
+    transaction = db.get_transaction()
+    if db.info.get("outbox_locked") is transaction:
+        return
+    db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
+    db.info["outbox_locked"] = transaction
+
+
 def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destination: str,
           subject: str, content: dict[str, Any], submitter: str | None = None,
           not_before: float | None = None,
@@ -104,6 +121,7 @@ def queue(db: sa.Connection, *, dedup_key: str, kind: str, channel: str, destina
         raise ValueError("only an e-mail carries attachments")
     if channel not in (EMAIL, WEBHOOK):
         raise ValueError(f"unknown channel {channel!r}")
+    _in_commit_order(db)
     row = db.execute(_queue_statement(db), {
         "dedup_key": dedup_key, "kind": kind, "channel": channel, "destination": destination,
         "submitter": submitter, "subject": subject,
