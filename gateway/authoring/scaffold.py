@@ -29,7 +29,7 @@ from gateway.contract.records import LEVELS
 from gateway.kit.conformance import TODO_MARKER
 from gateway.kit.manifest import (
     MANIFEST,
-    DataManifest,
+    Manifest,
     ManifestError,
     parse_manifest,
     schema_path,
@@ -230,7 +230,7 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year: int,
+def scaffold_data_year(folder: Path, manifest: Manifest, measure: str, year: int,
                        from_year: int | None) -> list[str]:
     """Reporting ``year`` of an existing data-family measure, copied from ``from_year``."""
     spec = manifest.measures[measure]
@@ -274,7 +274,7 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
     ]
 
 
-def scaffold_data_measure(folder: Path, manifest: DataManifest, measure: str, year: int,
+def scaffold_data_measure(folder: Path, manifest: Manifest, measure: str, year: int,
                           levels: list[str]) -> list[str]:
     """A new measure of a data family: manifest tables, schema skeletons and example folders,
     each open question marked for the conformance run to refuse until resolved."""
@@ -329,7 +329,7 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
                                         encoding="utf-8")
     (folder / "plugin.py").write_text(
         '"""The plugin object the entry point names: the family is its data files."""\n\n'
-        "from gateway.kit.family import DataFamily\n\nFAMILY = DataFamily(__package__)\n",
+        "from gateway.contract import Family\n\nFAMILY = Family(__package__)\n",
         encoding="utf-8")
     (folder / MANIFEST).write_text(
         f'[family]\nid = "{family}"\ntitle = "{TODO_MARKER}: the family\'s title"\n'

@@ -112,6 +112,14 @@ MOVED: dict[str, str] = {
 }
 
 
+def renamed(what: str, instead: str) -> None:
+    """Warn that a public name of the kit was replaced in the layout release (``DataFamily`` and
+    ``TableFamily`` by ``Family``, their manifests by ``Manifest``); the old name still works
+    for one release. Its module calls this once, when the name is first looked up."""
+    warnings.warn(Deprecation(what, MOVED_SINCE, MOVED_REMOVAL, instead).warning(),
+                  stacklevel=3)
+
+
 def moved_module(name: str) -> str | None:
     """The module that ``name`` (an old dotted name, or a module inside an old package) is now,
     or None when it did not move."""
