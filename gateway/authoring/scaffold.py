@@ -5,10 +5,12 @@ author can know (did a threshold, a code list or a date change?) is printed. A n
 a schema and manifest skeleton whose open questions carry ``TODO(new-measure)`` markers, which
 the conformance run (``gateway.testing.check_plugin``) refuses until they are resolved.
 
-Data families (``gateway.kit.manifest``) are scaffolded here from their files; a family with
-another layout (the clinic family, whose schemas are generated) scaffolds itself through the
-``gateway_scaffold`` hook using the helpers below. Installed copies (site-packages) are never
-edited: a year added there would vanish on the next upgrade.
+Families written as ``gateway.contract.Family`` with a calendar per year
+(``gateway.kit.manifest``) are scaffolded here from their files, and a new family is made in
+that form; a family with another layout (the clinic family, whose schemas are generated; the
+hospital families, whose calendar is a deadline table) scaffolds itself through the
+``gateway_scaffold`` hook (``Family(..., scaffold=...)``) using the helpers below. Installed
+copies (site-packages) are never edited: a year added there would vanish on the next upgrade.
 """
 
 from __future__ import annotations
@@ -232,8 +234,15 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
 
 def scaffold_data_year(folder: Path, manifest: Manifest, measure: str, year: int,
                        from_year: int | None) -> list[str]:
-    """Reporting ``year`` of an existing data-family measure, copied from ``from_year``."""
+    """Reporting ``year`` of an existing measure with a calendar per year, copied from
+    ``from_year``."""
     spec = manifest.measures[measure]
+    if not spec.years and manifest.reporting_years:
+        raise ScaffoldError(
+            f"{measure}'s calendar is the [deadlines] table of {folder / MANIFEST}; the core "
+            "copies only [measures.X.years.Y] calendars: add the year to [family] "
+            "reporting_years, its [deadlines] lines, schemas and examples by hand, or let the "
+            "family scaffold itself (Family(..., scaffold=...))")
     if year in spec.years:
         raise ScaffoldError(f"{measure} already has reporting year {year}")
     from_year = from_year or max((y for y in spec.years if y < year), default=None)
@@ -421,7 +430,7 @@ def new_measure(family: str, measure: str, year: int, *, from_year: int | None, 
             manifest = parse_manifest((folder / MANIFEST).read_text("utf-8"))
         except ManifestError as err:
             raise ScaffoldError(f"{folder / MANIFEST} declares family {family} but is not a "
-                                f"data-family manifest ({err}); a family with its own layout "
+                                f"family manifest ({err}); a family with its own layout "
                                 "scaffolds itself through the gateway_scaffold hook") from None
         if measure in manifest.measures:
             return scaffold_data_year(folder, manifest, measure, year, from_year)

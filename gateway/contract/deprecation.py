@@ -12,7 +12,7 @@ A plugin written today must keep working when the core grows. So:
 - only then may it be removed, and the removal is recorded in ``RETIRED`` so the hook reference
   check (``gateway.authoring.hookdoc``) accepts the shorter signature.
 
-Public helpers that are not hooks (``DataFamily`` keyword arguments, kit functions) warn with
+Public helpers that are not hooks (``Family`` keyword arguments, kit functions) warn with
 ``warnings.warn(Deprecation(...).warning())``.
 """
 

@@ -63,8 +63,8 @@ def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Pa
     assert f"numerator targets copied from {latest} (A1C: a1c_value <" in output
     assert (ROOT / "plugins/clinic/mncm/manifest.toml").read_text() == before
     manifest = (tmp_path / "plugins/clinic/mncm/manifest.toml").read_text()
-    assert (f'[ODC.years.{year}]\ndates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]'
-            in manifest)
+    assert (f'[measures.ODC.years.{year}]\n'
+            f'dates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]' in manifest)
     schemas = tmp_path / "schemas" / "mncm"
     for level in ("summary", "patient"):
         made = json.loads((schemas / str(year) / f"odc.{level}.schema.json").read_text())

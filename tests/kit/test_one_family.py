@@ -362,3 +362,15 @@ def test_the_replaced_classes_still_build_a_family_with_one_warning() -> None:
         "GatewayDeprecationWarning TableManifest (gateway.kit.manifest)",
         "GatewayDeprecationWarning TableFamily (gateway.kit.family)"]
     assert all("use gateway.contract." in line for line in lines)
+
+
+def test_the_core_scaffold_says_what_to_do_for_a_deadline_calendar(
+        package: Callable[..., Family], tmp_path: Path) -> None:
+    from gateway.authoring.scaffold import new_measure
+    from gateway.contract import ScaffoldError
+
+    _, family_id = _flu(package)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(ScaffoldError, match=r"calendar is the \[deadlines\] table"):
+        new_measure(family_id, "FLU", 2017, from_year=None, root=tmp_path, levels=["summary"])
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
