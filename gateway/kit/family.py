@@ -71,7 +71,7 @@ Template = Callable[[Manifest, Route, str], bytes | None]
 
 
 class Layout:
-    """The columns of one (measure, level) in its latest year's schema, for recognition."""
+    """The columns of one (measure, level) in one reporting year's schema, for recognition."""
 
     def __init__(self, schema: dict[str, Any]) -> None:
         properties = schema.get("properties", {})
