@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from importlib.resources import files
@@ -314,8 +315,6 @@ class _OneLayout(Family):
 
     @cached_property
     def manifest(self) -> Manifest:
-        import tomllib
-
         data = tomllib.loads((self.root / MANIFEST).read_text(encoding="utf-8"))
         declared = {**data, "measures": {self._measure["id"]: self._measure}}
         m = manifest_from(declared, f"{self.package}: {MANIFEST}")
