@@ -418,13 +418,14 @@ class Service:
             self.board.take(task)
             answers.append(Verdict(task, answer))
             return
-        if self.pool.free:
+        job = Job(submission.submission_id,
+                  str(spool_path(self.config, submission.submission_id)),
+                  submission.submitter, submission.name, submission.received_at,
+                  self.registry.registry, self.policy, self.config.ledger_location,
+                  submission.bytes)
+        if self.pool.can_take(job):
             self.board.run(task, now)
-            self.pool.submit(Job(submission.submission_id,
-                                 str(spool_path(self.config, submission.submission_id)),
-                                 submission.submitter, submission.name,
-                                 submission.received_at, self.registry.registry, self.policy,
-                                 self.config.ledger_location))
+            self.pool.submit(job)
 
     def _on_outcomes(self, outcomes: list[Outcome]) -> None:
         """The workers' verdicts, delivered together."""

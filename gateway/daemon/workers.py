@@ -9,10 +9,12 @@ Workers only read the spool file and send back a ``Receipt``; the daemon alone w
 the ledger and the archive, so a worker that dies leaves nothing half done. Workers come from a
 forkserver that has already imported the pipeline, so replacing one costs a fork, not an import.
 
-Each worker holds up to ``DEPTH`` jobs: the one it runs and the next, already in its pipe, so it
-starts the next file the moment it has sent a verdict, while the daemon is still recording the
-last ones (the daemon writes its bookkeeping for several files at once). Only the job a worker
-runs can be blamed for its death or its time: the one queued behind it goes to the replacement.
+A worker running a small file may hold the next small file too (``DEPTH`` jobs, the next already
+in its pipe), so it starts it the moment it has sent a verdict, while the daemon is still
+recording the last ones (the daemon writes its bookkeeping for several files at once). A large
+file only goes to an idle worker and nothing waits behind it, so a big upload never delays
+another submitter's small one. Only the job a worker runs can be blamed for its death or its
+time: the one queued behind it goes to the replacement.
 The registry travels to a worker only when it changed, not with every job.
 
 A worker is also retired, between files, when a file has grown it (its resident memory after the
@@ -53,7 +55,8 @@ from gateway.submitters.windows import SubmitterPolicy
 
 log = get_logger("gateway.daemon.workers")
 
-DEPTH = 2  # jobs a worker holds: the one it runs and the next
+DEPTH = 2  # jobs a worker holds: the one it runs and the next (small files only)
+SMALL_FILE = 256 * 1024  # bytes: a file validated in well under a second
 START_ALLOWANCE = 60.0  # seconds a new worker may take to start before its job's time runs
 _KEEP = "keep"  # sent instead of the registry when the worker has it already
 
@@ -70,6 +73,12 @@ class Job:
     registry: Registry | None = None  # the registry in force when the job was handed out
     policy: SubmitterPolicy | None = None
     ledger: str | Path | None = None  # the ledger whose reference data the rules read
+    size: int | None = None  # bytes of the file (None: unknown, taken as large)
+
+    @property
+    def small(self) -> bool:
+        """Validated in a fraction of a second: it may wait behind another small one."""
+        return self.size is not None and self.size <= SMALL_FILE
 
 
 @dataclass(frozen=True)
@@ -207,10 +216,18 @@ class WorkerPool:
         child.close()
         return _Worker(process, parent)
 
-    @property
-    def free(self) -> int:
-        """How many more jobs the workers can take now (``DEPTH`` each)."""
-        return sum(DEPTH - len(w.jobs) for w in self._workers if w.retiring is None)
+    def _taker(self, job: Job) -> _Worker | None:
+        """An idle worker; for a small job, else one running a small job with room behind."""
+        open_ = [w for w in self._workers if w.retiring is None]
+        idle = next((w for w in open_ if not w.jobs), None)
+        if idle is not None or not job.small:
+            return idle
+        return next((w for w in open_ if len(w.jobs) < DEPTH and all(j.small for j in w.jobs)),
+                    None)
+
+    def can_take(self, job: Job) -> bool:
+        """Is there a worker for ``job`` now?"""
+        return self._taker(job) is not None
 
     @property
     def held(self) -> int:
@@ -218,9 +235,10 @@ class WorkerPool:
         return sum(len(w.jobs) for w in self._workers)
 
     def submit(self, job: Job) -> None:
-        """Hand ``job`` to the worker with the fewest jobs (the caller checks ``free``)."""
-        worker = min((w for w in self._workers if w.retiring is None),
-                     key=lambda w: len(w.jobs))
+        """Hand ``job`` to an idle worker, or queue a small one behind a small one (the caller
+        checks ``can_take``)."""
+        worker = self._taker(job)
+        assert worker is not None, "submit() without can_take()"
         self._send(worker, job)
 
     def _send(self, worker: _Worker, job: Job) -> None:
