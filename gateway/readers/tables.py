@@ -111,6 +111,10 @@ class TableDocument(Document):
             return None
         limit = self.limits.max_cell_chars
         for name, text in columns.items():
+            # a cell has at least as many bytes as characters: count characters only when
+            # some cell's bytes exceed the limit
+            if not (bools(pc.binary_length(text)) > limit).any():
+                continue
             too_long = bools(pc.utf8_length(text)) > limit
             if too_long.any():
                 row = int(rows[too_long.argmax()])
@@ -288,9 +292,48 @@ def _csv_field_limit(limit: int) -> Iterator[None]:
 
 
 def _stripped(text: pa.Array) -> pa.Array:
-    """Cells trimmed exactly as Python's ``str.strip`` trims: ASCII cells by Arrow with
-    Python's ASCII whitespace set (it includes the separators \x1c-\x1f), the rare
-    non-ASCII cells by Python itself."""
+    """Cells trimmed exactly as Python's ``str.strip`` trims. Only cells that may change are
+    trimmed (almost no cell of an exported file has a space at an end, and trimming every cell
+    copied every column): those are found from two bytes a cell."""
+    changing = _may_strip(text)
+    if changing is None:
+        return _trimmed(text)
+    if not changing.any():
+        return text
+    mask = pa.array(changing)
+    return pc.replace_with_mask(text, mask, _trimmed(text.filter(mask)))
+
+
+# Bytes at either end of a cell that ``str.strip`` may remove: Python's ASCII whitespace, and
+# any byte of a non-ASCII character (the cell may end in a Unicode space).
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[[ord(c) for c in _PY_ASCII_SPACE]] = True
+_EDGE_BYTES[0x80:] = True
+
+
+def _may_strip(text: pa.Array) -> np.ndarray | None:
+    """Which cells begin or end with a byte of ``_EDGE_BYTES``, read from the array's offsets
+    and data (no copy); None for an array with nulls (then every cell is trimmed). A cell
+    whose first and last bytes are printable ASCII is left as it is by ``str.strip``."""
+    if text.null_count or len(text) == 0:
+        return None if text.null_count else np.zeros(0, dtype=bool)
+    _validity, offsets_buffer, data_buffer = text.buffers()
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[
+        text.offset:text.offset + len(text) + 1]
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    changing = np.zeros(len(text), dtype=bool)
+    if filled.any():
+        data = np.frombuffer(data_buffer, dtype=np.uint8)
+        changing[filled] = _EDGE_BYTES[data[starts[filled]]] | _EDGE_BYTES[
+            data[ends[filled] - 1]]
+    return changing
+
+
+def _trimmed(text: pa.Array) -> pa.Array:
+    """Every cell trimmed as ``str.strip`` trims: ASCII cells by Arrow with Python's ASCII
+    whitespace set (it includes the separators \x1c-\x1f), non-ASCII cells by Python."""
     trimmed = pc.ascii_trim(text, characters=_PY_ASCII_SPACE)
     ascii = bools(pc.string_is_ascii(text))
     if ascii.all():
