@@ -204,8 +204,10 @@ class ColumnCheck:
                 formats: Mapping[str, FormatCheck]) -> np.ndarray:
         """Rows whose (present) value might break a constraint of this column. A verdict
         depends on the text alone, so a column already encoded (its codes upper-cased, its
-        dates normalised) is judged once per distinct text and the verdicts spread back."""
-        known = known_encoding(text)
+        dates normalised) is judged once per distinct text and the verdicts spread back;
+        number columns are encoded here (their typed column is made from the same encoding)."""
+        known = encoding(text) if self.kind in ("integer", "number") and len(text) \
+            else known_encoding(text)
         if known is not None and len(known.texts) < len(text):
             dictionary = known.dictionary
             return self._suspect(dictionary, filled(dictionary), formats)[known.indices]
