@@ -421,6 +421,15 @@ class RecordLayer:
                                   found.hint, found.suggestion)
             return found
         code, message, column, shown, hint, suggestion = parts
+        if batch.rows is not None and batch.xpaths is None and batch.lines is None \
+                and column not in batch.places:
+            # a table's cell, as ``batch.finding`` places it, in one step (a bad file has
+            # tens of thousands)
+            row = int(batch.rows[i])
+            letter = batch.cells.get(column) if column else None
+            return Finding(code, message, hint, row, column,
+                           f"{letter}{row}" if letter else None, shown, None, None, None,
+                           suggestion or None)
         found = batch.finding(i, code, message, column=column, value=shown, hint=hint)
         return found.suggesting(suggestion) if suggestion else found
 

@@ -322,13 +322,13 @@ def _may_strip(text: pa.Array) -> np.ndarray | None:
     offsets = np.frombuffer(offsets_buffer, dtype=width)[
         text.offset:text.offset + len(text) + 1]
     starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts
-    changing = np.zeros(len(text), dtype=bool)
-    if filled.any():
-        data = np.frombuffer(data_buffer, dtype=np.uint8)
-        changing[filled] = _EDGE_BYTES[data[starts[filled]]] | _EDGE_BYTES[
-            data[ends[filled] - 1]]
-    return changing
+    if data_buffer is None or data_buffer.size == 0:
+        return np.zeros(len(text), dtype=bool)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    # an empty cell reads a neighbour's byte ("clip" keeps it inside the data): not changing
+    first = data.take(starts, mode="clip")
+    last = data.take(ends - 1, mode="clip")
+    return (_EDGE_BYTES[first] | _EDGE_BYTES[last]) & (ends > starts)
 
 
 def _trimmed(text: pa.Array) -> pa.Array:
