@@ -233,6 +233,17 @@ class RecordLayer:
     def check(self, batch: RecordBatch) -> tuple[RecordBatch, np.ndarray, list[Finding]]:
         """Validate a raw batch: (typed batch of the valid records, mask of bad records,
         findings). Every failing record is reported, each failure located at its cell."""
+        texts, bad, findings = self._judged(batch)
+        return self._typed_batch(batch, texts, bad), bad, findings
+
+    def judge(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:
+        """``check`` without the typed batch, for a file that has already failed the record
+        layer (the later layers, which read typed records, will not run)."""
+        _texts, bad, findings = self._judged(batch)
+        return bad, findings
+
+    def _judged(self, batch: RecordBatch) -> tuple[dict[str, Text], np.ndarray, list[Finding]]:
+        """The batch's normalised texts, its bad records and their findings."""
         raw = batch.frame
         texts: dict[str, Text] = {}
         for name in raw.columns:
@@ -246,7 +257,13 @@ class RecordLayer:
                 batch, texts, self.filter.suspect(texts, len(raw), FORMAT_CHECKS), bad)
         else:
             findings = self._check_every(batch, texts, bad)
-        # every layout column is present for the rules, optional ones left out as all-empty
+        return texts, bad, findings
+
+    def _typed_batch(self, batch: RecordBatch, texts: dict[str, Text],
+                     bad: np.ndarray) -> RecordBatch:
+        """The valid records typed for the file rules; every layout column is present,
+        optional ones left out as all-empty."""
+        raw = batch.frame
         keep = ~bad
         kept = keep if bad.any() else None
         index = raw.index[keep] if kept is not None else raw.index
@@ -263,7 +280,7 @@ class RecordLayer:
         typed_batch = RecordBatch(frame=typed, rows=rows, xpaths=xpaths, lines=lines,
                                   cells=batch.cells, places=batch.places, elements=elements,
                                   names=batch.names)
-        return typed_batch, bad, findings
+        return typed_batch
 
     def _check_every(self, batch: RecordBatch, texts: dict[str, Text],
                      bad: np.ndarray) -> list[Finding]:
