@@ -353,8 +353,8 @@ class RecordLayer:
                              axis=1)
         conditions = [n for n in self.filter.condition_columns if n in cells.kinds] \
             if self.filter is not None else []
-        return {k: (tuple(names), packed[j].tobytes(),
-                    tuple(cells.value(n, k) for n in conditions))
+        columns = tuple(names)
+        return {k: (columns, packed[j].tobytes(), tuple(cells.value(n, k) for n in conditions))
                 for j, k in enumerate(ruled.tolist())}
 
     def _shape_errors(self, shape: tuple[Any, ...]) -> list[EngineError]:

@@ -114,12 +114,12 @@ def _remember(text: Text, encoding: Encoding) -> None:
 
 
 def known_encoding(text: Text) -> Encoding | None:
-    """The column's encoding if one was already made (``encoding``, ``map_distinct``)."""
+    """The column's encoding if one was already made (``encode``, ``map_distinct``)."""
     known = _ENCODINGS.get(id(text))
     return known[1] if known is not None and known[0]() is text else None
 
 
-def encoding(text: Text) -> Encoding:
+def encode(text: Text) -> Encoding:
     """The column's distinct texts and each row's index into them (made once per array)."""
     known = known_encoding(text)
     if known is not None:
@@ -134,7 +134,7 @@ def encoding(text: Text) -> Encoding:
 def distinct(text: Text) -> tuple[np.ndarray, list[str]]:
     """The column as (index of each row's text, its texts): most columns hold a few codes,
     dates or numbers, so Python-only work on the distinct texts stays cheap."""
-    made = encoding(text)
+    made = encode(text)
     return made.indices, made.texts
 
 
@@ -144,7 +144,7 @@ def map_distinct(text: Text, func: Callable[[str], Any], type: pa.DataType) -> p
     ISO)."""
     if len(text) == 0:
         return pa.array([], type=type)
-    made = encoding(text)
+    made = encode(text)
     mapped = [func(u) for u in made.texts]
     if type == text.type and mapped == made.texts:
         return text
@@ -206,7 +206,7 @@ class ColumnCheck:
         depends on the text alone, so a column already encoded (its codes upper-cased, its
         dates normalised) is judged once per distinct text and the verdicts spread back;
         number columns are encoded here (their typed column is made from the same encoding)."""
-        known = encoding(text) if self.kind in ("integer", "number") and len(text) \
+        known = encode(text) if self.kind in ("integer", "number") and len(text) \
             else known_encoding(text)
         if known is not None and len(known.texts) < len(text):
             dictionary = known.dictionary
