@@ -342,7 +342,8 @@ class XlsxDocument(TableDocument):
     format = XLSX
 
     def __init__(self, path: Path, limits: Limits, *, arrow: bool = True) -> None:
-        """``arrow=False`` reads with python-calamine only (the comparison check uses it)."""
+        """``arrow=False`` reads with python-calamine only: for a workbook whose sheet XML is
+        not clean outside its cells (``zipcheck``), and for the comparison of the two."""
         self._columns = read_sheet_columns(path) if arrow else None
         if self._columns is not None:
             self.read_by = "fastexcel"

@@ -9,6 +9,7 @@ is expected to read it (False: a case it must hand to python-calamine).
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -267,6 +268,28 @@ def iso_date_cells(path: Path) -> Path:
     return path
 
 
+def damaged_outside_cells(kind: str) -> Callable[[Path], Path]:
+    """A sheet whose XML is damaged only outside its cells -- the root's start tag broken (as
+    the fuzz test's mutations do) or a merged range python-calamine cannot parse -- which
+    python-calamine reads to the end and calls damaged, while fastexcel stops after the cells."""
+    def write(path: Path) -> Path:
+        source = typed_columns(path.with_name(f"source-{path.name}"))
+        with zipfile.ZipFile(source) as archive:
+            parts = {n: archive.read(n) for n in archive.namelist()}
+        sheet = parts["xl/worksheets/sheet1.xml"]
+        if kind == "root":
+            sheet = sheet.replace(b"<worksheet ", b"=worksheet ", 1)
+        else:
+            sheet = sheet.replace(b'<mergeCell ref="J11:K12"/>', b'<mergeCell ref="J11:K1:Z"/>')
+        assert sheet != parts["xl/worksheets/sheet1.xml"]
+        parts["xl/worksheets/sheet1.xml"] = sheet
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+            for name, data in parts.items():
+                out.writestr(name, data)
+        return path
+    return write
+
+
 def long_cell(path: Path) -> Path:
     """A cell over the 5,000-character cap."""
     return _xlsxwriter(path, [HEADER, ["P1", None, 1.0, "Y", "x" * 6000]])
@@ -318,6 +341,8 @@ CASES: dict[str, tuple[Callable[[Path], Path], bool]] = {
     "serial_just_under_1": (_only_one(1 - 1e-10), False),
     "serial_past_9999": (_only_one(3_000_000.0), False),
     "serial_whole_day_noise": (_only_one(44927.000000000007), True),
+    "damaged_root_tag": (damaged_outside_cells("root"), False),
+    "damaged_merged_range": (damaged_outside_cells("merge"), False),
 }
 
 
@@ -328,10 +353,12 @@ def outcome(path: Path, *, arrow: bool, batch_rows: int = 32_768) -> dict[str, o
     from gateway.readers.limits import Limits
     from gateway.readers.problems import FileProblem
     from gateway.readers.tables import XlsxDocument
+    from gateway.readers.zipcheck import check_workbook_archive
 
     seen: dict[str, object] = {}
-    try:
-        document = XlsxDocument(path, Limits(), arrow=arrow)
+    try:  # as the gateway opens an upload: the archive's checks first
+        archive = check_workbook_archive(path, path.stat().st_size, Limits())
+        document = XlsxDocument(path, Limits(), arrow=arrow and archive.outside_cells_clean)
         seen["read_by"] = document.read_by
         seen.update(columns=document.columns, cells=document.cells,
                      place=document.header_place(), others=document.other_sheets,
