@@ -86,7 +86,7 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
     try:
         if found == XLSX:
             archive = check_workbook_archive(path, facts.bytes, limits)
-            return XlsxDocument(path, limits, arrow=archive.outside_cells_clean)
+            return XlsxDocument(path, limits, arrow=archive.fastexcel_reads_alike)
         check_text(found, facts.scan, limits)
         check_utf8(path, facts.scan.utf8 if facts.scan else None, found)
         if found == CSV:
