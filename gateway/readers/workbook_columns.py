@@ -17,7 +17,12 @@ else returns ``None`` and the caller reads the sheet with python-calamine as bef
   fastexcel altered (it suffixes a repeated name);
 - dates of a workbook counted from 1904, a moment at 1900-01-01 00:00 (a serial of exactly 1
   or just under it: calamine's rounding to milliseconds makes them one instant here) and years
-  python-calamine does not turn into dates.
+  python-calamine does not turn into dates;
+- more than ``_MOST_EMPTY_READS`` empty cells in a sheet where a number, date or boolean column
+  has some (fastexcel's reason for each would be a Python object).
+
+The ZIP pre-pass (``zipcheck``) has already decided whether this module may read the workbook
+at all (its XML outside the cells clean, no NUL character).
 
 Nothing from a cell reaches an exception or a log here: fastexcel's errors are caught whole.
 """
@@ -46,6 +51,9 @@ _ALIAS = re.compile(r"(.*)_[0-9]+", re.DOTALL)
 # What fastexcel reports for a cell it left empty that python-calamine also reads as empty: an
 # error value (#N/A, #DIV/0!, ...) or a text of no characters.
 _EMPTY_READ = re.compile(r"got '(?:Error\(|(?:Shared)?String\(\"\"\)'?$)")
+# Empty cells (the bound on fastexcel's errors) above which its errors are not asked for: each
+# is a Python object of ~200 bytes, so this keeps them under ~100 MB.
+_MOST_EMPTY_READS = 500_000
 _DATE_1904 = re.compile(rb"""date1904\s*=\s*["'](?:1|true)["']""")
 # fastexcel logs a warning for every column whose kind it cannot tell (all cells empty); the
 # column is then read as text, which is what this module wants, so the warning is noise.
@@ -80,17 +88,15 @@ def read_sheet_columns(path: Path) -> SheetColumns | None:
         sheet = reader.load_sheet(sheet_name, header_row=0, skip_rows=0,
                                   schema_sample_rows=None, dtype_coercion="strict")
         available = sheet.available_columns()
-        table, problems = sheet.to_arrow_with_errors()
+        table = sheet.to_arrow()
+        empty_reads = _empty_reads(sheet, table)
         del sheet, reader  # the parsed sheet: only the Arrow columns are kept
     except Exception:  # fastexcel raises many types; python-calamine then reads and judges
         return None
     header = [column.name for column in available]
-    if not header or not _plain_header(available):
+    if empty_reads is None or not header or not _plain_header(available):
         return None
     offset = available[0].absolute_index - available[0].index
-    empty_reads: dict[int, set[str]] = {}
-    for problem in problems.errors if problems is not None else []:
-        empty_reads.setdefault(problem.position[1], set()).add(problem.detail)
     needed = len(header)
     while needed and not header[needed - 1].strip():  # trailing unnamed columns are not read
         needed -= 1
@@ -112,6 +118,28 @@ def read_sheet_columns(path: Path) -> SheetColumns | None:
         columns.append(texts)
     return SheetColumns(sheet_names=names, sheet_name=sheet_name, header=header, offset=offset,
                         columns=columns, rows=table.num_rows)
+
+
+def _empty_reads(sheet: object, table: pa.RecordBatch) -> dict[int, set[str]] | None:
+    """Why fastexcel left cells of a number, date or boolean column empty, by column index
+    (its conversion is asked again, with errors, only when such a column has empty cells);
+    ``None`` when the answer could hold more than ``_MOST_EMPTY_READS`` errors, each a Python
+    object: a sheet of millions of error cells is left to python-calamine."""
+    typed = [i for i, values in enumerate(table.columns)
+             if values.null_count and not _is_text(values.type)]
+    if not typed:
+        return {}
+    if sum(values.null_count for values in table.columns) > _MOST_EMPTY_READS:
+        return None
+    _, problems = sheet.to_arrow_with_errors()  # type: ignore[attr-defined]
+    reads: dict[int, set[str]] = {}
+    for problem in problems.errors if problems is not None else []:
+        reads.setdefault(problem.position[1], set()).add(problem.detail)
+    return reads
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
 
 
 def _plain_header(columns: list) -> bool:

@@ -122,3 +122,15 @@ def test_a_patient_workbook_gets_the_same_receipt_either_way(tmp_path: Path, mon
     assert sorted(fast.findings.by_code) == ["E-RULE-AGE", "E-RULE-PERIOD"]
     monkeypatch.setattr(tables, "read_sheet_columns", lambda path: None)
     assert comparable(validate_file(path, submitter="t")) == comparable(fast)
+
+
+def test_a_sheet_with_too_many_empty_cells_to_explain_goes_to_python_calamine(
+        tmp_path: Path, monkeypatch) -> None:
+    """fastexcel's reasons for empty cells are Python objects, one a cell: past a bound (here
+    lowered to one) the sheet is read by python-calamine, with the same outcome."""
+    from gateway.readers import workbook_columns
+
+    monkeypatch.setattr(workbook_columns, "_MOST_EMPTY_READS", 1)
+    path = typed_columns(tmp_path / "typed.xlsx")  # several number columns with empty cells
+    same, read_by, where = same_outcome(path)
+    assert same and read_by == "python-calamine", where
