@@ -30,7 +30,7 @@ from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XLSX
-from gateway.readers.workbook_columns import DATA_SHEET, read_sheet_columns
+from gateway.readers.workbook_columns import DATA_SHEET, SheetColumns, read_sheet_columns
 
 SAMPLE_ROWS = 50
 # What str.strip() removes from ASCII text.
@@ -342,8 +342,8 @@ class XlsxDocument(TableDocument):
     format = XLSX
 
     def __init__(self, path: Path, limits: Limits, *, arrow: bool = True) -> None:
-        """``arrow=False`` reads with python-calamine only: for a workbook whose sheet XML is
-        not clean outside its cells (``zipcheck``), and for the comparison of the two."""
+        """``arrow=False`` reads with python-calamine only: for a workbook the ZIP pre-pass
+        found fastexcel would read otherwise (``zipcheck``), and to compare the two."""
         self._columns = read_sheet_columns(path) if arrow else None
         if self._columns is not None:
             self.read_by = "fastexcel"
@@ -400,7 +400,7 @@ class XlsxDocument(TableDocument):
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
         block_size = min(batch_size, _XLSX_BLOCK)
         if self._columns is not None:
-            blocks = self._arrow_blocks(block_size)
+            blocks = self._arrow_blocks(self._columns, block_size)
         else:
             blocks = self._calamine_blocks(block_size)
         row_number = 2
@@ -414,12 +414,12 @@ class XlsxDocument(TableDocument):
             if batch is not None:
                 yield batch
 
-    def _arrow_blocks(self, size: int) -> Iterator[tuple[int, list[pa.Array]]]:
+    def _arrow_blocks(self, sheet: SheetColumns, size: int
+                      ) -> Iterator[tuple[int, list[pa.Array]]]:
         """The header's columns in blocks of ``size`` rows, sliced from fastexcel's texts."""
-        assert self._columns is not None
-        texts = self._columns.columns[:len(self.columns)]
-        for start in range(0, self._columns.rows, size):
-            length = min(size, self._columns.rows - start)
+        texts = sheet.columns[:len(self.columns)]
+        for start in range(0, sheet.rows, size):
+            length = min(size, sheet.rows - start)
             yield length, [text.slice(start, length) for text in texts]
 
     def _calamine_blocks(self, size: int) -> Iterator[tuple[int, list[pa.Array]]]:

@@ -10,9 +10,10 @@ sheet is read here only when every column is of one kind this module renders exa
 else returns ``None`` and the caller reads the sheet with python-calamine as before:
 
 - a column mixing kinds (numbers and text, say) -- fastexcel's strict inference refuses it;
-- a cell fastexcel could not convert to its column's kind (a text such as ``NA`` in a column of
-  numbers reads as a number there; ``NaN`` parses as one), other than an error cell or an
-  empty text, which both paths read as an empty cell;
+- a cell fastexcel could not convert to its column's kind -- a text such as ``NA`` among
+  numbers, which its inference takes for an empty cell -- other than an error value or an
+  empty text, which both paths read as an empty cell; and ``NaN`` or ``nan`` among numbers,
+  which it parses as a number;
 - a header cell that is not a text (fastexcel names such columns itself) or a header name
   fastexcel altered (it suffixes a repeated name);
 - dates of a workbook counted from 1904, a moment at 1900-01-01 00:00 (a serial of exactly 1
@@ -62,8 +63,9 @@ logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 @dataclass(frozen=True)
 class SheetColumns:
-    """The data sheet as read: its header texts and one text column (no nulls) per header cell
-    that has data rows below it; ``offset`` is the number of empty columns left of the data."""
+    """The data sheet as read: its header texts, one text column (no nulls) per header cell up
+    to the last named one, ``rows`` data rows each (row 2 on), and ``offset``, the number of
+    empty columns left of the data."""
 
     sheet_names: list[str]
     sheet_name: str
