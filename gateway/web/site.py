@@ -12,6 +12,7 @@ import contextlib
 import gc
 import json
 import os
+import threading
 import time as clock
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +69,10 @@ class Site:
     _owed: dict[tuple[tuple[int, ...], str | None], _OwedOnce] = field(default_factory=dict)
     _reports: dict[tuple[tuple[int, ...], str | None], _ReportOnce] = field(
         default_factory=dict)
+    # one report is made at a time: a request that comes while another (or the warm-up at
+    # start) makes one waits for it and takes what it made instead of making it again
+    _making: threading.RLock = field(default_factory=threading.RLock)
+    _reading_registry: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def engine(self) -> sa.Engine:
@@ -99,9 +104,10 @@ class Site:
         except FileNotFoundError:
             return None
         key = (facts.st_ino, facts.st_mtime_ns, facts.st_size)
-        if self._registry is None or self._registry[0] != key:
-            self._registry = (key, load_registry(self.config.registry))
-        return self._registry[1]
+        with self._reading_registry:  # the warm-up and a page may ask at once: read it once
+            if self._registry is None or self._registry[0] != key:
+                self._registry = (key, load_registry(self.config.registry))
+            return self._registry[1]
 
     def status(self) -> dict[str, Any]:
         """What ``gateway status`` shows, read from the ledger the daemons keep (so it is
@@ -142,7 +148,26 @@ class Site:
                    as_of: date | None = None) -> list[Line]:
         """The lines of ``gateway compliance`` for ``years`` (one submitter's, or all). The
         list is kept and handed out again until the ledger, the registry, the reference data
-        or the day changes: callers must not change it."""
+        or the day changes: callers must not change it. Blocking (a cold report takes a few
+        tenths of a second): the console calls it from a worker thread."""
+        with self._making:
+            return self._compliance(years, submitter, as_of)
+
+    def warm_up(self) -> None:
+        """What the first compliance request after start would otherwise pay, done when the
+        console starts (``gateway.web.app`` runs it in a thread; requests are answered
+        meanwhile, and one that needs the report waits for it): the engine and the plugins
+        loaded, the registry read and checked, and the matrix of the current year, the page's
+        default. A refused or missing registry leaves nothing to warm (the pages say why)."""
+        with self._making:
+            from gateway.engine.pipeline import default_plugins
+
+            default_plugins()
+            with contextlib.suppress(RegistryError):
+                self._compliance([self.today().year], None, None)
+
+    def _compliance(self, years: list[int], submitter: str | None,
+                    as_of: date | None) -> list[Line]:
         from gateway.engine.obligations import owed
         from gateway.engine.pipeline import default_plugins
         from gateway.site.reference.store import reference_view
@@ -157,7 +182,8 @@ class Site:
         key = (tuple(years), submitter)
         known = self._owed.get(key)
         if known is None or not known.holds(registry, reference):
-            lines = owed(default_plugins(), registry, years, submitter, reference)
+            with without_cycle_collection():
+                lines = owed(default_plugins(), registry, years, submitter, reference)
             known = _OwedOnce(registry, dict(reference.known), lines)
             if len(self._owed) >= 8:  # a few years and calendars; never unbounded
                 self._owed.clear()
@@ -179,13 +205,24 @@ class Site:
         """What changes whenever a submission row does: every write the ledger makes to
         ``submissions`` (a new row, a state with its status and answered obligations, a
         forgotten claim) logs a row in ``transitions`` in the same transaction, and rows of
-        that table are never deleted. On SQLite its largest rowid says it all (read from the
-        end of the table's b-tree: 0.1 ms, where a count of a million rows takes 130 ms); on
-        PostgreSQL, which has no rowid, its row count and newest time (a scan)."""
-        query = "SELECT max(rowid) FROM transitions" if self.engine.dialect.name == "sqlite" \
-            else "SELECT count(*), max(at) FROM transitions"
+        that table are never deleted. On SQLite, whose writers take turns and whose rowids
+        grow in commit order, its largest rowid says it all (read from the end of the table's
+        b-tree: 0.1 ms, where a count of a million rows takes 130 ms). PostgreSQL commits
+        several hosts' transactions in any order, so the newest ``at`` alone could miss a
+        row committed just after with an older time: the stamp is the newest ``at`` and the
+        count of transitions from an hour before it, both read from the index ``transitions_at``
+        (migration 0007). A row stamped over an hour before the newest one when it commits (a
+        transaction open for an hour, a host's clock an hour behind: the daemons' leases
+        already need clocks in step) would show with the next change."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
-            return tuple(db.execute(sa.text(query)).one())
+            if self.engine.dialect.name == "sqlite":
+                return tuple(db.execute(sa.text("SELECT max(rowid) FROM transitions")).one())
+            newest = db.execute(sa.text("SELECT max(at) FROM transitions")).scalar()
+            if newest is None:
+                return (None, 0)
+            recent = db.execute(sa.text("SELECT count(*) FROM transitions WHERE at >= :floor"),
+                                {"floor": _hour_before(newest)}).scalar()
+            return (newest, recent)
 
     def _latest_answers(self, submitter: str | None, day: date
                         ) -> list[tuple[str, str, str, str | None, str]]:
@@ -244,6 +281,17 @@ class Site:
             problem="name" if original.problem == "name" else None,
             replaces=original.submission_id))
         return replay_id
+
+
+def _hour_before(written: str) -> str:
+    """The ledger's time text (``2026-12-06T05:58:41.123Z``) an hour earlier, written the same
+    way so that the two compare as text; a time not written so gives "" (every row counts:
+    slower, still right)."""
+    try:
+        moment = datetime.fromisoformat(written.replace("Z", "+00:00")) - timedelta(hours=1)
+    except ValueError:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @contextlib.contextmanager
