@@ -42,7 +42,7 @@ from gateway.site.ledger.schema import (
 )
 from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
-from gateway.submitters.compliance import Line, answers_from, report
+from gateway.submitters.compliance import Answer, Line, answers_from, report
 from gateway.submitters.obligations import Owed
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
@@ -68,6 +68,8 @@ class Site:
     _registry: tuple[tuple[int, int, int], Registry] | None = None
     _owed: dict[tuple[tuple[int, ...], str | None], _OwedOnce] = field(default_factory=dict)
     _reports: dict[tuple[tuple[int, ...], str | None], _ReportOnce] = field(
+        default_factory=dict)
+    _answers: dict[tuple[str | None, date, tuple[Any, ...]], list[Answer]] = field(
         default_factory=dict)
     # one report is made at a time: a request that comes while another (or the warm-up at
     # start) makes one waits for it and takes what it made instead of making it again
@@ -169,13 +171,17 @@ class Site:
         console starts (``gateway.web.app`` runs it in a thread; requests are answered
         meanwhile, and one that needs the report waits for it): the engine and the plugins
         loaded, the registry read and checked, and the matrix of the current year, the page's
-        default. A refused or missing registry leaves nothing to warm (the pages say why)."""
+        default, with the ledger's latest answers that every year's report reads (so the
+        first matrix of another year pays only its own obligations and matching). A refused
+        or missing registry leaves nothing to warm (the pages say why)."""
         with self._making:
             from gateway.engine.pipeline import default_plugins
 
             default_plugins()
             with contextlib.suppress(RegistryError):
-                self._compliance([self.today().year], None, None)
+                if self.registry() is not None:
+                    self._answers_by(None, self.today(), self._ledger_stamp())
+                    self._compliance([self.today().year], None, None)
 
     def _compliance(self, years: list[int], submitter: str | None,
                     as_of: date | None) -> list[Line]:
@@ -199,18 +205,35 @@ class Site:
             if len(self._owed) >= 8:  # a few years and calendars; never unbounded
                 self._owed.clear()
             self._owed[key] = known
+        if not known.lines:  # nothing owed (a year the families have no windows for)
+            return []
         stamp = self._ledger_stamp()
         made = self._reports.get(key)
         if made is None or not made.holds(known, day, stamp):
+            answers = self._answers_by(submitter, day, stamp)
             with without_cycle_collection():
-                lines = report(known.lines,
-                               answers_from(self._latest_answers(submitter, day)),
-                               day, self.config.timezone)
+                lines = report(known.lines, answers, day, self.config.timezone)
             made = _ReportOnce(known, day, stamp, lines)
             if len(self._reports) >= 8:
                 self._reports.clear()
             self._reports[key] = made
         return made.lines
+
+    def _answers_by(self, submitter: str | None, day: date,
+                    stamp: tuple[Any, ...]) -> list[Answer]:
+        """The latest answers (``_latest_answers``) of one submitter or all, as of ``day``,
+        kept while the ledger's stamp holds: they are the same for every year asked about
+        (reading and parsing them is half of a cold report), so a second year, the calendar
+        or the CSV after a change does not read them again."""
+        key = (submitter, day, stamp)
+        known = self._answers.get(key)
+        if known is None:
+            with without_cycle_collection():
+                known = answers_from(self._latest_answers(submitter, day))
+            for old in [k for k in self._answers if k[0] == submitter or len(self._answers) >= 8]:
+                del self._answers[old]  # the older stamps of the same reader; never unbounded
+            self._answers[key] = known
+        return known
 
     def _ledger_stamp(self) -> tuple[Any, ...]:
         """What changes whenever a submission row does: every write the ledger makes to
