@@ -271,25 +271,34 @@ class Site:
         # ``submissions_answers`` has them, so that the database reads the groups in order
         # from that index alone. SQLite is told to (it would otherwise walk every filed row
         # through ``submissions_state`` and sort them: 1.9 s instead of 0.4 s for 200,000).
-        hint = " INDEXED BY submissions_answers" if self.engine.dialect.name == "sqlite" else ""
         one = " AND submitter = :submitter" if submitter is not None else ""
         values = {"end": end.isoformat().replace("+00:00", "Z")}
         if submitter is not None:
             values["submitter"] = submitter
+        where = f"WHERE {ANSWERS_WHERE} AND received_at < :end{one}"
+        if self.engine.dialect.name != "sqlite":
+            # PostgreSQL hashes a GROUP BY of 200,000 rows, spilling to disk (1.1-1.5 s); the
+            # first row of each group walking the same index backwards takes 0.4 s
+            query = sa.text(
+                "SELECT DISTINCT ON (submitter, obligations, status) submitter, obligations, "
+                f"status, received_at, submission_id FROM submissions {where} "
+                "ORDER BY submitter DESC, obligations DESC, status DESC, received_at DESC, "
+                "submission_id DESC")
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
+                return [(sender, submission_id, received_at, obligations, status)
+                        for sender, obligations, status, received_at, submission_id
+                        in db.execute(query, values)]
 
         def query(hint: str) -> sa.TextClause:
             return sa.text(
                 "SELECT submitter, obligations, status, "
                 "max(received_at || ' ' || submission_id) "
-                f"FROM submissions{hint} WHERE {ANSWERS_WHERE} AND received_at < :end{one} "
-                "GROUP BY submitter, obligations, status")
+                f"FROM submissions{hint} {where} GROUP BY submitter, obligations, status")
 
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
             try:
-                rows = db.execute(query(hint), values).all()
+                rows = db.execute(query(" INDEXED BY submissions_answers"), values).all()
             except sa.exc.OperationalError:
-                if not hint:
-                    raise
                 # a ledger migrated by an early build of 0005 lacks the index: slower, same rows
                 db.rollback()
                 rows = db.execute(query(""), values).all()
