@@ -286,6 +286,9 @@ def run(folder: Path, url: str | None, args: argparse.Namespace) -> list[bool]:
     accounts = Accounts(site.engine)
     accounts.add("olive", "operator", None, PASSWORD)
     accounts.add("abby", "submitter", "clinic-0007", PASSWORD)
+    from gateway.engine.pipeline import default_plugins
+
+    default_plugins()  # as `gateway web` does before it listens
     app = create_app(site)
     clients = {}
     with ExitStack() as stack:
