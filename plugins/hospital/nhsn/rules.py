@@ -18,9 +18,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     show,
 )
 
@@ -90,7 +90,7 @@ class PlausiblePatientDays(CollectedRule):
                               "patient_days")
 
 
-def nhsn_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def nhsn_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one NHSN file."""
     return [
         OneValue(["ccn", "quarter"]),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from gateway_plugins.hospital.common.results import computed_rate
 
-from gateway.contract import RecordBatch, ResultCalculator, TableManifest
+from gateway.contract import Manifest, RecordBatch, ResultCalculator
 
 
 class StrokeResults(ResultCalculator):
@@ -16,7 +16,7 @@ class StrokeResults(ResultCalculator):
     DTN-60: patients given a thrombolytic within 60 minutes of arrival, over the patients who
     were eligible (Y) and received one."""
 
-    def __init__(self, manifest: TableManifest) -> None:
+    def __init__(self, manifest: Manifest) -> None:
         self.indicators = manifest.data["indicators"]
         self.counts = {name: [0, 0] for name in self.indicators}
         self.quarter: str | None = None

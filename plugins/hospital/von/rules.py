@@ -17,9 +17,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     show,
 )
 
@@ -50,7 +50,7 @@ class CohortsAddUp(CollectedRule):
                               f"{show(total[count])}.", count)
 
 
-def von_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def von_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one VON file."""
     return [
         OneValue(["ccn"]),
