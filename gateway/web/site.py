@@ -53,6 +53,8 @@ __all__ = ["READ_ONLY", "Config", "Ledger", "Line", "Registry", "RegistryError",
            "web_failures", "web_sessions", "web_tokens", "web_uploads"]
 
 NOT_READ = ("symlink", "hardlink", "special", "unreadable")
+# the latest answer of each (submitter, obligations answered, status): (received_at, id)
+Groups = dict[tuple[str, str | None, str], tuple[str, str]]
 
 
 class ReplayRefused(RuntimeError):
@@ -69,8 +71,7 @@ class Site:
     _owed: dict[tuple[tuple[int, ...], str | None], _OwedOnce] = field(default_factory=dict)
     _reports: dict[tuple[tuple[int, ...], str | None], _ReportOnce] = field(
         default_factory=dict)
-    _answers: dict[tuple[str | None, date, tuple[Any, ...]], list[Answer]] = field(
-        default_factory=dict)
+    _answers: dict[tuple[str | None, date], _AnswersOnce] = field(default_factory=dict)
     # one report is made at a time: a request that comes while another (or the warm-up at
     # start) makes one waits for it and takes what it made instead of making it again
     _making: threading.RLock = field(default_factory=threading.RLock)
@@ -224,16 +225,60 @@ class Site:
         """The latest answers (``_latest_answers``) of one submitter or all, as of ``day``,
         kept while the ledger's stamp holds: they are the same for every year asked about
         (reading and parsing them is half of a cold report), so a second year, the calendar
-        or the CSV after a change does not read them again."""
-        key = (submitter, day, stamp)
+        or the CSV after a change does not read them again. After a change on SQLite only
+        the rows written since are read (``_caught_up``)."""
+        key = (submitter, day)
         known = self._answers.get(key)
-        if known is None:
-            with without_cycle_collection():
-                known = answers_from(self._latest_answers(submitter, day))
-            for old in [k for k in self._answers if k[0] == submitter or len(self._answers) >= 8]:
-                del self._answers[old]  # the older stamps of the same reader; never unbounded
-            self._answers[key] = known
-        return known
+        if known is not None and known.stamp == stamp:
+            return known.answers
+        groups = self._caught_up(known, submitter, day) if known is not None else None
+        if groups is None:
+            groups = {(sender, obligations, status): (received_at, submission_id)
+                      for sender, submission_id, received_at, obligations, status
+                      in self._latest_answers(submitter, day)}
+        with without_cycle_collection():
+            answers = answers_from((sender, submission_id, received_at, obligations, status)
+                                   for (sender, obligations, status), (received_at, submission_id)
+                                   in groups.items())
+        if key not in self._answers and len(self._answers) >= 8:
+            self._answers.clear()  # a few readers (all, some submitters); never unbounded
+        self._answers[key] = _AnswersOnce(stamp, groups, answers)
+        return answers
+
+    def _caught_up(self, known: _AnswersOnce, submitter: str | None,
+                   day: date) -> Groups | None:
+        """The groups of ``known`` brought up to date from the submissions written since
+        (SQLite: the transitions after its rowid; a receipt or two between requests), or None
+        when they must be read whole: on PostgreSQL, after many writes, or when a row that
+        was the latest of its group changed (it may have left the group, and the one before
+        it is not kept). A row that joins a group, or a newer one, is taken as the grouped
+        query would take it: the largest ``received_at`` then ``submission_id``."""
+        if self.engine.dialect.name != "sqlite" or known.stamp[0] is None:
+            return None
+        end = _end_of(day, self.config.timezone)
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
+            changed = list(db.execute(sa.text(
+                "SELECT DISTINCT submission_id FROM transitions WHERE rowid > :last LIMIT 501"),
+                {"last": known.stamp[0]}).scalars())
+            if len(changed) > 500:
+                return None
+            rows = [] if not changed else db.execute(
+                sa.text(f"SELECT submitter, obligations, status, received_at, submission_id, "
+                        f"({ANSWERS_WHERE}) AS answers FROM submissions "
+                        "WHERE submission_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)), {"ids": changed}).all()
+        latest = {submission_id for _, submission_id in known.groups.values()}
+        if any(row.submission_id in latest for row in rows):
+            return None
+        groups = dict(known.groups)
+        for sender, obligations, status, received_at, submission_id, answers in rows:
+            if not answers or received_at >= end or submitter not in (None, sender):
+                continue
+            group = (sender, obligations, status)
+            before = groups.get(group)
+            if before is None or f"{received_at} {submission_id}" > " ".join(before):
+                groups[group] = (received_at, submission_id)
+        return groups
 
     def _ledger_stamp(self) -> tuple[Any, ...]:
         """What changes whenever a submission row does: every write the ledger makes to
@@ -265,14 +310,13 @@ class Site:
         of ``day``: the compliance report only ever uses the latest accepted and the latest
         rejected answer of an obligation, and grouping by the exact obligations text keeps
         each obligation's latest. A ledger of 200,000 submissions gives some thousand rows."""
-        end = datetime.combine(day + timedelta(days=1), time(),
-                               tzinfo=ZoneInfo(self.config.timezone)).astimezone(UTC)
+        end = _end_of(day, self.config.timezone)
         # The terms of ``ANSWERS_WHERE`` spelt exactly as the partial index
         # ``submissions_answers`` has them, so that the database reads the groups in order
         # from that index alone. SQLite is told to (it would otherwise walk every filed row
         # through ``submissions_state`` and sort them: 1.9 s instead of 0.4 s for 200,000).
         one = " AND submitter = :submitter" if submitter is not None else ""
-        values = {"end": end.isoformat().replace("+00:00", "Z")}
+        values = {"end": end}
         if submitter is not None:
             values["submitter"] = submitter
         where = f"WHERE {ANSWERS_WHERE} AND received_at < :end{one}"
@@ -324,6 +368,12 @@ class Site:
             problem="name" if original.problem == "name" else None,
             replaces=original.submission_id))
         return replay_id
+
+
+def _end_of(day: date, timezone: str) -> str:
+    """The first instant after ``day`` in the program's time zone, as the ledger writes one."""
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(timezone))
+    return end.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _hour_before(written: str) -> str:
@@ -390,6 +440,16 @@ class _OwedOnce:
         return (registry is self.registry
                 and all(reference.info(dataset) == info
                         for dataset, info in self.consulted.items()))
+
+
+@dataclass(frozen=True)
+class _AnswersOnce:
+    """The latest answer of each (submitter, obligations answered, status) as of a day, with
+    the ledger stamp they were read at, and the answers made of them."""
+
+    stamp: tuple[Any, ...]
+    groups: Groups
+    answers: list[Answer]
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,45 @@ def test_a_registry_the_daemon_checked_is_taken_and_an_edit_after_it_refused(
         assert "the registry is refused" in refused.text
     finally:
         fresh.close()
+
+
+def test_a_file_sent_again_decides_at_once(console: Console, site: Site) -> None:
+    """After a change the console reads only the rows written since: a newer answer to the
+    same obligation takes over the cell."""
+    olive = console.signed_in("olive")
+    first = file_submission(site, "demo-clinic", ODC)
+    assert f'href="/submissions/{first}"' in olive.get("/compliance?year=2015").text
+    again = file_submission(site, "demo-clinic", ODC)
+    page = olive.get("/compliance?year=2015").text
+    assert f'href="/submissions/{again}"' in page
+    assert f'href="/submissions/{first}"' not in page
+
+
+def test_a_deciding_submission_validated_again_shows_its_new_outcome(console: Console,
+                                                                      site: Site) -> None:
+    """A daemon taking a submission over after a crash validates it again; when the answer
+    that decided a cell changes, the cell follows (the console reads every answer again)."""
+    from gateway.engine.pipeline import validate_file
+    from gateway.site.config import load_config
+    from gateway.site.ledger import Ledger
+    from gateway.submitters.registry_file import load_registry
+
+    olive = console.signed_in("olive")
+    sent = file_submission(site, "demo-clinic", ODC)
+    assert [r["status"] for r in _csv_rows(olive) if r["submission_id"] == sent] == [
+        "accepted_late"]  # sent today, long after the 2015 deadline
+    bad = next((ODC.parents[1] / "invalid").glob("*.csv"))
+    config = load_config(site.config)
+    receipt = validate_file(bad, submitter="demo-clinic", submission_id=sent,
+                            registry=load_registry(config.registry),
+                            ledger=config.ledger_location)
+    assert receipt.status.value == "rejected"
+    ledger = Ledger(config.ledger_location, create=False)
+    try:
+        ledger.validated(receipt)
+        ledger.receipt_written(sent, site.gateway.root / "again.receipt.json")
+        ledger.filed(sent, None)
+    finally:
+        ledger.close()
+    assert [r["status"] for r in _csv_rows(olive) if r["submission_id"] == sent] == [
+        "rejected"]
