@@ -231,12 +231,12 @@ class Site:
         known = self._answers.get(key)
         if known is not None and known.stamp == stamp:
             return known.answers
-        groups = self._caught_up(known, submitter, day) if known is not None else None
-        if groups is None:
-            groups = {(sender, obligations, status): (received_at, submission_id)
-                      for sender, submission_id, received_at, obligations, status
-                      in self._latest_answers(submitter, day)}
         with without_cycle_collection():
+            groups = self._caught_up(known, submitter, day) if known is not None else None
+            if groups is None:
+                groups = {(sender, obligations, status): (received_at, submission_id)
+                          for sender, submission_id, received_at, obligations, status
+                          in self._latest_answers(submitter, day)}
             answers = answers_from((sender, submission_id, received_at, obligations, status)
                                    for (sender, obligations, status), (received_at, submission_id)
                                    in groups.items())
