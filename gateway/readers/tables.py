@@ -16,20 +16,20 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-
 from gateway.contract.findings import Finding, column_letter
+from gateway.contract.lazy import lazy_module
 from gateway.contract.records import Document, FileSample, RecordBatch
-from gateway.readers.arrow_memory import use_returning_pool
 from gateway.readers.columnwise import as_text, bools, filled
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XLSX
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+pa = lazy_module("pyarrow")
+pc = lazy_module("pyarrow.compute")
+pacsv = lazy_module("pyarrow.csv")
 
 SAMPLE_ROWS = 50
 DATA_SHEET = "data"
@@ -39,8 +39,6 @@ _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,
 # Rows of a sheet converted to Python at a time: calamine already holds the whole sheet, so the
 # batch adds little speed but much memory.
 _XLSX_BLOCK = 10_000
-
-use_returning_pool()  # before the first batch is allocated
 
 
 class TableDocument(Document):
