@@ -126,6 +126,18 @@ def imports_of(tree: Path, command: str, path: Path, env: Mapping[str, str]) -> 
     return Imports(seconds=sum(selfs) / 1e6, modules=len(selfs))
 
 
+def median_start(path: Path, runs: int = 5, tree: Path = ROOT) -> Sample:
+    """Target 5's figure: medians of ``runs`` fresh ``gateway validate`` runs of ``path`` with
+    ``tree``'s code, from bytecode (after one discarded run that fills the cache)."""
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
+        env = dict(bytecode_env(Path(cache) / "bytecode"),
+                   PYTHONPATH=import_path(tree, Path(cache) / "trees"))
+        run_once(tree, "validate", path, env)
+        samples = [run_once(tree, "validate", path, env) for _ in range(runs)]
+    return Sample(wall=statistics.median(s.wall for s in samples),
+                  cpu=statistics.median(s.cpu for s in samples))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("trees", nargs="*", type=Path, help="other source trees to compare")
