@@ -231,7 +231,9 @@ def mark_sent(engine: sa.Engine, sent: Iterable[tuple[Message, str | None]],
               sender: str) -> list[Message]:
     """Record deliveries (message, the server's answer), in one transaction. Returns those
     recorded: a claim taken over meanwhile (this sender stalled past its lease) is left to
-    the sender that holds it now, which records its own attempt."""
+    the sender that holds it now, which records its own attempt. A sent message's
+    attachments are deleted in the same transaction: a prescriber's report is the program's
+    to make again, and a copy kept in the ledger would outlive its purpose."""
     recorded = []
     with engine.begin() as db:
         for message, detail in sent:
@@ -243,6 +245,10 @@ def mark_sent(engine: sa.Engine, sent: Iterable[tuple[Message, str | None]],
             if done:
                 _log_attempt(db, message, SENT, detail, sender)
                 recorded.append(message)
+        sent_ids = [m.message_id for m in recorded if m.attachments]
+        if sent_ids:
+            db.execute(outbox_attachments.delete().where(
+                outbox_attachments.c.message_id.in_(sent_ids)))
     return recorded
 
 

@@ -215,6 +215,20 @@ def test_an_attachment_is_queued_with_its_message_only_once_and_sent_as_its_own_
         Attachment("../r.pdf", "application/pdf", pdf)
 
 
+def test_a_sent_messages_attachment_is_not_kept_in_the_ledger(ledger: Ledger) -> None:
+    common = {"subject": "[SQRMS] report", "kind": "opip-report", "text": "Attached."}
+    for n in (1, 2):
+        enqueue_email(ledger, to=f"p{n}@example.org", dedup_key=f"opip-report:2021:{n}",
+                      attachments=[Attachment(f"r{n}.pdf", "application/pdf", b"%PDF-1.4")],
+                      **common)
+    sent, waiting = claim(ledger.engine, "one", lease=60)
+    assert mark_sent(ledger.engine, [(sent, "250 ok")], "one") == [sent]
+    with ledger.engine.connect() as db:
+        kept = db.execute(sa.text("SELECT message_id FROM outbox_attachments")).scalars().all()
+    assert kept == [waiting.message_id]  # the one not yet sent still has its report
+    assert sorted(m.state for m in outbox_messages(ledger.engine)) == ["sending", "sent"]
+
+
 def test_the_calendar_runs_today_from_six_and_catches_up_a_missed_week(
         ledger: Ledger) -> None:
     zone = "America/Chicago"
