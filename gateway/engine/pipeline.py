@@ -44,6 +44,12 @@ from gateway.submitters.windows import SubmitterPolicy
 
 log = LazyLogger("gateway.engine.pipeline")
 
+# What judging a file imports at first use: the modules above bind these lazily
+# (``gateway.contract.lazy_module``), so a command that judges nothing never loads them. A
+# process that forks workers to judge files (the daemon's fork server) imports them first, once.
+JUDGING_IMPORTS = ("pandas", "pyarrow.compute", "pyarrow.csv", "jsonschema", "referencing",
+                   "jsonschema_rs", "lxml.etree")
+
 
 def choose_plugins(choice: PluginChoice) -> None:
     """Make ``choice`` (an installation's ``[plugins]`` table) this process's plugin set."""
