@@ -1,7 +1,7 @@
 """``gateway regenerate FAMILY``: rewrite every file a family generates from its data.
 
 A family whose schemas or examples are made by a generator (the clinic family's schemas from
-``measures.toml``, its summary examples derived from the patient examples) declares them through
+``manifest.toml``, its summary examples derived from the patient examples) declares them through
 the ``gateway_artifacts`` hook; this writes those that differ from what the generator makes now,
 in the plugin's source tree only (an installed copy is never edited, as with ``new-measure``).
 The conformance kit names this command when a generated file is stale.

@@ -5,10 +5,12 @@ author can know (did a threshold, a code list or a date change?) is printed. A n
 a schema and manifest skeleton whose open questions carry ``TODO(new-measure)`` markers, which
 the conformance run (``gateway.testing.check_plugin``) refuses until they are resolved.
 
-Data families (``gateway.kit.manifest``) are scaffolded here from their files; a family with
-another layout (the clinic family, whose schemas are generated) scaffolds itself through the
-``gateway_scaffold`` hook using the helpers below. Installed copies (site-packages) are never
-edited: a year added there would vanish on the next upgrade.
+Families written as ``gateway.contract.Family`` with a calendar per year
+(``gateway.kit.manifest``) are scaffolded here from their files, and a new family is made in
+that form; a family with another layout (the clinic family, whose schemas are generated; the
+hospital families, whose calendar is a deadline table) scaffolds itself through the
+``gateway_scaffold`` hook (``Family(..., scaffold=...)``) using the helpers below. Installed
+copies (site-packages) are never edited: a year added there would vanish on the next upgrade.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from gateway.contract.records import LEVELS
 from gateway.kit.conformance import TODO_MARKER
 from gateway.kit.manifest import (
     MANIFEST,
-    DataManifest,
+    Manifest,
     ManifestError,
     parse_manifest,
     schema_path,
@@ -230,10 +232,17 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year: int,
+def scaffold_data_year(folder: Path, manifest: Manifest, measure: str, year: int,
                        from_year: int | None) -> list[str]:
-    """Reporting ``year`` of an existing data-family measure, copied from ``from_year``."""
+    """Reporting ``year`` of an existing measure with a calendar per year, copied from
+    ``from_year``."""
     spec = manifest.measures[measure]
+    if not spec.years and manifest.reporting_years:
+        raise ScaffoldError(
+            f"{measure}'s calendar is the [deadlines] table of {folder / MANIFEST}; the core "
+            "copies only [measures.X.years.Y] calendars: add the year to [family] "
+            "reporting_years, its [deadlines] lines, schemas and examples by hand, or let the "
+            "family scaffold itself (Family(..., scaffold=...))")
     if year in spec.years:
         raise ScaffoldError(f"{measure} already has reporting year {year}")
     from_year = from_year or max((y for y in spec.years if y < year), default=None)
@@ -274,7 +283,7 @@ def scaffold_data_year(folder: Path, manifest: DataManifest, measure: str, year:
     ]
 
 
-def scaffold_data_measure(folder: Path, manifest: DataManifest, measure: str, year: int,
+def scaffold_data_measure(folder: Path, manifest: Manifest, measure: str, year: int,
                           levels: list[str]) -> list[str]:
     """A new measure of a data family: manifest tables, schema skeletons and example folders,
     each open question marked for the conformance run to refuse until resolved."""
@@ -329,7 +338,7 @@ def scaffold_new_family(root: Path, family: str, measure: str, year: int, levels
                                         encoding="utf-8")
     (folder / "plugin.py").write_text(
         '"""The plugin object the entry point names: the family is its data files."""\n\n'
-        "from gateway.kit.family import DataFamily\n\nFAMILY = DataFamily(__package__)\n",
+        "from gateway.contract import Family\n\nFAMILY = Family(__package__)\n",
         encoding="utf-8")
     (folder / MANIFEST).write_text(
         f'[family]\nid = "{family}"\ntitle = "{TODO_MARKER}: the family\'s title"\n'
@@ -421,7 +430,7 @@ def new_measure(family: str, measure: str, year: int, *, from_year: int | None, 
             manifest = parse_manifest((folder / MANIFEST).read_text("utf-8"))
         except ManifestError as err:
             raise ScaffoldError(f"{folder / MANIFEST} declares family {family} but is not a "
-                                f"data-family manifest ({err}); a family with its own layout "
+                                f"family manifest ({err}); a family with its own layout "
                                 "scaffolds itself through the gateway_scaffold hook") from None
         if measure in manifest.measures:
             return scaffold_data_year(folder, manifest, measure, year, from_year)

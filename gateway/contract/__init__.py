@@ -44,9 +44,9 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("safe_iterparse",), "gateway.readers.xml_safe"),
     **dict.fromkeys(("LINE", "ROW", "XPATH", "CollectedRule", "plain", "show"),
                     "gateway.kit.collected_rules"),
-    **dict.fromkeys(("DataFamily", "TableFamily"), "gateway.kit.family"),
-    **dict.fromkeys(("MANIFEST", "DataManifest", "ManifestError", "TableManifest",
-                     "load_manifest", "parse_manifest"), "gateway.kit.manifest"),
+    **dict.fromkeys(("Family",), "gateway.kit.family"),
+    **dict.fromkeys(("MANIFEST", "Manifest", "ManifestError", "MeasureSpec", "load_manifest",
+                     "parse_manifest"), "gateway.kit.manifest"),
     **dict.fromkeys(("DataObligations", "PeriodObligations", "owed_periods"),
                     "gateway.kit.obligations"),
     **dict.fromkeys(("calendar", "windows"), "gateway.kit.calendar"),
@@ -59,11 +59,18 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("Attachment",), "gateway.notify.outbox"),
 }
 
+# names replaced in release 0.2 that still resolve, with a warning, for one release
+# (``gateway.contract.deprecation.renamed``); not part of ``__all__``
+_RENAMED: dict[str, str] = {
+    **dict.fromkeys(("DataFamily", "TableFamily"), "gateway.kit.family"),
+    **dict.fromkeys(("DataManifest", "TableManifest"), "gateway.kit.manifest"),
+}
+
 __all__ = sorted(_HOME)
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
+    home = _HOME.get(name) or _RENAMED.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(home), name)

@@ -12,7 +12,7 @@ A plugin written today must keep working when the core grows. So:
 - only then may it be removed, and the removal is recorded in ``RETIRED`` so the hook reference
   check (``gateway.authoring.hookdoc``) accepts the shorter signature.
 
-Public helpers that are not hooks (``DataFamily`` keyword arguments, kit functions) warn with
+Public helpers that are not hooks (``Family`` keyword arguments, kit functions) warn with
 ``warnings.warn(Deprecation(...).warning())``.
 """
 
@@ -110,6 +110,14 @@ MOVED: dict[str, str] = {
     "gateway.submitters.commands": "gateway.cli.submitters",
     "gateway.authoring.commands": "gateway.cli.authoring",
 }
+
+
+def renamed(what: str, instead: str) -> None:
+    """Warn that a public name of the kit was replaced in the layout release (``DataFamily`` and
+    ``TableFamily`` by ``Family``, their manifests by ``Manifest``); the old name still works
+    for one release. Its module calls this once, when the name is first looked up."""
+    warnings.warn(Deprecation(what, MOVED_SINCE, MOVED_REMOVAL, instead).warning(),
+                  stacklevel=3)
 
 
 def moved_module(name: str) -> str | None:

@@ -1,5 +1,5 @@
-"""The reporting calendar of a period-manifest family (``TableManifest``): the submission
-windows of its ``[deadlines]`` table, and the dates of service each period covers.
+"""The reporting calendar of a family's ``[deadlines]`` table (``gateway.kit.manifest``) for its
+``reporting_years``: the submission windows, and the dates of service each period covers.
 
 A quarter's window opens the day after the quarter ends and closes on its deadline
 (``"2014Q3" = "2015-02-15"``); a yearly entry (``"2015" = { discharges_of = 2014, due = ... }``)
@@ -15,12 +15,12 @@ from datetime import date, timedelta
 
 from gateway.contract.formats import quarter_bounds
 from gateway.contract.records import ReportingPeriod
-from gateway.kit.manifest import TableManifest
+from gateway.kit.manifest import Manifest
 
 QUARTER, YEAR = "quarter", "year"
 
 
-def windows(manifest: TableManifest, reporting_year: int,
+def windows(manifest: Manifest, reporting_year: int,
             setting: str | None = None) -> dict[str, tuple[date, date]]:
     """Period -> (opens, due) for every period of the family due in ``reporting_year``."""
     table = manifest.data.get("deadlines", {})
@@ -45,7 +45,7 @@ def windows(manifest: TableManifest, reporting_year: int,
     return out
 
 
-def _service(manifest: TableManifest, period: str) -> tuple[date, date]:
+def _service(manifest: Manifest, period: str) -> tuple[date, date]:
     bounds = quarter_bounds(period)
     if bounds is not None:
         return bounds
@@ -54,9 +54,10 @@ def _service(manifest: TableManifest, period: str) -> tuple[date, date]:
     return date(data_year, 1, 1), date(data_year, 12, 31)
 
 
-def calendar(manifest: TableManifest, year: int) -> list[ReportingPeriod] | None:
-    """The periods due in reporting ``year``, or None when the manifest does not declare it."""
-    if year not in manifest.years:
+def calendar(manifest: Manifest, year: int) -> list[ReportingPeriod] | None:
+    """The periods due in reporting ``year``, or None when the manifest does not declare it
+    among its ``reporting_years``."""
+    if year not in manifest.reporting_years:
         return None
     table = manifest.data.get("deadlines", {})
     settings = [k for k, v in table.items() if isinstance(v, dict) and "due" not in v] or [None]

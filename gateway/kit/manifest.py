@@ -1,17 +1,12 @@
-"""The manifest of a table family (``manifest.toml``), in its two shapes.
+"""The manifest of a table family (``manifest.toml``): one shape whose optional tables cover a
+calendar per reporting year and a calendar of quarterly (or yearly) deadlines.
 
-A *data manifest* (``DataManifest``, read by ``parse_manifest``) lists every measure with its
-levels and one calendar per reporting year; ``DataFamily`` serves all its measures. A *period
-manifest* (``TableManifest``, read by ``load_manifest``) belongs to a family with one layout
-whose data come per quarter or per year against a ``[deadlines]`` table
-(``gateway.kit.calendar``); ``TableFamily`` serves it. Both carry the same ``[obligation]``
-table (``gateway.kit.obligations``).
-
-A data family is the layout ``docs/plugins.md`` teaches and ``gateway new-measure`` scaffolds::
+A family is a package laid out as ``docs/plugins.md`` teaches and ``gateway new-measure``
+scaffolds::
 
     my_family/
       __init__.py
-      plugin.py        FAMILY = DataFamily(__package__)  (gateway.kit.family)
+      plugin.py        FAMILY = Family(__package__)  (gateway.kit.family)
       manifest.toml    this file
       schemas/<year>/<measure>.<level>.schema.json
       examples/<year>/<measure>/<level>/valid/  and  .../invalid/
@@ -21,26 +16,36 @@ The manifest::
     [family]
     id = "opip"                       # unique among installed plugins
     title = "Opioid prescribing"
-    formats = ["csv", "xlsx"]
+    formats = ["csv", "xlsx"]         # default
     measure_column = "measure_id"     # optional: the column naming the measure in every row
-    year_column = "reporting_year"    # the column giving the reporting year
+    year_column = "reporting_year"    # default: the column giving the reporting year
+    reporting_years = [2016]          # optional: the years the [deadlines] calendar serves
 
     [measures.RX]
     name = "Opioid prescriptions"
-    levels = ["patient"]
+    levels = ["patient"]              # "summary" and/or "patient"
+    signature = ["dose_mme"]          # optional: columns only this layout has (recognition)
+    schema = "{measure}.{level}"      # optional: the schema file's stem ({measure} lower case)
 
-    [measures.RX.years.2016]
+    [measures.RX.years.2016]          # a calendar per reporting year ...
     dates_of_service = ["2015-01-01", "2015-12-31"]
     submission_window = ["2016-01-01", "2016-02-15"]
 
-Adding a reporting year is a ``[measures.X.years.Y]`` table, the year's schemas and its
-examples: no Python.
+    [deadlines]                       # ... or, for the family's reporting_years, per period
+    "2015Q1" = "2015-04-30"           # (gateway.kit.calendar)
+
+A measure is reported in each year it has a ``years`` table for and in the family's
+``reporting_years``. The ``[obligation]`` table says who owes the files
+(``gateway.kit.obligations``). Every other table and key (sub-measures, indicators, a clinic
+measure's age bands) is the family's own: the kit keeps the whole file as ``Manifest.data`` for
+the family's rules. Adding a reporting year is data: a ``years`` table or ``[deadlines]`` lines,
+the year's schemas and its examples.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib.resources import files
@@ -48,9 +53,11 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.contract.deprecation import renamed
 from gateway.contract.records import LEVELS, FamilyInfo, MeasureInfo, ReportingPeriod
 
 MANIFEST = "manifest.toml"
+SCHEMA_STEM = "{measure}.{level}"
 PathLike = TypeVar("PathLike", Path, Traversable)
 
 
@@ -59,39 +66,64 @@ class ManifestError(ValueError):
 
 
 @dataclass(frozen=True)
-class DataMeasure:
-    """One measure of a data family: its levels and its calendar per reporting year."""
+class MeasureSpec:
+    """One measure of a family: its levels, its calendar per reporting year (when the manifest
+    gives one), how its files are recognised and where its schemas are."""
 
     measure: str
     name: str
     levels: tuple[str, ...]
-    years: dict[int, ReportingPeriod]
+    years: dict[int, ReportingPeriod] = field(default_factory=dict)
+    signature: tuple[str, ...] = ()
+    schema: str = SCHEMA_STEM
+
+    def schema_stem(self, level: str) -> str:
+        """The schema file's name without ``.schema.json`` for one level."""
+        return self.schema.format(measure=self.measure.lower(), level=level)
 
 
 @dataclass(frozen=True)
-class DataManifest:
-    """A parsed ``manifest.toml``."""
+class Manifest:
+    """A parsed ``manifest.toml``; ``data`` is the whole file, for the family's own tables."""
 
     family: str
     title: str
     formats: tuple[str, ...]
     measure_column: str | None
     year_column: str
-    measures: dict[str, DataMeasure]
-    obligation: dict[str, Any] | None = None  # see gateway.kit.obligations
+    measures: dict[str, MeasureSpec]
+    reporting_years: tuple[int, ...] = ()
+    deadline_rule: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def obligation(self) -> dict[str, Any] | None:
+        """The ``[obligation]`` table (``gateway.kit.obligations``), or None."""
+        return self.data.get("obligation")
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """Every reporting year of the family, of any measure."""
+        return tuple(sorted({*self.reporting_years,
+                             *(y for m in self.measures.values() for y in m.years)}))
+
+    def measure_years(self, measure: str) -> tuple[int, ...]:
+        """The reporting years of one measure: its own ``years`` tables and the family's."""
+        return tuple(sorted({*self.reporting_years, *self.measures[measure].years}))
 
     def info(self) -> FamilyInfo:
         return FamilyInfo(self.family, self.title, self.formats, tuple(
-            MeasureInfo(m.measure, m.name, m.levels, tuple(sorted(m.years)))
+            MeasureInfo(m.measure, m.name, m.levels, self.measure_years(m.measure))
             for m in self.measures.values()))
 
     def schema_id(self, measure: str, level: str, year: int) -> str:
+        """The ``$id`` ``gateway new-measure`` gives a new schema of the family."""
         return f"urn:gateway-plugin:{self.family}:{year}:{measure.lower()}:{level}"
 
 
 def schema_path(root: PathLike, measure: str, level: str, year: int) -> PathLike:
-    """Where a layout's schema lives inside a data family's package folder (a source folder or
-    the installed package's resources)."""
+    """Where a layout's schema lives inside a family's package folder (a source folder or the
+    installed package's resources), for a measure with the default schema file name."""
     return root / "schemas" / str(year) / f"{measure.lower()}.{level}.schema.json"
 
 
@@ -104,86 +136,68 @@ def _dates(raw: Any, key: str) -> tuple[date, date]:
     return first, last
 
 
-def parse_manifest(text: str) -> DataManifest:
-    """Read a manifest's text; a missing or malformed key raises ``ManifestError`` naming it."""
+def _measure(measure: str, body: dict[str, Any]) -> MeasureSpec:
+    if not isinstance(body, dict):
+        raise ManifestError(f"measures.{measure} must be a table with name and levels")
+    levels = tuple(body["levels"])
+    if not levels or not set(levels) <= set(LEVELS):
+        raise ManifestError(f"measures.{measure}.levels: use {' and/or '.join(LEVELS)}")
+    years = {}
+    for year, spec in body.get("years", {}).items():
+        key = f"measures.{measure}.years.{year}"
+        years[int(year)] = ReportingPeriod(
+            str(year), _dates(spec["dates_of_service"], f"{key}.dates_of_service"),
+            _dates(spec["submission_window"], f"{key}.submission_window"))
+    return MeasureSpec(measure, body["name"], levels, years,
+                       signature=tuple(body.get("signature", ())),
+                       schema=str(body.get("schema", SCHEMA_STEM)))
+
+
+def manifest_from(data: dict[str, Any], source: str = MANIFEST) -> Manifest:
+    """The manifest of a TOML document already read; a missing or malformed key raises
+    ``ManifestError`` naming it and ``source``."""
     try:
-        data = tomllib.loads(text)
         family = data["family"]
-        measures = {}
-        for measure, body in data.get("measures", {}).items():
-            levels = tuple(body["levels"])
-            if not set(levels) <= set(LEVELS):
-                raise ManifestError(f"measures.{measure}.levels: use {' or '.join(LEVELS)}")
-            years = {}
-            for year, spec in body.get("years", {}).items():
-                key = f"measures.{measure}.years.{year}"
-                years[int(year)] = ReportingPeriod(
-                    str(year), _dates(spec["dates_of_service"], f"{key}.dates_of_service"),
-                    _dates(spec["submission_window"], f"{key}.submission_window"))
-            measures[measure] = DataMeasure(measure, body["name"], levels, years)
-        return DataManifest(family=family["id"], title=family["title"],
-                            formats=tuple(family.get("formats", ("csv", "xlsx"))),
-                            measure_column=family.get("measure_column"),
-                            year_column=family.get("year_column", "reporting_year"),
-                            measures=measures, obligation=data.get("obligation"))
-    except tomllib.TOMLDecodeError as err:
-        raise ManifestError(f"{MANIFEST} is not valid TOML: {err}") from None
+        measures = {measure: _measure(measure, body)
+                    for measure, body in data.get("measures", {}).items()}
+        return Manifest(family=family["id"], title=family["title"],
+                        formats=tuple(family.get("formats", ("csv", "xlsx"))),
+                        measure_column=family.get("measure_column"),
+                        year_column=family.get("year_column", "reporting_year"),
+                        measures=measures,
+                        reporting_years=tuple(int(y) for y in family.get("reporting_years", ())),
+                        deadline_rule=family.get("deadline_rule"), data=data)
+    except ManifestError as err:
+        raise ManifestError(f"{source}: {err}") from None
     except KeyError as err:
-        raise ManifestError(f"{MANIFEST} lacks the key {err.args[0]!r}") from None
-    except (TypeError, AttributeError):
-        raise ManifestError(f"{MANIFEST} does not have the data-family shape: [family] id, "
-                            "title, formats; [measures.ID] name, levels; [measures.ID.years.Y] "
+        raise ManifestError(f"{source} lacks the key {err.args[0]!r}") from None
+    except (TypeError, AttributeError, ValueError):
+        raise ManifestError(f"{source} does not have the family shape: [family] id, title; "
+                            "[measures.ID] name, levels; [measures.ID.years.Y] "
                             "dates_of_service, submission_window") from None
 
 
-@dataclass(frozen=True)
-class TableManifest:
-    """A period manifest: the family's reporting years, its deadline rule and tables, and the
-    rest of the file as ``data`` for the family's own rules (sub-measures, indicators...)::
-
-        [family]
-        id = "edtc"
-        title = "Emergency department transfer communication (EDTC)"
-        formats = ["csv", "xlsx"]
-        reporting_years = [2015]
-        deadline_rule = "edtc"            # optional: named for the family's own period rules
-
-        [obligation]                      # as gateway.kit.obligations, plus:
-        period = "quarter"                # or "year"
-        period_column = "quarter"         # the column naming a file's quarter
-
-        [deadlines]
-        "2015Q1" = "2015-04-30"           # per quarter; per year: "2015" = { due = "..." }
-    """
-
-    family: str
-    title: str
-    formats: tuple[str, ...]
-    years: tuple[int, ...]
-    deadline_rule: str | None
-    data: dict[str, Any]
-
-    @property
-    def obligation(self) -> dict[str, Any] | None:
-        """The ``[obligation]`` table, as ``DataManifest.obligation``."""
-        return self.data.get("obligation")
-
-    def schema_id(self, name: str, year: int) -> str:
-        """The ``$id`` of one of the first-party family's schemas for a reporting year."""
-        return f"urn:mn-sqrms:schema:{self.family}:{year}:{name}"
+def parse_manifest(text: str, source: str = MANIFEST) -> Manifest:
+    """Read a manifest's text; a missing or malformed key raises ``ManifestError`` naming it."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ManifestError(f"{source} is not valid TOML: {err}") from None
+    return manifest_from(data, source)
 
 
 @cache
-def load_manifest(package: str) -> TableManifest:
-    """The period manifest beside a family's plugin module, read once per process."""
-    try:
-        data = tomllib.loads((files(package) / MANIFEST).read_text(encoding="utf-8"))
-        family = data["family"]
-        return TableManifest(family=family["id"], title=family["title"],
-                             formats=tuple(family["formats"]),
-                             years=tuple(family["reporting_years"]),
-                             deadline_rule=family.get("deadline_rule"), data=data)
-    except tomllib.TOMLDecodeError as err:
-        raise ManifestError(f"{package}: {MANIFEST} is not valid TOML: {err}") from None
-    except KeyError as err:
-        raise ManifestError(f"{package}: {MANIFEST} lacks the key {err.args[0]!r}") from None
+def load_manifest(package: str) -> Manifest:
+    """The manifest beside a family's plugin module, read once per process."""
+    text = (files(package) / MANIFEST).read_text(encoding="utf-8")
+    return parse_manifest(text, f"{package}: {MANIFEST}")
+
+
+def __getattr__(name: str) -> Any:
+    """``DataManifest`` and ``TableManifest``, the two shapes ``Manifest`` replaced (release
+    0.2), name it for one release."""
+    if name not in ("DataManifest", "TableManifest"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    renamed(f"{name} (gateway.kit.manifest)", "use gateway.contract.Manifest")
+    globals()[name] = Manifest  # warned once
+    return Manifest

@@ -1,5 +1,5 @@
 """Who owes a table family's files and which obligation a file answers, from the optional
-``[obligation]`` table of its manifest (either shape, ``gateway.kit.manifest``)::
+``[obligation]`` table of its manifest (``gateway.kit.manifest``)::
 
     [obligation]
     kinds = ["clinic"]                          # registry kinds that owe and send the files
@@ -8,13 +8,15 @@
     sample_allowed = false                      # default true
     applies_if_any = [{ well_child = [true] }]  # registry facts; any one suffices (optional)
     not_applicable = "VAX comes only from clinics with well-child visits."
-    met_through_cms = true                      # period manifests: CMS submitters owe nothing
+    met_through_cms = true                      # deadlines: CMS submitters owe nothing
+    period = "quarter"                          # deadlines: "quarter" (default) or "year"
+    period_column = "quarter"                   # deadlines: the column naming a file's quarter
 
 ``not_applicable`` may name registry facts in braces (``"... lists your hospital as
-{hospital_type}."``). A data family's submitter owes every measure once per reporting year, in
-the year's ``submission_window``; a period family's owes one file per period of its
-``[deadlines]`` (``gateway.kit.calendar``). A family without the table owes nothing and its files
-get only the core's submitter checks.
+{hospital_type}."``). A measure with a calendar of its own for the year (``[measures.X.years.Y]``)
+is owed once, in the year's ``submission_window``; in the family's ``reporting_years`` it is owed
+once per period of the ``[deadlines]`` (``gateway.kit.calendar``). A family without the table
+owes nothing and its files get only the core's submitter checks.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from gateway.contract.records import FileSample, RecordBatch, Route
 from gateway.contract.registry import Obligation, ObligationReader, Submitter
 from gateway.kit.calendar import windows
-from gateway.kit.manifest import DataManifest, TableManifest
+from gateway.kit.manifest import Manifest
 
 
 class _Facts(dict[str, Any]):
@@ -54,7 +56,7 @@ def _owing(rules: Mapping[str, Any] | None, submitter: Submitter) -> bool:
         not_applicable(rules, submitter) is None
 
 
-def obligation(manifest: DataManifest, measure: str, year: int,
+def obligation(manifest: Manifest, measure: str, year: int,
                levels: tuple[str, ...] | None = None) -> Obligation:
     spec = manifest.measures[measure]
     opens, due = spec.years[year].window
@@ -62,24 +64,35 @@ def obligation(manifest: DataManifest, measure: str, year: int,
                       period=str(year), opens=opens, due=due, levels=levels or spec.levels)
 
 
-def owed(manifest: DataManifest, submitter: Submitter, year: int) -> list[Obligation]:
-    """Every measure of the data family the submitter owes for the year."""
+def owed(manifest: Manifest, submitter: Submitter, year: int) -> list[Obligation]:
+    """Every obligation of the family the submitter owes for the year: once for a measure with
+    its own calendar for the year, else once per period of the deadlines."""
     if not _owing(manifest.obligation, submitter):
         return []
-    return [obligation(manifest, m.measure, year) for m in manifest.measures.values()
-            if year in m.years]
+    out = []
+    for m in manifest.measures.values():
+        if year in m.years:
+            out.append(obligation(manifest, m.measure, year))
+        elif year in manifest.reporting_years:
+            out += _periods(manifest, m.measure, m.levels, submitter, year)
+    return out
 
 
-def owed_periods(manifest: TableManifest, measure: str, level: str, submitter: Submitter,
+def owed_periods(manifest: Manifest, measure: str, level: str, submitter: Submitter,
                  reporting_year: int, setting: str | None = None) -> list[Obligation]:
-    """Every period of the family the submitter owes for the year (listed as not required when
-    the manifest says a CMS submitter meets it there)."""
-    rules = manifest.obligation
-    if not _owing(rules, submitter):
+    """Every period of the family's deadlines the submitter owes for the year (listed as not
+    required when the manifest says a CMS submitter meets it there)."""
+    if not _owing(manifest.obligation, submitter):
         return []
-    via_cms = bool(rules.get("met_through_cms")) and submitter.submits_to_cms
+    return _periods(manifest, measure, (level,), submitter, reporting_year, setting)
+
+
+def _periods(manifest: Manifest, measure: str, levels: tuple[str, ...], submitter: Submitter,
+             reporting_year: int, setting: str | None = None) -> list[Obligation]:
+    via_cms = bool((manifest.obligation or {}).get("met_through_cms")) and \
+        submitter.submits_to_cms
     return [Obligation(family=manifest.family, measure=measure, reporting_year=reporting_year,
-                       period=period, opens=opens, due=due, levels=(level,),
+                       period=period, opens=opens, due=due, levels=levels,
                        required=not via_cms,
                        note="met through CMS (submits_to_cms)" if via_cms else "")
             for period, (opens, due) in sorted(windows(manifest, reporting_year,
@@ -101,9 +114,10 @@ class _Declared(ObligationReader):
 
 
 class DataObligations(_Declared):
-    """A data family's file answers its measure's obligation for the reporting year."""
+    """A file of a measure with its own calendar for the year answers the measure's obligation
+    for the reporting year."""
 
-    def __init__(self, manifest: DataManifest, route: Route) -> None:
+    def __init__(self, manifest: Manifest, route: Route) -> None:
         super().__init__(manifest.obligation or {})
         self.manifest, self.route = manifest, route
         self.service_start = manifest.measures[route.measure].years[
@@ -115,10 +129,10 @@ class DataObligations(_Declared):
 
 
 class PeriodObligations(_Declared):
-    """A period family's file answers the obligation of one period: the quarter in
+    """A file answers the obligation of one period of the deadlines: the quarter in
     ``period_column`` (read from the records, else from the routing sample) or the year."""
 
-    def __init__(self, manifest: TableManifest, measure: str, level: str, reporting_year: int,
+    def __init__(self, manifest: Manifest, measure: str, level: str, reporting_year: int,
                  sample: FileSample) -> None:
         super().__init__(manifest.obligation or {})
         self.manifest, self.measure, self.level = manifest, measure, level

@@ -13,7 +13,7 @@ TARGET = "A1C = { a1c_value = 7.0 }"
 
 def test_a_target_edited_without_regenerating_fails_the_kit(tmp_path: Path) -> None:
     copy = source_copy(tmp_path)
-    manifest = copy.plugins / "clinic" / "mncm" / "measures.toml"
+    manifest = copy.plugins / "clinic" / "mncm" / "manifest.toml"
     assert TARGET in manifest.read_text("utf-8")
     manifest.write_text(manifest.read_text("utf-8").replace(TARGET, "A1C = { a1c_value = 6.5 }"),
                         encoding="utf-8")

@@ -39,7 +39,7 @@ def test_an_installed_copy_is_never_edited() -> None:
 def test_the_clinic_family_refuses_a_tree_without_its_source(tmp_path: Path) -> None:
     code, output = run("mncm", "ODC", "--year", str(undeclared_year("mncm", "ODC")), "--path",
                        str(tmp_path))
-    assert code == 2 and "no clinic source (plugins/clinic/mncm/measures.toml)" in output
+    assert code == 2 and "no clinic source (plugins/clinic/mncm/manifest.toml)" in output
 
 
 def clinic_copy(tmp_path: Path) -> Path:
@@ -57,14 +57,14 @@ def test_a_clinic_year_goes_through_the_generator_in_the_given_tree(tmp_path: Pa
     clinic_copy(tmp_path)
     year = undeclared_year("mncm", "ODC")
     latest = year - 1
-    before = (ROOT / "plugins/clinic/mncm/measures.toml").read_text()
+    before = (ROOT / "plugins/clinic/mncm/manifest.toml").read_text()
     code, output = run("mncm", "ODC", "--year", str(year), "--path", str(tmp_path))
     assert code == 0, output
     assert f"numerator targets copied from {latest} (A1C: a1c_value <" in output
-    assert (ROOT / "plugins/clinic/mncm/measures.toml").read_text() == before
-    manifest = (tmp_path / "plugins/clinic/mncm/measures.toml").read_text()
-    assert (f'[ODC.years.{year}]\ndates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]'
-            in manifest)
+    assert (ROOT / "plugins/clinic/mncm/manifest.toml").read_text() == before
+    manifest = (tmp_path / "plugins/clinic/mncm/manifest.toml").read_text()
+    assert (f'[measures.ODC.years.{year}]\n'
+            f'dates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]' in manifest)
     schemas = tmp_path / "schemas" / "mncm"
     for level in ("summary", "patient"):
         made = json.loads((schemas / str(year) / f"odc.{level}.schema.json").read_text())
@@ -168,7 +168,7 @@ def test_a_new_clinic_measure_is_generated_with_its_open_questions_marked(
     code, output = run("mncm", "NEW", "--year", "2016", "--path", str(tmp_path))
     assert code == 0, output
     assert "numerators.py: who is in the numerator (numerators.new, in NUMERATORS)" in output
-    spec = parse_measures((source / "measures.toml").read_text())["NEW"]
+    spec = parse_measures((source / "manifest.toml").read_text())["NEW"]
     assert spec.years[2016].submission_window[1].isoformat() == "2016-02-15"
     assert "TODO(new-measure)" in spec.name
     for level in ("summary", "patient"):

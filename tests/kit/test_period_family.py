@@ -1,4 +1,4 @@
-"""The kit's period-manifest parts (``TableManifest``, ``gateway.kit.calendar``,
+"""The kit's deadline parts (a manifest's ``[deadlines]``, ``gateway.kit.calendar``,
 ``gateway.kit.obligations``) on a family that is not a hospital one: who owes what is read from
 the manifest alone, so a clinic family with quarterly data is written the same way."""
 
@@ -11,20 +11,36 @@ from gateway.contract import (
     PeriodObligations,
     ReportingPeriod,
     Submitter,
-    TableManifest,
     calendar,
     owed_periods,
+    parse_manifest,
     windows,
 )
 
-MANIFEST = TableManifest(
-    family="flu", title="Quarterly flu shots", formats=("csv",), years=(2016,),
-    deadline_rule=None, data={
-        "obligation": {"kinds": ["clinic"], "period": "quarter", "period_column": "quarter",
-                       "facility_columns": {"clinic_npi": "npi"},
-                       "applies_if_any": [{"well_child": [True]}],
-                       "not_applicable": "Only clinics with well-child visits; {name} has none."},
-        "deadlines": {"2015Q4": "2016-02-15", "2016Q1": "2016-05-15", "2016Q4": "2017-02-15"}})
+MANIFEST = parse_manifest("""
+[family]
+id = "flu"
+title = "Quarterly flu shots"
+formats = ["csv"]
+reporting_years = [2016]
+
+[measures.FLU]
+name = "Flu shots"
+levels = ["summary"]
+
+[obligation]
+kinds = ["clinic"]
+period = "quarter"
+period_column = "quarter"
+facility_columns = { clinic_npi = "npi" }
+applies_if_any = [{ well_child = [true] }]
+not_applicable = "Only clinics with well-child visits; {name} has none."
+
+[deadlines]
+"2015Q4" = "2016-02-15"
+"2016Q1" = "2016-05-15"
+"2016Q4" = "2017-02-15"
+""")
 KIDS = Submitter(id="kids", name="Kids Clinic", kind="clinic", well_child=True)
 ADULTS = Submitter(id="adults", name="Adult Clinic", kind="clinic")
 HOSPITAL = Submitter(id="general", name="General", kind="hospital")

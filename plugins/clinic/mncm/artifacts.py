@@ -1,5 +1,5 @@
 """What the clinic family generates from its data, for the conformance kit and
-``gateway regenerate mncm``: every schema (``schemagen``, from ``measures.toml`` and
+``gateway regenerate mncm``: every schema (``schemagen``, from ``manifest.toml`` and
 ``patient_columns.json``) and each valid summary example derived from its valid patient example
 (``derive``), so a target edited in the manifest without regenerating is caught.
 
@@ -47,7 +47,7 @@ def derived_summary(measure: str, year: int, patients: Path) -> str | None:
 def artifacts() -> list[Artifact]:
     """Every generated schema and derived example, as the data make them today."""
     schemas = Path(str(schema_root() / FAMILY))
-    found = [Artifact(FAMILY, schemas / relative, "the schema generator (measures.toml, "
+    found = [Artifact(FAMILY, schemas / relative, "the schema generator (manifest.toml, "
                       "patient_columns.json)", lambda text=text: text)
              for relative, text in schemagen.generated().items()]
     examples = Path(str(files(__package__) / "examples"))

@@ -1,7 +1,9 @@
-"""The measure manifest (``measures.toml``) as typed data.
+"""The clinic measures of the family's ``manifest.toml`` as typed data.
 
-Measures that differ only by data (components, bands, periods, strata, sampling) differ here
-and nowhere else; code reads these fields instead of naming measures.
+The kit (``gateway.contract.Family``) reads what every family declares (levels, calendar);
+this reads what only the clinic measures declare in the same tables. Measures that differ only
+by data (components, bands, periods, strata, sampling) differ here and nowhere else; code reads
+these fields instead of naming measures.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from importlib.resources import files
+from typing import Any
+
+from gateway.contract import load_manifest
 
 STRATA = ("payer_type", "age_band", "gender", "zip_code")
 RATE, AVERAGE = "rate", "average_change"
@@ -101,12 +105,16 @@ def _year(year: str, spec: dict) -> YearSpec:
 @cache
 def measures() -> dict[str, MeasureSpec]:
     """Every measure of the manifest, by id."""
-    return parse_measures(files(__package__).joinpath("measures.toml").read_text("utf-8"))
+    return measures_of(load_manifest(__package__).data["measures"])
 
 
 def parse_measures(text: str) -> dict[str, MeasureSpec]:
-    """The measures of a ``measures.toml`` text (the scaffold reads a source tree's copy)."""
-    raw = tomllib.loads(text)
+    """The measures of a ``manifest.toml`` text (the scaffold reads a source tree's copy)."""
+    return measures_of(tomllib.loads(text)["measures"])
+
+
+def measures_of(raw: dict[str, Any]) -> dict[str, MeasureSpec]:
+    """The ``[measures]`` tables of the manifest, by measure id."""
     out = {}
     for measure, body in raw.items():
         out[measure] = MeasureSpec(

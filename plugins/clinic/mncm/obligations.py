@@ -1,7 +1,7 @@
 """What clinics owe and which obligation a clinic file answers (registry.md).
 
 Every clinic owes every measure of a reporting year once, at summary or patient level (its
-choice), inside the measure's ``submission_window`` from ``measures.toml``; urgent care centres
+choice), inside the measure's ``submission_window`` from ``manifest.toml``; urgent care centres
 owe none and may send none, and ``well_child_only`` measures (AMH, OWC) concern only clinics
 with well-child visits. A submitter that sends for several clinic NPIs owes each measure once
 (single-entity submission; docs/registry.md).

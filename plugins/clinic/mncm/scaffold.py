@@ -1,11 +1,11 @@
 """``gateway new-measure mncm MEASURE --year Y``: a clinic reporting year, through the generator.
 
 The clinic schemas are generated (``schemagen``), so a new year is made where the generator
-reads: the measure's ``[MEASURE.years.Y]`` tables in the source tree's ``measures.toml``
+reads: the measure's ``[measures.MEASURE.years.Y]`` tables in the source tree's ``manifest.toml``
 (copied from the previous year, dates moved), then the generator writes the tree's
 ``schemas/mncm/Y/`` from those files; patient columns carry forward from
 ``patient_columns.json``; the examples are copied with their dates moved. A new measure gets a
-``[MEASURE]`` table and a patient-columns entry whose open questions are marked for the
+``[measures.MEASURE]`` table and a patient-columns entry whose open questions are marked for the
 conformance run to refuse, the generated schemas, and example folders; its numerator is the one
 part that is code (``numerators.py``).
 """
@@ -19,6 +19,7 @@ from gateway_plugins.clinic.mncm import schemagen
 from gateway_plugins.clinic.mncm.manifest import parse_measures
 
 from gateway.contract import (
+    MANIFEST,
     TODO_MARKER,
     ScaffoldError,
     copy_examples,
@@ -34,9 +35,9 @@ def clinic_source(root: Path) -> Path:
     """The clinic package folder of the checkout at (or around) ``root``: ``root`` itself, its
     ``plugins/clinic/mncm``, or the checkout ``root`` lies in. Never an installed copy."""
     for folder in (root, root / PACKAGE, *(p / PACKAGE for p in root.parents)):
-        if (folder / "measures.toml").is_file() and (folder / "schemagen.py").is_file():
+        if (folder / MANIFEST).is_file() and (folder / "schemagen.py").is_file():
             return refuse_installed(folder)
-    raise ScaffoldError(f"no clinic source (plugins/clinic/mncm/measures.toml) at or around "
+    raise ScaffoldError(f"no clinic source (plugins/clinic/mncm/manifest.toml) at or around "
                         f"{root}; run new-measure in a checkout of the gateway or pass --path")
 
 
@@ -44,18 +45,19 @@ def scaffold_measure(source: Path, measure: str, year: int) -> list[str]:
     """A new clinic measure: manifest and patient-column skeletons with markers, the generated
     schemas and example folders."""
     name = measure.lower()
-    manifest = source / "measures.toml"
+    manifest = source / MANIFEST
     manifest.write_text(manifest.read_text("utf-8").rstrip("\n") + f"""
 
-[{measure}]
+[measures.{measure}]
 name = "{TODO_MARKER}: the measure's name"
+levels = ["summary", "patient"]
 # {TODO_MARKER}: the measure's age bands and range, sampling, and components if a composite
 age_bands = ["18-64"]
 age_range = [18, 64]
 sample_allowed = false
 numerator = "{name}"   # {TODO_MARKER}: write numerators.{name} and add it to NUMERATORS
 
-[{measure}.years.{year}]
+[measures.{measure}.years.{year}]
 # {TODO_MARKER}: the program's dates of service and submission window
 dates_of_service = ["{year - 1}-01-01", "{year - 1}-12-31"]
 submission_window = ["{year}-01-01", "{year}-02-15"]
@@ -77,7 +79,7 @@ submission_window = ["{year}-01-01", "{year}-02-15"]
             (folder / "README.md").write_text(
                 f"{TODO_MARKER}: add {kind} {level}-level examples here, then delete this "
                 "file.\n", encoding="utf-8")
-    return [f"measures.toml [{measure}]: name, age bands, sampling, calendar (marked)",
+    return [f"manifest.toml [measures.{measure}]: name, age bands, sampling, calendar (marked)",
             f"patient_columns.json \"{year}\".{measure}: the patient columns (marked)",
             f"numerators.py: who is in the numerator (numerators.{name}, in NUMERATORS)",
             f"schemas/mncm/{year}/{name}.*.schema.json were written by the generator "
@@ -91,7 +93,7 @@ def scaffold(measure: str, year: int, from_year: int | None, root: Path) -> list
     """Add reporting ``year`` to a clinic measure, or a new measure; return what the author
     must still decide."""
     source = clinic_source(root)
-    manifest = source / "measures.toml"
+    manifest = source / MANIFEST
     spec = parse_measures(manifest.read_text("utf-8")).get(measure)
     if spec is None:
         return scaffold_measure(source, measure, year)
@@ -101,7 +103,7 @@ def scaffold(measure: str, year: int, from_year: int | None, root: Path) -> list
     if from_year not in spec.years:
         raise ScaffoldError(f"{measure} has no reporting year {from_year} to copy; it has "
                             f"{', '.join(map(str, sorted(spec.years)))}")
-    manifest.write_text(copy_toml_year(manifest.read_text("utf-8"), f"{measure}.years",
+    manifest.write_text(copy_toml_year(manifest.read_text("utf-8"), f"measures.{measure}.years",
                                        from_year, year), encoding="utf-8")
     written = schemagen.write(source.parents[2] / "schemas" / "mncm", source)
     examples = source / "examples"
@@ -113,9 +115,9 @@ def scaffold(measure: str, year: int, from_year: int | None, root: Path) -> list
     targets = "; ".join(f"{part}: " + ", ".join(f"{c} < {v}" for c, v in limits.items())
                         for part, limits in old.targets.items())
     notes = [
-        f"measures.toml [{measure}.years.{year}]: dates of service {service[0]}..{service[1]} "
-        f"and window {window[0]}..{window[1]} were moved from {from_year}; check them against "
-        f"the program's {year} calendar",
+        f"manifest.toml [measures.{measure}.years.{year}]: dates of service "
+        f"{service[0]}..{service[1]} and window {window[0]}..{window[1]} were moved from "
+        f"{from_year}; check them against the program's {year} calendar",
         f"schemas/mncm/{year}/ were written by the generator ({len(written)} files); to change "
         f"{measure}'s patient columns for {year}, add a \"{year}\" entry to patient_columns.json "
         "and rerun python -m gateway_plugins.clinic.mncm.schemagen",
@@ -123,6 +125,7 @@ def scaffold(measure: str, year: int, from_year: int | None, root: Path) -> list
         "summary example keeps its counts: rederive it if a target changes",
     ]
     if targets:
-        notes.insert(1, f"numerator targets copied from {from_year} ({targets}): change them in "
-                        f"[{measure}.years.{year}.targets] if the {year} specification did")
+        notes.insert(1, f"numerator targets copied from {from_year} ({targets}): change them "
+                        f"in [measures.{measure}.years.{year}.targets] if the {year} "
+                        "specification did")
     return notes

@@ -18,6 +18,8 @@ from typing import Any
 from gateway_plugins.clinic.mncm.layouts import schema_id
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, measures, parse_measures
 
+from gateway.contract import MANIFEST
+
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 PREFIXES = {"common:": "urn:mn-sqrms:schema:common:defs#/$defs/",
             "mncm:": "urn:mn-sqrms:schema:mncm:defs#/$defs/",
@@ -228,10 +230,10 @@ def patient_schema(spec: MeasureSpec, year: int, source: Schema) -> Schema:
 
 def generated(source: Path | None = None) -> dict[str, str]:
     """Every generated schema file's text, by path relative to ``schemas/mncm``, from the
-    installed package's ``measures.toml`` and ``patient_columns.json`` or those in ``source``."""
+    installed package's ``manifest.toml`` and ``patient_columns.json`` or those in ``source``."""
     folder = source or files(__package__)
     sources = json.loads((folder / "patient_columns.json").read_text("utf-8"))
-    specs = parse_measures((folder / "measures.toml").read_text("utf-8")) if source else measures()
+    specs = parse_measures((folder / MANIFEST).read_text("utf-8")) if source else measures()
     out = {}
     for measure, spec in specs.items():
         for year in spec.years:

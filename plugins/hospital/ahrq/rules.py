@@ -19,9 +19,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     lazy_module,
     show,
 )
@@ -87,7 +87,7 @@ class SoftwareVersion(CollectedRule):
                           f"{self.minimum} or later.", "software_version")
 
 
-def ahrq_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def ahrq_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one AHRQ QI file."""
     indicators = manifest.data["indicators"]
     rated = [k for k, v in indicators.items() if v["kind"] == "rate"]

@@ -1,10 +1,12 @@
-"""The ``cart`` family's hook implementations (entry point ``cart`` in pyproject.toml)."""
+"""The ``cart`` family's plugin object ``FAMILY`` (entry point ``cart`` in pyproject.toml).
+
+CART files are XML, not tables, so the family brings what the kit's ``Family`` cannot know: its
+reader (``reader.py``), its template, how a file is recognised (the root element) and which of
+the two deadline tables (inpatient, outpatient) a file and an obligation answer. Its layout,
+calendar and the rest of its obligations are ``manifest.toml``.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 
 from gateway_plugins.hospital.cart.obligations import CartObligations
 from gateway_plugins.hospital.cart.reader import ROOT, read_cart
@@ -16,54 +18,18 @@ from lxml import etree
 
 from gateway.contract import (
     Candidate,
-    Document,
-    FamilyInfo,
-    FileRule,
+    Family,
     FileSample,
-    MeasureInfo,
+    Manifest,
     Obligation,
-    ObligationReader,
-    RecordBatch,
-    ReportingPeriod,
-    ResultCalculator,
-    Route,
-    RuleContext,
     Submitter,
-    TableManifest,
-    calendar,
-    hookimpl,
-    load_manifest,
     owed_periods,
 )
 
 MEASURE, LEVEL = "CART", "summary"
 
 
-def manifest() -> TableManifest:
-    """The family's manifest (measures, retired ids, deadlines), read once per process."""
-    return load_manifest("gateway_plugins.hospital.cart")
-
-
-def _ours(route: Route) -> bool:
-    """Hooks about a route answer only for CART routes."""
-    return route.family == manifest().family
-
-
-@hookimpl
-def gateway_families() -> list[FamilyInfo]:
-    m = manifest()
-    return [FamilyInfo(m.family, m.title, m.formats, (
-        MeasureInfo(MEASURE, "CART chart-abstracted measures, one file per hospital and quarter",
-                    (LEVEL,), m.years),))]
-
-
-@hookimpl
-def gateway_schema_dirs() -> list[Traversable]:
-    return [schema_root() / "cart"]
-
-
-@hookimpl
-def gateway_recognise(sample: FileSample) -> list[Candidate]:
+def recognise(manifest: Manifest, sample: FileSample) -> list[Candidate]:
     """A CART file is XML whose root is <hospital-measures>. A root in another namespace is
     still claimed so the reader can say which namespace is wrong (E-XML-NAMESPACE)."""
     if sample.format != "xml" or not sample.xml_root:
@@ -72,60 +38,21 @@ def gateway_recognise(sample: FileSample) -> list[Candidate]:
         return []
     text = (sample.xml_fields.get("reporting-year") or "").strip()
     year = int(text) if text.isdigit() and len(text) == 4 else None
-
-    return [Candidate(manifest().family, MEASURE, LEVEL, year)]
-
-
-@hookimpl
-def gateway_schema_id(route: Route) -> str | None:
-    if not _ours(route) or route.reporting_year not in manifest().years:
-        return None
-    return manifest().schema_id("measure", route.reporting_year)
+    return [Candidate(manifest.family, MEASURE, LEVEL, year)]
 
 
-@hookimpl
-def gateway_read_records(route: Route, document: Document) -> Iterator[RecordBatch] | None:
-    if not _ours(route):
-        return None
-    return read_cart(document.path, document.limits)
+def owed(manifest: Manifest, submitter: Submitter, reporting_year: int) -> list[Obligation]:
+    """Every quarter, listed with the deadline the manifest's ``owed_setting`` names."""
+    return owed_periods(manifest, MEASURE, LEVEL, submitter, reporting_year,
+                        manifest.data["obligation"]["owed_setting"])
 
 
-@hookimpl
-def gateway_file_rules(route: Route, context: RuleContext) -> list[FileRule]:
-    return cart_rules(manifest(), route, context) if _ours(route) else []
-
-
-@hookimpl
-def gateway_results(route: Route, context: RuleContext) -> ResultCalculator | None:
-    return CartResults(manifest(), hospital_type(context)) if _ours(route) else None
-
-
-@hookimpl
-def gateway_template(route: Route, format: str) -> bytes | None:
-    if not _ours(route) or format != "xml":
-        return None
-    return cart_template(route.reporting_year)
-
-
-@hookimpl
-def gateway_calendar(route: Route) -> list[ReportingPeriod] | None:
-    return calendar(manifest(), route.reporting_year) if _ours(route) else None
-
-
-@hookimpl
-def gateway_example_dirs() -> list[Traversable]:
-    return [files("gateway_plugins.hospital.cart") / "examples"]
-
-
-@hookimpl
-def gateway_obligation_reader(route: Route, sample: FileSample) -> ObligationReader | None:
-    if not _ours(route):
-        return None
-    return CartObligations(manifest(), MEASURE, LEVEL, route.reporting_year, sample)
-
-
-@hookimpl
-def gateway_obligations(submitter: Submitter, reporting_year: int) -> list[Obligation]:
-    m = manifest()
-    return owed_periods(m, MEASURE, LEVEL, submitter, reporting_year,
-                        m.data["obligation"]["owed_setting"])
+FAMILY = Family(
+    "gateway_plugins.hospital.cart", schemas=schema_root() / "cart", recognise=recognise,
+    read_records=lambda m, route, document: read_cart(document.path, document.limits),
+    template=lambda m, route, format: cart_template(route.reporting_year)
+    if format == "xml" else None,
+    rules=cart_rules, results=lambda m, route, context: CartResults(m, hospital_type(context)),
+    obligations=owed,
+    obligation_reader=lambda m, route, sample: CartObligations(m, MEASURE, LEVEL,
+                                                               route.reporting_year, sample))

@@ -58,7 +58,7 @@ def retired() -> dict[str, str]:
 def official(measure_id: str) -> str:
     """A measure id as CMS spells it (the record layer stores codes upper case)."""
     table = load_manifest("gateway_plugins.hospital.cart").data
-    for name in (*table["measures"], *table["retired"]):
+    for name in (*table["abstracted"], *table["retired"]):
         if name.upper() == measure_id.upper():
             return name
     return measure_id

@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway_plugins.hospital.cart.reader import official
 
-from gateway.contract import RecordBatch, ResultCalculator, TableManifest, lazy_module, plain
+from gateway.contract import Manifest, RecordBatch, ResultCalculator, lazy_module, plain
 
 pd = lazy_module("pandas")
 
@@ -16,7 +16,7 @@ class CartResults(ResultCalculator):
     """Per measure: rate measures give denominator, numerator and the computed rate (percent,
     one decimal); median measures give cases and the median in minutes."""
 
-    def __init__(self, manifest: TableManifest, hospital_type: str | None) -> None:
+    def __init__(self, manifest: Manifest, hospital_type: str | None) -> None:
         del manifest  # measure names come from the manifest through ``official``
         self.hospital_type = hospital_type
         self.quarter: str | None = None

@@ -17,9 +17,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     lazy_module,
 )
 
@@ -48,9 +48,9 @@ class RequiredMeasures(CollectedRule):
     title = "Every measure required of the hospital's type (PPS or CAH) is present."
     where_missing = "/hospital-measures"
 
-    def __init__(self, manifest: TableManifest, kind: str | None) -> None:
+    def __init__(self, manifest: Manifest, kind: str | None) -> None:
         super().__init__()
-        self.measures = manifest.data["measures"]
+        self.measures = manifest.data["abstracted"]
         self.kind = kind
 
     def judge(self, table: pd.DataFrame) -> Iterable[Finding]:
@@ -77,9 +77,9 @@ def _label(row: pd.Series) -> str:
     return f"measure {official(str(row['measure_id']))}"
 
 
-def cart_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def cart_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one CART file."""
-    rates = [m.upper() for m, s in manifest.data["measures"].items() if s["kind"] == "rate"]
+    rates = [m.upper() for m, s in manifest.data["abstracted"].items() if s["kind"] == "rate"]
     rates += [m.upper() for m in manifest.data["retired"]]
     rule = NoDuplicates(["measure_id"], "Measure")
     rule.title = "One <measure> per id."

@@ -37,7 +37,7 @@ def cart_template(year: int) -> bytes:
         root.append(etree.Comment(f" {name}: {_HEADER_NOTES[name]} "))
         element = etree.SubElement(root, f"{{{ns}}}{name}")
         element.text = str(year) if name == "reporting-year" else ""
-    for measure_id, spec in data["measures"].items():
+    for measure_id, spec in data["abstracted"].items():
         required = " and ".join(spec["required_of"])
         root.append(etree.Comment(
             f" {measure_id}: {spec['name']}. Required of {required} hospitals; "

@@ -18,9 +18,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     lazy_module,
     show,
 )
@@ -83,13 +83,13 @@ class Sampling(CollectedRule):
                               "denominator")
 
 
-def edtc_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def edtc_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one EDTC file."""
     return [
         OneValue(["ccn", "quarter"]),
         SameValue("population_basis", "a file is either FULL or SAMPLE"),
         NoDuplicates(["measure"], "Measure"),
-        RequiredValues("measure", list(manifest.data["measures"]), "measure"),
+        RequiredValues("measure", list(manifest.data["sub_measures"]), "measure"),
         SameValue("denominator", "every row counts the same abstracted transfers"),
         SameValue("eligible_population", "every row counts the same transfers"),
         NotAbove([("numerator", "denominator"), ("denominator", "eligible_population")], _label),

@@ -1,4 +1,5 @@
-"""The ``nhsn`` family's plugin object ``FAMILY`` (entry point ``nhsn`` in pyproject.toml)."""
+"""The ``nhsn`` family's plugin object ``FAMILY`` (entry point ``nhsn`` in pyproject.toml): its
+layout, calendar and obligations are ``manifest.toml``; its rules and results are here."""
 
 from __future__ import annotations
 
@@ -6,12 +7,7 @@ from gateway_plugins.hospital.nhsn.results import NhsnResults
 from gateway_plugins.hospital.nhsn.rules import nhsn_rules
 from gateway_schemas import schema_root
 
-from gateway.contract import TableFamily
+from gateway.contract import Family
 
-FAMILY = TableFamily(
-    package="gateway_plugins.hospital.nhsn", schemas=schema_root() / "nhsn",
-    measure="CLABSI",
-    measure_name="Central line-associated bloodstream infections by ICU", level="summary",
-    schema="summary", signature=("location_type", "central_line_days"),
-    rules=nhsn_rules, results=lambda m, r, c: NhsnResults())
-
+FAMILY = Family("gateway_plugins.hospital.nhsn", schemas=schema_root() / "nhsn",
+                rules=nhsn_rules, results=lambda m, r, c: NhsnResults())

@@ -17,9 +17,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     lazy_module,
     show,
 )
@@ -92,7 +92,7 @@ class PlausiblePatientDays(CollectedRule):
                               "patient_days")
 
 
-def nhsn_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def nhsn_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one NHSN file."""
     return [
         OneValue(["ccn", "quarter"]),

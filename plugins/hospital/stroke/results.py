@@ -6,7 +6,7 @@ from typing import Any
 
 from gateway_plugins.hospital.common.results import computed_rate
 
-from gateway.contract import RecordBatch, ResultCalculator, TableManifest, lazy_module
+from gateway.contract import Manifest, RecordBatch, ResultCalculator, lazy_module
 
 np = lazy_module("numpy")
 pd = lazy_module("pandas")
@@ -17,7 +17,7 @@ class StrokeResults(ResultCalculator):
     DTN-60: patients given a thrombolytic within 60 minutes of arrival, over the patients who
     were eligible (Y) and received one."""
 
-    def __init__(self, manifest: TableManifest) -> None:
+    def __init__(self, manifest: Manifest) -> None:
         self.indicators = manifest.data["indicators"]
         self.counts = {name: [0, 0] for name in self.indicators}
         self.quarter: str | None = None

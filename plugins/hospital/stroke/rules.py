@@ -12,9 +12,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     lazy_module,
     quarter_bounds,
 )
@@ -83,7 +83,7 @@ class DischargeInQuarter(CollectedRule):
                               "of discharge.", "discharge_date")
 
 
-def stroke_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def stroke_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one Stroke Registry file."""
     return [
         OneValue(["ccn", "quarter"]),

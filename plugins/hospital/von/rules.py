@@ -16,9 +16,9 @@ from gateway.contract import (
     CollectedRule,
     FileRule,
     Finding,
+    Manifest,
     Route,
     RuleContext,
-    TableManifest,
     lazy_module,
     show,
 )
@@ -52,7 +52,7 @@ class CohortsAddUp(CollectedRule):
                               f"{show(total[count])}.", count)
 
 
-def von_rules(manifest: TableManifest, route: Route, context: RuleContext) -> list[FileRule]:
+def von_rules(manifest: Manifest, route: Route, context: RuleContext) -> list[FileRule]:
     """Fresh rules for one VON file."""
     return [
         OneValue(["ccn"]),

@@ -1,5 +1,5 @@
 """The demo family's plugin object: the whole family is data (manifest, schema, examples)."""
 
-from gateway.kit.family import DataFamily
+from gateway.contract import Family
 
-FAMILY = DataFamily(__package__)
+FAMILY = Family(__package__)

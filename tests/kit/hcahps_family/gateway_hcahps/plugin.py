@@ -1,5 +1,5 @@
 """The plugin object the entry point names: the family is its data files."""
 
-from gateway.family import DataFamily
+from gateway.contract import Family
 
-FAMILY = DataFamily(__package__)
+FAMILY = Family(__package__)
