@@ -5,7 +5,9 @@ that once held a big data set reports the runner's peak, not its own. This wrapp
 the interpreter alone (~10 MB), so ``RUSAGE_CHILDREN`` here is the measured command's own peak.
 
 Usage: ``python -m bench.measure OUTPUT_FILE -- COMMAND...``; prints one JSON line
-``{"seconds", "peak_mb", "returncode"}``; the command's stdout and stderr go to OUTPUT_FILE.
+``{"seconds", "cpu_seconds", "peak_mb", "returncode"}`` (``cpu_seconds``: the command's user +
+system time, every thread; the comparable figure on a shared machine); the command's stdout and
+stderr go to OUTPUT_FILE.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ def main(argv: list[str]) -> int:
         started = time.perf_counter()
         returncode = subprocess.call(argv[2:], stdout=output, stderr=subprocess.STDOUT)
         seconds = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024, "returncode": returncode}))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                      "peak_mb": usage.ru_maxrss / 1024, "returncode": returncode}))
     return 0
 
 

@@ -256,7 +256,11 @@ def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt:
               if isinstance(document, TableDocument) else set())
     namer = RecordNamer(layer.schema, route.measure)
     for raw in batches:
-        typed, bad, findings = layer.check(raw)
+        if record_findings.errors:  # failed already: the typed records would not be read
+            typed = None
+            bad, findings = layer.judge(raw)
+        else:
+            typed, bad, findings = layer.check(raw)
         receipt.records += len(raw)
         receipt.records_rejected += int(bad.sum())
         namer.observe(raw)
@@ -265,7 +269,7 @@ def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt:
         record_findings.extend(_named_in(namer, raw, list(once_per_missing_column(
             once_per_place(findings, raw.places, reported), absent, reported)),
             record_findings))
-        if record_findings.errors:
+        if typed is None or record_findings.errors:
             continue  # the record layer has failed: later layers' work would be discarded
         for rule in rules:
             rule_findings.extend(_named_in(namer, raw, list(rule.observe(typed)),

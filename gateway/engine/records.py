@@ -34,6 +34,7 @@ from gateway.readers.columnwise import (
     NUMBER_PATTERN,
     CompiledFilter,
     FormatCheck,
+    Suspects,
     Unsupported,
     as_text,
     compile_filter,
@@ -106,6 +107,7 @@ def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ..
     return node, tuple(order)
 
 _WORDING_CACHE = 100_000  # distinct (subschema, column, value) wordings kept per layer
+_VERDICT_CACHE = 100_000  # distinct cells and record shapes whose engine errors are kept
 
 _CODE_BY_KEYWORD = {
     "type": "E-RECORD-TYPE", "enum": "E-RECORD-CODE", "const": "E-RECORD-CODE",
@@ -166,14 +168,22 @@ class RecordLayer:
         # per schema path of an engine error: its subschema, sort key, keyword, keyword value
         self._located: dict[tuple[Any, ...], tuple[Any, tuple[int, ...], str, Any]] = {}
         self._wording: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self.engine = jsonschema_rs.Draft202012Validator(
-            resolved, validate_formats=True, formats=dict(_ENGINE_FORMATS))
+        self.engine = _engine(resolved)
         try:
             self.filter: CompiledFilter | None = compile_filter(resolved)
         except Unsupported as why:
             # every record then goes to the per-record engine: slower, never less exact
             log.info("columnwise_unsupported", schema=schema_id, construct=str(why))
             self.filter = None
+        # With the filter, a record's errors are its flagged cells' errors (each cell against
+        # its property alone) and, when a rule is flagged, the errors of the schema's
+        # top-level keywords, which read only which cells are present and the condition
+        # columns' values: both are asked once per distinct cell and record shape.
+        self._cell_engines: dict[str, Any] = {}
+        self._cell_errors: dict[tuple[Any, ...], list[EngineError]] = {}
+        self._record_errors: dict[tuple[Any, ...], list[EngineError]] = {}
+        self._record_engine = _engine({**resolved, "properties": dict.fromkeys(
+            resolved.get("properties", {}), True)}) if self.filter is not None else None
 
     # -- typing ------------------------------------------------------------------------------
     def _normalised(self, column: Column, text: Text) -> Text:
@@ -212,9 +222,8 @@ class RecordLayer:
         if column.kind == "string" and column.format not in ("date", "local-date-time"):
             if keep is not None:
                 text = text.filter(pa.array(keep))
-            nulled = pc.if_else(pa.array(filled(text)), text, pa.scalar(None, text.type))
             return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
-                [nulled.cast(pa.large_string())])), index=index)
+                [_empty_as_null(text).cast(pa.large_string())])), index=index)
         indices, uniques = distinct(text)
         if keep is not None:
             indices = indices[keep]
@@ -225,6 +234,17 @@ class RecordLayer:
     def check(self, batch: RecordBatch) -> tuple[RecordBatch, np.ndarray, list[Finding]]:
         """Validate a raw batch: (typed batch of the valid records, mask of bad records,
         findings). Every failing record is reported, each failure located at its cell."""
+        texts, bad, findings = self._judged(batch)
+        return self._typed_batch(batch, texts, bad), bad, findings
+
+    def judge(self, batch: RecordBatch) -> tuple[np.ndarray, list[Finding]]:
+        """``check`` without the typed batch, for a file that has already failed the record
+        layer (the later layers, which read typed records, will not run)."""
+        _texts, bad, findings = self._judged(batch)
+        return bad, findings
+
+    def _judged(self, batch: RecordBatch) -> tuple[dict[str, Text], np.ndarray, list[Finding]]:
+        """The batch's normalised texts, its bad records and their findings."""
         raw = batch.frame
         texts: dict[str, Text] = {}
         for name in raw.columns:
@@ -233,32 +253,18 @@ class RecordLayer:
                 continue
             texts[name] = self._normalised(column, as_text(raw[name]))
         bad = np.zeros(len(raw), dtype=bool)
-        findings: list[Finding] = []
         if self.filter is not None:
-            suspects = np.flatnonzero(self.filter.suspect(texts, len(raw), FORMAT_CHECKS))
+            findings = self._check_suspects(
+                batch, texts, self.filter.suspect(texts, len(raw), FORMAT_CHECKS), bad)
         else:
-            suspects = np.arange(len(raw))
-        names = list(texts)
-        kinds = [self.columns[n].kind for n in names]
-        taken = pa.array(suspects, type=pa.int64())
-        # JSON values of the suspect rows, column by column; an empty cell ("" in every
-        # kind, and only then) is left out of the record
-        values = [[json_value(kind, t) for t in column] if kind in ("integer", "number")
-                  else column for kind, column in
-                  zip(kinds, (texts[n].take(taken).to_pylist() for n in names), strict=True)]
-        as_written = _AsWritten(raw, taken)
-        for k, (i, row) in enumerate(zip(suspects.tolist(), zip(*values, strict=True),
-                                         strict=True)):
-            instance = {n: v for n, v in zip(names, row, strict=True) if v != ""}
-            errors = self.engine_errors(instance)
-            if not errors:
-                continue
-            bad[i] = True
-            written = as_written.cells(k, _echoed(errors))
-            findings.extend(one_per_cell(
-                self._described(error, batch, i, instance, error.missing, written)
-                for error in errors))
-        # every layout column is present for the rules, optional ones left out as all-empty
+            findings = self._check_every(batch, texts, bad)
+        return texts, bad, findings
+
+    def _typed_batch(self, batch: RecordBatch, texts: dict[str, Text],
+                     bad: np.ndarray) -> RecordBatch:
+        """The valid records typed for the file rules; every layout column is present,
+        optional ones left out as all-empty."""
+        raw = batch.frame
         keep = ~bad
         kept = keep if bad.any() else None
         index = raw.index[keep] if kept is not None else raw.index
@@ -275,13 +281,128 @@ class RecordLayer:
         typed_batch = RecordBatch(frame=typed, rows=rows, xpaths=xpaths, lines=lines,
                                   cells=batch.cells, places=batch.places, elements=elements,
                                   names=batch.names)
-        return typed_batch, bad, findings
+        return typed_batch
+
+    def _check_every(self, batch: RecordBatch, texts: dict[str, Text],
+                     bad: np.ndarray) -> list[Finding]:
+        """Every record through jsonschema-rs, for a schema the filter does not compile."""
+        findings: list[Finding] = []
+        names = list(texts)
+        kinds = [self.columns[n].kind for n in names]
+        taken = pa.array(np.arange(len(bad)), type=pa.int64())
+        # JSON values of every row, column by column; an empty cell ("" in every kind, and
+        # only then) is left out of the record
+        values = [[json_value(kind, t) for t in column] if kind in ("integer", "number")
+                  else column for kind, column in
+                  zip(kinds, (texts[n].to_pylist() for n in names), strict=True)]
+        as_written = _AsWritten(batch.frame, taken)
+        for i, row in enumerate(zip(*values, strict=True)):
+            instance = {n: v for n, v in zip(names, row, strict=True) if v != ""}
+            errors = self.engine_errors(instance)
+            if errors:
+                bad[i] = True
+                self._report(errors, batch, i, instance, as_written.cells(i, _echoed(errors)),
+                             findings)
+        return findings
+
+    def _check_suspects(self, batch: RecordBatch, texts: dict[str, Text],
+                        suspects: Suspects, bad: np.ndarray) -> list[Finding]:
+        """The records the filter flagged, each judged from its flagged cells and, when a
+        rule is flagged, from the shape of the record (which cells it has)."""
+        findings: list[Finding] = []
+        rows = suspects.rows()
+        if len(rows) == 0:
+            return findings
+        taken = pa.array(rows, type=pa.int64())
+        cells = _SuspectCells(texts, taken, {n: self.columns[n].kind for n in texts},
+                              {n: present[rows] for n, present in suspects.present.items()})
+        flagged: list[list[str]] = [[] for _ in range(len(rows))]
+        for name, cell_flags in suspects.cells.items():
+            for k in np.flatnonzero(cell_flags[rows]).tolist():
+                flagged[k].append(name)
+        shapes = self._shapes(cells, np.flatnonzero(suspects.rules[rows]))
+        as_written = _AsWritten(batch.frame, taken)
+        for k, i in enumerate(rows.tolist()):
+            errors = [error for name in flagged[k]
+                      for error in self.cell_errors(name, cells.value(name, k))]
+            shape = shapes.get(k)
+            if shape is not None:
+                errors.extend(self._shape_errors(shape))
+            if not errors:
+                continue
+            if len(errors) > 1:
+                errors.sort(key=_order_of)
+            bad[i] = True
+            self._report(errors, batch, i, cells.record(k),
+                         as_written.cells(k, _echoed(errors)), findings)
+        return findings
+
+    def _report(self, errors: list[EngineError], batch: RecordBatch, i: int,
+                instance: Mapping[str, Any], written: Mapping[str, str],
+                findings: list[Finding]) -> None:
+        described = [self._described(error, batch, i, instance, error.missing, written)
+                     for error in errors]
+        findings.extend(described if len(described) == 1 else one_per_cell(described))
+
+    def _shapes(self, cells: _SuspectCells, ruled: np.ndarray) -> dict[int, tuple[Any, ...]]:
+        """Of each suspect row ``ruled`` (by position among the suspects): which columns it
+        has (packed bits) and the values of the columns a rule's condition reads."""
+        if len(ruled) == 0:
+            return {}
+        names = cells.names
+        packed = np.packbits(np.column_stack([cells.present[n][ruled] for n in names]),
+                             axis=1)
+        conditions = [n for n in self.filter.condition_columns if n in cells.kinds] \
+            if self.filter is not None else []
+        columns = tuple(names)
+        return {k: (columns, packed[j].tobytes(), tuple(cells.value(n, k) for n in conditions))
+                for j, k in enumerate(ruled.tolist())}
+
+    def _shape_errors(self, shape: tuple[Any, ...]) -> list[EngineError]:
+        """The top-level keywords' errors of a record of this shape, asked once per shape:
+        a stand-in value for each cell it has, the real value for a condition column."""
+        known = self._record_errors.get(shape)
+        if known is None:
+            names, packed, values = shape
+            has = np.unpackbits(np.frombuffer(packed, dtype=np.uint8))[:len(names)]
+            conditions = dict(zip((n for n in self.filter.condition_columns if n in names),
+                                  values, strict=True)) if self.filter is not None else {}
+            instance = {n: conditions.get(n, 0) for n, h in zip(names, has.tolist(),
+                                                                 strict=True) if h}
+            if len(self._record_errors) > _VERDICT_CACHE:
+                self._record_errors.clear()
+            known = self._record_errors[shape] = self._errors(
+                self._record_engine, instance, (), ())
+        return known
+
+    def cell_errors(self, name: str, value: Any) -> list[EngineError]:
+        """The errors of one cell against its column's property schema, located in the whole
+        schema (asked once per distinct value)."""
+        key = (name, type(value), value)
+        known = self._cell_errors.get(key)
+        if known is None:
+            engine = self._cell_engines.get(name)
+            if engine is None:
+                engine = self._cell_engines[name] = _engine(self.columns[name].schema)
+            if len(self._cell_errors) > _VERDICT_CACHE:
+                self._cell_errors.clear()
+            known = self._cell_errors[key] = self._errors(
+                engine, value, ("properties", name), (name,))
+        return known
 
     def engine_errors(self, instance: dict[str, Any]) -> list[EngineError]:
         """Every error of one record from jsonschema-rs, in the reference validator's order."""
+        errors = self._errors(self.engine, instance, (), ())
+        errors.sort(key=_order_of)
+        return errors
+
+    def _errors(self, engine: Any, instance: Any, schema_prefix: tuple[Any, ...],
+                path_prefix: tuple[Any, ...]) -> list[EngineError]:
+        """jsonschema-rs's errors of ``instance`` (which sits at ``path_prefix`` of the record,
+        validated by the subschema at ``schema_prefix``), located in the whole schema."""
         errors = []
-        for error in self.engine.iter_errors(instance):
-            schema_path = tuple(error.schema_path)
+        for error in engine.iter_errors(instance):
+            schema_path = (*schema_prefix, *error.schema_path)
             located = self._located.get(schema_path)
             if located is None:
                 node, order = _locate(self.schema, schema_path)
@@ -292,14 +413,13 @@ class RecordLayer:
             node, order, keyword, validator_value = located
             errors.append(EngineError(
                 validator=keyword, validator_value=validator_value,
-                path=tuple(error.instance_path), schema=node, order=order,
+                path=(*path_prefix, *error.instance_path), schema=node, order=order,
                 missing=getattr(error.kind, "property", None)
                 if keyword in _REQUIRED_KEYWORDS else None))
-        errors.sort(key=lambda e: e.order)
         return errors
 
     def _described(self, error: EngineError, batch: RecordBatch, i: int,
-                   instance: dict[str, Any], missing: str | None,
+                   instance: Mapping[str, Any], missing: str | None,
                    written: Mapping[str, str]) -> Finding:
         """``describe``, remembering the wording of errors located at a cell: a bad file
         repeats the same few mistakes, and the wording depends only on the failing subschema,
@@ -319,11 +439,20 @@ class RecordLayer:
                                   found.hint, found.suggestion)
             return found
         code, message, column, shown, hint, suggestion = parts
+        if batch.rows is not None and batch.xpaths is None and batch.lines is None \
+                and column not in batch.places:
+            # a table's cell, as ``batch.finding`` places it, in one step (a bad file has
+            # tens of thousands)
+            row = int(batch.rows[i])
+            letter = batch.cells.get(column) if column else None
+            return Finding(code, message, hint, row, column,
+                           f"{letter}{row}" if letter else None, shown, None, None, None,
+                           suggestion or None)
         found = batch.finding(i, code, message, column=column, value=shown, hint=hint)
         return found.suggesting(suggestion) if suggestion else found
 
     def describe(self, error: SchemaError, batch: RecordBatch, i: int,
-                 instance: dict[str, Any], missing: str | None = None,
+                 instance: Mapping[str, Any], missing: str | None = None,
                  written: Mapping[str, str] | None = None) -> Finding:
         """Turn one schema error into a finding a data abstractor can act on. ``missing`` is
         the absent column a ``required`` error is about (one error per absent column);
@@ -369,7 +498,7 @@ class RecordLayer:
         return found.suggesting(suggestion) if suggestion else found
 
     @staticmethod
-    def _column_of(error: SchemaError, instance: dict[str, Any]) -> str | None:
+    def _column_of(error: SchemaError, instance: Mapping[str, Any]) -> str | None:
         if str(error.validator) in _REQUIRED_KEYWORDS:
             missing = _missing(error, instance)
             return missing[0] if missing else None
@@ -377,6 +506,72 @@ class RecordLayer:
             required = error.validator_value.get("required") or []
             return required[0] if required else None
         return error.schema.get("x-column") if isinstance(error.schema, dict) else None
+
+
+def _empty_as_null(text: Text) -> pa.Array:
+    """The column with its empty cells null: a validity bitmap laid over the same offsets
+    and texts (nothing copied)."""
+    present = filled(text)
+    if present.all():
+        return text
+    bits = np.concatenate([np.zeros(text.offset, dtype=bool), present]) \
+        if text.offset else present
+    _validity, offsets, data = text.buffers()
+    return pa.Array.from_buffers(text.type, len(text), [pa.array(bits).buffers()[1], offsets,
+                                                        data],
+                                 null_count=int(len(text) - present.sum()), offset=text.offset)
+
+
+def _engine(schema: Any) -> Any:
+    """A jsonschema-rs validator with the gateway's format checks (remembered per text)."""
+    return jsonschema_rs.Draft202012Validator(schema, validate_formats=True,
+                                              formats=dict(_ENGINE_FORMATS))
+
+
+def _order_of(error: EngineError) -> tuple[int, ...]:
+    """The sort key that puts errors in the reference validator's order."""
+    return error.order
+
+
+class _SuspectCells:
+    """The cells of the suspect rows (``taken``) as the schema sees them, read a column at a
+    time and only for the columns asked for; ``present``: per column, which of them hold text."""
+
+    def __init__(self, texts: Mapping[str, Text], taken: pa.Array, kinds: Mapping[str, str],
+                 present: Mapping[str, np.ndarray]) -> None:
+        self.texts, self.taken, self.kinds, self.present = texts, taken, kinds, present
+        self.names = list(texts)
+        self._columns: dict[str, list[str]] = {}
+
+    def value(self, name: str, k: int) -> Any:
+        """The JSON value of the ``k``-th suspect row's cell of ``name`` ("" when empty)."""
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = self.texts[name].take(self.taken).to_pylist()
+        return json_value(self.kinds[name], column[k])
+
+    def record(self, k: int) -> _Record:
+        return _Record(self, k)
+
+
+class _Record(Mapping[str, Any]):
+    """The ``k``-th suspect row as the record the schema saw (empty cells left out), reading
+    only the cells a finding asks for."""
+
+    def __init__(self, cells: _SuspectCells, k: int) -> None:
+        self.cells, self.k = cells, k
+
+    def __getitem__(self, name: str) -> Any:
+        present = self.cells.present.get(name)
+        if present is None or not present[self.k]:
+            raise KeyError(name)
+        return self.cells.value(name, self.k)
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self.cells.names if self.cells.present[n][self.k])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _echoed(errors: Sequence[SchemaError]) -> list[str]:
@@ -407,7 +602,7 @@ class _AsWritten:
         return out
 
 
-def _missing(error: SchemaError, instance: dict[str, Any]) -> list[str]:
+def _missing(error: SchemaError, instance: Mapping[str, Any]) -> list[str]:
     """The absent columns a ``required``-like error is about, in the schema's order."""
     if error.validator == "required":
         return [p for p in error.validator_value if p not in instance]

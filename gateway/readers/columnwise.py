@@ -93,40 +93,68 @@ def filled(text: Text) -> np.ndarray:
     return bools(pc.binary_length(text)) > 0
 
 
+@dataclass(frozen=True)
+class Encoding:
+    """A column as the index of each row's text into ``texts`` (also as the Arrow array
+    ``dictionary``). The texts are distinct unless the array came from ``map_distinct``, which
+    may map two texts to one; callers work element-wise, so a repeated text only costs a
+    repeated call."""
+
+    indices: np.ndarray
+    texts: list[str]
+    dictionary: pa.Array
+
+
 # Encodings of live arrays, by id: a column is normalised, checked and typed, each needing its
 # distinct texts. Weak references, so an entry never keeps a batch's column alive.
-_ENCODINGS: dict[int, tuple[weakref.ref[pa.Array], tuple[np.ndarray, list[str]]]] = {}
+_ENCODINGS: dict[int, tuple[weakref.ref[pa.Array], Encoding]] = {}
 
 
-def _remember(text: Text, encoding: tuple[np.ndarray, list[str]]) -> None:
+def _remember(text: Text, encoding: Encoding) -> None:
     key = id(text)
     _ENCODINGS[key] = (weakref.ref(text, lambda _ref, k=key: _ENCODINGS.pop(k, None)),
                        encoding)
 
 
+def known_encoding(text: Text) -> Encoding | None:
+    """The column's encoding if one was already made (``encode``, ``map_distinct``)."""
+    known = _ENCODINGS.get(id(text))
+    return known[1] if known is not None and known[0]() is text else None
+
+
+def encode(text: Text) -> Encoding:
+    """The column's distinct texts and each row's index into them (made once per array)."""
+    known = known_encoding(text)
+    if known is not None:
+        return known
+    encoded = pc.dictionary_encode(text)
+    made = Encoding(encoded.indices.to_numpy(zero_copy_only=False),
+                    encoded.dictionary.to_pylist(), encoded.dictionary)
+    _remember(text, made)
+    return made
+
+
 def distinct(text: Text) -> tuple[np.ndarray, list[str]]:
     """The column as (index of each row's text, its texts): most columns hold a few codes,
-    dates or numbers, so Python-only work on the distinct texts stays cheap. The texts are
-    distinct unless the array came from ``map_distinct``, which may map two texts to one;
-    callers work element-wise, so a repeated text only costs a repeated call."""
-    known = _ENCODINGS.get(id(text))
-    if known is not None and known[0]() is text:
-        return known[1]
-    encoded = pc.dictionary_encode(text)
-    encoding = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist())
-    _remember(text, encoding)
-    return encoding
+    dates or numbers, so Python-only work on the distinct texts stays cheap."""
+    made = encode(text)
+    return made.indices, made.texts
 
 
 def map_distinct(text: Text, func: Callable[[str], Any], type: pa.DataType) -> pa.Array:
-    """``func`` over each distinct text once, spread back to every row as an Arrow array."""
+    """``func`` over each distinct text once, spread back to every row as an Arrow array
+    (``text`` itself when ``func`` changes no text: codes already upper case, dates already
+    ISO)."""
     if len(text) == 0:
         return pa.array([], type=type)
-    indices, uniques = distinct(text)
-    mapped = [func(u) for u in uniques]
-    result = pa.array(mapped, type=type).take(pa.array(indices))
+    made = encode(text)
+    mapped = [func(u) for u in made.texts]
+    if type == text.type and mapped == made.texts:
+        return text
+    dictionary = pa.array(mapped, type=type)
+    result = dictionary.take(pa.array(made.indices))
     if pa.types.is_string(type) or pa.types.is_large_string(type):
-        _remember(result, (indices, mapped))
+        _remember(result, Encoding(made.indices, mapped, dictionary))
     return result
 
 
@@ -177,7 +205,19 @@ class ColumnCheck:
 
     def suspect(self, text: Text, present: np.ndarray,
                 formats: Mapping[str, FormatCheck]) -> np.ndarray:
-        """Rows whose (present) value might break a constraint of this column."""
+        """Rows whose (present) value might break a constraint of this column. A verdict
+        depends on the text alone, so a column already encoded (its codes upper-cased, its
+        dates normalised) is judged once per distinct text and the verdicts spread back;
+        number columns are encoded here (their typed column is made from the same encoding)."""
+        known = encode(text) if self.kind in ("integer", "number") and len(text) \
+            else known_encoding(text)
+        if known is not None and len(known.texts) < len(text):
+            dictionary = known.dictionary
+            return self._suspect(dictionary, filled(dictionary), formats)[known.indices]
+        return self._suspect(text, present, formats)
+
+    def _suspect(self, text: Text, present: np.ndarray,
+                 formats: Mapping[str, FormatCheck]) -> np.ndarray:
         if self.kind == "other":
             return present.copy()
         flagged = np.zeros(len(text), dtype=bool)
@@ -327,22 +367,42 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class Suspects:
+    """The rows that might be invalid, and why. ``cells``: per column, the rows whose cell
+    might break the column's own schema (its property); ``rules``: the rows that might break
+    the record's rules (the schema's top-level keywords: required cells, if/then); a row
+    flagged by neither is valid. ``present``: per column, the rows where it holds text."""
+
+    cells: dict[str, np.ndarray]
+    rules: np.ndarray
+    present: dict[str, np.ndarray]
+
+    def rows(self) -> np.ndarray:
+        """The indices of every row flagged for any reason."""
+        flagged = self.rules.copy()
+        for cells in self.cells.values():
+            flagged |= cells
+        return np.flatnonzero(flagged)
+
+
+@dataclass(frozen=True)
 class CompiledFilter:
     """The whole schema as column checks plus row rules over which cells are present."""
 
     columns: dict[str, ColumnCheck]
     rules: tuple[RowRule, ...]
+    # the columns whose *value* (not only presence) a row rule's condition reads
+    condition_columns: tuple[str, ...] = ()
 
     def suspect(self, texts: Mapping[str, Text], length: int,
-                formats: Mapping[str, FormatCheck]) -> np.ndarray:
+                formats: Mapping[str, FormatCheck]) -> Suspects:
         """Every row that might be invalid. ``texts`` are the normalised text columns; a
         column absent from the file is empty on every row."""
         present = {name: filled(texts[name]) for name in texts}
         none = np.zeros(length, dtype=bool)
+        cells = {name: check.suspect(texts[name], present[name], formats)
+                 for name, check in self.columns.items() if name in texts}
         flagged = none.copy()
-        for name, check in self.columns.items():
-            if name in texts:
-                flagged |= check.suspect(texts[name], present[name], formats)
 
         def has(name: str) -> np.ndarray:
             return present.get(name, none)
@@ -361,7 +421,7 @@ class CompiledFilter:
             flagged |= applies & _broken(rule.then, has, length)
             if rule.otherwise is not None:
                 flagged |= ~applies & _broken(rule.otherwise, has, length)
-        return flagged
+        return Suspects(cells=cells, rules=flagged, present=present)
 
 
 def _broken(branch: Branch, has: Callable[[str], np.ndarray], length: int) -> np.ndarray:
@@ -409,7 +469,10 @@ def compile_filter(schema: Mapping[str, Any]) -> CompiledFilter:
                                kinds))
     elif "then" in schema or "else" in schema:
         pass  # then/else without if are ignored by JSON Schema
-    return CompiledFilter(columns=columns, rules=tuple(rules))
+    conditions = dict.fromkeys(name for rule in rules if rule.condition is not None
+                               for name, _codes in rule.condition.codes)
+    return CompiledFilter(columns=columns, rules=tuple(rules),
+                          condition_columns=tuple(conditions))
 
 
 def _dependent(value: Mapping[str, list[str]]) -> list[RowRule]:

@@ -13,6 +13,7 @@ import io
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from itertools import islice
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XLSX
+from gateway.readers.workbook_columns import DATA_SHEET, SheetColumns, read_sheet_columns
 
 np = lazy_module("numpy")
 pd = lazy_module("pandas")
@@ -32,7 +34,6 @@ pc = lazy_module("pyarrow.compute")
 pacsv = lazy_module("pyarrow.csv")
 
 SAMPLE_ROWS = 50
-DATA_SHEET = "data"
 # What str.strip() removes from ASCII text.
 _PY_ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,000 chars)
@@ -109,6 +110,10 @@ class TableDocument(Document):
             return None
         limit = self.limits.max_cell_chars
         for name, text in columns.items():
+            # a cell has at least as many bytes as characters: count characters only when
+            # some cell's bytes exceed the limit
+            if not (bools(pc.binary_length(text)) > limit).any():
+                continue
             too_long = bools(pc.utf8_length(text)) > limit
             if too_long.any():
                 row = int(rows[too_long.argmax()])
@@ -286,9 +291,53 @@ def _csv_field_limit(limit: int) -> Iterator[None]:
 
 
 def _stripped(text: pa.Array) -> pa.Array:
-    """Cells trimmed exactly as Python's ``str.strip`` trims: ASCII cells by Arrow with
-    Python's ASCII whitespace set (it includes the separators \x1c-\x1f), the rare
-    non-ASCII cells by Python itself."""
+    """Cells trimmed exactly as Python's ``str.strip`` trims. Only cells that may change are
+    trimmed (almost no cell of an exported file has a space at an end, and trimming every cell
+    copied every column): those are found from two bytes a cell."""
+    changing = _may_strip(text)
+    if changing is None:
+        return _trimmed(text)
+    if not changing.any():
+        return text
+    mask = pa.array(changing)
+    return pc.replace_with_mask(text, mask, _trimmed(text.filter(mask)))
+
+
+@cache
+def _edge_bytes() -> np.ndarray:
+    """Bytes at either end of a cell that ``str.strip`` may remove: Python's ASCII whitespace,
+    and any byte of a non-ASCII character (the cell may end in a Unicode space). Built at first
+    use, so importing the readers does not import numpy."""
+    edge = np.zeros(256, dtype=bool)
+    edge[[ord(c) for c in _PY_ASCII_SPACE]] = True
+    edge[0x80:] = True
+    return edge
+
+
+def _may_strip(text: pa.Array) -> np.ndarray | None:
+    """Which cells begin or end with a byte of ``_edge_bytes()``, read from the array's offsets
+    and data (no copy); None for an array with nulls (then every cell is trimmed). A cell
+    whose first and last bytes are printable ASCII is left as it is by ``str.strip``."""
+    if text.null_count or len(text) == 0:
+        return None if text.null_count else np.zeros(0, dtype=bool)
+    _validity, offsets_buffer, data_buffer = text.buffers()
+    width = np.int64 if pa.types.is_large_string(text.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[
+        text.offset:text.offset + len(text) + 1]
+    starts, ends = offsets[:-1], offsets[1:]
+    if data_buffer is None or data_buffer.size == 0:
+        return np.zeros(len(text), dtype=bool)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    # an empty cell reads a neighbour's byte ("clip" keeps it inside the data): not changing
+    first = data.take(starts, mode="clip")
+    last = data.take(ends - 1, mode="clip")
+    edge = _edge_bytes()
+    return (edge[first] | edge[last]) & (ends > starts)
+
+
+def _trimmed(text: pa.Array) -> pa.Array:
+    """Every cell trimmed as ``str.strip`` trims: ASCII cells by Arrow with Python's ASCII
+    whitespace set (it includes the separators \x1c-\x1f), non-ASCII cells by Python."""
     trimmed = pc.ascii_trim(text, characters=_PY_ASCII_SPACE)
     ascii = bools(pc.string_is_ascii(text))
     if ascii.all():
@@ -303,8 +352,13 @@ def _text_series(text: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text.cast(pa.large_string())])))
 
 
-def _cell_text(value: object) -> str:
-    """Calamine's typed cell as the text the record layer expects."""
+def cell_text(value: object) -> str:
+    """python-calamine's typed cell as the text the record layer expects.
+
+    A moment at exactly midnight is written as its date: python-calamine already hands a
+    whole-day serial (what Excel stores for a date, or a date and time at 00:00) over as a
+    date, and the Arrow path, which sees calamine's moments rounded to the millisecond, cannot
+    tell such a serial from one a floating-point hair off it or from an ISO 8601 cell at 00:00."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -312,6 +366,8 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, dt.datetime):
+        if value.time() == dt.time():
+            return value.date().isoformat()
         return value.strftime("%Y-%m-%dT%H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -323,13 +379,40 @@ def _cell_text(value: object) -> str:
 class XlsxDocument(TableDocument):
     """The data sheet of a workbook (the sheet named ``data``, else the first sheet).
 
-    python-calamine reads the sheet's cached values (formulas are not evaluated). It holds one
-    sheet in memory, which is why workbooks are capped by size before they are opened.
+    Both readers take the sheet's cached values (formulas are not evaluated) and hold one sheet
+    in memory, which is why workbooks are capped by size before they are opened. fastexcel reads
+    the sheet into Arrow columns (``workbook_columns``); a sheet it cannot render exactly as
+    python-calamine does is read by python-calamine, cell by cell, as before. ``read_by`` says
+    which one read this document.
     """
 
     format = XLSX
 
-    def __init__(self, path: Path, limits: Limits) -> None:
+    def __init__(self, path: Path, limits: Limits, *, arrow: bool = True) -> None:
+        """``arrow=False`` reads with python-calamine only: for a workbook the ZIP pre-pass
+        found fastexcel would read otherwise (``zipcheck``), and to compare the two."""
+        self._columns = read_sheet_columns(path) if arrow else None
+        if self._columns is not None:
+            self.read_by = "fastexcel"
+            names = self._columns.sheet_names
+            self.sheet_name = self._columns.sheet_name
+            self._offset = self._columns.offset
+            header = self._columns.header
+        else:
+            self.read_by = "python-calamine"
+            names, header = self._open_calamine(path)
+        self.other_sheets = [n for n in names if n != self.sheet_name]
+        if not any(header):
+            raise FileProblem.of("E-FILE-EMPTY", f"Row 1 of sheet '{self.sheet_name}' is empty; "
+                                 f"the header must be on row 1.{self._others()}", row=1,
+                                 hint="Put the column names on row 1 of the data sheet (the "
+                                      "sheet named 'data', else the first sheet).")
+        super().__init__(path, limits, header)
+        # calamine trims empty leading columns: shift letters to the sheet's real columns
+        self.cells = {n: column_letter(i + self._offset) for i, n in enumerate(self.columns)}
+
+    def _open_calamine(self, path: Path) -> tuple[list[str], list[str]]:
+        """Load the sheet with python-calamine: the workbook's sheet names and the header."""
         from python_calamine import CalamineWorkbook
 
         try:
@@ -344,16 +427,7 @@ class XlsxDocument(TableDocument):
         self._sheet = sheet
         self._offset = sheet.start[1] if sheet.start else 0
         first = next(sheet.iter_rows(), None)
-        header = [_cell_text(v) for v in first] if first else []
-        self.other_sheets = [n for n in names if n != self.sheet_name]
-        if not any(header):
-            raise FileProblem.of("E-FILE-EMPTY", f"Row 1 of sheet '{self.sheet_name}' is empty; "
-                                 f"the header must be on row 1.{self._others()}", row=1,
-                                 hint="Put the column names on row 1 of the data sheet (the "
-                                      "sheet named 'data', else the first sheet).")
-        super().__init__(path, limits, header)
-        # calamine trims empty leading columns: shift letters to the sheet's real columns
-        self.cells = {n: column_letter(i + self._offset) for i, n in enumerate(self.columns)}
+        return names, [cell_text(v) for v in first] if first else []
 
     def _others(self) -> str:
         if not self.other_sheets:
@@ -371,30 +445,45 @@ class XlsxDocument(TableDocument):
                 "first sheet)")
 
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
-        width = len(self.columns)
-        rows = self._sheet.iter_rows()  # a fresh pass over the loaded sheet each time
-        next(rows, None)  # the header
+        block_size = min(batch_size, _XLSX_BLOCK)
+        if self._columns is not None:
+            blocks = self._arrow_blocks(self._columns, block_size)
+        else:
+            blocks = self._calamine_blocks(block_size)
         row_number = 2
-        while True:
-            block = list(islice(rows, min(batch_size, _XLSX_BLOCK)))
-            if not block:
-                return
+        for length, columns in blocks:
             first = row_number
-            row_number += len(block)
+            row_number += length
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            # column-wise (cells right of the header's last column are not read); rows
-            # shorter than the header are padded with empty cells
+            batch = self._batch(dict(zip(self.columns, columns, strict=True)), first)
+            if batch is not None:
+                yield batch
+
+    def _arrow_blocks(self, sheet: SheetColumns, size: int
+                      ) -> Iterator[tuple[int, list[pa.Array]]]:
+        """The header's columns in blocks of ``size`` rows, sliced from fastexcel's texts."""
+        texts = sheet.columns[:len(self.columns)]
+        for start in range(0, sheet.rows, size):
+            length = min(size, sheet.rows - start)
+            yield length, [text.slice(start, length) for text in texts]
+
+    def _calamine_blocks(self, size: int) -> Iterator[tuple[int, list[pa.Array]]]:
+        """The header's columns in blocks of ``size`` rows, converted from calamine's cells
+        (cells right of the header's last column are not read; rows shorter than the header
+        are padded with empty cells)."""
+        width = len(self.columns)
+        rows = self._sheet.iter_rows()  # a fresh pass over the loaded sheet each time
+        next(rows, None)  # the header
+        while block := list(islice(rows, size)):
             if min(map(len, block)) >= width:
                 columns = list(zip(*block, strict=False))
             else:
                 columns = list(zip(*([*values[:width], *[""] * (width - len(values))]
                                      for values in block), strict=True))
-            batch = self._batch({name: pa.array(_column_text(columns[j]), type=pa.string())
-                                 for j, name in enumerate(self.columns)}, first)
-            if batch is not None:
-                yield batch
+            yield len(block), [pa.array(_column_text(columns[j]), type=pa.string())
+                               for j in range(width)]
 
 
 def _column_text(values: Sequence[object]) -> Sequence[str]:
@@ -404,6 +493,6 @@ def _column_text(values: Sequence[object]) -> Sequence[str]:
     if kinds == {str}:
         return values  # type: ignore[return-value]
     if bool in kinds:
-        return [_cell_text(v) for v in values]
-    texts = {v: _cell_text(v) for v in set(values)}
+        return [cell_text(v) for v in values]
+    texts = {v: cell_text(v) for v in set(values)}
     return list(map(texts.__getitem__, values))

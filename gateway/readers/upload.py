@@ -85,8 +85,8 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
     found = sniff(path, facts.head, display_name)
     try:
         if found == XLSX:
-            check_workbook_archive(path, facts.bytes, limits)
-            return XlsxDocument(path, limits)
+            archive = check_workbook_archive(path, facts.bytes, limits)
+            return XlsxDocument(path, limits, arrow=archive.fastexcel_reads_alike)
         check_text(found, facts.scan, limits)
         check_utf8(path, facts.scan.utf8 if facts.scan else None, found)
         if found == CSV:

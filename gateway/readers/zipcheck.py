@@ -11,6 +11,14 @@ pass over every part's compressed bytes, exactly those the spreadsheet reader wo
 - each sheet's used area, first to last used row times column, is capped: the reader holds it as
   a dense grid, so one cell at XFD1048576 would make it allocate half a terabyte and abort.
 The pass inflates into a fixed-size buffer and keeps only counters, so its memory is flat.
+
+It also says whether fastexcel may read the workbook (``tables``), which needs two things
+python-calamine does not: each sheet's XML outside its cell data (what comes before
+``<sheetData>`` and after ``</sheetData>``, up to 1 MiB each, is kept) well-formed with merged
+ranges calamine can read -- python-calamine reads a sheet's whole XML a second time for its
+merged ranges and calls a workbook damaged there, while fastexcel stops at the end of the
+cells -- and no NUL character in any XML part, raw or escaped (``_x0000_``), since fastexcel
+drops it from header names.
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ import re
 import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
+from xml.parsers import expat
 
 from gateway.contract.findings import column_letter
 from gateway.readers.limits import MIB, Limits
@@ -39,9 +49,25 @@ _SHARED_STRINGS = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
 # uniqueCount is what the reader reserves for; count (cells using a text) may be far larger.
 _UNIQUE_COUNT = re.compile(rb'\buniqueCount\s*=\s*["\']([0-9]{1,20})["\']')
 _TAG_TAIL = 64  # bytes kept between chunks so no reference is split
+_OUTSIDE = MIB  # bytes of a sheet's XML kept before and after its cell data
+_CELLS_START = b"<sheetData"
+_CELLS_END = b"</sheetData>"
+_NUL = b"_x0000_"
+_MERGE_CELL = re.compile(rb"<(?:\w+:)?mergeCell\b")
+# The merged-range references calamine surely parses: plain cells, no $, rows from 1.
+_PLAIN_MERGE_CELL = re.compile(
+    rb'<(?:\w+:)?mergeCell ref="[A-Z]{1,3}[1-9][0-9]{0,6}(?::[A-Z]{1,3}[1-9][0-9]{0,6})?"\s*/>')
 
 
-def check_workbook_archive(path: Path, size: int, limits: Limits) -> None:
+@dataclass(frozen=True)
+class WorkbookArchive:
+    """What the pass learnt beyond its refusals: whether fastexcel reads the workbook as
+    python-calamine does (see the module's docstring)."""
+
+    fastexcel_reads_alike: bool
+
+
+def check_workbook_archive(path: Path, size: int, limits: Limits) -> WorkbookArchive:
     """Reject a workbook over the size caps, a ZIP bomb, a part with a DTD, external links or
     a sheet whose used area is over the cell cap. The central directory's sizes are checked
     first, then every part is inflated once (bounded by its declared size) and inspected."""
@@ -54,11 +80,13 @@ def check_workbook_archive(path: Path, size: int, limits: Limits) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
         _check_directory(members, limits)
+        alike = True
         with path.open("rb") as handle:
             for member in members:
-                _check_part(handle, member, limits)
+                alike = _check_part(handle, member, limits) and alike
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error):
         raise _damaged() from None  # offsets or lengths that point outside the file
+    return WorkbookArchive(fastexcel_reads_alike=alike)
 
 
 def _check_directory(members: list[zipfile.ZipInfo], limits: Limits) -> None:
@@ -166,9 +194,51 @@ def _check_prolog(name: str, head: bytes, size: int) -> None:
                 hint="Save the workbook again from Excel and upload the new copy.")
 
 
-def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> None:
+class _Outside:
+    """A sheet's XML before and after its cell data, chunk by chunk, up to ``_OUTSIDE`` bytes
+    each (the tail is a rolling window)."""
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.head_done = False
+        self.last: list[bytes] = []  # the last two chunks: at least _OUTSIDE bytes once full
+
+    def feed(self, text: bytes) -> None:
+        if not self.head_done and len(self.head) <= _OUTSIDE:
+            self.head += text
+            self.head_done = _CELLS_START in self.head
+        self.last = [*self.last[-1:], text]
+
+    def clean(self) -> bool:
+        """Whether head + empty cell data + tail is well-formed XML (expat is stricter than the
+        reader calamine uses, so this errs on the side of python-calamine) and every merged
+        range has a plain reference."""
+        whole_tail = b"".join(self.last)[-(_OUTSIDE + len(_CELLS_END)):]
+        start, end = self.head.find(_CELLS_START), whole_tail.rfind(_CELLS_END)
+        if start < 0 or end < 0 or start > _OUTSIDE:
+            return False
+        head, tail = self.head[:start], whole_tail[end + len(_CELLS_END):]
+        merges = _MERGE_CELL.findall(head) + _MERGE_CELL.findall(tail)
+        if len(merges) != len(_PLAIN_MERGE_CELL.findall(head) + _PLAIN_MERGE_CELL.findall(tail)):
+            return False
+        parser = expat.ParserCreate()
+        parser.StartDoctypeDeclHandler = _refuse_doctype  # no entity is ever expanded here
+        try:
+            parser.Parse(head + b"<sheetData/>" + tail, True)
+        except (expat.ExpatError, ValueError):
+            return False
+        return True
+
+
+def _refuse_doctype(*_: object) -> None:
+    raise ValueError("a DTD outside a sheet's cells")
+
+
+def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> bool:
     """Inflate one part exactly as the spreadsheet reader would (from its local header, for the
-    compressed length the directory gives), at most one chunk past its declared size."""
+    compressed length the directory gives), at most one chunk past its declared size. True
+    unless fastexcel would read the part differently: an XML part with a NUL character, a
+    sheet whose XML outside its cells is not clean (``_Outside``)."""
     handle.seek(member.header_offset)
     header = handle.read(_LOCAL_HEADER.size)
     if len(header) < _LOCAL_HEADER.size:
@@ -180,9 +250,10 @@ def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> No
     name = member.filename
     xml = name.lower().endswith(_XML_PART)
     sheet = _SheetArea() if name.startswith("xl/worksheets/") and xml else None
+    outside = _Outside() if sheet is not None else None
     inflater = zlib.decompressobj(-15) if member.compress_type == zipfile.ZIP_DEFLATED else None
     left, produced, tail = member.compress_size, 0, b""
-    first = True
+    first, nul, last = True, False, b""  # last: the end of the chunk before, for _NUL
     while left > 0:
         raw = handle.read(min(left, _CHUNK))
         if not raw:
@@ -202,9 +273,13 @@ def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> No
             if first and xml:
                 _check_prolog(name, text[:64 * 1024], member.file_size)
             first = False
+            if xml and not nul:
+                nul = b"\0" in text or _NUL in text or _NUL in last + text[:len(_NUL)]
+                last = text[-len(_NUL):]
             if sheet is not None and text:
                 sheet.feed(tail + text)
                 tail = text[-_TAG_TAIL:]
+                outside.feed(text)
     if sheet is not None and sheet.cells() > limits.max_sheet_cells:
         raise FileProblem.of(
             "E-FILE-LIMIT", f"A sheet of the workbook uses cells up to "
@@ -213,3 +288,4 @@ def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> No
             "a sheet may span.",
             hint="Press Ctrl+End in Excel to find the last used cell; delete the rows and "
                  "columns past your data, save, and upload again.")
+    return not nul and (outside is None or outside.clean())

@@ -178,3 +178,24 @@ def test_a_column_only_some_rows_need_is_one_finding_when_the_header_lacks_it(
     first = receipt.findings.listed[0]
     assert first.message.startswith("The file has no sample_size column")
     assert first.row == 2 and first.cell is None and "Add the sample_size column" in first.hint
+
+
+def test_every_bad_record_is_reported_in_every_batch(write_csv, odc_patient_rows) -> None:
+    """After the first bad batch the later batches are judged without typing their records
+    (no later layer reads them): each bad record is still reported, where it is, as when the
+    whole file is one batch."""
+    from gateway.readers.limits import Limits
+
+    header, rows = odc_patient_rows
+    breaks = {3: ("gender", "X"), 11: ("age", "forty"), 19: ("a1c_date", "2014-02-30"),
+              27: ("clinic_npi", ""), 33: ("patient_id", "123-45-6789")}
+    for index, (column, text) in breaks.items():
+        rows[index][column] = text
+    path = write_csv("bad.csv", header, rows)
+    one = validate_file(path, submitter="t", limits=Limits(batch_rows=10_000))
+    many = validate_file(path, submitter="t", limits=Limits(batch_rows=4))
+    assert many.records_rejected == one.records_rejected == len(breaks)
+    assert [(f.row, f.column, f.code, f.message) for f in many.findings.listed] == [
+        (f.row, f.column, f.code, f.message) for f in one.findings.listed]
+    assert [(f.row, f.column) for f in many.findings.listed] == [
+        (index + 2, column) for index, (column, _text) in sorted(breaks.items())]

@@ -177,3 +177,20 @@ def test_bad_file_name_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "my file (1).csv"
     path.write_text("a,b\n1,2\n")
     assert codes(validate_file(path, submitter="t")) == ["E-FILE-NAME"]
+
+
+@pytest.mark.parametrize("padding", [" ", "\t", "\x1f", "\u00a0", "\u3000", "\u2003", "\x85"])
+def test_cells_are_trimmed_as_python_strips_them(tmp_path: Path, odc_patient_rows,
+                                                 padding: str) -> None:
+    """A code padded with ASCII or Unicode spaces (a non-breaking space pasted from a web page)
+    is read as the code; a space inside a cell is kept, so that cell is still wrong."""
+    header, rows = odc_patient_rows
+    rows[0]["payer_type"] = f"{padding}MEDICARE{padding}"
+    rows[1]["gender"] = f"{padding}F"
+    rows[2]["tobacco_status"] = f"FR{padding}EE"  # inside the cell: not trimmed
+    path = tmp_path / "padded.csv"
+    path.write_text("\n".join([",".join(header)] + [",".join(r[c] for c in header)
+                                                    for r in rows]) + "\n", encoding="utf-8")
+    receipt = validate_file(path, submitter="t")
+    assert [(f.code, f.row, f.column) for f in receipt.findings.listed] == [
+        ("E-RECORD-CODE", 4, "tobacco_status")]
