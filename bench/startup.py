@@ -21,7 +21,10 @@ compiles every module from source at each start.
 A tree is a folder holding ``gateway/`` (e.g. ``git archive <commit>`` unpacked); it is put
 first on ``sys.path`` of the measured process, with its ``plugins/`` and ``schemas/`` under the
 names they install as (``gateway_plugins``, ``gateway_schemas``, ``gateway_opioid``), so its
-code is what runs, plugins included, whatever the virtual environment has installed.
+code is what runs, plugins included, whatever the virtual environment has installed. The
+entry points that name the plugins are the installed ones, though: a tree whose
+``pyproject.toml`` names them differently (e.g. ``plugin`` against ``plugin:FAMILY``) does not
+load its families as it would installed, and its figures are not comparable.
 """
 
 from __future__ import annotations
