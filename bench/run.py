@@ -26,6 +26,8 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
+from bench.startup import median_start
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 PYTHON = sys.executable
@@ -265,9 +267,10 @@ def main() -> None:
                          f"p50 {served.get('p50_s')} s, p95 {served.get('p95_s')} s"
                          if served else f"bench.daemon failed (exit {daemon.returncode})"))
     if "startup" in wanted:
-        g_tiny = gateway(files["tiny"])
-        verdicts.append(("5 start-up: tiny file < 0.5 s wall", g_tiny.seconds < 0.5,
-                         f"{g_tiny.seconds:.2f} s"))
+        tiny = median_start(files["tiny"])  # as installed: from bytecode, median of 5
+        verdicts.append(("5 start-up: tiny file < 0.5 s wall", tiny.wall < 0.5,
+                         f"{tiny.wall:.2f} s wall, {tiny.cpu:.2f} s CPU (median of 5, from "
+                         "bytecode; python -m bench.startup for the parts)"))
     xml = ROOT / "bench" / "xml_memory.py"
     xml_output = measure([PYTHON, str(xml)]).output \
         if "xml" in wanted and xml.exists() else ""

@@ -2,16 +2,29 @@
 machine still gives comparable figures.
 
 Wall time on a shared machine says more about the neighbours than about the gateway, so this
-reports, per run, the process's CPU seconds (user + system, from ``getrusage`` of the child)
-and the sum of the module import times ``python -X importtime`` prints, with the number of
-modules imported; the wall seconds are shown too. Runs alternate between the trees compared,
-so both meet the same load. Medians of ``--runs`` runs.
+reports, per command, the process's CPU seconds (user + system, from ``getrusage`` of the child)
+beside the wall seconds, medians of ``--runs`` runs. Runs alternate between the trees compared,
+so both meet the same load. Two commands are measured: ``validate`` (the target: a 10-row CSV
+judged) and ``help`` (``gateway --help``: the command line and every plugin loaded, nothing
+judged). One more run per tree and command under ``python -X importtime`` counts the modules
+imported and sums their import times (that run is slower and is not in the medians).
+
+The code runs from bytecode, as an installed gateway does (pip compiles it at install; an
+editable install writes it on first use): the measured processes get a bytecode cache of their
+own (``PYTHONPYCACHEPREFIX``, even where ``PYTHONDONTWRITEBYTECODE`` is set), filled by one
+discarded run per tree and command. ``--compile`` measures instead what a process pays that
+compiles every module from source at each start.
 
     python -m bench.startup                      # this tree
     python -m bench.startup OTHER_TREE ...       # this tree and other source trees, alternated
 
 A tree is a folder holding ``gateway/`` (e.g. ``git archive <commit>`` unpacked); it is put
-first on ``sys.path`` of the measured process, so its code is what runs.
+first on ``sys.path`` of the measured process, with its ``plugins/`` and ``schemas/`` under the
+names they install as (``gateway_plugins``, ``gateway_schemas``, ``gateway_opioid``), so its
+code is what runs, plugins included, whatever the virtual environment has installed. The
+entry points that name the plugins are the installed ones, though: a tree whose
+``pyproject.toml`` names them differently (e.g. ``plugin`` against ``plugin:FAMILY``) does not
+load its families as it would installed, and its figures are not comparable.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,57 +45,134 @@ from bench.generate import write_patient_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
+COMMANDS = ("validate", "help")
+# import name -> its folder in a source tree (pyproject.toml's package-dir renames)
+INSTALLED_AS = {"gateway_plugins": "plugins", "gateway_schemas": "schemas",
+                "gateway_opioid": "plugins/opioid/gateway_opioid"}
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One run: wall and CPU seconds, summed import seconds and modules imported."""
+    """One run: wall and CPU seconds."""
 
     wall: float
     cpu: float
-    imports: float
+
+
+@dataclass(frozen=True)
+class Imports:
+    """One ``-X importtime`` run: summed import seconds and modules imported."""
+
+    seconds: float
     modules: int
 
 
-def run_once(tree: Path, path: Path) -> Sample:
-    """``gateway validate`` of ``path`` with the code of ``tree``, in a fresh process."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(tree), str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+def bytecode_env(cache: Path | None, base: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment of a measured process: bytecode read from and written to ``cache``
+    (None: every module compiled from source at each start, nothing written)."""
+    env = dict(base)
+    if cache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    else:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
+def argv_of(command: str, path: Path) -> list[str]:
+    """The ``gateway`` arguments of a measured command."""
+    if command == "validate":
+        return ["validate", str(path), "--submitter", "bench"]
+    return ["--help"]
+
+
+def import_path(tree: Path, links: Path) -> str:
+    """``PYTHONPATH`` that runs ``tree``'s code: the tree, then a folder (made in ``links``)
+    naming its plugin and schema folders as they install."""
+    names = links / str(abs(hash(tree.resolve())))
+    names.mkdir(parents=True, exist_ok=True)
+    for name, folder in INSTALLED_AS.items():
+        if (tree / folder).is_dir() and not (names / name).exists():
+            (names / name).symlink_to((tree / folder).resolve(), target_is_directory=True)
+    return os.pathsep.join([str(tree), str(names), str(ROOT)])
+
+
+def _run(tree: Path, command: str, path: Path, env: Mapping[str, str],
+         flags: tuple[str, ...] = ()) -> tuple[Sample, str]:
+    """``gateway <command>`` in a fresh process whose ``env`` runs ``tree``'s code (its
+    ``PYTHONPATH`` from ``import_path``): its figures and stderr."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as work:
-        run = subprocess.run([sys.executable, "-X", "importtime", "-m", "gateway", "validate",
-                              str(path), "--submitter", "bench"], cwd=work, env=env,
-                             capture_output=True, text=True)
+        run = subprocess.run([sys.executable, *flags, "-m", "gateway", *argv_of(command, path)],
+                             cwd=work, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if run.returncode not in (0, 1):
-        raise SystemExit(f"gateway validate failed in {tree}:\n{run.stderr[-2000:]}")
-    selfs = [int(line.split("|")[0].split(":")[1]) for line in run.stderr.splitlines()
+        raise SystemExit(f"gateway {command} failed in {tree}:\n{run.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Sample(wall=wall, cpu=cpu), run.stderr
+
+
+def run_once(tree: Path, command: str, path: Path, env: Mapping[str, str]) -> Sample:
+    """One timed run."""
+    return _run(tree, command, path, env)[0]
+
+
+def imports_of(tree: Path, command: str, path: Path, env: Mapping[str, str]) -> Imports:
+    """The modules one run imports and the sum of their own import times."""
+    _, stderr = _run(tree, command, path, env, ("-X", "importtime"))
+    selfs = [int(line.split("|")[0].split(":")[1]) for line in stderr.splitlines()
              if line.startswith("import time:") and line.split("|")[0].split(":")[1].strip()
              .isdigit()]
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Sample(wall=wall, cpu=cpu, imports=sum(selfs) / 1e6, modules=len(selfs))
+    return Imports(seconds=sum(selfs) / 1e6, modules=len(selfs))
+
+
+def median_start(path: Path, runs: int = 5, tree: Path = ROOT) -> Sample:
+    """Target 5's figure: medians of ``runs`` fresh ``gateway validate`` runs of ``path`` with
+    ``tree``'s code, from bytecode (after one discarded run that fills the cache)."""
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
+        env = dict(bytecode_env(Path(cache) / "bytecode"),
+                   PYTHONPATH=import_path(tree, Path(cache) / "trees"))
+        run_once(tree, "validate", path, env)
+        samples = [run_once(tree, "validate", path, env) for _ in range(runs)]
+    return Sample(wall=statistics.median(s.wall for s in samples),
+                  cpu=statistics.median(s.cpu for s in samples))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("trees", nargs="*", type=Path, help="other source trees to compare")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--compile", action="store_true",
+                        help="no bytecode cache: compile every module at each start")
     args = parser.parse_args(argv)
     tiny = write_patient_csv(DATA / "odc-tiny-valid.csv", 10, 0.0)
     trees = [ROOT, *args.trees]
-    samples: dict[Path, list[Sample]] = {tree: [] for tree in trees}
-    for _ in range(args.runs):
-        for tree in trees:
-            samples[tree].append(run_once(tree, tiny))
-    print(f"gateway validate, 10-row CSV, medians of {args.runs} runs (alternated)")
-    print(f"{'tree':<40}{'wall s':>8}{'cpu s':>8}{'import s':>10}{'modules':>9}")
-    for tree, runs in samples.items():
-        print(f"{tree!s:<40}{statistics.median(s.wall for s in runs):>8.2f}"
+    samples: dict[tuple[Path, str], list[Sample]] = {
+        (tree, command): [] for tree in trees for command in COMMANDS}
+    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as cache:
+        env = bytecode_env(None if args.compile else Path(cache) / "bytecode")
+        envs = {tree: dict(env, PYTHONPATH=import_path(tree, Path(cache) / "trees"))
+                for tree in trees}
+        for tree, command in samples:  # fills the bytecode cache
+            run_once(tree, command, tiny, envs[tree])
+        imports = {(tree, command): imports_of(tree, command, tiny, envs[tree])
+                   for tree, command in samples}
+        for _ in range(args.runs):
+            for tree, command in samples:
+                samples[tree, command].append(run_once(tree, command, tiny, envs[tree]))
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"gateway start-up, medians of {args.runs} runs (alternated), "
+          f"{'compiling every module' if args.compile else 'from bytecode'}; "
+          f"load average at the end {load}")
+    print(f"{'tree':<40}{'command':<10}{'wall s':>8}{'cpu s':>8}{'import s':>10}{'modules':>9}")
+    for (tree, command), runs in samples.items():
+        found = imports[tree, command]
+        print(f"{tree!s:<40}{command:<10}{statistics.median(s.wall for s in runs):>8.2f}"
               f"{statistics.median(s.cpu for s in runs):>8.2f}"
-              f"{statistics.median(s.imports for s in runs):>10.2f}"
-              f"{statistics.median(s.modules for s in runs):>9.0f}")
+              f"{found.seconds:>10.2f}{found.modules:>9}")
     return 0
 
 

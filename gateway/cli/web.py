@@ -69,6 +69,13 @@ def web(
 
     plugin_choice.choose(site.config.plugin_choice)  # the checks run on the site's plugins
     configure_logging(site.config.log_format, site.config.log_level)
+    from gateway.engine.pipeline import default_plugins
+
+    # Loaded before the console listens, as `gateway serve` does: a broken plugin set stops
+    # the start instead of the first check or compliance page, and that page does not wait
+    # for the engine's import (half a second). The registry and the report are warmed after.
+    with _operational():
+        default_plugins()
     app = NoTracebacks(create_app(site))
     try:
         uvicorn.run(app, host=host or site.config.web_host, port=port or site.config.web_port,

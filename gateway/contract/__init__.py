@@ -31,6 +31,7 @@ _HOME: dict[str, str] = {
     **dict.fromkeys(("Finding", "column_letter"), "gateway.contract.findings"),
     **dict.fromkeys(("ErrorCode", "Layer", "Severity"), "gateway.contract.catalog"),
     **dict.fromkeys(("hookimpl",), "gateway.contract.hooks"),
+    **dict.fromkeys(("lazy_module",), "gateway.contract.lazy"),
     **dict.fromkeys(("Deprecation", "GatewayDeprecationWarning"),
                     "gateway.contract.deprecation"),
     **dict.fromkeys(("DatasetInfo", "ReferenceCollector", "ReferenceEntry", "ReferenceView",

@@ -1,16 +1,22 @@
 """Value forms the specification fixes: NPI check digit, dates, date-times, ZIP codes, quarters.
 
 Each form has a normaliser (accepted submitter spellings -> one canonical text) used when records
-are typed, and a strict check registered with the JSON Schema format checker, so a value that
-could not be normalised is reported with the right code.
+are typed, and a strict check that the JSON Schema validators apply to the ``format`` keyword,
+so a value that could not be normalised is reported with the right code. The checks are plain
+functions here; ``format_checker`` registers them with jsonschema when a validator is built, so
+importing the contract does not import jsonschema.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
-from jsonschema import FormatChecker
+if TYPE_CHECKING:
+    from jsonschema import FormatChecker
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
@@ -112,37 +118,56 @@ NORMALISERS = {
     "quarter": str.upper,
 }
 
-FORMAT_CHECKER = FormatChecker(formats=())
+# Strict checks by the schema's ``format`` keyword: True unless a text breaks the form.
+FORMAT_CHECKS: dict[str, Callable[[object], bool]] = {}
 
 
-@FORMAT_CHECKER.checks("date")
+def _checks(name: str) -> Callable[[Callable[[object], bool]], Callable[[object], bool]]:
+    def register(check: Callable[[object], bool]) -> Callable[[object], bool]:
+        FORMAT_CHECKS[name] = check
+        return check
+    return register
+
+
+@cache
+def format_checker() -> FormatChecker:
+    """The checks as jsonschema's ``FormatChecker`` (only these formats; others annotate)."""
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name, check in FORMAT_CHECKS.items():
+        checker.checks(name)(check)
+    return checker
+
+
+@_checks("date")
 def _is_iso_date(value: object) -> bool:
     return not isinstance(value, str) or (
         _ISO_DATE.fullmatch(value) is not None and parse_date(value) is not None)
 
 
-@FORMAT_CHECKER.checks("local-date-time")
+@_checks("local-date-time")
 def _is_local_datetime(value: object) -> bool:
     return not isinstance(value, str) or (
         _ISO_DATETIME.fullmatch(value) is not None and parse_datetime(value) is not None)
 
 
-@FORMAT_CHECKER.checks("npi")
+@_checks("npi")
 def _is_npi(value: object) -> bool:
     return not isinstance(value, str) or npi_is_valid(value)
 
 
-@FORMAT_CHECKER.checks("zip")
+@_checks("zip")
 def _is_zip(value: object) -> bool:
     return not isinstance(value, str) or re.fullmatch(r"\d{5}", value) is not None
 
 
-@FORMAT_CHECKER.checks("quarter")
+@_checks("quarter")
 def _is_quarter(value: object) -> bool:
     return not isinstance(value, str) or _QUARTER.fullmatch(value) is not None
 
 
-@FORMAT_CHECKER.checks("zip-or-all")
+@_checks("zip-or-all")
 def _is_zip_or_all(value: object) -> bool:
     """Summary strata: a ZIP code or ALL (every ZIP code)."""
     return not isinstance(value, str) or value == "ALL" or _is_zip(value)

@@ -7,7 +7,8 @@ that file gets a receipt saying so, the worker is replaced, and the others carry
 
 Workers only read the spool file and send back a ``Receipt``; the daemon alone writes receipts,
 the ledger and the archive, so a worker that dies leaves nothing half done. Workers come from a
-forkserver that has already imported the pipeline, so replacing one costs a fork, not an import.
+forkserver that has already imported the pipeline and what judging a file loads at first use
+(pandas, jsonschema: ``JUDGING_IMPORTS``), so replacing one costs a fork, not an import.
 
 A worker running a small file may hold the next small file too (``DEPTH`` jobs, the next already
 in its pipe), so it starts it the moment it has sent a verdict, while the daemon is still
@@ -46,6 +47,7 @@ from typing import Any
 import structlog
 
 from gateway.contract.registry import Registry
+from gateway.engine.pipeline import JUDGING_IMPORTS
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
 from gateway.site.config import ConfigError
@@ -199,7 +201,8 @@ class WorkerPool:
                  log_format: str, log_level: str, recycle_rss_mb: int = 0,
                  max_jobs: int = 0, choice: PluginChoice | None = None) -> None:
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0]])
+        self._context.set_forkserver_preload([__name__, pipeline.partition(":")[0],
+                                              *JUDGING_IMPORTS])
         self._args = (pipeline, memory_limit_mb, log_format, log_level, choice)
         self.time_limit = time_limit
         self.recycle_rss_mb = recycle_rss_mb  # 0: never for memory

@@ -19,13 +19,14 @@ from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
-from lxml import etree
-
 from gateway.contract.catalog import Catalog
 from gateway.contract.findings import Finding, FindingList
+from gateway.contract.lazy import lazy_module
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XML
 from gateway.readers.xml_safe import safe_iterparse
+
+etree = lazy_module("lxml.etree")
 
 _HEADER_ELEMENTS = 200  # top-level elements scanned for the header's places, at most
 _PREFIX_BYTES = 1 << 20  # of a file damaged near its top, the most read again for places

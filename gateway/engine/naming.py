@@ -23,10 +23,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from gateway.contract.batch import RecordBatch
 from gateway.contract.findings import Finding
+from gateway.contract.lazy import lazy_module
+
+np = lazy_module("numpy")
 
 REMEMBERED = 20_000  # records whose key is kept for findings made after the whole file is read
 _MEASURE_COLUMNS = ("measure_id", "measure", "indicator", "cohort")

@@ -29,6 +29,7 @@ from gateway.engine.plugins import Plugins, load_plugins
 from gateway.engine.records import RecordLayer, once_per_missing_column, once_per_place
 from gateway.engine.routing import choose_route
 from gateway.engine.xml_words import XmlWords
+from gateway.readers.arrow_memory import use_returning_pool
 from gateway.readers.header import check_header
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
@@ -42,6 +43,12 @@ from gateway.submitters.layer import SubmitterLayer, admitted, unknown_submitter
 from gateway.submitters.windows import SubmitterPolicy
 
 log = LazyLogger("gateway.engine.pipeline")
+
+# What judging a file imports at first use: the modules above bind these lazily
+# (``gateway.contract.lazy_module``), so a command that judges nothing never loads them. A
+# process that forks workers to judge files (the daemon's fork server) imports them first, once.
+JUDGING_IMPORTS = ("pandas", "pyarrow.compute", "pyarrow.csv", "jsonschema", "referencing",
+                   "jsonschema_rs", "lxml.etree")
 
 
 def choose_plugins(choice: PluginChoice) -> None:
@@ -154,6 +161,7 @@ class _Sender:
 
 def _run(path: Path, receipt: Receipt, plugins: Plugins, limits: Limits,
          options: Mapping[str, str], sender: _Sender) -> None:
+    use_returning_pool()  # before the first batch is allocated (pyarrow loads here, not at import)
     check_name(receipt.file.name)
     facts = inspect_upload(path, limits)
     receipt.file = dataclasses.replace(receipt.file, bytes=facts.bytes, sha256=facts.sha256)

@@ -19,15 +19,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Protocol
-
-import jsonschema_rs
-import numpy as np
-import pandas as pd
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.contract.findings import Finding
-from gateway.contract.formats import FORMAT_CHECKER, NORMALISERS
+from gateway.contract.formats import FORMAT_CHECKS, NORMALISERS
+from gateway.contract.lazy import lazy_module
 from gateway.contract.lazylog import LazyLogger
 from gateway.contract.records import RecordBatch
 from gateway.engine.dates import date_hint, explain_date
@@ -39,7 +35,6 @@ from gateway.readers.columnwise import (
     CompiledFilter,
     FormatCheck,
     Suspects,
-    Text,
     Unsupported,
     as_text,
     compile_filter,
@@ -48,13 +43,19 @@ from gateway.readers.columnwise import (
     map_distinct,
 )
 
+if TYPE_CHECKING:
+    from gateway.readers.columnwise import Text
+
+jsonschema_rs = lazy_module("jsonschema_rs")
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+pa = lazy_module("pyarrow")
+pc = lazy_module("pyarrow.compute")
+
 log = LazyLogger("gateway.records")
 
 _INTEGER = re.compile(INTEGER_PATTERN)
 _NUMBER = re.compile(NUMBER_PATTERN)
-# The format checks both engines and the column-wise filter use (one definition each).
-FORMAT_CHECKS: dict[str, FormatCheck] = {
-    name: func for name, (func, _raises) in FORMAT_CHECKER.checkers.items()}
 # What jsonschema-rs calls back: the same checks, remembered per text (pure functions; a file
 # repeats its clinic NPI and dates on every row, and each call crosses from Rust to Python).
 _ENGINE_FORMATS: dict[str, FormatCheck] = {

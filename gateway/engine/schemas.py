@@ -11,11 +11,11 @@ import json
 from collections.abc import Iterable
 from functools import cached_property
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
+if TYPE_CHECKING:  # jsonschema loads when a validator is first built, not with the plugins
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
 
 
 class SchemaError(RuntimeError):
@@ -61,6 +61,9 @@ class SchemaStore:
 
     @cached_property
     def registry(self) -> Registry:
+        from referencing import Registry, Resource
+        from referencing.exceptions import NoSuchResource
+
         def retrieve(uri: str) -> Resource:
             document = self.documents.get(uri)
             if document is None:
@@ -84,12 +87,14 @@ class SchemaStore:
         """A meta-validated, compiled validator for one schema, cached for the process."""
         validator = self._validators.get(schema_id)
         if validator is None:
-            from gateway.contract.formats import FORMAT_CHECKER
+            from jsonschema import Draft202012Validator
+
+            from gateway.contract.formats import format_checker
 
             schema = self.get(schema_id)
             Draft202012Validator.check_schema(schema)
             validator = Draft202012Validator(schema, registry=self.registry,
-                                             format_checker=FORMAT_CHECKER)
+                                             format_checker=format_checker())
             self._validators[schema_id] = validator
         return validator
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 
-import numpy as np
-import pandas as pd
-
 from gateway.contract.findings import Finding
+from gateway.contract.lazy import lazy_module
 from gateway.contract.records import FileRule, RecordBatch
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 ROW, XPATH, LINE = "__row__", "__xpath__", "__line__"
 _ELEMENT_LINE = "__line__:"  # + column: the line of the record's element for that column

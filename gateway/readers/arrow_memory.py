@@ -9,7 +9,9 @@ time). jemalloc is used where the pyarrow build has it; elsewhere the default po
 
 from __future__ import annotations
 
-import pyarrow as pa
+from gateway.contract.lazy import lazy_module
+
+pa = lazy_module("pyarrow")
 
 _chosen = False
 

@@ -29,12 +29,14 @@ import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from gateway.contract.lazy import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+pa = lazy_module("pyarrow")
+pc = lazy_module("pyarrow.compute")
 
 INTEGER_PATTERN = r"[+-]?\d+"
 NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)"
@@ -62,7 +64,8 @@ _RE2_TOKEN = re.compile(r"\\[dDwWsS.\-\\/()\[\]{}^$|?*+]|\(\?:|\{\d+(?:,\d*)?\}|
 _EXACT_FLOAT_DIGITS = 15
 
 FormatCheck = Callable[[str], bool]
-Text = pa.Array  # a string column without nulls: an empty cell is ""
+if TYPE_CHECKING:
+    Text: TypeAlias = pa.Array  # a string column without nulls: an empty cell is ""
 
 
 def as_text(values: pd.Series | pa.Array | pa.ChunkedArray | Sequence[str]) -> pa.Array:

@@ -13,24 +13,25 @@ import io
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from itertools import islice
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-
 from gateway.contract.findings import Finding, column_letter
+from gateway.contract.lazy import lazy_module
 from gateway.contract.records import Document, FileSample, RecordBatch
-from gateway.readers.arrow_memory import use_returning_pool
 from gateway.readers.columnwise import as_text, bools, filled
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XLSX
 from gateway.readers.workbook_columns import DATA_SHEET, SheetColumns, read_sheet_columns
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+pa = lazy_module("pyarrow")
+pc = lazy_module("pyarrow.compute")
+pacsv = lazy_module("pyarrow.csv")
 
 SAMPLE_ROWS = 50
 # What str.strip() removes from ASCII text.
@@ -39,8 +40,6 @@ _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,
 # Rows of a sheet converted to Python at a time: calamine already holds the whole sheet, so the
 # batch adds little speed but much memory.
 _XLSX_BLOCK = 10_000
-
-use_returning_pool()  # before the first batch is allocated
 
 
 class TableDocument(Document):
@@ -304,15 +303,19 @@ def _stripped(text: pa.Array) -> pa.Array:
     return pc.replace_with_mask(text, mask, _trimmed(text.filter(mask)))
 
 
-# Bytes at either end of a cell that ``str.strip`` may remove: Python's ASCII whitespace, and
-# any byte of a non-ASCII character (the cell may end in a Unicode space).
-_EDGE_BYTES = np.zeros(256, dtype=bool)
-_EDGE_BYTES[[ord(c) for c in _PY_ASCII_SPACE]] = True
-_EDGE_BYTES[0x80:] = True
+@cache
+def _edge_bytes() -> np.ndarray:
+    """Bytes at either end of a cell that ``str.strip`` may remove: Python's ASCII whitespace,
+    and any byte of a non-ASCII character (the cell may end in a Unicode space). Built at first
+    use, so importing the readers does not import numpy."""
+    edge = np.zeros(256, dtype=bool)
+    edge[[ord(c) for c in _PY_ASCII_SPACE]] = True
+    edge[0x80:] = True
+    return edge
 
 
 def _may_strip(text: pa.Array) -> np.ndarray | None:
-    """Which cells begin or end with a byte of ``_EDGE_BYTES``, read from the array's offsets
+    """Which cells begin or end with a byte of ``_edge_bytes()``, read from the array's offsets
     and data (no copy); None for an array with nulls (then every cell is trimmed). A cell
     whose first and last bytes are printable ASCII is left as it is by ``str.strip``."""
     if text.null_count or len(text) == 0:
@@ -328,7 +331,8 @@ def _may_strip(text: pa.Array) -> np.ndarray | None:
     # an empty cell reads a neighbour's byte ("clip" keeps it inside the data): not changing
     first = data.take(starts, mode="clip")
     last = data.take(ends - 1, mode="clip")
-    return (_EDGE_BYTES[first] | _EDGE_BYTES[last]) & (ends > starts)
+    edge = _edge_bytes()
+    return (edge[first] | edge[last]) & (ends > starts)
 
 
 def _trimmed(text: pa.Array) -> pa.Array:

@@ -38,8 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from gateway.contract.lazy import lazy_module
+
+pa = lazy_module("pyarrow")
+pc = lazy_module("pyarrow.compute")
 
 DATA_SHEET = "data"
 _EPOCH = dt.datetime(1970, 1, 1)

@@ -16,12 +16,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from lxml import etree
-
+from gateway.contract.lazy import lazy_module
 from gateway.contract.records import Document, FileSample
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import XML
+
+etree = lazy_module("lxml.etree")
 
 _PROLOG_BYTES = MIB
 _PROLOG_PART = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.DOTALL)

@@ -14,7 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lxml import etree
+from gateway.contract.lazy import lazy_module
+
+etree = lazy_module("lxml.etree")
 
 FORMAT_ROWS = 50  # data rows whose formats decide a column's
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

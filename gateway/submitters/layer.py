@@ -18,13 +18,14 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from gateway.contract.catalog import Catalog
 from gateway.contract.findings import Finding
+from gateway.contract.lazy import lazy_module
 from gateway.contract.records import RecordBatch, Route
 from gateway.contract.registry import Obligation, ObligationReader, Registry, Submitter
 from gateway.submitters.windows import LATE_REJECT, SubmitterPolicy, Timing, program_day, timing
+
+np = lazy_module("numpy")
 
 MAX_FOREIGN_IDS = 50  # distinct foreign ids named; more means the whole file is someone else's
 SAMPLE = "SAMPLE"

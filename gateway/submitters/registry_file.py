@@ -61,17 +61,24 @@ def registry_schema() -> dict[str, Any]:
     return json.loads((schema_root() / folder / name).read_text(encoding="utf-8"))
 
 
-def load_registry(path: Path) -> Registry:
-    """Read and check a registry file; raise ``RegistryError`` naming every problem's line."""
+def load_registry(path: Path, checked_digest: str | None = None) -> Registry:
+    """Read and check a registry file; raise ``RegistryError`` naming every problem's line.
+    ``checked_digest``: as for ``parse_registry``."""
     try:
         data = path.read_bytes()
     except OSError as err:
         raise RegistryError(str(path), [f"cannot be read: {err.strerror or err}"]) from err
-    return parse_registry(data, str(path))
+    return parse_registry(data, str(path), checked_digest)
 
 
-def parse_registry(data: bytes, source: str) -> Registry:
-    """Check registry text (``source`` names it in messages) and build the ``Registry``."""
+def parse_registry(data: bytes, source: str, checked_digest: str | None = None) -> Registry:
+    """Check registry text (``source`` names it in messages) and build the ``Registry``.
+
+    ``checked_digest``: the SHA-256 of a text the site's daemon already checked and put in
+    force (it says so in the ledger). When ``data`` is that very text, its JSON Schema pass
+    is not run again: it is nine tenths of the time of a load (0.4 s for 2,000 entries) and
+    its verdict on the same bytes is the same; the rules across entries still run."""
+    digest = hashlib.sha256(data).hexdigest()
     try:
         text = data.decode("utf-8")
         document = tomllib.loads(text)
@@ -81,12 +88,13 @@ def parse_registry(data: bytes, source: str) -> Registry:
     except tomllib.TOMLDecodeError as err:
         raise RegistryError(source, [_syntax_problem(str(err), text)]) from None
     lines = _Lines(text)
-    problems = sorted(set(_schema_problems(document, lines) + _cross_problems(document, lines)))
+    checked = [] if digest == checked_digest else _schema_problems(document, lines)
+    problems = sorted(set(checked + _cross_problems(document, lines)))
     if problems:
         raise RegistryError(source, [f"line {line}: {message}" for line, message in problems])
     entries = [_entry(raw, lines.entry(i)) for i, raw in enumerate(document.get("submitter", []))]
     return Registry(submitters={entry.id: entry for entry in entries}, source=source,
-                    digest=hashlib.sha256(data).hexdigest())
+                    digest=digest)
 
 
 def _syntax_problem(message: str, text: str) -> str:

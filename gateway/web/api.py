@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -92,7 +93,7 @@ def routes(console: Console) -> list[Route]:
         if principal.submitter is not None and asked not in (None, principal.submitter):
             return JSONResponse({"year": int(text), "items": []})
         try:
-            lines = site.compliance([int(text)], submitter)
+            lines = await run_in_threadpool(site.compliance, [int(text)], submitter)
         except RegistryError as err:
             raise Refusal(400, "bad_request", f"the registry is refused: {err}") from None
         return JSONResponse({"year": int(text), "items": [line.cells() for line in lines]})

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -110,8 +112,32 @@ class NoTracebacks:
             await self.app(scope, receive, send)
 
 
+def _warm_up(site: Site) -> None:
+    """``Site.warm_up`` in its thread: a failure there is only logged (by its type: a message
+    may quote a value), and the first request that needs the report makes it itself."""
+    try:
+        site.warm_up()
+    except Exception as err:  # logged by its type; the request that needs it tries again
+        log.warning("web_warm_up_failed error_type=%s", type(err).__name__)
+
+
+def _lifespan(site: Site):
+    """At start, the compliance report's warm-up in a background thread: the console answers
+    at once (sign-in, lists, receipts) and a compliance page asked for meanwhile waits for
+    the warm-up instead of making the report a second time."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=_warm_up, args=(site,), name="gateway-web-warm-up",
+                         daemon=True).start()
+        yield
+
+    return lifespan
+
+
 def create_app(site: Site) -> Starlette:
-    """The console and API for ``site``."""
+    """The console and API for ``site``; its compliance report is made in the background as
+    it starts (``_lifespan``)."""
     console = Console(site)
     routes = [
         *pages.routes(console),
@@ -127,6 +153,7 @@ def create_app(site: Site) -> Starlette:
                                answer=_refusal_handler(console))
     app = Starlette(
         routes=routes, middleware=[Middleware(SecurityHeaders), address_limit],
+        lifespan=_lifespan(site),
         exception_handlers={Refusal: _refusal_handler(console), 404: _not_found_handler(console),
                             405: _not_found_handler(console),
                             Exception: _server_error_handler(console)})

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -81,6 +82,16 @@ def matrix_table(columns: list[str], rows: list[tuple[str, list[str]]]) -> Marku
     return Markup("".join(parts))
 
 
+def _table(lines: list[Line]) -> Markup | None:
+    with without_cycle_collection():
+        return matrix_table(*compliance_matrix(lines)) if lines else None
+
+
+def _csv(lines: list[Line]) -> str:
+    with without_cycle_collection():
+        return render_csv(lines)
+
+
 @dataclass
 class _Rendered:
     """The matrix table and the CSV last made, with the lines they were made from: the site
@@ -111,12 +122,14 @@ def routes(console: Console) -> list[Route]:
                               outbox=outbox_shown(site.engine),
                               mail_on=site.config.smtp_url is not None)
 
-    def _lines(request: Request) -> tuple[int, list]:
+    async def _lines(request: Request) -> tuple[int, list]:
+        """The year asked for and its lines, made in a worker thread: a cold report (or the
+        warm-up it waits for) does not hold up the console's other requests."""
         text = request.query_params.get("year") or str(site.today().year)
         if not text.isdigit() or not 2000 <= int(text) <= 2100:
             raise Refusal(400, "bad_request", "year must be a year, e.g. 2015")
         try:
-            return int(text), site.compliance([int(text)], None)
+            return int(text), await run_in_threadpool(site.compliance, [int(text)], None)
         except RegistryError as err:
             raise Refusal(400, "bad_request", f"the registry is refused: {err}") from None
 
@@ -129,21 +142,19 @@ def routes(console: Console) -> list[Route]:
 
     async def compliance(request: Request) -> Response:
         principal = console.require(request, operator=True)
-        year, lines = _lines(request)
+        year, lines = await _lines(request)
         made = _rendered(year, lines)
         if made.table is None:
-            with without_cycle_collection():
-                made.table = matrix_table(*compliance_matrix(lines)) if lines else None
+            made.table = await run_in_threadpool(_table, lines)
         return console.render(request, "compliance.html", principal, year=year,
                               table=made.table)
 
     async def compliance_csv(request: Request) -> Response:
         principal = console.require(request, operator=True)
-        year, lines = _lines(request)
+        year, lines = await _lines(request)
         made = _rendered(year, lines)
         if made.csv is None:
-            with without_cycle_collection():
-                made.csv = render_csv(lines)
+            made.csv = await run_in_threadpool(_csv, lines)
         console.audit(request, principal, "download", detail=f"compliance {year} CSV")
         return Response(made.csv, media_type="text/csv", headers={
             "content-disposition": f'attachment; filename="compliance-{year}.csv"'})
@@ -153,7 +164,8 @@ def routes(console: Console) -> list[Route]:
         start = site.today()
         end = start + timedelta(days=CALENDAR_DAYS)
         try:
-            lines = site.compliance(list(range(start.year, end.year + 1)), None, start)
+            lines = await run_in_threadpool(site.compliance,
+                                            list(range(start.year, end.year + 1)), None, start)
         except RegistryError:
             lines = []
         due = sorted((line for line in lines if line.owed.obligation.required

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -192,11 +193,12 @@ def routes(console: Console) -> list[Route]:
         principal = console.require(request, submitter=True)
         site = console.site
         year = _year(request, site.today().year)
-        lines = _compliance(site, [year], principal.submitter)
+        lines = await run_in_threadpool(_compliance, site, [year], principal.submitter)
         today = site.today()
-        upcoming = sorted((line for line in _compliance(
-            site, sorted({today.year, (today + timedelta(days=120)).year}),
+        coming = await run_in_threadpool(
+            _compliance, site, sorted({today.year, (today + timedelta(days=120)).year}),
             principal.submitter)
+        upcoming = sorted((line for line in coming
             if line.owed.obligation.required and line.owed.obligation.due >= today
             and line.status not in DONE),
             key=lambda line: line.owed.obligation.due)[:10]

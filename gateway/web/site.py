@@ -12,6 +12,7 @@ import contextlib
 import gc
 import json
 import os
+import threading
 import time as clock
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from gateway.site.ledger.schema import (
 )
 from gateway.site.ledger.schema import submissions as submissions_table
 from gateway.site.names import is_submitter_id, is_temporary, is_valid_upload_name
-from gateway.submitters.compliance import Line, answers_from, report
+from gateway.submitters.compliance import Answer, Line, answers_from, report
 from gateway.submitters.obligations import Owed
 from gateway.submitters.registry_file import RegistryError, load_registry
 from gateway.submitters.windows import SubmitterPolicy, today
@@ -52,6 +53,8 @@ __all__ = ["READ_ONLY", "Config", "Ledger", "Line", "Registry", "RegistryError",
            "web_failures", "web_sessions", "web_tokens", "web_uploads"]
 
 NOT_READ = ("symlink", "hardlink", "special", "unreadable")
+# the latest answer of each (submitter, obligations answered, status): (received_at, id)
+Groups = dict[tuple[str, str | None, str], tuple[str, str]]
 
 
 class ReplayRefused(RuntimeError):
@@ -68,6 +71,11 @@ class Site:
     _owed: dict[tuple[tuple[int, ...], str | None], _OwedOnce] = field(default_factory=dict)
     _reports: dict[tuple[tuple[int, ...], str | None], _ReportOnce] = field(
         default_factory=dict)
+    _answers: dict[tuple[str | None, date], _AnswersOnce] = field(default_factory=dict)
+    # one report is made at a time: a request that comes while another (or the warm-up at
+    # start) makes one waits for it and takes what it made instead of making it again
+    _making: threading.RLock = field(default_factory=threading.RLock)
+    _reading_registry: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def engine(self) -> sa.Engine:
@@ -93,15 +101,27 @@ class Site:
     def registry(self) -> Registry | None:
         """The registry as ``gateway serve`` would load it now (None: there is none);
         raises ``RegistryError`` for a file the gateway refuses. Read again only when the
-        file changed (checking 2,000 entries against the registry schema takes seconds)."""
+        file changed. Checking 2,000 entries against the registry schema takes 0.4 s: when
+        the site's daemon says (ledger meta) it put this very text in force, that check is
+        not made again (``parse_registry``)."""
         try:
             facts = self.config.registry.stat()
         except FileNotFoundError:
             return None
         key = (facts.st_ino, facts.st_mtime_ns, facts.st_size)
-        if self._registry is None or self._registry[0] != key:
-            self._registry = (key, load_registry(self.config.registry))
-        return self._registry[1]
+        with self._reading_registry:  # the warm-up and a page may ask at once: read it once
+            if self._registry is None or self._registry[0] != key:
+                self._registry = (key, load_registry(self.config.registry,
+                                                     self._registry_in_force()))
+            return self._registry[1]
+
+    def _registry_in_force(self) -> str | None:
+        """The digest of the registry text a daemon of this site checked and put in force,
+        as it recorded it in the ledger (None: none is, or it runs on a kept copy)."""
+        meta = self.ledger.meta()
+        if meta.get("registry_state") != "in force":
+            return None
+        return meta.get("registry_digest") or None
 
     def status(self) -> dict[str, Any]:
         """What ``gateway status`` shows, read from the ledger the daemons keep (so it is
@@ -142,7 +162,30 @@ class Site:
                    as_of: date | None = None) -> list[Line]:
         """The lines of ``gateway compliance`` for ``years`` (one submitter's, or all). The
         list is kept and handed out again until the ledger, the registry, the reference data
-        or the day changes: callers must not change it."""
+        or the day changes: callers must not change it. Blocking (a cold report takes a few
+        tenths of a second): the console calls it from a worker thread."""
+        with self._making:
+            return self._compliance(years, submitter, as_of)
+
+    def warm_up(self) -> None:
+        """What the first compliance request after start would otherwise pay, done when the
+        console starts (``gateway.web.app`` runs it in a thread; requests are answered
+        meanwhile, and one that needs the report waits for it): the engine and the plugins
+        loaded, the registry read and checked, and the matrix of the current year, the page's
+        default, with the ledger's latest answers that every year's report reads (so the
+        first matrix of another year pays only its own obligations and matching). A refused
+        or missing registry leaves nothing to warm (the pages say why)."""
+        with self._making:
+            from gateway.engine.pipeline import default_plugins
+
+            default_plugins()
+            with contextlib.suppress(RegistryError):
+                if self.registry() is not None:
+                    self._answers_by(None, self.today(), self._ledger_stamp())
+                    self._compliance([self.today().year], None, None)
+
+    def _compliance(self, years: list[int], submitter: str | None,
+                    as_of: date | None) -> list[Line]:
         from gateway.engine.obligations import owed
         from gateway.engine.pipeline import default_plugins
         from gateway.site.reference.store import reference_view
@@ -157,35 +200,108 @@ class Site:
         key = (tuple(years), submitter)
         known = self._owed.get(key)
         if known is None or not known.holds(registry, reference):
-            lines = owed(default_plugins(), registry, years, submitter, reference)
+            with without_cycle_collection():
+                lines = owed(default_plugins(), registry, years, submitter, reference)
             known = _OwedOnce(registry, dict(reference.known), lines)
             if len(self._owed) >= 8:  # a few years and calendars; never unbounded
                 self._owed.clear()
             self._owed[key] = known
+        if not known.lines:  # nothing owed (a year the families have no windows for)
+            return []
         stamp = self._ledger_stamp()
         made = self._reports.get(key)
         if made is None or not made.holds(known, day, stamp):
+            answers = self._answers_by(submitter, day, stamp)
             with without_cycle_collection():
-                lines = report(known.lines,
-                               answers_from(self._latest_answers(submitter, day)),
-                               day, self.config.timezone)
+                lines = report(known.lines, answers, day, self.config.timezone)
             made = _ReportOnce(known, day, stamp, lines)
             if len(self._reports) >= 8:
                 self._reports.clear()
             self._reports[key] = made
         return made.lines
 
+    def _answers_by(self, submitter: str | None, day: date,
+                    stamp: tuple[Any, ...]) -> list[Answer]:
+        """The latest answers (``_latest_answers``) of one submitter or all, as of ``day``,
+        kept while the ledger's stamp holds: they are the same for every year asked about
+        (reading and parsing them is half of a cold report), so a second year, the calendar
+        or the CSV after a change does not read them again. After a change on SQLite only
+        the rows written since are read (``_caught_up``)."""
+        key = (submitter, day)
+        known = self._answers.get(key)
+        if known is not None and known.stamp == stamp:
+            return known.answers
+        with without_cycle_collection():
+            groups = self._caught_up(known, submitter, day) if known is not None else None
+            if groups is None:
+                groups = {(sender, obligations, status): (received_at, submission_id)
+                          for sender, submission_id, received_at, obligations, status
+                          in self._latest_answers(submitter, day)}
+            answers = answers_from((sender, submission_id, received_at, obligations, status)
+                                   for (sender, obligations, status), (received_at, submission_id)
+                                   in groups.items())
+        if key not in self._answers and len(self._answers) >= 8:
+            self._answers.clear()  # a few readers (all, some submitters); never unbounded
+        self._answers[key] = _AnswersOnce(stamp, groups, answers)
+        return answers
+
+    def _caught_up(self, known: _AnswersOnce, submitter: str | None,
+                   day: date) -> Groups | None:
+        """The groups of ``known`` brought up to date from the submissions written since
+        (SQLite: the transitions after its rowid; a receipt or two between requests), or None
+        when they must be read whole: on PostgreSQL, after many writes, or when a row that
+        was the latest of its group changed (it may have left the group, and the one before
+        it is not kept). A row that joins a group, or a newer one, is taken as the grouped
+        query would take it: the largest ``received_at`` then ``submission_id``."""
+        if self.engine.dialect.name != "sqlite" or known.stamp[0] is None:
+            return None
+        end = _end_of(day, self.config.timezone)
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
+            changed = list(db.execute(sa.text(
+                "SELECT DISTINCT submission_id FROM transitions WHERE rowid > :last LIMIT 501"),
+                {"last": known.stamp[0]}).scalars())
+            if len(changed) > 500:
+                return None
+            rows = [] if not changed else db.execute(
+                sa.text(f"SELECT submitter, obligations, status, received_at, submission_id, "
+                        f"({ANSWERS_WHERE}) AS answers FROM submissions "
+                        "WHERE submission_id IN :ids").bindparams(
+                    sa.bindparam("ids", expanding=True)), {"ids": changed}).all()
+        latest = {submission_id for _, submission_id in known.groups.values()}
+        if any(row.submission_id in latest for row in rows):
+            return None
+        groups = dict(known.groups)
+        for sender, obligations, status, received_at, submission_id, answers in rows:
+            if not answers or received_at >= end or submitter not in (None, sender):
+                continue
+            group = (sender, obligations, status)
+            before = groups.get(group)
+            if before is None or f"{received_at} {submission_id}" > " ".join(before):
+                groups[group] = (received_at, submission_id)
+        return groups
+
     def _ledger_stamp(self) -> tuple[Any, ...]:
         """What changes whenever a submission row does: every write the ledger makes to
         ``submissions`` (a new row, a state with its status and answered obligations, a
         forgotten claim) logs a row in ``transitions`` in the same transaction, and rows of
-        that table are never deleted. On SQLite its largest rowid says it all (read from the
-        end of the table's b-tree: 0.1 ms, where a count of a million rows takes 130 ms); on
-        PostgreSQL, which has no rowid, its row count and newest time (a scan)."""
-        query = "SELECT max(rowid) FROM transitions" if self.engine.dialect.name == "sqlite" \
-            else "SELECT count(*), max(at) FROM transitions"
+        that table are never deleted. On SQLite, whose writers take turns and whose rowids
+        grow in commit order, its largest rowid says it all (read from the end of the table's
+        b-tree: 0.1 ms, where a count of a million rows takes 130 ms). PostgreSQL commits
+        several hosts' transactions in any order, so the newest ``at`` alone could miss a
+        row committed just after with an older time: the stamp is the newest ``at`` and the
+        count of transitions from an hour before it, both read from the index ``transitions_at``
+        (migration 0007). A row stamped over an hour before the newest one when it commits (a
+        transaction open for an hour, a host's clock an hour behind: the daemons' leases
+        already need clocks in step) would show with the next change."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
-            return tuple(db.execute(sa.text(query)).one())
+            if self.engine.dialect.name == "sqlite":
+                return tuple(db.execute(sa.text("SELECT max(rowid) FROM transitions")).one())
+            newest = db.execute(sa.text("SELECT max(at) FROM transitions")).scalar()
+            if newest is None:
+                return (None, 0)
+            recent = db.execute(sa.text("SELECT count(*) FROM transitions WHERE at >= :floor"),
+                                {"floor": _hour_before(newest)}).scalar()
+            return (newest, recent)
 
     def _latest_answers(self, submitter: str | None, day: date
                         ) -> list[tuple[str, str, str, str | None, str]]:
@@ -194,31 +310,39 @@ class Site:
         of ``day``: the compliance report only ever uses the latest accepted and the latest
         rejected answer of an obligation, and grouping by the exact obligations text keeps
         each obligation's latest. A ledger of 200,000 submissions gives some thousand rows."""
-        end = datetime.combine(day + timedelta(days=1), time(),
-                               tzinfo=ZoneInfo(self.config.timezone)).astimezone(UTC)
+        end = _end_of(day, self.config.timezone)
         # The terms of ``ANSWERS_WHERE`` spelt exactly as the partial index
         # ``submissions_answers`` has them, so that the database reads the groups in order
         # from that index alone. SQLite is told to (it would otherwise walk every filed row
         # through ``submissions_state`` and sort them: 1.9 s instead of 0.4 s for 200,000).
-        hint = " INDEXED BY submissions_answers" if self.engine.dialect.name == "sqlite" else ""
         one = " AND submitter = :submitter" if submitter is not None else ""
-        values = {"end": end.isoformat().replace("+00:00", "Z")}
+        values = {"end": end}
         if submitter is not None:
             values["submitter"] = submitter
+        where = f"WHERE {ANSWERS_WHERE} AND received_at < :end{one}"
+        if self.engine.dialect.name != "sqlite":
+            # PostgreSQL hashes a GROUP BY of 200,000 rows, spilling to disk (1.1-1.5 s); the
+            # first row of each group walking the same index backwards takes 0.4 s
+            query = sa.text(
+                "SELECT DISTINCT ON (submitter, obligations, status) submitter, obligations, "
+                f"status, received_at, submission_id FROM submissions {where} "
+                "ORDER BY submitter DESC, obligations DESC, status DESC, received_at DESC, "
+                "submission_id DESC")
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
+                return [(sender, submission_id, received_at, obligations, status)
+                        for sender, obligations, status, received_at, submission_id
+                        in db.execute(query, values)]
 
         def query(hint: str) -> sa.TextClause:
             return sa.text(
                 "SELECT submitter, obligations, status, "
                 "max(received_at || ' ' || submission_id) "
-                f"FROM submissions{hint} WHERE {ANSWERS_WHERE} AND received_at < :end{one} "
-                "GROUP BY submitter, obligations, status")
+                f"FROM submissions{hint} {where} GROUP BY submitter, obligations, status")
 
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
             try:
-                rows = db.execute(query(hint), values).all()
+                rows = db.execute(query(" INDEXED BY submissions_answers"), values).all()
             except sa.exc.OperationalError:
-                if not hint:
-                    raise
                 # a ledger migrated by an early build of 0005 lacks the index: slower, same rows
                 db.rollback()
                 rows = db.execute(query(""), values).all()
@@ -244,6 +368,23 @@ class Site:
             problem="name" if original.problem == "name" else None,
             replaces=original.submission_id))
         return replay_id
+
+
+def _end_of(day: date, timezone: str) -> str:
+    """The first instant after ``day`` in the program's time zone, as the ledger writes one."""
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(timezone))
+    return end.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _hour_before(written: str) -> str:
+    """The ledger's time text (``2026-12-06T05:58:41.123Z``) an hour earlier, written the same
+    way so that the two compare as text; a time not written so gives "" (every row counts:
+    slower, still right)."""
+    try:
+        moment = datetime.fromisoformat(written.replace("Z", "+00:00")) - timedelta(hours=1)
+    except ValueError:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @contextlib.contextmanager
@@ -299,6 +440,16 @@ class _OwedOnce:
         return (registry is self.registry
                 and all(reference.info(dataset) == info
                         for dataset, info in self.consulted.items()))
+
+
+@dataclass(frozen=True)
+class _AnswersOnce:
+    """The latest answer of each (submitter, obligations answered, status) as of a day, with
+    the ledger stamp they were read at, and the answers made of them."""
+
+    stamp: tuple[Any, ...]
+    groups: Groups
+    answers: list[Answer]
 
 
 @dataclass(frozen=True)

@@ -322,3 +322,47 @@ def test_waived_obligations_are_exempt_or_still_owed_while_requested() -> None:
                                date(2022, 6, 1), date(2022, 6, 30))
     assert "exemption_requested" in calendar and "exempt " not in calendar
     assert "2 submissions still owed, 2 received" in calendar
+
+
+def test_the_console_on_postgresql_reads_the_same_lines_as_the_command(
+        deployment: dict, tmp_path: Path, postgres_url: str) -> None:
+    """On PostgreSQL the console takes each group's latest answer with its own query (the
+    first row of each group, walking the index backwards): the same lines as the command."""
+    import shutil
+    from datetime import date
+
+    import sqlalchemy as sa
+
+    from gateway.site.ledger.backends import create_engine, parse_location
+    from gateway.site.ledger.copy import copy_ledger
+    from gateway.site.ledger.schema import submissions
+    from gateway.submitters.compliance import render_csv
+    from gateway.web.site import load_site
+
+    root = tmp_path / "several-hosts"
+    shutil.copytree(deployment["root"], root)
+    source = create_engine(parse_location(root / "var" / "ledger.sqlite3"))
+    target = create_engine(parse_location(postgres_url))
+    resent = new_submission_id()
+    try:
+        copy_ledger(source, target)
+        with target.begin() as db:  # the same file sent again an hour later: it decides now
+            first = db.execute(sa.select(submissions).where(
+                submissions.c.submission_id == deployment["sent"]["odc"])).one()._asdict()
+            db.execute(submissions.insert().values(
+                first | {"submission_id": resent, "received_at": "2015-02-10T16:00:00.000Z"}))
+    finally:
+        source.dispose()
+        target.dispose()
+    (root / "gateway.toml").write_text(f'[ledger]\nurl = "{postgres_url}"\n', encoding="utf-8")
+    for day in ("2015-02-11", "2015-12-31"):
+        code, out, err = run(root, "--year", "2015", "--csv", "-", "--as-of", day)
+        assert code == 0, err
+        site = load_site(root / "gateway.toml")
+        try:
+            lines = site.compliance([2015], None, date.fromisoformat(day))
+            assert render_csv(lines).splitlines() == out.splitlines()
+            decided = {line.decided_by.submission_id for line in lines if line.decided_by}
+            assert resent in decided and deployment["sent"]["odc"] not in decided
+        finally:
+            site.ledger.close()

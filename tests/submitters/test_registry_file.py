@@ -56,6 +56,19 @@ def test_an_unknown_key_is_refused_naming_its_line() -> None:
                               "hospital submitter (submitter 'nicu-hospital')"]
 
 
+def test_a_text_other_than_the_one_a_daemon_checked_is_checked_in_full() -> None:
+    """The console passes the digest of the text a daemon put in force; an edit after it is
+    refused exactly as without one, and that very text still loads."""
+    checked = parse_registry(DEMO.encode(), "registry.toml").digest
+    text = DEMO.replace("nicu_level = 3", 'nicu_level = "3"')
+    with pytest.raises(RegistryError) as refused:
+        parse_registry(text.encode(), "registry.toml", checked)
+    assert refused.value.problems == _refusal(text)
+    again = parse_registry(DEMO.encode(), "registry.toml", checked)
+    assert again.digest == checked
+    assert [s.id for s in again] == [s.id for s in parse_registry(DEMO.encode(), "r")]
+
+
 def test_a_hospital_key_under_a_clinic_is_unknown_there() -> None:
     text = DEMO.replace("well_child = true", "well_child = true\nccn = [\"240999\"]")
     problems = _refusal(text)

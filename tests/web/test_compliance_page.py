@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from bench.web import npi
 from tests.submitters.files import ODC
-from tests.support.web import OTHER_CLINIC, Console, Site, file_submission
+from tests.support.web import OTHER_CLINIC, Console, Site, file_submission, sign_in
 
 
 def test_the_matrix_shows_each_cell_as_the_csv_says_it(console: Console, site: Site) -> None:
@@ -99,3 +99,91 @@ id = "dhs-opioid-feed"
 name = "DHS opioid prescribing data feed"
 kind = "program"
 """
+
+
+def test_the_first_matrix_after_the_console_starts_is_right(console: Console,
+                                                            site: Site) -> None:
+    """The console warms the report up as it starts, in a thread; a page asked for at once
+    waits for it and shows what is filed, and a receipt after that still shows at once."""
+    sent = file_submission(site, "demo-clinic", ODC)
+    with console.client() as started:  # the app's start (lifespan): the warm-up begins
+        sign_in(started, "olive")
+        assert f'href="/submissions/{sent}"' in started.get("/compliance?year=2015").text
+        assert started.get("/compliance").status_code == 200  # this year's, the one warmed
+        again = file_submission(site, "north-clinic", ODC)
+        page = started.get("/compliance?year=2015").text
+        assert f'href="/submissions/{sent}"' in page
+        assert f'href="/submissions/{again}"' in page
+        assert {r["submission_id"] for r in _csv_rows(started) if r["submission_id"]} == {
+            sent, again}
+
+
+def test_a_registry_the_daemon_checked_is_taken_and_an_edit_after_it_refused(
+        console: Console, site: Site) -> None:
+    """The console takes the daemon's word (in the ledger) that it checked this very
+    registry text; an edit the daemon has not checked is checked in full, and refused."""
+    from gateway.site.config import load_config
+    from gateway.site.ledger import Ledger
+    from gateway.submitters.keeper import RegistryKeeper
+
+    olive = console.signed_in("olive")
+    unchecked = _csv_rows(olive)
+    registry = site.gateway.root / "registry.toml"
+    ledger = Ledger(load_config(site.config).ledger_location, create=False)
+    try:
+        RegistryKeeper(registry, on_change=lambda values: ledger.set_meta(**values)).start()
+    finally:
+        ledger.close()
+    fresh = Console(site)  # a console started after the daemon recorded its check
+    try:
+        checked = fresh.signed_in("olive")
+        assert _csv_rows(checked) == unchecked
+        registry.write_text(registry.read_text(encoding="utf-8").replace(
+            'kind = "clinic"', 'kind = "spaceship"', 1), encoding="utf-8")
+        refused = checked.get("/compliance?year=2015")
+        assert refused.status_code == 400
+        assert "the registry is refused" in refused.text
+    finally:
+        fresh.close()
+
+
+def test_a_file_sent_again_decides_at_once(console: Console, site: Site) -> None:
+    """After a change the console reads only the rows written since: a newer answer to the
+    same obligation takes over the cell."""
+    olive = console.signed_in("olive")
+    first = file_submission(site, "demo-clinic", ODC)
+    assert f'href="/submissions/{first}"' in olive.get("/compliance?year=2015").text
+    again = file_submission(site, "demo-clinic", ODC)
+    page = olive.get("/compliance?year=2015").text
+    assert f'href="/submissions/{again}"' in page
+    assert f'href="/submissions/{first}"' not in page
+
+
+def test_a_deciding_submission_validated_again_shows_its_new_outcome(console: Console,
+                                                                      site: Site) -> None:
+    """A daemon taking a submission over after a crash validates it again; when the answer
+    that decided a cell changes, the cell follows (the console reads every answer again)."""
+    from gateway.engine.pipeline import validate_file
+    from gateway.site.config import load_config
+    from gateway.site.ledger import Ledger
+    from gateway.submitters.registry_file import load_registry
+
+    olive = console.signed_in("olive")
+    sent = file_submission(site, "demo-clinic", ODC)
+    assert [r["status"] for r in _csv_rows(olive) if r["submission_id"] == sent] == [
+        "accepted_late"]  # sent today, long after the 2015 deadline
+    bad = next((ODC.parents[1] / "invalid").glob("*.csv"))
+    config = load_config(site.config)
+    receipt = validate_file(bad, submitter="demo-clinic", submission_id=sent,
+                            registry=load_registry(config.registry),
+                            ledger=config.ledger_location)
+    assert receipt.status.value == "rejected"
+    ledger = Ledger(config.ledger_location, create=False)
+    try:
+        ledger.validated(receipt)
+        ledger.receipt_written(sent, site.gateway.root / "again.receipt.json")
+        ledger.filed(sent, None)
+    finally:
+        ledger.close()
+    assert [r["status"] for r in _csv_rows(olive) if r["submission_id"] == sent] == [
+        "rejected"]

@@ -35,3 +35,22 @@ def test_the_console_works_on_a_postgresql_ledger(tmp_path: Path, postgres_url: 
     finally:
         console.close()
         site.gateway.close()
+
+
+def test_the_matrix_on_postgresql_shows_a_new_receipt_at_once(tmp_path: Path,
+                                                              postgres_url: str) -> None:
+    """The matrix is kept between requests on PostgreSQL too: the ledger's change stamp there
+    (the newest transition and the last hour's count, migration 0007) sees a new receipt."""
+    site = make_site(tmp_path / "gw", ledger_url=postgres_url)
+    console = Console(site)
+    try:
+        olive = console.signed_in("olive")
+        first = file_submission(site, "demo-clinic", ODC)
+        assert f'href="/submissions/{first}"' in olive.get("/compliance?year=2015").text
+        second = file_submission(site, "north-clinic", ODC)
+        page = olive.get("/compliance?year=2015").text
+        assert f'href="/submissions/{first}"' in page
+        assert f'href="/submissions/{second}"' in page
+    finally:
+        console.close()
+        site.gateway.close()

@@ -69,6 +69,9 @@ transitions = sa.Table(
     sa.Column("at", sa.Text, nullable=False),
     sa.Column("daemon", sa.Text),
     sa.Index("transitions_submission", "submission_id"),
+    # the console's change stamp on PostgreSQL: the newest time and the last hour's count
+    # (migration 0007)
+    sa.Index("transitions_at", "at"),
 )
 
 meta = sa.Table(

@@ -14,14 +14,15 @@ import io
 from importlib.resources import files
 from pathlib import Path
 
-import pandas as pd
 from gateway_plugins.clinic.mncm import layouts, schemagen
 from gateway_plugins.clinic.mncm.derive import summary_rows, typed_patients
 from gateway_plugins.clinic.mncm.manifest import measures
 from gateway_plugins.clinic.mncm.recognise import FAMILY
 from gateway_schemas import schema_root
 
-from gateway.contract import Artifact
+from gateway.contract import Artifact, lazy_module
+
+pd = lazy_module("pandas")
 
 WRITTEN_BY_HAND = {("ODC", 2015)}
 

@@ -7,15 +7,18 @@ that both levels give the same figures, and the example files are derived with i
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 from gateway_plugins.clinic.mncm import layouts
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
 from gateway_plugins.clinic.mncm.numerators import NUMERATORS, score_changes
 from gateway_plugins.clinic.mncm.strata import age_bands, strata
 
+from gateway.contract import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+
 OVERSAMPLE = 20
-Met = dict[str, np.ndarray]
+Met = dict[str, "np.ndarray"]  # quoted: numpy loads when a file is judged
 
 
 def numerator_masks(measure: MeasureSpec, year: int, kept: pd.DataFrame) -> Met:

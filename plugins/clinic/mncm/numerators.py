@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
 
-Numerator = Callable[[pd.DataFrame, MeasureSpec, YearSpec], dict[str, np.ndarray]]
+from gateway.contract import lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+
+Numerator = Callable[["pd.DataFrame", MeasureSpec, YearSpec], dict[str, "np.ndarray"]]
 
 DRM_DAYS, DRM_SLACK = 180, 30
 WELL_CONTROLLED = {"ACT": (20, None), "CACT": (20, None), "ACQ": (None, 0.75), "ATAQ": (None, 0)}

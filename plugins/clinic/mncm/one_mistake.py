@@ -20,9 +20,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import pandas as pd
+from gateway.contract import ROW, Finding, exact, lazy_module, plain, ratio, within
 
-from gateway.contract import ROW, Finding, exact, plain, ratio, within
+pd = lazy_module("pandas")
 
 RATE = "reported_rate"
 TOLERANCE = "0.05"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
 from gateway_plugins.clinic.mncm.strata import age_bands, ages
 
-from gateway.contract import FileRule, Finding, RecordBatch
+from gateway.contract import FileRule, Finding, RecordBatch, lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 MIN_SAMPLE = 60
 
@@ -26,12 +27,13 @@ def _hashes(values: pd.Series) -> np.ndarray:
 
 
 _PARTS = 16  # slices of the 64-bit hash range the duplicate search sorts one at a time
-_PART_SHIFT = np.uint64(60)
+_PART_SHIFT = 60  # the bits below a slice number
 
 
 def _repeated_in(chunks: list[np.ndarray], part: int) -> np.ndarray:
     """The hashes in slice ``part`` of the hash range (its top four bits) seen more than once."""
-    ordered = np.concatenate([chunk[(chunk >> _PART_SHIFT) == part] for chunk in chunks])
+    shift = np.uint64(_PART_SHIFT)
+    ordered = np.concatenate([chunk[(chunk >> shift) == part] for chunk in chunks])
     ordered.sort()
     return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
 from gateway_plugins.clinic.mncm.numerators import NUMERATORS, score_changes
 
-from gateway.contract import RecordBatch, ResultCalculator
+from gateway.contract import RecordBatch, ResultCalculator, lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 def rate(numerator: int, denominator: int) -> float | None:

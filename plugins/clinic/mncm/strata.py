@@ -6,8 +6,11 @@ same mapping from patient columns to summary strata, so it is written once, here
 
 from __future__ import annotations
 
-import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
+
+from gateway.contract import lazy_module
+
+pd = lazy_module("pandas")
 
 ADULT_BMI = ((25.0, "<25"), (30.0, "25-29.9"), (35.0, "30-34.9"), (40.0, "35-39.9"))
 PERCENTILE = ((85.0, "<85"), (95.0, "85-94"))

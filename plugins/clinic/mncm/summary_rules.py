@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-import pandas as pd
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec
 from gateway_plugins.clinic.mncm.one_mistake import explain_findings, find_suspects
 
@@ -16,9 +15,12 @@ from gateway.contract import (
     Finding,
     decimal_text,
     exact,
+    lazy_module,
     ratio,
     within,
 )
+
+pd = lazy_module("pandas")
 
 RATE_TOLERANCE = 0.05
 RATE_TOLERANCE_TEXT = "0.05"  # compared exactly (gateway.contract.arithmetic)

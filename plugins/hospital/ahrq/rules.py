@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import pandas as pd
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -23,8 +22,11 @@ from gateway.contract import (
     Manifest,
     Route,
     RuleContext,
+    lazy_module,
     show,
 )
+
+pd = lazy_module("pandas")
 
 _VERSION = re.compile(r"[vV]?(\d+)((?:\.\d+)*)([a-zA-Z]?)")
 

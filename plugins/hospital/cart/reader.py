@@ -14,19 +14,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from gateway_plugins.hospital.common.periods import quarter_order
-from lxml import etree
 
 from gateway.contract import (
     FileProblem,
     Finding,
     Limits,
     RecordBatch,
+    lazy_module,
     load_manifest,
     safe_iterparse,
 )
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
+etree = lazy_module("lxml.etree")
 
 ROOT = "hospital-measures"
 HEADER = {"provider-id": "provider_id", "npi": "npi", "reporting-year": "reporting_year",

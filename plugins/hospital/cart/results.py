@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from gateway_plugins.hospital.cart.reader import official
 
-from gateway.contract import Manifest, RecordBatch, ResultCalculator, plain
+from gateway.contract import Manifest, RecordBatch, ResultCalculator, lazy_module, plain
+
+pd = lazy_module("pandas")
 
 
 class CartResults(ResultCalculator):

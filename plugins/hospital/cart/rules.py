@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
 from gateway_plugins.hospital.cart.reader import official
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
@@ -14,7 +13,17 @@ from gateway_plugins.hospital.common.rules import (
     RateMatches,
 )
 
-from gateway.contract import CollectedRule, FileRule, Finding, Manifest, Route, RuleContext
+from gateway.contract import (
+    CollectedRule,
+    FileRule,
+    Finding,
+    Manifest,
+    Route,
+    RuleContext,
+    lazy_module,
+)
+
+pd = lazy_module("pandas")
 
 HOSPITAL_TYPES = ("PPS", "CAH")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
+from gateway.contract import RecordBatch, ResultCalculator, lazy_module, plain
 
-from gateway.contract import RecordBatch, ResultCalculator, plain
+pd = lazy_module("pandas")
 
 
 def computed_rate(numerator: int, denominator: int, scale: float = 100.0,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
-import pandas as pd
 from gateway_plugins.hospital.common.periods import quarters_of, reporting_year_of
 
 from gateway.contract import (
@@ -20,10 +19,13 @@ from gateway.contract import (
     CollectedRule,
     Finding,
     decimal_text,
+    lazy_module,
     ratio,
     show,
     within,
 )
+
+pd = lazy_module("pandas")
 
 
 class OneValue(CollectedRule):

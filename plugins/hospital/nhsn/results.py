@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from gateway_plugins.hospital.common.results import computed_rate
 
-from gateway.contract import RecordBatch, ResultCalculator
+from gateway.contract import RecordBatch, ResultCalculator, lazy_module
+
+pd = lazy_module("pandas")
 
 
 class NhsnResults(ResultCalculator):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
 from gateway_plugins.hospital.common.periods import quarter_days
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
@@ -21,8 +20,11 @@ from gateway.contract import (
     Manifest,
     Route,
     RuleContext,
+    lazy_module,
     show,
 )
+
+pd = lazy_module("pandas")
 
 
 def unit_label(row: pd.Series) -> str:

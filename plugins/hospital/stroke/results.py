@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from gateway_plugins.hospital.common.results import computed_rate
 
-from gateway.contract import Manifest, RecordBatch, ResultCalculator
+from gateway.contract import Manifest, RecordBatch, ResultCalculator, lazy_module
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 class StrokeResults(ResultCalculator):

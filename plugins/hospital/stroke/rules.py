@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
 from gateway_plugins.hospital.common.periods import parse_quarter
 from gateway_plugins.hospital.common.rules import NoDuplicates, OneValue, QuarterInYear
 
@@ -16,8 +15,11 @@ from gateway.contract import (
     Manifest,
     Route,
     RuleContext,
+    lazy_module,
     quarter_bounds,
 )
+
+pd = lazy_module("pandas")
 
 TIMED = ("imaging_time", "thrombolytic_time")
 

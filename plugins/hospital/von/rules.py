@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
 from gateway_plugins.hospital.common.rules import (
     NoDuplicates,
     NotAbove,
@@ -20,8 +19,11 @@ from gateway.contract import (
     Manifest,
     Route,
     RuleContext,
+    lazy_module,
     show,
 )
+
+pd = lazy_module("pandas")
 
 COUNTS = ("eligible_infants", "late_infections")
 

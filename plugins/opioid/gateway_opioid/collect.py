@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-import numpy as np
-import pandas as pd
+from gateway.contract import ROW, CollectedRule, Finding, RecordBatch, lazy_module
 
-from gateway.contract import ROW, CollectedRule, Finding, RecordBatch
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 
 class NarrowRule(CollectedRule):

@@ -16,8 +16,6 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
-import pandas as pd
-
 from gateway.contract import (
     CollectedRule,
     FileRule,
@@ -27,6 +25,7 @@ from gateway.contract import (
     ReferenceWrite,
     ResultCalculator,
     RuleContext,
+    lazy_module,
 )
 from gateway_opioid import datasets
 from gateway_opioid.collect import CollectsColumns, repeated_rows
@@ -39,6 +38,8 @@ from gateway_opioid.program import (
     program,
 )
 from gateway_opioid.stats import rate_percent
+
+pd = lazy_module("pandas")
 
 NPI = "prescriber_npi"
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from gateway.contract import (
     ROW,
     FileRule,
@@ -18,12 +15,16 @@ from gateway.contract import (
     ReferenceWrite,
     ResultCalculator,
     RuleContext,
+    lazy_module,
     show,
 )
 from gateway_opioid import datasets
 from gateway_opioid.collect import CollectsColumns, NarrowRule, repeated_rows
 from gateway_opioid.program import YearRules, program
 from gateway_opioid.stats import FeedStats, compute, percent, rate_percent
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 KEY = ("prescriber_npi", "measure")
 STATS_COLUMNS = ("prescriber_npi", "specialty_group", "measure", "numerator", "denominator")

@@ -25,9 +25,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
-import pandas as pd
-
-from gateway.contract import ReferenceView
+from gateway.contract import ReferenceView, lazy_module
 from gateway_opioid import datasets
 from gateway_opioid.exemptions import GRANTED
 from gateway_opioid.program import (
@@ -39,6 +37,8 @@ from gateway_opioid.program import (
     program,
 )
 from gateway_opioid.stats import FeedStats, GroupStat, compute, percent
+
+pd = lazy_module("pandas")
 
 EXEMPT, IMPROVED, IMPROVING = "exempt", "improved", "improving"
 FOR_REVIEW, NOT_IMPROVED = "for review", "not improved"

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-import numpy as np
-import pandas as pd
-
+from gateway.contract import lazy_module
 from gateway_opioid.program import YearRules
+
+np = lazy_module("numpy")
+pd = lazy_module("pandas")
 
 NEAR = 1e-9  # distance below which a float comparison with the threshold is decided exactly
 TENTH = Decimal("0.1")

@@ -14,17 +14,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from gateway.contract import (
     FileRule,
     Finding,
     ReferenceCollector,
     ReferenceView,
     ReferenceWrite,
+    lazy_module,
 )
 from gateway_opioid import datasets
 from gateway_opioid.collect import CollectsColumns, NarrowRule, repeated_rows
+
+pd = lazy_module("pandas")
 
 COLUMNS = ("prescriber_npi", "email", "signed_up")
 

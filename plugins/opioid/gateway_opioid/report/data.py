@@ -9,12 +9,12 @@ from fractions import Fraction
 from itertools import islice
 from typing import Any
 
-import numpy as np
-
-from gateway.contract import ReferenceEntry, ReferenceView
+from gateway.contract import ReferenceEntry, ReferenceView, lazy_module
 from gateway_opioid import datasets
 from gateway_opioid.program import Measure, YearRules, program
 from gateway_opioid.stats import percent, rate_percent
+
+np = lazy_module("numpy")
 
 
 @dataclass(frozen=True)
