@@ -48,7 +48,7 @@ log = LazyLogger("gateway.engine.pipeline")
 # (``gateway.contract.lazy_module``), so a command that judges nothing never loads them. A
 # process that forks workers to judge files (the daemon's fork server) imports them first, once.
 JUDGING_IMPORTS = ("pandas", "pyarrow.compute", "pyarrow.csv", "jsonschema", "referencing",
-                   "jsonschema_rs", "lxml.etree")
+                   "jsonschema_rs", "lxml.etree", "fastexcel", "python_calamine")
 
 
 def choose_plugins(choice: PluginChoice) -> None:
