@@ -41,12 +41,13 @@ GATEWAY = str(Path(sys.executable).with_name("gateway"))
 QUIET = 0.5
 
 
-def _config(root: Path, ledger_url: str | None) -> Path:
-    """``gateway init`` writes the commented config; the benchmark shortens the waits."""
+def _config(root: Path, ledger_url: str | None, workers: int = 0) -> Path:
+    """``gateway init`` writes the commented config; the benchmark shortens the waits and sets
+    the worker count (0: one per core, the default)."""
     subprocess.run([GATEWAY, "init", str(root)], check=True, capture_output=True)
     config = root / "gateway.toml"
     text = config.read_text()
-    for key, value in (("quiet_period", QUIET), ("rescan_interval", 5.0)):
+    for key, value in (("quiet_period", QUIET), ("rescan_interval", 5.0), ("count", workers)):
         lines = [f"{key} = {value}" if line.strip().startswith(f"{key} =") else line
                  for line in text.splitlines()]
         text = "\n".join(lines) + "\n"
@@ -142,11 +143,11 @@ def _stop(daemon: subprocess.Popen[bytes]) -> None:
 
 
 def run(count: int, timeout: float, daemons: int = 1,
-        ledger_url: str | None = None) -> dict[str, float | int | str]:
+        ledger_url: str | None = None, workers: int = 0) -> dict[str, float | int | str]:
     """Start the daemons, drop ``count`` files, wait for their receipts, stop the daemons."""
     with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
         root = Path(tmp)
-        config = _config(root, ledger_url)
+        config = _config(root, ledger_url, workers)
         inbox = root / "inbox" / "bench"
         stage = root / "stage"
         stage.mkdir()
@@ -173,6 +174,7 @@ def run(count: int, timeout: float, daemons: int = 1,
     latencies = [t - settled for t in written]
     seconds = (max(written) - settled) if written else float("nan")
     return {"ledger": "postgresql" if ledger_url else "sqlite", "daemons": daemons,
+            "workers": workers or os.cpu_count(),
             "load_1min": round(os.getloadavg()[0], 1),  # the machine may be shared
             "files": count, "answered": len(answered), "accepted": accepted,
             "seconds": round(seconds, 2),
@@ -193,6 +195,8 @@ def main() -> None:
     parser.add_argument("--daemons", type=int, default=1)
     parser.add_argument("--postgres", action="store_true",
                         help="share a PostgreSQL ledger (a throw-away local cluster)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="worker processes per daemon (default 0: one per core)")
     parser.add_argument("--several", action="store_true",
                         help="SQLite x1, then PostgreSQL x1, x2, x3")
     args = parser.parse_args()
@@ -203,7 +207,7 @@ def main() -> None:
                   if any(postgres for _, postgres in plan) else None)
         for daemons, postgres in plan:
             url = server.create_database() if postgres and server else None
-            print(json.dumps(run(args.files, args.timeout, daemons, url)), flush=True)
+            print(json.dumps(run(args.files, args.timeout, daemons, url, args.workers)), flush=True)
 
 
 if __name__ == "__main__":
