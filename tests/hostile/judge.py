@@ -13,13 +13,18 @@ from gateway.receipts.schema import receipt_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Run in a fresh interpreter: its peak RSS after the imports, minus its RSS before the file,
-# is what the file cost a worker.
+# Run in a fresh interpreter that has imported what a daemon's worker has before its first file
+# (the plugins, ``JUDGING_IMPORTS``): its peak RSS after the file, minus its RSS before, is what
+# the file cost a worker. Without the preloads the window would also count pandas and pyarrow
+# loading on first use, which a worker pays once at fork-server start, not per file.
 _MEASURED = """
-import json, sys
+import importlib, json, sys
 from pathlib import Path
-from gateway.engine.pipeline import validate_file
+from gateway.engine.pipeline import JUDGING_IMPORTS, default_plugins, validate_file
 import gateway.readers.upload, gateway_plugins.hospital.cart.reader
+default_plugins()
+for module in JUDGING_IMPORTS:
+    importlib.import_module(module)
 def rss_mb(field="VmRSS:"):
     for line in open("/proc/self/status"):
         if line.startswith(field):
