@@ -23,7 +23,7 @@ from gateway.cli.common import (
     registry_for,
     setting,
 )
-from gateway.receipts.model import Status
+from gateway.receipts.shown import Shown
 
 DisableOption = Annotated[list[str], typer.Option(
     "--disable", help="Leave this plugin out (as `gateway plugins` names it), besides those "
@@ -81,6 +81,11 @@ def validate(
              "(ISO 8601, e.g. 2015-07-01T09:00:00-05:00; default now).")] = None,
     config: ConfigOption = None,
     disable: DisableOption = [],  # noqa: B006
+    local: Annotated[bool, typer.Option(
+        "--local", help="Judge the files in this process even when `gateway serve` runs. "
+                        "Without it a running daemon's warm processes answer (much faster), "
+                        "with the plugin code and settings the daemon loaded at its start: "
+                        "use --local while editing a plugin or gateway.toml.")] = False,
 ) -> None:
     """Run the whole pipeline on files and print their receipts; change nothing.
 
@@ -90,52 +95,79 @@ def validate(
     on), which a check never changes: only ``gateway serve`` remembers. Files are judged in the
     order given, and what an accepted earlier file would remember counts, in memory only, for
     the later ones, so a feed and its forms can be tried together without a site.
+
+    When the installation's daemon runs, its warm processes judge the files (the same pipeline
+    and output, without this process importing pandas); ``--out``, ``--registry``,
+    ``--disable`` and ``--local`` judge them here.
     """
-    from gateway.engine.pipeline import choose_plugins, default_plugins, validate_file
-    from gateway.receipts.store import write_receipt
-    from gateway.receipts.text import render_text
-    from gateway.site.reference.overlay import Overlay
-    from gateway.site.reference.store import reference_view
-    from gateway.submitters.layer import skipped
+    sent = _sent(files, submitter)
+    options = _options(option)
+    if not (local or out is not None or registry is not None or disable):
+        answer = _asked(sent, options, received_at, config)
+        if answer is not None:
+            typer.echo(answer.output(as_json), nl=False)
+            raise typer.Exit(EXIT_NO if answer.rejected else EXIT_OK)
+    answer = _judged_here(sent, options, out, registry, received_at, config, disable)
+    typer.echo(answer.output(as_json), nl=False)
+    raise typer.Exit(EXIT_NO if answer.rejected else EXIT_OK)
+
+
+def _asked(sent: list[tuple[str, Path]], options: dict[str, str], received_at: str | None,
+           config: Path | None) -> Shown | None:
+    """The running daemon's answer (``cli.validate_client``), or None: judge here."""
+    from gateway.cli.validate_client import ask_daemon
+
+    with operational():
+        settings = load_settings(config)
+    if not settings.validate_slots:
+        return None
+    try:
+        received = _received(received_at, settings.timezone)
+    except ValueError:
+        return None  # judged here, which says what is wrong where it always did
+    asked = ask_daemon(settings.state, sent, options=options, received_at=received,
+                       time_limit=settings.time_limit)
+    if asked.taken:
+        typer.echo("gateway: the daemon's warm process failed on these files (its log says "
+                   "how); judging them in this process", err=True)
+    return asked.shown
+
+
+def _received(received_at: str | None, timezone: str) -> str | None:
+    """``--received-at`` as an ISO instant (without an offset: the program's time zone)."""
     from gateway.submitters.windows import parse_instant
 
-    sent = _sent(files, submitter)
+    return None if received_at is None else parse_instant(received_at, timezone).isoformat()
+
+
+def _judged_here(sent: list[tuple[str, Path]], options: dict[str, str], out: Path | None,
+                 registry: Path | None, received_at: str | None, config: Path | None,
+                 disable: list[str]) -> Shown:
+    """The files judged in this process (``engine.preview``), and written to ``out``."""
+    from gateway.engine.pipeline import choose_plugins, default_plugins
+    from gateway.engine.preview import Sent, preview, shown
+    from gateway.receipts.store import write_receipt
+
     with operational():
         chosen = setting(registry, config)
         judged_by = registry_for(chosen)
     choose_plugins(chosen.config.plugin_choice.disabling(disable))
-    received = None
-    if received_at is not None:  # without an offset: the program's time zone, as configured
-        try:
-            received = parse_instant(received_at, chosen.policy.timezone).isoformat()
-        except ValueError:
-            raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
-                                     param_hint="--received-at") from None
+    try:
+        received = _received(received_at, chosen.policy.timezone)
+    except ValueError:
+        raise typer.BadParameter(f"expected an ISO 8601 time, got {received_at!r}",
+                                 param_hint="--received-at") from None
     with operational():  # a local plugin that cannot load
         plugins = default_plugins()
     with operational():  # the ledger's database may refuse
-        checked = Overlay(reference_view(chosen.config.ledger_location))
-        receipts = []
-        for who, path in sent:
-            receipt = validate_file(path, submitter=who, options=_options(option),
-                                    plugins=plugins, received_at=received, registry=judged_by,
-                                    policy=chosen.policy, reference=checked)
-            checked.remember(receipt)
-            receipts.append((receipt, path))
-    for receipt, path in receipts:
-        if judged_by is None and receipt.layer is None:
-            receipt.findings.add(skipped())
-            receipt.findings.give_hints(plugins.catalog, receipt.file.format)
-        if out is not None:
+        receipts = preview([Sent(who, path, path.name) for who, path in sent],
+                           plugins=plugins, registry=judged_by, policy=chosen.policy,
+                           ledger=chosen.config.ledger_location, options=options,
+                           received_at=received)
+    if out is not None:
+        for receipt, (_, path) in zip(receipts, sent, strict=True):
             write_receipt(receipt, out, plugins.catalog, document=path)
-    if as_json:
-        shown = [r.as_dict() for r, _ in receipts]
-        typer.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2,
-                              ensure_ascii=False))
-    else:
-        typer.echo("\n".join(render_text(r, plugins.catalog) for r, _ in receipts), nl=False)
-    rejected = any(r.status is Status.REJECTED for r, _ in receipts)
-    raise typer.Exit(EXIT_NO if rejected else EXIT_OK)
+    return shown(receipts, plugins.catalog)
 
 
 def plugins(

@@ -52,6 +52,7 @@ from gateway.daemon.recovery import prepare_replay
 from gateway.daemon.takeover import Takeover
 from gateway.daemon.tasks import Task, TaskBoard
 from gateway.daemon.triage import WAIT, Inspected, Triage
+from gateway.daemon.validate_service import ValidateService, error_words
 from gateway.daemon.watch import Watcher
 from gateway.daemon.workers import DEPTH, Job, Outcome, WorkerPool, resolve_pipeline
 from gateway.engine.plugins import PluginConflict, load_plugins
@@ -164,11 +165,17 @@ class Service:
         self._note_previous_run()
         guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
         pool_open = False
+        answering = ValidateService(self.config) if self.config.validate_slots else None
         try:
             self._install_signals()
             ignore_lease_breaks()
             self.pool = self._open_pool(self.config.workers)
             pool_open = True
+            if answering is not None:  # forked from the pool's fork server
+                try:
+                    answering.start()
+                except OSError as err:  # `gateway validate` judges files itself then
+                    log.error("validate_service_unavailable", reason=error_words(err))
             if self.config.metrics_port:
                 self.metrics.serve(self.config.metrics_port, self.config.metrics_address)
             self._serve(guard)
@@ -192,6 +199,8 @@ class Service:
         finally:
             self.messages.stop()
             self.watcher.stop()
+            if answering is not None:
+                answering.stop()
             if pool_open:
                 self.pool.close()
             self.intake.stop_listening()

@@ -51,6 +51,7 @@ class Config:
     memory_limit_mb: int = 4096
     recycle_rss_mb: int = 512
     max_jobs: int = 1000
+    validate_slots: int = 1  # warm processes answering `gateway validate` (0: none)
     pipeline: str = DEFAULT_PIPELINE
     log_format: str = "auto"
     log_level: str = "info"
@@ -142,6 +143,8 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("workers", "recycle_rss_mb"): ("recycle_rss_mb", int, lambda v: v >= 0,
                                     ">= 0 (0 = never)"),
     ("workers", "max_jobs"): ("max_jobs", int, lambda v: v >= 0, ">= 0 (0 = no limit)"),
+    ("workers", "validate_slots"): ("validate_slots", int, lambda v: 0 <= v <= 8,
+                                    "0 to 8 (0 = `gateway validate` never asks the daemon)"),
     ("ledger", "url"): ("ledger_url", str,
                         lambda v: v.startswith(("postgresql://", "postgres://", "sqlite:///")),
                         "postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"),
@@ -313,6 +316,9 @@ memory_limit_mb = 4096
 # (0 = never), and so is one that has validated max_jobs files (0 = no limit).
 recycle_rss_mb = 512
 max_jobs = 1000
+# Warm processes that answer `gateway validate` on <state>/validate.sock, each one request at a
+# time under the limits above (0 = none: the command always judges in its own process).
+validate_slots = 1
 # The validation function, as module:function.
 # pipeline = "gateway.engine.pipeline:validate_file"
 

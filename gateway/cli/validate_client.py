@@ -1,0 +1,102 @@
+"""``gateway validate`` asks the running daemon first (``gateway.daemon.validate_service``).
+
+The daemon's warm processes have pandas, pyarrow and jsonschema loaded and the plugins ready, so
+a small file is answered in a fraction of the second a fresh process spends importing them. Any
+doubt means the command judges the files itself, exactly as without a daemon: no socket, a
+socket nobody listens on (a crashed daemon), no warm process free within ``HELLO_WAIT``, an
+older or newer protocol, a request the daemon declines, or an answer that does not come.
+
+Only the standard library and the wire module are imported here: the point is not to load
+pandas. Files are opened here, with the caller's permissions, and sent as descriptors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.daemon.validate_wire import (
+    MAX_ANSWER,
+    MAX_FILES,
+    VERSION,
+    WireError,
+    connect_address,
+    read_message,
+    send_message,
+    socket_path,
+)
+from gateway.receipts.shown import Shown
+
+CONNECT_WAIT = 0.5  # seconds to connect: a live daemon's socket accepts at once
+HELLO_WAIT = 1.0  # seconds for a warm process to take the request; else it is busy
+ANSWER_MARGIN = 30.0  # seconds beyond the daemon's own time limit before giving up
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What became of asking the daemon: its answer, or None with ``taken`` saying whether a
+    warm process had taken the request (then it failed on it, which the command says)."""
+
+    shown: Shown | None
+    taken: bool = False
+
+
+def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
+               options: Mapping[str, str], received_at: str | None,
+               time_limit: float) -> Asked:
+    """The receipts of ``files`` ((submitter, path), in order) from the daemon whose state
+    folder is ``state``, or ``Asked(None)`` when it cannot give them."""
+    if not files or len(files) > MAX_FILES or not socket_path(state).exists():
+        return Asked(None)
+    opened: list[int] = []
+    try:
+        for _, path in files:
+            opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+        with _connected(state) as daemon:
+            if daemon is None:
+                return Asked(None)
+            hello, _ = read_message(daemon, 4096)
+            if hello.get("kind") != "hello" or hello.get("version") != VERSION:
+                return Asked(None)
+            send_message(daemon, {
+                "kind": "request", "version": VERSION, "options": dict(options),
+                "received_at": received_at,
+                "files": [{"submitter": who, "name": path.name} for who, path in files]},
+                opened)
+            daemon.settimeout(time_limit * len(files) + ANSWER_MARGIN)
+            try:
+                answer, _ = read_message(daemon, MAX_ANSWER)
+            except (WireError, OSError):
+                return Asked(None, taken=True)  # the warm process died or ran out of time
+        if answer.get("kind") != "answer":
+            return Asked(None)  # declined: judged here
+        return Asked(Shown.from_dict(answer))
+    except (WireError, OSError, ValueError):
+        return Asked(None)
+    finally:
+        for fd in opened:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _connected(state: Path) -> Iterator[socket.socket | None]:
+    """A connection to the service (None: nobody listens), waiting ``HELLO_WAIT`` for a
+    warm process to take it."""
+    folder = os.open(state, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        daemon.settimeout(CONNECT_WAIT)
+        try:
+            daemon.connect(connect_address(folder))
+        except OSError:  # refused: a stale socket; or too many callers waiting already
+            yield None
+            return
+        daemon.settimeout(HELLO_WAIT)
+        yield daemon
+    finally:
+        daemon.close()
+        os.close(folder)

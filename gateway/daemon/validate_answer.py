@@ -1,0 +1,178 @@
+"""One warm process of the validation service: it takes one ``gateway validate`` request,
+answers it as the command would in its own process (``engine.preview``), and exits.
+
+It runs forked from the daemon's fork server (pandas, pyarrow and jsonschema loaded), loads the
+plugins the installation chose, and waits in ``accept`` until a caller comes. The files arrive
+as descriptors the caller opened; each is copied into this process's scratch folder (the
+pipeline opens a file by path, refuses links, and ``/proc/self/fd`` would check the daemon's
+permissions again, not the caller's), so nothing is ever opened by a path from the request.
+The log says how many files and bytes, how long and how it ended; never a name or a value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import signal
+import socket
+import stat
+import time
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from gateway.daemon.validate_wire import (
+    MAX_FILES,
+    MAX_MESSAGE,
+    VERSION,
+    WireError,
+    read_message,
+    send_message,
+)
+from gateway.engine.pipeline import choose_plugins, default_plugins
+from gateway.engine.preview import Sent, preview, shown
+from gateway.readers.limits import Limits
+from gateway.site.config import Config
+from gateway.site.logs import configure_logging, get_logger
+from gateway.site.reference.store import reference_view
+from gateway.submitters.windows import SubmitterPolicy
+
+log = get_logger("gateway.daemon.validate_answer")
+
+REQUEST_WAIT = 10.0  # seconds a caller has to send its request once taken
+WARM_MAX_BYTES = 64 << 20  # a larger file is judged by the caller: start-up is not its cost
+
+
+class Declined(Exception):
+    """The request is not answered here; the caller judges the files itself. The message is
+    log-safe: fixed words, never a name or a value from the request."""
+
+
+def serve_one(listener: socket.socket, daemon: Connection, config: Config,
+              scratch: Path) -> None:
+    """Wait for a caller, answer it, exit. The daemon hears ``took`` and ``judging`` (for the
+    request's deadline) and decides when this process is killed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the daemon stops this process itself
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    configure_logging(config.log_format, config.log_level)
+    if config.memory_limit_mb:
+        limit = config.memory_limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    choose_plugins(config.plugin_choice)
+    plugins = default_plugins()  # warm before a caller waits for it: the plugins, and the
+    with contextlib.suppress(Exception):  # ledger's reference view (SQLAlchemy, Alembic)
+        reference_view(config.ledger_location)  # a ledger that refuses: said per request
+    caller, _ = listener.accept()
+    listener.close()
+    started = time.monotonic()
+    daemon.send(("took", 0, started))
+    caller.settimeout(REQUEST_WAIT)
+    outcome, files, size = "declined", 0, 0
+    try:
+        send_message(caller, {"kind": "hello", "version": VERSION})
+        request, fds = read_message(caller, MAX_MESSAGE, MAX_FILES)
+        files = len(fds)
+        try:
+            daemon.send(("judging", files, time.monotonic()))
+            caller.settimeout(None)  # the daemon enforces the time from here
+            own = scratch / str(os.getpid())
+            own.mkdir(mode=0o700)
+            sent, size = _copies(request, fds, own)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        registry = _registry(config)
+        receipts = preview(sent, plugins=plugins, registry=registry,
+                           policy=SubmitterPolicy(late=config.late, timezone=config.timezone),
+                           ledger=config.ledger_location, options=_options(request),
+                           received_at=_text(request.get("received_at")))
+        send_message(caller, {"kind": "answer", **shown(receipts, plugins.catalog).as_dict()})
+        outcome = "answered"
+    except Declined as why:
+        _decline(caller, str(why))
+        outcome = f"declined: {why}"
+    except WireError as err:
+        outcome = f"wire: {err}"
+    except Exception as err:  # a gateway bug: the caller judges the files itself
+        _decline(caller, "failed")
+        outcome = f"failed: {type(err).__name__}"
+    finally:
+        caller.close()
+    log.info("validate_request", files=files, bytes=size, outcome=outcome,
+             seconds=round(time.monotonic() - started, 3))
+
+
+def _decline(caller: socket.socket, reason: str) -> None:
+    with contextlib.suppress(OSError):  # the caller gave up; it judges the files itself
+        send_message(caller, {"kind": "declined", "reason": reason})
+
+
+def _copies(request: dict[str, Any], fds: Sequence[int], folder: Path) -> tuple[list[Sent], int]:
+    """Each file the caller sent, copied from its descriptor into ``folder``: (the files to
+    judge, their bytes in all)."""
+    if request.get("kind") != "request" or request.get("version") != VERSION:
+        raise Declined("another protocol version")
+    described = request.get("files")
+    if not isinstance(described, list) or not described or len(described) != len(fds):
+        raise Declined("the files and the descriptors do not match")
+    sent, size = [], 0
+    for number, (about, fd) in enumerate(zip(described, fds, strict=True)):
+        if not isinstance(about, dict):
+            raise Declined("a malformed request")
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode):
+            raise Declined("not a regular file")
+        if found.st_size > min(WARM_MAX_BYTES, Limits().max_file_bytes):
+            raise Declined("a file too large for the warm path")
+        copy = folder / str(number)
+        _copy(fd, copy, found.st_size)
+        size += found.st_size
+        sent.append(Sent(_text(about.get("submitter"), required=True), copy,
+                         _text(about.get("name"), required=True)))
+    return sent, size
+
+
+def _copy(fd: int, target: Path, size: int) -> None:
+    """The descriptor's bytes from its start, without moving its offset (the caller shares
+    it). A file that grows meanwhile is copied as far as it was when looked at."""
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        offset = 0
+        while offset < size:
+            copied = os.sendfile(out, fd, offset, size - offset)
+            if copied == 0:
+                break  # it shrank: judged as it is now
+            offset += copied
+    finally:
+        os.close(out)
+
+
+def _registry(config: Config) -> Any:
+    """The registry as ``gateway validate`` finds it with this config: none when there is no
+    file where one is only looked for; a broken one declines (the command says why)."""
+    from gateway.submitters.registry_file import RegistryError, load_registry
+
+    if not config.registry.exists() and not config.registry_configured:
+        return None
+    try:
+        return load_registry(config.registry)
+    except (RegistryError, OSError):
+        raise Declined("the registry cannot be read") from None
+
+
+def _options(request: dict[str, Any]) -> dict[str, str]:
+    options = request.get("options", {})
+    if not isinstance(options, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in options.items()):
+        raise Declined("a malformed request")
+    return options
+
+
+def _text(value: object, required: bool = False) -> Any:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise Declined("a malformed request")
+    return value

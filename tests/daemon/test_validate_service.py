@@ -1,0 +1,218 @@
+"""``gateway validate`` answered by a running ``gateway serve``'s warm processes.
+
+One real daemon (the real pipeline) serves the module's tests; each test runs the command in a
+fresh process, as an operator would, and compares what it prints with ``--local`` (judged in
+the command's own process). The daemon's log says which requests it answered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.daemon.validate_wire import (
+    MAX_ANSWER,
+    VERSION,
+    read_message,
+    send_message,
+    socket_path,
+)
+from tests.hostile import files as hostile
+from tests.support.daemon import Gateway, settings, wait_until
+from tests.support.paths import ROOT
+
+EXAMPLES = ROOT / "plugins"
+CLINIC = EXAMPLES / "clinic" / "mncm" / "examples"
+HOSPITAL = EXAMPLES / "hospital"
+CASES = {
+    "csv-valid": CLINIC / "2016/odc/summary/valid/odc-summary-full.csv",
+    "csv-invalid": CLINIC / "2015/pcs/summary/invalid/E-RULE-RATE-MISMATCH--rate-off.csv",
+    "xlsx-valid": HOSPITAL / "edtc/examples/2015/EDTC/summary/valid/edtc-2015q1-full.xlsx",
+    "xlsx-invalid": None,  # the valid workbook with its first sheet replaced (made per test)
+}
+RECEIVED = "2016-03-01T09:00:00-06:00"
+# what differs between two judgings of one file: the id and the receipt's creation time
+VARYING = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}|\"created_at\": \"[^\"]+\"")
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    gw = Gateway(tmp_path_factory.mktemp("warm") / "gw", settings(pipeline=None))
+    gw.start()
+    wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+    yield gw
+    gw.close()
+
+
+def answered(gw: Gateway) -> list[dict[str, object]]:
+    """The requests the daemon's warm processes answered, as logged."""
+    return [e for e in gw.events() if e.get("event") == "validate_request"]
+
+
+def validate(gw: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
+    return gw.cli("validate", "--received-at", RECEIVED, *args, check=False)
+
+
+def same(text: str) -> str:
+    return VARYING.sub("<varies>", text)
+
+
+def invalid_workbook(folder: Path) -> Path:
+    """The valid EDTC workbook with a sheet that has its header and no data rows."""
+    return hostile.workbook_with_sheet(folder / "edtc-2015q1.xlsx", hostile.sheet_xml(
+        [b'<row r="1"><c r="A1" t="inlineStr"><is><t>provider_id</t></is></c></row>']))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_the_daemon_answers_and_prints_what_the_command_prints_alone(
+        gateway: Gateway, tmp_path: Path, case: str, as_json: bool) -> None:
+    path = CASES[case] or invalid_workbook(tmp_path)
+    flags = ["--json"] if as_json else []
+    before = len(answered(gateway))
+    warm = validate(gateway, f"clinic-1:{path}", *flags)
+    assert len(answered(gateway)) == before + 1, warm.stderr
+    assert answered(gateway)[-1]["outcome"] == "answered"
+    cold = validate(gateway, f"clinic-1:{path}", "--local", *flags)
+    assert len(answered(gateway)) == before + 1  # --local never asks the daemon
+    assert warm.returncode == cold.returncode == (1 if "invalid" in case else 0)
+    assert same(warm.stdout) == same(cold.stdout)
+    assert warm.stdout != "" and warm.stderr == cold.stderr == ""
+
+
+def test_several_files_are_judged_in_order_in_one_request(gateway: Gateway) -> None:
+    before = len(answered(gateway))
+    args = [str(CASES["csv-valid"]), str(CASES["xlsx-valid"]), "--submitter", "clinic-1",
+            "--json"]
+    warm, cold = validate(gateway, *args), validate(gateway, *args, "--local")
+    assert answered(gateway)[before:] and answered(gateway)[-1]["files"] == 2
+    assert same(warm.stdout) == same(cold.stdout)
+    assert '"odc-summary-full.csv"' in warm.stdout and '"edtc-2015q1-full.xlsx"' in warm.stdout
+
+
+def test_the_log_tells_size_time_and_outcome_never_the_file(gateway: Gateway,
+                                                             tmp_path: Path) -> None:
+    secret = tmp_path / "MRN-4417-SMITH.csv"
+    secret.write_text("patient_name,mrn\nJOHN SMITH,MRN-4417\n", encoding="utf-8")
+    validate(gateway, f"clinic-1:{secret}")
+    event = answered(gateway)[-1]
+    assert event["bytes"] == secret.stat().st_size and event["outcome"] == "answered"
+    log = "\n".join(gateway.log_lines())
+    assert "SMITH" not in log and "4417" not in log
+
+
+def test_a_workbook_bomb_is_rejected_and_the_daemon_goes_on_serving(
+        gateway: Gateway, tmp_path: Path) -> None:
+    bomb = hostile.zip_bomb(tmp_path / "edtc.xlsx", 300, lie=True)
+    before = len(answered(gateway))
+    run = validate(gateway, f"clinic-1:{bomb}", "--json")
+    assert run.returncode == 1
+    assert '"status": "rejected"' in run.stdout and '"E-FILE-' in run.stdout
+    assert answered(gateway)[before]["outcome"] == "answered"
+    assert validate(gateway, f"clinic-1:{CASES['csv-valid']}").returncode == 0
+    assert len(answered(gateway)) == before + 2
+    assert gateway.process is not None and gateway.process.poll() is None
+
+
+def ask(gw: Gateway, request: dict[str, object], fds: list[int]) -> dict[str, object]:
+    """One request by hand, as the command sends it."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as daemon:
+        daemon.settimeout(60)
+        daemon.connect(str(socket_path(gw.var)))
+        assert read_message(daemon, 4096)[0] == {"kind": "hello", "version": VERSION}
+        send_message(daemon, request, fds)
+        return read_message(daemon, MAX_ANSWER)[0]
+
+
+def test_the_daemon_reads_the_descriptor_never_a_path(gateway: Gateway, tmp_path: Path) -> None:
+    """The file is gone from its folder before the daemon sees it: only the descriptor can
+    give the daemon its bytes."""
+    gone = tmp_path / "gone.csv"
+    gone.write_bytes(CASES["csv-invalid"].read_bytes())
+    fd = os.open(gone, os.O_RDONLY)
+    gone.unlink()
+    try:
+        answer = ask(gateway, {"kind": "request", "version": VERSION, "options": {},
+                               "received_at": None,
+                               "files": [{"submitter": "clinic-1",
+                                          "name": "rate-off.csv"}]}, [fd])
+    finally:
+        os.close(fd)
+    assert answer["kind"] == "answer"
+    receipt = answer["receipts"][0]  # type: ignore[index]
+    assert receipt["file"]["bytes"] == CASES["csv-invalid"].stat().st_size
+    assert receipt["status"] == "rejected" and receipt["file"]["name"] == "rate-off.csv"
+    assert "E-RULE-RATE-MISMATCH" in {f["code"] for f in receipt["findings"]}
+
+
+def test_a_request_that_is_not_a_regular_file_is_declined(gateway: Gateway) -> None:
+    read, write = os.pipe()
+    try:
+        answer = ask(gateway, {"kind": "request", "version": VERSION, "options": {},
+                               "received_at": None,
+                               "files": [{"submitter": "clinic-1", "name": "x.csv"}]}, [read])
+    finally:
+        os.close(read)
+        os.close(write)
+    assert answer == {"kind": "declined", "reason": "not a regular file"}
+
+
+def test_the_socket_is_for_the_daemons_account_and_group(gateway: Gateway) -> None:
+    mode = socket_path(gateway.var).stat().st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o660
+
+
+def test_without_a_daemon_or_with_a_stale_socket_the_command_judges_alone(
+        tmp_path: Path) -> None:
+    gw = Gateway(tmp_path / "gw", settings(pipeline=None))
+    path = f"clinic-1:{CASES['csv-invalid']}"
+    alone = validate(gw, path, "--json")
+    assert alone.returncode == 1 and '"status": "rejected"' in alone.stdout
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # bound, never listening:
+    stale.bind(str(socket_path(gw.var)))  # what a daemon killed with SIGKILL leaves
+    stale.close()
+    refused = validate(gw, path, "--json")
+    assert refused.returncode == 1 and same(refused.stdout) == same(alone.stdout)
+    assert refused.stderr == ""
+
+
+def test_a_busy_daemon_leaves_the_command_to_judge_alone(tmp_path: Path) -> None:
+    """A socket that accepts but where no warm process says hello within a second."""
+    gw = Gateway(tmp_path / "gw", settings(pipeline=None))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as busy:
+        busy.bind(str(socket_path(gw.var)))
+        busy.listen(4)
+        run = validate(gw, f"clinic-1:{CASES['csv-valid']}")
+    assert run.returncode == 0 and "ACCEPTED" in run.stdout
+
+
+def test_a_restart_after_a_crash_replaces_the_socket_and_a_stop_removes_it(
+        tmp_path: Path) -> None:
+    gw = Gateway(tmp_path / "gw", settings(pipeline=None))
+    gw.start()
+    wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+    gw.kill9()
+    assert socket_path(gw.var).exists()  # stale
+    gw.start()
+    assert validate(gw, f"clinic-1:{CASES['csv-valid']}").returncode == 0
+    assert [e["outcome"] for e in answered(gw)] == ["answered"]
+    assert gw.stop() == 0
+    assert not socket_path(gw.var).exists()
+    assert not (gw.var / "validate-scratch").exists()
+
+
+def test_the_command_judging_alone_is_what_it_was(tmp_path: Path) -> None:
+    """No config at all (no installation): the command runs as before."""
+    run = subprocess.run([sys.executable, "-m", "gateway", "validate",
+                          f"clinic-1:{CASES['csv-valid']}"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0 and "ACCEPTED" in run.stdout
