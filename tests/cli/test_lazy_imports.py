@@ -5,7 +5,8 @@ process's start-up; ``gateway --help``, a usage error and ``gateway plugins`` lo
 line and every plugin but must not import them (docs/performance.md, "Start-up of `gateway
 validate`"). A plugin module that imports pandas at its top, or a core module that imports it
 where a function would do, fails here. Judging a file does load them: checked too, so the test
-cannot pass by looking at the wrong process.
+cannot pass by looking at the wrong process. A file the running daemon judges
+(``gateway.daemon.validate_service``) loads none of them in the command's process either.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from gateway.daemon.validate_wire import socket_path
+from tests.support.daemon import Gateway, wait_until
 from tests.support.paths import ROOT
 
 HEAVY = ("pandas", "numpy", "pyarrow", "jsonschema", "sqlalchemy", "structlog")
@@ -57,3 +61,16 @@ def test_judging_a_file_loads_what_the_record_layer_needs(tmp_path: Path) -> Non
     result = run_gateway(tmp_path, "validate", str(EXAMPLE), "--submitter", "clinic-1")
     assert result["exit"] == 0
     assert {"pandas", "numpy", "pyarrow", "jsonschema"} <= set(result["loaded"])
+
+
+def test_a_file_the_running_daemon_judges_loads_no_heavy_package(
+        tmp_path: Path, make_gateway: Callable[..., Gateway]) -> None:
+    gw = make_gateway(pipeline=None)
+    gw.start()
+    wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+    result = run_gateway(tmp_path, "validate", str(EXAMPLE), "--submitter", "clinic-1",
+                         "--config", str(gw.config))
+    assert result["exit"] == 0
+    assert result["loaded"] == []
+    assert [e["outcome"] for e in gw.events() if e.get("event") == "validate_request"] == [
+        "answered"]

@@ -216,3 +216,4 @@ def test_the_command_judging_alone_is_what_it_was(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 0 and "ACCEPTED" in run.stdout
+
