@@ -32,6 +32,7 @@ from gateway.daemon.validate_wire import (
     send_message,
 )
 from gateway.engine.pipeline import choose_plugins, default_plugins
+from gateway.engine.plugins import Plugins
 from gateway.engine.preview import Sent, preview, shown
 from gateway.readers.limits import Limits
 from gateway.site.config import Config
@@ -68,12 +69,25 @@ def serve_one(listener: socket.socket, daemon: Connection, config: Config,
     listener.close()
     started, cpu = time.monotonic(), time.process_time()
     daemon.send(("took", 0, started))
+    with caller:
+        outcome, files, size = _answer(caller, daemon, config, scratch, plugins)
+    log.info("validate_request", files=files, bytes=size, outcome=outcome,
+             seconds=round(time.monotonic() - started, 3),
+             cpu_seconds=round(time.process_time() - cpu, 3))
+
+
+def _answer(caller: socket.socket, daemon: Connection, config: Config, scratch: Path,
+            plugins: Plugins) -> tuple[str, int, int]:
+    """Hear the caller's request and answer it: (the outcome in log-safe words, how many
+    files, their bytes)."""
     caller.settimeout(REQUEST_WAIT)
-    outcome, files, size = "declined", 0, 0
     try:
         send_message(caller, {"kind": "hello", "version": VERSION})
         request, fds = read_message(caller, MAX_MESSAGE, MAX_FILES)
-        files = len(fds)
+    except (WireError, OSError) as err:  # it gave up waiting, or does not speak the protocol
+        return f"caller gone: {err if isinstance(err, WireError) else type(err).__name__}", 0, 0
+    files, size = len(fds), 0
+    try:
         try:
             daemon.send(("judging", files, time.monotonic()))
             caller.settimeout(None)  # the daemon enforces the time from here
@@ -83,26 +97,22 @@ def serve_one(listener: socket.socket, daemon: Connection, config: Config,
         finally:
             for fd in fds:
                 os.close(fd)
-        registry = _registry(config)
-        receipts = preview(sent, plugins=plugins, registry=registry,
+        receipts = preview(sent, plugins=plugins, registry=_registry(config),
                            policy=SubmitterPolicy(late=config.late, timezone=config.timezone),
                            ledger=config.ledger_location, options=_options(request),
                            received_at=_text(request.get("received_at")))
-        send_message(caller, {"kind": "answer", **shown(receipts, plugins.catalog).as_dict()})
-        outcome = "answered"
+        answer = {"kind": "answer", **shown(receipts, plugins.catalog).as_dict()}
     except Declined as why:
         _decline(caller, str(why))
-        outcome = f"declined: {why}"
-    except WireError as err:
-        outcome = f"wire: {err}"
-    except Exception as err:  # a gateway bug: the caller judges the files itself
+        return f"declined: {why}", files, size
+    except Exception as err:  # a gateway bug, or out of memory: the caller judges the files
         _decline(caller, "failed")
-        outcome = f"failed: {type(err).__name__}"
-    finally:
-        caller.close()
-    log.info("validate_request", files=files, bytes=size, outcome=outcome,
-             seconds=round(time.monotonic() - started, 3),
-             cpu_seconds=round(time.process_time() - cpu, 3))
+        return f"failed: {type(err).__name__}", files, size
+    try:
+        send_message(caller, answer)
+    except OSError as err:
+        return f"caller gone: {type(err).__name__}", files, size
+    return "answered", files, size
 
 
 def _decline(caller: socket.socket, reason: str) -> None:

@@ -53,6 +53,7 @@ class _Slot:
     conn: Connection
     deadline: float | None = None  # when the request it took is over its time
     failure: str | None = None  # why this thread killed it
+    said: bool = False  # its end is logged
 
 
 class ValidateService:
@@ -105,22 +106,30 @@ class ValidateService:
         return _Slot(process, reader)
 
     def _keep(self) -> None:
-        """Enforce each request's time and replace every process that has ended."""
+        """Enforce each request's time and replace every process that has ended. A failure
+        here (a process that cannot be started) is logged and tried again: the daemon serves
+        uploads regardless, and callers judge their files themselves meanwhile."""
         while not self._stopping.is_set():
-            now = time.monotonic()
-            due = [s.deadline - now for s in self._slots if s.deadline is not None]
-            ready = wait([s.conn for s in self._slots]
-                         + [s.process.sentinel for s in self._slots],
-                         max(0.0, min([TICK, *due])))
-            for slot in list(self._slots):
-                if slot.conn in ready or slot.process.sentinel in ready:
-                    self._hear(slot)
-                if slot.deadline is not None and time.monotonic() >= slot.deadline:
-                    slot.process.kill()
-                    slot.failure = f"over the {self.config.time_limit:g} s limit a file"
-                    slot.deadline = None
-                if not slot.process.is_alive() and not self._stopping.is_set():
-                    self._replace(slot)
+            try:
+                self._look()
+            except Exception as err:
+                log.error("validate_service_failed", reason=type(err).__name__)
+                self._stopping.wait(TICK * 10)
+
+    def _look(self) -> None:
+        now = time.monotonic()
+        due = [s.deadline - now for s in self._slots if s.deadline is not None]
+        ready = wait([s.conn for s in self._slots] + [s.process.sentinel for s in self._slots],
+                     max(0.0, min([TICK, *due])))
+        for slot in list(self._slots):
+            if slot.conn in ready or slot.process.sentinel in ready:
+                self._hear(slot)
+            if slot.deadline is not None and time.monotonic() >= slot.deadline:
+                slot.process.kill()
+                slot.failure = f"over the {self.config.time_limit:g} s limit a file"
+                slot.deadline = None
+            if not slot.process.is_alive() and not self._stopping.is_set():
+                self._replace(slot)
 
     def _hear(self, slot: _Slot) -> None:
         """The process's word: it took a request (``took``) or knows how many files it
@@ -133,13 +142,17 @@ class ValidateService:
     def _replace(self, slot: _Slot) -> None:
         slot.process.join()
         code = slot.process.exitcode
-        if slot.failure is not None:
-            log.warning("validate_request_failed", failure="time", detail=slot.failure)
-        elif code:
-            log.warning("validate_request_failed", failure="crashed", detail=_exit_text(code))
+        if not slot.said:
+            if slot.failure is not None:
+                log.warning("validate_request_failed", failure="time", detail=slot.failure)
+            elif code:
+                log.warning("validate_request_failed", failure="crashed",
+                            detail=_exit_text(code))
+            slot.said = True
+        fresh = self._start_one()  # if this raises, the next look tries again
         slot.conn.close()
         shutil.rmtree(self.scratch / str(slot.process.pid), ignore_errors=True)
-        self._slots[self._slots.index(slot)] = self._start_one()
+        self._slots[self._slots.index(slot)] = fresh
 
     def stop(self) -> None:
         """Stop listening, let a request in hand finish for a few seconds, end the processes

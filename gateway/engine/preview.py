@@ -15,7 +15,8 @@ from pathlib import Path
 
 from gateway.contract.catalog import Catalog
 from gateway.contract.registry import Registry
-from gateway.engine.pipeline import Plugins, validate_file
+from gateway.engine.pipeline import validate_file
+from gateway.engine.plugins import Plugins
 from gateway.receipts.model import Receipt
 from gateway.receipts.shown import Shown
 from gateway.receipts.text import render_text

@@ -217,3 +217,25 @@ def test_the_command_judging_alone_is_what_it_was(tmp_path: Path) -> None:
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 0 and "ACCEPTED" in run.stdout
 
+
+
+def test_a_request_over_the_time_limit_ends_only_its_process(tmp_path: Path) -> None:
+    """The warm process is killed at ``time_limit``; the command says so and judges the file
+    itself, and the next request gets a fresh warm process."""
+    source = CLINIC / "2015/odc/patient/valid/odc-patient-full.csv"
+    header, *rows = source.read_text(encoding="utf-8").splitlines()
+    big = tmp_path / "odc-patient-2015.csv"
+    with big.open("w", encoding="utf-8") as out:  # some 300,000 patients: seconds to judge
+        out.write(header + "\n")
+        for copy in range(4000):
+            out.writelines(row.replace(",MRN", f",C{copy}-MRN", 1) + "\n" for row in rows)
+    gw = Gateway(tmp_path / "gw", settings(pipeline=None, time_limit=1.0))
+    gw.start()
+    wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+    run = validate(gw, f"clinic-1:{big}", "--json")
+    assert "the daemon's warm process failed" in run.stderr
+    assert run.returncode in (0, 1) and '"odc-patient-2015.csv"' in run.stdout  # judged here
+    failed = [e for e in gw.events() if e.get("event") == "validate_request_failed"]
+    assert [e["failure"] for e in failed] == ["time"]
+    assert validate(gw, f"clinic-1:{CASES['csv-valid']}").returncode == 0
+    assert [e["outcome"] for e in answered(gw)] == ["answered"]
