@@ -97,13 +97,13 @@ def validate(
     the later ones, so a feed and its forms can be tried together without a site.
 
     When the installation's daemon runs, its warm processes judge the files (the same pipeline
-    and output, without this process importing pandas); ``--out``, ``--registry``,
-    ``--disable`` and ``--local`` judge them here.
+    and output, without this process importing pandas); ``--registry``, ``--disable`` and
+    ``--local`` judge them here.
     """
     sent = _sent(files, submitter)
     options = _options(option)
-    if not (local or out is not None or registry is not None or disable):
-        answer = _asked(sent, options, received_at, config)
+    if not (local or registry is not None or disable):
+        answer = _asked(sent, options, received_at, config, out)
         if answer is not None:
             typer.echo(answer.output(as_json), nl=False)
             raise typer.Exit(EXIT_NO if answer.rejected else EXIT_OK)
@@ -113,9 +113,11 @@ def validate(
 
 
 def _asked(sent: list[tuple[str, Path]], options: dict[str, str], received_at: str | None,
-           config: Path | None) -> Shown | None:
-    """The running daemon's answer (``cli.validate_client``), or None: judge here."""
+           config: Path | None, out: Path | None) -> Shown | None:
+    """The running daemon's answer (``cli.validate_client``), its files written to ``out``,
+    or None: judge here."""
     from gateway.cli.validate_client import ask_daemon
+    from gateway.receipts.atomic import atomic_write
 
     with operational():
         settings = load_settings(config)
@@ -126,10 +128,15 @@ def _asked(sent: list[tuple[str, Path]], options: dict[str, str], received_at: s
     except ValueError:
         return None  # judged here, which says what is wrong where it always did
     asked = ask_daemon(settings.state, sent, options=options, received_at=received,
-                       time_limit=settings.time_limit)
+                       write=out is not None, time_limit=settings.time_limit)
     if asked.taken:
         typer.echo("gateway: the daemon's warm process failed on these files (its log says "
                    "how); judging them in this process", err=True)
+    if asked.shown is not None and out is not None:
+        with operational():
+            out.mkdir(parents=True, exist_ok=True)
+            for name, data in asked.files:
+                atomic_write(out / name, data)
     return asked.shown
 
 

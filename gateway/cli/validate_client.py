@@ -12,11 +12,12 @@ pandas. Files are opened here, with the caller's permissions, and sent as descri
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import socket
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.daemon.validate_wire import (
@@ -39,14 +40,16 @@ ANSWER_MARGIN = 30.0  # seconds beyond the daemon's own time limit before giving
 @dataclass(frozen=True)
 class Asked:
     """What became of asking the daemon: its answer, or None with ``taken`` saying whether a
-    warm process had taken the request (then it failed on it, which the command says)."""
+    warm process had taken the request (then it failed on it, which the command says); with
+    ``write``, the files ``--out`` writes (name, bytes), in the order to write them."""
 
     shown: Shown | None
     taken: bool = False
+    files: list[tuple[str, bytes]] = field(default_factory=list)
 
 
 def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
-               options: Mapping[str, str], received_at: str | None,
+               options: Mapping[str, str], received_at: str | None, write: bool,
                time_limit: float) -> Asked:
     """The receipts of ``files`` ((submitter, path), in order) from the daemon whose state
     folder is ``state``, or ``Asked(None)`` when it cannot give them."""
@@ -64,7 +67,7 @@ def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
                 return Asked(None)
             send_message(daemon, {
                 "kind": "request", "version": VERSION, "options": dict(options),
-                "received_at": received_at,
+                "received_at": received_at, "write": write,
                 "files": [{"submitter": who, "name": path.name} for who, path in files]},
                 opened)
             daemon.settimeout(time_limit * len(files) + ANSWER_MARGIN)
@@ -74,12 +77,28 @@ def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
                 return Asked(None, taken=True)  # the warm process died or ran out of time
         if answer.get("kind") != "answer":
             return Asked(None)  # declined: judged here
-        return Asked(Shown.from_dict(answer))
-    except (WireError, OSError, ValueError):
+        return Asked(Shown.from_dict(answer), files=_files(answer) if write else [])
+    except (WireError, OSError, ValueError):  # a bad base64 is a ValueError too
         return Asked(None)
     finally:
         for fd in opened:
             os.close(fd)
+
+
+def _files(answer: dict[str, object]) -> list[tuple[str, bytes]]:
+    """The answer's files for ``--out``: plain names only (a name that could leave the folder
+    is refused, and with it the answer)."""
+    files = answer.get("files")
+    if not isinstance(files, list) or not files:
+        raise ValueError("no files in the answer")
+    out = []
+    for item in files:
+        name, data = (item.get("name"), item.get("data")) if isinstance(item, dict) else (0, 0)
+        if (not isinstance(name, str) or not isinstance(data, str) or Path(name).name != name
+                or name.startswith(".") or "\\" in name):
+            raise ValueError("a file name that is not plain")
+        out.append((name, base64.b64decode(data, validate=True)))
+    return out
 
 
 @contextlib.contextmanager

@@ -25,8 +25,8 @@ from typing import BinaryIO
 
 from gateway.daemon.leases import open_for_writing
 from gateway.daemon.settle import Settled, Signature
+from gateway.receipts.atomic import fsync_dir
 from gateway.receipts.model import new_submission_id, utc_now_text
-from gateway.receipts.store import fsync_dir
 from gateway.site.config import Config
 from gateway.site.ledger import Ledger, State, Submission
 from gateway.site.names import is_valid_upload_name, printable_name, safe_name

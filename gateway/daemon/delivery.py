@@ -36,13 +36,9 @@ from gateway.daemon.metrics import Metrics
 from gateway.daemon.recovery import move_original
 from gateway.daemon.rescan import RESCAN
 from gateway.daemon.tasks import Task, TaskBoard
+from gateway.receipts.atomic import fsync_dir
 from gateway.receipts.model import Receipt, Status
-from gateway.receipts.store import (
-    fsync_dir,
-    receipt_paths,
-    write_receipt_body,
-    write_receipt_mark,
-)
+from gateway.receipts.store import receipt_paths, write_receipt_body, write_receipt_mark
 from gateway.site.config import Config
 from gateway.site.layout import submitter_folders
 from gateway.site.ledger import Ledger

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from gateway.daemon.claim import COPY_SUFFIX, copy_name, spool_path
 from gateway.daemon.membership import Membership
-from gateway.receipts.store import TEMP_PREFIX, fsync_dir
+from gateway.receipts.atomic import TEMP_PREFIX, fsync_dir
 from gateway.site.config import Config
 from gateway.site.layout import STATE_MODE, iter_submitters, submitter_folders
 from gateway.site.ledger import Ledger, State, Submission

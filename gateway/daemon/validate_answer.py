@@ -11,6 +11,7 @@ The log says how many files and bytes, how long and how it ended; never a name o
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import resource
@@ -23,6 +24,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from gateway.contract.catalog import Catalog
 from gateway.daemon.validate_wire import (
     MAX_FILES,
     MAX_MESSAGE,
@@ -35,6 +37,8 @@ from gateway.engine.pipeline import choose_plugins, default_plugins
 from gateway.engine.plugins import Plugins
 from gateway.engine.preview import Sent, preview, shown
 from gateway.readers.limits import Limits
+from gateway.receipts.model import Receipt
+from gateway.receipts.store import write_receipt
 from gateway.site.config import Config
 from gateway.site.logs import configure_logging, get_logger
 from gateway.site.reference.store import reference_view
@@ -86,10 +90,10 @@ def _answer(caller: socket.socket, daemon: Connection, config: Config, scratch: 
         request, fds = read_message(caller, MAX_MESSAGE, MAX_FILES)
     except (WireError, OSError) as err:  # it gave up waiting, or does not speak the protocol
         return f"caller gone: {err if isinstance(err, WireError) else type(err).__name__}", 0, 0
-    files, size = len(fds), 0
+    count, size = len(fds), 0
     try:
         try:
-            daemon.send(("judging", files, time.monotonic()))
+            daemon.send(("judging", count, time.monotonic()))
             caller.settimeout(None)  # the daemon enforces the time from here
             own = scratch / str(os.getpid())
             own.mkdir(mode=0o700)
@@ -101,18 +105,36 @@ def _answer(caller: socket.socket, daemon: Connection, config: Config, scratch: 
                            policy=SubmitterPolicy(late=config.late, timezone=config.timezone),
                            ledger=config.ledger_location, options=_options(request),
                            received_at=_text(request.get("received_at")))
-        answer = {"kind": "answer", **shown(receipts, plugins.catalog).as_dict()}
+        files = (_written(receipts, sent, plugins.catalog, own)
+                 if request.get("write") is True else [])  # before shown(), as the command
+        answer = {"kind": "answer", **shown(receipts, plugins.catalog).as_dict(),
+                  "files": files}
     except Declined as why:
         _decline(caller, str(why))
-        return f"declined: {why}", files, size
+        return f"declined: {why}", count, size
     except Exception as err:  # a gateway bug, or out of memory: the caller judges the files
         _decline(caller, "failed")
-        return f"failed: {type(err).__name__}", files, size
+        return f"failed: {type(err).__name__}", count, size
     try:
         send_message(caller, answer)
     except OSError as err:
-        return f"caller gone: {type(err).__name__}", files, size
-    return "answered", files, size
+        return f"caller gone: {type(err).__name__}", count, size
+    return "answered", count, size
+
+
+def _written(receipts: Sequence[Receipt], sent: Sequence[Sent], catalog: Catalog,
+             folder: Path) -> list[dict[str, str]]:
+    """``gateway validate --out``'s files, made here as the command makes them (the annotated
+    copy, the text receipt, the JSON receipt last: its presence marks completion), for the
+    caller to write: name and base64 bytes, in the order to write them."""
+    files = []
+    for number, (receipt, one) in enumerate(zip(receipts, sent, strict=True)):
+        out = folder / f"out-{number}"
+        write_receipt(receipt, out, catalog, document=one.path)
+        for name in sorted(os.listdir(out), key=lambda n: n.endswith(".receipt.json")):
+            files.append({"name": name,
+                          "data": base64.b64encode((out / name).read_bytes()).decode("ascii")})
+    return files
 
 
 def _decline(caller: socket.socket, reason: str) -> None:

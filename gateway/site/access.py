@@ -18,8 +18,8 @@ from pathlib import Path
 
 from gateway.contract.reference import ReferenceView, ReferenceWrite
 from gateway.contract.registry import Registry
+from gateway.receipts.atomic import atomic_write
 from gateway.receipts.model import new_submission_id, utc_now_text
-from gateway.receipts.store import atomic_write
 from gateway.site.config import ConfigError, find_config, load_config
 from gateway.site.layout import RECEIPTS_MODE, SUBMITTER_MODE
 from gateway.site.names import is_submitter_id

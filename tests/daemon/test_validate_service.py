@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from gateway.daemon.validate_wire import (
@@ -239,3 +240,35 @@ def test_a_request_over_the_time_limit_ends_only_its_process(tmp_path: Path) -> 
     assert [e["failure"] for e in failed] == ["time"]
     assert validate(gw, f"clinic-1:{CASES['csv-valid']}").returncode == 0
     assert [e["outcome"] for e in answered(gw)] == ["answered"]
+
+
+def written(folder: Path) -> dict[str, str]:
+    """The files ``--out`` wrote, by name with the submission id taken out: their contents
+    (an annotated workbook: every cell of every sheet) with ids and times taken out, and their
+    modes."""
+    found = {}
+    for path in folder.iterdir():
+        if path.suffix == ".xlsx":
+            book = openpyxl.load_workbook(path)
+            text = repr([[list(row) for row in sheet.iter_rows(values_only=True)]
+                         for sheet in book.worksheets])
+        else:
+            text = path.read_text(encoding="utf-8")
+        found[VARYING.sub("<id>", path.name)] = same(text) + oct(path.stat().st_mode)
+    return found
+
+
+@pytest.mark.parametrize("case", ["csv-invalid", "xlsx-invalid"])
+def test_out_writes_the_files_the_command_writes_alone(
+        gateway: Gateway, tmp_path: Path, case: str) -> None:
+    path = CASES[case] or invalid_workbook(tmp_path)
+    before = len(answered(gateway))
+    warm = validate(gateway, f"clinic-1:{path}", "--out", str(tmp_path / "warm"))
+    assert answered(gateway)[before:] and answered(gateway)[-1]["outcome"] == "answered"
+    cold = validate(gateway, f"clinic-1:{path}", "--out", str(tmp_path / "cold"), "--local")
+    assert warm.returncode == cold.returncode and same(warm.stdout) == same(cold.stdout)
+    assert written(tmp_path / "warm") == written(tmp_path / "cold")
+    names = sorted(written(tmp_path / "warm"))
+    assert any(n.endswith(".receipt.json") for n in names)
+    assert any(n.endswith(".receipt.txt") for n in names)
+    assert any(".annotated." in n for n in names)  # a file with problems: its copy
