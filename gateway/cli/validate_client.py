@@ -53,12 +53,14 @@ def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
                time_limit: float) -> Asked:
     """The receipts of ``files`` ((submitter, path), in order) from the daemon whose state
     folder is ``state``, or ``Asked(None)`` when it cannot give them."""
-    if not files or len(files) > MAX_FILES or not socket_path(state).exists():
+    if not files or len(files) > MAX_FILES:
         return Asked(None)
     opened: list[int] = []
     try:
-        for _, path in files:
-            opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+        if not socket_path(state).exists():  # a state folder this account may not see: raises
+            return Asked(None)
+        for _, path in files:  # non-blocking: a FIFO put in a file's place must not hang here
+            opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK))
         with _connected(state) as daemon:
             if daemon is None:
                 return Asked(None)

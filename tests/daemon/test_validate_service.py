@@ -7,12 +7,14 @@ the command's own process). The daemon's log says which requests it answered.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pytest
 from gateway.daemon.validate_wire import (
     MAX_ANSWER,
     VERSION,
+    WireError,
     read_message,
     send_message,
     socket_path,
@@ -193,6 +196,29 @@ def test_a_busy_daemon_leaves_the_command_to_judge_alone(tmp_path: Path) -> None
         busy.listen(4)
         run = validate(gw, f"clinic-1:{CASES['csv-valid']}")
     assert run.returncode == 0 and "ACCEPTED" in run.stdout
+
+
+def test_a_daemon_of_another_protocol_version_leaves_the_command_to_judge_alone(
+        tmp_path: Path) -> None:
+    gw = Gateway(tmp_path / "gw", settings(pipeline=None))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as other:
+        other.bind(str(socket_path(gw.var)))
+        other.listen(4)
+        heard: list[dict[str, object]] = []
+
+        def answer_as_a_newer_daemon() -> None:
+            caller, _ = other.accept()
+            with caller:
+                send_message(caller, {"kind": "hello", "version": VERSION + 1})
+                with contextlib.suppress(WireError):
+                    heard.append(read_message(caller, 1 << 20, 8)[0])
+
+        thread = threading.Thread(target=answer_as_a_newer_daemon)
+        thread.start()
+        run = validate(gw, f"clinic-1:{CASES['csv-invalid']}")
+        thread.join(30)
+    assert run.returncode == 1 and "REJECTED" in run.stdout and run.stderr == ""
+    assert heard == []  # it sent no request to a daemon it does not understand
 
 
 def test_a_restart_after_a_crash_replaces_the_socket_and_a_stop_removes_it(
