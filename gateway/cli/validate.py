@@ -128,7 +128,8 @@ def _asked(sent: list[tuple[str, Path]], options: dict[str, str], received_at: s
     except ValueError:
         return None  # judged here, which says what is wrong where it always did
     asked = ask_daemon(settings.state, sent, options=options, received_at=received,
-                       write=out is not None, time_limit=settings.time_limit)
+                       write=out is not None, wait=settings.validate_wait,
+                       time_limit=settings.time_limit)
     if asked.taken:
         typer.echo("gateway: the daemon's warm process failed on these files (its log says "
                    "how); judging them in this process", err=True)

@@ -3,7 +3,8 @@
 The daemon's warm processes have pandas, pyarrow and jsonschema loaded and the plugins ready, so
 a small file is answered in a fraction of the second a fresh process spends importing them. Any
 doubt means the command judges the files itself, exactly as without a daemon: no socket, a
-socket nobody listens on (a crashed daemon), no warm process free within ``HELLO_WAIT``, an
+socket nobody listens on (a crashed daemon), no warm process free within ``[workers]
+validate_wait`` seconds, an
 older or newer protocol, a request the daemon declines, or an answer that does not come.
 
 Only the standard library and the wire module are imported here: the point is not to load
@@ -33,7 +34,6 @@ from gateway.daemon.validate_wire import (
 from gateway.receipts.shown import Shown
 
 CONNECT_WAIT = 0.5  # seconds to connect: a live daemon's socket accepts at once
-HELLO_WAIT = 1.0  # seconds for a warm process to take the request; else it is busy
 ANSWER_MARGIN = 30.0  # seconds beyond the daemon's own time limit before giving up
 
 
@@ -50,9 +50,10 @@ class Asked:
 
 def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
                options: Mapping[str, str], received_at: str | None, write: bool,
-               time_limit: float) -> Asked:
+               wait: float, time_limit: float) -> Asked:
     """The receipts of ``files`` ((submitter, path), in order) from the daemon whose state
-    folder is ``state``, or ``Asked(None)`` when it cannot give them."""
+    folder is ``state``, or ``Asked(None)`` when no warm process takes them within ``wait``
+    seconds or it cannot give them."""
     if not files or len(files) > MAX_FILES:
         return Asked(None)
     opened: list[int] = []
@@ -61,7 +62,7 @@ def ask_daemon(state: Path, files: Sequence[tuple[str, Path]], *,
             return Asked(None)
         for _, path in files:  # non-blocking: a FIFO put in a file's place must not hang here
             opened.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK))
-        with _connected(state) as daemon:
+        with _connected(state, wait) as daemon:
             if daemon is None:
                 return Asked(None)
             hello, _ = read_message(daemon, 4096)
@@ -104,8 +105,8 @@ def _files(answer: dict[str, object]) -> list[tuple[str, bytes]]:
 
 
 @contextlib.contextmanager
-def _connected(state: Path) -> Iterator[socket.socket | None]:
-    """A connection to the service (None: nobody listens), waiting ``HELLO_WAIT`` for a
+def _connected(state: Path, wait: float) -> Iterator[socket.socket | None]:
+    """A connection to the service (None: nobody listens), waiting ``wait`` seconds for a
     warm process to take it."""
     folder = os.open(state, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     daemon = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -116,7 +117,7 @@ def _connected(state: Path) -> Iterator[socket.socket | None]:
         except OSError:  # refused: a stale socket; or too many callers waiting already
             yield None
             return
-        daemon.settimeout(HELLO_WAIT)
+        daemon.settimeout(wait)
         yield daemon
     finally:
         daemon.close()

@@ -52,6 +52,7 @@ class Config:
     recycle_rss_mb: int = 512
     max_jobs: int = 1000
     validate_slots: int = 1  # warm processes answering `gateway validate` (0: none)
+    validate_wait: float = 1.0  # seconds `gateway validate` waits for one to take its files
     pipeline: str = DEFAULT_PIPELINE
     log_format: str = "auto"
     log_level: str = "info"
@@ -145,6 +146,8 @@ _KEYS: dict[tuple[str, str], tuple[str, type, Any, str]] = {
     ("workers", "max_jobs"): ("max_jobs", int, lambda v: v >= 0, ">= 0 (0 = no limit)"),
     ("workers", "validate_slots"): ("validate_slots", int, lambda v: 0 <= v <= 8,
                                     "0 to 8 (0 = `gateway validate` never asks the daemon)"),
+    ("workers", "validate_wait"): ("validate_wait", float, lambda v: 0 < v <= 60,
+                                   "> 0 and <= 60 seconds"),
     ("ledger", "url"): ("ledger_url", str,
                         lambda v: v.startswith(("postgresql://", "postgres://", "sqlite:///")),
                         "postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH"),
@@ -319,6 +322,9 @@ max_jobs = 1000
 # Warm processes that answer `gateway validate` on <state>/validate.sock, each one request at a
 # time under the limits above (0 = none: the command always judges in its own process).
 validate_slots = 1
+# Seconds `gateway validate` waits for a warm process to take its files before it judges them
+# itself (all of them busy, or the machine loaded).
+validate_wait = 1.0
 # The validation function, as module:function.
 # pipeline = "gateway.engine.pipeline:validate_file"
 

@@ -65,7 +65,7 @@ def test_judging_a_file_loads_what_the_record_layer_needs(tmp_path: Path) -> Non
 
 def test_a_file_the_running_daemon_judges_loads_no_heavy_package(
         tmp_path: Path, make_gateway: Callable[..., Gateway]) -> None:
-    gw = make_gateway(pipeline=None)
+    gw = make_gateway(pipeline=None, validate_wait=30.0)  # a loaded machine: wait for it
     gw.start()
     wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
     result = run_gateway(tmp_path, "validate", str(EXAMPLE), "--submitter", "clinic-1",

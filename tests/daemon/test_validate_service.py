@@ -47,9 +47,15 @@ RECEIVED = "2016-03-01T09:00:00-06:00"
 VARYING = re.compile(r"\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{12}|\"created_at\": \"[^\"]+\"")
 
 
+def warm_settings(**overrides: object) -> dict[str, dict[str, object]]:
+    """The real pipeline; the command waits for a warm process as long as a loaded machine
+    may need to start one (the default second is for an operator's terminal)."""
+    return settings(pipeline=None, validate_wait=30.0, **overrides)
+
+
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    gw = Gateway(tmp_path_factory.mktemp("warm") / "gw", settings(pipeline=None))
+    gw = Gateway(tmp_path_factory.mktemp("warm") / "gw", warm_settings())
     gw.start()
     wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
     yield gw
@@ -223,7 +229,7 @@ def test_a_daemon_of_another_protocol_version_leaves_the_command_to_judge_alone(
 
 def test_a_restart_after_a_crash_replaces_the_socket_and_a_stop_removes_it(
         tmp_path: Path) -> None:
-    gw = Gateway(tmp_path / "gw", settings(pipeline=None))
+    gw = Gateway(tmp_path / "gw", warm_settings())
     gw.start()
     wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
     gw.kill9()
@@ -256,7 +262,7 @@ def test_a_request_over_the_time_limit_ends_only_its_process(tmp_path: Path) -> 
         out.write(header + "\n")
         for copy in range(4000):
             out.writelines(row.replace(",MRN", f",C{copy}-MRN", 1) + "\n" for row in rows)
-    gw = Gateway(tmp_path / "gw", settings(pipeline=None, time_limit=1.0))
+    gw = Gateway(tmp_path / "gw", warm_settings(time_limit=1.0))
     gw.start()
     wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
     run = validate(gw, f"clinic-1:{big}", "--json")
