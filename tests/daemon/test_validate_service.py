@@ -304,3 +304,41 @@ def test_out_writes_the_files_the_command_writes_alone(
     assert any(n.endswith(".receipt.json") for n in names)
     assert any(n.endswith(".receipt.txt") for n in names)
     assert any(".annotated." in n for n in names)  # a file with problems: its copy
+
+
+# root without the capabilities that let it read any file: a daemon's account that may not
+# open what another account keeps to itself
+WITHOUT_READ_ANY = ["setpriv", "--bounding-set=-dac_override,-dac_read_search",
+                    "--inh-caps=-dac_override,-dac_read_search"]
+
+
+def test_a_file_only_the_caller_may_open_is_judged_by_a_daemon_that_may_not(
+        tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.fail("this test drops root's read-anything capabilities from the daemon: it "
+                    "runs as root")
+    private = tmp_path / "rate-off.csv"
+    private.write_bytes(CASES["csv-invalid"].read_bytes())
+    os.chown(private, 12345, 12345)  # another account's file, 0600: the caller (root) reads it
+    private.chmod(0o600)
+    as_daemon = subprocess.run([*WITHOUT_READ_ANY, sys.executable, "-c",
+                                f"open({str(private)!r}, 'rb')"],
+                               capture_output=True, text=True, timeout=60)
+    assert "PermissionError" in as_daemon.stderr  # the premise: the daemon cannot open it
+    gw = Gateway(tmp_path / "gw", warm_settings())
+    gw.runs += 1
+    with gw.log_path(gw.runs).open("wb") as log:
+        gw.process = subprocess.Popen(
+            [*WITHOUT_READ_ANY, sys.executable, "-m", "gateway", "serve", "--config",
+             str(gw.config)], stdout=log, stderr=subprocess.STDOUT, env=gw.env,
+            start_new_session=True)
+    try:
+        wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+        warm = validate(gw, f"clinic-1:{private}", "--json")
+        assert [e["outcome"] for e in answered(gw)] == ["answered"]
+        cold = validate(gw, f"clinic-1:{private}", "--json", "--local")
+        assert warm.returncode == cold.returncode == 1
+        assert same(warm.stdout) == same(cold.stdout)
+        assert '"E-RULE-RATE-MISMATCH"' in warm.stdout
+    finally:
+        gw.close()
