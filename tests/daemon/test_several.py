@@ -287,8 +287,11 @@ def test_a_frozen_daemon_loses_its_files_after_the_lease_and_lets_them_go(fleet)
     time.sleep(1.0)  # let it run on a little: it must not write anything more
     if frozen.process.poll() is None:
         assert frozen.stop() == 0
-    else:
-        assert "idle-in-transaction timeout" in frozen.log.read_text()
+    else:  # the server ended the session; psycopg quotes its reason when it reads it before
+        # the reset the closed socket answers the next statement with, else says it closed
+        text = frozen.log.read_text()
+        assert ("idle-in-transaction timeout" in text
+                or "server closed the connection unexpectedly" in text)
     assert other.stop() == 0
     receipts = gateway.receipts("clinic-d")
     assert sorted(r["file"]["name"] for r in receipts) == names
