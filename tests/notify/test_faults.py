@@ -203,6 +203,9 @@ def test_a_webhook_answered_500_then_200_is_delivered_once_with_a_valid_signatur
     ledger = gateway.var / "ledger.sqlite3"
     wait_until(lambda: [r["state"] for r in outbox_rows(ledger)] == ["sent"],
                what="the delivery recorded")
+    # the sender counts a delivery just after recording it: looked at until it shows
+    wait_until(lambda: _metric(port, "gateway_notify_messages_total", kind="webhook",
+                               outcome="sent") == 1.0, what="the delivery counted")
     assert _metric(port, "gateway_notify_messages_total", kind="webhook",
                    outcome="retried") == 1.0
     assert _metric(port, "gateway_notify_messages_total", kind="webhook",
@@ -236,8 +239,9 @@ def test_a_receiver_that_never_answers_is_marked_failed_and_can_be_retried(
     gateway = make_notifying_gateway(
         tmp_path, None, registry((hook.url, webhook_secret_file(tmp_path))),
         pipeline=FAKE_PIPELINE,
+        # retry_for leaves room for three tries of 0.5 s each on a loaded machine
         notify={"webhook_timeout": 0.5, "retry_first": 0.2, "retry_max": 0.4,
-                "retry_for": 2.0})
+                "retry_for": 5.0})
     upload = gateway.add_submitter("clinic-a")
     ledger = gateway.var / "ledger.sqlite3"
     gateway.start()
