@@ -58,7 +58,7 @@ def test_kill_9_at_random_moments_leaves_exactly_one_receipt_per_file(make_gatew
         time.sleep(chance.uniform(0.05, 0.8))
         gw.kill9()
         gw.start()
-    gw.wait_receipts("clinic-a", 200, timeout=120)
+    gw.wait_receipts("clinic-a", 200, timeout=180)
     wait_until(lambda: len(gw.filed()) == 200 and not gw.spool(), what="everything filed")
     assert gw.stop() == 0
     _assert_exactly_one_each(gw, "clinic-a", names)
