@@ -269,5 +269,5 @@ def _start_daemon(setpriv: str, site: Site, env: dict[str, str]) -> subprocess.P
             raise AssertionError("gateway serve exited:\n" + site.daemon_log.read_text())
         return any(e.get("event") == "serving" for e in site.events())
 
-    wait_until(serving, 60, "the daemon to serve")
+    wait_until(serving, DEADLINE, "the daemon to serve")
     return process
