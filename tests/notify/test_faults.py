@@ -153,8 +153,8 @@ def test_three_daemons_on_postgresql_send_each_message_once(
             daemon.wait_serving()
         for number in range(60):
             _drop(upload, f"file-{number:03}.csv", f"OK\n{number}\n".encode())
-        gateway.wait_receipts("clinic-a", 60, timeout=120)
-        messages = mail.wait_for(120, timeout=120)
+        gateway.wait_receipts("clinic-a", 60, timeout=180)  # 50 s for all at load 7
+        messages = mail.wait_for(120, timeout=180)
         wait_until(lambda: {r["state"] for r in outbox_rows(postgres_url)} == {"sent"},
                    what="every message recorded as sent")
         for daemon in daemons:
