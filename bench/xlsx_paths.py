@@ -47,7 +47,7 @@ def timed(path: Path, rounds: int) -> None:
     from gateway.readers import tables, workbook_columns
 
     default_plugins()
-    readers = {"python-calamine": lambda path: None,
+    readers = {"python-calamine": lambda path, **_: None,
                "fastexcel": workbook_columns.read_sheet_columns}
     for reader in readers.values():
         tables.read_sheet_columns = reader
@@ -69,7 +69,7 @@ def peak(path: Path, reader: str) -> None:
 
     default_plugins()
     if reader == "python-calamine":
-        tables.read_sheet_columns = lambda path: None
+        tables.read_sheet_columns = lambda path, **_: None
     started = time.process_time()
     receipt = validate_file(path, submitter="bench")
     print(f"{reader:<16} {time.process_time() - started:6.2f} s CPU  {receipt.records:,} "

@@ -388,10 +388,13 @@ class XlsxDocument(TableDocument):
 
     format = XLSX
 
-    def __init__(self, path: Path, limits: Limits, *, arrow: bool = True) -> None:
+    def __init__(self, path: Path, limits: Limits, *, arrow: bool = True,
+                 texts_read_as_empty: bool = True) -> None:
         """``arrow=False`` reads with python-calamine only: for a workbook the ZIP pre-pass
-        found fastexcel would read otherwise (``zipcheck``), and to compare the two."""
-        self._columns = read_sheet_columns(path) if arrow else None
+        found fastexcel would read otherwise (``zipcheck``), and to compare the two;
+        ``texts_read_as_empty`` is the pre-pass's answer that ``read_sheet_columns`` takes."""
+        self._columns = (read_sheet_columns(path, texts_read_as_empty=texts_read_as_empty)
+                         if arrow else None)
         if self._columns is not None:
             self.read_by = "fastexcel"
             names = self._columns.sheet_names
