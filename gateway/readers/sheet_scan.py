@@ -179,9 +179,13 @@ _SPACE = rb" \t\r\n"  # what ends an element's name for the XML reader
 _ATTRIBUTE_SPACE = b" \t\n\x0c\r"  # what calamine skips around attributes
 _LONGEST_TAG = 256 * 1026  # what _TAG reads at most
 _HOLD = _LONGEST_TAG + 4096  # bytes left for the next chunk, so every tag is read whole
+# A cell's or row's start tag, or a row's end tag (group 1: the name, "/row" for the end).
 _TAG = re.compile(
-    rb"<(/?)(?:[^\s<>/=\"']{0,64}:)?(c|row)(?=[%s/>])" % _SPACE
+    rb"<(?:[^\s<>/=\"']{0,64}:)?(c|row|/(?:[^\s<>/=\"']{0,64}:)?row)(?=[%s/>])" % _SPACE
     + rb"(?:((?:[^>\"']|\"[^\"]{0,1024}\"|'[^']{0,1024}'){0,256})>)?")
+_ROW_TAG = re.compile(_TAG.pattern.replace(b"(c|row|", b"(row|"))
+_CELL_START = re.compile(rb"<c[%s/>]" % _SPACE)
+_MAYBE_REFERENCE = re.compile(rb"r[\s]*=|:c[\s/>]")  # an r attribute, or a prefixed cell
 _HIDDEN = re.compile(rb"<[!?]")  # a comment, CDATA section or processing instruction
 _REFERENCE = re.compile(rb"([A-Za-z]+)([0-9]+)")
 _ROW_NUMBER = re.compile(rb"[A-Za-z]*([0-9]+)")
@@ -222,34 +226,58 @@ class ExactScan:
             self.unreadable = True
             return
         done = start
-        for tag in _TAG.finditer(data, start):
+        for tag in _ROW_TAG.finditer(data, start):
             if tag.start() >= end:
                 break
-            if tag.group(3) is None:  # a tag longer than _TAG reads, or cut off
+            if tag.group(2) is None or not self._row_cells(data, done, tag.start()):
+                self.unreadable = True  # a tag longer than _TAG reads, or cut off
+                return
+            self._read(*tag.groups())
+            done = tag.end()
+        for tag in _TAG.finditer(data, done):  # the cells after the last row tag
+            if tag.start() >= end:
+                break
+            if tag.group(2) is None:
                 self.unreadable = True
                 return
-            self._read(tag.group(1) == b"/", tag.group(2) == b"c", tag.group(3))
+            self._read(*tag.groups())
             done = tag.end()
         self._carry = data[max(end, done):]
+
+    def _row_cells(self, data: bytes, start: int, end: int) -> bool:
+        """The cells between two row tags; False if a tag cannot be read whole. Cells without
+        any reference (the usual unusual form) are counted at once."""
+        if (data.find(b"r", start, end) < 0 and data.find(b":c", start, end) < 0) or \
+                not _MAYBE_REFERENCE.search(data, start, end):
+            cells = len(_CELL_START.findall(data, start, end))
+            if cells:
+                self._column_index += cells
+                self.last_column = max(self.last_column, self._column_index)
+                self.last_row = max(self.last_row, self._row_index + 1)
+            return True
+        for tag in _TAG.finditer(data, start, end):
+            if tag.group(2) is None:
+                return False
+            self._read(*tag.groups())
+        return True
 
     def finish(self) -> None:
         self.feed(b"", final=True)
 
-    def _read(self, closing: bool, cell: bool, attributes: bytes) -> None:
+    def _read(self, name: bytes, attributes: bytes) -> None:
+        """One tag: a cell's start, a row's start or a row's end (``/row``)."""
         empty = attributes.endswith(b"/")  # read as a start and an end tag
         if empty:
             attributes = attributes[:-1]
-        if not cell:
-            if not closing:
+        if name != b"c":
+            if not name.startswith(b"/"):
                 number = _first_reference(attributes)
                 row = _ROW_NUMBER.fullmatch(number) if number is not None else None
                 if row is not None and int(row.group(1)) > 0:
                     self._row_index = int(row.group(1)) - 1
-            if closing or empty:
+            if name.startswith(b"/") or empty:
                 self._row_index += 1
                 self._column_index = 0
-            return
-        if closing:
             return
         reference = _cell_reference(attributes)
         if reference is None:
