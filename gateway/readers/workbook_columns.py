@@ -77,6 +77,7 @@ class SheetColumns:
     offset: int
     columns: list[pa.Array]
     rows: int
+    dates: frozenset[int] = frozenset()  # the columns of real dates (typed, not texts)
 
 
 def read_sheet_columns(path: Path, texts_read_as_empty: bool = True) -> SheetColumns | None:
@@ -125,6 +126,7 @@ def read_sheet_columns(path: Path, texts_read_as_empty: bool = True) -> SheetCol
     while needed and not header[needed - 1].strip():  # trailing unnamed columns are not read
         needed -= 1
     columns: list[pa.Array] = []
+    dates: set[int] = set()
     date1904: bool | None = None
     for index in range(needed):
         values = table.column(index)
@@ -136,12 +138,14 @@ def read_sheet_columns(path: Path, texts_read_as_empty: bool = True) -> SheetCol
                 date1904 = _counts_from_1904(path)
             if date1904:
                 return None
+        if pa.types.is_timestamp(values.type) or pa.types.is_date32(values.type):
+            dates.add(index)
         texts = _column_texts(values)
         if texts is None:
             return None
         columns.append(texts)
     return SheetColumns(sheet_names=names, sheet_name=sheet_name, header=header, offset=offset,
-                        columns=columns, rows=table.num_rows)
+                        columns=columns, rows=table.num_rows, dates=frozenset(dates))
 
 
 def _typed_nulls(table: pa.RecordBatch) -> bool:
