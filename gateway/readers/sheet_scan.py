@@ -107,11 +107,6 @@ def _re2_finds(pattern: str, text: bytes) -> bool:
     return bool(pc.match_substring_regex(_one_value(text), pattern)[0].as_py())
 
 
-def _re2_count(pattern: str, text: bytes) -> int:
-    """How many times RE2 finds ``pattern`` in ``text`` (not overlapping)."""
-    return pc.count_substring_regex(_one_value(text), pattern)[0].as_py()
-
-
 def _one_value(text: bytes) -> pa.Array:
     """``text`` as a one-value binary array, wrapped, not copied."""
     return pa.Array.from_buffers(pa.binary(), 1, [
@@ -348,9 +343,12 @@ EMPTY_WORDS = ("#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
 _NOT_PLAIN_ENTRY = ("".join((
     r">[ \t\r\n]*(?:", "|".join(re.escape(word.replace("<", "&lt;").replace(">", "&gt;"))
                                for word in sorted(EMPTY_WORDS, key=len, reverse=True)),
-    r")[ \t\r\n]*<")) + r"|CDATA|&#|_x[0-9A-Fa-f]{4}_|<(?:[^\s<>/=\"']{0,64}:)?(?:r|rPh)[\s>/]")
-_ENTRY = r"<(?:[^\s<>/=\"']{0,64}:)?si[\s>/]"
-_TEXT_END = r"</(?:[^\s<>/=\"']{0,64}:)?t>|<(?:[^\s<>/=\"']{0,64}:)?t\s*/>"
+    r")[ \t\r\n]*<")) + r"|CDATA|&#|_x[0-9A-Fa-f]{4}_|<(?:[^\s<>/=\"']{0,64}:)?(?:r|rPh)[\s>/]"
+    # entries and text elements in other forms than <si>, <t>, <t .../>, </t> (not counted)
+    r"|<[^\s<>/=\"']{1,64}:(?:si|t)[\s>/]|</[^\s<>/=\"']{1,64}:t>|<si[\s/]|<t[\t\r\n]")
+
+
+_EMPTY_TEXT = re.compile(rb"<t(?: [^<>]*)?/>")
 
 
 class SharedTextsScan:
@@ -374,8 +372,8 @@ class SharedTextsScan:
         whole, self._carry = data[:cut], data[cut:]
         if _re2_finds(_NOT_PLAIN_ENTRY, whole):
             self.texts = True
-        self._entries += _re2_count(_ENTRY, whole)
-        self._text_ends += _re2_count(_TEXT_END, whole)
+        self._entries += whole.count(b"<si>")
+        self._text_ends += whole.count(b"</t>") + len(_EMPTY_TEXT.findall(whole))
 
     def finish(self) -> None:
         self.feed(b"", final=True)
