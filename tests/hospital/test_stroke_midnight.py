@@ -87,3 +87,22 @@ def test_a_midnight_whose_format_cannot_be_looked_up_is_accepted_with_a_warning(
     assert finding.message == ("Cell J3 (thrombolytic_time) holds a date at midnight whose "
                                "number format the gateway could not read; it was read as 00:00 "
                                "on that day.")
+
+
+@pytest.mark.parametrize(("number_format", "accepted"), [("yyyy-mm-dd h:mm:ss", True),
+                                                         ("yyyy-mm-dd", False)])
+def test_a_workbook_libreoffice_saved_keeps_the_meaning_of_its_format(
+        tmp_path: Path, number_format: str, accepted: bool) -> None:
+    """LibreOffice writes its own styles (``yyyy\\-mm\\-dd\\ h:mm:ss``, ``t="n"``): the lookup
+    reads them as Excel's."""
+    from tests.receipts.libreoffice import convert
+
+    source = _workbook(tmp_path, MIDNIGHT, number_format)
+    [saved] = convert([source], "xlsx", tmp_path / "libreoffice")
+    receipt = validate_file(saved, submitter="t")
+    if accepted:
+        assert receipt.status is Status.ACCEPTED, receipt.findings.listed
+    else:
+        (finding,) = receipt.findings.listed
+        assert finding.code == "E-RECORD-DATE" and finding.cell == "J3"
+        assert "is a date without a time" in finding.message
