@@ -147,7 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
     original = tables.XlsxDocument.__init__
     busy = [False]
 
-    def compared_init(self: object, path: Path, limits: object, *, arrow: bool = True) -> None:
+    def compared_init(self: object, path: Path, limits: object, *, arrow: bool = True,
+                      **given: object) -> None:
         if arrow and not busy[0]:
             busy[0] = True
             try:
@@ -159,7 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
                     shutil.copy(path, Path(keep) / f"{len(_compared)}-{Path(path).name}.xlsx")
             finally:
                 busy[0] = False
-        original(self, path, limits, arrow=arrow)
+        original(self, path, limits, arrow=arrow, **given)
 
     tables.XlsxDocument.__init__ = compared_init  # type: ignore[method-assign]
 
