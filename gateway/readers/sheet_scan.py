@@ -49,6 +49,7 @@ _UNUSUAL = (
 )
 # A value fastexcel's inference may take for an empty cell: see the module's docstring.
 _TEXT = rb"(?:<|:)(?:v>(?:[^0-9<-]|-[^0-9]|-?[0-9]+\.#)|v[\s/]|is[\s>/])"
+_NOTHING = rb"\b\B"  # matches nowhere, in RE2 (which has no lookahead) as in Python
 _PLAIN_LAST = re.compile(rb'<c r="[A-Z]{1,3}([1-9][0-9]{0,6})"')
 _LAST_CELLS = 4096  # bytes at a chunk's end read for its last cells' rows
 
@@ -123,7 +124,7 @@ def _letters_beyond(column: int) -> bytes:
     if column <= 0:
         return rb"[A-Z]{1,3}"
     if column >= _column_number(b"ZZZ"):
-        return rb"(?!)"
+        return _NOTHING
     return _greater(column_letters(column), b"A", b"Z", 3)
 
 
@@ -132,7 +133,7 @@ def _digits_beyond(row: int) -> bytes:
     if row <= 0:
         return rb"[1-9][0-9]{0,6}"
     if row >= 9_999_999:
-        return rb"(?!)"
+        return _NOTHING
     return _greater(str(row).encode(), b"0", b"9", 7)
 
 
@@ -148,7 +149,7 @@ def _greater(word: bytes, low: bytes, high: bytes, longest: int) -> bytes:
         if word[i] < high[0]:
             rest = b"[%s-%s]{%d}" % (low, high, size - i - 1) if i < size - 1 else b""
             options.append(re.escape(word[:i]) + b"[%c-%s]" % (word[i] + 1, high) + rest)
-    return b"|".join(options) or rb"(?!)"
+    return b"|".join(options) or _NOTHING
 
 
 def column_letters(number: int) -> bytes:

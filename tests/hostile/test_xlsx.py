@@ -230,3 +230,15 @@ def test_a_comment_among_cells_of_an_unusual_sheet_is_refused(tmp_path: Path) ->
         check_workbook_archive(path, path.stat().st_size, Limits())
     (finding,) = refused.value.findings
     assert finding.code == "E-FILE-MALFORMED" and "comment" in finding.message
+
+
+@pytest.mark.parametrize("far", [b'<c r="ZZZ1"><v>1</v></c>', b'<c r="A9999999"><v>1</v></c>'])
+def test_the_last_column_or_row_a_reference_can_name_is_counted_in_a_long_sheet(
+        tmp_path: Path, far: bytes) -> None:
+    """Past the last column or row a plain reference can name, the search for wider or lower
+    cells in the next chunks has nothing left to look for; it still runs."""
+    rows = [b'<row r="1"><c r="A1" t="inlineStr"><is><t>ccn</t></is></c>' + far + b"</row>"]
+    rows += [b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (n, n) for n in range(2, 60_000)]
+    message = _area_refusal(tmp_path, rows, cap=100_000)
+    assert "a sheet may span" in message
+    assert "column 18,278" in message or "up to A9999999" in message
