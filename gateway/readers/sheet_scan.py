@@ -175,12 +175,23 @@ _SPACE = rb" \t\r\n"  # what ends an element's name for the XML reader
 _ATTRIBUTE_SPACE = b" \t\n\x0c\r"  # what calamine skips around attributes
 _LONGEST_TAG = 256 * 1026  # what _TAG reads at most
 _HOLD = _LONGEST_TAG + 4096  # bytes left for the next chunk, so every tag is read whole
+_PREFIX = rb"(?:[^\s<>/=\"']{0,64}:)?"
+_END_OF_NAME = rb"(?=[%s/>])" % _SPACE
+# a tag's attributes and its end (group 2); absent when the tag is longer than this reads
+_REST = rb"(?:((?:[^>\"']|\"[^\"]{0,1024}\"|'[^']{0,1024}'){0,256})>)?"
 # A cell's or row's start tag, or a row's end tag (group 1: the name, "/row" for the end).
-_TAG = re.compile(
-    rb"<(?:[^\s<>/=\"']{0,64}:)?(c|row|/(?:[^\s<>/=\"']{0,64}:)?row)(?=[%s/>])" % _SPACE
-    + rb"(?:((?:[^>\"']|\"[^\"]{0,1024}\"|'[^']{0,1024}'){0,256})>)?")
-_ROW_TAG = re.compile(_TAG.pattern.replace(b"(c|row|", b"(row|"))
+_TAG = re.compile(rb"<" + _PREFIX + rb"(c|row|/" + _PREFIX + rb"row)" + _END_OF_NAME + _REST)
+_ROW_TAG = re.compile(rb"<" + _PREFIX + rb"(row|/" + _PREFIX + rb"row)" + _END_OF_NAME + _REST)
+# the same without namespace prefixes, much faster (for windows without ":row")
+_PLAIN_ROW_TAG = re.compile(rb"<(row|/row)" + _END_OF_NAME + _REST)
 _CELL_START = re.compile(rb"<c[%s/>]" % _SPACE)
+# A cell tag with one plain reference, after at most two s or t attributes (so calamine, which
+# stops at the third r, s or t, takes it), among attributes Excel writes.
+_OTHER = rb'(?:[ \t\r\n]+(?:cm|vm|ph)="[^"<>]*")*'
+_ORDINARY_CELL = re.compile(
+    rb'<c' + _OTHER + rb'(?:[ \t\r\n]+[st]="[^"<>]*"' + _OTHER + rb'){0,2}'
+    rb'[ \t\r\n]+r="([A-Z]{1,3})([1-9][0-9]{0,6})"'
+    rb'(?:[ \t\r\n]+(?:s|t|cm|vm|ph)="[^"<>]*")*[ \t\r\n]*/?>')
 _MAYBE_REFERENCE = re.compile(rb"r[\s]*=|:c[\s/>]")  # an r attribute, or a prefixed cell
 _HIDDEN = re.compile(rb"<[!?]")  # a comment, CDATA section or processing instruction
 _REFERENCE = re.compile(rb"([A-Za-z]+)([0-9]+)")
@@ -222,7 +233,8 @@ class ExactScan:
             self.unreadable = True
             return
         done = start
-        for tag in _ROW_TAG.finditer(data, start):
+        rows = _ROW_TAG if data.find(b":row", start) >= 0 else _PLAIN_ROW_TAG
+        for tag in rows.finditer(data, start):
             if tag.start() >= end:
                 break
             if tag.group(2) is None or not self._row_cells(data, done, tag.start()):
@@ -242,9 +254,21 @@ class ExactScan:
 
     def _row_cells(self, data: bytes, start: int, end: int) -> bool:
         """The cells between two row tags; False if a tag cannot be read whole. Cells without
-        any reference (the usual unusual form) are counted at once."""
-        if (data.find(b"r", start, end) < 0 and data.find(b":c", start, end) < 0) or \
-                not _MAYBE_REFERENCE.search(data, start, end):
+        any reference, and cells each with one ordinary reference, are read a row at once."""
+        plain = data.find(b"r", start, end) < 0 and data.find(b":c", start, end) < 0
+        if not plain:
+            ordinary = _ORDINARY_CELL.findall(data, start, end)
+            if ordinary and len(ordinary) == len(_CELL_START.findall(data, start, end)) \
+                    and data.find(b":c", start, end) < 0:
+                # the widest and lowest references: padded, letters and digits sort as numbers
+                widest = max(letters.rjust(3) for letters, _ in ordinary).lstrip()
+                lowest = max(row.rjust(7) for _, row in ordinary)
+                self.last_column = max(self.last_column, _column_number(widest))
+                self.last_row = max(self.last_row, int(lowest))
+                self._column_index = _column_number(ordinary[-1][0])
+                return True
+            plain = not _MAYBE_REFERENCE.search(data, start, end)
+        if plain:
             cells = len(_CELL_START.findall(data, start, end))
             if cells:
                 self._column_index += cells
