@@ -18,7 +18,8 @@ in one of two ways:
   is read in Python. Anything outside the usual form -- a cell without a reference, a reference
   not first or given twice, a namespace prefix, a reference in lower case, with four letters
   or a leading zero -- sets ``unusual``, and the caller reads the sheet again with:
-- ``ExactScan``, which follows calamine's placing tag by tag (slower; such sheets are rare). It
+- ``ExactScan``, which follows calamine's placing (a row at a time where its cells have no
+  reference or one ordinary reference each, tag by tag otherwise; slower, such sheets are rare). It
   calls a sheet ``unreadable`` where it could be misled: a comment, CDATA section or processing
   instruction among the cells, or a cell or row tag it cannot read whole.
 
