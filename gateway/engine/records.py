@@ -107,6 +107,11 @@ def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ..
     order.append(list(node).index(last) if isinstance(node, dict) and last in node else 0)
     return node, tuple(order)
 
+# A batch of at most this many records goes straight to the per-record engine: the column-wise
+# filter costs a few milliseconds a batch whatever its length (a few dozen Arrow and numpy calls
+# a column), more than the engine takes for a hundred records. Both find the same errors
+# (``tests/engine/test_differential.py`` holds each to the reference validator).
+ENGINE_ROWS = 100
 _WORDING_CACHE = 100_000  # distinct (subschema, column, value) wordings kept per layer
 _VERDICT_CACHE = 100_000  # distinct cells and record shapes whose engine errors are kept
 
@@ -236,7 +241,7 @@ class RecordLayer:
                 continue
             texts[name] = self._normalised(column, as_text(raw[name]))
         bad = np.zeros(len(raw), dtype=bool)
-        if self.filter is not None:
+        if self.filter is not None and len(raw) > ENGINE_ROWS:
             findings = self._check_suspects(
                 batch, texts, self.filter.suspect(texts, len(raw), FORMAT_CHECKS), bad)
         else:
