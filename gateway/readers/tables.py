@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from functools import cache
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 from gateway.contract.findings import Finding, column_letter
 from gateway.contract.lazy import lazy_module
@@ -85,12 +86,11 @@ class TableDocument(Document):
         kept, self._kept = self._kept, None
         if kept is not None and batch_size >= SAMPLE_ROWS:
             return iter([kept])
-        return (batch for batch, _whole in self._batches(batch_size))
+        return (read.batch for read in self._batches(batch_size))
 
     @abstractmethod
-    def _batches(self, batch_size: int) -> Iterator[tuple[RecordBatch, bool]]:
-        """``batches``, each with whether it is the whole file: read from the file's first
-        block, which was also its last (then a larger batch size reads the same batch)."""
+    def _batches(self, batch_size: int) -> Iterator[_Read]:
+        """``batches``, each with its texts and whether it is the whole file."""
 
     def header_place(self) -> str:
         """Where the header was looked for, in the submitter's terms (a routing receipt says
@@ -103,20 +103,20 @@ class TableDocument(Document):
         and built into a frame once, not twice (most uploads are small)."""
         self._kept = None
         batches = self._batches(SAMPLE_ROWS)
-        batch, whole = next(batches, (None, False))
+        read = next(batches, None)
         batches.close()
-        if batch is None:
+        if read is None:
             return FileSample(format=self.format, columns=self.columns, rows=())
-        if whole:
-            self._kept = batch
-        frame = batch.frame
-        texts = [as_text(frame[name]).to_pylist() for name in frame.columns]
-        names = list(frame.columns)
+        if read.whole:
+            self._kept = read.batch
+        names = list(read.texts)
+        texts = [text.to_pylist() for text in read.texts.values()]
         return FileSample(format=self.format, columns=self.columns,
                           rows=tuple(dict(zip(names, row, strict=True))
                                      for row in zip(*texts, strict=True)))
 
-    def _batch(self, columns: dict[str, pa.Array], first_row: int) -> RecordBatch | None:
+    def _batch(self, columns: dict[str, pa.Array], first_row: int, whole: bool
+               ) -> _Read | None:
         """Trim cells, drop blank rows, check cell lengths; ``first_row`` is the sheet row of
         the first record. Columns are Arrow string arrays (no nulls)."""
         length = len(next(iter(columns.values()))) if columns else 0
@@ -145,7 +145,17 @@ class TableDocument(Document):
                     f"{limit:,} characters.", row=row, column=name, cell=f"{self.cells[name]}{row}")
         frame = pd.DataFrame({name: _text_array(text) for name, text in columns.items()},
                              copy=False)  # arrays, not Series: nothing to align
-        return RecordBatch(frame=frame, rows=rows, cells=self.cells)
+        return _Read(RecordBatch(frame=frame, rows=rows, cells=self.cells), columns, whole)
+
+
+class _Read(NamedTuple):
+    """A batch as read: its texts (Arrow, trimmed, blank rows dropped), and whether it is the
+    whole file (read from the file's first block, which was also its last: a larger batch size
+    then reads the same batch)."""
+
+    batch: RecordBatch
+    texts: dict[str, pa.Array]
+    whole: bool
 
 
 class CsvDocument(TableDocument):
@@ -177,7 +187,7 @@ class CsvDocument(TableDocument):
         extra = self._width - len(self.columns)  # dropped trailing unnamed columns
         return [*self.columns, *(f"\0unnamed{i}" for i in range(extra))]
 
-    def _batches(self, batch_size: int) -> Iterator[tuple[RecordBatch, bool]]:
+    def _batches(self, batch_size: int) -> Iterator[_Read]:
         handed = 0  # records (blank ones included) already turned into batches
         for table, whole in self._arrow_tables(batch_size):
             if table is None:  # Arrow refused a record: Python's csv reads on from there
@@ -186,10 +196,10 @@ class CsvDocument(TableDocument):
             first = handed + 2
             handed += table.num_rows
             self._check_rows(handed)
-            batch = self._batch({name: table.column(name).combine_chunks()
-                                 for name in self.columns}, first)
-            if batch is not None:
-                yield batch, whole
+            read = self._batch({name: table.column(name).combine_chunks()
+                                for name in self.columns}, first, whole)
+            if read is not None:
+                yield read
 
     def _check_rows(self, records: int) -> None:
         if records > self.limits.max_rows:
@@ -235,7 +245,7 @@ class CsvDocument(TableDocument):
         if count:
             yield pa.Table.from_batches(pending), whole
 
-    def _row_by_row(self, batch_size: int, skip: int) -> Iterator[tuple[RecordBatch, bool]]:
+    def _row_by_row(self, batch_size: int, skip: int) -> Iterator[_Read]:
         """Python's ``csv`` reader from record ``skip`` on (records before it are parsed again
         and dropped), for files Arrow refused: each record's cell count is known, so a row with
         more cells than the header (the first data row too) is ``E-FILE-MALFORMED`` with its
@@ -299,13 +309,13 @@ class CsvDocument(TableDocument):
                     f"{first} on ({', '.join(shown) or 'unnamed'}) were read as empty.")
 
     def _rows_batch(self, records: list[list[str]], first: int, notes: list[Finding],
-                    whole: bool) -> Iterator[tuple[RecordBatch, bool]]:
+                    whole: bool) -> Iterator[_Read]:
         columns = list(zip(*records, strict=True))
-        batch = self._batch({name: as_text(list(columns[j]))
-                             for j, name in enumerate(self.columns)}, first)
-        if batch is not None:  # None: blank rows only (a short row of spaces is blank too)
-            batch.notes = notes
-            yield batch, whole
+        read = self._batch({name: as_text(list(columns[j]))
+                            for j, name in enumerate(self.columns)}, first, whole)
+        if read is not None:  # None: blank rows only (a short row of spaces is blank too)
+            read.batch.notes = notes
+            yield read
 
 
 @contextmanager
@@ -472,7 +482,7 @@ class XlsxDocument(TableDocument):
                 f"are not read: the gateway reads the sheet named '{DATA_SHEET}', else the "
                 "first sheet)")
 
-    def _batches(self, batch_size: int) -> Iterator[tuple[RecordBatch, bool]]:
+    def _batches(self, batch_size: int) -> Iterator[_Read]:
         block_size = min(batch_size, _XLSX_BLOCK)
         if self._columns is not None:
             blocks = self._arrow_blocks(self._columns, block_size)
@@ -485,9 +495,9 @@ class XlsxDocument(TableDocument):
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            batch = self._batch(dict(zip(self.columns, columns, strict=True)), first)
-            if batch is not None:
-                yield batch, whole
+            read = self._batch(dict(zip(self.columns, columns, strict=True)), first, whole)
+            if read is not None:
+                yield read
 
     def _arrow_blocks(self, sheet: SheetColumns, size: int
                       ) -> Iterator[tuple[int, list[pa.Array], bool]]:
