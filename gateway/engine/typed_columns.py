@@ -6,8 +6,8 @@ a chain of about ten small pandas operations per column, whatever the row count:
 file, with eight typed columns, a third of its validation. Almost every text has a plain form
 whose value pandas gives is known exactly: an integer of at most 15 digits, a decimal of at most
 15 digits (both exact as a double, so pandas' float and integer paths agree), an ISO date or
-date and time from the year 1000 on. ``typed_values`` types a column whose texts all have such
-forms directly into the array pandas would return, and hands any other column to pandas.
+date and time from the year 1000 on. ``typed_values`` types a column whose (few) texts all have
+such forms directly into the array pandas would return, and hands any other column to pandas.
 ``tests/engine/test_typed_columns.py`` holds the direct path to pandas' own answers.
 """
 
@@ -31,6 +31,9 @@ _NUMBER_DIGITS = 15  # digits of a plain decimal, leading and trailing zeros inc
 _PLAIN_DATE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}")
 _PLAIN_MOMENT = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 _DATE_FORMATS = {"date": "%Y-%m-%d", "local-date-time": "%Y-%m-%dT%H:%M"}
+# Distinct texts typed directly at most: Python's cost grows with them, pandas' hardly does, and
+# beyond a few hundred (a large file's amounts or ids) pandas is the cheaper of the two.
+_DIRECT_TEXTS = 256
 
 
 def pandas_typed(kind: str, format: str | None, text: pandas.Series) -> pandas.Series:
@@ -56,7 +59,7 @@ def typed_values(kind: str, format: str | None, texts: Sequence[str]
                  ) -> pandas.api.extensions.ExtensionArray:
     """``pandas_typed`` of ``texts`` as an array, made directly when every text has a plain
     form (see the module's docstring), else by pandas."""
-    direct = _direct(kind, format, texts)
+    direct = _direct(kind, format, texts) if len(texts) <= _DIRECT_TEXTS else None
     if direct is not None:
         return direct
     return pandas_typed(kind, format, pd.Series(texts, dtype=object)).array
