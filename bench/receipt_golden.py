@@ -11,9 +11,12 @@ It writes one JSON line per run: the JSON receipt, the text receipt, the referen
 the annotated copy (its parts, the workbook's creation time left out), without what differs
 between two runs of the same file (submission id, creation time, timings).
 
-Run it on two versions of the code (an export of the older one first on ``PYTHONPATH``) and
-compare: ``python -m bench.receipt_golden --compare BEFORE AFTER`` names every file whose
-receipt differs and exits 1 if any does.
+Run it on two versions of the code and compare: ``python -m bench.receipt_golden --compare
+BEFORE AFTER`` names every file whose receipt differs and exits 1 if any does. The older version
+runs from an export (``git archive``) put first on ``PYTHONPATH`` under the names the package
+installs (``gateway``, ``gateway_plugins`` for ``plugins/``, ``gateway_schemas`` for
+``schemas/``, ``gateway_opioid``, ``bench``, ``tests``: symbolic links will do), with this
+script copied into its ``bench/``.
 """
 
 from __future__ import annotations
