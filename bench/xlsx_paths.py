@@ -9,6 +9,8 @@
                                                      # readers interleaved in a warm process
     python -m bench.xlsx_paths --peak FILE READER    # one validation's peak RSS (READER:
                                                      # fastexcel or python-calamine)
+    python -m bench.xlsx_paths --split FILE [ROUNDS] # CPU seconds of the ZIP pre-pass, the
+                                                     # sheet's reading and the rest, warm
 
 Each workbook is opened both ways (``XlsxDocument(..., arrow=False)`` is python-calamine only)
 and everything the gateway sees of it is compared: header, letters, the sample, every batch's
@@ -47,7 +49,7 @@ def timed(path: Path, rounds: int) -> None:
     from gateway.readers import tables, workbook_columns
 
     default_plugins()
-    readers = {"python-calamine": lambda path: None,
+    readers = {"python-calamine": lambda path, **_: None,
                "fastexcel": workbook_columns.read_sheet_columns}
     for reader in readers.values():
         tables.read_sheet_columns = reader
@@ -62,6 +64,41 @@ def timed(path: Path, rounds: int) -> None:
                   f"{receipt.status.value}  load {os.getloadavg()[0]:.1f}", flush=True)
 
 
+def split(path: Path, rounds: int) -> None:
+    """CPU seconds of ``validate_file`` on ``path`` in a warm process (imports and a first
+    validation unmeasured), split into the ZIP pre-pass, fastexcel's reading and the rest."""
+    import importlib
+
+    from gateway.engine.pipeline import JUDGING_IMPORTS, default_plugins, validate_file
+    from gateway.readers import tables, upload, workbook_columns, zipcheck
+
+    default_plugins()
+    for module in JUDGING_IMPORTS:
+        importlib.import_module(module)
+    validate_file(path, submitter="bench")
+    spent: dict[str, float] = {}
+
+    def timed(name: str, function):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - started
+        return call
+
+    upload.check_workbook_archive = timed("zip pre-pass", zipcheck.check_workbook_archive)
+    tables.read_sheet_columns = timed("sheet", workbook_columns.read_sheet_columns)
+    for _ in range(rounds):
+        spent.clear()
+        started = time.process_time()
+        validate_file(path, submitter="bench")
+        total = time.process_time() - started
+        parts = "  ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
+        print(f"validate_file {total:.2f} s CPU  {parts}  rest {total - sum(spent.values()):.2f}"
+              f"  load {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def peak(path: Path, reader: str) -> None:
     """One validation in this process with one reader; its peak RSS."""
     from gateway.engine.pipeline import default_plugins, validate_file
@@ -69,7 +106,7 @@ def peak(path: Path, reader: str) -> None:
 
     default_plugins()
     if reader == "python-calamine":
-        tables.read_sheet_columns = lambda path: None
+        tables.read_sheet_columns = lambda path, **_: None
     started = time.process_time()
     receipt = validate_file(path, submitter="bench")
     print(f"{reader:<16} {time.process_time() - started:6.2f} s CPU  {receipt.records:,} "
@@ -80,6 +117,9 @@ def peak(path: Path, reader: str) -> None:
 def main() -> int:
     if sys.argv[1:2] == ["--time"]:
         timed(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+        return 0
+    if sys.argv[1:2] == ["--split"]:
+        split(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 6)
         return 0
     if sys.argv[1:2] == ["--peak"]:
         peak(Path(sys.argv[2]), sys.argv[3])
@@ -107,7 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
     original = tables.XlsxDocument.__init__
     busy = [False]
 
-    def compared_init(self: object, path: Path, limits: object, *, arrow: bool = True) -> None:
+    def compared_init(self: object, path: Path, limits: object, *, arrow: bool = True,
+                      **given: object) -> None:
         if arrow and not busy[0]:
             busy[0] = True
             try:
@@ -119,7 +160,7 @@ def pytest_configure(config: pytest.Config) -> None:
                     shutil.copy(path, Path(keep) / f"{len(_compared)}-{Path(path).name}.xlsx")
             finally:
                 busy[0] = False
-        original(self, path, limits, arrow=arrow)
+        original(self, path, limits, arrow=arrow, **given)
 
     tables.XlsxDocument.__init__ = compared_init  # type: ignore[method-assign]
 

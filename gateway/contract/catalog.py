@@ -154,6 +154,11 @@ CORE_CODES: tuple[ErrorCode, ...] = (
               "as empty.",
               "Check the row against the source: a value may have been lost. Export the file "
               "again so every row has a cell for every column."),
+    ErrorCode("W-RECORD-MIDNIGHT", _R,
+              "A workbook's date-time cell holds a date at midnight whose number format could "
+              "not be read; it was read as 00:00 on that day.",
+              "Check the time in the cell: if the source has one, enter it; if the cell holds a "
+              "date only, the column needs a date and a time."),
     ErrorCode("E-RECORD-DATE", _R, "A date or date-time is not a real date in an accepted form.",
               "Write dates as YYYY-MM-DD or MM/DD/YYYY and times as 24-hour HH:MM."),
     ErrorCode("E-RECORD-FORMAT", _R, "A value does not have the column's form (digits, length, "

@@ -70,6 +70,9 @@ def explain_date(text: str, with_time: bool = False) -> DateTrouble | None:
         why = _no_such_day(year, month, day_)
         if why:
             return DateTrouble(f"{text} cannot exist: {why}")
+        if with_time and iso.group(4) is None:
+            return DateTrouble(f"{text} is a date without a time; the column holds a date and "
+                               "a 24-hour time")
         return None
     slashed = _SLASHED.fullmatch(text)
     if not slashed:
@@ -117,6 +120,10 @@ def date_hint(trouble: DateTrouble) -> str:
                 "type the date.")
     if "day-month order" in trouble.reason:
         return "Write the month first (MM/DD/YYYY) or write the date as YYYY-MM-DD."
+    if "date without a time" in trouble.reason:
+        return ("Enter the time as well (2015-03-01T14:05 or 03/01/2015 14:05). In a workbook the "
+                "cell holds a date only: format the column as date and time (Format Cells > "
+                "Custom, yyyy-mm-dd hh:mm) and type each time; 00:00 is a time too.")
     if "two-digit year" in trouble.reason:
         return "Write the year with all four digits (MM/DD/YYYY or YYYY-MM-DD)."
     return "Check the date against the source record and enter the real one."

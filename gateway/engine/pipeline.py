@@ -33,7 +33,7 @@ from gateway.readers.arrow_memory import use_returning_pool
 from gateway.readers.header import check_header
 from gateway.readers.limits import Limits
 from gateway.readers.problems import FileProblem
-from gateway.readers.tables import TableDocument
+from gateway.readers.tables import TableDocument, XlsxDocument
 from gateway.readers.upload import check_name, inspect_upload, open_document
 from gateway.receipts.model import FileFacts, Receipt, new_submission_id, utc_now_text
 from gateway.site import plugin_choice
@@ -245,6 +245,9 @@ def _layers(document: object, context: RuleContext, layer: RecordLayer, receipt:
              for rule in found]
     calculator = plugins.hook.gateway_results(route=route, context=context)
     collectors = plugins.hook.gateway_reference_collector(route=route, context=context)
+    if isinstance(document, XlsxDocument):  # a date at midnight: by its number format
+        document.expect_date_times(name for name, column in layer.columns.items()
+                                   if column.format == "local-date-time")
     batches = plugins.hook.gateway_read_records(route=route, document=document)
     if batches is None:
         raise FileProblem.of("E-ROUTE-UNRECOGNISED", f"No reader is installed for "

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from itertools import islice
@@ -24,6 +24,7 @@ from gateway.contract.records import Document, FileSample, RecordBatch
 from gateway.readers.columnwise import as_text, bools, filled
 from gateway.readers.header import duplicate_columns, normalise_name
 from gateway.readers.limits import Limits
+from gateway.readers.midnight_cells import DATE_ONLY, midnight_kinds
 from gateway.readers.problems import FileProblem
 from gateway.readers.sniff import CSV, XLSX
 from gateway.readers.workbook_columns import DATA_SHEET, SheetColumns, read_sheet_columns
@@ -426,10 +427,13 @@ class XlsxDocument(TableDocument):
 
     format = XLSX
 
-    def __init__(self, path: Path, limits: Limits, *, arrow: bool = True) -> None:
+    def __init__(self, path: Path, limits: Limits, *, arrow: bool = True,
+                 texts_read_as_empty: bool = True) -> None:
         """``arrow=False`` reads with python-calamine only: for a workbook the ZIP pre-pass
-        found fastexcel would read otherwise (``zipcheck``), and to compare the two."""
-        self._columns = read_sheet_columns(path) if arrow else None
+        found fastexcel would read otherwise (``zipcheck``), and to compare the two;
+        ``texts_read_as_empty`` is the pre-pass's answer that ``read_sheet_columns`` takes."""
+        self._columns = (read_sheet_columns(path, texts_read_as_empty=texts_read_as_empty)
+                         if arrow else None)
         if self._columns is not None:
             self.read_by = "fastexcel"
             names = self._columns.sheet_names
@@ -448,6 +452,14 @@ class XlsxDocument(TableDocument):
         super().__init__(path, limits, header)
         # calamine trims empty leading columns: shift letters to the sheet's real columns
         self.cells = {n: column_letter(i + self._offset) for i, n in enumerate(self.columns)}
+        self._date_times: set[str] = set()
+        self._midnights: dict[tuple[str, int], str] | None = None
+        self._midnights_read = False
+
+    def expect_date_times(self, columns: Iterable[str]) -> None:
+        """The layout's date-time columns: a real date at midnight in one is read by its number
+        format (``midnight_cells``), as a date and time at 00:00 or as a date without a time."""
+        self._date_times = {name for name in columns if name in self.cells}
 
     def _open_calamine(self, path: Path) -> tuple[list[str], list[str]]:
         """Load the sheet with python-calamine: the workbook's sheet names and the header."""
@@ -489,29 +501,82 @@ class XlsxDocument(TableDocument):
         else:
             blocks = self._calamine_blocks(block_size)
         row_number = 2
-        for length, columns, whole in blocks:
+        for length, columns, dates, whole in blocks:
             first = row_number
             row_number += length
             if row_number - 2 > self.limits.max_rows:
                 raise FileProblem.of("E-FILE-LIMIT",
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
-            read = self._batch(dict(zip(self.columns, columns, strict=True)), first, whole)
+            texts = dict(zip(self.columns, columns, strict=True))
+            notes = self._at_midnight(texts, dates, first) if self._date_times else []
+            read = self._batch(texts, first, whole)
             if read is not None:
+                read.batch.notes = notes
                 yield read
 
+    def _at_midnight(self, texts: dict[str, pa.Array], dates: dict[int, np.ndarray],
+                     first: int) -> list[Finding]:
+        """Real dates at midnight in date-time columns (``dates``: which cells of which columns
+        are real dates, not texts): a date-time format makes them 00:00; a date format leaves
+        the date, which the record layer refuses as a date without a time. Where the format
+        cannot be looked up, the cell is read as 00:00 and a warning names it."""
+        notes: list[Finding] = []
+        for name in sorted(self._date_times):
+            real = dates.get(self.columns.index(name))
+            if real is None:
+                continue
+            text = texts[name]
+            day = real & bools(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"))
+            if not day.any():
+                continue
+            kinds = self._midnight_kinds()
+            letter = self.cells[name]
+            timed = np.zeros(len(text), dtype=bool)
+            for i in np.flatnonzero(day):
+                row = first + int(i)
+                kind = kinds.get((letter, row)) if kinds is not None else None
+                if kind == DATE_ONLY:
+                    continue
+                timed[i] = True
+                if kind is None:
+                    notes.append(Finding(
+                        code="W-RECORD-MIDNIGHT", row=row, column=name, cell=f"{letter}{row}",
+                        message=f"Cell {letter}{row} ({name}) holds a date at midnight whose "
+                                "number format the gateway could not read; it was read as "
+                                "00:00 on that day."))
+            if timed.any():
+                mask = pa.array(timed)
+                texts[name] = pc.replace_with_mask(
+                    text, mask, pc.binary_join_element_wise(text.filter(mask), "T00:00", ""))
+        return notes
+
+    def _midnight_kinds(self) -> dict[tuple[str, int], str] | None:
+        """The formats of the date-time columns' whole-day cells, read once when needed."""
+        if not self._midnights_read:
+            self._midnights_read = True
+            self._midnights = midnight_kinds(self.path, self.sheet_name,
+                                             {self.cells[n] for n in self._date_times})
+        return self._midnights
+
     def _arrow_blocks(self, sheet: SheetColumns, size: int
-                      ) -> Iterator[tuple[int, list[pa.Array], bool]]:
-        """The header's columns in blocks of ``size`` rows, sliced from fastexcel's texts
-        (each with whether it is the whole sheet)."""
+                      ) -> Iterator[tuple[int, list[pa.Array], dict[int, np.ndarray], bool]]:
+        """The header's columns in blocks of ``size`` rows, sliced from fastexcel's texts,
+        which of their cells are real dates (every cell of a typed date column), and whether
+        the block is the whole sheet."""
         texts = sheet.columns[:len(self.columns)]
         for start in range(0, sheet.rows, size):
             length = min(size, sheet.rows - start)
-            yield length, [text.slice(start, length) for text in texts], sheet.rows <= size
+            dates = {j: np.ones(length, dtype=bool) for j in sheet.dates if j < len(texts)}
+            yield (length, [text.slice(start, length) for text in texts], dates,
+                   sheet.rows <= size)
 
-    def _calamine_blocks(self, size: int) -> Iterator[tuple[int, list[pa.Array], bool]]:
+    def _calamine_blocks(self, size: int) -> Iterator[
+            tuple[int, list[pa.Array], dict[int, np.ndarray], bool]]:
         """The header's columns in blocks of ``size`` rows, converted from calamine's cells
         (cells right of the header's last column are not read; rows shorter than the header
-        are padded with empty cells), each with whether it is the whole sheet."""
+        are padded with empty cells), which cells of the date-time columns are real dates, and
+        whether the block is the whole sheet."""
+        watched = [self.columns.index(name) for name in self._date_times]
         width = len(self.columns)
         rows = self._sheet.iter_rows()  # a fresh pass over the loaded sheet each time
         next(rows, None)  # the header
@@ -522,8 +587,10 @@ class XlsxDocument(TableDocument):
             else:
                 columns = list(zip(*([*values[:width], *[""] * (width - len(values))]
                                      for values in block), strict=True))
+            dates = {j: np.fromiter((isinstance(v, dt.date) for v in columns[j]), dtype=bool,
+                                    count=len(block)) for j in watched}
             yield len(block), [pa.array(_column_text(columns[j]), type=pa.string())
-                               for j in range(width)], first and len(block) < size
+                               for j in range(width)], dates, first and len(block) < size
             first = False
 
 

@@ -86,7 +86,8 @@ def open_document(path: Path, display_name: str, facts: UploadFacts, limits: Lim
     try:
         if found == XLSX:
             archive = check_workbook_archive(path, facts.bytes, limits)
-            return XlsxDocument(path, limits, arrow=archive.fastexcel_reads_alike)
+            return XlsxDocument(path, limits, arrow=archive.fastexcel_reads_alike,
+                                texts_read_as_empty=archive.texts_read_as_empty)
         check_text(found, facts.scan, limits)
         check_utf8(path, facts.scan.utf8 if facts.scan else None, found)
         if found == CSV:

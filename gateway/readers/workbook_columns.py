@@ -50,6 +50,8 @@ _DAY_MS = 86_400_000
 # [0, 1) -- times of day, which python-calamine reads as times -- land before 1900-01-01.
 _TIMES_BEFORE_MS = int((dt.datetime(1900, 1, 1) - _EPOCH).total_seconds()) * 1000
 _NUMERIC_NAME = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|inf)|NaN")
+# The name fastexcel gives a column whose header cell is empty or not readable as a text.
+_GENERATED_NAME = re.compile(r"__UNNAMED__[0-9]+")
 _ALIAS = re.compile(r"(.*)_[0-9]+", re.DOTALL)
 # What fastexcel reports for a cell it left empty that python-calamine also reads as empty: an
 # error value (#N/A, #DIV/0!, ...) or a text of no characters.
@@ -75,11 +77,19 @@ class SheetColumns:
     offset: int
     columns: list[pa.Array]
     rows: int
+    dates: frozenset[int] = frozenset()  # the columns of real dates (typed, not texts)
 
 
-def read_sheet_columns(path: Path) -> SheetColumns | None:
+def read_sheet_columns(path: Path, texts_read_as_empty: bool = True) -> SheetColumns | None:
     """The sheet named ``data`` (else the first sheet) as text columns, or ``None`` when this
-    path cannot reproduce python-calamine's texts exactly (see the module's docstring)."""
+    path cannot reproduce python-calamine's texts exactly (see the module's docstring).
+
+    ``texts_read_as_empty`` (the ZIP pre-pass's answer, ``sheet_scan``) says whether a cell
+    may be a text fastexcel's inference takes for an empty cell (``NA``, ``#N/A``, ...). If
+    not, the sheet is loaded eagerly -- calamine's cells borrowed from its tables and turned
+    into one Arrow record batch in Rust, about a quarter less CPU than keeping fastexcel's
+    sheet object and converting it -- and an empty cell in a number, date or boolean column is
+    an empty cell. If so, the sheet object is kept to ask it why such cells are empty."""
     import fastexcel
 
     try:
@@ -88,23 +98,35 @@ def read_sheet_columns(path: Path) -> SheetColumns | None:
         if not names:
             return None
         sheet_name = DATA_SHEET if DATA_SHEET in names else names[0]
+        available: list = []  # fastexcel's column descriptions, as it selects the columns
         # header_row=0 with skip_rows=0: row 1 of the sheet is the header, whatever is empty
-        sheet = reader.load_sheet(sheet_name, header_row=0, skip_rows=0,
-                                  schema_sample_rows=None, dtype_coercion="strict")
-        available = sheet.available_columns()
-        table = sheet.to_arrow()
-        empty_reads = _empty_reads(sheet, table)
-        del sheet, reader  # the parsed sheet: only the Arrow columns are kept
+        options = {"header_row": 0, "skip_rows": 0, "schema_sample_rows": None,
+                   "dtype_coercion": "strict"}
+        empty_reads: dict[int, set[str]] | None = {}
+        if texts_read_as_empty:
+            sheet = reader.load_sheet(sheet_name, **options)
+            available = sheet.available_columns()
+            table = sheet.to_arrow()
+            if _typed_nulls(table):
+                empty_reads = _empty_reads(sheet, table)
+            del sheet  # the parsed sheet: only the Arrow columns are kept
+        else:
+            table = reader.load_sheet(
+                sheet_name, eager=True, **options,
+                use_columns=lambda column: available.append(column) or True)
+        del reader
     except Exception:  # fastexcel raises many types; python-calamine then reads and judges
         return None
     header = [column.name for column in available]
-    if empty_reads is None or not header or not _plain_header(available):
+    if (empty_reads is None or not header or header != table.schema.names
+            or not _plain_header(available)):
         return None
     offset = available[0].absolute_index - available[0].index
     needed = len(header)
     while needed and not header[needed - 1].strip():  # trailing unnamed columns are not read
         needed -= 1
     columns: list[pa.Array] = []
+    dates: set[int] = set()
     date1904: bool | None = None
     for index in range(needed):
         values = table.column(index)
@@ -116,23 +138,25 @@ def read_sheet_columns(path: Path) -> SheetColumns | None:
                 date1904 = _counts_from_1904(path)
             if date1904:
                 return None
+        if pa.types.is_timestamp(values.type) or pa.types.is_date32(values.type):
+            dates.add(index)
         texts = _column_texts(values)
         if texts is None:
             return None
         columns.append(texts)
     return SheetColumns(sheet_names=names, sheet_name=sheet_name, header=header, offset=offset,
-                        columns=columns, rows=table.num_rows)
+                        columns=columns, rows=table.num_rows, dates=frozenset(dates))
+
+
+def _typed_nulls(table: pa.RecordBatch) -> bool:
+    """Whether a number, date or boolean column has empty cells."""
+    return any(values.null_count and not _is_text(values.type) for values in table.columns)
 
 
 def _empty_reads(sheet: object, table: pa.RecordBatch) -> dict[int, set[str]] | None:
-    """Why fastexcel left cells of a number, date or boolean column empty, by column index
-    (its conversion is asked again, with errors, only when such a column has empty cells);
+    """Why fastexcel left cells of a number, date or boolean column empty, by column index;
     ``None`` when the answer could hold more than ``_MOST_EMPTY_READS`` errors, each a Python
     object: a sheet of millions of error cells is left to python-calamine."""
-    typed = [i for i, values in enumerate(table.columns)
-             if values.null_count and not _is_text(values.type)]
-    if not typed:
-        return {}
     if sum(values.null_count for values in table.columns) > _MOST_EMPTY_READS:
         return None
     _, problems = sheet.to_arrow_with_errors()  # type: ignore[attr-defined]
@@ -148,12 +172,13 @@ def _is_text(kind: pa.DataType) -> bool:
 
 def _plain_header(columns: list) -> bool:
     """Every header cell is a text fastexcel kept as written: a generated name stands for an
-    empty or non-text cell, a numeric-looking one may be a number fastexcel formatted, and a
+    empty or non-text cell (a header cell holding such a name goes to python-calamine too), a
+    numeric-looking one may be a number fastexcel formatted, and a
     name ending ``_<n>`` next to its stem may be fastexcel's rename of a repeated name."""
     names = {column.name for column in columns}
     for column in columns:
         name = column.name
-        if str(column.column_name_from) != "looked_up" or _NUMERIC_NAME.fullmatch(name):
+        if _GENERATED_NAME.fullmatch(name) or _NUMERIC_NAME.fullmatch(name):
             return False
         alias = _ALIAS.fullmatch(name)
         if alias and alias.group(1) in names:

@@ -27,8 +27,8 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 from xml.parsers import expat
@@ -36,19 +36,15 @@ from xml.parsers import expat
 from gateway.contract.findings import column_letter
 from gateway.readers.limits import MIB, Limits
 from gateway.readers.problems import FileProblem
+from gateway.readers.sheet_scan import ExactScan, SharedTextsScan, SheetScan
 from gateway.readers.xml_safe import prolog_declaration
 
 _CHUNK = MIB
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _XML_PART = (".xml", ".rels", ".vml")
-_ROW = re.compile(rb'<row\b[^>]*?\sr="([0-9]{1,9})"')
-_CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
-_ODD_CELL = re.compile(rb'<c(?:>|/>|\s+[^r\s])')
-_ANY_CELL_COLUMN = re.compile(rb'<c(?:\s[^>]*?\br="([A-Z]{1,3})|[\s>/])')
 _SHARED_STRINGS = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
 # uniqueCount is what the reader reserves for; count (cells using a text) may be far larger.
 _UNIQUE_COUNT = re.compile(rb'\buniqueCount\s*=\s*["\']([0-9]{1,20})["\']')
-_TAG_TAIL = 64  # bytes kept between chunks so no reference is split
 _OUTSIDE = MIB  # bytes of a sheet's XML kept before and after its cell data
 _CELLS_START = b"<sheetData"
 _CELLS_END = b"</sheetData>"
@@ -62,9 +58,12 @@ _PLAIN_MERGE_CELL = re.compile(
 @dataclass(frozen=True)
 class WorkbookArchive:
     """What the pass learnt beyond its refusals: whether fastexcel reads the workbook as
-    python-calamine does (see the module's docstring)."""
+    python-calamine does (see the module's docstring), and whether a cell may be a text
+    fastexcel's type inference takes for an empty cell (``sheet_scan``): only then are its
+    reasons for empty cells asked for (``workbook_columns``)."""
 
     fastexcel_reads_alike: bool
+    texts_read_as_empty: bool = True
 
 
 def check_workbook_archive(path: Path, size: int, limits: Limits) -> WorkbookArchive:
@@ -80,13 +79,14 @@ def check_workbook_archive(path: Path, size: int, limits: Limits) -> WorkbookArc
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
         _check_directory(members, limits)
-        alike = True
+        alike, texts = True, False
         with path.open("rb") as handle:
             for member in members:
-                alike = _check_part(handle, member, limits) and alike
+                part_alike, part_texts = _check_part(handle, member, limits)
+                alike, texts = alike and part_alike, texts or part_texts
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error):
         raise _damaged() from None  # offsets or lengths that point outside the file
-    return WorkbookArchive(fastexcel_reads_alike=alike)
+    return WorkbookArchive(fastexcel_reads_alike=alike, texts_read_as_empty=texts)
 
 
 def _check_directory(members: list[zipfile.ZipInfo], limits: Limits) -> None:
@@ -129,49 +129,6 @@ def _bomb(message: str) -> FileProblem:
 def _damaged() -> FileProblem:
     return FileProblem.of("E-FILE-MALFORMED", "The workbook is damaged (not a readable ZIP).",
                           hint="Save the workbook again from Excel and upload the new copy.")
-
-
-class _SheetArea:
-    """The used area of one sheet, from its cell references, chunk by chunk. Excel and the
-    common libraries write ``<c r="B7" ...>``, which one fast expression reads; a cell written
-    otherwise (other attributes first, or no reference: it then goes after the one before it)
-    sends its chunk through a slower, general one."""
-
-    def __init__(self) -> None:
-        self.last_row = 0
-        self.last_column = 0  # 1-based
-        self.cells_without_reference = 0
-
-    def feed(self, text: bytes) -> None:
-        rows = _ROW.findall(text)
-        if rows:
-            self.last_row = max(self.last_row, *map(int, rows))
-        if _ODD_CELL.search(text):
-            columns = _ANY_CELL_COLUMN.findall(text)
-            self.cells_without_reference += columns.count(b"")
-        else:
-            columns = _wider_than(self.last_column).findall(text)
-        for letters in set(columns) - {b""}:
-            self.last_column = max(self.last_column, _column_number(letters))
-
-    def cells(self) -> int:
-        return max(self.last_row, 1) * max(self.last_column, self.cells_without_reference, 1)
-
-
-@lru_cache(maxsize=32)
-def _wider_than(column: int) -> re.Pattern[bytes]:
-    """Cell references right of ``column`` (1-based): most cells are within the widest column
-    seen so far, and an expression that fails on those at once is fast."""
-    if column >= 25:
-        return _CELL_COLUMN
-    return re.compile(rb'<c r="([%c-Z]|[A-Z]{2,3})[0-9]' % (65 + column))
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - 64
-    return number
 
 
 def _check_prolog(name: str, head: bytes, size: int) -> None:
@@ -234,11 +191,54 @@ def _refuse_doctype(*_: object) -> None:
     raise ValueError("a DTD outside a sheet's cells")
 
 
-def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> bool:
-    """Inflate one part exactly as the spreadsheet reader would (from its local header, for the
-    compressed length the directory gives), at most one chunk past its declared size. True
-    unless fastexcel would read the part differently: an XML part with a NUL character, a
-    sheet whose XML outside its cells is not clean (``_Outside``)."""
+def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> tuple[bool, bool]:
+    """Inflate one part exactly as the spreadsheet reader would and inspect it: whether
+    fastexcel reads it as python-calamine does (no NUL character in an XML part, a sheet's XML
+    outside its cells clean: ``_Outside``), and whether it may hold a text fastexcel's
+    inference takes for an empty cell (a sheet or the table of texts: ``sheet_scan``)."""
+    name = member.filename
+    xml = name.lower().endswith(_XML_PART)
+    sheet = SheetScan() if name.startswith("xl/worksheets/") and xml else None
+    outside = _Outside() if sheet is not None else None
+    texts = SharedTextsScan() if xml and name.lower().endswith("sharedstrings.xml") else None
+    first, nul, last = True, False, b""  # last: the end of the chunk before, for _NUL
+    for text in _inflated(handle, member):
+        if first and xml:
+            _check_prolog(name, text[:64 * 1024], member.file_size)
+        first = False
+        if xml and not nul:
+            nul = b"\0" in text or _NUL in text or _NUL in last + text[:len(_NUL)]
+            last = text[-len(_NUL):]
+        if sheet is not None:
+            sheet.feed(text)
+            outside.feed(text)
+        if texts is not None:
+            texts.feed(text)
+    may_read_empty = False
+    if texts is not None:
+        texts.finish()
+        may_read_empty = texts.texts
+    if sheet is not None:
+        area: SheetScan | ExactScan = sheet
+        if sheet.unusual:  # read again, tag by tag
+            area = ExactScan()
+            for text in _inflated(handle, member):
+                area.feed(text)
+            area.finish()
+            if area.unreadable:
+                raise FileProblem.of(
+                    "E-FILE-MALFORMED", "The workbook's sheet cannot be read safely: a comment, "
+                    "a CDATA section or a tag the gateway cannot read stands among its cells.",
+                    hint="Save the workbook again from Excel and upload the new copy.")
+        _check_area(area.last_row, area.last_column, limits)
+        may_read_empty = area.texts
+    return not nul and (outside is None or outside.clean()), may_read_empty
+
+
+def _inflated(handle: BinaryIO, member: zipfile.ZipInfo) -> Iterator[bytes]:
+    """One part's bytes as the spreadsheet reader inflates them (from its local header, for
+    the compressed length the directory gives), chunk by chunk; a part that inflates past the
+    size its directory declares is refused one chunk after that size."""
     handle.seek(member.header_offset)
     header = handle.read(_LOCAL_HEADER.size)
     if len(header) < _LOCAL_HEADER.size:
@@ -247,13 +247,8 @@ def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> bo
     if signature != b"PK\x03\x04":
         raise _damaged()
     handle.seek(member.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
-    name = member.filename
-    xml = name.lower().endswith(_XML_PART)
-    sheet = _SheetArea() if name.startswith("xl/worksheets/") and xml else None
-    outside = _Outside() if sheet is not None else None
     inflater = zlib.decompressobj(-15) if member.compress_type == zipfile.ZIP_DEFLATED else None
-    left, produced, tail = member.compress_size, 0, b""
-    first, nul, last = True, False, b""  # last: the end of the chunk before, for _NUL
+    left, produced = member.compress_size, 0
     while left > 0:
         raw = handle.read(min(left, _CHUNK))
         if not raw:
@@ -267,25 +262,22 @@ def _check_part(handle: BinaryIO, member: zipfile.ZipInfo, limits: Limits) -> bo
             raw = inflater.unconsumed_tail if inflater else b""
             produced += len(text)
             if produced > member.file_size:
-                raise _bomb(f"The workbook's part {name} unpacks to more than the "
+                raise _bomb(f"The workbook's part {member.filename} unpacks to more than the "
                             f"{member.file_size:,} bytes its directory declares; the file is "
                             "damaged or a ZIP bomb.")
-            if first and xml:
-                _check_prolog(name, text[:64 * 1024], member.file_size)
-            first = False
-            if xml and not nul:
-                nul = b"\0" in text or _NUL in text or _NUL in last + text[:len(_NUL)]
-                last = text[-len(_NUL):]
-            if sheet is not None and text:
-                sheet.feed(tail + text)
-                tail = text[-_TAG_TAIL:]
-                outside.feed(text)
-    if sheet is not None and sheet.cells() > limits.max_sheet_cells:
+            if text:
+                yield text
+
+
+def _check_area(last_row: int, last_column: int, limits: Limits) -> None:
+    """The used area, counted from A1, within the cap (see the module's docstring)."""
+    cells = max(last_row, 1) * max(last_column, 1)
+    if cells > limits.max_sheet_cells:
+        shown = (f"{column_letter(max(last_column, 1) - 1)}{max(last_row, 1)}"
+                 if last_column <= 16_384 and last_row <= 1_048_576 else
+                 f"row {last_row:,}, column {last_column:,}")
         raise FileProblem.of(
-            "E-FILE-LIMIT", f"A sheet of the workbook uses cells up to "
-            f"{column_letter(max(sheet.last_column, 1) - 1)}{max(sheet.last_row, 1)}: "
-            f"{sheet.cells():,} cells counted from A1, more than the {limits.max_sheet_cells:,} "
-            "a sheet may span.",
+            "E-FILE-LIMIT", f"A sheet of the workbook uses cells up to {shown}: {cells:,} cells "
+            f"counted from A1, more than the {limits.max_sheet_cells:,} a sheet may span.",
             hint="Press Ctrl+End in Excel to find the last used cell; delete the rows and "
                  "columns past your data, save, and upload again.")
-    return not nul and (outside is None or outside.clean())

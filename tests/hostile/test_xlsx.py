@@ -164,3 +164,81 @@ def test_an_opendocument_spreadsheet_is_refused(tmp_path: Path) -> None:
     finding = refusal(judged(path, "edtc.xlsx"))
     assert finding["code"] == "E-FILE-UNSUPPORTED-WORKBOOK"
     assert "OpenDocument spreadsheet (.ods)" in finding["message"]
+
+
+# -- the used area as calamine places cells: references the plain form does not show ----------
+
+def _area_refusal(tmp_path: Path, rows: list[bytes], cap: int = 10_000) -> str:
+    """The refusal of a sheet made of ``rows``, with the area capped at ``cap`` cells (small,
+    so a guard that let the sheet through could not make a reader allocate much)."""
+    from gateway.readers.limits import Limits
+    from gateway.readers.problems import FileProblem
+    from gateway.readers.zipcheck import check_workbook_archive
+
+    path = files.workbook_with_sheet(tmp_path / "edtc.xlsx", files.sheet_xml(rows))
+    with pytest.raises(FileProblem) as refused:
+        check_workbook_archive(path, path.stat().st_size, Limits(max_sheet_cells=cap))
+    (finding,) = refused.value.findings
+    assert finding.code == "E-FILE-LIMIT", finding.message
+    return finding.message
+
+
+@pytest.mark.parametrize("cell", [
+    b'<c r="A20000"><v>1</v></c>',  # the cell's own row, not the row element's, places it
+    b'<c r="a20000"><v>1</v></c>',  # references in lower case
+    b'<c r="ZZZZ1"><v>1</v></c>',  # four letters
+    b'<x:c xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" r="A20000">'
+    b'<x:v>1</x:v></x:c>',  # a namespace prefix
+    b'<c r="A1" r="A20000"><v>1</v></c>',  # a second reference (calamine takes the last)
+    b'<c t="n" r="A20000"><v>1</v></c>',  # the reference not first
+    b'<c s="&gt;" r="A20000"><v>1</v></c>',
+    b"<c r='A20000'><v>1</v></c>",  # single quotes
+    b'<c r="A020000"><v>1</v></c>',  # a leading zero
+])
+def test_a_far_cell_is_counted_however_its_tag_is_written(tmp_path: Path, cell: bytes) -> None:
+    rows = [b'<row r="1"><c r="A1" t="inlineStr"><is><t>ccn</t></is></c>' + cell + b"</row>"]
+    message = _area_refusal(tmp_path, rows)
+    assert "a sheet may span" in message
+    assert "A20000" in message or "ZZZZ" not in message  # the cell named where it fits Excel
+
+
+def test_cells_without_references_follow_the_row_the_last_row_element_names(
+        tmp_path: Path) -> None:
+    rows = [b'<row r="1"><c r="A1" t="inlineStr"><is><t>ccn</t></is></c></row>',
+            b'<row r="20000"><c><v>1</v></c></row>']
+    assert "up to A20000" in _area_refusal(tmp_path, rows)
+
+
+def test_a_sheet_written_in_the_usual_form_is_measured_exactly(tmp_path: Path) -> None:
+    """Excel's own form: the area named is the last cell's, across chunks of the XML."""
+    rows = [b'<row r="%d"><c r="A%d"><v>1</v></c><c r="C%d"><v>2</v></c></row>' % (n, n, n)
+            for n in range(1, 60_001)]
+    assert _area_refusal(tmp_path, rows, cap=100_000).startswith(
+        "A sheet of the workbook uses cells up to C60000: 180,000 cells")
+
+
+def test_a_comment_among_cells_of_an_unusual_sheet_is_refused(tmp_path: Path) -> None:
+    """Where the tag-by-tag reading could be misled (a row element inside a comment would move
+    the cells after it), the sheet is refused rather than read."""
+    from gateway.readers.limits import Limits
+    from gateway.readers.problems import FileProblem
+    from gateway.readers.zipcheck import check_workbook_archive
+
+    rows = [b'<row r="20000"><c><v>1</v></c><!-- <row r="1"> --><c><v>2</v></c></row>']
+    path = files.workbook_with_sheet(tmp_path / "edtc.xlsx", files.sheet_xml(rows))
+    with pytest.raises(FileProblem) as refused:
+        check_workbook_archive(path, path.stat().st_size, Limits())
+    (finding,) = refused.value.findings
+    assert finding.code == "E-FILE-MALFORMED" and "comment" in finding.message
+
+
+@pytest.mark.parametrize("far", [b'<c r="ZZZ1"><v>1</v></c>', b'<c r="A9999999"><v>1</v></c>'])
+def test_the_last_column_or_row_a_reference_can_name_is_counted_in_a_long_sheet(
+        tmp_path: Path, far: bytes) -> None:
+    """Past the last column or row a plain reference can name, the search for wider or lower
+    cells in the next chunks has nothing left to look for; it still runs."""
+    rows = [b'<row r="1"><c r="A1" t="inlineStr"><is><t>ccn</t></is></c>' + far + b"</row>"]
+    rows += [b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (n, n) for n in range(2, 60_000)]
+    message = _area_refusal(tmp_path, rows, cap=100_000)
+    assert "a sheet may span" in message
+    assert "column 18,278" in message or "row 9,999,999, column 1" in message

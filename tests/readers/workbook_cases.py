@@ -364,7 +364,8 @@ def outcome(path: Path, *, arrow: bool, batch_rows: int = 32_768) -> dict[str, o
     seen: dict[str, object] = {}
     try:  # as the gateway opens an upload: the archive's checks first
         archive = check_workbook_archive(path, path.stat().st_size, Limits())
-        document = XlsxDocument(path, Limits(), arrow=arrow and archive.fastexcel_reads_alike)
+        document = XlsxDocument(path, Limits(), arrow=arrow and archive.fastexcel_reads_alike,
+                                texts_read_as_empty=archive.texts_read_as_empty)
         seen["read_by"] = document.read_by
         seen.update(columns=document.columns, cells=document.cells,
                      place=document.header_place(), others=document.other_sheets,

@@ -24,7 +24,7 @@ NOT_FOR_TABLES = re.compile(r"\belements?\b|<[a-z-]+>")
 # workbook's own problems, a CSV's short rows, a table family's rules.
 _TABLES_ONLY = ("E-FILE-FORMAT", "E-FILE-UNSAFE-ZIP", "E-FILE-UNSUPPORTED-WORKBOOK",
                 "W-RECORD-SHORT-ROW", "E-RULE-AVERAGE-MISMATCH", "E-FILE-ENCRYPTED",
-                "E-FILE-EXTERNAL-LINK")
+                "E-FILE-EXTERNAL-LINK", "W-RECORD-MIDNIGHT")
 ONE_KIND = {"xml": _TABLES_ONLY}
 
 
