@@ -458,8 +458,11 @@ class XlsxDocument(TableDocument):
 
     def expect_date_times(self, columns: Iterable[str]) -> None:
         """The layout's date-time columns: a real date at midnight in one is read by its number
-        format (``midnight_cells``), as a date and time at 00:00 or as a date without a time."""
+        format (``midnight_cells``), as a date and time at 00:00 or as a date without a time.
+        The sample's batch was read without them, so it is not reused when there are any."""
         self._date_times = {name for name in columns if name in self.cells}
+        if self._date_times:
+            self._kept = None
 
     def _open_calamine(self, path: Path) -> tuple[list[str], list[str]]:
         """Load the sheet with python-calamine: the workbook's sheet names and the header."""
