@@ -4,8 +4,9 @@
 families ship, valid and invalid, CSV, XLSX and XML; generated ODC patient files from 1 to 300
 rows with no, some and many bad rows, as CSV and XLSX; and small files broken in the ways the
 readers treat specially: blank and short rows, extra cells, an unclosed quote, a BOM, CRLF,
-spaces, lower-case codes, US dates, huge numbers, a missing or unknown column, a header only),
-validates each as a daemon's worker does (``validate_file`` then the annotated copy), twice:
+spaces, lower-case codes, US dates, huge numbers, a missing or unknown column, a header only;
+a stroke workbook with a date-time at midnight under a date-time and a date format), validates
+each as a daemon's worker does (``validate_file`` then the annotated copy), twice:
 without a registry and with the tests' demo registry and the family's owner as the sender.
 It writes one JSON line per run: the JSON receipt, the text receipt, the reference writes and
 the annotated copy (its parts, the workbook's creation time left out), without what differs
@@ -25,6 +26,7 @@ import argparse
 import hashlib
 import io
 import json
+import re
 import sys
 import tempfile
 import zipfile
@@ -110,6 +112,7 @@ def generated(folder: Path) -> list[Path]:
         "quoted-cells": base.assign(patient_id=[f"P{i}\nX" if i == 3 else f"P,{i}"
                                                 for i in range(10)]),
     }
+    made.extend(_midnights(folder))
     for name, body in variants.items():
         path = folder / f"odc-{name}.csv"
         path.write_bytes(body.encode("utf-8"))
@@ -121,6 +124,35 @@ def generated(folder: Path) -> list[Path]:
         if name in ("huge-numbers", "us-dates", "missing-column"):
             made.append(folder / f"odc-{name}.xlsx")
             _write_xlsx(frame, made[-1])
+    return made
+
+
+def _midnights(folder: Path) -> list[Path]:
+    """The stroke example workbook with a date-time at midnight in a date-time column, under
+    a date-time and a date format (read by the cell's format once the route is known), saved
+    with fixed times so its bytes are the same every run."""
+    import datetime as dt
+
+    import openpyxl
+
+    example = ROOT / "plugins/hospital/stroke/examples/2015/STROKE/patient/valid/stroke-2015q1.xlsx"
+    made = []
+    for name, number_format in (("datetime", "yyyy-mm-dd h:mm:ss"), ("date", "yyyy-mm-dd")):
+        book = openpyxl.load_workbook(example)
+        book.active["J3"].value = dt.datetime(2015, 1, 18, 0, 0)
+        book.active["J3"].number_format = number_format
+        saved = io.BytesIO()
+        book.save(saved)
+        path = folder / f"stroke-midnight-{name}.xlsx"
+        with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w") as target:
+            for item in source.infolist():
+                data = source.read(item.filename)
+                if item.filename == "docProps/core.xml":
+                    data = re.sub(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", b"2016-01-15T12:00:00Z",
+                                  data)
+                target.writestr(zipfile.ZipInfo(item.filename, (2016, 1, 15, 12, 0, 0)), data,
+                                zipfile.ZIP_DEFLATED)
+        made.append(path)
     return made
 
 
