@@ -110,7 +110,8 @@ def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ..
 # A batch of at most this many records goes straight to the per-record engine: the column-wise
 # filter costs a few milliseconds a batch whatever its length (a few dozen Arrow and numpy calls
 # a column), more than the engine takes for a hundred records. Both find the same errors
-# (``tests/engine/test_differential.py`` holds each to the reference validator).
+# (``tests/engine/test_differential.py`` holds the engine to the reference validator on small
+# batches, ``test_small_batches.py`` the filter on the same batches).
 ENGINE_ROWS = 100
 _WORDING_CACHE = 100_000  # distinct (subschema, column, value) wordings kept per layer
 _VERDICT_CACHE = 100_000  # distinct cells and record shapes whose engine errors are kept
