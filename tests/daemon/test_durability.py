@@ -35,6 +35,16 @@ def _assert_exactly_one_each(gw, submitter: str, names: list[str]) -> None:
     assert {r["submission_id"] for r in rows} == {r["submission_id"] for r in receipts}
 
 
+def _summaries(gw, count: int) -> dict[str, dict]:
+    """The summary line of each submission by its id, once ``count`` are logged: the daemon logs
+    one when the original is filed, just after the receipt the test waited for."""
+    def logged() -> dict[str, dict] | None:
+        found = {e["submission_id"]: e for e in gw.events() if e.get("event") == "submission"}
+        return found if len(found) >= count else None
+
+    return wait_until(logged, what=f"{count} submission summaries")
+
+
 def test_kill_9_at_random_moments_leaves_exactly_one_receipt_per_file(make_gateway) -> None:
     gw = make_gateway(quiet_period=0.1)
     upload = gw.add_submitter("clinic-a")
@@ -48,7 +58,7 @@ def test_kill_9_at_random_moments_leaves_exactly_one_receipt_per_file(make_gatew
         time.sleep(chance.uniform(0.05, 0.8))
         gw.kill9()
         gw.start()
-    gw.wait_receipts("clinic-a", 200, timeout=120)
+    gw.wait_receipts("clinic-a", 200, timeout=180)
     wait_until(lambda: len(gw.filed()) == 200 and not gw.spool(), what="everything filed")
     assert gw.stop() == 0
     _assert_exactly_one_each(gw, "clinic-a", names)
@@ -119,7 +129,7 @@ def test_an_identical_resubmission_gets_a_receipt_with_duplicate_of(make_gateway
     assert again["status"] == first["status"] == "rejected"
     assert again["findings"] == first["findings"]
     assert gw.wait_receipts("clinic-b", 1)[0]["duplicate_of"] is None
-    summaries = {e["submission_id"]: e for e in gw.events() if e.get("event") == "submission"}
+    summaries = _summaries(gw, 3)
     assert "validate_s" not in summaries[again["submission_id"]]  # answered, not validated
     assert "validate_s" in summaries[first["submission_id"]]
 
@@ -135,7 +145,7 @@ def test_a_duplicate_of_a_file_still_in_hand_waits_for_its_outcome(make_gateway)
     assert len(originals) == 1
     assert {r["duplicate_of"] for r in receipts if r["duplicate_of"]} == {
         originals[0]["submission_id"]}
-    validated = [e for e in gw.events() if e.get("event") == "submission" and "validate_s" in e]
+    validated = [e for e in _summaries(gw, 3).values() if "validate_s" in e]
     assert len(validated) == 1
 
 

@@ -112,7 +112,7 @@ def test_the_polling_watcher_takes_files_between_rescans(make_gateway) -> None:
     upload = gw.add_submitter("clinic-a")
     gw.start()
     (upload / "polled.csv").write_bytes(b"data\n")
-    assert gw.wait_receipts("clinic-a", 1, timeout=20)[0]["file"]["name"] == "polled.csv"
+    assert gw.wait_receipts("clinic-a", 1)[0]["file"]["name"] == "polled.csv"
 
 
 def test_links_special_files_and_bad_names_are_rejected_without_being_read(

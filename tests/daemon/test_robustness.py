@@ -18,7 +18,7 @@ from gateway.daemon import rescan
 from gateway.daemon.health import SubmitterTrouble
 from gateway.daemon.settle import SettleTracker
 from gateway.site.config import load_config
-from tests.support.daemon import Gateway, settings, wait_until
+from tests.support.daemon import DEADLINE, Gateway, settings, wait_until
 from tests.support.paths import ODC
 
 VALID = ODC / "patient" / "valid" / "odc-patient-full.csv"
@@ -140,7 +140,7 @@ def test_a_file_system_mounted_over_the_inbox_stops_the_daemon(make_gateway) -> 
     gw.add_submitter("clinic-a")
     gw.start()
     with _mounted(gw.inbox, "-t", "tmpfs", "-o", "size=1m", "tmpfs"):
-        assert gw.process is not None and gw.process.wait(30) == 3
+        assert gw.process is not None and gw.process.wait(DEADLINE) == 3
     [event] = [e for e in gw.events() if e["event"] == "folder_lost"]
     assert "no longer the one" in event["reason"]
 
@@ -154,7 +154,7 @@ def test_a_lost_folder_stops_the_daemon_loudly(make_gateway, lost: str) -> None:
     moved = folder.with_name(f"{folder.name}-gone")
     folder.rename(moved)  # removed, as far as the daemon can see
     assert gw.process is not None
-    assert gw.process.wait(30) == 3  # systemd restarts it and alerts
+    assert gw.process.wait(DEADLINE) == 3  # systemd restarts it and alerts
     [event] = [e for e in gw.events() if e["event"] == "folder_lost"]
     assert event["level"] == "error" and str(folder) in event["reason"]
     status = gw.cli("status", "--json", check=False)

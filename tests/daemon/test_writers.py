@@ -57,8 +57,9 @@ def test_a_writer_pausing_longer_than_the_quiet_period_is_waited_for(make_gatewa
     assert sum(e["event"] == "held_open_by_writer" for e in events) == 1
     claimed = [_timestamp(e) for e in events if e["event"] == "claimed"]
     assert len(claimed) == 1
-    # Taken once the writer closed (inotify's close event wakes the check), not before.
-    assert 0 <= claimed[0] - closed_at < 1.5
+    # Taken once the writer closed, not before; and then promptly (inotify's close event wakes
+    # the check; the next rescan is 30 s away). The bound leaves room for a loaded machine.
+    assert 0 <= claimed[0] - closed_at < 10
 
 
 def test_where_the_kernel_cannot_tell_the_receipt_and_the_filed_original_agree(

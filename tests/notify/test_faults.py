@@ -153,8 +153,8 @@ def test_three_daemons_on_postgresql_send_each_message_once(
             daemon.wait_serving()
         for number in range(60):
             _drop(upload, f"file-{number:03}.csv", f"OK\n{number}\n".encode())
-        gateway.wait_receipts("clinic-a", 60, timeout=120)
-        messages = mail.wait_for(120, timeout=120)
+        gateway.wait_receipts("clinic-a", 60, timeout=180)  # 50 s for all at load 7
+        messages = mail.wait_for(120, timeout=180)
         wait_until(lambda: {r["state"] for r in outbox_rows(postgres_url)} == {"sent"},
                    what="every message recorded as sent")
         for daemon in daemons:
@@ -203,6 +203,9 @@ def test_a_webhook_answered_500_then_200_is_delivered_once_with_a_valid_signatur
     ledger = gateway.var / "ledger.sqlite3"
     wait_until(lambda: [r["state"] for r in outbox_rows(ledger)] == ["sent"],
                what="the delivery recorded")
+    # the sender counts a delivery just after recording it: looked at until it shows
+    wait_until(lambda: _metric(port, "gateway_notify_messages_total", kind="webhook",
+                               outcome="sent") == 1.0, what="the delivery counted")
     assert _metric(port, "gateway_notify_messages_total", kind="webhook",
                    outcome="retried") == 1.0
     assert _metric(port, "gateway_notify_messages_total", kind="webhook",
@@ -236,8 +239,9 @@ def test_a_receiver_that_never_answers_is_marked_failed_and_can_be_retried(
     gateway = make_notifying_gateway(
         tmp_path, None, registry((hook.url, webhook_secret_file(tmp_path))),
         pipeline=FAKE_PIPELINE,
+        # retry_for leaves room for three tries of 0.5 s each on a loaded machine
         notify={"webhook_timeout": 0.5, "retry_first": 0.2, "retry_max": 0.4,
-                "retry_for": 2.0})
+                "retry_for": 5.0})
     upload = gateway.add_submitter("clinic-a")
     ledger = gateway.var / "ledger.sqlite3"
     gateway.start()

@@ -111,11 +111,18 @@ def test_every_receipt_reaches_each_subscribed_contact_once_and_no_file_value_do
     messages = mail.wait_for(2 * len(planted))
     requests_ = wait_until(lambda: len(hook.requests()) >= len(planted) and hook.requests(),
                            what="the webhooks")
-    # the day's digest, queued by hand as the daemon does at 07:00 the next morning
-    day = datetime.now(ZoneInfo("America/Chicago")).date().isoformat()
+    # the day's digest, queued by hand as the daemon does at 07:00 the next morning; the day
+    # the files came, in the program's time zone (not the clock's day after a midnight)
+    [day] = {datetime.fromisoformat(r["file"]["received_at"].replace("Z", "+00:00"))
+             .astimezone(ZoneInfo("America/Chicago")).date().isoformat() for r in receipts}
     assert "1 digest queued" in gateway.cli("notify", "digest", "--day", day).stdout
     messages = mail.wait_for(2 * len(planted) + 1)
-    status = gateway.cli("notify", "status", "--json")
+    # a sender records its turn's deliveries together once the turn ends, just after the last
+    # message reached the server: the outbox is looked at until it says so
+    sent = 2 * len(planted) + 1 + len(planted)
+    counts = wait_until(lambda: (found := json.loads(gateway.cli(
+        "notify", "status", "--json").stdout)["counts"])["sent"] >= sent and found,
+        what="every message recorded as sent")
     assert gateway.stop() == 0
 
     by_recipient = Counter(tuple(m["rcpt"]) for m in messages)
@@ -182,6 +189,5 @@ def test_every_receipt_reaches_each_subscribed_contact_once_and_no_file_value_do
     for content in ("55455", "2014-06-19", "MRN0", "ZQX"):
         assert content not in everything
 
-    counts = json.loads(status.stdout)["counts"]
-    assert counts["sent"] == 2 * len(planted) + 1 + len(planted)
+    assert counts["sent"] == sent
     assert counts["queued"] == counts["retrying"] == counts["failed"] == 0

@@ -172,7 +172,7 @@ def test_libreoffice_opens_the_annotated_workbook_and_shows_the_marks(tmp_path: 
     profile = tmp_path / "lo-profile"
     subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
                     "--convert-to", "pdf", "--outdir", str(tmp_path), str(workbook)],
-                   check=True, capture_output=True, timeout=180)
+                   check=True, capture_output=True, timeout=300)
     pdf = tmp_path / (workbook.stem + ".pdf")
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], check=True,
                           capture_output=True, text=True).stdout

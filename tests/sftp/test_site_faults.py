@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from tests.sftp.test_sftp import VALID
@@ -59,10 +58,11 @@ def test_a_submitter_that_drops_its_setgid_bit_blocks_only_itself(sftp_site: Sit
         mended = subprocess.run([str(RECIPE), "submitter", user, str(key)], env=sftp_site.env,
                                 capture_output=True, text=True, timeout=300)
         assert mended.returncode == 0, mended.stderr
-    # The file that came meanwhile still has the submitter's group: it waits for the chgrp.
-    time.sleep(5)
+    # The file that came meanwhile still has the submitter's group: it waits for the chgrp,
+    # which the status names once the daemon has looked at the mended folder again.
+    wait_until(lambda: "chgrp" in _status(sftp_site).get("blocked_submitters", {}).get(user, ""),
+               90, "the chgrp in the status")
     assert (upload / "after-chmod.csv").exists()
-    assert "chgrp" in _status(sftp_site)["blocked_submitters"][user]
     subprocess.run(["chgrp", sftp_site.service, str(upload / "after-chmod.csv")], check=True)
     [receipt] = sftp_site.wait_receipts(user, "after-chmod.csv")
     assert receipt["status"] == "accepted"

@@ -184,8 +184,10 @@ def test_registry_edits_apply_to_the_next_file_and_a_broken_edit_is_refused(
                       if line.startswith("npi =")][-1]
     assert f"line {duplicate_line}: npi 1234567893 is listed under two submitters, " \
            "'demo-clinic' and 'copy'" in refused[0]["problems"]
-    status = json.loads(gateway.cli("status", "--json").stdout)
-    assert status["registry"]["state"] == "edit refused; previous registry kept"
+    # the daemon logs the refusal, then records it for `gateway status`
+    status = wait_until(lambda: (found := json.loads(gateway.cli("status", "--json").stdout))[
+        "registry"]["state"] == "edit refused; previous registry kept" and found,
+        what="the refusal in the status")
     assert f"line {duplicate_line}" in status["registry"]["refused"]
 
     drop(gateway, "demo-clinic", files.ODC_SUMMARY)  # judged by the registry still in force

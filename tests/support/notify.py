@@ -34,7 +34,7 @@ def _started(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
             raise AssertionError(f"{argv[2]} exited:\n{log.read_text(errors='replace')}")
         return "ready" in log.read_text(errors="replace").split("--- start")[-1]
 
-    wait_until(ready, timeout=30, what=f"{argv[2]} to listen")
+    wait_until(ready, timeout=60, what=f"{argv[2]} to listen")
     return process
 
 

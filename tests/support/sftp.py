@@ -36,16 +36,11 @@ from typing import Any
 import pytest
 
 from tests.support.daemon import ROOT, wait_until
+from tests.support.ports import free_port
 from tests.support.system import require_command
 
 RECIPE = ROOT / "deploy" / "setup-site.sh"
 DEADLINE = 90.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -147,7 +142,7 @@ def build_site(registry_options: dict[str, list[str]], intake: dict[str, str] | 
     for variable in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "GATEWAY_CONFIG"):
         env.pop(variable, None)
     processes: list[subprocess.Popen[bytes]] = []
-    site = Site(root, root / "site", _free_port(), sftp, {}, root / "serve.log", env,
+    site = Site(root, root / "site", free_port(), sftp, {}, root / "serve.log", env,
                 names["service"])
     granted: list[str] = []  # getfacl's dump of each folder before its entry was added
     try:
@@ -269,5 +264,5 @@ def _start_daemon(setpriv: str, site: Site, env: dict[str, str]) -> subprocess.P
             raise AssertionError("gateway serve exited:\n" + site.daemon_log.read_text())
         return any(e.get("event") == "serving" for e in site.events())
 
-    wait_until(serving, 60, "the daemon to serve")
+    wait_until(serving, DEADLINE, "the daemon to serve")
     return process

@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 
 from tests.submitters.registries import CLINIC
 from tests.support.daemon import Gateway, settings
+from tests.support.ports import free_port
 
 PASSWORD = "correct horse battery staple"
 OTHER_CLINIC = """
@@ -127,12 +128,6 @@ def sign_in(client: TestClient, name: str, password: str = PASSWORD) -> Any:
                                          "csrf_token": login_token(client)})
     assert answer.status_code == 303, answer.text
     return answer
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class WebServer:

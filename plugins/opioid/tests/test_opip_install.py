@@ -89,7 +89,7 @@ def test_wheel_installed_beside_the_gateway(tmp_path: Path) -> None:
         shutil.copy(feed, upload / ".feed.csv.part")
         (upload / ".feed.csv.part").rename(upload / "feed.csv")
         receipts = site / "inbox" / "dhs-feed" / "receipts"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while not list(receipts.glob("*.receipt.json")) and time.monotonic() < deadline:
             assert daemon.poll() is None, "gateway serve exited"
             time.sleep(0.2)
