@@ -83,10 +83,11 @@ class RecordNamer:
         """Remember the keys of the first ``REMEMBERED`` records, by their place."""
         if self.kind == "none" or len(self.known) >= REMEMBERED:
             return
-        room = REMEMBERED - len(self.known)
-        frame = batch.frame.head(room)
-        places = _places(batch, len(frame))
-        lists = [frame[c].tolist() if c in frame.columns else [""] * len(frame)
+        frame = batch.frame
+        count = min(len(frame), REMEMBERED - len(self.known))
+        places = _places(batch, count)
+        # the key columns' first ``count`` cells (not a copy of every column's first rows)
+        lists = [frame[c].head(count).tolist() if c in frame.columns else [""] * count
                  for c in self.columns]
         rows = zip(places, zip(*lists, strict=True), strict=True)
         self.known.update((place, cells) for place, cells in rows if place is not None)

@@ -29,6 +29,7 @@ from gateway.contract.records import RecordBatch
 from gateway.engine.dates import date_hint, explain_date
 from gateway.engine.schemas import SchemaStore
 from gateway.engine.synonyms import suggest_code
+from gateway.engine.typed_columns import typed_values
 from gateway.readers.columnwise import (
     INTEGER_PATTERN,
     NUMBER_PATTERN,
@@ -106,6 +107,12 @@ def _locate(schema: Any, schema_path: Sequence[Any]) -> tuple[Any, tuple[int, ..
     order.append(list(node).index(last) if isinstance(node, dict) and last in node else 0)
     return node, tuple(order)
 
+# A batch of at most this many records goes straight to the per-record engine: the column-wise
+# filter costs a few milliseconds a batch whatever its length (a few dozen Arrow and numpy calls
+# a column), more than the engine takes for a hundred records. Both find the same errors
+# (``tests/engine/test_differential.py`` holds the engine to the reference validator on small
+# batches, ``test_small_batches.py`` the filter on the same batches).
+ENGINE_ROWS = 100
 _WORDING_CACHE = 100_000  # distinct (subschema, column, value) wordings kept per layer
 _VERDICT_CACHE = 100_000  # distinct cells and record shapes whose engine errors are kept
 
@@ -197,38 +204,20 @@ class RecordLayer:
         return text
 
     @staticmethod
-    def _typed(column: Column, text: pd.Series) -> pd.Series:
-        """The typed column the file rules see (element-wise, so it may run on distinct texts)."""
-        empty = text == ""
-        if column.kind == "integer":
-            numbers = pd.to_numeric(text.where(~empty), errors="coerce")
-            # beyond 64 bits (valid JSON, no Int64): the rules see it as missing
-            numbers = numbers.where(numbers.abs() < 2**63)
-            return numbers.astype("Float64").round().astype("Int64") \
-                if numbers.dtype.kind == "f" else numbers.astype("Int64")
-        if column.kind == "number":
-            return pd.to_numeric(text.where(~empty), errors="coerce").astype("Float64")
-        if column.format == "date":
-            return pd.to_datetime(text.where(~empty), format="%Y-%m-%d", errors="coerce")
-        if column.format == "local-date-time":
-            return pd.to_datetime(text.where(~empty), format="%Y-%m-%dT%H:%M", errors="coerce")
-        return text.where(~empty, pd.NA).astype("string")
-
-    def _typed_column(self, column: Column, text: Text, keep: np.ndarray | None,
-                      index: pd.Index) -> pd.Series:
-        """``_typed`` over a whole column, rows ``keep`` kept: text columns stay in Arrow
-        (empty -> <NA>); the others are typed once per distinct text of the *whole* column,
-        so pandas chooses the dtype it would choose for the whole column."""
+    def _typed_column(column: Column, text: Text, keep: np.ndarray | None
+                      ) -> pd.api.extensions.ExtensionArray:
+        """The typed column the file rules see, rows ``keep`` kept: text columns stay in
+        Arrow (empty -> <NA>); the others are typed once per distinct text of the *whole*
+        column (``typed_values``), so the dtype is the one pandas chooses for the column."""
         if column.kind == "string" and column.format not in ("date", "local-date-time"):
             if keep is not None:
                 text = text.filter(pa.array(keep))
-            return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
-                [_empty_as_null(text).cast(pa.large_string())])), index=index)
+            return pd.arrays.ArrowStringArray(pa.chunked_array(
+                [_empty_as_null(text).cast(pa.large_string())]))
         indices, uniques = distinct(text)
         if keep is not None:
             indices = indices[keep]
-        typed = self._typed(column, pd.Series(uniques, dtype=object))
-        return pd.Series(typed.array.take(indices), index=index)
+        return typed_values(column.kind, column.format, uniques).take(indices)
 
     # -- validation --------------------------------------------------------------------------
     def check(self, batch: RecordBatch) -> tuple[RecordBatch, np.ndarray, list[Finding]]:
@@ -253,7 +242,7 @@ class RecordLayer:
                 continue
             texts[name] = self._normalised(column, as_text(raw[name]))
         bad = np.zeros(len(raw), dtype=bool)
-        if self.filter is not None:
+        if self.filter is not None and len(raw) > ENGINE_ROWS:
             findings = self._check_suspects(
                 batch, texts, self.filter.suspect(texts, len(raw), FORMAT_CHECKS), bad)
         else:
@@ -269,9 +258,9 @@ class RecordLayer:
         kept = keep if bad.any() else None
         index = raw.index[keep] if kept is not None else raw.index
         blank = pa.array([""] * len(raw), type=pa.string())
-        typed = pd.DataFrame({
-            n: self._typed_column(c, texts.get(n, blank), kept, index)
-            for n, c in self.columns.items()}, index=index)
+        typed = pd.DataFrame({  # arrays, not Series: nothing to align
+            n: self._typed_column(c, texts.get(n, blank), kept)
+            for n, c in self.columns.items()}, index=index, copy=False)
         rows = batch.rows if batch.rows is None or kept is None else batch.rows[keep]
         lines = batch.lines if batch.lines is None or kept is None else batch.lines[keep]
         xpaths = batch.xpaths if batch.xpaths is None or kept is None else [

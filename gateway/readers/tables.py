@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from functools import cache
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 from gateway.contract.findings import Finding, column_letter
 from gateway.contract.lazy import lazy_module
@@ -78,9 +79,19 @@ class TableDocument(Document):
         self.columns = tuple(names)
         self.cells = {name: letters[i] for i, name in enumerate(names)}
 
-    @abstractmethod
+    # The batch ``sample`` read when it held the whole file, for the next ``batches`` call.
+    _kept: RecordBatch | None = None
+
     def batches(self, batch_size: int) -> Iterator[RecordBatch]:
         """Records in source order as raw text, blank rows skipped."""
+        kept, self._kept = self._kept, None
+        if kept is not None and batch_size >= SAMPLE_ROWS:
+            return iter([kept])
+        return (read.batch for read in self._batches(batch_size))
+
+    @abstractmethod
+    def _batches(self, batch_size: int) -> Iterator[_Read]:
+        """``batches``, each with its texts and whether it is the whole file."""
 
     def header_place(self) -> str:
         """Where the header was looked for, in the submitter's terms (a routing receipt says
@@ -88,13 +99,25 @@ class TableDocument(Document):
         return "row 1 (the first line of the file)"
 
     def sample(self) -> FileSample:
-        rows: list[dict[str, str]] = []
-        for batch in self.batches(SAMPLE_ROWS):
-            rows.extend(batch.frame.to_dict("records"))
-            break
-        return FileSample(format=self.format, columns=self.columns, rows=tuple(rows))
+        """The first records, for routing. A file with fewer records than the sample is read
+        whole here: its batch is kept for the next ``batches`` call, so a small file is parsed
+        and built into a frame once, not twice (most uploads are small)."""
+        self._kept = None
+        batches = self._batches(SAMPLE_ROWS)
+        read = next(batches, None)
+        batches.close()
+        if read is None:
+            return FileSample(format=self.format, columns=self.columns, rows=())
+        if read.whole:
+            self._kept = read.batch
+        names = list(read.texts)
+        texts = [text.to_pylist() for text in read.texts.values()]
+        return FileSample(format=self.format, columns=self.columns,
+                          rows=tuple(dict(zip(names, row, strict=True))
+                                     for row in zip(*texts, strict=True)))
 
-    def _batch(self, columns: dict[str, pa.Array], first_row: int) -> RecordBatch | None:
+    def _batch(self, columns: dict[str, pa.Array], first_row: int, whole: bool
+               ) -> _Read | None:
         """Trim cells, drop blank rows, check cell lengths; ``first_row`` is the sheet row of
         the first record. Columns are Arrow string arrays (no nulls)."""
         length = len(next(iter(columns.values()))) if columns else 0
@@ -121,8 +144,19 @@ class TableDocument(Document):
                 raise FileProblem.of(
                     "E-FILE-LIMIT", f"Cell {self.cells[name]}{row} ({name}) is longer than "
                     f"{limit:,} characters.", row=row, column=name, cell=f"{self.cells[name]}{row}")
-        frame = pd.DataFrame({name: _text_series(text) for name, text in columns.items()})
-        return RecordBatch(frame=frame, rows=rows, cells=self.cells)
+        frame = pd.DataFrame({name: _text_array(text) for name, text in columns.items()},
+                             copy=False)  # arrays, not Series: nothing to align
+        return _Read(RecordBatch(frame=frame, rows=rows, cells=self.cells), columns, whole)
+
+
+class _Read(NamedTuple):
+    """A batch as read: its texts (Arrow, trimmed, blank rows dropped), and whether it is the
+    whole file (read from the file's first block, which was also its last: a larger batch size
+    then reads the same batch)."""
+
+    batch: RecordBatch
+    texts: dict[str, pa.Array]
+    whole: bool
 
 
 class CsvDocument(TableDocument):
@@ -154,28 +188,28 @@ class CsvDocument(TableDocument):
         extra = self._width - len(self.columns)  # dropped trailing unnamed columns
         return [*self.columns, *(f"\0unnamed{i}" for i in range(extra))]
 
-    def batches(self, batch_size: int) -> Iterator[RecordBatch]:
+    def _batches(self, batch_size: int) -> Iterator[_Read]:
         handed = 0  # records (blank ones included) already turned into batches
-        for table in self._arrow_tables(batch_size):
+        for table, whole in self._arrow_tables(batch_size):
             if table is None:  # Arrow refused a record: Python's csv reads on from there
                 yield from self._row_by_row(batch_size, skip=handed)
                 return
             first = handed + 2
             handed += table.num_rows
             self._check_rows(handed)
-            batch = self._batch({name: table.column(name).combine_chunks()
-                                 for name in self.columns}, first)
-            if batch is not None:
-                yield batch
+            read = self._batch({name: table.column(name).combine_chunks()
+                                for name in self.columns}, first, whole)
+            if read is not None:
+                yield read
 
     def _check_rows(self, records: int) -> None:
         if records > self.limits.max_rows:
             raise FileProblem.of("E-FILE-LIMIT", f"The file has more than "
                                  f"{self.limits.max_rows:,} rows.")
 
-    def _arrow_tables(self, batch_size: int) -> Iterator[pa.Table | None]:
-        """Tables of exactly ``batch_size`` records (the last one shorter); ``None`` once, at
-        the end, if Arrow refused a record."""
+    def _arrow_tables(self, batch_size: int) -> Iterator[tuple[pa.Table | None, bool]]:
+        """Tables of exactly ``batch_size`` records (the last one shorter), each with whether
+        it is the whole file; ``None`` once, at the end, if Arrow refused a record."""
         names = self._names()
         try:
             reader = pacsv.open_csv(
@@ -188,29 +222,31 @@ class CsvDocument(TableDocument):
                     column_types=dict.fromkeys(names, pa.string()), include_columns=names,
                     strings_can_be_null=False, quoted_strings_can_be_null=False))
         except pa.ArrowInvalid:
-            yield None
+            yield None, False
             return
         pending: list[pa.RecordBatch] = []
         count = 0
+        whole = True  # no table handed out yet
         while True:
             try:
                 block = reader.read_next_batch()
             except StopIteration:
                 break
             except pa.ArrowInvalid:
-                yield None
+                yield None, False
                 return
             pending.append(block)
             count += block.num_rows
             while count >= batch_size:
                 table = pa.Table.from_batches(pending)
-                yield table.slice(0, batch_size)
+                yield table.slice(0, batch_size), False
+                whole = False
                 rest = table.slice(batch_size)
                 pending, count = rest.to_batches(), rest.num_rows
         if count:
-            yield pa.Table.from_batches(pending)
+            yield pa.Table.from_batches(pending), whole
 
-    def _row_by_row(self, batch_size: int, skip: int) -> Iterator[RecordBatch]:
+    def _row_by_row(self, batch_size: int, skip: int) -> Iterator[_Read]:
         """Python's ``csv`` reader from record ``skip`` on (records before it are parsed again
         and dropped), for files Arrow refused: each record's cell count is known, so a row with
         more cells than the header (the first data row too) is ``E-FILE-MALFORMED`` with its
@@ -222,6 +258,7 @@ class CsvDocument(TableDocument):
             row, start = 0, 1  # records read, and the line the next one begins on
             pending: list[list[str]] = []
             notes: list[Finding] = []
+            whole = skip == 0  # until a batch is handed out: Arrow handed out none
             try:
                 next(reader, None)  # the header (its quote may be what is never closed)
                 row, start = 1, reader.line_num + 1
@@ -250,8 +287,9 @@ class CsvDocument(TableDocument):
                         record = record + [""] * (width - len(record))
                     pending.append(record or [""] * width)
                     if len(pending) == batch_size:
-                        yield from self._rows_batch(pending, row - len(pending) + 1, notes)
-                        pending, notes = [], []
+                        yield from self._rows_batch(pending, row - len(pending) + 1, notes,
+                                                    False)
+                        pending, notes, whole = [], [], False
             except csv.Error:  # in the record after ``row``, which began on line ``start``
                 raise FileProblem.of(
                     "E-FILE-MALFORMED", f"Line {start} (row {row + 1}): a quoted cell is not "
@@ -259,7 +297,7 @@ class CsvDocument(TableDocument):
                     row=row + 1, line=start,
                     hint="Check that quotes are paired; export the file again.") from None
         if pending:
-            yield from self._rows_batch(pending, row - len(pending) + 1, notes)
+            yield from self._rows_batch(pending, row - len(pending) + 1, notes, whole)
 
     def _short_row(self, row: int, cells: int, width: int) -> Finding:
         names = self._names()[cells:width]
@@ -271,14 +309,14 @@ class CsvDocument(TableDocument):
             message=f"Row {row} has {cells} cells but the header has {width}; the cells from "
                     f"{first} on ({', '.join(shown) or 'unnamed'}) were read as empty.")
 
-    def _rows_batch(self, records: list[list[str]], first: int, notes: list[Finding]
-                    ) -> Iterator[RecordBatch]:
+    def _rows_batch(self, records: list[list[str]], first: int, notes: list[Finding],
+                    whole: bool) -> Iterator[_Read]:
         columns = list(zip(*records, strict=True))
-        batch = self._batch({name: as_text(list(columns[j]))
-                             for j, name in enumerate(self.columns)}, first)
-        if batch is not None:  # None: blank rows only (a short row of spaces is blank too)
-            batch.notes = notes
-            yield batch
+        read = self._batch({name: as_text(list(columns[j]))
+                            for j, name in enumerate(self.columns)}, first, whole)
+        if read is not None:  # None: blank rows only (a short row of spaces is blank too)
+            read.batch.notes = notes
+            yield read
 
 
 @contextmanager
@@ -348,9 +386,9 @@ def _trimmed(text: pa.Array) -> pa.Array:
     return pc.replace_with_mask(trimmed, pa.array(other), pa.array(python, type=text.type))
 
 
-def _text_series(text: pa.Array) -> pd.Series:
+def _text_array(text: pa.Array) -> pd.api.extensions.ExtensionArray:
     """An Arrow string array as a pandas string column, without copying the texts."""
-    return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([text.cast(pa.large_string())])))
+    return pd.arrays.ArrowStringArray(pa.chunked_array([text.cast(pa.large_string())]))
 
 
 def cell_text(value: object) -> str:
@@ -420,8 +458,11 @@ class XlsxDocument(TableDocument):
 
     def expect_date_times(self, columns: Iterable[str]) -> None:
         """The layout's date-time columns: a real date at midnight in one is read by its number
-        format (``midnight_cells``), as a date and time at 00:00 or as a date without a time."""
+        format (``midnight_cells``), as a date and time at 00:00 or as a date without a time.
+        The sample's batch was read without them, so it is not reused when there are any."""
         self._date_times = {name for name in columns if name in self.cells}
+        if self._date_times:
+            self._kept = None
 
     def _open_calamine(self, path: Path) -> tuple[list[str], list[str]]:
         """Load the sheet with python-calamine: the workbook's sheet names and the header."""
@@ -456,14 +497,14 @@ class XlsxDocument(TableDocument):
                 f"are not read: the gateway reads the sheet named '{DATA_SHEET}', else the "
                 "first sheet)")
 
-    def batches(self, batch_size: int) -> Iterator[RecordBatch]:
+    def _batches(self, batch_size: int) -> Iterator[_Read]:
         block_size = min(batch_size, _XLSX_BLOCK)
         if self._columns is not None:
             blocks = self._arrow_blocks(self._columns, block_size)
         else:
             blocks = self._calamine_blocks(block_size)
         row_number = 2
-        for length, columns, dates in blocks:
+        for length, columns, dates, whole in blocks:
             first = row_number
             row_number += length
             if row_number - 2 > self.limits.max_rows:
@@ -471,10 +512,10 @@ class XlsxDocument(TableDocument):
                                      f"The sheet has more than {self.limits.max_rows:,} rows.")
             texts = dict(zip(self.columns, columns, strict=True))
             notes = self._at_midnight(texts, dates, first) if self._date_times else []
-            batch = self._batch(texts, first)
-            if batch is not None:
-                batch.notes = notes
-                yield batch
+            read = self._batch(texts, first, whole)
+            if read is not None:
+                read.batch.notes = notes
+                yield read
 
     def _at_midnight(self, texts: dict[str, pa.Array], dates: dict[int, np.ndarray],
                      first: int) -> list[Finding]:
@@ -521,25 +562,28 @@ class XlsxDocument(TableDocument):
         return self._midnights
 
     def _arrow_blocks(self, sheet: SheetColumns, size: int
-                      ) -> Iterator[tuple[int, list[pa.Array], dict[int, np.ndarray]]]:
-        """The header's columns in blocks of ``size`` rows, sliced from fastexcel's texts, and
-        which of their cells are real dates (every cell of a typed date column)."""
+                      ) -> Iterator[tuple[int, list[pa.Array], dict[int, np.ndarray], bool]]:
+        """The header's columns in blocks of ``size`` rows, sliced from fastexcel's texts,
+        which of their cells are real dates (every cell of a typed date column), and whether
+        the block is the whole sheet."""
         texts = sheet.columns[:len(self.columns)]
         for start in range(0, sheet.rows, size):
             length = min(size, sheet.rows - start)
             dates = {j: np.ones(length, dtype=bool) for j in sheet.dates if j < len(texts)}
-            yield length, [text.slice(start, length) for text in texts], dates
+            yield (length, [text.slice(start, length) for text in texts], dates,
+                   sheet.rows <= size)
 
-    def _calamine_blocks(self, size: int
-                         ) -> Iterator[tuple[int, list[pa.Array], dict[int, np.ndarray]]]:
+    def _calamine_blocks(self, size: int) -> Iterator[
+            tuple[int, list[pa.Array], dict[int, np.ndarray], bool]]:
         """The header's columns in blocks of ``size`` rows, converted from calamine's cells
         (cells right of the header's last column are not read; rows shorter than the header
-        are padded with empty cells), and which cells of the date-time columns are real
-        dates."""
+        are padded with empty cells), which cells of the date-time columns are real dates, and
+        whether the block is the whole sheet."""
         watched = [self.columns.index(name) for name in self._date_times]
         width = len(self.columns)
         rows = self._sheet.iter_rows()  # a fresh pass over the loaded sheet each time
         next(rows, None)  # the header
+        first = True
         while block := list(islice(rows, size)):
             if min(map(len, block)) >= width:
                 columns = list(zip(*block, strict=False))
@@ -549,7 +593,8 @@ class XlsxDocument(TableDocument):
             dates = {j: np.fromiter((isinstance(v, dt.date) for v in columns[j]), dtype=bool,
                                     count=len(block)) for j in watched}
             yield len(block), [pa.array(_column_text(columns[j]), type=pa.string())
-                               for j in range(width)], dates
+                               for j in range(width)], dates, first and len(block) < size
+            first = False
 
 
 def _column_text(values: Sequence[object]) -> Sequence[str]:

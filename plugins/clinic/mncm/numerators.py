@@ -1,10 +1,12 @@
 """Who is in each numerator, per measure, as vectorised tests over typed patient records.
 
-Each function takes the typed records of non-excluded patients (and the measure and reporting
-year, for measures whose test depends on the period) and returns, per component (``ALL`` and
-each part of a composite), a boolean array: in the numerator or not. A key that is not a
-component is an extra count the measure reports (DRM's ``no_followup``). This is the part of a
-measure that declarations cannot say; everything else is in the manifest and schemas.
+Each function takes typed patient records (and the measure and reporting year, for measures
+whose test depends on the period) and returns, per component (``ALL`` and each part of a
+composite), a boolean array: in the numerator or not. Each row is judged by itself, never
+against other rows: the caller asks about every patient and counts those not excluded. A key
+that is not a component is an extra count the measure reports (DRM's ``no_followup``). This is
+the part of a measure that declarations cannot say; everything else is in the manifest and
+schemas.
 """
 
 from __future__ import annotations

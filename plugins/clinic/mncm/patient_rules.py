@@ -184,14 +184,19 @@ class SampleRules(FileRule):
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
         frame = batch.frame
         self.bases.update(frame["population_basis"].dropna().unique())
-        units = (age_bands(self.measure, frame).fillna("") if self.measure.sample_per_band
-                 else pd.Series("", index=frame.index))
+        if not self.measure.sample_per_band:  # one sample unit, the whole file: no grouping
+            self._count("", frame)
+            return ()
+        units = age_bands(self.measure, frame).fillna("")
         for unit, group in frame.groupby(units.to_numpy(), sort=False):
-            self.rows[unit] = self.rows.get(unit, 0) + len(group)
-            if "eligible_population" in group:
-                self.eligible.setdefault(unit, set()).update(
-                    int(v) for v in group["eligible_population"].dropna().unique()[:10])
+            self._count(unit, group)
         return ()
+
+    def _count(self, unit: str, group: pd.DataFrame) -> None:
+        self.rows[unit] = self.rows.get(unit, 0) + len(group)
+        if "eligible_population" in group:
+            self.eligible.setdefault(unit, set()).update(
+                int(v) for v in group["eligible_population"].dropna().unique()[:10])
 
     def finish(self) -> Iterable[Finding]:
         if len(self.bases) > 1:

@@ -60,15 +60,16 @@ class PatientResults(ResultCalculator):
         self.patients += len(frame)
         self.excluded += int(excluded.sum())
         self.basis = self.basis or str(frame["population_basis"].iloc[0])
-        kept = frame[~excluded]
         if self.measure.averages:
-            for name, change in score_changes(kept, self.measure).items():
+            for name, change in score_changes(frame[~excluded], self.measure).items():
                 self.sums[name] += float(change.sum())
             return
+        # A numerator tests each row by itself: it is asked about every row and only the rows
+        # not excluded are counted (a frame of those rows would copy every column).
         numerator = NUMERATORS[self.measure.numerator]
-        for name, met in numerator(kept, self.measure, self.year).items():
+        for name, met in numerator(frame, self.measure, self.year).items():
             target = self.counts if name in self.counts else self.extra
-            target[name] += int(np.count_nonzero(met))
+            target[name] += int(np.count_nonzero(np.asarray(met, dtype=bool) & ~excluded))
 
     def finish(self) -> dict[str, Any]:
         denominator = self.patients - self.excluded

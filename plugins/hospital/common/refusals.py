@@ -39,9 +39,9 @@ LABELS = {"mortality": "30-day mortality", "hcahps": "HCAHPS and CG-CAHPS",
           "hit": "HIT survey"}
 
 
-def _is(kind: str, sample: FileSample) -> bool:
-    columns = [c.lower() for c in sample.columns]
-    ids = [str(row.get(c) or "").strip().upper() for row in sample.rows for c in ID_COLUMNS]
+def _is(kind: str, columns: list[str], ids: list[str]) -> bool:
+    """Whether a table with these (lower-case) column names and (upper-case) measure ids is
+    of the refused ``kind``."""
     if kind == "mortality":
         return any(c.startswith("mort_30") for c in columns) or any(
             i.startswith("MORT-30-") for i in ids)
@@ -51,9 +51,21 @@ def _is(kind: str, sample: FileSample) -> bool:
     return any(c.startswith("hit_") for c in columns) or any(i.startswith("HIT-") for i in ids)
 
 
+# The last sample judged and its kind: the three refusals ask about the same sample in turn.
+_last: tuple[FileSample | None, str | None] = (None, None)
+
+
 def _kind(sample: FileSample) -> str | None:
     """The first kind of refused data the table is (mortality, HCAHPS, HIT), if any."""
-    return next((kind for kind in WHERE if _is(kind, sample)), None)
+    global _last
+    last = _last  # read once: another thread may judge another sample meanwhile
+    if last[0] is sample:
+        return last[1]
+    columns = [c.lower() for c in sample.columns]
+    ids = [str(row.get(c) or "").strip().upper() for row in sample.rows for c in ID_COLUMNS]
+    kind = next((kind for kind in WHERE if _is(kind, columns, ids)), None)
+    _last = (sample, kind)
+    return kind
 
 
 @dataclass(frozen=True)
