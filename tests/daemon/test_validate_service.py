@@ -264,15 +264,19 @@ def test_a_request_over_the_time_limit_ends_only_its_process(tmp_path: Path) -> 
             out.writelines(row.replace(",MRN", f",C{copy}-MRN", 1) + "\n" for row in rows)
     gw = Gateway(tmp_path / "gw", warm_settings(time_limit=0.4))
     gw.start()
-    wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
-    run = validate(gw, f"clinic-1:{big}", "--json")
-    assert "the daemon's warm process failed" in run.stderr
-    assert run.returncode in (0, 1) and '"odc-patient-2015.csv"' in run.stdout  # judged here
-    failed = [e for e in gw.events() if e.get("event") == "validate_request_failed"]
-    assert [e["failure"] for e in failed] == ["time"]
-    small = validate(gw, f"clinic-1:{CASES['xlsx-valid']}")  # a few hundredths of a second
-    assert small.returncode == 0 and small.stderr == ""
-    assert [e["outcome"] for e in answered(gw)] == ["answered"]
+    try:
+        wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+        run = validate(gw, f"clinic-1:{big}", "--json")
+        assert "the daemon's warm process failed" in run.stderr
+        assert run.returncode in (0, 1) and '"odc-patient-2015.csv"' in run.stdout  # judged here
+        failed = [e for e in gw.events() if e.get("event") == "validate_request_failed"]
+        assert [e["failure"] for e in failed] == ["time"]
+        small = validate(gw, f"clinic-1:{CASES['xlsx-valid']}")  # a few hundredths of a second
+        assert small.returncode == 0 and small.stderr == ""
+        assert [e["outcome"] for e in answered(gw)] == ["answered"]
+        assert gw.stop() == 0  # and the daemon still stops cleanly
+    finally:
+        gw.close()
 
 
 def written(folder: Path) -> dict[str, str]:
