@@ -63,9 +63,10 @@ def _config(root: Path, ledger_url: str | None, workers: int = 0) -> Path:
     return config
 
 
-def _files(stage: Path, count: int) -> list[Path]:
-    """``count`` distinct valid ten-patient files (distinct bytes: no duplicate short cut)."""
-    base = patient_frame(10, 0.0)
+def _files(stage: Path, count: int, rows: int = 10) -> list[Path]:
+    """``count`` distinct valid files of ``rows`` patients (distinct bytes: no duplicate short
+    cut)."""
+    base = patient_frame(rows, 0.0)
     paths = []
     for k in range(count):
         frame = base.copy()

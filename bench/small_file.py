@@ -30,21 +30,6 @@ from pathlib import Path
 from typing import Any
 
 
-def _copies(stage: Path, rows: int, count: int) -> list[Path]:
-    """``count`` distinct valid files of ``rows`` patients, as ``bench.daemon`` drops them."""
-    from bench.generate import patient_frame
-
-    base = patient_frame(rows, 0.0)
-    paths = []
-    for k in range(count):
-        frame = base.copy()
-        frame["patient_id"] = [f"F{k}P{i}" for i in range(len(frame))]
-        path = stage / f"odc-{k:05d}.csv"
-        frame.to_csv(path, index=False)
-        paths.append(path)
-    return paths
-
-
 def _worker_call(root: Path) -> Any:
     """``validate_file`` bound to what a daemon's worker passes for the ``bench`` submitter,
     annotated copy included (the worker makes it under its limits)."""
@@ -84,12 +69,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=int, default=0,
                         help="print this many cProfile entries (CPU clock) instead of timing")
     args = parser.parse_args(argv)
+    from bench.daemon import _files  # the files bench.daemon drops, of --rows patients
+
     with tempfile.TemporaryDirectory(prefix="gateway-small-file-") as tmp:
         root = Path(tmp)
         stage = root / "stage"
         stage.mkdir()
         call = _worker_call(root)
-        first, *paths = _copies(stage, args.rows, args.iterations + 1)
+        first, *paths = _files(stage, args.iterations + 1, args.rows)
         status = call(first).status.value  # a worker has judged a file before
         if args.profile:
             profiler = cProfile.Profile(time.process_time)
