@@ -15,6 +15,7 @@ import base64
 import contextlib
 import os
 import resource
+import select
 import signal
 import socket
 import stat
@@ -47,6 +48,7 @@ from gateway.submitters.windows import SubmitterPolicy
 log = get_logger("gateway.daemon.validate_answer")
 
 REQUEST_WAIT = 10.0  # seconds a caller has to send its request once taken
+_DAEMON_LOOK_SECONDS = 1.0  # how often a waiting process looks whether its daemon lives
 WARM_MAX_BYTES = 64 << 20  # a larger file is judged by the caller: start-up is not its cost
 
 
@@ -69,8 +71,10 @@ def serve_one(listener: socket.socket, daemon: Connection, config: Config,
     plugins = default_plugins()  # warm before a caller waits for it: the plugins, and the
     with contextlib.suppress(Exception):  # ledger's reference view (SQLAlchemy, Alembic)
         reference_view(config.ledger_location)  # a ledger that refuses: said per request
-    caller, _ = listener.accept()
+    caller = _caller(listener, daemon)
     listener.close()
+    if caller is None:
+        return  # the daemon has gone: nobody will read an answer or stop this process
     started, cpu = time.monotonic(), time.process_time()
     daemon.send(("took", 0, started))
     with caller:
@@ -78,6 +82,25 @@ def serve_one(listener: socket.socket, daemon: Connection, config: Config,
     log.info("validate_request", files=files, bytes=size, outcome=outcome,
              seconds=round(time.monotonic() - started, 3),
              cpu_seconds=round(time.process_time() - cpu, 3))
+
+
+def _caller(listener: socket.socket, daemon: Connection) -> socket.socket | None:
+    """The next caller, or None once the daemon has gone. A daemon killed with -9 never stops
+    this process; without this look every second it would wait in ``accept`` for ever, and,
+    holding the fork server's liveness pipe, keep that alive too. The daemon's end of ``daemon``
+    closing is the sign: the write end of a pipe polls as an error once no reader is left."""
+    listener.settimeout(_DAEMON_LOOK_SECONDS)
+    gone = select.poll()
+    gone.register(daemon.fileno(), 0)  # errors and hang-ups are always reported
+    while True:
+        try:
+            caller, _ = listener.accept()
+        except TimeoutError:
+            if gone.poll(0):
+                return None
+            continue
+        caller.settimeout(None)
+        return caller
 
 
 def _answer(caller: socket.socket, daemon: Connection, config: Config, scratch: Path,

@@ -232,8 +232,15 @@ def test_a_restart_after_a_crash_replaces_the_socket_and_a_stop_removes_it(
     gw = Gateway(tmp_path / "gw", warm_settings())
     gw.start()
     wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
+    assert gw.process is not None
+    left = descendants(gw.process.pid)  # the fork server, the workers, the warm process
+    assert left
     gw.kill9()
     assert socket_path(gw.var).exists()  # stale
+    # nothing of the killed daemon lives on: the warm process waiting for a caller sees its
+    # daemon gone and exits, and with it the fork server
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in left),
+               what="the killed daemon's processes to end")
     gw.start()
     assert validate(gw, f"clinic-1:{CASES['csv-valid']}").returncode == 0
     assert [e["outcome"] for e in answered(gw)] == ["answered"]
@@ -277,6 +284,21 @@ def test_a_request_over_the_time_limit_ends_only_its_process(tmp_path: Path) -> 
         assert gw.stop() == 0  # and the daemon still stops cleanly
     finally:
         gw.close()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (children of children too), read from ``/proc``."""
+    parents: dict[int, int] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat_file.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    wanted = {pid}
+    while wanted:
+        wanted = {child for child, parent in parents.items() if parent in wanted} - found
+        found |= wanted
+    return found
 
 
 def written(folder: Path) -> dict[str, str]:
