@@ -186,8 +186,10 @@ def test_every_receipt_reaches_each_subscribed_contact_once_and_no_file_value_do
         for marker in markers:
             assert marker not in everything
     assert "ZQXPAYERMARK" in echoed and "ZQXA1CMARK" in echoed  # the receipts do echo them
+    # The MIME boundaries are random digits and could hold the zip code by chance.
+    unbounded = re.sub(r"={15}\d+==", "", everything)
     for content in ("55455", "2014-06-19", "MRN0", "ZQX"):
-        assert content not in everything
+        assert content not in unbounded
 
     assert counts["sent"] == sent
     assert counts["queued"] == counts["retrying"] == counts["failed"] == 0
