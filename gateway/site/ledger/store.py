@@ -74,6 +74,7 @@ class Ledger:
         self._timer = timer
         self.with_validated: list[Companion] = []
         self._reading: dict[int, sa.Connection] = {}  # thread -> its shared read transaction
+        self._updates: dict[tuple[str, ...], Any] = {}  # columns set -> its UPDATE statement
 
     def close(self) -> None:
         self._engine.dispose()
@@ -142,11 +143,29 @@ class Ledger:
     def _move(self, db: sa.Connection, submission_id: str, state: str, at: str,
               **columns: Any) -> bool:
         """One row to ``state``; False when this daemon no longer owns it."""
-        update = (submissions.update().where(submissions.c.submission_id == submission_id)
-                  .values(state=state, updated_at=at, **columns))
+        return self._update_row(db, submission_id, {"state": state, "updated_at": at,
+                                                    **columns})
+
+    def _update_row(self, db: sa.Connection, submission_id: str, values: dict[str, Any]
+                    ) -> bool:
+        """Set ``values`` on one row this daemon owns; False when it no longer owns it. The
+        statement is built once for each set of columns and kept: building and keying a new
+        one for every row was most of a batch's cost (a burst of small files writes thousands
+        of rows a minute)."""
+        names = tuple(sorted(values))
+        update = self._updates.get(names)
+        if update is None:
+            update = (submissions.update()
+                      .where(submissions.c.submission_id == sa.bindparam("_row"))
+                      .values({name: sa.bindparam(f"_{name}") for name in names}))
+            if self.owner is not None:
+                update = update.where(submissions.c.owner == sa.bindparam("_owner"))
+            self._updates[names] = update
+        params = {f"_{name}": value for name, value in values.items()}
+        params["_row"] = submission_id
         if self.owner is not None:
-            update = update.where(submissions.c.owner == self.owner)
-        return db.execute(update).rowcount == 1 or self.owner is None
+            params["_owner"] = self.owner
+        return db.execute(update, params).rowcount == 1 or self.owner is None
 
     def _transition(self, db: sa.Connection, submission_id: str, state: str,
                     **columns: Any) -> None:
@@ -204,14 +223,15 @@ class Ledger:
             return set()
         at = now_text()
         added: list[str] = []
-        insert = self._insert(submissions)
+        # one statement for every row, its values bound per row (see ``_update_row``)
+        insert = (self._insert(submissions).on_conflict_do_nothing()
+                  .returning(submissions.c.submission_id))
         with self._write("add", len(batch)) as db:
             for submission in sorted(batch, key=lambda s: (s.upload_key or "",
                                                            s.submission_id)):
                 submission.updated_at = at
                 values = {column: getattr(submission, column) for column in COLUMNS}
-                if db.execute(insert.values(**values).on_conflict_do_nothing()
-                              .returning(submissions.c.submission_id)).first() is not None:
+                if db.execute(insert, values).first() is not None:
                     added.append(submission.submission_id)
             for state in {s.state for s in batch}:
                 self._log_many(db, [s.submission_id for s in batch
@@ -246,12 +266,8 @@ class Ledger:
             return lost
         with self._write("inspected", len(batch)) as db:
             for submission_id, problem, size, sha256 in batch:
-                update = (submissions.update()
-                          .where(submissions.c.submission_id == submission_id)
-                          .values(problem=problem, bytes=size, sha256=sha256))
-                if self.owner is not None:
-                    update = update.where(submissions.c.owner == self.owner)
-                if db.execute(update).rowcount != 1 and self.owner is not None:
+                if not self._update_row(db, submission_id, {"problem": problem, "bytes": size,
+                                                            "sha256": sha256}):
                     lost.add(submission_id)
         return lost
 
