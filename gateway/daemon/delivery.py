@@ -38,7 +38,12 @@ from gateway.daemon.rescan import RESCAN
 from gateway.daemon.tasks import Task, TaskBoard
 from gateway.receipts.atomic import fsync_dir
 from gateway.receipts.model import Receipt, Status
-from gateway.receipts.store import receipt_paths, write_receipt_body, write_receipt_mark
+from gateway.receipts.store import (
+    Rendered,
+    receipt_paths,
+    write_receipt_body,
+    write_receipt_mark,
+)
 from gateway.site.config import Config
 from gateway.site.layout import submitter_folders
 from gateway.site.ledger import Ledger
@@ -56,6 +61,7 @@ class Verdict:
     receipt: Receipt
     failure: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    rendered: Rendered | None = None  # the receipt's files, rendered by the worker
 
 
 class _Held(Exception):
@@ -132,10 +138,12 @@ class Delivery:
         receipts (their presence marks a receipt complete), their folders fsynced again."""
         folders = {v.task.submission_id: [self._folder(v)] for v in verdicts}
         verdicts = self._each(verdicts, lambda v: write_receipt_body(
-            v.receipt, self._folder(v), self.catalog, writer=self.owner, sync_folder=False))
+            v.receipt, self._folder(v), self.catalog, writer=self.owner, sync_folder=False,
+            rendered=v.rendered))
         verdicts = self._synced(verdicts, folders)
         verdicts = self._each(verdicts, lambda v: write_receipt_mark(
-            v.receipt, self._folder(v), writer=self.owner, sync_folder=False))
+            v.receipt, self._folder(v), writer=self.owner, sync_folder=False,
+            rendered=v.rendered))
         return self._synced(verdicts, folders)
 
     def _synced(self, verdicts: list[Verdict], folders: dict[str, list[Path]]

@@ -431,7 +431,7 @@ class Service:
                   str(spool_path(self.config, submission.submission_id)),
                   submission.submitter, submission.name, submission.received_at,
                   self.registry.registry, self.policy, self.config.ledger_location,
-                  submission.bytes)
+                  submission.bytes, submission.replaces)
         if self.pool.can_take(job):
             self.board.run(task, now)
             self.pool.submit(job)
@@ -453,9 +453,11 @@ class Service:
                 receipt = own_receipts.failed(task.submission, outcome.failure or "crashed",
                                               time_limit=self.config.time_limit,
                                               memory_limit_mb=self.config.memory_limit_mb)
+            # the worker rendered the receipt's files with what the job said it replaces
+            rendered = outcome.rendered if receipt.replaces == task.submission.replaces else None
             receipt.replaces = task.submission.replaces
             verdicts.append(Verdict(task, receipt, outcome.failure,
-                                    {"validate": outcome.seconds}))
+                                    {"validate": outcome.seconds}, rendered))
         self._deliver(verdicts)
 
     def _deliver(self, verdicts: list[Verdict]) -> None:

@@ -5,10 +5,12 @@ A pool of our own rather than ``concurrent.futures``: a dead worker breaks a
 worker has its own pipe, so the file that killed a worker or ran over its time is known exactly;
 that file gets a receipt saying so, the worker is replaced, and the others carry on.
 
-Workers only read the spool file and send back a ``Receipt``; the daemon alone writes receipts,
-the ledger and the archive, so a worker that dies leaves nothing half done. Workers come from a
-forkserver that has already imported the pipeline and what judging a file loads at first use
-(pandas, jsonschema: ``JUDGING_IMPORTS``), so replacing one costs a fork, not an import.
+Workers only read the spool file and send back a ``Receipt``, with its text and JSON files
+already rendered (so the daemon's single thread only writes bytes); the daemon alone writes
+receipts, the ledger and the archive, so a worker that dies leaves nothing half done. Workers
+come from a forkserver that has already imported the pipeline and what judging a file loads at
+first use (pandas, jsonschema: ``JUDGING_IMPORTS``), so replacing one costs a fork, not an
+import.
 
 A worker running a small file may hold the next small file too (``DEPTH`` jobs, the next already
 in its pipe), so it starts it the moment it has sent a verdict, while the daemon is still
@@ -46,10 +48,12 @@ from typing import Any
 
 import structlog
 
+from gateway.contract.catalog import Catalog
 from gateway.contract.registry import Registry
-from gateway.engine.pipeline import JUDGING_IMPORTS
+from gateway.engine.pipeline import JUDGING_IMPORTS, default_plugins
 from gateway.receipts.annotated import annotate
 from gateway.receipts.model import Receipt
+from gateway.receipts.store import Rendered, render_receipt
 from gateway.site.config import ConfigError
 from gateway.site.logs import configure_logging, get_logger
 from gateway.site.plugin_choice import PluginChoice
@@ -76,6 +80,7 @@ class Job:
     policy: SubmitterPolicy | None = None
     ledger: str | Path | None = None  # the ledger whose reference data the rules read
     size: int | None = None  # bytes of the file (None: unknown, taken as large)
+    replaces: str | None = None  # the submission a replay replaces (its receipt says so)
 
     @property
     def small(self) -> bool:
@@ -94,6 +99,7 @@ class Outcome:
     failure: str | None
     detail: str
     seconds: float
+    rendered: Rendered | None = None  # the receipt's files (None: the daemon renders them)
 
 
 def resolve_pipeline(reference: str) -> Callable[..., Receipt]:
@@ -140,6 +146,7 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
 
         choose_plugins(choice)
     validate = resolve_pipeline(pipeline)
+    catalog = default_plugins().catalog  # the daemon's: same plugins, same choice
     reads_reference = "ledger" in inspect.signature(validate).parameters
     registry: Registry | None = None
     # the time limit of a job counts from here: a worker's own start (slow on a busy machine)
@@ -166,7 +173,9 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
                                    display_name=job.display_name, received_at=job.received_at,
                                    submission_id=job.submission_id, **layer4)
                 annotate(receipt, Path(job.path))  # here, under the worker's limits
-            reply = pickle.dumps(("ok", receipt, resident_mb(), time.monotonic()),
+                receipt.replaces = job.replaces
+                rendered = _rendered(receipt, catalog)
+            reply = pickle.dumps(("ok", (receipt, rendered), resident_mb(), time.monotonic()),
                                  protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             conn.send(("memory", "MemoryError", 0.0, time.monotonic()))
@@ -174,6 +183,15 @@ def _worker_main(conn: Connection, pipeline: str, memory_limit_mb: int, log_form
         except Exception as err:
             reply = pickle.dumps(("error", _where(err), resident_mb(), time.monotonic()))
         conn.send_bytes(reply)
+
+
+def _rendered(receipt: Receipt, catalog: Catalog) -> Rendered | None:
+    """The receipt's files, rendered here where the cores run in parallel; None when that
+    fails (the daemon renders them then, and says what went wrong as it always did)."""
+    try:
+        return render_receipt(receipt, catalog)
+    except Exception:
+        return None
 
 
 @dataclass
@@ -309,7 +327,8 @@ class WorkerPool:
             worker.started = finished  # it took its next job, if it has one, right then
             worker.done += 1
             if job is not None:
-                outcomes.append(Outcome(job, value, None, "", seconds) if kind == "ok"
+                outcomes.append(Outcome(job, value[0], None, "", seconds, value[1])
+                                if kind == "ok"
                                 else Outcome(job, None, kind, value, seconds))
             if kind == "memory":
                 self._replace(worker, None, "")  # it exits by itself; start a fresh one

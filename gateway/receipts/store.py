@@ -7,6 +7,7 @@ either no receipt or a whole one, never half of one.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.contract.catalog import Catalog
@@ -32,27 +33,50 @@ def write_receipt(receipt: Receipt, folder: Path, catalog: Catalog | None = None
     return write_receipt_mark(receipt, folder, writer), receipt_paths(receipt, folder)[1]
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A receipt's text and JSON files as bytes, made where the receipt was made (a daemon's
+    worker), so that the process writing them durably only writes bytes."""
+
+    text: bytes
+    json: bytes
+
+
+def render_receipt(receipt: Receipt, catalog: Catalog | None = None) -> Rendered:
+    """The bytes ``write_receipt_body`` and ``write_receipt_mark`` would write for ``receipt``
+    (its findings get their hints first, as there)."""
+    receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
+    return Rendered(render_text(receipt, catalog).encode("utf-8"), _json_bytes(receipt))
+
+
 def write_receipt_body(receipt: Receipt, folder: Path, catalog: Catalog | None = None,
                        document: Path | None = None, writer: str = "", *,
-                       sync_folder: bool = True) -> None:
+                       sync_folder: bool = True, rendered: Rendered | None = None) -> None:
     """The first half of ``write_receipt``: the annotated copy and the text receipt, each file
-    fsynced; without ``sync_folder`` the caller fsyncs the folder before the JSON is written."""
+    fsynced; without ``sync_folder`` the caller fsyncs the folder before the JSON is written.
+    ``rendered``: the receipt's bytes made already (``render_receipt``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
+    if rendered is None:
+        receipt.findings.give_hints(catalog or Catalog(), receipt.file.format)
     _write_annotated(receipt, document, folder, writer, sync_folder)
-    atomic_write(receipt_paths(receipt, folder)[1],
-                 render_text(receipt, catalog).encode("utf-8"), writer=writer,
+    text = rendered.text if rendered is not None else render_text(receipt, catalog).encode(
+        "utf-8")
+    atomic_write(receipt_paths(receipt, folder)[1], text, writer=writer,
                  sync_folder=sync_folder)
 
 
 def write_receipt_mark(receipt: Receipt, folder: Path, writer: str = "", *,
-                       sync_folder: bool = True) -> Path:
+                       sync_folder: bool = True, rendered: Rendered | None = None) -> Path:
     """The second half of ``write_receipt``: the JSON receipt, whose presence marks the
     receipt complete (a restarted daemon goes on from it)."""
     json_path = receipt_paths(receipt, folder)[0]
-    document = json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False) + "\n"
-    atomic_write(json_path, document.encode("utf-8"), writer=writer, sync_folder=sync_folder)
+    document = rendered.json if rendered is not None else _json_bytes(receipt)
+    atomic_write(json_path, document, writer=writer, sync_folder=sync_folder)
     return json_path
+
+
+def _json_bytes(receipt: Receipt) -> bytes:
+    return (json.dumps(receipt.as_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _write_annotated(receipt: Receipt, document: Path | None, folder: Path,
