@@ -36,7 +36,8 @@ from bench.daemon import QUIET, _config, _descendants_cpu, _files
 
 
 class Recorder:
-    """Nested spans of the main thread: inclusive and self seconds and calls per name."""
+    """Nested spans of the main thread and of the delivery thread (where the daemon has one):
+    inclusive and self seconds and calls per name."""
 
     def __init__(self) -> None:
         self.inclusive: dict[str, float] = defaultdict(float)
@@ -44,31 +45,35 @@ class Recorder:
         self.calls: dict[str, int] = defaultdict(int)
         self.parent: dict[str, str] = {}
         self.worker: list[tuple[float, float]] = []  # (validate_file seconds, round trip)
-        self._stack: list[list[Any]] = []  # [name, started, child seconds]
+        self._stacks: dict[int, list[list[Any]]] = {}  # thread -> [name, started, child s]
         self._thread = threading.get_ident()
 
     @contextmanager
     def span(self, name: str) -> Iterator[None]:
         """Time one call; its key is the path of names from the outermost span, so the same
         step called from two places (an fsync) is two rows of the tree."""
-        if threading.get_ident() != self._thread:  # watchdog's thread: not the loop
-            yield
+        thread = threading.current_thread()
+        if thread.ident != self._thread and thread.name != "delivery":
+            yield  # watchdog's thread, the notifier's: not a file's way
             return
-        key = f"{self._stack[-1][0]}/{name}" if self._stack else name
-        if self._stack:
-            self.parent.setdefault(key, self._stack[-1][0])
+        stack = self._stacks.setdefault(thread.ident or 0, [])
+        if thread.ident != self._thread and not stack:
+            name = f"delivery thread: {name}"
+        key = f"{stack[-1][0]}/{name}" if stack else name
+        if stack:
+            self.parent.setdefault(key, stack[-1][0])
         frame = [key, time.perf_counter(), 0.0]
-        self._stack.append(frame)
+        stack.append(frame)
         try:
             yield
         finally:
-            self._stack.pop()
+            stack.pop()
             spent = time.perf_counter() - frame[1]
             self.inclusive[key] += spent
             self.self_time[key] += spent - frame[2]
             self.calls[key] += 1
-            if self._stack:
-                self._stack[-1][2] += spent
+            if stack:
+                stack[-1][2] += spent
 
     def wrap(self, owner: Any, attribute: str, name: str) -> None:
         original = getattr(owner, attribute)
@@ -153,8 +158,8 @@ def _instrument(recorder: Recorder) -> None:
 
     original = workers.WorkerPool.collect
 
-    def collect(self: Any, timeout: float) -> Any:
-        outcomes = original(self, timeout)
+    def collect(self: Any, timeout: float, *args: Any, **kwargs: Any) -> Any:
+        outcomes = original(self, timeout, *args, **kwargs)
         for outcome in outcomes:
             if outcome.receipt is not None:
                 recorder.worker.append((outcome.receipt.timings.get("total", 0.0),
@@ -251,7 +256,8 @@ def _ordered(recorder: Recorder) -> list[str]:
 def table(result: dict[str, Any]) -> str:
     recorder: Recorder = result["recorder"]
     files = result["files"]
-    lines = ["| step (main thread) | calls/file | ms/file | self ms/file |",
+    lines = ["| step (main thread; the delivery thread's under its name) | calls/file | ms/file "
+             "| self ms/file |",
              "|---|---:|---:|---:|"]
     for name in _ordered(recorder):
         indent = "&nbsp;&nbsp;" * _depth(recorder, name)

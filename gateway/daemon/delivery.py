@@ -11,6 +11,10 @@ from the state it reached (``recovery.py``). Every step is idempotent, so a deli
 is simply done again. When a verdict cannot be delivered now (a full disk; its submitter's
 ``receipts/`` deleted, replaced or unwritable) it is kept with its task and tried again later,
 and only that submitter waits.
+
+Delivery runs in a thread of its own (``courier.py``) and never touches the board of files in
+hand: what the loop must do next (files answered, files to try again, files another daemon
+took over) comes back in a ``Delivered``.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from gateway.daemon.markers import spool_marker
 from gateway.daemon.metrics import Metrics
 from gateway.daemon.recovery import move_original
 from gateway.daemon.rescan import RESCAN
-from gateway.daemon.tasks import Task, TaskBoard
+from gateway.daemon.tasks import Task
 from gateway.receipts.atomic import fsync_dir
 from gateway.receipts.model import Receipt, Status
 from gateway.receipts.store import (
@@ -45,7 +49,7 @@ from gateway.receipts.store import (
     write_receipt_mark,
 )
 from gateway.site.config import Config
-from gateway.site.layout import submitter_folders
+from gateway.site.layout import SubmitterFolders, submitter_folders
 from gateway.site.ledger import Ledger
 from gateway.site.logs import get_logger, log_submission
 from gateway.site.reference.database import ReferenceStore
@@ -64,8 +68,20 @@ class Verdict:
     rendered: Rendered | None = None  # the receipt's files, rendered by the worker
 
 
+@dataclass
+class Delivered:
+    """What became of a batch of verdicts, for the loop's board: the submissions answered
+    (whatever was parked behind them may go on), the tasks that wait to be tried again (their
+    verdict kept with them), and those another daemon took over meanwhile."""
+
+    count: int
+    answered: list[str] = field(default_factory=list)
+    held: list[Task] = field(default_factory=list)
+    lost: list[Task] = field(default_factory=list)
+
+
 class _Held(Exception):
-    """This verdict waits: it was put back on the board to be tried again."""
+    """This verdict waits: it goes back to the board, to be tried again."""
 
 
 class Delivery:
@@ -73,7 +89,7 @@ class Delivery:
 
     def __init__(self, config: Config, ledger: Ledger, owner: str, catalog: Catalog,
                  reference: ReferenceStore, metrics: Metrics, trouble: SubmitterTrouble,
-                 space: DiskSpace, board: TaskBoard, set_meta: Callable[..., None]) -> None:
+                 space: DiskSpace, set_meta: Callable[..., None]) -> None:
         self.config = config
         self.ledger = ledger
         self.owner = owner
@@ -82,14 +98,17 @@ class Delivery:
         self.metrics = metrics
         self.trouble = trouble
         self.space = space
-        self.board = board
+        self._out = Delivered(0)  # what the delivery under way found
+        self._known: dict[str, SubmitterFolders] = {}  # submitter -> its folders' paths
         self.set_meta = set_meta
 
-    def deliver(self, verdicts: list[Verdict]) -> list[Task]:
+    def deliver(self, verdicts: list[Verdict]) -> Delivered:
         """Finish the tasks of ``verdicts``; a verdict that cannot be delivered now (a full
-        disk, its submitter's folder broken) is kept with its task and tried again later.
-        Returns the tasks another daemon took over meanwhile (the caller lets them go)."""
-        lost: list[Task] = []
+        disk, its submitter's folder broken) is kept with its task, to be tried again later.
+        Says which were answered, which wait and which another daemon took over meanwhile
+        (the caller lets them go)."""
+        self._out = out = Delivered(len(verdicts))
+        lost = out.lost
         ready = self._each(verdicts, self._check_folder)
         ready = self._together(ready, lost, lambda batch: self.ledger.validated_many(
             [(v.receipt, v.failure) for v in batch]))
@@ -113,16 +132,22 @@ class Delivery:
             self._finished(verdict)
         if ready:
             self.space.note(full=False)
-        return lost
+        return out
 
     # -- the steps, each for every verdict still on its way ------------------------------------
 
+    def _folders(self, submitter: str) -> SubmitterFolders:
+        folders = self._known.get(submitter)
+        if folders is None:  # asked a few times for each file: the paths are made once
+            folders = self._known[submitter] = submitter_folders(self.config, submitter)
+        return folders
+
     def _folder(self, verdict: Verdict) -> Path:
-        return submitter_folders(self.config, verdict.task.submission.submitter).receipts
+        return self._folders(verdict.task.submission.submitter).receipts
 
     def _check_folder(self, verdict: Verdict) -> None:
         submitter = verdict.task.submission.submitter
-        folders = submitter_folders(self.config, submitter)
+        folders = self._folders(submitter)
         problem = receipts_folder_problem(folders.receipts, folders.upload)
         if problem is not None:  # never written through a link or into a stranger's folder
             self._blocked(submitter, problem)
@@ -214,7 +239,7 @@ class Delivery:
             timings["queue"] = task.dispatched_at - task.claimed_at
         log_submission(log, verdict.receipt, **timings,
                        total=time.monotonic() - task.claimed_at)
-        self.board.answered(task.submission_id)
+        self._out.answered.append(task.submission_id)
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -224,7 +249,7 @@ class Delivery:
             task.receipt, task.failure, task.timings = (verdict.receipt, verdict.failure,
                                                         verdict.timings)
             task.not_before = time.monotonic() + delay
-            self.board.queue(task)
+            self._out.held.append(task)
 
     def _blocked(self, submitter: str, problem: str) -> None:
         self.trouble.report(submitter, problem, RESCAN)  # the rescan clears it once mended

@@ -16,6 +16,7 @@ import os
 import pwd
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -82,25 +83,29 @@ class SubmitterTrouble:
     """Submitters whose files wait, with the reason in words an operator can act on. Each
     change is logged once (``submitter_blocked`` / ``submitter_unblocked``). ``source`` tells
     what found the trouble (the rescan looking at the folder, or a claim that failed), and only
-    the same source clears it, so the two never take turns logging."""
+    the same source clears it, so the two never take turns logging. The loop's thread and the
+    delivery thread both report, hence the lock."""
 
     def __init__(self, on_change: Callable[[str, bool], None] | None = None) -> None:
         self._reasons: dict[str, tuple[str, str]] = {}
         self._on_change = on_change  # (submitter, blocked), e.g. for a metric
+        self._lock = threading.RLock()
 
     def report(self, submitter: str, reason: str, source: str) -> None:
-        if self._reasons.get(submitter, ("", ""))[0] != reason:
-            log.error("submitter_blocked", submitter=submitter, reason=reason)
-        if submitter not in self._reasons and self._on_change is not None:
-            self._on_change(submitter, True)
-        self._reasons[submitter] = (reason, source)
+        with self._lock:
+            if self._reasons.get(submitter, ("", ""))[0] != reason:
+                log.error("submitter_blocked", submitter=submitter, reason=reason)
+            if submitter not in self._reasons and self._on_change is not None:
+                self._on_change(submitter, True)
+            self._reasons[submitter] = (reason, source)
 
     def clear(self, submitter: str, source: str) -> None:
-        if self._reasons.get(submitter, ("", ""))[1] == source:
-            del self._reasons[submitter]
-            log.info("submitter_unblocked", submitter=submitter)
-            if self._on_change is not None:
-                self._on_change(submitter, False)
+        with self._lock:
+            if self._reasons.get(submitter, ("", ""))[1] == source:
+                del self._reasons[submitter]
+                log.info("submitter_unblocked", submitter=submitter)
+                if self._on_change is not None:
+                    self._on_change(submitter, False)
 
     def blocked(self, submitter: str) -> bool:
         return submitter in self._reasons
@@ -110,7 +115,9 @@ class SubmitterTrouble:
 
     def as_text(self) -> str:
         """For the ledger's meta table, which ``gateway status`` reads."""
-        return json.dumps({s: reason for s, (reason, _) in sorted(self._reasons.items())})
+        with self._lock:
+            reasons = sorted(self._reasons.items())
+        return json.dumps({s: reason for s, (reason, _) in reasons})
 
 
 def _fix(submitter: str) -> str:

@@ -1,7 +1,10 @@
 """``gateway serve``: the loop that turns uploads into receipts and never loses one.
 
-One thread owns every durable step (ledger, spool, receipts, archive); watchdog's thread only
-queues hints, the handle log's thread only listens, and worker processes only compute receipts.
+The loop's thread owns the board of files in hand and every durable step up to a file's
+verdict (claim, spool, inspection); the delivery thread (``courier.py``) owns every step from
+the verdict on (ledger, receipts, archive), for each file in order, while the loop goes on
+claiming and dispatching. Watchdog's thread only queues hints, the handle log's thread only
+listens, and worker processes only compute (and render) receipts.
 A file's way through the daemon, one module per leg, in the order of each turn of the loop:
 
 1. ``intake.py``: event hints and, when due, a full rescan become sightings; settled uploads are
@@ -9,7 +12,8 @@ A file's way through the daemon, one module per leg, in the order of each turn o
 2. ``triage.py``: each claimed file is inspected (what it is, whether it arrived whole) and
    answered at once when it needs no validation (an unknown folder, a link, a cut-off upload, a
    duplicate); the rest go to idle workers (``workers.py``);
-3. ``delivery.py``: each verdict becomes a receipt and the original is filed;
+3. ``delivery.py``: each verdict becomes a receipt and the original is filed, in the delivery
+   thread (``courier.py``);
 4. ``takeover.py``: the lease is kept, and what dead daemons left is adopted.
 
 ``tasks.py`` holds the files in hand between the legs. Every submission passes claimed ->
@@ -31,7 +35,8 @@ import structlog
 
 from gateway.daemon import own_receipts
 from gateway.daemon.claim import spool_path
-from gateway.daemon.delivery import Delivery, Verdict
+from gateway.daemon.courier import Courier
+from gateway.daemon.delivery import Delivered, Delivery, Verdict
 from gateway.daemon.health import (
     GUARD_INTERVAL,
     SPACE_RETRY,
@@ -110,9 +115,10 @@ class Service:
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
         self.board = TaskBoard()
-        # files in hand: the workers' jobs (running and queued) and three times as many
-        # claimed, so that claims, inspections and deliveries come in batches
-        self.capacity = max(8, 4 * DEPTH * config.workers)
+        # files in hand: the workers' jobs (running and queued), the verdicts waiting for or in
+        # the delivery thread, and claimed files enough that claims, inspections and
+        # deliveries come in batches
+        self.capacity = max(8, 8 * DEPTH * config.workers)
         self._verdicts: list[Outcome] = []  # the workers' verdicts, not yet delivered
         self._verdicts_since = 0.0
         # the legs of a file's way, in order
@@ -123,10 +129,11 @@ class Service:
                              self.writer_check, self.intake, self.trouble, self.board)
         self.delivery = Delivery(config, self.ledger, self.daemon_id, catalog,
                                  ReferenceStore(self.ledger.engine), self.metrics, self.trouble,
-                                 self.space, self.board, self._set_meta)
+                                 self.space, self._set_meta)
         self.takeover = Takeover(config, self.ledger, self.membership, self.metrics, self.board)
         self.watcher = Watcher(config, self.intake.hints)
         self.pool: WorkerPool  # started by run() or drain()
+        self.courier: Courier  # likewise: the delivery thread
         self._stop_signal: int | None = None
         self._nudged = False
         self._stopping = False
@@ -171,6 +178,7 @@ class Service:
             ignore_lease_breaks()
             self.pool = self._open_pool(self.config.workers)
             pool_open = True
+            self.courier = Courier(self.delivery.deliver)
             if answering is not None:  # forked from the pool's fork server
                 try:
                     answering.start()
@@ -197,6 +205,8 @@ class Service:
             self._set_meta(failure=f"daemon_failed while {stage}: {type(err).__name__}: {err}")
             raise
         finally:
+            if pool_open:
+                self.courier.close()  # what was handed over is delivered first
             self.messages.stop()
             self.watcher.stop()
             if answering is not None:
@@ -232,7 +242,7 @@ class Service:
                  interruption_signal=self.intake.sessions.listening
                  if self.intake.sessions else [])
         self.notifier.ready("serving")
-        while not self._stopping or len(self.board):
+        while not self._stopping or len(self.board) or self.courier.in_hand:
             self._turn()
             if time.monotonic() >= self._guard_due:
                 self._guard_due = time.monotonic() + GUARD_INTERVAL
@@ -255,12 +265,14 @@ class Service:
         signal.signal(signal.SIGUSR1, self._on_nudge)
         ignore_lease_breaks()
         self.pool = self._open_pool(1)
+        self.courier = Courier(self.delivery.deliver)
         try:
             self.membership.join(None)
             self.takeover.resume()
-            while len(self.board):
+            while len(self.board) or self.courier.in_hand:
                 self._turn()
         finally:
+            self.courier.close()
             self.pool.close()
             self.membership.leave()
             self.ledger.close()
@@ -299,6 +311,7 @@ class Service:
         if self.membership.renew_due():
             self.takeover.keep_lease(self._healthy, self.intake.last_rescan_at)
         self.registry.refresh()  # an edit takes effect from the next file on
+        self._take_deliveries()
         serving = self.taking and not self._stopping
         if serving:  # 1. uploads to claimed tasks
             self.intake.take_hints()
@@ -306,7 +319,8 @@ class Service:
             for task in self.intake.claim_settled(self._claim_room()):
                 self.board.queue(task)
         self._advance()  # 2. claimed tasks to answers or workers
-        self._collect(self.pool.collect(self._wait_time(serving)))  # 3. to receipts
+        self._collect(self.pool.collect(self._wait_time(serving),  # 3. to receipts
+                                        also=[self.courier.wake]))
         if serving:
             if self.watcher.supervise():
                 self.intake.rescan_due = 0.0  # events may have been missed while it was down
@@ -320,8 +334,8 @@ class Service:
             due.append(deadline)
         if serving:
             due.append(self.intake.rescan_due - now)
-            next_settle = self.intake.next_due()
-            if next_settle is not None and self._claim_room():
+            next_settle = self.intake.next_due() if self._claim_room() else None
+            if next_settle is not None:
                 due.append(next_settle)
         if self._verdicts:
             due.append(self._verdicts_since + DELIVERY_WAIT - now)
@@ -330,7 +344,7 @@ class Service:
     def _claim_room(self) -> int:
         """How many uploads to claim now: none until half the room is free, unless nothing
         claimed waits for a worker (then the workers would wait for the claims)."""
-        room = self.capacity - len(self.board)
+        room = self.capacity - len(self.board) - self.courier.in_hand
         return room if room >= self.capacity // 2 or not self.board.waiting else 0
 
     def _collect(self, outcomes: list[Outcome]) -> None:
@@ -461,9 +475,22 @@ class Service:
         self._deliver(verdicts)
 
     def _deliver(self, verdicts: list[Verdict]) -> None:
-        if verdicts:
-            for task in self.delivery.deliver(verdicts):
-                self.takeover.let_go(task)
+        self.courier.hand(verdicts)
+
+    def _take_deliveries(self) -> None:
+        """What the delivery thread finished: a verdict that must wait goes back to the queue
+        with its task, what was parked behind an answered file goes on, and a file another
+        daemon took over meanwhile is let go."""
+        for delivered in self.courier.results():
+            self._delivered(delivered)
+
+    def _delivered(self, delivered: Delivered) -> None:
+        for task in delivered.held:
+            self.board.queue(task)
+        for submission_id in delivered.answered:
+            self.board.answered(submission_id)
+        for task in delivered.lost:
+            self.takeover.let_go(task)
 
     # -- health ------------------------------------------------------------------------------
 

@@ -142,6 +142,11 @@ class SettleTracker:
         """Seconds until the earliest candidate may be settled, or None when there is none."""
         if not self._watches:
             return None
-        earliest = min(max(watch.since + self.quiet_period, watch.recheck_at)
-                       for watch in self._watches.values())
-        return max(0.0, earliest - self._clock())
+        now = self._clock()
+        earliest = None
+        for watch in self._watches.values():  # oldest sighting first: in a burst, due at once
+            due = max(watch.since + self.quiet_period, watch.recheck_at)
+            if due <= now:
+                return 0.0  # asked every turn: not a walk over thousands of waiting uploads
+            earliest = due if earliest is None else min(earliest, due)
+        return max(0.0, (earliest or now) - now)

@@ -40,7 +40,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -271,9 +271,10 @@ class WorkerPool:
         with contextlib.suppress(OSError):  # a dead worker: collect() reports the job crashed
             worker.conn.send((dataclasses.replace(job, registry=None), sent))
 
-    def collect(self, timeout: float) -> list[Outcome]:
+    def collect(self, timeout: float, also: Sequence[int] = ()) -> list[Outcome]:
         """Wait up to ``timeout`` seconds for results, deaths and time limits, and return the
-        outcomes of finished jobs. Dead or stopped workers are replaced."""
+        outcomes of finished jobs. Dead or stopped workers are replaced. The wait also ends
+        when a descriptor of ``also`` becomes readable (the caller looks at it itself)."""
         busy = [w for w in self._workers if w.jobs]
         if busy:
             nearest = min(self._deadline(w) for w in busy)
@@ -282,8 +283,10 @@ class WorkerPool:
         owners.update({w.process.sentinel: w for w in self._workers})
         outcomes: list[Outcome] = []
         handled: list[_Worker] = []
-        for item in wait(list(owners), timeout):
-            worker = owners[item]
+        for item in wait([*owners, *also], timeout):
+            worker = owners.get(item)
+            if worker is None:
+                continue
             if any(worker is seen for seen in handled):
                 continue
             handled.append(worker)

@@ -52,6 +52,22 @@ _NOT_SUBMITTER_REJECTION = sa.or_(submissions.c.status.is_(None),
                                   submissions.c.layer != "submitter")
 
 
+_c = submissions.c
+# The duplicate check's questions, asked for every file a daemon takes: built once, their
+# values bound per question (building and keying a new statement each time cost more than
+# SQLite's answer).
+_FIRST_WITH_CONTENT = sa.select(submissions).where(
+    _c.submitter == sa.bindparam("submitter"), _c.sha256 == sa.bindparam("sha256"),
+    _c.submission_id < sa.bindparam("before"), _c.duplicate_of.is_(None),
+    _c.replaces.is_(None), _c.failure.is_(None), _c.problem.is_(None),
+    _NOT_SUBMITTER_REJECTION).order_by(_c.submission_id).limit(1)
+_UNHASHED_BEFORE = sa.select(_c.submission_id).where(
+    _c.submitter == sa.bindparam("submitter"), _c.submission_id < sa.bindparam("before"),
+    _c.sha256.is_(None), _c.problem.is_(None), _c.replaces.is_(None),
+    _c.state == State.CLAIMED,
+    sa.or_(_c.owner.is_(None), _c.owner != sa.bindparam("other_than"))).limit(1)
+
+
 class LostClaim(RuntimeError):
     """Another daemon took this submission over; the caller must let it go."""
 
@@ -331,9 +347,10 @@ class Ledger:
 
     # -- questions ----------------------------------------------------------------------------
 
-    def _rows(self, operation: str, query: sa.Select[Any]) -> list[Submission]:
+    def _rows(self, operation: str, query: sa.Select[Any],
+              values: dict[str, Any] | None = None) -> list[Submission]:
         with self._read(operation) as db:
-            return [_submission(row) for row in db.execute(query)]
+            return [_submission(row) for row in db.execute(query, values)]
 
     def get(self, submission_id: str) -> Submission | None:
         rows = self._rows("get", sa.select(submissions)
@@ -366,22 +383,16 @@ class Ledger:
         duplicate, not a replay, not one the gateway failed on, and not one the submitter layer
         rejected (that outcome depends on the registry in force and the day, so the same bytes
         are judged again)."""
-        c = submissions.c
-        rows = self._rows("first_with_content", sa.select(submissions).where(
-            c.submitter == submitter, c.sha256 == sha256, c.submission_id < before,
-            c.duplicate_of.is_(None), c.replaces.is_(None), c.failure.is_(None),
-            c.problem.is_(None), _NOT_SUBMITTER_REJECTION).order_by(c.submission_id).limit(1))
+        rows = self._rows("first_with_content", _FIRST_WITH_CONTENT,
+                          {"submitter": submitter, "sha256": sha256, "before": before})
         return rows[0] if rows else None
 
     def unhashed_before(self, submitter: str, before: str, other_than: str) -> bool:
         """Does another daemon hold an earlier upload of this submitter that it has not hashed
         yet? Until it has, nobody can tell whether a later file duplicates it."""
-        c = submissions.c
         with self._read("unhashed_before") as db:
-            return db.scalar(sa.select(c.submission_id).where(
-                c.submitter == submitter, c.submission_id < before, c.sha256.is_(None),
-                c.problem.is_(None), c.replaces.is_(None), c.state == State.CLAIMED,
-                sa.or_(c.owner.is_(None), c.owner != other_than)).limit(1)) is not None
+            return db.scalar(_UNHASHED_BEFORE, {"submitter": submitter, "before": before,
+                                                "other_than": other_than}) is not None
 
     def latest_outcome(self, submitter: str, sha256: str) -> Submission | None:
         """The most recent receipt the gateway validated for these bytes (a replay's, when one
