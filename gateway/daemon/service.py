@@ -115,10 +115,10 @@ class Service:
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
         self.board = TaskBoard()
-        # files in hand: the workers' jobs (running and queued), the verdicts waiting for or in
-        # the delivery thread, and claimed files enough that claims, inspections and
-        # deliveries come in batches
-        self.capacity = max(8, 8 * DEPTH * config.workers)
+        # files in hand: the workers' jobs (running and queued) and three times as many
+        # claimed, so that claims, inspections and deliveries come in batches; as many again
+        # may wait in the delivery thread
+        self.capacity = max(8, 4 * DEPTH * config.workers)
         self._verdicts: list[Outcome] = []  # the workers' verdicts, not yet delivered
         self._verdicts_since = 0.0
         # the legs of a file's way, in order
@@ -343,8 +343,11 @@ class Service:
 
     def _claim_room(self) -> int:
         """How many uploads to claim now: none until half the room is free, unless nothing
-        claimed waits for a worker (then the workers would wait for the claims)."""
-        room = self.capacity - len(self.board) - self.courier.in_hand
+        claimed waits for a worker (then the workers would wait for the claims); none while
+        the delivery thread is a capacity behind (more claims would only wait longer)."""
+        if self.courier.in_hand >= self.capacity:
+            return 0
+        room = self.capacity - len(self.board)
         return room if room >= self.capacity // 2 or not self.board.waiting else 0
 
     def _collect(self, outcomes: list[Outcome]) -> None:
