@@ -121,6 +121,35 @@ def test_one_claim_per_upload_and_a_taken_over_row_fences_its_old_owner(
         second.close()
 
 
+def test_a_filed_batch_belongs_to_nobody_and_a_row_taken_over_is_left_alone(
+        any_url: str, tmp_path: Path) -> None:
+    """Filing lets go of a row (no daemon holds it any more), and a batch skips, untouched,
+    the rows another daemon took over meanwhile."""
+    if any_url.startswith("sqlite"):
+        Ledger(any_url).close()  # a SQLite ledger is made by its first daemon
+    else:
+        upgrade(create_engine(parse_location(any_url)))
+    me, other = (Ledger(any_url, owner=new_daemon_id()) for _ in range(2))
+    try:
+        mine = [_claim(me, f"key-{n}", f"20261201T000000.00000{n}Z-m") for n in range(3)]
+        assert other.take_over(mine[1])
+        assert me.validated_many([(_receipt(s), None) for s in mine]) == {
+            mine[1].submission_id}
+        assert me.receipt_written_many([(s.submission_id, tmp_path / "r.json")
+                                        for s in (mine[0], mine[2])]) == set()
+        assert me.filed_many([(s.submission_id, tmp_path / "a.csv")
+                              for s in (mine[0], mine[2])]) == set()
+        rows = {s.submission_id: me.get(s.submission_id) for s in mine}
+        for filed in (mine[0], mine[2]):
+            assert (rows[filed.submission_id].state, rows[filed.submission_id].owner) == (
+                State.FILED, None)
+        taken = rows[mine[1].submission_id]
+        assert (taken.state, taken.owner) == (State.CLAIMED, other.owner)
+    finally:
+        me.close()
+        other.close()
+
+
 def test_only_daemons_whose_lease_ran_out_lose_their_files(any_url: str) -> None:
     upgrade(create_engine(parse_location(any_url)))
     me = Ledger(any_url, owner=new_daemon_id())

@@ -171,16 +171,18 @@ class Ledger:
         names = tuple(sorted(values))
         update = self._updates.get(names)
         if update is None:
+            # the new values' names never meet the WHERE's (a row filed sets ``owner`` while
+            # the WHERE fences on it)
             update = (submissions.update()
-                      .where(submissions.c.submission_id == sa.bindparam("_row"))
-                      .values({name: sa.bindparam(f"_{name}") for name in names}))
+                      .where(submissions.c.submission_id == sa.bindparam("where_row"))
+                      .values({name: sa.bindparam(f"set_{name}") for name in names}))
             if self.owner is not None:
-                update = update.where(submissions.c.owner == sa.bindparam("_owner"))
+                update = update.where(submissions.c.owner == sa.bindparam("where_owner"))
             self._updates[names] = update
-        params = {f"_{name}": value for name, value in values.items()}
-        params["_row"] = submission_id
+        params = {f"set_{name}": value for name, value in values.items()}
+        params["where_row"] = submission_id
         if self.owner is not None:
-            params["_owner"] = self.owner
+            params["where_owner"] = self.owner
         return db.execute(update, params).rowcount == 1 or self.owner is None
 
     def _transition(self, db: sa.Connection, submission_id: str, state: str,
