@@ -101,7 +101,8 @@ class Service:
         self.daemon_id = self.membership.daemon_id
         self.registry = RegistryKeeper(config.registry, required=config.registry_configured,
                                        on_change=self._registry_changed,
-                                       keep=config.state / KEPT_REGISTRY)
+                                       keep=config.state / KEPT_REGISTRY,
+                                       settle=config.quiet_period)
         try:
             self.registry.start()
         except RegistryUnavailable as err:

@@ -2,7 +2,10 @@
 
 The daemon asks ``refresh`` every turn of its loop; a ``stat`` decides whether the file changed
 (size, modification time, inode: an editor's save-by-rename changes the inode), and only then is
-it read. A new text that passes every check replaces the registry whole, from the next file on;
+it read, once it has been left alone for ``settle`` seconds (an editor that saves in place
+truncates the file, then writes it: read in between, the text is torn, and a torn prefix may
+even parse, leaving submitters out). A new text that passes every check replaces the registry
+whole, from the next file on;
 one that does not is refused whole and logged with its lines, and the previous registry stays in
 force. A file that disappears leaves the last good registry in force too: deleting the registry
 must not open the gateway to every folder.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,7 @@ class RegistryKeeper:
     required: bool = False
     on_change: Callable[[dict[str, str]], None] | None = None  # e.g. ledger meta for `status`
     keep: Path | None = None
+    settle: float = 0.0  # seconds a changed file must stay unchanged before it is read
     registry: Registry | None = None
     refused: bool = False
     _signature: Signature | None = None
@@ -107,8 +112,10 @@ class RegistryKeeper:
                           kept_digest=self.registry.digest[:12])
                 self._report(registry_state="file missing; previous registry kept")
             return False
+        if self.settle and time.time() - signature[0] / 1e9 < self.settle:
+            return False  # changed moments ago: perhaps still being written; next turn
         try:
-            return self._load(signature)
+            return self._load(signature, whole=True)
         except RegistryError as err:
             self._signature = signature  # the same broken text is refused once, not every turn
             self.refused = True
@@ -118,8 +125,12 @@ class RegistryKeeper:
                          registry_refused="; ".join(err.problems))
             return False
 
-    def _load(self, signature: Signature) -> bool:
+    def _load(self, signature: Signature, whole: bool = False) -> bool:
+        """Read and take the file; with ``whole``, only if it did not change while read (else
+        False, and the next refresh reads it again)."""
         data = self.path.read_bytes()
+        if whole and _signature(self.path) != signature:
+            return False
         self._signature = signature
         same = (self.registry is not None
                 and hashlib.sha256(data).hexdigest() == self.registry.digest)

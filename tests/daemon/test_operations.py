@@ -65,7 +65,10 @@ def test_no_log_line_contains_a_value_from_a_submitted_file(make_gateway) -> Non
     assert len(summaries) == len(submitted)
     assert all({"submission_id", "submitter", "route", "status", "errors", "total_s"}
                <= set(s) for s in summaries)
-    leaks = [line for line in lines if pattern.search(line)]
+    # The daemon's process id (alone and in its daemon id) is the machine's number: it could
+    # be a five-digit zip code of the files by chance.
+    own = re.compile(r'"(?:pid|daemon)": (?:\d+|"[^"]*")')
+    leaks = [line for line in lines if pattern.search(own.sub("", line))]
     assert leaks == []
 
 

@@ -67,6 +67,16 @@ def answered(gw: Gateway) -> list[dict[str, object]]:
     return [e for e in gw.events() if e.get("event") == "validate_request"]
 
 
+def logged(gw: Gateway, count: int, event: str = "validate_request") -> list[dict[str, object]]:
+    """The daemon's ``event`` lines once there are ``count`` of them. A warm process logs a
+    request after it has closed the caller's connection, so the command may have printed and
+    exited before the line is written: read once, the log can be a line short."""
+    def enough() -> list[dict[str, object]] | None:
+        events = [e for e in gw.events() if e.get("event") == event]
+        return events if len(events) >= count else None
+    return wait_until(enough, what=f"{count} {event} lines in the daemon's log")
+
+
 def validate(gw: Gateway, *args: str) -> subprocess.CompletedProcess[str]:
     return gw.cli("validate", "--received-at", RECEIVED, *args, check=False)
 
@@ -89,8 +99,7 @@ def test_the_daemon_answers_and_prints_what_the_command_prints_alone(
     flags = ["--json"] if as_json else []
     before = len(answered(gateway))
     warm = validate(gateway, f"clinic-1:{path}", *flags)
-    assert len(answered(gateway)) == before + 1, warm.stderr
-    assert answered(gateway)[-1]["outcome"] == "answered"
+    assert logged(gateway, before + 1)[-1]["outcome"] == "answered", warm.stderr
     cold = validate(gateway, f"clinic-1:{path}", "--local", *flags)
     assert len(answered(gateway)) == before + 1  # --local never asks the daemon
     assert warm.returncode == cold.returncode == (1 if "invalid" in case else 0)
@@ -103,7 +112,8 @@ def test_several_files_are_judged_in_order_in_one_request(gateway: Gateway) -> N
     args = [str(CASES["csv-valid"]), str(CASES["xlsx-valid"]), "--submitter", "clinic-1",
             "--json"]
     warm, cold = validate(gateway, *args), validate(gateway, *args, "--local")
-    assert answered(gateway)[before:] and answered(gateway)[-1]["files"] == 2
+    assert logged(gateway, before + 1)[-1]["files"] == 2
+    assert len(answered(gateway)) == before + 1
     assert same(warm.stdout) == same(cold.stdout)
     assert '"odc-summary-full.csv"' in warm.stdout and '"edtc-2015q1-full.xlsx"' in warm.stdout
 
@@ -113,8 +123,9 @@ def test_the_log_tells_size_time_and_outcome_never_the_file(gateway: Gateway,
     # Letters and a marked number only: a bare "4417" also turns up by chance in a timestamp.
     secret = tmp_path / "MRN-Q4417-SMITHERSON.csv"
     secret.write_text("patient_name,mrn\nJOHN SMITHERSON,MRN-Q4417\n", encoding="utf-8")
+    before = len(answered(gateway))
     validate(gateway, f"clinic-1:{secret}")
-    event = answered(gateway)[-1]
+    event = logged(gateway, before + 1)[-1]
     assert event["bytes"] == secret.stat().st_size and event["outcome"] == "answered"
     log = "\n".join(gateway.log_lines())
     assert "SMITHERSON" not in log and "Q4417" not in log
@@ -127,9 +138,9 @@ def test_a_workbook_bomb_is_rejected_and_the_daemon_goes_on_serving(
     run = validate(gateway, f"clinic-1:{bomb}", "--json")
     assert run.returncode == 1
     assert '"status": "rejected"' in run.stdout and '"E-FILE-' in run.stdout
-    assert answered(gateway)[before]["outcome"] == "answered"
+    assert logged(gateway, before + 1)[before]["outcome"] == "answered"
     assert validate(gateway, f"clinic-1:{CASES['csv-valid']}").returncode == 0
-    assert len(answered(gateway)) == before + 2
+    assert len(logged(gateway, before + 2)) == before + 2
     assert gateway.process is not None and gateway.process.poll() is None
 
 
@@ -244,7 +255,7 @@ def test_a_restart_after_a_crash_replaces_the_socket_and_a_stop_removes_it(
                what="the killed daemon's processes to end")
     gw.start()
     assert validate(gw, f"clinic-1:{CASES['csv-valid']}").returncode == 0
-    assert [e["outcome"] for e in answered(gw)] == ["answered"]
+    assert [e["outcome"] for e in logged(gw, 1)] == ["answered"]
     assert gw.stop() == 0
     assert not socket_path(gw.var).exists()
     assert not (gw.var / "validate-scratch").exists()
@@ -277,11 +288,16 @@ def test_a_request_over_the_time_limit_ends_only_its_process(tmp_path: Path) -> 
         run = validate(gw, f"clinic-1:{big}", "--json")
         assert "the daemon's warm process failed" in run.stderr
         assert run.returncode in (0, 1) and '"odc-patient-2015.csv"' in run.stdout  # judged here
-        failed = [e for e in gw.events() if e.get("event") == "validate_request_failed"]
+        failed = logged(gw, 1, "validate_request_failed")
         assert [e["failure"] for e in failed] == ["time"]
-        small = validate(gw, f"clinic-1:{CASES['xlsx-valid']}")  # a few hundredths of a second
-        assert small.returncode == 0 and small.stderr == ""
-        assert [e["outcome"] for e in answered(gw)] == ["answered"]
+        # A file judged in a few milliseconds: on a loaded machine even a small valid
+        # workbook took 0.2 to 0.5 s of wall time, the limit itself.
+        tiny = tmp_path / "tiny.csv"
+        tiny.write_text("a,b\n1,2\n", encoding="utf-8")
+        small = validate(gw, f"clinic-1:{tiny}")
+        assert small.returncode == 1 and "E-ROUTE-UNRECOGNISED" in small.stdout
+        assert small.stderr == ""
+        assert [e["outcome"] for e in logged(gw, 1)] == ["answered"]
         assert gw.stop() == 0  # and the daemon still stops cleanly
     finally:
         gw.close()
@@ -324,7 +340,7 @@ def test_out_writes_the_files_the_command_writes_alone(
     path = CASES[case] or invalid_workbook(tmp_path)
     before = len(answered(gateway))
     warm = validate(gateway, f"clinic-1:{path}", "--out", str(tmp_path / "warm"))
-    assert answered(gateway)[before:] and answered(gateway)[-1]["outcome"] == "answered"
+    assert logged(gateway, before + 1)[-1]["outcome"] == "answered"
     cold = validate(gateway, f"clinic-1:{path}", "--out", str(tmp_path / "cold"), "--local")
     assert warm.returncode == cold.returncode and same(warm.stdout) == same(cold.stdout)
     assert written(tmp_path / "warm") == written(tmp_path / "cold")
@@ -363,7 +379,7 @@ def test_a_file_only_the_caller_may_open_is_judged_by_a_daemon_that_may_not(
     try:
         wait_until(lambda: socket_path(gw.var).exists(), what="the validation socket")
         warm = validate(gw, f"clinic-1:{private}", "--json")
-        assert [e["outcome"] for e in answered(gw)] == ["answered"]
+        assert [e["outcome"] for e in logged(gw, 1)] == ["answered"]
         cold = validate(gw, f"clinic-1:{private}", "--json", "--local")
         assert warm.returncode == cold.returncode == 1
         assert same(warm.stdout) == same(cold.stdout)

@@ -52,8 +52,10 @@ def test_93_typed_for_39_is_one_problem_with_39_suggested(tmp_path: Path, form: 
     assert len(consequence_lines) == len(others)  # told under the root, indented
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+# derandomized, as every property test here: the same examples on every run, so CI cannot
+# meet one by chance that the run before did not
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(row=st.integers(min_value=2, max_value=len(ROWS)), column=st.sampled_from(COUNTS),
        typed=st.integers(min_value=0, max_value=500))
 def test_one_typo_in_a_random_count_is_one_root_finding_at_its_cell(

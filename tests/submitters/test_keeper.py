@@ -60,3 +60,25 @@ def test_start_refuses_a_required_missing_or_a_broken_registry(tmp_path: Path) -
     path = write_registry(tmp_path, DEMO.replace('kind = "program"', 'kind = "feed"'))
     with pytest.raises(RegistryUnavailable, match="kind: must be one of"):
         RegistryKeeper(path).start()
+
+
+def test_an_edit_is_read_once_it_has_settled_never_torn(tmp_path: Path) -> None:
+    """An editor that saves in place truncates the file and then writes it: a daemon that
+    looked in between read a prefix, which may even parse, leaving submitters out."""
+    path = write_registry(tmp_path, DEMO.replace('id = "dhs-feed"', 'id = "dhs-feed"\n'
+                                                 'active = false'))
+    reported: list[dict[str, str]] = []
+    keeper = RegistryKeeper(path, on_change=reported.append, settle=3.0)
+    keeper.start()
+    before, states = keeper.registry, len(reported)
+    assert before is not None and len(before) == 6
+    first_entry = DEMO[:DEMO.index("[[submitter]]", DEMO.index("[[submitter]]") + 1)]
+    _bump(path, first_entry)  # the save, caught half written: one submitter of six
+    assert keeper.refresh() is False and keeper.registry is before
+    _bump(path, DEMO)  # the save done, moments ago
+    assert keeper.refresh() is False and keeper.registry is before
+    assert len(reported) == states  # nothing torn was taken, nor refused
+    settled = path.stat().st_mtime_ns - 3_100_000_000  # left alone since
+    os.utime(path, ns=(settled, settled))
+    assert keeper.refresh() is True
+    assert len(keeper.registry) == 6 and keeper.registry.active("dhs-feed") is not None
