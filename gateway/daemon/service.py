@@ -174,12 +174,13 @@ class Service:
         guard = FolderGuard({"inbox": self.config.inbox, "state": self.config.state})
         pool_open = False
         answering = ValidateService(self.config) if self.config.validate_slots else None
+        courier: Courier | None = None
         try:
+            courier = self.courier = Courier(self.delivery.deliver)
             self._install_signals()
             ignore_lease_breaks()
             self.pool = self._open_pool(self.config.workers)
             pool_open = True
-            self.courier = Courier(self.delivery.deliver)
             if answering is not None:  # forked from the pool's fork server
                 try:
                     answering.start()
@@ -206,8 +207,8 @@ class Service:
             self._set_meta(failure=f"daemon_failed while {stage}: {type(err).__name__}: {err}")
             raise
         finally:
-            if pool_open:
-                self.courier.close()  # what was handed over is delivered first
+            if courier is not None:
+                courier.close()  # what was handed over is delivered first
             self.messages.stop()
             self.watcher.stop()
             if answering is not None:
