@@ -52,6 +52,7 @@ class RegistryKeeper:
     registry: Registry | None = None
     refused: bool = False
     _signature: Signature | None = None
+    _seen: tuple[Signature, float] | None = None  # a changed file's signature, first seen when
 
     def start(self) -> None:
         """Load the registry at start. A missing optional one is logged and leaves the
@@ -112,7 +113,7 @@ class RegistryKeeper:
                           kept_digest=self.registry.digest[:12])
                 self._report(registry_state="file missing; previous registry kept")
             return False
-        if self.settle and time.time() - signature[0] / 1e9 < self.settle:
+        if self.settle and not self._settled(signature):
             return False  # changed moments ago: perhaps still being written; next turn
         try:
             return self._load(signature, whole=True)
@@ -124,6 +125,17 @@ class RegistryKeeper:
             self._report(registry_state="edit refused; previous registry kept",
                          registry_refused="; ".join(err.problems))
             return False
+
+    def _settled(self, signature: Signature) -> bool:
+        """Left alone for ``settle`` seconds: by its modification time (so an edit saved just
+        before an upload is in force when that upload is claimed), or, when that time lies
+        in the future (copied with its times from a machine whose clock runs ahead), by how
+        long this keeper has seen it unchanged."""
+        now = time.monotonic()
+        if self._seen is None or self._seen[0] != signature:
+            self._seen = (signature, now)
+        return (time.time() - signature[0] / 1e9 >= self.settle
+                or now - self._seen[1] >= self.settle)
 
     def _load(self, signature: Signature, whole: bool = False) -> bool:
         """Read and take the file; with ``whole``, only if it did not change while read (else

@@ -4,10 +4,12 @@ refused edit or a deleted file."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+from gateway.submitters import keeper as keeper_module
 from gateway.submitters.keeper import RegistryKeeper, RegistryUnavailable
 from tests.submitters.registries import DEMO, write_registry
 
@@ -82,3 +84,21 @@ def test_an_edit_is_read_once_it_has_settled_never_torn(tmp_path: Path) -> None:
     os.utime(path, ns=(settled, settled))
     assert keeper.refresh() is True
     assert len(keeper.registry) == 6 and keeper.registry.active("dhs-feed") is not None
+
+
+def test_an_edit_stamped_in_the_future_is_read_once_it_has_stayed_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A registry copied with its times from a machine whose clock runs an hour ahead is taken
+    after the settle period, not an hour later."""
+    path = write_registry(tmp_path, DEMO)
+    clock = [1000.0]
+    monkeypatch.setattr(keeper_module.time, "monotonic", lambda: clock[0])
+    keeper = RegistryKeeper(path, settle=3.0)
+    keeper.start()
+    ahead = time.time_ns() + 3600 * 1_000_000_000
+    path.write_text(DEMO.replace('id = "dhs-feed"', 'id = "dhs-feed"\nactive = false'),
+                    encoding="utf-8")
+    os.utime(path, ns=(ahead, ahead))
+    assert keeper.refresh() is False  # just seen
+    clock[0] += 3.5
+    assert keeper.refresh() is True and keeper.registry.active("dhs-feed") is None
