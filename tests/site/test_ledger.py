@@ -124,7 +124,8 @@ def test_one_claim_per_upload_and_a_taken_over_row_fences_its_old_owner(
 def test_a_filed_batch_belongs_to_nobody_and_a_row_taken_over_is_left_alone(
         any_url: str, tmp_path: Path) -> None:
     """Filing lets go of a row (no daemon holds it any more), and a batch skips, untouched,
-    the rows another daemon took over meanwhile."""
+    the rows another daemon took over meanwhile (each step writes a batch at once, and row by
+    row only when a row was lost)."""
     if any_url.startswith("sqlite"):
         Ledger(any_url).close()  # a SQLite ledger is made by its first daemon
     else:
@@ -132,7 +133,16 @@ def test_a_filed_batch_belongs_to_nobody_and_a_row_taken_over_is_left_alone(
     me, other = (Ledger(any_url, owner=new_daemon_id()) for _ in range(2))
     try:
         mine = [_claim(me, f"key-{n}", f"20261201T000000.00000{n}Z-m") for n in range(3)]
+        # the other daemon claims in one batch an upload already claimed, and a new one
+        seen_twice, fresh = (Submission(f"20261201T000001.00000{n}Z-o", "clinic-a", "a.csv",
+                                        "a.csv", State.CLAIMED, now_text(), owner=other.owner,
+                                        upload_key=key) for n, key in enumerate(["key-0", "k"]))
+        assert other.add_many([seen_twice, fresh]) == {fresh.submission_id}
+        assert other.get(seen_twice.submission_id) is None
         assert other.take_over(mine[1])
+        assert me.inspected_many([(s.submission_id, None, 10, f"sha-{n}")
+                                  for n, s in enumerate(mine)]) == {mine[1].submission_id}
+        assert [me.get(s.submission_id).sha256 for s in mine] == ["sha-0", None, "sha-2"]
         assert me.validated_many([(_receipt(s), None) for s in mine]) == {
             mine[1].submission_id}
         assert me.receipt_written_many([(s.submission_id, tmp_path / "r.json")

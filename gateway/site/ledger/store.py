@@ -181,10 +181,40 @@ class Ledger:
 
     def _update_row(self, db: sa.Connection, submission_id: str, values: dict[str, Any]
                     ) -> bool:
-        """Set ``values`` on one row this daemon owns; False when it no longer owns it. The
-        statement is built once for each set of columns and kept: building and keying a new
-        one for every row was most of a batch's cost (a burst of small files writes thousands
-        of rows a minute)."""
+        """Set ``values`` on one row this daemon owns; False when it no longer owns it."""
+        update, params = self._update_of(submission_id, values)
+        return db.execute(update, params).rowcount == 1 or self.owner is None
+
+    def _update_rows(self, db: sa.Connection, rows: Sequence[tuple[str, dict[str, Any]]]
+                     ) -> set[str]:
+        """``_update_row`` for every ``(submission_id, values)``; returns the ids this daemon
+        no longer owns (their rows are left as they are).
+
+        One ``executemany`` for each set of columns, inside a savepoint: when every row was
+        this daemon's (always, but when another daemon took a file over), that is all; else
+        the savepoint is rolled back and the rows are updated one by one, which tells which
+        were lost. A statement per row cost a round trip each on PostgreSQL and most of a
+        batch's time on SQLite."""
+        if len(rows) == 1 or self.owner is None:
+            return {row for row, values in rows if not self._update_row(db, row, values)}
+        groups: dict[Any, list[dict[str, Any]]] = {}
+        for row, values in rows:
+            update, params = self._update_of(row, values)
+            groups.setdefault(update, []).append(params)
+        savepoint = db.begin_nested()
+        updated = sum(db.execute(update, many).rowcount for update, many in groups.items())
+        if updated == len(rows):
+            savepoint.commit()
+            return set()
+        savepoint.rollback()
+        return {row for row, values in rows if not self._update_row(db, row, values)}
+
+    def _update_of(self, submission_id: str, values: dict[str, Any]
+                   ) -> tuple[Any, dict[str, Any]]:
+        """The UPDATE for ``values``' columns and its parameters for one row. The statement is
+        built once for each set of columns and kept: building and keying a new one for every
+        row was most of a batch's cost (a burst of small files writes thousands of rows a
+        minute)."""
         names = tuple(sorted(values))
         update = self._updates.get(names)
         if update is None:
@@ -200,7 +230,7 @@ class Ledger:
         params["where_row"] = submission_id
         if self.owner is not None:
             params["where_owner"] = self.owner
-        return db.execute(update, params).rowcount == 1 or self.owner is None
+        return update, params
 
     def _transition(self, db: sa.Connection, submission_id: str, state: str,
                     **columns: Any) -> None:
@@ -228,17 +258,15 @@ class Ledger:
         they are)."""
         if not changes:
             return set()
-        lost: set[str] = set()
         at = now_text()
         with self._write(operation, len(changes)) as db:
-            moved = []
-            for submission_id, columns in changes:
-                if self._move(db, submission_id, state, at, **columns):
-                    moved.append(submission_id)
-                    if then is not None:
-                        then(db, submission_id)
-                else:
-                    lost.add(submission_id)
+            lost = self._update_rows(db, [(submission_id, {"state": state, "updated_at": at,
+                                                           **columns})
+                                          for submission_id, columns in changes])
+            moved = [submission_id for submission_id, _ in changes if submission_id not in lost]
+            if then is not None:
+                for submission_id in moved:
+                    then(db, submission_id)
             self._log_many(db, moved, state, at)
         return lost
 
@@ -257,22 +285,21 @@ class Ledger:
         if not batch:
             return set()
         at = now_text()
-        added: list[str] = []
-        # one statement for every row, its values bound per row (see ``_update_row``)
+        ordered = sorted(batch, key=lambda s: (s.upload_key or "", s.submission_id))
+        for submission in ordered:
+            submission.updated_at = at
+        # one INSERT for the batch (SQLAlchemy's "insertmanyvalues"), its rows in that order;
+        # a row whose upload another daemon claimed first is skipped and not returned
         insert = (self._insert(submissions).on_conflict_do_nothing()
                   .returning(submissions.c.submission_id))
         with self._write("add", len(batch)) as db:
-            for submission in sorted(batch, key=lambda s: (s.upload_key or "",
-                                                           s.submission_id)):
-                submission.updated_at = at
-                values = {column: getattr(submission, column) for column in COLUMNS}
-                if db.execute(insert, values).first() is not None:
-                    added.append(submission.submission_id)
+            added = set(db.execute(insert, [{column: getattr(s, column) for column in COLUMNS}
+                                            for s in ordered]).scalars())
             for state in {s.state for s in batch}:
                 self._log_many(db, [s.submission_id for s in batch
                                     if s.state == state and s.submission_id in added],
                                state, at)
-        return set(added)
+        return added
 
     def forget(self, submission_id: str) -> None:
         """Drop a claim that never happened (the rename did not take place)."""
@@ -296,15 +323,12 @@ class Ledger:
                        ) -> set[str]:
         """``inspected`` for several ``(submission_id, problem, size, sha256)`` in one
         transaction; returns the ids this daemon no longer owns."""
-        lost: set[str] = set()
         if not batch:
-            return lost
+            return set()
         with self._write("inspected", len(batch)) as db:
-            for submission_id, problem, size, sha256 in batch:
-                if not self._update_row(db, submission_id, {"problem": problem, "bytes": size,
-                                                            "sha256": sha256}):
-                    lost.add(submission_id)
-        return lost
+            return self._update_rows(db, [
+                (submission_id, {"problem": problem, "bytes": size, "sha256": sha256})
+                for submission_id, problem, size, sha256 in batch])
 
     def validated(self, receipt: Receipt, failure: str | None = None) -> None:
         """The outcome is known; it is recorded before the receipt is written."""
