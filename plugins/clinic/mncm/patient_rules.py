@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
-from gateway_plugins.clinic.mncm.masks import flags
+from gateway_plugins.clinic.mncm.masks import equals, outside, texts
 from gateway_plugins.clinic.mncm.strata import age_bands, ages
 
 from gateway.contract import FileRule, Finding, RecordBatch, lazy_module
@@ -34,10 +34,15 @@ _PARTS = 16  # slices of the 64-bit hash range the duplicate search sorts one at
 _PART_SHIFT = 60  # the bits below a slice number
 
 
-def _repeated_in(chunks: list[np.ndarray], part: int) -> np.ndarray:
-    """The hashes in slice ``part`` of the hash range (its top four bits) seen more than once."""
+_ONE_SORT = 1 << 16  # patients up to which all hashes are sorted at once (512 KiB)
+
+
+def _repeated_in(chunks: list[np.ndarray], part: int | None) -> np.ndarray:
+    """The hashes in slice ``part`` of the hash range (its top four bits) seen more than once,
+    in order; ``None``: in the whole range."""
     shift = np.uint64(_PART_SHIFT)
-    ordered = np.concatenate([chunk[(chunk >> shift) == part] for chunk in chunks])
+    ordered = np.concatenate([chunk if part is None else chunk[(chunk >> shift) == part]
+                              for chunk in chunks])
     ordered.sort()
     return np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
 
@@ -63,8 +68,9 @@ class UniquePatients(FileRule):
         # Repeated hashes are rare: find them one slice of the hash range at a time (a sorted
         # copy of a sixteenth of the patients, not of all of them), then order only the
         # patients that carry one (the same order as a stable sort of every patient).
-        repeated = np.concatenate([_repeated_in(self._hashes, part)
-                                   for part in range(_PARTS)])
+        small = sum(map(len, self._hashes)) <= _ONE_SORT
+        repeated = _repeated_in(self._hashes, None) if small else np.concatenate(
+            [_repeated_in(self._hashes, part) for part in range(_PARTS)])
         picked_hashes, picked_rows = [], []
         if len(repeated):
             for hashes, rows in zip(self._hashes, self._rows, strict=True):
@@ -102,7 +108,7 @@ class OneClinic(FileRule):
         npis = batch.frame["clinic_npi"].array
         if self._first is None:
             self._first = str(npis[0])
-        other = np.flatnonzero((npis != self._first).to_numpy(dtype=bool))
+        other = np.flatnonzero(~equals(batch.frame, "clinic_npi", self._first))
         out = []
         for i in other[: max(0, 20 - self._reported)]:
             out.append(batch.finding(int(i), self.code, "clinic_npi differs from the file's "
@@ -136,11 +142,9 @@ class DatesInPeriod(FileRule):
             if column not in batch.frame:
                 continue
             dates = batch.frame[column].array
-            outside = flags(dates > last) if first is None else (
-                flags(dates < first) | flags(dates > last))
             allowed = (f"on or before {last.date()}" if first is None
                        else f"{first.date()} to {last.date()}")
-            for i in np.flatnonzero(outside):
+            for i in np.flatnonzero(outside(dates, first, last)):
                 out.append(batch.finding(
                     int(i), self.code, f"{column} {dates[i].date()} is outside what "
                     f"reporting year {self.year.year} allows for it ({allowed}).",
@@ -162,13 +166,12 @@ class AgeInRange(FileRule):
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
         years = ages(self.spec, batch.frame).array
-        outside = flags(years < self.low) | flags(years > self.high)
         return [batch.finding(int(i), self.code, f"age {years[i]} is outside the "
                               f"{self.spec.measure} age range {self.low} to {self.high}.",
                               column=self.column, value=int(years[i]),
                               hint="Remove patients outside the measure's ages, or correct the "
                                    "age (whole years at the end of the period).")
-                for i in np.flatnonzero(outside)]
+                for i in np.flatnonzero(outside(years, self.low, self.high))]
 
     def finish(self) -> Iterable[Finding]:
         return []
@@ -188,7 +191,7 @@ class SampleRules(FileRule):
 
     def observe(self, batch: RecordBatch) -> Iterable[Finding]:
         frame = batch.frame
-        self.bases.update(frame["population_basis"].array.dropna().unique())
+        self.bases.update(texts(frame, "population_basis"))
         if not self.measure.sample_per_band:  # one sample unit, the whole file: no grouping
             self._count("", frame)
             return ()
