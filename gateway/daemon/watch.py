@@ -12,7 +12,15 @@ import queue
 import time
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
@@ -25,6 +33,15 @@ log = get_logger("gateway.daemon.watch")
 Hint = tuple[Path, str]  # (path in an upload folder, submitter)
 
 RESTART_BACKOFF = 5.0
+
+# The events that can name a new or finished upload: a file created or moved in, and a file
+# closed after writing (the settle tracker then asks again at once). Writes, opens and plain
+# closes are left out: the tracker checks the file's signature itself after the quiet period,
+# and those events, mostly about the gateway's own receipts and filing in the same tree, made
+# up most of what the observer's threads decoded in a burst. With the inotify observer the
+# filter narrows what the kernel reports, not only what is handed on.
+WANTED_EVENTS = [FileCreatedEvent, DirCreatedEvent, FileMovedEvent, DirMovedEvent,
+                 FileClosedEvent]
 
 
 class UploadEventHandler(FileSystemEventHandler):
@@ -79,7 +96,8 @@ class Watcher:
         observer: BaseObserver = (PollingObserver(timeout=self._config.poll_interval)
                                   if self._config.watcher == "polling" else Observer())
         try:
-            observer.schedule(self._handler, str(self._config.inbox), recursive=True)
+            observer.schedule(self._handler, str(self._config.inbox), recursive=True,
+                              event_filter=WANTED_EVENTS)
             observer.start()
         except OSError as err:
             log.error("watcher_start_failed", watcher=self._config.watcher, error=str(err))

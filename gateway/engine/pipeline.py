@@ -47,8 +47,11 @@ log = LazyLogger("gateway.engine.pipeline")
 # What judging a file imports at first use: the modules above bind these lazily
 # (``gateway.contract.lazy_module``), so a command that judges nothing never loads them. A
 # process that forks workers to judge files (the daemon's fork server) imports them first, once.
+# The last two open the ledger's reference data at a worker's first file (SQLAlchemy and
+# Alembic, about half a CPU second): without them every new or recycled worker paid that again.
 JUDGING_IMPORTS = ("pandas", "pyarrow.compute", "pyarrow.csv", "jsonschema", "referencing",
-                   "jsonschema_rs", "lxml.etree", "fastexcel", "python_calamine")
+                   "jsonschema_rs", "lxml.etree", "fastexcel", "python_calamine",
+                   "gateway.site.ledger.migrate", "gateway.site.reference.database")
 
 
 def choose_plugins(choice: PluginChoice) -> None:
