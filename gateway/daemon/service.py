@@ -79,6 +79,14 @@ WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which a worker
 KEPT_REGISTRY = "registry.last-good.toml"  # in the state folder: what a refused file falls to
 
 
+
+def _unprepared(task: Task) -> bool:
+    """Does ``task`` still need its replay copy or its inspection (``Service._prepare``)?"""
+    submission = task.submission
+    return task.receipt is None and (submission.state == State.REQUESTED
+                                     or (submission.sha256 is None
+                                         and submission.problem is None))
+
 class Service:
     """The daemon. ``run`` serves until a signal; ``drain`` finishes what the ledger holds and
     returns (``gateway replay`` uses it when no daemon runs)."""
@@ -372,6 +380,8 @@ class Service:
         due = self.board.due(now)
         found: list[Inspected] = []
         for task in due:
+            if not _unprepared(task):
+                continue  # most turns: nothing to do for it before it reaches a worker
             with self._guarded(task, now):
                 inspected = self._prepare(task, now)
                 if inspected is not None:
@@ -381,11 +391,15 @@ class Service:
                 for task in self.triage.record(found):
                     self.takeover.let_go(task)
         answers: list[Verdict] = []
+        full = self.pool.full  # no worker has room, not even for a small file
         with self.ledger.reading():  # the duplicate checks' questions, in one transaction
             for task in due:
+                if full and task.first_copy and task.receipt is None:
+                    continue  # it only waits for a worker: in a burst, most tasks most turns
                 if self.board.is_queued(task) and task.not_before <= now:
                     with self._guarded(task, now):
                         self._advance_one(task, now, answers)
+                    full = self.pool.full
         self._deliver(answers)
         self.metrics.queue(len(self.board))
 
@@ -416,10 +430,9 @@ class Service:
             self.space.note(full=True)
 
     def _prepare(self, task: Task, now: float) -> Inspected | None:
-        """A replay's copy into the spool, then the inspection, when the task needs them."""
+        """A replay's copy into the spool, then the inspection, when the task needs them
+        (``_unprepared``)."""
         submission = task.submission
-        if task.receipt is not None:
-            return None
         if (submission.state == State.REQUESTED
                 and not prepare_replay(submission, self.config, self.ledger)):
             self.board.take(task)

@@ -19,9 +19,11 @@ from gateway.receipts.model import Receipt
 from gateway.site.ledger import Submission
 
 
-@dataclass
+@dataclass(eq=False)
 class Task:
-    """A claimed submission on its way to a receipt, with the clocks for its summary line."""
+    """A claimed submission on its way to a receipt, with the clocks for its summary line.
+    Two tasks are the same only if they are one object (the board finds a task in its queue
+    by identity, not by comparing every field of every task ahead of it)."""
 
     submission: Submission
     settled: Signature | None = None

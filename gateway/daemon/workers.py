@@ -237,18 +237,23 @@ class WorkerPool:
         child.close()
         return _Worker(process, parent)
 
-    def _taker(self, job: Job) -> _Worker | None:
+    def _taker(self, small: bool) -> _Worker | None:
         """An idle worker; for a small job, else one running a small job with room behind."""
         open_ = [w for w in self._workers if w.retiring is None]
         idle = next((w for w in open_ if not w.jobs), None)
-        if idle is not None or not job.small:
+        if idle is not None or not small:
             return idle
         return next((w for w in open_ if len(w.jobs) < DEPTH and all(j.small for j in w.jobs)),
                     None)
 
     def can_take(self, job: Job) -> bool:
         """Is there a worker for ``job`` now?"""
-        return self._taker(job) is not None
+        return self._taker(job.small) is not None
+
+    @property
+    def full(self) -> bool:
+        """No worker can take a job now, not even a small one."""
+        return self._taker(small=True) is None
 
     @property
     def held(self) -> int:
@@ -258,7 +263,7 @@ class WorkerPool:
     def submit(self, job: Job) -> None:
         """Hand ``job`` to an idle worker, or queue a small one behind a small one (the caller
         checks ``can_take``)."""
-        worker = self._taker(job)
+        worker = self._taker(job.small)
         assert worker is not None, "submit() without can_take()"
         self._send(worker, job)
 

@@ -14,7 +14,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,22 @@ class LostClaim(RuntimeError):
     """Another daemon took this submission over; the caller must let it go."""
 
 
+
+class _SharedRead:
+    """``Ledger.reading``'s one read transaction, begun at its first question and ended with
+    the ``stack`` it was entered on."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+        self._db: sa.Connection | None = None
+
+    def connection(self, engine: sa.Engine) -> sa.Connection:
+        if self._db is None:
+            db = self._stack.enter_context(engine.connect())
+            self._stack.enter_context(db.execution_options(**{READ_ONLY: True}).begin())
+            self._db = db
+        return self._db
+
 class Ledger:
     """The daemon's record, in SQLite (one host) or PostgreSQL (several).
 
@@ -89,7 +105,7 @@ class Ledger:
         self.owner = owner
         self._timer = timer
         self.with_validated: list[Companion] = []
-        self._reading: dict[int, sa.Connection] = {}  # thread -> its shared read transaction
+        self._reading: dict[int, _SharedRead] = {}  # thread -> its shared read transaction
         self._updates: dict[tuple[str, ...], Any] = {}  # columns set -> its UPDATE statement
 
     def close(self) -> None:
@@ -129,7 +145,7 @@ class Ledger:
         shared = self._reading.get(threading.get_ident())
         if shared is not None:
             with self._timed(operation):
-                yield shared
+                yield shared.connection(self._engine)
             return
         with (self._timed(operation), self._engine.connect() as db,
               db.execution_options(**{READ_ONLY: True}).begin()):
@@ -139,13 +155,14 @@ class Ledger:
     def reading(self) -> Iterator[None]:
         """Ask this thread's questions inside it in one read transaction: a daemon's turn asks
         one or two for each file it triages, and on PostgreSQL a transaction of its own costs
-        each question three more round trips (ping, begin, end). No write may happen inside."""
+        each question three more round trips (ping, begin, end). The transaction begins at the
+        first question: most turns of a busy daemon ask none. No write may happen inside."""
         thread = threading.get_ident()
         if thread in self._reading:
             yield
             return
-        with self._engine.connect() as db, db.execution_options(**{READ_ONLY: True}).begin():
-            self._reading[thread] = db
+        with ExitStack() as stack:
+            self._reading[thread] = _SharedRead(stack)
             try:
                 yield
             finally:
