@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.contract.batch import RecordBatch
 from gateway.contract.findings import Finding
 from gateway.contract.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 np = lazy_module("numpy")
 
@@ -87,7 +90,7 @@ class RecordNamer:
         count = min(len(frame), REMEMBERED - len(self.known))
         places = _places(batch, count)
         # the key columns' first ``count`` cells (not a copy of every column's first rows)
-        lists = [frame[c].head(count).tolist() if c in frame.columns else [""] * count
+        lists = [_first(frame[c], count) if c in frame.columns else [""] * count
                  for c in self.columns]
         rows = zip(places, zip(*lists, strict=True), strict=True)
         self.known.update((place, cells) for place, cells in rows if place is not None)
@@ -177,6 +180,11 @@ def _concealed_patterns(schema: Mapping[str, Any], columns: Sequence[str]) -> li
     for column in columns:
         walk(schema.get("properties", {}).get(column))
     return found
+
+
+def _first(column: pd.Series, count: int) -> list[Any]:
+    """The column's first ``count`` cells (a small batch's whole column: no Series between)."""
+    return (column if count >= len(column) else column.head(count)).tolist()
 
 
 def _places(batch: RecordBatch, count: int) -> Sequence[Any]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.contract.findings import Finding
@@ -219,6 +220,40 @@ class RecordLayer:
             indices = indices[keep]
         return typed_values(column.kind, column.format, uniques).take(indices)
 
+    # A batch of at most ``ENGINE_ROWS`` records is typed in Python: its texts are few, and
+    # each Arrow call above costs more than Python's work on a whole column of them. The
+    # functions are the same (``str.upper``, the normalisers, ``typed_values`` on the distinct
+    # texts), so are the texts and typed columns.
+    @staticmethod
+    def _normalised_list(column: Column, texts: list[str]) -> list[str]:
+        """``_normalised`` of a column in Python."""
+        steps: list[Callable[[str], str]] = []
+        if column.codes is not None and column.kind == "string":
+            steps.append(str.upper)
+        normalise = NORMALISERS.get(column.format or "")
+        if normalise is not None:
+            steps.append(lambda v, f=normalise: f(v) if v != "" else v)
+        for step in steps:
+            mapped = {text: step(text) for text in set(texts)}
+            texts = [mapped[text] for text in texts]
+        return texts
+
+    @staticmethod
+    def _typed_list(column: Column, texts: list[str], keep: np.ndarray | None
+                    ) -> pd.api.extensions.ExtensionArray:
+        """``_typed_column`` of a column in Python."""
+        if column.kind == "string" and column.format not in ("date", "local-date-time"):
+            if keep is not None:
+                texts = list(compress(texts, keep.tolist()))
+            return pd.arrays.ArrowStringArray(pa.chunked_array(
+                [pa.array([text or None for text in texts], type=pa.large_string())]))
+        positions: dict[str, int] = {}  # distinct texts in order of first appearance
+        indices = np.array([positions.setdefault(text, len(positions)) for text in texts],
+                           dtype=np.int64)
+        if keep is not None:
+            indices = indices[keep]
+        return typed_values(column.kind, column.format, list(positions)).take(indices)
+
     # -- validation --------------------------------------------------------------------------
     def check(self, batch: RecordBatch) -> tuple[RecordBatch, np.ndarray, list[Finding]]:
         """Validate a raw batch: (typed batch of the valid records, mask of bad records,
@@ -235,32 +270,46 @@ class RecordLayer:
     def _judged(self, batch: RecordBatch) -> tuple[dict[str, Text], np.ndarray, list[Finding]]:
         """The batch's normalised texts, its bad records and their findings."""
         raw = batch.frame
+        bad = np.zeros(len(raw), dtype=bool)
+        if len(raw) <= ENGINE_ROWS:  # in Python, every record through the engine
+            # every cell at once: one call for a frame of Python strings (a reader's small file)
+            cells = raw.to_numpy(dtype=object).T.tolist()
+            lists = {name: self._normalised_list(self.columns[name], texts)
+                     for name, texts in zip(raw.columns, cells, strict=True)
+                     if name in self.columns}
+            return lists, bad, self._check_every(batch, lists, bad)
         texts: dict[str, Text] = {}
         for name in raw.columns:
             column = self.columns.get(name)
             if column is None:
                 continue
             texts[name] = self._normalised(column, as_text(raw[name]))
-        bad = np.zeros(len(raw), dtype=bool)
-        if self.filter is not None and len(raw) > ENGINE_ROWS:
+        if self.filter is not None:
             findings = self._check_suspects(
                 batch, texts, self.filter.suspect(texts, len(raw), FORMAT_CHECKS), bad)
         else:
-            findings = self._check_every(batch, texts, bad)
+            findings = self._check_every(batch, {n: t.to_pylist() for n, t in texts.items()},
+                                         bad)
         return texts, bad, findings
 
-    def _typed_batch(self, batch: RecordBatch, texts: dict[str, Text],
+    def _typed_batch(self, batch: RecordBatch, texts: dict[str, Text] | dict[str, list[str]],
                      bad: np.ndarray) -> RecordBatch:
         """The valid records typed for the file rules; every layout column is present,
-        optional ones left out as all-empty."""
+        optional ones left out as all-empty. ``texts`` are ``_judged``'s: Arrow arrays, or
+        Python lists for a small batch."""
         raw = batch.frame
         keep = ~bad
         kept = keep if bad.any() else None
         index = raw.index[keep] if kept is not None else raw.index
-        blank = pa.array([""] * len(raw), type=pa.string())
-        typed = pd.DataFrame({  # arrays, not Series: nothing to align
-            n: self._typed_column(c, texts.get(n, blank), kept)
-            for n, c in self.columns.items()}, index=index, copy=False)
+        if len(raw) <= ENGINE_ROWS:
+            empty = [""] * len(raw)
+            columns = {n: self._typed_list(c, texts.get(n, empty), kept)
+                       for n, c in self.columns.items()}
+        else:
+            blank = pa.array([""] * len(raw), type=pa.string())
+            columns = {n: self._typed_column(c, texts.get(n, blank), kept)
+                       for n, c in self.columns.items()}
+        typed = pd.DataFrame(columns, index=index, copy=False)  # arrays: nothing to align
         rows = batch.rows if batch.rows is None or kept is None else batch.rows[keep]
         lines = batch.lines if batch.lines is None or kept is None else batch.lines[keep]
         xpaths = batch.xpaths if batch.xpaths is None or kept is None else [
@@ -272,9 +321,10 @@ class RecordLayer:
                                   names=batch.names)
         return typed_batch
 
-    def _check_every(self, batch: RecordBatch, texts: dict[str, Text],
+    def _check_every(self, batch: RecordBatch, texts: dict[str, list[str]],
                      bad: np.ndarray) -> list[Finding]:
-        """Every record through jsonschema-rs, for a schema the filter does not compile."""
+        """Every record through jsonschema-rs: a small batch, or a schema the filter does not
+        compile. ``texts``: the normalised columns as Python lists."""
         findings: list[Finding] = []
         names = list(texts)
         kinds = [self.columns[n].kind for n in names]
@@ -283,7 +333,7 @@ class RecordLayer:
         # only then) is left out of the record
         values = [[json_value(kind, t) for t in column] if kind in ("integer", "number")
                   else column for kind, column in
-                  zip(kinds, (texts[n].to_pylist() for n in names), strict=True)]
+                  zip(kinds, (texts[n] for n in names), strict=True)]
         as_written = _AsWritten(batch.frame, taken)
         for i, row in enumerate(zip(*values, strict=True)):
             instance = {n: v for n, v in zip(names, row, strict=True) if v != ""}
@@ -380,7 +430,10 @@ class RecordLayer:
         return known
 
     def engine_errors(self, instance: dict[str, Any]) -> list[EngineError]:
-        """Every error of one record from jsonschema-rs, in the reference validator's order."""
+        """Every error of one record from jsonschema-rs, in the reference validator's order
+        (a valid record, the usual one, is only asked whether it is valid)."""
+        if self.engine.is_valid(instance):
+            return []
         errors = self._errors(self.engine, instance, (), ())
         errors.sort(key=_order_of)
         return errors

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from itertools import islice
@@ -39,6 +40,10 @@ SAMPLE_ROWS = 50
 # What str.strip() removes from ASCII text.
 _PY_ASCII_SPACE = "".join(chr(c) for c in range(128) if chr(c).isspace())
 _CSV_BLOCK = 1 << 20  # bytes Arrow parses at a time (well over a row's 200 x 2,000 chars)
+# A CSV file at most this large with no quote is split by Python (``CsvDocument._plain``):
+# Arrow's reader costs about a millisecond to set up, Python's split a few microseconds a row.
+_PLAIN_CSV_BYTES = 16 * 1024
+_LINE_END = re.compile(r"\r\n|\r|\n")  # what ends a CSV record for Arrow and Python's csv
 # Rows of a sheet converted to Python at a time: calamine already holds the whole sheet, so the
 # batch adds little speed but much memory.
 _XLSX_BLOCK = 10_000
@@ -111,7 +116,8 @@ class TableDocument(Document):
         if read.whole:
             self._kept = read.batch
         names = list(read.texts)
-        texts = [text.to_pylist() for text in read.texts.values()]
+        texts = [text if isinstance(text, tuple) else text.to_pylist()
+                 for text in read.texts.values()]
         return FileSample(format=self.format, columns=self.columns,
                           rows=tuple(dict(zip(names, row, strict=True))
                                      for row in zip(*texts, strict=True)))
@@ -148,14 +154,40 @@ class TableDocument(Document):
                              copy=False)  # arrays, not Series: nothing to align
         return _Read(RecordBatch(frame=frame, rows=rows, cells=self.cells), columns, whole)
 
+    def _rows_read(self, records: Sequence[Sequence[str]], first_row: int, whole: bool
+                   ) -> _Read | None:
+        """``_batch`` of a few records already in Python (each with at least the named
+        columns' cells): the same trimming, blank rows and cell-length check, without a dozen
+        Arrow calls a column. The frame is one block of Python strings (the raw text a record
+        layer reads: a frame of Arrow columns costs ten times more to make and to read)."""
+        width = len(self.columns)
+        kept = [(first_row + i, cells) for i, record in enumerate(records)
+                if any(cells := [cell.strip() for cell in record[:width]])]
+        if not kept:
+            return None
+        rows = np.array([row for row, _cells in kept], dtype=np.int64)
+        cells = [cells for _row, cells in kept]
+        texts = dict(zip(self.columns, zip(*cells, strict=True), strict=True))
+        limit = self.limits.max_cell_chars
+        for name, column in texts.items():
+            if max(map(len, column)) > limit:
+                row = int(rows[next(i for i, cell in enumerate(column) if len(cell) > limit)])
+                raise FileProblem.of(
+                    "E-FILE-LIMIT", f"Cell {self.cells[name]}{row} ({name}) is longer than "
+                    f"{limit:,} characters.", row=row, column=name, cell=f"{self.cells[name]}{row}")
+        frame = pd.DataFrame(np.array(cells, dtype=object), columns=list(self.columns),
+                             dtype=object, copy=False)
+        return _Read(RecordBatch(frame=frame, rows=rows, cells=self.cells), texts, whole)
+
 
 class _Read(NamedTuple):
-    """A batch as read: its texts (Arrow, trimmed, blank rows dropped), and whether it is the
-    whole file (read from the file's first block, which was also its last: a larger batch size
-    then reads the same batch)."""
+    """A batch as read: its texts (trimmed, blank rows dropped: Arrow arrays, or tuples of
+    Python strings for a batch made in Python), and whether it is the whole file (read from
+    the file's first block, which was also its last: a larger batch size then reads the same
+    batch)."""
 
     batch: RecordBatch
-    texts: dict[str, pa.Array]
+    texts: Mapping[str, pa.Array | tuple[str, ...]]
     whole: bool
 
 
@@ -188,7 +220,42 @@ class CsvDocument(TableDocument):
         extra = self._width - len(self.columns)  # dropped trailing unnamed columns
         return [*self.columns, *(f"\0unnamed{i}" for i in range(extra))]
 
+    _plain_records: list[list[str]] | None = None
+
+    def _plain(self) -> list[list[str]] | None:
+        """The records of a small file that holds no quote, split by Python, when every line
+        has as many cells as the header (no blank line): such a file is read the same by any
+        CSV reader, so it need not start Arrow's. None for any other file."""
+        if self._plain_records is not None:
+            return self._plain_records
+        if self.path.stat().st_size > _PLAIN_CSV_BYTES:
+            return None
+        try:
+            text = self.path.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None
+        if '"' in text or "\0" in text:
+            return None
+        lines = _LINE_END.split(text)
+        if lines and lines[-1] == "":
+            lines.pop()  # the end of the last line
+        records = [line.split(",") for line in lines[1:]]
+        if any(len(record) != self._width for record in records):
+            return None
+        self._plain_records = records
+        return records
+
     def _batches(self, batch_size: int) -> Iterator[_Read]:
+        records = self._plain()
+        if records is not None:
+            for start in range(0, len(records), batch_size):
+                chunk = records[start:start + batch_size]
+                self._check_rows(start + len(chunk))
+                read = self._rows_read(chunk, start + 2,
+                                       whole=start == 0 and len(chunk) < batch_size)
+                if read is not None:
+                    yield read
+            return
         handed = 0  # records (blank ones included) already turned into batches
         for table, whole in self._arrow_tables(batch_size):
             if table is None:  # Arrow refused a record: Python's csv reads on from there

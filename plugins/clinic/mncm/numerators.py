@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
+from gateway_plugins.clinic.mncm.masks import below, is_in
 
 from gateway.contract import lazy_module
 
@@ -26,14 +27,6 @@ DRM_DAYS, DRM_SLACK = 180, 30
 WELL_CONTROLLED = {"ACT": (20, None), "CACT": (20, None), "ACQ": (None, 0.75), "ATAQ": (None, 0)}
 
 
-def _is(frame: pd.DataFrame, column: str, *values: str) -> np.ndarray:
-    return frame[column].isin(values).fillna(False).to_numpy(dtype=bool)
-
-
-def _below(frame: pd.DataFrame, column: str, limit: float) -> np.ndarray:
-    return (frame[column] < limit).fillna(False).to_numpy(dtype=bool)
-
-
 def _composite(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The composite ``ALL``: every part met."""
     return {"ALL": np.logical_and.reduce(list(parts.values())), **parts}
@@ -41,7 +34,7 @@ def _composite(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def _target(frame: pd.DataFrame, year: YearSpec, part: str) -> np.ndarray:
     """A part of a composite met: every column below its limit in the year's ``targets``."""
-    return np.logical_and.reduce([_below(frame, column, limit)
+    return np.logical_and.reduce([below(frame, column, limit)
                                   for column, limit in year.targets[part].items()])
 
 
@@ -51,8 +44,8 @@ def odc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, 
     return _composite({
         "A1C": _target(frame, year, "A1C"),
         "BP": _target(frame, year, "BP"),
-        "ASPIRIN": _is(frame, "ivd", "N") | _is(frame, "aspirin", "Y", "C"),
-        "TOBACCO": _is(frame, "tobacco_status", "FREE"),
+        "ASPIRIN": is_in(frame, "ivd", "N") | is_in(frame, "aspirin", "Y", "C"),
+        "TOBACCO": is_in(frame, "tobacco_status", "FREE"),
     })
 
 
@@ -61,8 +54,8 @@ def ovc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, 
     tobacco free."""
     return _composite({
         "BP": _target(frame, year, "BP"),
-        "ASPIRIN": _is(frame, "aspirin", "Y", "C"),
-        "TOBACCO": _is(frame, "tobacco_status", "FREE"),
+        "ASPIRIN": is_in(frame, "aspirin", "Y", "C"),
+        "TOBACCO": is_in(frame, "tobacco_status", "FREE"),
     })
 
 
@@ -77,7 +70,7 @@ def drm(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, 
     """Remission: a PHQ-9 under 5 inside the six-month window. ``no_followup``: no PHQ-9 in
     that window (none at all, or one taken too early or too late)."""
     in_window = drm_followup_in_window(frame)
-    return {"ALL": in_window & _below(frame, "followup_phq9", 5), "no_followup": ~in_window}
+    return {"ALL": in_window & below(frame, "followup_phq9", 5), "no_followup": ~in_window}
 
 
 def oac(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
@@ -88,12 +81,12 @@ def oac(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, 
         ok = frame["control_tool"] == tool
         ok = ok & (score >= at_least) if at_least is not None else ok & (score <= at_most)
         control |= ok.fillna(False).to_numpy(dtype=bool)
-    return _composite({"CONTROL": control, "RISK": _is(frame, "exacerbation_risk", "N")})
+    return _composite({"CONTROL": control, "RISK": is_in(frame, "exacerbation_risk", "N")})
 
 
 def aem(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
     """Educated and with a written action plan."""
-    return {"ALL": _is(frame, "education", "Y") & _is(frame, "action_plan", "Y")}
+    return {"ALL": is_in(frame, "education", "Y") & is_in(frame, "action_plan", "Y")}
 
 
 def crc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
@@ -113,20 +106,20 @@ def crc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, 
 
 def pcs(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
     """Cesarean delivery (the rate is of first term births; lower is better)."""
-    return {"ALL": _is(frame, "delivery_method", "CESAREAN")}
+    return {"ALL": is_in(frame, "delivery_method", "CESAREAN")}
 
 
 def amh(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
     """Screened with a standard tool."""
-    return {"ALL": _is(frame, "screened", "Y")}
+    return {"ALL": is_in(frame, "screened", "Y")}
 
 
 def owc(frame: pd.DataFrame, measure: MeasureSpec, year: YearSpec) -> dict[str, np.ndarray]:
     """BMI percentile assessed, and below the 85th or counseled on nutrition and activity."""
     percentile = frame["bmi_percentile"]
-    counseled = _is(frame, "nutrition_counseling", "Y") & _is(frame, "activity_counseling", "Y")
+    counseled = is_in(frame, "nutrition_counseling", "Y") & is_in(frame, "activity_counseling", "Y")
     assessed = percentile.notna().to_numpy(dtype=bool)
-    return {"ALL": assessed & (_below(frame, "bmi_percentile", 85) | counseled)}
+    return {"ALL": assessed & (below(frame, "bmi_percentile", 85) | counseled)}
 
 
 NUMERATORS: dict[str, Numerator] = {

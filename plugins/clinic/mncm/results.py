@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway_plugins.clinic.mncm.manifest import MeasureSpec, YearSpec
+from gateway_plugins.clinic.mncm.masks import equals
 from gateway_plugins.clinic.mncm.numerators import NUMERATORS, score_changes
 
 from gateway.contract import RecordBatch, ResultCalculator, lazy_module
@@ -56,10 +57,10 @@ class PatientResults(ResultCalculator):
 
     def observe(self, batch: RecordBatch) -> None:
         frame = batch.frame
-        excluded = (frame["excluded"] == "Y").fillna(False).to_numpy(dtype=bool)
+        excluded = equals(frame, "excluded", "Y")
         self.patients += len(frame)
         self.excluded += int(excluded.sum())
-        self.basis = self.basis or str(frame["population_basis"].iloc[0])
+        self.basis = self.basis or str(frame["population_basis"].array[0])
         if self.measure.averages:
             for name, change in score_changes(frame[~excluded], self.measure).items():
                 self.sums[name] += float(change.sum())
