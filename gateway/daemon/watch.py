@@ -1,16 +1,21 @@
 """Filesystem events as hints, and a supervisor that keeps the observer alive.
 
-The handler runs on watchdog's thread: it only puts paths on a queue and never raises (an
-exception there would kill the observer silently). The daemon's loop checks the observer on every
-turn and starts a new one when it has died; the periodic rescan covers whatever was missed.
+On Linux the ``events`` watcher is inotify on the upload folders alone (``upload_events.py``);
+elsewhere it is watchdog's observer of the whole inbox, and ``polling`` is watchdog's polling
+observer everywhere. watchdog's handler runs on its thread: it only puts paths on a queue and
+never raises (an exception there would kill the observer silently). The daemon's loop checks the
+observer on every turn and starts a new one when it has died; the periodic rescan covers
+whatever was missed.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -28,18 +33,20 @@ from watchdog.observers.polling import PollingObserver
 from gateway.site.config import Config
 from gateway.site.logs import get_logger
 
+if TYPE_CHECKING:
+    from gateway.daemon.upload_events import UploadEvents
+
 log = get_logger("gateway.daemon.watch")
 
 Hint = tuple[Path, str]  # (path in an upload folder, submitter)
 
 RESTART_BACKOFF = 5.0
 
-# The events that can name a new or finished upload: a file created or moved in, and a file
-# closed after writing (the settle tracker then asks again at once). Writes, opens and plain
-# closes are left out: the tracker checks the file's signature itself after the quiet period,
-# and those events, mostly about the gateway's own receipts and filing in the same tree, made
-# up most of what the observer's threads decoded in a burst. With the inotify observer the
-# filter narrows what the kernel reports, not only what is handed on.
+# What watchdog's observers hand on: the events that can name a new or finished upload, a file
+# created or moved in and a file closed after writing (the settle tracker then asks again at
+# once). Writes, opens and plain closes are left out: the tracker checks the file's signature
+# itself after the quiet period, and those events, mostly about the gateway's own receipts and
+# filing in the same tree, were most of what the observer's threads decoded in a burst.
 WANTED_EVENTS = [FileCreatedEvent, DirCreatedEvent, FileMovedEvent, DirMovedEvent,
                  FileClosedEvent]
 
@@ -72,8 +79,9 @@ class Watcher:
 
     def __init__(self, config: Config, hints: queue.SimpleQueue[Hint]) -> None:
         self._config = config
+        self._hints = hints
         self._handler = UploadEventHandler(config.inbox, hints)
-        self._observer: BaseObserver | None = None
+        self._observer: BaseObserver | UploadEvents | None = None
         self._last_attempt = float("-inf")
 
     @property
@@ -93,11 +101,8 @@ class Watcher:
         self._last_attempt = time.monotonic()
         restarting = self._observer is not None
         self._stop_observer()
-        observer: BaseObserver = (PollingObserver(timeout=self._config.poll_interval)
-                                  if self._config.watcher == "polling" else Observer())
         try:
-            observer.schedule(self._handler, str(self._config.inbox), recursive=True,
-                              event_filter=WANTED_EVENTS)
+            observer = self._new_observer()
             observer.start()
         except OSError as err:
             log.error("watcher_start_failed", watcher=self._config.watcher, error=str(err))
@@ -108,6 +113,20 @@ class Watcher:
         else:
             log.info("watcher_started", watcher=self._config.watcher)
         return True
+
+    def _new_observer(self) -> BaseObserver | UploadEvents:
+        """inotify on the upload folders alone where the kernel has it (``upload_events``);
+        watchdog's observer of the whole inbox elsewhere, and its polling observer when asked
+        for."""
+        if self._config.watcher == "events" and sys.platform.startswith("linux"):
+            from gateway.daemon.upload_events import UploadEvents  # inotify: Linux only
+
+            return UploadEvents(self._config.inbox, self._hints)
+        observer: BaseObserver = (PollingObserver(timeout=self._config.poll_interval)
+                                  if self._config.watcher == "polling" else Observer())
+        observer.schedule(self._handler, str(self._config.inbox), recursive=True,
+                          event_filter=WANTED_EVENTS)
+        return observer
 
     def stop(self) -> None:
         self._stop_observer()
