@@ -59,7 +59,7 @@ from gateway.daemon.tasks import Task, TaskBoard
 from gateway.daemon.triage import WAIT, Inspected, Triage
 from gateway.daemon.validate_service import ValidateService, error_words
 from gateway.daemon.watch import Watcher
-from gateway.daemon.workers import DEPTH, Job, Outcome, WorkerPool, resolve_pipeline
+from gateway.daemon.workers import Job, Outcome, WorkerPool, resolve_pipeline
 from gateway.engine.plugins import PluginConflict, load_plugins
 from gateway.receipts.model import Receipt
 from gateway.site.config import Config, ConfigError
@@ -73,6 +73,7 @@ from gateway.submitters.windows import SubmitterPolicy
 log = get_logger("gateway.daemon")
 
 MAX_WAIT = 0.5  # seconds the loop may block when nothing is due
+FILES_IN_HAND = 8  # a worker's share of the files claimed and not yet delivered
 DELIVERY_BATCH = 8  # workers' verdicts delivered together, at most DELIVERY_WAIT seconds late
 DELIVERY_WAIT = 0.2
 WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which a worker is started
@@ -124,10 +125,11 @@ class Service:
         self.space = DiskSpace(lambda full: self._set_meta(disk_full=full))
         self.writer_check = choose_writer_check(config.inbox, config.writer_check)
         self.board = TaskBoard()
-        # files in hand: the workers' jobs (running and queued) and three times as many
-        # claimed, so that claims, inspections and deliveries come in batches; as many again
-        # may wait in the delivery thread
-        self.capacity = max(8, 4 * DEPTH * config.workers)
+        # files in hand: eight a worker (its jobs, running and queued, and the claimed ones
+        # behind them), so that claims, inspections and deliveries come in batches; as many
+        # again may wait in the delivery thread. Not more: what is not claimed yet stays
+        # visible and replaceable in upload/, and a stop finishes quickly.
+        self.capacity = max(8, FILES_IN_HAND * config.workers)
         self._verdicts: list[Outcome] = []  # the workers' verdicts, not yet delivered
         self._verdicts_since = 0.0
         # the legs of a file's way, in order
