@@ -168,8 +168,8 @@ def run(count: int, timeout: float, daemons: int = 1,
 
     The run's folder is made in ``workspace`` and left there for the caller to remove after
     its last run (``main``): removing a run's ~8,000 files at once made the next run slower
-    on a file system without a journal, where ext4 skips inodes freed in the last minute or
-    more when it makes a file, and a daemon makes two files (the receipts) for each upload."""
+    on a file system without a journal, where ext4 skips the inodes freed in the last 60 s (or
+    300 s) when it makes a file, and a daemon makes two files (the receipts) for each upload."""
     with contextlib.ExitStack() as cleanup:
         if workspace is None:
             workspace = Path(cleanup.enter_context(tempfile.TemporaryDirectory()))
