@@ -60,7 +60,9 @@ class UploadEvents(threading.Thread):
         missing inbox raises (as watchdog's observer did); a broken submitter folder is left
         to the rescan."""
         try:
-            self._folders[self._inotify.add_watch(self._inbox, _PARENT_EVENTS)] = ("inbox", None)
+            # the inbox itself may be a link the operator made (only what is inside never is)
+            root = self._inotify.add_watch(self._inbox, _PARENT_EVENTS & ~flags.DONT_FOLLOW)
+            self._folders[root] = ("inbox", None)
             with os.scandir(self._inbox) as entries:
                 names = [entry.name for entry in entries if entry.is_dir(follow_symlinks=False)]
         except OSError:

@@ -85,6 +85,21 @@ def test_a_submitter_added_while_it_runs_is_watched_and_its_first_upload_not_mis
                what="an upload in a re-made upload folder")
 
 
+def test_an_inbox_that_is_a_link_is_watched_through_it(inbox: Path, tmp_path: Path) -> None:
+    link = tmp_path / "inbox-link"
+    link.symlink_to(inbox, target_is_directory=True)
+    hints: queue.SimpleQueue = queue.SimpleQueue()
+    watch = UploadEvents(link, hints)
+    watch.start()
+    try:
+        (inbox / "s1" / "upload" / "a.csv").write_text("a")
+        path, submitter = hints.get(timeout=10)
+        assert (path, submitter) == (link / "s1" / "upload" / "a.csv", "s1")
+    finally:
+        watch.stop()
+        watch.join(5)
+
+
 def test_it_stops_when_asked_and_refuses_a_missing_inbox(
         tmp_path: Path, events: tuple[UploadEvents, queue.SimpleQueue]) -> None:
     watch, _ = events
