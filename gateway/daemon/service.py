@@ -80,13 +80,13 @@ WORKER_REPLACED = ("crashed", "time", "memory")  # failures after which a worker
 KEPT_REGISTRY = "registry.last-good.toml"  # in the state folder: what a refused file falls to
 
 
-
 def _unprepared(task: Task) -> bool:
     """Does ``task`` still need its replay copy or its inspection (``Service._prepare``)?"""
     submission = task.submission
     return task.receipt is None and (submission.state == State.REQUESTED
                                      or (submission.sha256 is None
                                          and submission.problem is None))
+
 
 class Service:
     """The daemon. ``run`` serves until a signal; ``drain`` finishes what the ledger holds and

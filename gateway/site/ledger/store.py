@@ -72,7 +72,6 @@ class LostClaim(RuntimeError):
     """Another daemon took this submission over; the caller must let it go."""
 
 
-
 class _SharedRead:
     """``Ledger.reading``'s one read transaction, begun at its first question and ended with
     the ``stack`` it was entered on."""
@@ -87,6 +86,7 @@ class _SharedRead:
             self._stack.enter_context(db.execution_options(**{READ_ONLY: True}).begin())
             self._db = db
         return self._db
+
 
 class Ledger:
     """The daemon's record, in SQLite (one host) or PostgreSQL (several).
@@ -191,7 +191,7 @@ class Ledger:
         no longer owns (their rows are left as they are).
 
         One ``executemany`` for each set of columns, inside a savepoint: when every row was
-        this daemon's (always, but when another daemon took a file over), that is all; else
+        still this daemon's (always, unless another daemon took a file over), that is all; else
         the savepoint is rolled back and the rows are updated one by one, which tells which
         were lost. A statement per row cost a round trip each on PostgreSQL and most of a
         batch's time on SQLite."""
